@@ -1,0 +1,1 @@
+"""kibana-chatops core: settings, Kibana client, store, scheduler, access policy."""

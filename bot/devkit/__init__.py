@@ -1,0 +1,1 @@
+"""The devkit: a fake Kibana, a fake Slack and a signed-request driver."""

@@ -1,0 +1,194 @@
+"""Every setting of the bot, read from the environment or a `.env` file.
+
+One class, validated at start-up. A missing or malformed setting becomes a
+`ConfigError` whose message names the environment variable and what it
+expects; `bot.cli` prints it and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CaseOwner = Literal["cases", "observability", "securitySolution"]
+
+_SPACE_ID = re.compile(r"^[a-z0-9_-]+$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is meant for the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        hide_input_in_errors=True,
+    )
+
+    slack_bot_token: SecretStr = Field(description="the bot token, starting with xoxb-")
+    slack_app_token: SecretStr | None = Field(None, description="the app-level token, starting with xapp-")
+    slack_signing_secret: SecretStr | None = Field(None, description="the app's signing secret")
+    slack_api_url: AnyHttpUrl = Field(AnyHttpUrl("https://slack.com/api/"), description="an http(s) URL")
+    slack_command: str = Field("/kibana", description="a slash command such as /kibana")
+
+    kibana_url: AnyHttpUrl = Field(AnyHttpUrl("http://localhost:5601"), description="an http(s) URL")
+    kibana_public_url: AnyHttpUrl | None = Field(None, description="an http(s) URL")
+    kibana_api_key: SecretStr | None = Field(None, description="an encoded Kibana API key")
+    kibana_username: str | None = None
+    kibana_password: SecretStr | None = None
+    kibana_space: str = Field("default", description="a Kibana space id (a-z, 0-9, _ and -)")
+    kibana_ca_cert: Path | None = Field(None, description="the path of a readable PEM file")
+    kibana_verify_tls: bool = Field(True, description="true or false")
+    kibana_timeout: float = Field(10.0, gt=0, le=300, description="seconds, between 0 and 300")
+
+    database_url: str = Field("sqlite+aiosqlite:///./kibana-chatops.db", description="a SQLAlchemy URL")
+
+    alert_webhook_token: SecretStr | None = None
+    alert_channel: str | None = None
+
+    access_policy: Path | None = Field(None, description="the path of a readable TOML file")
+
+    health_channel: str | None = None
+    health_schedule: str | None = None
+
+    case_owner: CaseOwner = Field("cases", description="cases, observability or securitySolution")
+
+    port: int = Field(3000, ge=1, le=65535, description="a TCP port, 1-65535")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="DEBUG, INFO, WARNING or ERROR"
+    )
+    log_format: Literal["text", "json"] = Field("text", description="text or json")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("an app-level token starting with xapp-")
+        return value
+
+    @field_validator("slack_command")
+    @classmethod
+    def _command(cls, value: str) -> str:
+        if not re.fullmatch(r"/[a-z0-9_-]{1,31}", value):
+            raise ValueError("a slash command such as /kibana")
+        return value
+
+    @field_validator("kibana_space")
+    @classmethod
+    def _space(cls, value: str) -> str:
+        if not _SPACE_ID.fullmatch(value):
+            raise ValueError("a Kibana space id (a-z, 0-9, _ and -)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://", "postgresql://")):
+            raise ValueError("sqlite+aiosqlite:///path.db or postgresql+psycopg://user@host/db")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("kibana_ca_cert", "access_policy")
+    @classmethod
+    def _readable(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"the path of a readable file ({value} does not exist)")
+        return value
+
+    @model_validator(mode="after")
+    def _pairs(self) -> Settings:
+        if self.kibana_password is not None and not self.kibana_username:
+            raise _named("KIBANA_USERNAME", "a user name, since KIBANA_PASSWORD is set")
+        if self.kibana_username and self.kibana_password is None and self.kibana_api_key is None:
+            raise _named("KIBANA_PASSWORD", "the password of KIBANA_USERNAME")
+        if bool(self.health_channel) != bool(self.health_schedule):
+            missing = "HEALTH_SCHEDULE" if self.health_channel else "HEALTH_CHANNEL"
+            raise _named(missing, "to be set together with HEALTH_CHANNEL and HEALTH_SCHEDULE")
+        return self
+
+    # --- derived values -------------------------------------------------------------
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    @property
+    def kibana_link_base(self) -> str:
+        return str(self.kibana_public_url or self.kibana_url).rstrip("/")
+
+    @property
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for log redaction."""
+        secrets = [
+            self.slack_bot_token,
+            self.slack_app_token,
+            self.slack_signing_secret,
+            self.kibana_api_key,
+            self.kibana_password,
+            self.alert_webhook_token,
+        ]
+        return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+
+
+class _NamedError(ValueError):
+    def __init__(self, variable: str, expected: str) -> None:
+        super().__init__(f"{variable}: expected {expected}")
+        self.variable = variable
+        self.expected = expected
+
+
+def _named(variable: str, expected: str) -> _NamedError:
+    return _NamedError(variable, expected)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; raise `ConfigError` with one operator-facing sentence."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def require_http_mode(settings: Settings) -> None:
+    if settings.slack_signing_secret is None:
+        raise ConfigError("SLACK_SIGNING_SECRET: expected the app's signing secret (required in HTTP mode)")
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        ctx = error.get("ctx") or {}
+        inner = ctx.get("error")
+        if isinstance(inner, _NamedError):
+            lines.append(f"{inner.variable}: expected {inner.expected}")
+            continue
+        name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+        field = Settings.model_fields.get(name.lower())
+        if error["type"] == "missing":
+            expected = (field.description if field and field.description else "a value") + " (required)"
+        elif isinstance(inner, ValueError) and not isinstance(inner, _NamedError):
+            expected = str(inner)
+        else:
+            expected = field.description if field and field.description else error["msg"]
+        lines.append(f"{name}: expected {expected}")
+    return "; ".join(dict.fromkeys(lines))

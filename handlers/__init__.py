@@ -1,0 +1,1 @@
+"""Slack listeners and the Block Kit they render."""

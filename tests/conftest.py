@@ -1,0 +1,22 @@
+"""Shared fixtures. Area-specific fixtures live in tests/<area>/conftest.py."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Real SLACK_*/KIBANA_* variables of the developer's shell must never leak into tests.
+for _name in list(os.environ):
+    if _name.startswith(("SLACK_", "KIBANA_", "ALERT_", "HEALTH_")) or _name in {
+        "DATABASE_URL",
+        "ACCESS_POLICY",
+        "CASE_OWNER",
+    }:
+        if _name != "KIBANA_OPENAPI_SPEC":
+            del os.environ[_name]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
