@@ -1,0 +1,225 @@
+"""The `/kibana` command grammar: every command, every usage error, and fuzzing."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from handlers.grammar import MAX_TEXT, USAGE, Command, UsageError, parse, parse_duration
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", Command("help")),
+        ("help", Command("help")),
+        ("health", Command("health")),
+        ("health --space ops", Command("health", space="ops")),
+        (
+            'health subscribe "*/15 * * * *" --on-change',
+            Command("health subscribe", {"schedule": "*/15 * * * *", "on_change": True}),
+        ),
+        (
+            "health subscribe daily 09:00 Europe/Paris",
+            Command("health subscribe", {"schedule": "daily 09:00 Europe/Paris", "on_change": False}),
+        ),
+        ("health unsubscribe", Command("health unsubscribe", {"target": "all"})),
+        ("health unsubscribe 12", Command("health unsubscribe", {"target": 12})),
+        ("health subscriptions", Command("health subscriptions")),
+        ("rules", Command("rules", {"search": ""})),
+        ("rules cpu high", Command("rules", {"search": "cpu high"})),
+        ("rule abc-123", Command("rule", {"rule_id": "abc-123"})),
+        ("mute r1 host-1", Command("mute", {"rule_id": "r1", "alert_id": "host-1"})),
+        ('unmute r1 "host a,b"', Command("unmute", {"rule_id": "r1", "alert_id": "host a,b"})),
+        ("mute-all r1", Command("mute-all", {"rule_id": "r1"})),
+        ("unmute-all r1 --space=ops", Command("unmute-all", {"rule_id": "r1"}, "ops")),
+        ("disable r1", Command("disable", {"rule_id": "r1", "untrack": False})),
+        ("disable --untrack r1", Command("disable", {"rule_id": "r1", "untrack": True})),
+        ("enable r1", Command("enable", {"rule_id": "r1"})),
+        ("snooze r1 4h", Command("snooze", {"rule_id": "r1", "duration": "4h"})),
+        ("snooze r1 2w", Command("snooze", {"rule_id": "r1", "duration": "14d"})),
+        ("unsnooze r1", Command("unsnooze", {"rule_id": "r1"})),
+        ("unsnooze r1 s-1", Command("unsnooze", {"rule_id": "r1", "schedule_id": "s-1"})),
+        ("case", Command("case", {"title": ""})),
+        ("case Disk full on db-1", Command("case", {"title": "Disk full on db-1"})),
+        ("apm config list", Command("apm config list", {"service": None})),
+        ("apm config list checkout", Command("apm config list", {"service": "checkout"})),
+        (
+            "apm config set checkout production transaction_sample_rate=0.5 --overwrite",
+            Command(
+                "apm config set",
+                {
+                    "service": "checkout",
+                    "environment": "production",
+                    "settings": {"transaction_sample_rate": "0.5"},
+                    "overwrite": True,
+                },
+            ),
+        ),
+        (
+            "apm config set checkout capture_body=all log_level=debug",
+            Command(
+                "apm config set",
+                {
+                    "service": "checkout",
+                    "environment": None,
+                    "settings": {"capture_body": "all", "log_level": "debug"},
+                    "overwrite": False,
+                },
+            ),
+        ),
+        (
+            "apm key create ci-key event:write,config_agent:read",
+            Command("apm key create", {"name": "ci-key", "privileges": ["event:write", "config_agent:read"]}),
+        ),
+        ("apm sourcemaps", Command("apm sourcemaps list")),
+        ("apm sourcemaps list", Command("apm sourcemaps list")),
+        ("apm sourcemaps upload", Command("apm sourcemaps upload")),
+        ("apm sourcemaps delete apm:x-1", Command("apm sourcemaps delete", {"id": "apm:x-1"})),
+        ("whoami", Command("whoami")),
+        ("can-i disable", Command("can-i", {"action": "disable"})),
+        ("can-i apm key create", Command("can-i", {"action": "apm key create"})),
+        ("audit", Command("audit", {"rule_id": None, "limit": 20})),
+        ("audit rule r1 last 5", Command("audit", {"rule_id": "r1", "limit": 5})),
+        ("MUTE r1 a1", Command("mute", {"rule_id": "r1", "alert_id": "a1"})),
+        ("mute “r1” ‘a b’", Command("mute", {"rule_id": "r1", "alert_id": "a b"})),
+    ],
+)
+def test_parses(text: str, expected: Command) -> None:
+    assert parse(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "command", "fragment"),
+    [
+        ("mutee r1 a1", "mute", "Did you mean `mute`"),
+        ("frobnicate", None, "I don't know the command `frobnicate`"),
+        ("mute r1", "mute", "Something is missing"),
+        ("mute r1 a1 extra", "mute", "Too many words"),
+        ("rule", "rule", "Something is missing"),
+        ("rule bad/id", "rule", "not a valid rule id"),
+        ("disable r1 --force", "disable", "no option `--force`"),
+        ("snooze r1 forever", "snooze", "not a duration"),
+        ("snooze r1 0m", "snooze", "between 1 minute and 365 days"),
+        ("snooze r1 400d", "snooze", "between 1 minute and 365 days"),
+        ("health subscribe", "health subscribe", "Say when"),
+        ("health unsubscribe x1", "health unsubscribe", "not a subscription id"),
+        ("health nope", "health", "no subcommand"),
+        ("apm config set checkout", "apm config set", "at least one setting"),
+        ("apm config set checkout =1", "apm config set", "no key before"),
+        ("apm config set checkout a=", "apm config set", "no value after"),
+        ("apm config set a=1", "apm config set", "Name the service"),
+        ("apm config set svc env a=1 stray", "apm config set", "not a key=value"),
+        ("apm key create k1 event:read", "apm key create", "not a list of agent key privileges"),
+        ("apm key create k1", "apm key create", "Something is missing"),
+        ("apm sourcemaps delete", "apm sourcemaps delete", "Something is missing"),
+        ("apm", "apm config list", "Which APM command"),
+        ("can-i fly", "can-i", "not an action"),
+        ("audit last 1000", "audit", "1 to 100"),
+        ("--space", None, "needs a space id"),
+        ("health --space OPS", None, "not a Kibana space id"),
+        ("health --space a --space b", None, "twice"),
+        ('mute "r1 a1', None, "quote is not closed"),
+        ("case " + "x" * 161, "case", "at most 160"),
+    ],
+)
+def test_usage_errors(text: str, command: str | None, fragment: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(text)
+    assert fragment in caught.value.message
+    assert caught.value.command == command
+    if command:
+        assert caught.value.usage == USAGE[command]
+
+
+def test_oversized_text_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="limit is 2000"):
+        parse("rules " + "x" * MAX_TEXT)
+
+
+def test_every_usage_entry_parses_from_its_own_example() -> None:
+    # The usage line of every command, with placeholders filled in, is accepted.
+    fills = {
+        "<rule_id>": "r1",
+        "<alert_id>": "a1",
+        "<duration>": "4h",
+        "<schedule_id>": "s1",
+        "<title>": "t",
+        "<service>": "svc",
+        "<environment>": "prod",
+        "key=value…": "k=v",
+        "<name>": "n1",
+        "<privilege>[,<privilege>]": "event:write",
+        "<id>": "x1",
+        "<action>": "mute",
+        "<words>": "cpu",
+        "<n>": "3",
+    }
+    for action, usage in USAGE.items():
+        line = usage.split("   ")[0]
+        if action == "health subscribe":
+            line = "health subscribe every 15m"
+        elif action == "health unsubscribe":
+            line = "health unsubscribe 3"
+        elif action == "apm sourcemaps list":
+            line = "apm sourcemaps list"
+        for placeholder, value in fills.items():
+            line = line.replace(placeholder, value)
+        line = line.replace("[", "").replace("]", "").replace("|all", "")
+        assert parse(line).action == action, line
+
+
+def test_durations() -> None:
+    assert parse_duration("30m") == "30m"
+    assert parse_duration("1H") == "1h"
+    assert parse_duration("3w") == "21d"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=300))
+def test_no_input_raises_anything_but_a_usage_error(text: str) -> None:
+    try:
+        command = parse(text)
+    except UsageError as error:
+        assert error.message
+    else:
+        assert command.action in USAGE
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "mute",
+                "rule",
+                "health",
+                "apm",
+                "config",
+                "set",
+                "--space",
+                "ops",
+                "a=1",
+                "=",
+                "--untrack",
+                "sourcemaps",
+                "delete",
+                "key",
+                "create",
+                "last",
+                "5",
+                '"',
+                "subscribe",
+                "every",
+                "x",
+            ]
+        ),
+        max_size=8,
+    )
+)
+def test_no_word_soup_raises_anything_but_a_usage_error(words: list[str]) -> None:
+    try:
+        parse(" ".join(words))
+    except UsageError:
+        pass
