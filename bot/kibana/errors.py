@@ -7,6 +7,8 @@ reference/kibana/behaviours.md §1) plus the method and path that failed, so
 
 from __future__ import annotations
 
+import json
+
 
 class KibanaError(Exception):
     """Base class: something went wrong talking to Kibana."""
@@ -77,7 +79,10 @@ class KibanaPayloadTooLarge(KibanaError):
 
 
 class KibanaRateLimited(KibanaError):
+    """429 that outlasted the retries; `retry_after` is Kibana's hint in seconds, if any."""
+
     status_code = 429
+    retry_after: float | None = None
 
 
 class KibanaServerError(KibanaError):
@@ -85,8 +90,98 @@ class KibanaServerError(KibanaError):
 
 
 class KibanaUnavailable(KibanaError):
-    """Kibana could not be reached, timed out, or answered 502/503/504."""
+    """Kibana could not be reached, timed out, or answered 502/503/504.
+
+    `request_sent` is False only when the request provably never left this process
+    (connection refused, connect timeout): then a write certainly did not happen.
+    When True, a write (e.g. a case) may or may not have been applied by Kibana.
+    """
+
+    request_sent: bool = True
 
 
 class KibanaTimeout(KibanaUnavailable):
     """No answer within KIBANA_TIMEOUT."""
+
+
+class KibanaInvalidInput(KibanaBadRequest, ValueError):
+    """Refused before sending: an argument Kibana would reject (bad space id, duration…)."""
+
+    status_code = None  # type: ignore[assignment]  # nothing was sent, so there is no status
+
+
+class KibanaResponseInvalid(KibanaError):
+    """Kibana answered with success, but with a body the client could not read."""
+
+
+# --- building errors from what Kibana answered ------------------------------------------
+
+_BY_STATUS: dict[int, type[KibanaError]] = {
+    400: KibanaBadRequest,
+    401: KibanaUnauthorized,
+    403: KibanaForbidden,
+    404: KibanaNotFound,
+    406: KibanaNotAcceptable,
+    409: KibanaConflict,
+    413: KibanaPayloadTooLarge,
+    429: KibanaRateLimited,
+    502: KibanaUnavailable,
+    503: KibanaUnavailable,
+    504: KibanaUnavailable,
+}
+
+_MAX_TEXT = 300
+
+
+def error_class_for_status(status: int) -> type[KibanaError]:
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    if status >= 500:
+        return KibanaServerError
+    return KibanaError
+
+
+def error_from_response(
+    status: int,
+    body: bytes,
+    *,
+    reason: str,
+    method: str,
+    path: str,
+    space: str | None,
+    retry_after: float | None = None,
+) -> KibanaError:
+    """Turn a non-2xx answer into the typed error, keeping Kibana's Boom fields.
+
+    Bodies that are not Kibana's JSON error shape (an HTML page from a proxy, plain
+    text, nothing) still give a readable message: the start of the text or the reason.
+    """
+    message: str | None = None
+    error_name: str | None = None
+    attributes: object | None = None
+    try:
+        payload = json.loads(body) if body else None
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict):
+        raw_message = payload.get("message")
+        message = raw_message if isinstance(raw_message, str) and raw_message else None
+        raw_error = payload.get("error")
+        error_name = raw_error if isinstance(raw_error, str) else None
+        attributes = payload.get("attributes")
+    if message is None:
+        text = body.decode("utf-8", "replace").strip()
+        message = " ".join(text.split())[:_MAX_TEXT] if text and payload is None else (reason or str(status))
+    cls = error_class_for_status(status)
+    exc = cls(
+        message,
+        status_code=status,
+        error=error_name or reason or None,
+        method=method,
+        path=path,
+        space=space,
+        attributes=attributes,
+    )
+    if isinstance(exc, KibanaRateLimited):
+        exc.retry_after = retry_after
+    return exc

@@ -1,0 +1,408 @@
+"""The async Kibana client: one method per Kibana call the bot makes.
+
+Every method takes `space` (None → the client's default space; "default" → no
+`/s/` prefix) and raises the typed errors of `errors.py`. Which calls are retried
+is decided per method (`idempotent=`); see `retry.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from bot.settings import Settings
+
+from .connection import DEFAULT_SPACE, KibanaConnection, Observer, parse_body, space_prefix, unreadable
+from .errors import KibanaInvalidInput
+from .models import (
+    AgentConfiguration,
+    AgentKey,
+    AlertingHealth,
+    Case,
+    CaseCreate,
+    CaseOwner,
+    CasePage,
+    Rule,
+    RulePage,
+    SnoozeSchedule,
+    SourceMapArtifact,
+    SourceMapPage,
+)
+from .retry import RetryPolicy
+
+_SNOOZE_DURATION = re.compile(r"^[1-9][0-9]*[dhms]$")
+
+_CASE_APP: dict[str, str] = {
+    "cases": "/app/management/insightsAndAlerting/cases",
+    "observability": "/app/observability/cases",
+    "securitySolution": "/app/security/cases",
+}
+
+
+class KibanaClient:
+    """Async client of the Kibana HTTP API (alerting, Cases, APM), one per process."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        default_space: str = DEFAULT_SPACE,
+        timeout: float = 10.0,
+        verify: bool | str = True,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry_attempts: int = 4,
+        retry_timeout: float = 20.0,
+        retry_wait_initial: float = 0.1,
+        retry_wait_max: float = 5.0,
+        retry_wait_jitter: float = 1.0,
+        retry_after_max: float = 10.0,
+        observer: Observer | None = None,
+    ) -> None:
+        retry = RetryPolicy(
+            attempts=retry_attempts,
+            timeout=retry_timeout,
+            wait_initial=retry_wait_initial,
+            wait_max=retry_wait_max,
+            wait_jitter=retry_wait_jitter,
+            retry_after_max=retry_after_max,
+        )
+        self._kibana = KibanaConnection(
+            base_url=base_url,
+            api_key=api_key,
+            username=username,
+            password=password,
+            default_space=default_space,
+            timeout=timeout,
+            verify=verify,
+            transport=transport,
+            retry=retry,
+            observer=observer,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> KibanaClient:
+        """A client configured from KIBANA_* settings; keyword arguments override them."""
+        options: dict[str, Any] = {
+            "base_url": str(settings.kibana_url),
+            "api_key": settings.kibana_api_key.get_secret_value() if settings.kibana_api_key else None,
+            "username": settings.kibana_username,
+            "password": settings.kibana_password.get_secret_value() if settings.kibana_password else None,
+            "default_space": settings.kibana_space,
+            "timeout": settings.kibana_timeout,
+            "verify": str(settings.kibana_ca_cert) if settings.kibana_ca_cert else settings.kibana_verify_tls,
+        }
+        options.update(kwargs)
+        return cls(**options)
+
+    @property
+    def base_url(self) -> str:
+        return self._kibana.base_url
+
+    @property
+    def default_space(self) -> str:
+        return self._kibana.default_space
+
+    def __repr__(self) -> str:
+        k = self._kibana
+        return f"KibanaClient({k.base_url!r}, auth={k.auth_scheme!r}, default_space={k.default_space!r})"
+
+    async def aclose(self) -> None:
+        await self._kibana.aclose()
+
+    async def __aenter__(self) -> KibanaClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # --- alerting: health and rules -----------------------------------------------------
+
+    async def health(self, *, space: str | None = None) -> AlertingHealth:
+        response = await self._kibana.call("GET", "/api/alerting/_health", space=space, idempotent=True)
+        return parse_body(AlertingHealth, response, space=space)
+
+    async def get_rule(self, rule_id: str, *, space: str | None = None) -> Rule:
+        response = await self._kibana.call(
+            "GET", "/api/alerting/rule/{id}", path_params={"id": rule_id}, space=space, idempotent=True
+        )
+        return parse_body(Rule, response, space=space)
+
+    async def find_rules(
+        self, search: str | None = None, *, space: str | None = None, page: int = 1, per_page: int = 20
+    ) -> RulePage:
+        """Rules whose name or tags match `search` (a simple_query_string); all rules without it."""
+        query: dict[str, Any] = {"page": page, "per_page": per_page}
+        if search:
+            query.update(search=search, search_fields=["name", "tags"])
+        response = await self._kibana.call(
+            "GET", "/api/alerting/rules/_find", space=space, idempotent=True, query=query
+        )
+        return parse_body(RulePage, response, space=space)
+
+    # --- alerting: actions on a rule (all idempotent, 204) ------------------------------
+
+    async def mute_alert(
+        self,
+        rule_id: str,
+        alert_id: str,
+        *,
+        space: str | None = None,
+        validate_alerts_existence: bool | None = None,
+    ) -> None:
+        """`validate_alerts_existence` is sent only when given: Kibanas before 9.3 reject it."""
+        await self._kibana.call(
+            "POST",
+            "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute",
+            path_params={"rule_id": rule_id, "alert_id": alert_id},
+            space=space,
+            idempotent=True,
+            query={"validate_alerts_existence": validate_alerts_existence},
+        )
+
+    async def unmute_alert(self, rule_id: str, alert_id: str, *, space: str | None = None) -> None:
+        await self._kibana.call(
+            "POST",
+            "/api/alerting/rule/{rule_id}/alert/{alert_id}/_unmute",
+            path_params={"rule_id": rule_id, "alert_id": alert_id},
+            space=space,
+            idempotent=True,
+        )
+
+    async def mute_all(self, rule_id: str, *, space: str | None = None) -> None:
+        await self._rule_action(rule_id, "_mute_all", space)
+
+    async def unmute_all(self, rule_id: str, *, space: str | None = None) -> None:
+        await self._rule_action(rule_id, "_unmute_all", space)
+
+    async def enable_rule(self, rule_id: str, *, space: str | None = None) -> None:
+        await self._rule_action(rule_id, "_enable", space)
+
+    async def disable_rule(self, rule_id: str, *, untrack: bool = False, space: str | None = None) -> None:
+        await self._rule_action(rule_id, "_disable", space, body={"untrack": untrack})
+
+    async def _rule_action(
+        self, rule_id: str, action: str, space: str | None, body: dict[str, Any] | None = None
+    ) -> None:
+        await self._kibana.call(
+            "POST",
+            "/api/alerting/rule/{id}/" + action,
+            path_params={"id": rule_id},
+            space=space,
+            idempotent=True,
+            json=body,
+        )
+
+    # --- alerting: snooze ---------------------------------------------------------------
+
+    async def snooze_rule(
+        self,
+        rule_id: str,
+        duration: str,
+        *,
+        start: datetime | None = None,
+        timezone: str | None = None,
+        space: str | None = None,
+    ) -> SnoozeSchedule:
+        """Snooze the rule's actions for `duration` (`<n>d|h|m|s`, e.g. "4h") from `start` (now)."""
+        if not _SNOOZE_DURATION.fullmatch(duration):
+            raise KibanaInvalidInput(
+                f"{duration!r} is not a snooze duration: use a whole number and d, h, m or s, like 4h"
+            )
+        when = (start or datetime.now(UTC)).astimezone(UTC)
+        custom: dict[str, str] = {
+            "start": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "duration": duration,
+        }
+        if timezone:
+            custom["timezone"] = timezone
+        response = await self._kibana.call(
+            "POST",
+            "/api/alerting/rule/{id}/snooze_schedule",
+            path_params={"id": rule_id},
+            space=space,
+            idempotent=False,
+            json={"schedule": {"custom": custom}},
+        )
+        return parse_body(SnoozeSchedule, response, space=space, key="schedule")
+
+    async def unsnooze_rule(self, rule_id: str, schedule_id: str, *, space: str | None = None) -> None:
+        """Not retried after it may have reached Kibana: a second DELETE answers 400."""
+        await self._kibana.call(
+            "DELETE",
+            "/api/alerting/rule/{ruleId}/snooze_schedule/{scheduleId}",
+            path_params={"ruleId": rule_id, "scheduleId": schedule_id},
+            space=space,
+            idempotent=False,
+        )
+
+    # --- cases --------------------------------------------------------------------------
+
+    async def create_case(self, case: CaseCreate, *, space: str | None = None) -> Case:
+        """Never re-sent once it may have reached Kibana: after a `KibanaUnavailable` with
+        `request_sent=True` the case may exist — look it up (e.g. by a de-duplication tag)."""
+        response = await self._kibana.call(
+            "POST", "/api/cases", space=space, idempotent=False, json=case.to_body()
+        )
+        return parse_body(Case, response, space=space)
+
+    async def get_case(self, case_id: str, *, space: str | None = None) -> Case:
+        response = await self._kibana.call(
+            "GET", "/api/cases/{caseId}", path_params={"caseId": case_id}, space=space, idempotent=True
+        )
+        return parse_body(Case, response, space=space)
+
+    async def find_cases(
+        self,
+        *,
+        tags: list[str] | None = None,
+        search: str | None = None,
+        owner: str | None = None,
+        space: str | None = None,
+        per_page: int = 20,
+    ) -> CasePage:
+        query: dict[str, Any] = {"tags": tags or None, "search": search, "owner": owner, "perPage": per_page}
+        response = await self._kibana.call(
+            "GET", "/api/cases/_find", space=space, idempotent=True, query=query
+        )
+        return parse_body(CasePage, response, space=space)
+
+    async def add_case_comment(
+        self, case_id: str, comment: str, *, owner: CaseOwner | str, space: str | None = None
+    ) -> Case:
+        """Add a user comment; returns the whole case (with its new `version`)."""
+        response = await self._kibana.call(
+            "POST",
+            "/api/cases/{caseId}/comments",
+            path_params={"caseId": case_id},
+            space=space,
+            idempotent=False,
+            json={"type": "user", "comment": comment, "owner": owner},
+        )
+        return parse_body(Case, response, space=space)
+
+    # --- APM ----------------------------------------------------------------------------
+
+    async def list_agent_configurations(self, *, space: str | None = None) -> list[AgentConfiguration]:
+        response = await self._kibana.call(
+            "GET", "/api/apm/settings/agent-configuration", space=space, idempotent=True, apm=True
+        )
+        try:
+            payload = response.json()
+            items = payload["configurations"] if isinstance(payload, dict) else payload
+            return [AgentConfiguration.model_validate(item) for item in items]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise unreadable(response, exc, space=space) from None
+
+    async def put_agent_configuration(
+        self,
+        service_name: str,
+        environment: str | None,
+        settings: dict[str, str],
+        *,
+        overwrite: bool = False,
+        space: str | None = None,
+    ) -> None:
+        """Create (or with `overwrite`, replace) the configuration of a service/environment.
+
+        `environment=None` means every environment. Retried only with `overwrite`, the
+        one form where sending it twice gives the same result.
+        """
+        service: dict[str, str] = {"name": service_name}
+        if environment is not None:
+            service["environment"] = environment
+        await self._kibana.call(
+            "PUT",
+            "/api/apm/settings/agent-configuration",
+            space=space,
+            idempotent=overwrite,
+            query={"overwrite": True if overwrite else None},
+            json={"service": service, "settings": settings},
+            apm=True,
+        )
+
+    async def create_agent_key(
+        self, name: str, privileges: list[str], *, space: str | None = None
+    ) -> AgentKey:
+        response = await self._kibana.call(
+            "POST",
+            "/api/apm/agent_keys",
+            space=space,
+            idempotent=False,
+            json={"name": name, "privileges": privileges},
+            apm=True,
+        )
+        return parse_body(AgentKey, response, space=space, key="agentKey")
+
+    async def list_sourcemaps(
+        self, *, space: str | None = None, page: int | None = None, per_page: int | None = None
+    ) -> SourceMapPage:
+        response = await self._kibana.call(
+            "GET",
+            "/api/apm/sourcemaps",
+            space=space,
+            idempotent=True,
+            query={"page": page, "perPage": per_page},
+            apm=True,
+        )
+        return parse_body(SourceMapPage, response, space=space)
+
+    async def upload_sourcemap(
+        self,
+        *,
+        service_name: str,
+        service_version: str,
+        bundle_filepath: str,
+        sourcemap: bytes,
+        space: str | None = None,
+    ) -> SourceMapArtifact:
+        """Upload as multipart/form-data; Kibana refuses bodies over 1 MiB with 413."""
+        response = await self._kibana.call(
+            "POST",
+            "/api/apm/sourcemaps",
+            space=space,
+            idempotent=False,
+            data={
+                "service_name": service_name,
+                "service_version": service_version,
+                "bundle_filepath": bundle_filepath,
+            },
+            files={"sourcemap": ("sourcemap.json", sourcemap, "application/json")},
+            apm=True,
+        )
+        return parse_body(SourceMapArtifact, response, space=space)
+
+    async def delete_sourcemap(self, sourcemap_id: str, *, space: str | None = None) -> None:
+        await self._kibana.call(
+            "DELETE",
+            "/api/apm/sourcemaps/{id}",
+            path_params={"id": sourcemap_id},
+            space=space,
+            idempotent=False,
+            apm=True,
+        )
+
+    # --- links into Kibana's UI ---------------------------------------------------------
+
+    def rule_url(self, rule_id: str, *, space: str | None = None, public_base: str) -> str:
+        """The rule's page in Kibana (Stack Management → Rules)."""
+        return self._ui_url(
+            public_base, space, "/app/management/insightsAndAlerting/triggersActions/rule", rule_id
+        )
+
+    def case_url(self, case_id: str, *, owner: str, space: str | None = None, public_base: str) -> str:
+        """The case's page in the app that owns it (Stack Management, Observability, Security)."""
+        return self._ui_url(public_base, space, _CASE_APP.get(owner, _CASE_APP["cases"]), case_id)
+
+    def _ui_url(self, public_base: str, space: str | None, app_path: str, object_id: str) -> str:
+        prefix = space_prefix(self._kibana.space(space))
+        return f"{public_base.rstrip('/')}{prefix}{app_path}/{quote(object_id, safe='')}"

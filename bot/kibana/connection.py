@@ -1,0 +1,241 @@
+"""One pooled HTTP connection to Kibana: auth, spaces, headers, errors and retries.
+
+`KibanaConnection.call` sends one logical request (possibly several HTTP exchanges,
+see `retry.py`) and returns the successful `httpx.Response` or raises a typed
+`KibanaError`. The public, per-endpoint API is `client.KibanaClient`.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from .errors import KibanaInvalidInput, KibanaResponseInvalid, error_from_response
+from .retry import RetryPolicy, error_from_transport, parse_retry_after
+
+log = logging.getLogger(__name__)
+
+Observer = Callable[[str, str, int | None, float], None]
+"""observer(method, route_template, status or None, seconds), after every HTTP exchange."""
+
+QueryValue = str | int | float | bool | list[str] | None
+M = TypeVar("M", bound=BaseModel)
+
+XSRF_VALUE = "kibana-chatops"
+APM_API_VERSION = "2023-10-31"
+DEFAULT_SPACE = "default"
+_WHAT = {"rule_id": "rule id", "ruleId": "rule id", "alert_id": "alert id", "caseId": "case id"}
+_SPACE_ID = re.compile(r"^[a-z0-9_-]+$")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
+
+
+def space_prefix(space: str) -> str:
+    """`""` for the default space, else `/s/{space}`; refuses ids Kibana cannot have."""
+    if not _SPACE_ID.fullmatch(space):
+        raise KibanaInvalidInput(f"{space!r} is not a Kibana space id (a-z, 0-9, _ and -)", space=space)
+    return "" if space == DEFAULT_SPACE else f"/s/{space}"
+
+
+def path_segment(value: str, what: str) -> str:
+    """`value` percent-encoded as one path segment."""
+    if not value or not value.strip() or value in {".", ".."}:
+        raise KibanaInvalidInput(f"{value!r} is not a valid {what}")
+    return quote(value, safe="")
+
+
+class KibanaConnection:
+    """The `httpx.AsyncClient` shared by every call of one process."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str | None,
+        username: str | None,
+        password: str | None,
+        default_space: str,
+        timeout: float,
+        verify: bool | str,
+        transport: httpx.AsyncBaseTransport | None,
+        retry: RetryPolicy,
+        observer: Observer | None,
+    ) -> None:
+        url = httpx.URL(base_url)
+        if url.scheme not in {"http", "https"} or not url.host:
+            raise ValueError("base_url must be an http(s) URL such as http://localhost:5601")
+        if url.userinfo:
+            raise ValueError("base_url must not contain credentials; pass username/password or api_key")
+        space_prefix(default_space)
+        self.base_url = str(url).rstrip("/")
+        self.default_space = default_space
+        self.timeout = timeout
+        self.retry = retry
+        self.observer = observer
+        headers = {"User-Agent": "kibana-chatops", "Accept": "application/json"}
+        if api_key:
+            headers["Authorization"] = f"ApiKey {api_key}"
+            self.auth_scheme = "ApiKey"
+        elif username:
+            token = base64.b64encode(f"{username}:{password or ''}".encode()).decode("ascii")
+            headers["Authorization"] = f"Basic {token}"
+            self.auth_scheme = "Basic"
+        else:
+            self.auth_scheme = "none"
+        self.http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=30.0),
+            verify=_tls(verify),
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    def space(self, space: str | None) -> str:
+        return self.default_space if space is None else space
+
+    async def call(
+        self,
+        method: str,
+        route: str,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        space: str | None,
+        idempotent: bool,
+        query: Mapping[str, QueryValue] | None = None,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        apm: bool = False,
+    ) -> httpx.Response:
+        """Send `method route` in `space`, retrying as `RetryPolicy` allows."""
+        space_id = self.space(space)
+        path = space_prefix(space_id) + _fill(route, path_params or {})
+        headers: dict[str, str] = {}
+        if method != "GET":
+            headers["kbn-xsrf"] = XSRF_VALUE
+        if apm:
+            headers["elastic-api-version"] = APM_API_VERSION
+        params = _query(query or {})
+        async for attempt in self.retry.attempts_for(idempotent=idempotent):
+            with attempt:
+                return await self._exchange(
+                    method,
+                    route,
+                    path,
+                    space_id,
+                    headers=headers,
+                    params=params,
+                    json=json,
+                    data=data,
+                    files=files,
+                )
+        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    async def _exchange(
+        self,
+        method: str,
+        route: str,
+        path: str,
+        space: str,
+        *,
+        headers: dict[str, str],
+        params: httpx.QueryParams,
+        json: Any,
+        data: Mapping[str, str] | None,
+        files: Mapping[str, tuple[str, bytes, str]] | None,
+    ) -> httpx.Response:
+        started = time.perf_counter()
+        try:
+            response = await self.http.request(
+                method, path, headers=headers, params=params, json=json, data=data, files=files
+            )
+        except httpx.TransportError as exc:
+            self._observe(method, route, None, time.perf_counter() - started)
+            raise error_from_transport(
+                exc, method=method, path=path, space=space, timeout=self.timeout
+            ) from None
+        self._observe(method, route, response.status_code, time.perf_counter() - started)
+        if response.is_success:
+            return response
+        raise error_from_response(
+            response.status_code,
+            response.content,
+            reason=response.reason_phrase,
+            method=method,
+            path=path,
+            space=space,
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+        ) from None
+
+    def _observe(self, method: str, route: str, status: int | None, seconds: float) -> None:
+        if self.observer is None:
+            return
+        try:
+            self.observer(method, route, status, seconds)
+        except Exception:
+            log.exception("the Kibana call observer failed")
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+def parse_body(model: type[M], response: httpx.Response, *, space: str | None, key: str | None = None) -> M:
+    """Read a successful answer into `model` (optionally from one top-level `key`)."""
+    try:
+        payload = response.json()
+        if key is not None:
+            payload = payload[key]
+        return model.model_validate(payload)
+    except (ValueError, KeyError, TypeError, ValidationError) as exc:
+        raise unreadable(response, exc, space=space) from None
+
+
+def unreadable(response: httpx.Response, exc: Exception, *, space: str | None) -> KibanaResponseInvalid:
+    if isinstance(exc, ValidationError):
+        first = exc.errors(include_input=False, include_url=False)[0]
+        detail = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    else:
+        detail = type(exc).__name__
+    return KibanaResponseInvalid(
+        f"Kibana answered {response.status_code} with a body the bot could not read ({detail})",
+        status_code=response.status_code,
+        method=response.request.method,
+        path=response.request.url.path,
+        space=space,
+    )
+
+
+def _fill(route: str, params: Mapping[str, str]) -> str:
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return path_segment(params[name], _WHAT.get(name, name))
+
+    return _PLACEHOLDER.sub(one, route)
+
+
+def _query(query: Mapping[str, QueryValue]) -> httpx.QueryParams:
+    pairs: list[tuple[str, str]] = []
+    for name, value in query.items():
+        if value is None:
+            continue
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            pairs.append((name, ("true" if item else "false") if isinstance(item, bool) else str(item)))
+    return httpx.QueryParams(tuple(pairs))
+
+
+def _tls(verify: bool | str) -> bool | ssl.SSLContext:
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return verify
