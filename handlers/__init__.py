@@ -1,1 +1,22 @@
-"""Slack listeners and the Block Kit they render."""
+"""Slack listeners and the Block Kit they render, one module per feature."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from slack_bolt.async_app import AsyncApp
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+    from bot.services import Services
+
+
+def register(app: AsyncApp, services: Services, runtime: Runtime) -> None:
+    """Wire every feature's listeners (and HTTP routes) into the app."""
+    from handlers import alerting, commands, rule_actions, rule_modals, slack_errors
+
+    del alerting  # imported for its @command routes
+    commands.register(app, services)
+    rule_actions.register(app, services)
+    rule_modals.register(app, services)
+    slack_errors.register(app, services)

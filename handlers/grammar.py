@@ -108,9 +108,7 @@ def _take_space(words: list[str]) -> tuple[list[str], str | None]:
             else:
                 raise UsageError("`--space` needs a space id, e.g. `--space ops`.")
             if not _SPACE.fullmatch(value):
-                raise UsageError(
-                    f"`{_short(value)}` is not a Kibana space id (lower-case letters, digits, _ and -)."
-                )
+                raise UsageError(f"`{_short(value)}` is not a Kibana space id (lower-case letters, digits, _ and -).")
             if space is not None and space != value:
                 raise UsageError("`--space` is given twice with different values.")
             space = value
@@ -330,9 +328,7 @@ def _apm_sourcemaps(words: list[str]) -> Command:
         return Command("apm sourcemaps upload")
     if sub == "delete":
         _arity(rest, "apm sourcemaps delete", 1, 1)
-        return Command(
-            "apm sourcemaps delete", {"id": _identifier(rest[0], "source map id", "apm sourcemaps delete")}
-        )
+        return Command("apm sourcemaps delete", {"id": _identifier(rest[0], "source map id", "apm sourcemaps delete")})
     raise UsageError(f"`apm sourcemaps` has no subcommand `{_short(sub)}`.", "apm sourcemaps list")
 
 

@@ -1,0 +1,109 @@
+"""`python -m bot check`: one line per service, saying what failed and what to do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.kibana.client import KibanaClient
+from bot.kibana.errors import (
+    KibanaError,
+    KibanaForbidden,
+    KibanaTimeout,
+    KibanaUnauthorized,
+    KibanaUnavailable,
+)
+from bot.settings import Settings
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    service: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.service}: {'ok' if self.ok else 'FAILED'} — {self.detail}"
+
+
+async def check_kibana(settings: Settings) -> CheckResult:
+    async with KibanaClient.from_settings(settings, retry_attempts=1) as kibana:
+        try:
+            health = await kibana.health()
+        except KibanaUnauthorized:
+            return CheckResult("Kibana", False, "credentials rejected (401): check KIBANA_API_KEY")
+        except KibanaForbidden as error:
+            return CheckResult("Kibana", False, f"credentials lack a privilege (403): {error.message}")
+        except KibanaTimeout:
+            return CheckResult(
+                "Kibana", False, f"no answer from {settings.kibana_url} within {settings.kibana_timeout:g} s"
+            )
+        except KibanaUnavailable as error:
+            return CheckResult("Kibana", False, f"unreachable at {settings.kibana_url} ({error.message})")
+        except KibanaError as error:
+            return CheckResult("Kibana", False, str(error))
+    states = health.alerting_framework_health
+    return CheckResult(
+        "Kibana",
+        True,
+        f"reachable at {settings.kibana_url}, alerting health: decryption {states.decryption_health.status}, "
+        f"execution {states.execution_health.status}, read {states.read_health.status}",
+    )
+
+
+async def check_slack(settings: Settings) -> list[CheckResult]:
+    client = AsyncWebClient(token=settings.slack_bot_token.get_secret_value(), base_url=str(settings.slack_api_url))
+    results = []
+    try:
+        answer = await client.auth_test()
+        results.append(
+            CheckResult(
+                "Slack",
+                True,
+                f"bot token accepted (team {answer.get('team')}, bot user {answer.get('user_id')})",
+            )
+        )
+    except SlackApiError as error:
+        results.append(CheckResult("Slack", False, f"bot token rejected ({error.response.get('error')})"))
+    except Exception as error:  # network errors from aiohttp
+        results.append(CheckResult("Slack", False, f"unreachable at {settings.slack_api_url} ({type(error).__name__})"))
+    if settings.slack_app_token is not None:
+        app_client = AsyncWebClient(base_url=str(settings.slack_api_url))
+        try:
+            await app_client.apps_connections_open(app_token=settings.slack_app_token.get_secret_value())
+            results.append(CheckResult("Slack Socket Mode", True, "app token accepted"))
+        except SlackApiError as error:
+            results.append(
+                CheckResult("Slack Socket Mode", False, f"app token rejected ({error.response.get('error')})")
+            )
+        except Exception as error:
+            results.append(CheckResult("Slack Socket Mode", False, f"unreachable ({type(error).__name__})"))
+    return results
+
+
+async def check_database(settings: Settings) -> CheckResult:
+    from bot.store import Store
+
+    try:
+        store = await Store.open(settings.database_url)
+    except Exception as error:
+        return CheckResult(
+            "Database", False, f"cannot open {_safe_url(settings.database_url)} ({type(error).__name__})"
+        )
+    try:
+        ok = await store.ping()
+    finally:
+        await store.close()
+    return CheckResult("Database", ok, f"{_safe_url(settings.database_url)} answers" if ok else "no answer")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+async def run_checks(settings: Settings) -> list[CheckResult]:
+    return [await check_kibana(settings), *await check_slack(settings), await check_database(settings)]

@@ -1,0 +1,144 @@
+"""One place that turns every failure into a sentence the user can act on.
+
+`describe()` is pure: it maps an exception (and what the user was doing) to
+text. `reference()` logs an unexpected error under a short id that the user
+sees instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+
+from slack_sdk.errors import SlackApiError
+
+from bot.kibana.errors import (
+    KibanaBadRequest,
+    KibanaConflict,
+    KibanaError,
+    KibanaForbidden,
+    KibanaNotFound,
+    KibanaPayloadTooLarge,
+    KibanaRateLimited,
+    KibanaServerError,
+    KibanaTimeout,
+    KibanaUnauthorized,
+    KibanaUnavailable,
+)
+from handlers.grammar import UsageError
+
+log = logging.getLogger(__name__)
+
+_ALERT_MISSING = re.compile(r'Alert instance with id "(?P<alert>[^"]*)" does not exist for rule with id')
+
+
+@dataclass(frozen=True)
+class Doing:
+    """What the user was doing, for the wording of errors."""
+
+    action: str = ""
+    space: str = "default"
+    rule_id: str | None = None
+    alert_id: str | None = None
+    command: str = "/kibana"
+
+
+def reference(error: BaseException, doing: Doing | None = None) -> str:
+    ref = secrets.token_hex(4)
+    log.error(
+        "unexpected error (ref %s) while %s",
+        ref,
+        doing.action if doing else "handling a request",
+        exc_info=error,
+    )
+    return ref
+
+
+def describe(error: BaseException, doing: Doing | None = None) -> str:
+    doing = doing or Doing()
+    cmd = doing.command
+    if isinstance(error, UsageError):
+        usage = f"\nUsage: `{cmd} {error.usage}`" if error.usage else f"\nTry `{cmd} help`."
+        return f"{error.message}{usage}"
+    if isinstance(error, KibanaError):
+        return _kibana(error, doing)
+    if isinstance(error, SlackApiError):
+        code = error.response.get("error", "unknown_error")
+        hint = {
+            "channel_not_found": "Invite the bot to the channel (`/invite @Kibana ChatOps`) and try again.",
+            "not_in_channel": "Invite the bot to the channel (`/invite @Kibana ChatOps`) and try again.",
+            "is_archived": "The channel is archived; use another channel.",
+            "expired_trigger_id": "Slack took too long to open the form; run the command again.",
+            "ratelimited": "Slack is rate-limiting the bot; try again in a minute.",
+        }.get(code, "Try again; if it keeps failing, an admin can look at the bot's log.")
+        return f"Slack refused the bot's request (`{code}`). {hint}"
+    ref = reference(error, doing)
+    return (
+        f"Something went wrong on the bot's side (reference `{ref}`). Nothing more was done; "
+        f"an admin can find the details in the bot's log under that reference."
+    )
+
+
+def _where(doing: Doing) -> str:
+    return f"in space `{doing.space}`"
+
+
+def _kibana(error: KibanaError, doing: Doing) -> str:
+    cmd = doing.command
+    path = error.path or ""
+    if isinstance(error, KibanaNotFound):
+        missing = _ALERT_MISSING.search(error.message)
+        if missing:
+            return (
+                f"Alert `{missing.group('alert')}` is not an alert of rule `{doing.rule_id}` {_where(doing)}. "
+                f"Check the alert id with `{cmd} rule {doing.rule_id}`."
+            )
+        if "/api/cases" in path:
+            return f"That case no longer exists {_where(doing)}: {error.message}."
+        if "/api/apm/sourcemaps" in path:
+            return f"No such source map {_where(doing)}. List them with `{cmd} apm sourcemaps`."
+        if "/api/apm/" in path:
+            return f"Kibana has no such APM resource {_where(doing)} (is APM enabled?): {error.message}."
+        if doing.rule_id:
+            return (
+                f"Rule `{doing.rule_id}` was not found {_where(doing)}. Check the id with "
+                f"`{cmd} rules`, or name its space with `--space`."
+            )
+        return f"Kibana found nothing there {_where(doing)}: {error.message}."
+    if isinstance(error, KibanaUnauthorized):
+        return (
+            "Kibana rejected the bot's credentials (401). Nothing was changed. An admin needs to check "
+            "the bot's KIBANA_API_KEY (or KIBANA_USERNAME/KIBANA_PASSWORD) — run `python -m bot check`."
+        )
+    if isinstance(error, KibanaForbidden):
+        return (
+            f"Kibana refused {_what(doing)} (403): {error.message}. The bot's Kibana credentials lack that "
+            f"privilege {_where(doing)}; a Kibana admin can grant it to the bot's role."
+        )
+    if isinstance(error, KibanaTimeout):
+        return (
+            f"Kibana did not answer in time while {_what(doing)}. It may or may not have happened — "
+            f"check with `{cmd} rule {doing.rule_id}` before trying again."
+            if doing.rule_id
+            else f"Kibana did not answer in time while {_what(doing)}. Try again in a minute."
+        )
+    if isinstance(error, KibanaUnavailable):
+        status = f" ({error.status_code})" if error.status_code else ""
+        return f"Kibana is unreachable right now{status}, so {_what(doing)} did not happen. Try again in a minute."
+    if isinstance(error, KibanaRateLimited):
+        return f"Kibana is rate-limiting the bot, so {_what(doing)} did not happen. Try again in a minute."
+    if isinstance(error, KibanaPayloadTooLarge):
+        return f"Kibana refused the upload: it is larger than Kibana accepts ({error.message})."
+    if isinstance(error, KibanaConflict):
+        return f"Someone else changed it at the same time ({error.message}). Look again and retry."
+    if isinstance(error, KibanaBadRequest):
+        return f"Kibana refused {_what(doing)}: {error.message}"
+    if isinstance(error, KibanaServerError):
+        return f"Kibana failed with an internal error ({error.status_code}) while {_what(doing)}. Try again later."
+    return f"Kibana answered with an error while {_what(doing)}: {error.message}"
+
+
+def _what(doing: Doing) -> str:
+    return f"`{doing.action}`" if doing.action else "the request"

@@ -1,0 +1,108 @@
+"""The alerting-health report, on demand (`/kibana health`) and on a schedule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.kibana.errors import KibanaError, KibanaForbidden, KibanaUnauthorized
+from bot.kibana.models import AlertingHealth
+from handlers.blocks import Block, context, header, section
+
+_ICON = {
+    "ok": ":large_green_circle:",
+    "warn": ":large_yellow_circle:",
+    "error": ":red_circle:",
+    "unreachable": ":black_circle:",
+}
+
+
+@dataclass(frozen=True)
+class HealthOutcome:
+    """What one health check found: the health, or why there is none."""
+
+    space: str
+    checked_at: datetime
+    health: AlertingHealth | None = None
+    problem: str | None = None  # "unreachable", "401", "403", …
+    detail: str = ""
+
+    @property
+    def status(self) -> str:
+        if self.health is None:
+            return "unreachable"
+        states = self.sub_states()
+        return "ok" if all(s == "ok" for s, _ in states.values()) else "warn"
+
+    def sub_states(self) -> dict[str, tuple[str, str]]:
+        if self.health is None:
+            return {}
+        framework = self.health.alerting_framework_health
+        return {
+            "decryption": (framework.decryption_health.status, str(framework.decryption_health.timestamp)),
+            "execution": (framework.execution_health.status, str(framework.execution_health.timestamp)),
+            "read": (framework.read_health.status, str(framework.read_health.timestamp)),
+        }
+
+    def summary(self) -> str:
+        """A stable string of what matters for --on-change (status, sub-states, problem)."""
+        if self.health is None:
+            return f"unreachable:{self.problem}"
+        states = ",".join(f"{k}={s}" for k, (s, _) in self.sub_states().items())
+        return f"{self.status};{states}"
+
+    @classmethod
+    def from_error(cls, space: str, error: KibanaError, checked_at: datetime | None = None) -> HealthOutcome:
+        if isinstance(error, KibanaUnauthorized):
+            problem, detail = "401", "Kibana rejected the bot's credentials (401): check KIBANA_API_KEY."
+        elif isinstance(error, KibanaForbidden):
+            problem, detail = (
+                "403",
+                f"The bot's credentials may not read alerting health (403): {error.message}",
+            )
+        else:
+            status = f" ({error.status_code})" if error.status_code else ""
+            problem, detail = "unreachable", f"Kibana could not be reached{status}: {error.message}"
+        return cls(space=space, checked_at=checked_at or datetime.now(UTC), problem=problem, detail=detail)
+
+
+def health_blocks(outcome: HealthOutcome) -> list[Block]:
+    when = outcome.checked_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    status = outcome.status
+    blocks: list[Block] = [
+        header(f"Kibana alerting health: {status}"),
+    ]
+    if outcome.health is None:
+        blocks.append(section(f"{_ICON['unreachable']} *No report:* {outcome.detail}"))
+        blocks.append(context(f"Space `{outcome.space}` · checked {when}"))
+        return blocks
+    lines = [
+        f"{_ICON.get(state, ':white_circle:')} *{name}*: {state} (as of {timestamp})"
+        for name, (state, timestamp) in outcome.sub_states().items()
+    ]
+    blocks.append(section(f"{_ICON[status]} Overall *{status}*\n" + "\n".join(lines)))
+    health = outcome.health
+    advice = []
+    if not health.is_sufficiently_secure:
+        advice.append(
+            ":warning: *Not sufficiently secure*: enable TLS between Elasticsearch and Kibana and API keys "
+            "(`xpack.security.authc.api_key.enabled`), or rules cannot run reliably."
+        )
+    if not health.has_permanent_encryption_key:
+        advice.append(
+            ":warning: *No permanent encryption key*: set `xpack.encryptedSavedObjects.encryptionKey` in "
+            "kibana.yml (32+ characters), or rules stop working after a restart."
+        )
+    if advice:
+        blocks.append(section("\n".join(advice)))
+    else:
+        blocks.append(context("Secure: yes · permanent encryption key: yes"))
+    blocks.append(context(f"Space `{outcome.space}` · checked {when}"))
+    return blocks
+
+
+def health_text(outcome: HealthOutcome) -> str:
+    """The notification text (shown in push notifications and by screen readers)."""
+    if outcome.health is None:
+        return f"Kibana alerting health: unreachable — {outcome.detail}"
+    return f"Kibana alerting health: {outcome.status} (space {outcome.space})"
