@@ -1,0 +1,379 @@
+"""Who may do what: roles, the action table, the access policy (TOML) and the checks.
+
+Roles are ordered `viewer < responder < operator < admin`; each includes the ones
+before it. Every member of the workspace has the policy's `default_role` (which may
+be `none`); grants raise the role of named users and members of Slack user groups,
+optionally only in some channels. `ACTIONS` is the one table that says which role an
+action needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import enum
+import logging
+import re
+import time
+import tomllib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+log = logging.getLogger(__name__)
+
+
+class Role(enum.IntEnum):
+    NONE = 0
+    VIEWER = 1
+    RESPONDER = 2
+    OPERATOR = 3
+    ADMIN = 4
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def named(cls, name: str) -> Role:
+        """The role called `name` (lower-case, as written in the policy); KeyError if none."""
+        if name != name.lower():
+            raise KeyError(name)
+        return cls[name.upper()]
+
+
+# action -> (minimum role, what the action does, for refusals: "You need … to <this>")
+_ACTION_TABLE: dict[str, tuple[Role, str]] = {
+    "help": (Role.VIEWER, "use `help`"),
+    "health": (Role.VIEWER, "see alerting `health`"),
+    "rules": (Role.VIEWER, "find `rules`"),
+    "rule": (Role.VIEWER, "show a `rule`"),
+    "whoami": (Role.VIEWER, "use `whoami`"),
+    "can-i": (Role.VIEWER, "use `can-i`"),
+    "apm config list": (Role.VIEWER, "list APM agent configurations (`apm config list`)"),
+    "apm sourcemaps list": (Role.VIEWER, "list APM source maps (`apm sourcemaps list`)"),
+    "mute": (Role.RESPONDER, "`mute` alerts"),
+    "unmute": (Role.RESPONDER, "`unmute` alerts"),
+    "snooze": (Role.RESPONDER, "`snooze` rules"),
+    "unsnooze": (Role.RESPONDER, "`unsnooze` rules"),
+    "case": (Role.RESPONDER, "open cases (`case`)"),
+    "disable": (Role.OPERATOR, "`disable` rules"),
+    "enable": (Role.OPERATOR, "`enable` rules"),
+    "mute-all": (Role.OPERATOR, "mute all alerts of a rule (`mute-all`)"),
+    "unmute-all": (Role.OPERATOR, "unmute all alerts of a rule (`unmute-all`)"),
+    "health subscribe": (Role.OPERATOR, "subscribe channels to health reports (`health subscribe`)"),
+    "health unsubscribe": (Role.OPERATOR, "remove health-report subscriptions (`health unsubscribe`)"),
+    "health subscriptions": (Role.OPERATOR, "list health-report subscriptions (`health subscriptions`)"),
+    "audit": (Role.OPERATOR, "read the `audit` log"),
+    "apm config set": (Role.ADMIN, "change APM agent configuration (`apm config set`)"),
+    "apm key create": (Role.ADMIN, "create APM agent keys (`apm key create`)"),
+    "apm sourcemaps upload": (Role.ADMIN, "upload APM source maps (`apm sourcemaps upload`)"),
+    "apm sourcemaps delete": (Role.ADMIN, "delete APM source maps (`apm sourcemaps delete`)"),
+}
+
+ACTIONS: Mapping[str, Role] = MappingProxyType({name: role for name, (role, _) in _ACTION_TABLE.items()})
+
+BUILT_IN_SOURCE = "built-in default"
+_GRANT_KEYS = ("role", "users", "groups", "channels")
+_ID_PATTERNS = {  # Slack ids, so that a name ("@alice", "#ops") is caught at start-up
+    "users": (re.compile(r"^[UW][A-Z0-9]{2,}$"), "a Slack user id like U012AB3CD"),
+    "groups": (re.compile(r"^S[A-Z0-9]{2,}$"), "a Slack user group id like S0614TZR7"),
+    "channels": (re.compile(r"^[CGD][A-Z0-9]{2,}$"), "a Slack channel id like C0123OPS"),
+}
+
+
+class PolicyError(Exception):
+    """A malformed access policy; the message names the file, the line and the problem."""
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: Role
+    users: frozenset[str]
+    groups: frozenset[str]
+    channels: frozenset[str] | None  # None: in every channel
+    line: int | None = None
+
+    def holds_in(self, channel_id: str | None) -> bool:
+        return self.channels is None or (channel_id is not None and channel_id in self.channels)
+
+
+@dataclass(frozen=True)
+class Policy:
+    default_role: Role = Role.RESPONDER
+    grants: tuple[Grant, ...] = ()
+    source: str = BUILT_IN_SOURCE
+
+
+# --- loading the policy ---------------------------------------------------------------
+
+
+def load_policy(path: Path | None) -> Policy:
+    """The policy in the TOML file at `path`, or the built-in default when `path` is None."""
+    if path is None:
+        return Policy()
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise PolicyError(f"{path}: cannot read the access policy ({error.strerror or error})") from None
+    except UnicodeDecodeError:
+        raise PolicyError(f"{path}: the access policy is not UTF-8 text") from None
+    return parse_policy(text, source=str(path))
+
+
+def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
+    """Parse and check a policy; raises PolicyError naming the line and the problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise _toml_error(str(error), text, source) from None
+    lines = _KeyLines.scan(text)
+
+    def fail(line: int | None, problem: str) -> PolicyError:
+        where = f"{source}, line {line}" if line else source
+        return PolicyError(f"{where}: {problem}")
+
+    for key in data:
+        if key not in ("default_role", "grants"):
+            raise fail(lines.top.get(key), f"unknown key `{key}` (expected default_role or [[grants]])")
+    default_role = Role.RESPONDER
+    if "default_role" in data:
+        line = lines.top.get("default_role")
+        value = data["default_role"]
+        if not isinstance(value, str):
+            raise fail(line, f"default_role must be a string, not {_toml_type(value)}")
+        default_role = _role(value, allow_none=True, fail=lambda p: fail(line, p))
+    raw_grants = data.get("grants", [])
+    if not isinstance(raw_grants, list) or not all(isinstance(g, dict) for g in raw_grants):
+        raise fail(lines.top.get("grants"), "grants must be [[grants]] tables")
+    grants = []
+    for index, raw in enumerate(raw_grants):
+        header = lines.grant_line(index) or lines.top.get("grants")
+        keys = lines.grant_keys(index)
+        grants.append(_grant(raw, header, keys, fail))
+    return Policy(default_role=default_role, grants=tuple(grants), source=source)
+
+
+def _grant(
+    raw: dict[str, object],
+    header: int | None,
+    keys: dict[str, int],
+    fail: Callable[[int | None, str], PolicyError],
+) -> Grant:
+    for key in raw:
+        if key not in _GRANT_KEYS:
+            raise fail(keys.get(key, header), f"unknown key `{key}` in a grant (expected {', '.join(_GRANT_KEYS)})")
+    if "role" not in raw:
+        raise fail(header, "this grant has no role")
+    role_value = raw["role"]
+    line = keys.get("role", header)
+    if not isinstance(role_value, str):
+        raise fail(line, f"role must be a string, not {_toml_type(role_value)}")
+    role = _role(role_value, allow_none=False, fail=lambda p: fail(line, p))
+    ids: dict[str, frozenset[str]] = {}
+    for key in ("users", "groups", "channels"):
+        if key not in raw:
+            continue
+        value, line = raw[key], keys.get(key, header)
+        if not isinstance(value, list):
+            raise fail(line, f"{key} must be a list of strings, not {_toml_type(value)}")
+        for item in value:
+            if not isinstance(item, str):
+                raise fail(line, f"{key} must be a list of strings (ids in quotes), not of {_toml_type(item)}")
+        pattern, meaning = _ID_PATTERNS[key]
+        for item in value:
+            if not pattern.match(item):
+                raise fail(line, f"{key}: {item!r} is not {meaning}")
+        ids[key] = frozenset(value)
+    if not ids.get("users") and not ids.get("groups"):
+        raise fail(header, "this grant names no users and no groups (give users = [...] or groups = [...])")
+    if "channels" in ids and not ids["channels"]:
+        raise fail(keys.get("channels", header), "channels is empty; remove it to grant in every channel")
+    return Grant(
+        role=role,
+        users=ids.get("users", frozenset()),
+        groups=ids.get("groups", frozenset()),
+        channels=ids.get("channels"),
+        line=header,
+    )
+
+
+def _role(name: str, *, allow_none: bool, fail: Callable[[str], PolicyError]) -> Role:
+    choices = [str(r) for r in Role if allow_none or r is not Role.NONE]
+    try:
+        role = Role.named(name)
+    except KeyError:
+        role = None
+    if role is None or role.name.lower() not in choices:
+        near = difflib.get_close_matches(name.lower(), choices, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise fail(f"unknown role {name!r}{hint}; roles are {', '.join(choices)}")
+    return role
+
+
+def _toml_type(value: object) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true/false", list: "a list"}
+    return names.get(type(value), "a table" if isinstance(value, dict) else "a date/time")
+
+
+def _toml_error(message: str, text: str, source: str) -> PolicyError:
+    found = re.search(r"\(at line (\d+), column (\d+)\)$", message)
+    problem = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)$", "", message)
+    last = max(1, len(text.splitlines()))
+    where = f"line {found[1]}, column {found[2]}" if found else f"line {last} (end of file)"
+    return PolicyError(f"{source}, {where}: invalid TOML: {problem}")
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"""^\s*(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_-]+))\s*=""")
+
+
+@dataclass
+class _KeyLines:
+    """Where keys and [[grants]] headers are, found by scanning the text (tomllib gives no positions)."""
+
+    top: dict[str, int]
+    grants: list[tuple[int, dict[str, int]]]  # per [[grants]]: its header line, its keys' lines
+
+    @classmethod
+    def scan(cls, text: str) -> _KeyLines:
+        top: dict[str, int] = {}
+        grants: list[tuple[int, dict[str, int]]] = []
+        current: dict[str, int] | None = top
+        for number, line in enumerate(text.splitlines(), start=1):
+            header = _HEADER.match(line)
+            if header:
+                name = header[2].strip("\"'")
+                if header[1] == "[[" and name == "grants":
+                    grants.append((number, {}))
+                    current = grants[-1][1]
+                else:  # another table: an unknown key of the top level
+                    top.setdefault(name.split(".")[0].strip("\"' "), number)
+                    current = None
+                continue
+            key = _KEY.match(line)
+            if key and current is not None:
+                current.setdefault(key[1] or key[2] or key[3], number)
+        return cls(top, grants)
+
+    def grant_line(self, index: int) -> int | None:
+        return self.grants[index][0] if index < len(self.grants) else None
+
+    def grant_keys(self, index: int) -> dict[str, int]:
+        return self.grants[index][1] if index < len(self.grants) else {}
+
+
+# --- deciding ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoleDecision:
+    role: Role
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    action: str
+    needed: Role
+    have: Role
+
+    def message(self) -> str:
+        doing = _ACTION_TABLE[self.action][1] if self.action in _ACTION_TABLE else f"use `{self.action}`"
+        have = "you have no role" if self.have is Role.NONE else f"you are *{self.have}*"
+        return (
+            f"You need the *{self.needed}* role to {doing}; {have}. Ask an admin of this bot to grant it "
+            "in the access policy (ACCESS_POLICY)."
+        )
+
+
+class AccessControl:
+    """Answers "what role has this user here?" and "may they do this?" for one policy.
+
+    `group_members(group_id)` resolves a Slack user group (the app calls
+    usergroups.users.list). Answers are cached for `cache_seconds`; concurrent lookups
+    of one group share one call. A failing or slow lookup is logged and counts as "not a
+    member" (fail closed), and is retried after `failure_cache_seconds`.
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        group_members: Callable[[str], Awaitable[frozenset[str]]],
+        *,
+        cache_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        failure_cache_seconds: float = 5.0,
+        lookup_timeout: float = 10.0,
+    ) -> None:
+        self.policy = policy
+        self._group_members = group_members
+        self._cache_seconds = cache_seconds
+        self._failure_cache_seconds = min(failure_cache_seconds, cache_seconds)
+        self._lookup_timeout = lookup_timeout
+        self._clock = clock
+        self._cache: dict[str, tuple[float, frozenset[str]]] = {}
+        self._pending: dict[str, asyncio.Task[tuple[float, frozenset[str]]]] = {}
+
+    async def role_of(self, user_id: str, channel_id: str | None) -> RoleDecision:
+        """The user's role in the channel, with every reason (default role and each grant that applies)."""
+        return await self._decide(user_id, channel_id, enough=None)
+
+    async def check(self, user_id: str, channel_id: str | None, action: str) -> Refusal | None:
+        """None when the user may do `action` here, else the Refusal. KeyError for an unknown action."""
+        needed = ACTIONS[action]
+        decision = await self._decide(user_id, channel_id, enough=needed)
+        return None if decision.role >= needed else Refusal(action, needed, decision.role)
+
+    async def _decide(self, user_id: str, channel_id: str | None, *, enough: Role | None) -> RoleDecision:
+        policy = self.policy
+        role = policy.default_role
+        reasons = [f"default_role {policy.default_role}"]
+        applicable = [g for g in policy.grants if g.holds_in(channel_id)]
+        for grant in applicable:
+            if user_id in grant.users:
+                role = max(role, grant.role)
+                reasons.append(self._reason(grant, f"user {user_id}", channel_id))
+        # Group lookups cost Slack API calls: skip those that cannot change the answer.
+        wanted = [g for g in applicable if g.groups and (enough is None or (role < enough and g.role >= enough))]
+        groups = sorted({group for grant in wanted for group in grant.groups})
+        members = dict(zip(groups, await asyncio.gather(*(self._members(g) for g in groups)), strict=True))
+        for grant in wanted:
+            for group in sorted(grant.groups):
+                if user_id in members[group]:
+                    role = max(role, grant.role)
+                    reasons.append(self._reason(grant, f"group {group}", channel_id))
+                    break
+        return RoleDecision(role, reasons)
+
+    def _reason(self, grant: Grant, via: str, channel_id: str | None) -> str:
+        where = f" ({Path(self.policy.source).name} line {grant.line})" if grant.line else ""
+        channel = f" in channel {channel_id}" if grant.channels is not None else ""
+        return f"grant {grant.role}{where} via {via}{channel}"
+
+    async def _members(self, group_id: str) -> frozenset[str]:
+        cached = self._cache.get(group_id)
+        if cached is not None and cached[0] > self._clock():
+            return cached[1]
+        task = self._pending.get(group_id)
+        if task is None:
+            task = asyncio.ensure_future(self._lookup(group_id))
+            self._pending[group_id] = task
+            task.add_done_callback(lambda _: self._pending.pop(group_id, None))
+        expires, members = await asyncio.shield(task)
+        self._cache[group_id] = (expires, members)
+        return members
+
+    async def _lookup(self, group_id: str) -> tuple[float, frozenset[str]]:
+        try:
+            async with asyncio.timeout(self._lookup_timeout):
+                members = frozenset(await self._group_members(group_id))
+        except Exception as error:
+            log.warning(
+                "could not read the members of user group %s (%s: %s); treating the user as not a member",
+                group_id,
+                type(error).__name__,
+                error,
+            )
+            return self._clock() + self._failure_cache_seconds, frozenset()
+        return self._clock() + self._cache_seconds, members
