@@ -1,0 +1,40 @@
+"""The state store: SQLite (default) or PostgreSQL through SQLAlchemy 2 async.
+
+Everything that must happen exactly once across retries and replicas is guarded by a
+unique key here: webhook-driven alert posts, cases opened from Slack, scheduled
+health reports, Slack event ids and button double clicks.
+"""
+
+from __future__ import annotations
+
+from bot.store.alerts import AlertMessage, AlertsMixin
+from bot.store.audit import AuditEntry, AuditMixin, AuditResult
+from bot.store.cases import CaseClaim, CaseRecord, CasesMixin
+from bot.store.database import make_engine
+from bot.store.events import EventsMixin
+from bot.store.subscriptions import Subscription, SubscriptionsMixin
+
+__all__ = [
+    "AlertMessage",
+    "AuditEntry",
+    "AuditResult",
+    "CaseClaim",
+    "CaseRecord",
+    "Store",
+    "Subscription",
+]
+
+
+class Store(EventsMixin, AlertsMixin, CasesMixin, SubscriptionsMixin, AuditMixin):
+    """One per process; every method is one short transaction."""
+
+    @classmethod
+    async def open(cls, url: str) -> Store:
+        """Connect to `url` (sqlite+aiosqlite://… or postgresql+psycopg://…) and create the tables."""
+        store = cls(make_engine(url))
+        try:
+            await store.create_all()
+        except BaseException:
+            await store.close()
+            raise
+        return store

@@ -1,0 +1,79 @@
+"""The audit trail: who did what, where, and how Kibana answered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, cast
+
+from sqlalchemy import select
+
+from bot.store.database import Database
+from bot.store.schema import audit_log, utcnow
+
+AuditResult = Literal["ok", "error", "refused"]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    user_id: str
+    user_name: str
+    team: str
+    channel: str | None
+    action: str  # e.g. "mute", "disable", "case", "apm config set"
+    target: str  # what it acted on: rule id, "rule/alert", case id, service …
+    space: str
+    result: AuditResult  # "refused": the access policy said no
+    kibana_status: int | None = None
+    detail: str = ""
+    rule_id: str | None = None  # set for actions on a rule or its alerts (audit rule <id>)
+    at: datetime = field(default_factory=utcnow)
+    id: int | None = None  # assigned by the store
+
+
+def _entry(row: Any) -> AuditEntry:
+    return AuditEntry(
+        id=row.id,
+        at=row.at,
+        user_id=row.user_id,
+        user_name=row.user_name,
+        team=row.team,
+        channel=row.channel,
+        action=row.action,
+        target=row.target,
+        rule_id=row.rule_id,
+        space=row.space,
+        result=cast(AuditResult, row.result),
+        kibana_status=row.kibana_status,
+        detail=row.detail,
+    )
+
+
+class AuditMixin(Database):
+    async def add_audit(self, entry: AuditEntry) -> None:
+        async with self._write() as conn:
+            await conn.execute(
+                audit_log.insert().values(
+                    at=entry.at,
+                    user_id=entry.user_id,
+                    user_name=entry.user_name,
+                    team=entry.team,
+                    channel=entry.channel,
+                    action=entry.action,
+                    target=entry.target,
+                    rule_id=entry.rule_id,
+                    space=entry.space,
+                    result=entry.result,
+                    kibana_status=entry.kibana_status,
+                    detail=entry.detail,
+                )
+            )
+
+    async def list_audit(self, *, rule_id: str | None = None, limit: int = 20) -> list[AuditEntry]:
+        """The latest entries, newest first; only those about one rule when `rule_id` is given."""
+        query = select(audit_log).order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
+        if rule_id is not None:
+            query = query.where(audit_log.c.rule_id == rule_id)
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_entry(row) for row in rows]

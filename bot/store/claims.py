@@ -1,0 +1,85 @@
+"""Exactly-once keys: the first caller wins, every later caller (on any replica) loses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, update
+
+from bot.store.database import Database
+from bot.store.schema import claim_keys, subscription_runs, utcnow
+
+SPACE_CHECK = "space-check"
+
+
+class ClaimsMixin(Database):
+    async def claim_key(self, namespace: str, key: str, *, owner: str = "", ttl: timedelta | None = None) -> bool:
+        """True only for the first caller of (namespace, key).
+
+        Without `ttl` the claim holds for ever; with it, the key can be claimed again
+        once the ttl has passed (exactly one of the callers then wins again).
+        """
+        now = utcnow()
+        expires_at = now + ttl if ttl is not None else None
+        async with self._write() as conn:
+            inserted = await conn.execute(
+                self._insert(claim_keys)
+                .values(namespace=namespace, key=key, owner=owner, claimed_at=now, expires_at=expires_at)
+                .on_conflict_do_nothing()
+            )
+            if inserted.rowcount == 1:
+                return True
+            taken_over = await conn.execute(
+                update(claim_keys)
+                .where(
+                    claim_keys.c.namespace == namespace,
+                    claim_keys.c.key == key,
+                    claim_keys.c.expires_at.is_not(None),
+                    claim_keys.c.expires_at <= now,
+                )
+                .values(owner=owner, claimed_at=now, expires_at=expires_at)
+            )
+            return taken_over.rowcount == 1
+
+    async def release_key(self, namespace: str, key: str) -> bool:
+        """Forget a claim (e.g. the guarded action failed and may be tried again)."""
+        async with self._write() as conn:
+            deleted = await conn.execute(
+                delete(claim_keys).where(claim_keys.c.namespace == namespace, claim_keys.c.key == key)
+            )
+            return deleted.rowcount == 1
+
+    async def claim_run(self, subscription_id: int, fire_time: datetime, *, replica: str) -> bool:
+        """True for exactly one replica per (subscription, fire time): that one posts the report."""
+        async with self._write() as conn:
+            inserted = await conn.execute(
+                self._insert(subscription_runs)
+                .values(
+                    subscription_id=subscription_id,
+                    fire_time=fire_time,
+                    replica=replica,
+                    claimed_at=utcnow(),
+                )
+                .on_conflict_do_nothing()
+            )
+            return inserted.rowcount == 1
+
+    async def claim_space_check(self, space: str, fire_time: datetime, *, replica: str) -> bool:
+        """True for exactly one caller per (space, fire time), e.g. one health read per space."""
+        key = f"{space}@{_utc_iso(fire_time)}"
+        return await self.claim_key(SPACE_CHECK, key, owner=replica)
+
+    async def prune_claims(self, before: datetime) -> int:
+        """Delete run claims fired before `before` and keys that expired before it."""
+        async with self._write() as conn:
+            runs = await conn.execute(delete(subscription_runs).where(subscription_runs.c.fire_time < before))
+            keys = await conn.execute(
+                delete(claim_keys).where(claim_keys.c.expires_at.is_not(None), claim_keys.c.expires_at < before)
+            )
+            return runs.rowcount + keys.rowcount
+
+
+def _utc_iso(moment: datetime) -> str:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment!r}: use a timezone-aware one")
+    return moment.astimezone(UTC).isoformat()

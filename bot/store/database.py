@@ -1,0 +1,117 @@
+"""The engine behind the store: opening it, transactions, and the SQL both backends share."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import Table, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from bot.store.schema import metadata, versions
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+# Any constant works: it only has to be the same for every replica running create_all.
+_CREATE_ALL_LOCK = 0x6B63_6F70  # "kcop"
+_WRITE = "kibana_chatops_write"
+
+
+def make_engine(url: str) -> AsyncEngine:
+    """An async engine for `sqlite+aiosqlite://…` or `postgresql+psycopg://…`."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername not in ("sqlite+aiosqlite", "postgresql+psycopg"):
+        raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}")
+    if parsed.drivername == "sqlite+aiosqlite":
+        engine = create_async_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _tune_sqlite(engine)
+    else:
+        engine = create_async_engine(parsed, pool_pre_ping=True)
+    return engine
+
+
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    """WAL, a busy timeout, and real transactions (BEGIN IMMEDIATE for writes).
+
+    The sqlite3 module's implicit BEGIN is turned off so that SQLAlchemy's own
+    transaction boundaries hold; write transactions take the write lock up front, so
+    concurrent writers wait on the busy timeout instead of failing on a lock upgrade.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """The engine and the helpers every part of the store uses."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction: committed on success, rolled back on error."""
+        async with self._engine.connect() as conn:
+            await conn.execution_options(**{_WRITE: True})
+            async with conn.begin():
+                yield conn
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        async with self._engine.connect() as conn:
+            yield conn
+
+    def _insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
+        """A dialect-specific INSERT, which knows ON CONFLICT DO NOTHING / DO UPDATE."""
+        if self.dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    async def _bump_version(self, conn: AsyncConnection, name: str) -> None:
+        await conn.execute(versions.update().where(versions.c.name == name).values(value=versions.c.value + 1))
+
+    async def create_all(self) -> None:
+        """Create the tables that do not exist yet; safe when several replicas start at once."""
+        async with self._write() as conn:
+            if self.dialect == "postgresql":
+                # Serialises concurrent create_all calls; released when the transaction ends.
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CREATE_ALL_LOCK})
+            await conn.run_sync(metadata.create_all)
+            await conn.execute(self._insert(versions).values(name="subscriptions", value=0).on_conflict_do_nothing())
+
+    async def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+        try:
+            async with self._read() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError):
+            log.warning("the database did not answer", exc_info=True)
+            return False
+        return True
+
+    async def close(self) -> None:
+        await self._engine.dispose()

@@ -1,0 +1,167 @@
+"""The tables of the state store (SQLAlchemy 2 Core), the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# SQLite only auto-increments INTEGER PRIMARY KEY columns, PostgreSQL copes with either.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend.
+
+    PostgreSQL stores `timestamptz`; SQLite has no time zones, so the value is stored
+    as naive UTC (which also keeps its text form sortable) and made aware on the way out.
+    Naive datetimes are refused: they are always a bug here.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: use a timezone-aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# Generic exactly-once keys: webhook deliveries, Slack event ids, button double clicks.
+claim_keys = Table(
+    "claim_keys",
+    metadata,
+    Column("namespace", String(64), primary_key=True),
+    Column("key", String(512), primary_key=True),
+    Column("owner", String(255), nullable=False, default=""),
+    Column("claimed_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=True),
+)
+
+# Where the Slack message of an alert lives. `ts` is NULL while the post is in flight.
+alert_messages = Table(
+    "alert_messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("space", String(255), nullable=False),
+    Column("rule_id", String(255), nullable=False),
+    Column("alert_id", String(512), nullable=False),
+    Column("alert_uuid", String(255), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("ts", String(64), nullable=True),
+    Column("claimed_at", UtcDateTime, nullable=False),
+    Column("posted_at", UtcDateTime, nullable=True),
+    Column("recovered_at", UtcDateTime, nullable=True),
+    UniqueConstraint("space", "rule_id", "alert_id", "alert_uuid", name="uq_alert_messages_alert"),
+    sqlite_autoincrement=True,
+)
+
+# Cases opened from Slack, keyed by their de-duplication key.
+cases = Table(
+    "cases",
+    metadata,
+    Column("dedupe_key", String(255), primary_key=True),
+    Column("space", String(255), nullable=False),
+    Column("channel", String(64), nullable=True),
+    Column("message_ts", String(64), nullable=True),
+    Column("case_id", String(255), nullable=True),
+    Column("case_url", Text, nullable=True),
+    Column("claimed_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_cases_message", "channel", "message_ts"),
+)
+
+# Health-report subscriptions. `config_key` is set for the ones declared in settings.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("channel", String(64), nullable=False),
+    Column("space", String(255), nullable=False),
+    Column("schedule", String(255), nullable=False),
+    Column("cron", String(255), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("on_change", Boolean, nullable=False, default=False),
+    Column("created_by", String(255), nullable=False),
+    Column("config_key", String(64), nullable=True, unique=True),
+    Column("paused", Boolean, nullable=False, default=False),
+    Column("paused_reason", Text, nullable=True),
+    Column("last_health", Text, nullable=True),
+    Column("last_health_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_subscriptions_channel", "channel"),
+    sqlite_autoincrement=True,
+)
+
+# One row per (subscription, fire time): the replica that won the right to post it.
+subscription_runs = Table(
+    "subscription_runs",
+    metadata,
+    Column("subscription_id", Id, primary_key=True),
+    Column("fire_time", UtcDateTime, primary_key=True),
+    Column("replica", String(255), nullable=False),
+    Column("claimed_at", UtcDateTime, nullable=False),
+)
+
+# Counters that change whenever a family of rows changes (replicas poll them cheaply).
+versions = Table(
+    "versions",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False, default=0),
+)
+
+# Who did what.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("user_name", String(255), nullable=False),
+    Column("team", String(64), nullable=False),
+    Column("channel", String(64), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("target", String(512), nullable=False),
+    Column("rule_id", String(255), nullable=True),
+    Column("space", String(255), nullable=False),
+    Column("result", String(16), nullable=False),
+    Column("kibana_status", Integer, nullable=True),
+    Column("detail", Text, nullable=False, default=""),
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_rule", "rule_id", "at"),
+    sqlite_autoincrement=True,
+)
