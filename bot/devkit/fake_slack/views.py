@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from bot.devkit.fake_slack import block_kit
 from bot.devkit.fake_slack.records import SlackApiFailure
 from bot.devkit.fake_slack.web_api import Handler, json_argument, required
+from bot.devkit.fake_slack.workspace import with_block_ids
 
 if TYPE_CHECKING:
     from bot.devkit.fake_slack.server import FakeSlack
@@ -73,7 +74,7 @@ def stored_view(
         "id": view_id,
         "team_id": fake.workspace.team_id,
         "type": view.get("type", "modal"),
-        "blocks": copy.deepcopy(view.get("blocks", [])),
+        "blocks": with_block_ids(view.get("blocks", [])),
         "private_metadata": view.get("private_metadata", ""),
         "callback_id": view.get("callback_id", ""),
         "state": copy.deepcopy(old["state"]) if old else {"values": {}},
