@@ -76,7 +76,8 @@ class Database:
     async def _write(self) -> AsyncIterator[AsyncConnection]:
         """One write transaction: committed on success, rolled back on error."""
         async with self._engine.connect() as conn:
-            await conn.execution_options(**{_WRITE: True})
+            # preserve_rowcount: psycopg forgets an INSERT's rowcount once the cursor closes.
+            await conn.execution_options(preserve_rowcount=True, **{_WRITE: True})
             async with conn.begin():
                 yield conn
 
