@@ -1,0 +1,41 @@
+"""`python -m bot.devkit.fake_kibana --port 5601 [--seed demo]`: run the fake Kibana standalone."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+
+from .demo import seed_demo
+from .server import FakeKibana
+
+DEMO_API_KEY = "fake-kibana-demo-key"
+
+
+async def serve(host: str, port: int, seed: str | None) -> None:
+    fake = FakeKibana(api_keys=(DEMO_API_KEY,))
+    if seed == "demo":
+        seed_demo(fake)
+    url = await fake.start(host, port)
+    print(f"Fake Kibana listening on {url}", flush=True)
+    print(f"  KIBANA_URL={url}", flush=True)
+    print(f"  KIBANA_API_KEY={DEMO_API_KEY}   (or Basic elastic:changeme)", flush=True)
+    print("Press Ctrl-C to stop.", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await fake.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bot.devkit.fake_kibana", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5601)
+    parser.add_argument("--seed", choices=["demo"], default=None, help="load a demo data set")
+    args = parser.parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(args.host, args.port, args.seed))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""The route table: every endpoint the fake serves, as templates matching the OpenAPI paths."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from . import alerting, apm, cases, rule_search, snooze
+from .calls import Handler
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str
+    handler: Handler
+    family: str  # "alerting" | "cases" | "apm"
+    # APM routes: (forbid() operation, Kibana privilege) checked by core before validation
+    privilege: tuple[str, str] | None = None
+    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.template))
+        object.__setattr__(self, "pattern", re.compile(regex))
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if method != self.method:
+            return None
+        found = self.pattern.fullmatch(path)
+        return None if found is None else {k: unquote(v) for k, v in found.groupdict().items()}
+
+
+RULE = "/api/alerting/rule/{id}"
+AGENT_CONFIG = "/api/apm/settings/agent-configuration"
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/api/alerting/_health", alerting.health, "alerting"),
+    Route("GET", "/api/alerting/rules/_find", rule_search.find_rules, "alerting"),
+    Route("GET", RULE, alerting.get_rule, "alerting"),
+    Route("POST", RULE + "/_disable", alerting.disable_rule, "alerting"),
+    Route("POST", RULE + "/_enable", alerting.enable_rule, "alerting"),
+    Route("POST", RULE + "/_mute_all", alerting.mute_all, "alerting"),
+    Route("POST", RULE + "/_unmute_all", alerting.unmute_all, "alerting"),
+    Route("POST", RULE + "/snooze_schedule", snooze.snooze_rule, "alerting"),
+    Route("DELETE", "/api/alerting/rule/{ruleId}/snooze_schedule/{scheduleId}", snooze.unsnooze_rule, "alerting"),
+    Route("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute", alerting.mute_alert, "alerting"),
+    Route("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_unmute", alerting.unmute_alert, "alerting"),
+    Route("POST", "/api/cases", cases.create_case, "cases"),
+    Route("PATCH", "/api/cases", cases.update_cases, "cases"),
+    Route("GET", "/api/cases/_find", cases.find_cases, "cases"),
+    Route("GET", "/api/cases/{caseId}", cases.get_case, "cases"),
+    Route("POST", "/api/cases/{caseId}/comments", cases.add_comment, "cases"),
+    Route("POST", "/api/apm/agent_keys", apm.create_agent_key, "apm"),  # privilege check in handler
+    Route("GET", AGENT_CONFIG, apm.list_configurations, "apm", ("getAgentConfigurations", "apm")),
+    Route("PUT", AGENT_CONFIG, apm.save_configuration, "apm", ("saveAgentConfiguration", "apm_settings_write")),
+    Route("DELETE", AGENT_CONFIG, apm.delete_configuration, "apm", ("deleteAgentConfiguration", "apm_settings_write")),
+    Route("GET", "/api/apm/sourcemaps", apm.list_sourcemaps, "apm", ("getSourceMaps", "apm")),
+    Route("POST", "/api/apm/sourcemaps", apm.upload_sourcemap, "apm", ("uploadSourceMap", "apm_write")),
+    Route("DELETE", "/api/apm/sourcemaps/{id}", apm.delete_sourcemap, "apm", ("deleteSourceMap", "apm_write")),
+)
+TEMPLATES = frozenset(route.template for route in ROUTES)
+
+
+def find_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    for route in ROUTES:
+        params = route.match(method, path)
+        if params is not None:
+            return route, params
+    return None
+
+
+def template_for(path: str) -> str | None:
+    """The template of any route (whatever the method) that matches `path`."""
+    for route in ROUTES:
+        if route.pattern.fullmatch(path):
+            return route.template
+    return None

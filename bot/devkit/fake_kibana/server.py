@@ -1,0 +1,298 @@
+"""`FakeKibana`: a stateful fake Kibana over real HTTP (aiohttp.web) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from . import pipeline
+from .calls import Call, Reply
+from .errors import API_VERSION, INTERNAL_ERROR, JSON_CONTENT_TYPE, Boom, boom_body
+from .faults import Fault, Faults, retry_after_header
+from .records import Exchange, RecordedRequest
+from .routes import Route, find_route, template_for
+from .seeding import Seeding
+from .state import KibanaState, now_utc
+
+log = logging.getLogger(__name__)
+SPACE_PREFIX = re.compile(r"^/s/([^/]+)(/.*)$")
+APM_ATTRIBUTES: dict[str, Any] = {"data": None, "_inspect": []}
+
+
+def _dump(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+class FakeKibana(Seeding):
+    """A fake Kibana; see bot/devkit/fake_kibana/__init__.py for the whole interface."""
+
+    def __init__(
+        self,
+        *,
+        api_keys: Iterable[str] = ("test-api-key",),
+        users: Mapping[str, str] | None = None,
+        on_exchange: Callable[[Exchange], None] | None = None,
+        api_key_owner: str = "elastic",
+    ) -> None:
+        self.api_keys = set(api_keys)
+        self.users = dict(users) if users is not None else {"elastic": "changeme"}
+        self.api_key_owner = api_key_owner
+        self.on_exchange = on_exchange
+        self.state = KibanaState()
+        self.requests: list[RecordedRequest] = []
+        self.exchanges: list[Exchange] = []
+        self.exchange_errors: list[Exception] = []
+        self._faults = Faults()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    def __repr__(self) -> str:
+        return f"FakeKibana(url={self.url!r}, rules={len(self.state.rules)})"
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        if self._runner is not None:
+            return self.url
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        self._runner = runner
+        sockets = [s for s in runner.addresses if isinstance(s, tuple)]
+        bound_port = sockets[0][1] if sockets else port
+        self.url = f"http://{host}:{bound_port}"
+        return self.url
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> FakeKibana:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ faults and records
+    def fault(
+        self,
+        method: str,
+        path_pattern: str,
+        *,
+        latency: float = 0,
+        status: int | None = None,
+        retry_after: float | None = None,
+        drop: bool = False,
+        times: int | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> None:
+        """Make matching requests slow, fail, or drop. `path_pattern` is a regex (full match) on
+        the path without the `/s/{space}` prefix; `method` may be "*"."""
+        self._faults.add(Fault(method, re.compile(path_pattern), latency, status, retry_after, drop, times, body))
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def forbid(self, operation: str, *, rule_id: str | None = None, message: str | None = None) -> None:
+        """Answer 403 with Kibana's message for `operation` (see state.OPERATIONS)."""
+        self.state.forbid(operation, rule_id=rule_id, message=message)
+
+    def count(self, method: str, route: str, *, space: str | None = None) -> int:
+        return sum(
+            1
+            for r in self.requests
+            if r.method == method.upper() and r.route == route and (space is None or r.space == space)
+        )
+
+    def reset(self) -> None:
+        self.state = KibanaState()
+        self.requests.clear()
+        self.exchanges.clear()
+        self.exchange_errors.clear()
+        self._faults.clear()
+
+    # ------------------------------------------------------------------ HTTP
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        method = request.method.upper()
+        raw_path = request.rel_url.raw_path
+        prefixed = SPACE_PREFIX.match(raw_path)
+        space = unquote(prefixed.group(1)) if prefixed else "default"
+        api_path = prefixed.group(2) if prefixed else raw_path
+        found = find_route(method, api_path)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        record = RecordedRequest(
+            method=method,
+            path=unquote(raw_path),
+            space=space,
+            route=found[0].template if found else template_for(api_path),
+            path_params=found[1] if found else {},
+            query=_query_dict(list(request.rel_url.query.items())),
+            headers=headers,
+            body=body,
+            json=_try_json(body),
+            query_string=request.rel_url.raw_query_string,
+        )
+        self.requests.append(record)
+
+        fault = self._faults.take(method, unquote(api_path))
+        if fault is not None:
+            if fault.latency:
+                await asyncio.sleep(fault.latency)
+            if fault.drop:
+                if request.transport is not None:
+                    request.transport.abort()
+                raise asyncio.CancelledError
+            if fault.status is not None:
+                extra = {"retry-after": retry_after_header(fault.retry_after)} if fault.retry_after else {}
+                payload = fault.body if fault.body is not None else boom_body(fault.status)
+                return self._answer(record, fault.status, payload, extra)
+
+        versioned: dict[str, str] = {}
+        try:
+            if found is None:
+                raise Boom(404)
+            route, params = found
+            username = pipeline.authenticate(headers, self.api_keys, self.users, self.api_key_owner)
+            json_body, form = self._parse_payload(method, headers, body)
+            pipeline.check_xsrf(method, headers)
+            versioned = {"elastic-api-version": API_VERSION}
+            reply = self._run_route(route, params, space, username, record, json_body, form)
+        except Boom as boom:
+            return self._answer(record, boom.status, boom.body(), {**versioned, **boom.headers})
+        except Exception:
+            log.exception("fake Kibana handler failed for %s %s", method, record.path)
+            return self._answer(record, 500, boom_body(500, INTERNAL_ERROR), versioned)
+        return self._answer(record, reply.status, reply.body, {**versioned, **reply.headers})
+
+    def _parse_payload(
+        self, method: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[Any, dict[str, tuple[str | None, bytes]] | None]:
+        if method in pipeline.SAFE_METHODS:
+            return None, None
+        pipeline.check_payload_size(headers, body)
+        content_type = headers.get("content-type", "application/json")
+        mime = content_type.split(";")[0].strip().lower()
+        if mime == "multipart/form-data":
+            return None, pipeline.parse_form(content_type, body)
+        if mime == "application/json" or mime.endswith("+json"):
+            if not body.strip():
+                return None, None
+            try:
+                return json.loads(body), None
+            except ValueError:
+                raise Boom(400, "Invalid request payload JSON format") from None
+        if mime.startswith("text/"):
+            return body.decode("utf-8", errors="replace") or None, None
+        if not body:
+            return None, None
+        raise Boom(415, "Unsupported Media Type")
+
+    def _run_route(
+        self,
+        route: Route,
+        params: dict[str, str],
+        space: str,
+        username: str,
+        record: RecordedRequest,
+        json_body: Any,
+        form: dict[str, tuple[str | None, bytes]] | None,
+    ) -> Reply:
+        if route.family == "apm":
+            pipeline.check_api_version(record.headers, route.method, route.template)
+            if route.privilege is not None:
+                operation, privilege = route.privilege
+                forbidden = self.state.forbidden_for(operation)
+                if forbidden is not None:
+                    raise Boom(
+                        403,
+                        forbidden.message
+                        or f"API [{route.method} {route.template}] is unauthorized for user, "
+                        f"this action is granted by the Kibana privileges [{privilege}]",
+                    )
+        call = Call(
+            state=self.state,
+            method=route.method,
+            route=route.template,
+            space=space,
+            params=params,
+            query=[(k, v) for k, v in _pairs(record)],
+            headers=record.headers,
+            body=record.body,
+            json=json_body,
+            form=form,
+            username=username,
+            now=now_utc(),
+        )
+        try:
+            return route.handler(call)
+        except Boom as boom:
+            if route.family == "apm" and boom.attributes is None:
+                boom.attributes = dict(APM_ATTRIBUTES)
+            raise
+
+    def _answer(self, record: RecordedRequest, status: int, payload: Any, headers: dict[str, str]) -> web.Response:
+        response_headers = dict(headers)
+        if status == 204 or payload is None:
+            body = b""
+        else:
+            body = _dump(payload)
+            response_headers["content-type"] = JSON_CONTENT_TYPE
+        exchange = Exchange(record, status, response_headers, body)
+        self.exchanges.append(exchange)
+        if self.on_exchange is not None:
+            try:
+                self.on_exchange(exchange)
+            except Exception as error:  # keep answering; the test reads exchange_errors
+                log.warning("on_exchange failed for %s %s: %s", record.method, record.path, error)
+                self.exchange_errors.append(error)
+        response = web.Response(status=status, body=body if body else None, headers=response_headers)
+        return response
+
+    @property
+    def now(self) -> datetime:
+        return now_utc()
+
+
+def _pairs(record: RecordedRequest) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for key, value in record.query.items():
+        pairs.extend((key, v) for v in (value if isinstance(value, list) else [value]))
+    return pairs
+
+
+def _query_dict(pairs: list[tuple[str, str]]) -> dict[str, str | list[str]]:
+    result: dict[str, str | list[str]] = {}
+    for key, value in pairs:
+        existing = result.get(key)
+        if existing is None:
+            result[key] = value
+        elif isinstance(existing, list):
+            existing.append(value)
+        else:
+            result[key] = [existing, value]
+    return result
+
+
+def _try_json(body: bytes) -> Any:
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
