@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from functools import partial
 from types import TracebackType
 from typing import Any
 
@@ -64,11 +65,11 @@ class FakeSlack:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on host:port (0 = ephemeral); returns the Web API base URL."""
         app = web.Application()
-        app.router.add_route("*", "/api/{method}", lambda r: web_api.handle_call(self, r))
+        app.router.add_route("*", "/api/{method}", partial(web_api.handle_call, self))
         app.router.add_get("/link/", self.socket_mode.websocket)
-        app.router.add_post("/response/{name}", lambda r: response_urls.handle_post(self, r))
-        app.router.add_get("/files-pri/{team_file}/download/{name}", lambda r: files.download(self, r))
-        app.router.add_get("/files-pri/{team_file}/{name}", lambda r: files.download(self, r))
+        app.router.add_post("/response/{name}", partial(response_urls.handle_post, self))
+        app.router.add_get("/files-pri/{team_file}/download/{name}", partial(files.download, self))
+        app.router.add_get("/files-pri/{team_file}/{name}", partial(files.download, self))
         app.router.add_get("/", files.login_page)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0)
         await self._runner.setup()
