@@ -1,3 +1,37 @@
+"""Fixtures for the devkit tests: the fake Kibana block, then the fake Slack block."""
+
+from __future__ import annotations
+
+# ======================================================================================
+# Fake Kibana fixtures (owned by the fake-Kibana devkit; edit only this block)
+# ======================================================================================
+from collections.abc import AsyncIterator as _KibanaAsyncIterator
+
+import httpx as _httpx
+import pytest as _pytest
+
+from bot.devkit.fake_kibana import FakeKibana
+
+KIBANA_API_KEY = "test-api-key"
+
+
+@_pytest.fixture
+async def fake_kibana() -> _KibanaAsyncIterator[FakeKibana]:
+    """A started FakeKibana on 127.0.0.1 (ephemeral port), stopped after the test.
+    Credentials: `Authorization: ApiKey test-api-key`, or Basic elastic:changeme."""
+    async with FakeKibana(api_keys=(KIBANA_API_KEY,)) as kibana:
+        yield kibana
+
+
+@_pytest.fixture
+async def kibana_http(fake_kibana: FakeKibana) -> _KibanaAsyncIterator[_httpx.AsyncClient]:
+    """An httpx client on the fake Kibana, sending the API key and kbn-xsrf."""
+    headers = {"Authorization": f"ApiKey {KIBANA_API_KEY}", "kbn-xsrf": "true"}
+    async with _httpx.AsyncClient(base_url=fake_kibana.url, headers=headers, timeout=10) as client:
+        yield client
+
+
+# ==================================== end of Kibana block =============================
 
 
 # ======================================================================================
