@@ -65,8 +65,11 @@ class WallClockCronTrigger(CronTrigger):
 
     When clocks go back, the times of the repeated hour happen twice; APScheduler fires
     both (`daily 02:30 Europe/Paris` would post twice on 2026-10-25). This trigger skips
-    the second occurrence. Everything else — including how APScheduler treats a time
-    that does not exist when clocks go forward — is CronTrigger's own behaviour.
+    the second occurrence. Everything else is CronTrigger's own behaviour, including a
+    wall-clock time that does not exist when clocks go forward: APScheduler reads it with
+    the offset before the change, so `daily 02:30 Europe/Paris` fires on 2026-03-29 at
+    01:30 UTC (03:30 CEST), once; of several times inside the missing hour
+    (`*/20 2 * * *`) only the first fires, at 03:00 CEST.
     """
 
     __slots__ = ()
