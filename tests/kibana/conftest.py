@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.devkit.fake_kibana import FakeKibana
 from bot.kibana import KibanaClient
 
 API_KEY = "c2VjcmV0LWlkOnNlY3JldC1rZXk="
@@ -176,3 +177,43 @@ async def kit() -> AsyncIterator[Kit]:
     kit = Kit()
     yield kit
     await kit.close()
+
+
+# --- the fake Kibana over real HTTP ------------------------------------------------------
+
+FAKE_API_KEY = "test-api-key"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeKibana]:
+    async with FakeKibana() as kibana:
+        yield kibana
+
+
+@pytest.fixture
+async def connect(fake: FakeKibana) -> AsyncIterator[Callable[..., KibanaClient]]:
+    """A factory of clients of the running fake (default: API key, 2 s timeout, tiny backoff)."""
+    clients: list[KibanaClient] = []
+
+    def make(**kwargs: Any) -> KibanaClient:
+        options: dict[str, Any] = {
+            "base_url": fake.url,
+            "api_key": FAKE_API_KEY,
+            "timeout": 2.0,
+            "retry_wait_initial": 0.001,
+            "retry_wait_max": 0.01,
+            "retry_wait_jitter": 0.0,
+        }
+        options.update(kwargs)
+        client = KibanaClient(**options)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+def kibana(connect: Callable[..., KibanaClient]) -> KibanaClient:
+    return connect()
