@@ -165,3 +165,9 @@ def test_the_error_names_the_file_given_to_load_policy(tmp_path: Path) -> None:
     path.write_text('[[grants]]\nrole = "root"\nusers = ["U1AB"]\n', encoding="utf-8")
     with pytest.raises(PolicyError, match=rf"^{re.escape(str(path))}, line 2: unknown role 'root'"):
         load_policy(path)
+
+
+def test_every_command_of_the_grammar_has_an_entry() -> None:
+    from handlers.grammar import USAGE
+
+    assert set(ACTIONS) == set(USAGE)

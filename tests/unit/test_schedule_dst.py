@@ -95,3 +95,16 @@ def test_a_cron_in_a_zone_never_doubles_across_the_changes() -> None:
 def test_utc_schedules_ignore_daylight_saving() -> None:
     times = fire_times("every 1h", datetime(2026, 10, 24, 23, 30, tzinfo=UTC), 4)
     assert times == [datetime(2026, 10, 25, h, tzinfo=UTC) for h in range(4)]
+
+
+def test_several_times_inside_the_missing_hour_fire_once_at_0300() -> None:
+    """APScheduler's behaviour: 02:00/02:20/02:40 do not exist on 2026-03-29; only 02:00 fires
+    (as 02:00+01:00 = 01:00 UTC = 03:00 CEST), then the next day resumes."""
+    times = fire_times("*/20 2 * * * Europe/Paris", datetime(2026, 3, 28, 12, tzinfo=UTC), 5)
+    assert times == [
+        datetime(2026, 3, 29, 1, 0, tzinfo=UTC),
+        datetime(2026, 3, 30, 0, 0, tzinfo=UTC),
+        datetime(2026, 3, 30, 0, 20, tzinfo=UTC),
+        datetime(2026, 3, 30, 0, 40, tzinfo=UTC),
+        datetime(2026, 3, 31, 0, 0, tzinfo=UTC),
+    ]
