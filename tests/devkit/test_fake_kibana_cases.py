@@ -56,7 +56,11 @@ async def test_create_validation(kibana_http: httpx.AsyncClient) -> None:
 async def test_unknown_case_is_404(kibana_http: httpx.AsyncClient) -> None:
     response = await kibana_http.get("/api/cases/nope")
     assert response.status_code == 404
-    assert response.json() == {"statusCode": 404, "error": "Not Found", "message": "Saved object [cases/nope] not found"}
+    assert response.json() == {
+        "statusCode": 404,
+        "error": "Not Found",
+        "message": "Saved object [cases/nope] not found",
+    }
     comment = await kibana_http.post(
         "/api/cases/nope/comments", json={"type": "user", "comment": "hi", "owner": "cases"}
     )

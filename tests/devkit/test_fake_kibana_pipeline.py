@@ -28,9 +28,7 @@ async def test_no_credentials_and_no_xsrf_is_401(fake_kibana: FakeKibana) -> Non
 async def test_unknown_api_key_and_wrong_password_are_401_with_www_authenticate(fake_kibana: FakeKibana) -> None:
     async with httpx.AsyncClient(base_url=fake_kibana.url) as client:
         wrong_key = await client.get("/api/alerting/_health", headers={"Authorization": "ApiKey nope"})
-        wrong_password = await client.get(
-            "/api/alerting/_health", headers={"Authorization": basic("elastic", "wrong")}
-        )
+        wrong_password = await client.get("/api/alerting/_health", headers={"Authorization": basic("elastic", "wrong")})
         good_basic = await client.get("/api/alerting/_health", headers={"Authorization": basic("elastic", "changeme")})
     for response in (wrong_key, wrong_password):
         assert response.status_code == 401

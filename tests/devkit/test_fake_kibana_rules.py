@@ -44,9 +44,7 @@ async def test_find_searches_name_and_tags_and_pages(fake_kibana: FakeKibana, ki
     page = await kibana_http.get("/api/alerting/rules/_find", params={"per_page": "2", "page": "2"})
     assert page.json()["page"] == 2 and page.json()["per_page"] == 2 and page.json()["total"] == 3
     assert [rule["id"] for rule in page.json()["data"]] == ["c"]
-    filtered = await kibana_http.get(
-        "/api/alerting/rules/_find", params={"filter": 'alert.attributes.tags: "apm"'}
-    )
+    filtered = await kibana_http.get("/api/alerting/rules/_find", params={"filter": 'alert.attributes.tags: "apm"'})
     assert [rule["id"] for rule in filtered.json()["data"]] == ["c"]
 
 

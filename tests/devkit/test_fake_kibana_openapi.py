@@ -1,0 +1,107 @@
+"""Fake Kibana self-check: every answer of a broad session validates against the OpenAPI subset."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from openapi_core import OpenAPI
+from openapi_core.testing import MockRequest, MockResponse
+
+from bot.devkit.fake_kibana import TEMPLATES, Exchange, FakeKibana, seed_demo
+
+SPEC = Path(os.environ.get("KIBANA_OPENAPI_SPEC", "/work/shared/reference/kibana/kibana-subset.openapi.yaml"))
+APM = {"elastic-api-version": "2023-10-31"}
+
+
+def check(openapi: OpenAPI, exchange: Exchange) -> str | None:
+    request = exchange.request
+    if request.route is None:
+        return None  # not a Kibana API route the spec describes
+    host = "http://localhost:5601" + ("" if request.space == "default" else f"/s/{request.space}")
+    api_path = request.path.removeprefix(f"/s/{request.space}") if request.space != "default" else request.path
+    mock_request = MockRequest(host, request.method.lower(), api_path, headers=dict(request.headers))
+    content_type = (exchange.content_type or "application/json").split(";")[0]
+    mock_response = MockResponse(exchange.body, exchange.status, dict(exchange.headers), content_type)
+    try:
+        openapi.validate_response(mock_request, mock_response)
+    except Exception as error:  # report every mismatch, not only the first
+        return f"{request.method} {request.path} -> {exchange.status}: {error!r} {getattr(error, '__cause__', '')}"
+    return None
+
+
+@pytest.mark.skipif(not SPEC.exists(), reason="OpenAPI subset not available")
+async def test_every_answer_matches_the_spec() -> None:
+    openapi = OpenAPI.from_file_path(str(SPEC))
+    problems: list[str] = []
+    fake = FakeKibana(on_exchange=lambda exchange: problems.append(check(openapi, exchange) or ""))
+    seed_demo(fake)
+    headers = {"Authorization": "ApiKey test-api-key", "kbn-xsrf": "true"}
+    async with fake, httpx.AsyncClient(base_url=fake.url, headers=headers) as kibana:
+        start = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        await kibana.get("/api/alerting/_health")
+        await kibana.get("/api/alerting/_health", headers={"Authorization": "ApiKey wrong"})
+        await kibana.get("/api/alerting/rule/cpu-high")
+        await kibana.get("/api/alerting/rule/nope")
+        await kibana.get("/api/alerting/rules/_find", params={"search": "prod"})
+        await kibana.get("/s/ops/api/alerting/rules/_find", params={"zzz": "1"})
+        await kibana.post("/api/alerting/rule/cpu-high/_disable", json={"untrack": True})
+        await kibana.post("/api/alerting/rule/cpu-high/_disable", json={"untrack": "yes"})
+        await kibana.post("/api/alerting/rule/cpu-high/_enable", headers={"kbn-xsrf": ""})
+        await kibana.post("/api/alerting/rule/cpu-high/_mute_all")
+        await kibana.post("/api/alerting/rule/cpu-high/_unmute_all")
+        await kibana.post("/api/alerting/rule/disk-full/alert/db-01/_mute")
+        await kibana.post("/api/alerting/rule/disk-full/alert/ghost/_mute")
+        await kibana.post("/api/alerting/rule/disk-full/alert/db-01/_unmute")
+        snoozed = await kibana.post(
+            "/api/alerting/rule/cpu-high/snooze_schedule",
+            json={"schedule": {"custom": {"start": start, "duration": "1h", "recurring": {"every": "1d"}}}},
+        )
+        await kibana.get("/api/alerting/rule/cpu-high")
+        await kibana.post("/api/alerting/rule/cpu-high/snooze_schedule", json={"schedule": {}})
+        await kibana.delete(f"/api/alerting/rule/cpu-high/snooze_schedule/{snoozed.json()['schedule']['id']}")
+        await kibana.delete("/api/alerting/rule/cpu-high/snooze_schedule/nope")
+        fake.forbid("disable", rule_id="checkout-latency")
+        await kibana.post("/api/alerting/rule/checkout-latency/_disable")
+        case_body = {
+            "title": "t",
+            "description": "d",
+            "tags": ["x"],
+            "owner": "cases",
+            "connector": {"id": "none", "name": "none", "type": ".none", "fields": None},
+            "settings": {"syncAlerts": True},
+        }
+        case = (await kibana.post("/api/cases", json=case_body)).json()
+        await kibana.post("/api/cases", json={**case_body, "title": ""})
+        commented = await kibana.post(
+            f"/api/cases/{case['id']}/comments", json={"type": "user", "comment": "c", "owner": "cases"}
+        )
+        await kibana.get(f"/api/cases/{case['id']}")
+        await kibana.get("/api/cases/nope")
+        await kibana.get("/api/cases/_find", params={"tags": "x"})
+        await kibana.patch("/api/cases", json={"cases": [{"id": case["id"], "version": case["version"], "title": "u"}]})
+        await kibana.patch(
+            "/api/cases",
+            json={"cases": [{"id": case["id"], "version": commented.json()["version"], "status": "closed"}]},
+        )
+        config = {"service": {"name": "svc", "environment": "prod"}, "settings": {"capture_body": "off"}}
+        await kibana.put("/api/apm/settings/agent-configuration", json=config, headers=APM)
+        await kibana.put("/api/apm/settings/agent-configuration", json=config, headers=APM)
+        await kibana.get("/api/apm/settings/agent-configuration", headers=APM)
+        await kibana.request("DELETE", "/api/apm/settings/agent-configuration", json={"service": {"name": "svc",
+                             "environment": "prod"}}, headers=APM)  # fmt: skip
+        await kibana.post("/api/apm/agent_keys", json={"name": "k", "privileges": ["event:write"]}, headers=APM)
+        await kibana.post("/api/apm/agent_keys", json={"name": "k", "privileges": ["nope"]}, headers=APM)
+        form = {"service_name": "web", "service_version": "1", "bundle_filepath": "/main.js"}
+        source_map = json.dumps({"version": 3, "sources": ["a.ts"], "mappings": "AAAA"}).encode()
+        uploaded = await kibana.post("/api/apm/sourcemaps", data=form, files={"sourcemap": ("m", source_map)})
+        await kibana.post("/api/apm/sourcemaps", data=form, files={"sourcemap": ("m", b"x" * 1_100_000)})
+        await kibana.get("/api/apm/sourcemaps", headers=APM)
+        await kibana.delete(f"/api/apm/sourcemaps/{uploaded.json()['id']}", headers=APM)
+    routes_seen = {exchange.route for exchange in fake.exchanges}
+    assert routes_seen == set(TEMPLATES)
+    assert [p for p in problems if p] == []
