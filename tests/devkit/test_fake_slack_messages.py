@@ -9,6 +9,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.devkit.fake_slack import FakeSlack
 
 SECTION = {"type": "section", "block_id": "alert", "text": {"type": "mrkdwn", "text": "*CPU high*"}}
+# Slack stores text objects completed: mrkdwn gets `verbatim: false`, plain_text `emoji: true`
+SECTION_STORED = {
+    "type": "section",
+    "block_id": "alert",
+    "text": {"type": "mrkdwn", "text": "*CPU high*", "verbatim": False},
+}
 
 
 async def test_post_message_is_stored_as_the_bot(fake_slack: FakeSlack, slack_client: AsyncWebClient) -> None:
@@ -17,7 +23,7 @@ async def test_post_message_is_stored_as_the_bot(fake_slack: FakeSlack, slack_cl
     stored = fake_slack.message("C0ALERTS", answer["ts"])
     assert stored is not None
     assert stored["text"] == "CPU high"
-    assert stored["blocks"] == [SECTION]
+    assert stored["blocks"] == [SECTION_STORED]
     assert (stored["user"], stored["bot_id"], stored["app_id"]) == ("U0BOT", "B0BOT", "A0001")
     assert answer["message"]["ts"] == answer["ts"]
 
@@ -25,6 +31,16 @@ async def test_post_message_is_stored_as_the_bot(fake_slack: FakeSlack, slack_cl
 async def test_channel_can_be_named(fake_slack: FakeSlack, slack_client: AsyncWebClient) -> None:
     answer = await slack_client.chat_postMessage(channel="#alerts", text="by name")
     assert answer["channel"] == "C0ALERTS"
+
+
+async def test_text_objects_are_completed_like_slack_does(fake_slack: FakeSlack, slack_client: AsyncWebClient) -> None:
+    header = {"type": "header", "block_id": "h", "text": {"type": "plain_text", "text": "Rule r1"}}
+    explicit = {"type": "header", "block_id": "h2", "text": {"type": "plain_text", "text": "x", "emoji": False}}
+    answer = await slack_client.chat_postMessage(channel="C0ALERTS", text="x", blocks=[header, explicit])
+    stored = fake_slack.message("C0ALERTS", answer["ts"])["blocks"]  # type: ignore[index]
+    assert stored[0]["text"] == {"type": "plain_text", "text": "Rule r1", "emoji": True}
+    assert stored[1]["text"]["emoji"] is False
+    assert header["text"] == {"type": "plain_text", "text": "Rule r1"}  # the caller's dict is untouched
 
 
 async def test_missing_block_ids_are_filled_in(fake_slack: FakeSlack, slack_client: AsyncWebClient) -> None:
@@ -76,7 +92,8 @@ async def test_update_replaces_text_and_blocks_and_marks_edited(
     assert answer["ts"] == posted["ts"]
     stored = fake_slack.message("C0ALERTS", posted["ts"])
     assert stored is not None
-    assert (stored["text"], stored["blocks"]) == ("muted", new_blocks)
+    assert stored["text"] == "muted"
+    assert stored["blocks"][0]["text"] == {"type": "mrkdwn", "text": "muted", "verbatim": False}
     assert stored["edited"]["user"] == "U0BOT"
     assert len(fake_slack.channel_messages("C0ALERTS")) == 1
 

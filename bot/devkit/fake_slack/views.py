@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from bot.devkit.fake_slack import block_kit
 from bot.devkit.fake_slack.records import SlackApiFailure
 from bot.devkit.fake_slack.web_api import Handler, json_argument, required
-from bot.devkit.fake_slack.workspace import with_block_ids
+from bot.devkit.fake_slack.workspace import normalized, with_block_ids
 
 if TYPE_CHECKING:
     from bot.devkit.fake_slack.server import FakeSlack
@@ -79,11 +79,11 @@ def stored_view(
         "callback_id": view.get("callback_id", ""),
         "state": copy.deepcopy(old["state"]) if old else {"values": {}},
         "hash": new_hash(),
-        "title": copy.deepcopy(view.get("title")),
+        "title": normalized(view.get("title")),
         "clear_on_close": bool(view.get("clear_on_close", False)),
         "notify_on_close": bool(view.get("notify_on_close", False)),
-        "close": copy.deepcopy(view.get("close")),
-        "submit": copy.deepcopy(view.get("submit")),
+        "close": normalized(view.get("close")),
+        "submit": normalized(view.get("submit")),
         "previous_view_id": previous,
         "root_view_id": root or view_id,
         "app_id": fake.workspace.app_id,

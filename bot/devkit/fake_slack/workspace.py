@@ -64,8 +64,23 @@ def block_id() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(5))
 
 
+def normalized(obj: Any) -> Any:
+    """A copy as Slack stores it: `emoji: true` on plain_text, `verbatim: false` on mrkdwn."""
+    if isinstance(obj, list):
+        return [normalized(item) for item in obj]
+    if not isinstance(obj, dict):
+        return copy.deepcopy(obj)
+    out = {key: normalized(value) for key, value in obj.items()}
+    if out.get("type") == "plain_text" and isinstance(out.get("text"), str):
+        out.setdefault("emoji", True)
+    elif out.get("type") == "mrkdwn" and isinstance(out.get("text"), str):
+        out.setdefault("verbatim", False)
+    return out
+
+
 def with_block_ids(blocks: list[Any]) -> list[Any]:
-    out = copy.deepcopy(blocks)
+    """Blocks as Slack stores them: normalized, every block with a block_id."""
+    out: list[Any] = normalized(blocks)
     for block in out:
         if isinstance(block, dict) and "block_id" not in block:
             block["block_id"] = block_id()

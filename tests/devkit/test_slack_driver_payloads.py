@@ -1,0 +1,287 @@
+"""The driver's payloads have exactly the keys of real Slack payloads, at every level
+(reference/slack/payloads/, see SOURCES.md), and carry live response_urls/trigger_ids."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.devkit.fake_slack import FakeSlack
+from bot.devkit.slack_driver import SlackDriver
+
+REFERENCE = Path(os.environ.get("SLACK_REFERENCE_DIR", Path(__file__).parents[3] / "shared/reference/slack"))
+
+
+def reference(name: str) -> Any:
+    text = (REFERENCE / "payloads" / name).read_text()
+    return text if name.endswith(".txt") else json.loads(text)
+
+
+def assert_same_keys(actual: Any, expected: Any, path: str = "", opaque: frozenset[str] = frozenset()) -> None:
+    """Same keys in every object, recursively (lists: their first items); `opaque` paths hold
+    content chosen by the test (blocks, state values) and are not descended into."""
+    if path.lstrip(".") in opaque:
+        return
+    if isinstance(actual, dict) and isinstance(expected, dict):
+        missing, extra = set(expected) - set(actual), set(actual) - set(expected)
+        assert not missing and not extra, f"at {path or '<root>'}: missing {sorted(missing)}, extra {sorted(extra)}"
+        for key in expected:
+            assert_same_keys(actual[key], expected[key], f"{path}.{key}", opaque)
+    elif isinstance(actual, list) and isinstance(expected, list) and actual and expected:
+        assert_same_keys(actual[0], expected[0], f"{path}[0]", opaque)
+
+
+ALERT_BLOCKS = [
+    {"type": "section", "block_id": "summary", "text": {"type": "mrkdwn", "text": "*CPU > 90%* on web-1"}},
+    {
+        "type": "actions",
+        "block_id": "alert_actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": "alert_mute",
+                "text": {"type": "plain_text", "text": "Mute", "emoji": True},
+                "value": '{"rule":"r1","alert":"web-1"}',
+            },
+            {
+                "type": "button",
+                "action_id": "rule_disable",
+                "text": {"type": "plain_text", "text": "Disable rule", "emoji": True},
+                "style": "danger",
+                "value": '{"rule":"r1"}',
+            },
+        ],
+    },
+]
+
+
+def camunda_slash_command() -> dict[str, str]:
+    raw = reference("a_slash_command.http_request.camunda-docs.txt")
+    body = "".join(line.strip() for line in raw.strip().split("\n\n")[-1].splitlines())
+    return dict(parse_qsl(body, keep_blank_values=True))
+
+
+async def test_slash_command(fake_slack: FakeSlack, slack_driver: SlackDriver) -> None:
+    payload = slack_driver.slash_command("mute r1 web-1")
+    assert list(payload) == list(camunda_slash_command())  # same keys, same order
+    assert all(isinstance(v, str) for v in payload.values())
+    assert (payload["command"], payload["text"], payload["user_id"], payload["channel_id"]) == (
+        "/kibana",
+        "mute r1 web-1",
+        "U0ALICE",
+        "C0ALERTS",
+    )
+    assert payload["response_url"].startswith(fake_slack.base_url)
+    assert payload["trigger_id"] in fake_slack.triggers
+
+
+async def test_slash_command_of_another_user_and_channel(fake_slack: FakeSlack, slack_driver: SlackDriver) -> None:
+    fake_slack.add_user("U0BOB", "bob")
+    fake_slack.add_channel("C0OPS", "ops")
+    payload = slack_driver.slash_command("", user_id="U0BOB", channel_id="C0OPS", command="/kb")
+    assert (payload["user_name"], payload["channel_name"], payload["command"], payload["text"]) == (
+        "bob",
+        "ops",
+        "/kb",
+        "",
+    )
+
+
+async def test_block_action_on_a_posted_message(
+    fake_slack: FakeSlack, slack_driver: SlackDriver, slack_client: AsyncWebClient
+) -> None:
+    posted = await slack_client.chat_postMessage(channel="C0ALERTS", text="CPU high", blocks=ALERT_BLOCKS)
+    payload = slack_driver.block_action("rule_disable", '{"rule":"r1"}')
+    expected = reference("c_block_actions_button_in_message.slack-machine.json")
+    assert_same_keys(payload, expected, opaque=frozenset({"message.blocks", "state.values"}))
+    assert payload["container"] == {
+        "type": "message",
+        "message_ts": posted["ts"],
+        "channel_id": "C0ALERTS",
+        "is_ephemeral": False,
+    }
+    assert payload["message"] == fake_slack.message("C0ALERTS", posted["ts"])
+    (action,) = payload["actions"]
+    assert (action["action_id"], action["block_id"], action["value"], action["style"]) == (
+        "rule_disable",
+        "alert_actions",
+        '{"rule":"r1"}',
+        "danger",
+    )
+    assert payload["state"] == {"values": {}}
+
+
+async def test_a_button_without_style_has_no_style_key(
+    fake_slack: FakeSlack, slack_driver: SlackDriver, slack_client: AsyncWebClient
+) -> None:
+    await slack_client.chat_postMessage(channel="C0ALERTS", text="CPU high", blocks=ALERT_BLOCKS)
+    (action,) = slack_driver.block_action("alert_mute")["actions"]
+    expected = reference("c_block_actions_button_in_message.bolt-python.json")["actions"][0]
+    assert_same_keys(action, expected, opaque=frozenset({"text"}))
+
+
+async def test_block_action_picks_the_newest_matching_message(
+    fake_slack: FakeSlack, slack_driver: SlackDriver, slack_client: AsyncWebClient
+) -> None:
+    await slack_client.chat_postMessage(channel="C0ALERTS", text="old", blocks=ALERT_BLOCKS)
+    newest = await slack_client.chat_postMessage(channel="C0ALERTS", text="new", blocks=ALERT_BLOCKS)
+    await slack_client.chat_postMessage(channel="C0ALERTS", text="no buttons")
+    assert slack_driver.block_action("alert_mute")["message"]["ts"] == newest["ts"]
+    with pytest.raises(ValueError, match="no message"):
+        slack_driver.block_action("alert_unmute")
+
+
+async def test_block_action_response_url_replaces_the_message(
+    fake_slack: FakeSlack, slack_driver: SlackDriver, slack_client: AsyncWebClient
+) -> None:
+    from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+    posted = await slack_client.chat_postMessage(channel="C0ALERTS", text="CPU high", blocks=ALERT_BLOCKS)
+    payload = slack_driver.block_action("alert_mute")
+    await AsyncWebhookClient(payload["response_url"]).send(text="muted", replace_original=True)
+    assert fake_slack.message("C0ALERTS", posted["ts"])["text"] == "muted"  # type: ignore[index]
+
+
+MODAL_WITH_SELECT = {
+    "type": "modal",
+    "callback_id": "rule_snooze",
+    "title": {"type": "plain_text", "text": "Snooze rule"},
+    "submit": {"type": "plain_text", "text": "Snooze"},
+    "close": {"type": "plain_text", "text": "Cancel"},
+    "blocks": [
+        {
+            "type": "section",
+            "block_id": "block",
+            "text": {"type": "mrkdwn", "text": "For how long?"},
+            "accessory": {
+                "type": "static_select",
+                "action_id": "a",
+                "options": [
+                    {"text": {"type": "plain_text", "text": "1 hour", "emoji": True}, "value": "1h"},
+                    {"text": {"type": "plain_text", "text": "1 day", "emoji": True}, "value": "1d"},
+                ],
+            },
+        }
+    ],
+}
+
+
+async def test_block_action_in_a_modal(
+    fake_slack: FakeSlack, slack_driver: SlackDriver, slack_client: AsyncWebClient
+) -> None:
+    opened = (await slack_client.views_open(trigger_id=fake_slack.issue_trigger_id(), view=MODAL_WITH_SELECT))["view"]
+    payload = slack_driver.block_action("a", "1d", view=opened)
+    envelope = reference("h_socket_mode_envelope.interactive_block_actions_large.python-sdk.raw.json")
+    assert_same_keys(payload, envelope["payload"], opaque=frozenset({"view.blocks", "view.state.values"}))
+    assert payload["container"] == {"type": "view", "view_id": opened["id"]}
+    assert payload["actions"][0]["selected_option"]["value"] == "1d"
+    # the trigger_id of an interaction in a modal can push onto that modal
+    pushed = await slack_client.views_push(trigger_id=payload["trigger_id"], view=MODAL_WITH_SELECT)
+    assert pushed["view"]["previous_view_id"] == opened["id"]
+
+
+async def test_message_shortcut(fake_slack: FakeSlack, slack_driver: SlackDriver) -> None:
+    message = fake_slack.post_as_user("C0ALERTS", "checkout is failing for EU users")
+    payload = slack_driver.message_shortcut("open_case", message)
+    assert_same_keys(payload, reference("b_message_shortcut.java-sdk.json"), opaque=frozenset({"message.blocks"}))
+    assert (payload["callback_id"], payload["message_ts"]) == ("open_case", message["ts"])
+    assert payload["response_url"].startswith(fake_slack.base_url)
+
+
+async def test_view_submission_of_an_opened_modal(
+    fake_slack: FakeSlack, slack_driver: SlackDriver, slack_client: AsyncWebClient
+) -> None:
+    composite = reference("d_view_submission.COMPOSITE_4_types.json")
+    view = {k: composite["view"][k] for k in ("type", "callback_id", "title", "submit", "close", "blocks")}
+    view["private_metadata"] = '{"channel":"C0ALERTS"}'
+    opened = (await slack_client.views_open(trigger_id=fake_slack.issue_trigger_id(), view=view))["view"]
+    values = {
+        "it2e/": {"Ni5tz": "Pay better"},
+        "rating": {"single_action": "3"},
+        "checkboxes": {"select_options": ["apple", "orange"]},
+        "b4-2": {"a4-2": ["U123", "U234"]},
+    }
+    payload = slack_driver.view_submission(opened, values)
+    expected = reference("d_view_submission.real-capture.slack-machine.json")
+    assert_same_keys(payload, expected, opaque=frozenset({"view.blocks", "view.state.values"}))
+    assert payload["view"]["state"]["values"] == composite["view"]["state"]["values"]
+    assert (payload["view"]["id"], payload["view"]["private_metadata"]) == (opened["id"], '{"channel":"C0ALERTS"}')
+
+
+def test_view_submission_state_equals_the_real_capture() -> None:
+    expected = reference("d_view_submission.real-capture.slack-machine.json")
+    view = copy.deepcopy(expected["view"])
+    view["state"] = {"values": {}}
+    values = {
+        "working_here": {"working_here_options": "2"},
+        "4j/Gd": {"nfisX": ["value-2", "value-1"]},
+        "it2e/": {"Ni5tz": "Pay better"},
+        "DVhIO": {"zJn8J": "Nothing"},
+        "sLIvA": {"datepicker-action": "1990-04-28"},
+    }
+    payload = SlackDriver(signing_secret="s").view_submission(view, values)
+    assert payload["view"] == expected["view"]
+    assert_same_keys(payload, expected)
+
+
+def test_untouched_inputs_are_reported_empty() -> None:
+    view = reference("d_view_submission.static_select.java-sdk.json")["view"]
+    payload = SlackDriver(signing_secret="s").view_submission(view, {"comment": {"single_action": "hi"}})
+    assert payload["view"]["state"]["values"] == {
+        "rating": {"single_action": {"type": "static_select", "selected_option": None}},
+        "date-of-visit": {"single_action": {"type": "datepicker", "selected_date": "2019-09-26"}},
+        "comment": {"single_action": {"type": "plain_text_input", "value": "hi"}},
+    }
+    with pytest.raises(ValueError, match="no element"):
+        SlackDriver(signing_secret="s").view_submission(view, {"nope": {"x": "y"}})
+
+
+def test_view_submission_response_urls() -> None:
+    closed = reference("e_view_closed.slack-machine.json")["view"]  # has a response_url_enabled select
+    payload = SlackDriver(signing_secret="s").view_submission(
+        closed, {"my_block_id": {"my_action_id": "C0ALERTS"}, "working_here": {"working_here_options": "1"}}
+    )
+    (entry,) = payload["response_urls"]
+    assert_same_keys(entry, reference("d_view_submission.response_urls.bolt-python.json")["response_urls"][0])
+    assert (entry["block_id"], entry["action_id"], entry["channel_id"]) == ("my_block_id", "my_action_id", "C0ALERTS")
+
+
+async def test_view_closed(fake_slack: FakeSlack, slack_driver: SlackDriver, slack_client: AsyncWebClient) -> None:
+    opened = (
+        await slack_client.views_open(
+            trigger_id=fake_slack.issue_trigger_id(), view={**MODAL_WITH_SELECT, "notify_on_close": True}
+        )
+    )["view"]
+    payload = slack_driver.view_closed(opened, is_cleared=True)
+    expected = reference("e_view_closed.slack-machine.json")
+    assert_same_keys(payload, expected, opaque=frozenset({"view.blocks", "view.state.values"}))
+    assert (payload["is_cleared"], payload["view"]["notify_on_close"]) == (True, True)
+
+
+def test_event_callback() -> None:
+    expected = reference("h_socket_mode_envelope.events_api_app_mention.python-sdk.json")["payload"]
+    event = copy.deepcopy(expected["event"])
+    payload = SlackDriver(signing_secret="s").event_callback(event, event_id="Ev123")
+    assert_same_keys(payload, expected)
+    assert payload["event_id"] == "Ev123"
+    modern = reference("i_event_callback_app_mention_with_authorizations.bolt-python.json")
+    assert set(payload) - set(modern) == {"token"}
+
+
+def test_url_verification() -> None:
+    payload = SlackDriver(signing_secret="s").url_verification("abc")
+    assert_same_keys(payload, reference("i_url_verification.bolt-python.json"))
+    assert payload["challenge"] == "abc"
+
+
+def test_without_a_fake_the_urls_look_like_slacks() -> None:
+    payload = SlackDriver(signing_secret="s").slash_command("help")
+    assert payload["response_url"].startswith("https://hooks.slack.com/commands/T0001/")
+    assert len(payload["trigger_id"].split(".")) == 3
