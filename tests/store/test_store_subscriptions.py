@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.store import Store, Subscription
@@ -121,8 +122,6 @@ async def test_set_last_health_returns_the_previous_state(store: Store) -> None:
 
 
 async def test_removing_a_subscription_forgets_its_runs(store: Store) -> None:
-    from datetime import UTC, datetime
-
     fire = datetime(2025, 1, 1, tzinfo=UTC)
     sub = await _add(store)
     assert await store.claim_run(sub.id, fire, replica="a")
