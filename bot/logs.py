@@ -34,7 +34,7 @@ class RedactingFormatter(logging.Formatter):
                 "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
                 "level": record.levelname,
                 "logger": record.name,
-                "request_id": record.request_id,
+                "request_id": request_id.get(),
                 "message": record.getMessage(),
             }
             if record.exc_info:

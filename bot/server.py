@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot import metrics
-from bot.app import Runtime
+from bot.app import Endpoint, Runtime
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ async def _metrics(_: Request) -> Response:
     return Response(body, media_type=content_type)
 
 
-def _readyz(runtime: Runtime, http_mode: bool, socket: AsyncSocketModeHandler | None):  # type: ignore[no-untyped-def]
+def _readyz(runtime: Runtime, http_mode: bool, socket: AsyncSocketModeHandler | None) -> Endpoint:
     async def readyz(_: Request) -> Response:
         checks: dict[str, bool] = {"store": await runtime.services.store.ping()}
         if http_mode:
@@ -61,7 +61,7 @@ def _readyz(runtime: Runtime, http_mode: bool, socket: AsyncSocketModeHandler | 
     return readyz
 
 
-def _slack_events(runtime: Runtime):  # type: ignore[no-untyped-def]
+def _slack_events(runtime: Runtime) -> Endpoint:
     handler = AsyncSlackRequestHandler(runtime.app)
 
     async def slack_events(request: Request) -> Response:

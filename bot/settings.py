@@ -61,9 +61,7 @@ class Settings(BaseSettings):
     case_owner: CaseOwner = Field("cases", description="cases, observability or securitySolution")
 
     port: int = Field(3000, ge=1, le=65535, description="a TCP port, 1-65535")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        "INFO", description="DEBUG, INFO, WARNING or ERROR"
-    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
     log_format: Literal["text", "json"] = Field("text", description="text or json")
 
     @field_validator("log_level", mode="before")

@@ -24,22 +24,24 @@ async def record(
     space: str | None = None,
 ) -> None:
     """Append one entry; a failing store is logged, never hidden from the user's outcome."""
+    rule_id = None
     if isinstance(target, Target):
         what = target.rule_id + (f"/{target.alert_id}" if target.alert_id else "")
-        space = target.space
+        space, rule_id = target.space, target.rule_id
     else:
         what = target
     entry = AuditEntry(
         user_id=actor.user_id,
         user_name=actor.user_name,
-        team_id=actor.team_id,
-        channel_id=actor.channel_id,
+        team=actor.team_id or "",
+        channel=actor.channel_id,
         action=action,
         target=what,
         space=space or services.settings.kibana_space,
-        result=result,
+        result=result,  # type: ignore[arg-type]
         kibana_status=kibana_status,
         detail=detail[:1000],
+        rule_id=rule_id,
     )
     try:
         await services.store.add_audit(entry)

@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.services import Services
 from handlers.audit import record
 from handlers.context import Actor, Invocation
-from handlers.errors import describe
+from handlers.errors import Doing, describe
 from handlers.grammar import UsageError, parse
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,7 @@ def register(app: AsyncApp, services: Services) -> None:
         await run(invocation)
 
 
-def _doing(services: Services):  # type: ignore[no-untyped-def]
-    from handlers.errors import Doing
+def _doing(services: Services) -> Doing:
 
     return Doing(command=services.settings.slack_command, space=services.settings.kibana_space)
 

@@ -30,9 +30,6 @@ async def apply(
     """Run one write against Kibana and return what happened, in words."""
     try:
         sentence = await _call(services, action, target, untrack=untrack, duration=duration, schedule_id=schedule_id)
-    except NothingToDo as nothing:
-        await record(services, actor, action, target, result="noop", detail=str(nothing))
-        raise
     except KibanaError as error:
         await record(
             services,
@@ -96,4 +93,4 @@ async def _call(
 
 async def _snooze_ids(services: Services, target: Target) -> list[str]:
     found = await services.kibana.get_rule(target.rule_id, space=target.space)
-    return [s.id for s in found.snooze_schedule or [] if getattr(s, "id", None)]
+    return [s.id for s in found.snooze_schedule if s.id]

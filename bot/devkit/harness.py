@@ -1,0 +1,70 @@
+"""Run the real bot in this asyncio loop on an ephemeral port: for tests, benchmarks and the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import uvicorn
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+from bot.app import Runtime, create_runtime
+from bot.server import create_asgi
+from bot.settings import Settings
+
+
+@dataclass
+class RunningBot:
+    runtime: Runtime
+    url: str
+    socket: AsyncSocketModeHandler | None = None
+
+    @property
+    def events_url(self) -> str:
+        return f"{self.url}/slack/events"
+
+
+async def start_uvicorn(
+    app: object, host: str = "127.0.0.1", port: int = 0
+) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
+    """Serve an ASGI app under uvicorn in this loop; returns the server, its task and its URL."""
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="off", access_log=False)  # type: ignore[arg-type]
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.01)
+    if not server.started:
+        task.result()  # raises what went wrong
+        raise RuntimeError("uvicorn did not start")
+    bound = server.servers[0].sockets[0].getsockname()
+    return server, task, f"http://{bound[0]}:{bound[1]}"
+
+
+async def stop_uvicorn(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+    server.should_exit = True
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(task, timeout=10)
+
+
+@contextlib.asynccontextmanager
+async def running_bot(settings: Settings, *, mode: str = "http") -> AsyncIterator[RunningBot]:
+    """The bot as `python -m bot serve` runs it, with its HTTP routes on 127.0.0.1 (ephemeral port)."""
+    runtime = await create_runtime(settings)
+    socket = None
+    if mode == "socket":
+        assert settings.slack_app_token is not None
+        socket = AsyncSocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value())
+        await socket.connect_async()
+    server, task, url = await start_uvicorn(create_asgi(runtime, http_mode=mode == "http", socket=socket))
+    await runtime.start_background()
+    try:
+        yield RunningBot(runtime=runtime, url=url, socket=socket)
+    finally:
+        await stop_uvicorn(server, task)
+        if socket is not None:
+            await socket.close_async()
+        await runtime.close()
