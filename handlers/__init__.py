@@ -12,11 +12,25 @@ if TYPE_CHECKING:
 
 
 def register(app: AsyncApp, services: Services, runtime: Runtime) -> None:
-    """Wire every feature's listeners (and HTTP routes) into the app."""
-    from handlers import alerting, commands, rule_actions, rule_modals, slack_errors
+    """Wire every feature's listeners (and HTTP routes and background jobs) into the app."""
+    from handlers import (
+        alerting,
+        alerts,
+        apm,
+        cases,
+        commands,
+        rule_actions,
+        rule_modals,
+        slack_errors,
+        subscriptions,
+    )
 
     del alerting  # imported for its @command routes
     commands.register(app, services)
     rule_actions.register(app, services)
     rule_modals.register(app, services)
+    alerts.register(app, services, runtime)
+    cases.register(app, services, runtime)
+    subscriptions.register(app, services, runtime)
+    apm.register(app, services, runtime)
     slack_errors.register(app, services)
