@@ -36,11 +36,13 @@ class ContractViolation(AssertionError):
 
 
 def spec_path(repo_root: Path | None = None) -> Path | None:
-    """The spec named by $KIBANA_OPENAPI_SPEC, else the shared reference copy next to the repo."""
+    """The spec named by $KIBANA_OPENAPI_SPEC (relative paths are from the repository root),
+    else the shared reference copy beside the repository when it exists, else None."""
+    root = repo_root or Path(__file__).resolve().parents[2]
     named = os.environ.get(SPEC_ENV)
     if named:
-        return Path(named)
-    root = repo_root or Path(__file__).resolve().parents[2]
+        path = Path(named).expanduser()
+        return path if path.is_absolute() else (root / path).resolve()
     candidate = (root / DEFAULT_SPEC).resolve()
     return candidate if candidate.is_file() else None
 

@@ -1,0 +1,131 @@
+"""Every request the client sends and every answer the fake gives match Kibana's OpenAPI spec."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from bot.kibana import (
+    CaseCreate,
+    KibanaBadRequest,
+    KibanaClient,
+    KibanaForbidden,
+    KibanaNotFound,
+    KibanaPayloadTooLarge,
+    KibanaUnauthorized,
+)
+
+SOURCE_MAP = json.dumps({"version": 3, "sources": ["src/app.ts"], "mappings": "AAAA"}).encode()
+SPACES = ["default", "ops"]
+
+
+def _client(run: Any) -> KibanaClient:
+    assert run.client is not None
+    return run.client
+
+
+@pytest.mark.parametrize("space", SPACES)
+async def test_every_alerting_call(run: Any, space: str) -> None:
+    kibana = _client(run)
+    run.fake.add_rule(id="r1", name="CPU usage", tags=["infra"], active_alerts=["host-1"], space=space)
+    run.fake.add_rule(id="r2", execution_status="error", error_reason="read", space=space)
+
+    await kibana.health(space=space)
+    await kibana.get_rule("r1", space=space)
+    await kibana.find_rules("cpu", space=space, page=1, per_page=5)
+    await kibana.find_rules(space=space)
+    await kibana.mute_alert("r1", "host-1", space=space)
+    await kibana.mute_alert("r1", "host-1", space=space, validate_alerts_existence=True)
+    await kibana.unmute_alert("r1", "host-1", space=space)
+    await kibana.mute_all("r1", space=space)
+    await kibana.unmute_all("r1", space=space)
+    await kibana.disable_rule("r1", untrack=True, space=space)
+    await kibana.disable_rule("r1", space=space)
+    await kibana.enable_rule("r1", space=space)
+    schedule = await kibana.snooze_rule("r1", "4h", timezone="Europe/Paris", space=space)
+    rule = await kibana.get_rule("r1", space=space)  # now with a snooze_schedule entry
+    assert rule.snooze_schedule
+    await kibana.unsnooze_rule("r1", schedule.id, space=space)
+
+    assert run.transport.checked == run.responses_checked == 15
+    run.assert_clean()
+
+
+@pytest.mark.parametrize("space", SPACES)
+async def test_every_cases_call(run: Any, space: str) -> None:
+    kibana = _client(run)
+
+    case = await kibana.create_case(
+        CaseCreate(title="Disk full", description="from Slack", tags=["slack", "dedup:1"], severity="critical"),
+        space=space,
+    )
+    await kibana.add_case_comment(case.id, "looking into it", owner="cases", space=space)
+    await kibana.get_case(case.id, space=space)
+    await kibana.find_cases(tags=["dedup:1"], space=space)
+    await kibana.find_cases(tags=["a", "b"], search="disk", owner="cases", space=space, per_page=5)
+
+    assert run.transport.checked == run.responses_checked == 5
+    run.assert_clean()
+
+
+async def test_every_apm_call(run: Any) -> None:
+    kibana = _client(run)
+    run.fake.add_agent_configuration(service_name="checkout", environment="prod", agent_name="java")
+
+    await kibana.put_agent_configuration("web", "prod", {"transaction_sample_rate": "0.4"})
+    await kibana.put_agent_configuration("web", None, {"capture_body": "all"}, overwrite=True)
+    await kibana.list_agent_configurations()
+    await kibana.create_agent_key("rum", ["event:write", "config_agent:read"])
+    artifact = await kibana.upload_sourcemap(
+        service_name="web", service_version="1.2.3", bundle_filepath="/static/main.js", sourcemap=SOURCE_MAP
+    )
+    await kibana.list_sourcemaps()
+    await kibana.list_sourcemaps(page=1, per_page=10)
+    await kibana.delete_sourcemap(artifact.id)
+
+    assert run.transport.checked == run.responses_checked == 8
+    run.assert_clean()
+
+
+async def test_error_answers_match_the_contract(run: Any) -> None:
+    kibana = _client(run)
+    run.fake.add_rule(id="r1", active_alerts=["host-1"])
+    run.fake.forbid("enable", rule_id="r1")
+    run.fake.forbid("createAgentKey")
+
+    with pytest.raises(KibanaNotFound):
+        await kibana.get_rule("missing")
+    with pytest.raises(KibanaNotFound):
+        await kibana.mute_alert("r1", "no-such-alert")
+    with pytest.raises(KibanaNotFound):
+        await kibana.get_case("missing")
+    with pytest.raises(KibanaBadRequest):
+        await kibana.unsnooze_rule("r1", "no-schedule")
+    with pytest.raises(KibanaForbidden):
+        await kibana.enable_rule("r1")
+    with pytest.raises(KibanaForbidden):
+        await kibana.create_agent_key("k", ["event:write"])
+    with pytest.raises(KibanaBadRequest):
+        await kibana.upload_sourcemap(service_name="w", service_version="1", bundle_filepath="/a.js", sourcemap=b"{}")
+    with pytest.raises(KibanaPayloadTooLarge):
+        huge = b'{"version":3,"sources":[],"mappings":"' + b"A" * 1_100_000 + b'"}'
+        await kibana.upload_sourcemap(service_name="w", service_version="1", bundle_filepath="/a.js", sourcemap=huge)
+
+    assert run.responses_checked == 8
+    run.assert_clean()
+
+
+async def test_unauthorized_answer_matches_the_contract(run: Any) -> None:
+    stranger = KibanaClient(base_url=run.fake.url, api_key="wrong", transport=run.transport)
+    try:
+        with pytest.raises(KibanaUnauthorized):
+            await stranger.health()
+        with pytest.raises(KibanaUnauthorized):
+            await stranger.disable_rule("r1")
+    finally:
+        await stranger.aclose()
+
+    assert run.responses_checked == 2
+    run.assert_clean()
