@@ -182,8 +182,12 @@ class FakeSlack:
     ) -> str:
         """A fresh response_url on this server; POSTs to it are recorded in `responses`."""
         name = name or f"r{len(self.response_targets) + 1}"
+        if name in self.response_targets:
+            raise ValueError(f"response_url {name!r} was already handed out")
         self.response_targets[name] = response_urls.ResponseTarget(name, channel, message_ts, user)
-        return f"{self.base_url or 'http://127.0.0.1/'}response/{name}"
+        if not self.base_url:
+            raise RuntimeError("FakeSlack is not started")
+        return f"{self.base_url}response/{name}"
 
     def issue_trigger_id(self, view_id: str | None = None) -> str:
         """A trigger_id usable once within `trigger_ttl` seconds (view_id: the modal it came from)."""
