@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -131,3 +132,13 @@ async def test_observer_gets_route_templates(fake: FakeKibana, connect: Callable
         await client.enable_rule("missing")
 
     assert seen == [("GET", RULE_ROUTE, 200), ("POST", RULE_ROUTE + "/_enable", 404)]
+
+
+async def test_a_hundred_concurrent_calls_share_the_pool(fake: FakeKibana, kibana: KibanaClient) -> None:
+    fake.add_rule(id="r1")
+    fake.fault("GET", r"/api/alerting/rule/r1", latency=0.2)  # keep every call in flight at once
+
+    rules = await asyncio.wait_for(asyncio.gather(*(kibana.get_rule("r1") for _ in range(100))), timeout=10)
+
+    assert {rule.id for rule in rules} == {"r1"}
+    assert fake.count("GET", RULE_ROUTE) == 100  # none timed out waiting for a connection, none retried
