@@ -250,9 +250,7 @@ class KibanaClient:
     async def create_case(self, case: CaseCreate, *, space: str | None = None) -> Case:
         """Never re-sent once it may have reached Kibana: after a `KibanaUnavailable` with
         `request_sent=True` the case may exist — look it up (e.g. by a de-duplication tag)."""
-        response = await self._kibana.call(
-            "POST", "/api/cases", space=space, idempotent=False, json=case.to_body()
-        )
+        response = await self._kibana.call("POST", "/api/cases", space=space, idempotent=False, json=case.to_body())
         return parse_body(Case, response, space=space)
 
     async def get_case(self, case_id: str, *, space: str | None = None) -> Case:
@@ -271,9 +269,7 @@ class KibanaClient:
         per_page: int = 20,
     ) -> CasePage:
         query: dict[str, Any] = {"tags": tags or None, "search": search, "owner": owner, "perPage": per_page}
-        response = await self._kibana.call(
-            "GET", "/api/cases/_find", space=space, idempotent=True, query=query
-        )
+        response = await self._kibana.call("GET", "/api/cases/_find", space=space, idempotent=True, query=query)
         return parse_body(CasePage, response, space=space)
 
     async def add_case_comment(
@@ -330,9 +326,7 @@ class KibanaClient:
             apm=True,
         )
 
-    async def create_agent_key(
-        self, name: str, privileges: list[str], *, space: str | None = None
-    ) -> AgentKey:
+    async def create_agent_key(self, name: str, privileges: list[str], *, space: str | None = None) -> AgentKey:
         response = await self._kibana.call(
             "POST",
             "/api/apm/agent_keys",
@@ -395,9 +389,7 @@ class KibanaClient:
 
     def rule_url(self, rule_id: str, *, space: str | None = None, public_base: str) -> str:
         """The rule's page in Kibana (Stack Management → Rules)."""
-        return self._ui_url(
-            public_base, space, "/app/management/insightsAndAlerting/triggersActions/rule", rule_id
-        )
+        return self._ui_url(public_base, space, "/app/management/insightsAndAlerting/triggersActions/rule", rule_id)
 
     def case_url(self, case_id: str, *, owner: str, space: str | None = None, public_base: str) -> str:
         """The case's page in the app that owns it (Stack Management, Observability, Security)."""

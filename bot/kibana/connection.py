@@ -33,7 +33,13 @@ M = TypeVar("M", bound=BaseModel)
 XSRF_VALUE = "kibana-chatops"
 APM_API_VERSION = "2023-10-31"
 DEFAULT_SPACE = "default"
-_WHAT = {"rule_id": "rule id", "ruleId": "rule id", "alert_id": "alert id", "caseId": "case id"}
+_WHAT = {
+    "rule_id": "rule id",
+    "ruleId": "rule id",
+    "alert_id": "alert id",
+    "caseId": "case id",
+    "scheduleId": "snooze schedule id",
+}
 _SPACE_ID = re.compile(r"^[a-z0-9_-]+$")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
 
@@ -162,9 +168,7 @@ class KibanaConnection:
             )
         except httpx.TransportError as exc:
             self._observe(method, route, None, time.perf_counter() - started)
-            raise error_from_transport(
-                exc, method=method, path=path, space=space, timeout=self.timeout
-            ) from None
+            raise error_from_transport(exc, method=method, path=path, space=space, timeout=self.timeout) from None
         self._observe(method, route, response.status_code, time.perf_counter() - started)
         if response.is_success:
             return response
@@ -219,7 +223,8 @@ def unreadable(response: httpx.Response, exc: Exception, *, space: str | None) -
 def _fill(route: str, params: Mapping[str, str]) -> str:
     def one(match: re.Match[str]) -> str:
         name = match.group(1)
-        return path_segment(params[name], _WHAT.get(name, name))
+        what = _WHAT.get(name) or ("rule id" if route.startswith("/api/alerting/") else "source map id")
+        return path_segment(params[name], what)
 
     return _PLACEHOLDER.sub(one, route)
 

@@ -104,9 +104,7 @@ def error_from_transport(
             message = f"no free connection to Kibana within {timeout:g} s"
         else:
             message = f"Kibana did not answer within {timeout:g} s"
-        error: KibanaError = KibanaTimeout(
-            message, error=type(exc).__name__, method=method, path=path, space=space
-        )
+        error: KibanaError = KibanaTimeout(message, error=type(exc).__name__, method=method, path=path, space=space)
     else:
         if isinstance(exc, httpx.ConnectError):
             message = f"could not connect to Kibana ({_reason(exc)})"
