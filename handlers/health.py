@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.kibana.client import KibanaClient
 from bot.kibana.errors import KibanaError, KibanaForbidden, KibanaUnauthorized
 from bot.kibana.models import AlertingHealth
 from handlers.blocks import Block, context, header, section
@@ -15,6 +16,11 @@ _ICON = {
     "error": ":red_circle:",
     "unreachable": ":black_circle:",
 }
+_PROBLEM_WORDS = {
+    "401": "credentials rejected (401)",
+    "403": "not allowed to read alerting health (403)",
+    "unreachable": "Kibana unreachable",
+}
 
 
 @dataclass(frozen=True)
@@ -24,24 +30,26 @@ class HealthOutcome:
     space: str
     checked_at: datetime
     health: AlertingHealth | None = None
-    problem: str | None = None  # "unreachable", "401", "403", …
+    problem: str | None = None  # "unreachable", "401", "403"
     detail: str = ""
 
     @property
     def status(self) -> str:
+        """ok, warn (a sub-state is not ok), or unreachable (no health could be read)."""
         if self.health is None:
             return "unreachable"
         states = self.sub_states()
         return "ok" if all(s == "ok" for s, _ in states.values()) else "warn"
 
     def sub_states(self) -> dict[str, tuple[str, str]]:
+        """name -> (status, when Kibana last computed it, as text)."""
         if self.health is None:
             return {}
         framework = self.health.alerting_framework_health
         return {
-            "decryption": (framework.decryption_health.status, str(framework.decryption_health.timestamp)),
-            "execution": (framework.execution_health.status, str(framework.execution_health.timestamp)),
-            "read": (framework.read_health.status, str(framework.read_health.timestamp)),
+            "decryption": (framework.decryption_health.status, _when(framework.decryption_health.timestamp)),
+            "execution": (framework.execution_health.status, _when(framework.execution_health.timestamp)),
+            "read": (framework.read_health.status, _when(framework.read_health.timestamp)),
         }
 
     def summary(self) -> str:
@@ -54,11 +62,16 @@ class HealthOutcome:
     @classmethod
     def from_error(cls, space: str, error: KibanaError, checked_at: datetime | None = None) -> HealthOutcome:
         if isinstance(error, KibanaUnauthorized):
-            problem, detail = "401", "Kibana rejected the bot's credentials (401): check KIBANA_API_KEY."
+            problem, detail = (
+                "401",
+                "Kibana rejected the bot's credentials (401): check KIBANA_API_KEY "
+                "(or KIBANA_USERNAME and KIBANA_PASSWORD).",
+            )
         elif isinstance(error, KibanaForbidden):
             problem, detail = (
                 "403",
-                f"The bot's credentials may not read alerting health (403): {error.message}",
+                f"The bot's credentials may not read alerting health (403): {error.message}. "
+                "Give its API key the Kibana privilege to read rules (Stack Management > Rules) in this space.",
             )
         else:
             status = f" ({error.status_code})" if error.status_code else ""
@@ -66,16 +79,26 @@ class HealthOutcome:
         return cls(space=space, checked_at=checked_at or datetime.now(UTC), problem=problem, detail=detail)
 
 
-def health_blocks(outcome: HealthOutcome) -> list[Block]:
-    when = outcome.checked_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+async def check_health(kibana: KibanaClient, space: str) -> HealthOutcome:
+    """Read the alerting health of `space`; a Kibana failure becomes an outcome, not an exception."""
+    try:
+        health = await kibana.health(space=space)
+    except KibanaError as error:
+        return HealthOutcome.from_error(space, error)
+    return HealthOutcome(space=space, checked_at=datetime.now(UTC), health=health)
+
+
+def health_blocks(outcome: HealthOutcome, *, footer: str | None = None) -> list[Block]:
+    """One Block Kit message: status, sub-states, security advice, space and check time."""
+    when = outcome.checked_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    where = f"Space `{outcome.space}` · checked {when}"
+    trailer = [context(where, footer) if footer else context(where)]
     status = outcome.status
-    blocks: list[Block] = [
-        header(f"Kibana alerting health: {status}"),
-    ]
+    blocks: list[Block] = [header(f"Kibana alerting health: {status}")]
     if outcome.health is None:
-        blocks.append(section(f"{_ICON['unreachable']} *No report:* {outcome.detail}"))
-        blocks.append(context(f"Space `{outcome.space}` · checked {when}"))
-        return blocks
+        words = _PROBLEM_WORDS.get(outcome.problem or "", "no report")
+        blocks.append(section(f"{_ICON['unreachable']} *No report — {words}:* {outcome.detail}"))
+        return blocks + trailer
     lines = [
         f"{_ICON.get(state, ':white_circle:')} *{name}*: {state} (as of {timestamp})"
         for name, (state, timestamp) in outcome.sub_states().items()
@@ -96,13 +119,20 @@ def health_blocks(outcome: HealthOutcome) -> list[Block]:
     if advice:
         blocks.append(section("\n".join(advice)))
     else:
-        blocks.append(context("Secure: yes · permanent encryption key: yes"))
-    blocks.append(context(f"Space `{outcome.space}` · checked {when}"))
-    return blocks
+        blocks.append(context("Sufficiently secure: yes · permanent encryption key: yes"))
+    return blocks + trailer
 
 
 def health_text(outcome: HealthOutcome) -> str:
     """The notification text (shown in push notifications and by screen readers)."""
     if outcome.health is None:
-        return f"Kibana alerting health: unreachable — {outcome.detail}"
+        return f"Kibana alerting health: unreachable (space {outcome.space}) — {outcome.detail}"
     return f"Kibana alerting health: {outcome.status} (space {outcome.space})"
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "unknown time"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
