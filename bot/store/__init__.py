@@ -7,7 +7,7 @@ health reports, Slack event ids and button double clicks.
 
 from __future__ import annotations
 
-from bot.store.alerts import AlertMessage, AlertsMixin
+from bot.store.alerts import AlertContent, AlertMessage, AlertsMixin
 from bot.store.audit import AuditEntry, AuditMixin, AuditResult
 from bot.store.cases import CaseClaim, CaseRecord, CasesMixin
 from bot.store.database import make_engine
@@ -15,6 +15,7 @@ from bot.store.events import EventsMixin
 from bot.store.subscriptions import Subscription, SubscriptionsMixin
 
 __all__ = [
+    "AlertContent",
     "AlertMessage",
     "AuditEntry",
     "AuditResult",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -9,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, select, update
 
 from bot.store.database import Database
-from bot.store.schema import alert_messages, utcnow
+from bot.store.schema import alert_message_content, alert_messages, utcnow
 
 # A claim whose Slack post never completed (the replica died) may be taken over after this.
 STALE_CLAIM = timedelta(minutes=5)
@@ -26,6 +28,17 @@ class AlertMessage:
     claimed_at: datetime
     posted_at: datetime | None
     recovered_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertContent:
+    """What an alert message shows (JSON owned by the handler) and its status lines, oldest first."""
+
+    channel: str
+    ts: str
+    content: str
+    status_lines: tuple[str, ...]
+    updated_at: datetime
 
 
 def _alert(space: str, rule_id: str, alert_id: str, alert_uuid: str) -> ColumnElement[bool]:
@@ -160,3 +173,67 @@ class AlertsMixin(Database):
                 .values(recovered_at=utcnow())
             )
             return marked.rowcount == 1
+
+    async def clear_alert_recovered(
+        self, *, space: str, rule_id: str, alert_id: str, alert_uuid: str | None = None
+    ) -> bool:
+        """Undo `mark_alert_recovered` when showing the recovery in Slack failed, so a retry shows it."""
+        async with self._write() as conn:
+            query = update(alert_messages).where(
+                alert_messages.c.space == space,
+                alert_messages.c.rule_id == rule_id,
+                alert_messages.c.alert_id == alert_id,
+                alert_messages.c.recovered_at.is_not(None),
+            )
+            if alert_uuid is not None:
+                query = query.where(alert_messages.c.alert_uuid == alert_uuid)
+            cleared = await conn.execute(query.values(recovered_at=None))
+            return cleared.rowcount > 0
+
+    async def save_alert_content(self, *, channel: str, ts: str, content: str) -> None:
+        """Keep what the message at (channel, ts) shows; its status lines are left as they are."""
+        now = utcnow()
+        insert = self._insert(alert_message_content).values(
+            channel=channel, ts=ts, content=content, status_lines="[]", updated_at=now
+        )
+        async with self._write() as conn:
+            await conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[alert_message_content.c.channel, alert_message_content.c.ts],
+                    set_={"content": content, "updated_at": now},
+                )
+            )
+
+    async def get_alert_content(self, *, channel: str, ts: str) -> AlertContent | None:
+        query = select(alert_message_content).where(
+            alert_message_content.c.channel == channel, alert_message_content.c.ts == ts
+        )
+        async with self._read() as conn:
+            row = (await conn.execute(query)).first()
+        return _content(row) if row is not None else None
+
+    async def add_alert_status_lines(
+        self, *, channel: str, ts: str, lines: Sequence[str], keep: int = 10
+    ) -> AlertContent | None:
+        """Append `lines` (keeping the newest `keep`) and return the updated content; None when unknown."""
+        where = (alert_message_content.c.channel == channel, alert_message_content.c.ts == ts)
+        async with self._write() as conn:
+            row = (await conn.execute(select(alert_message_content).where(*where).with_for_update())).first()
+            if row is None:
+                return None
+            kept = [*json.loads(row.status_lines), *lines][-keep:] if keep > 0 else []
+            now = utcnow()
+            await conn.execute(
+                update(alert_message_content).where(*where).values(status_lines=json.dumps(kept), updated_at=now)
+            )
+        return AlertContent(channel=channel, ts=ts, content=row.content, status_lines=tuple(kept), updated_at=now)
+
+
+def _content(row: Any) -> AlertContent:
+    return AlertContent(
+        channel=row.channel,
+        ts=row.ts,
+        content=row.content,
+        status_lines=tuple(json.loads(row.status_lines)),
+        updated_at=row.updated_at,
+    )

@@ -88,6 +88,18 @@ alert_messages = Table(
     sqlite_autoincrement=True,
 )
 
+# What an alert message shows (the handler's JSON) and the status lines added by buttons,
+# keyed by the message itself so that a button click can re-render it.
+alert_message_content = Table(
+    "alert_message_content",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("ts", String(64), primary_key=True),
+    Column("content", Text, nullable=False),
+    Column("status_lines", Text, nullable=False, default="[]"),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
 # Cases opened from Slack, keyed by their de-duplication key.
 cases = Table(
     "cases",

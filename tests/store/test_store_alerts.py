@@ -119,3 +119,55 @@ async def test_twenty_replicas_mark_one_recovery_exactly_once(replicas: list[Sto
     await replicas[0].claim_alert_message(**ALERT, alert_uuid="u1", channel="C1")
     results = await asyncio.gather(*(r.mark_alert_recovered(**ALERT, alert_uuid="u1") for r in replicas))
     assert results.count(True) == 1
+
+
+# ---- what an alert message shows, and its status lines ---------------------------------
+
+
+async def test_alert_content_is_saved_found_and_replaced(store: Store) -> None:
+    assert await store.get_alert_content(channel="C1", ts="1.1") is None
+    await store.save_alert_content(channel="C1", ts="1.1", content='{"v": 1}')
+    saved = await store.get_alert_content(channel="C1", ts="1.1")
+    assert saved is not None
+    assert (saved.content, saved.status_lines) == ('{"v": 1}', ())
+    assert saved.updated_at.tzinfo is UTC
+
+    await store.add_alert_status_lines(channel="C1", ts="1.1", lines=["a"])
+    await store.save_alert_content(channel="C1", ts="1.1", content='{"v": 2}')
+    replaced = await store.get_alert_content(channel="C1", ts="1.1")
+    assert replaced is not None and replaced.content == '{"v": 2}'
+    assert replaced.status_lines == ("a",)  # replacing the content keeps the status lines
+    assert await store.get_alert_content(channel="C1", ts="2.2") is None
+    assert await store.get_alert_content(channel="C2", ts="1.1") is None
+
+
+async def test_status_lines_are_appended_and_bounded(store: Store) -> None:
+    assert await store.add_alert_status_lines(channel="C1", ts="1.1", lines=["x"]) is None
+    await store.save_alert_content(channel="C1", ts="1.1", content="{}")
+    first = await store.add_alert_status_lines(channel="C1", ts="1.1", lines=["one"])
+    assert first is not None and first.status_lines == ("one",)
+    for n in range(2, 8):
+        await store.add_alert_status_lines(channel="C1", ts="1.1", lines=[f"line {n}"], keep=5)
+    found = await store.get_alert_content(channel="C1", ts="1.1")
+    assert found is not None
+    assert found.status_lines == ("line 3", "line 4", "line 5", "line 6", "line 7")
+
+
+async def test_twenty_replicas_add_status_lines_and_none_is_lost(replicas: list[Store]) -> None:
+    await replicas[0].save_alert_content(channel="C1", ts="1.1", content="{}")
+    await asyncio.gather(
+        *(r.add_alert_status_lines(channel="C1", ts="1.1", lines=[f"by {n}"], keep=50) for n, r in enumerate(replicas))
+    )
+    found = await replicas[0].get_alert_content(channel="C1", ts="1.1")
+    assert found is not None and sorted(found.status_lines) == sorted(f"by {n}" for n in range(20))
+
+
+async def test_a_cleared_recovery_can_be_marked_again(store: Store) -> None:
+    await store.claim_alert_message(**ALERT, alert_uuid="u1", channel="C1")
+    assert await store.clear_alert_recovered(**ALERT, alert_uuid="u1") is False
+    assert await store.mark_alert_recovered(**ALERT, alert_uuid="u1") is True
+    assert await store.clear_alert_recovered(**ALERT, alert_uuid="u1") is True
+    message = await store.get_alert_message(**ALERT, alert_uuid="u1")
+    assert message is not None and message.recovered_at is None
+    assert await store.mark_alert_recovered(**ALERT, alert_uuid="u1") is True
+    assert await store.mark_alert_recovered(**ALERT, alert_uuid="u1") is False

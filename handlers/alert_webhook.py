@@ -1,0 +1,253 @@
+"""`POST /kibana/alerts`: the target of a Kibana Webhook connector.
+
+The body users paste into the connector's action (Kibana renders the mustache variables;
+for a JSON body it escapes them as JSON strings):
+
+    {"rule_id":"{{rule.id}}","rule_name":"{{rule.name}}","space_id":"{{rule.spaceId}}",
+     "alert_id":"{{alert.id}}","alert_uuid":"{{alert.uuid}}","action_group":"{{alert.actionGroup}}",
+     "reason":"{{context.reason}}","rule_url":"{{rule.url}}","tags":"{{rule.tags}}","date":"{{date}}",
+     "channel":"#optional"}
+
+Authenticated by `Authorization: Bearer $ALERT_WEBHOOK_TOKEN` (constant-time compare).
+Answers: 200 done, 202 still working (it finishes in the background), 400 bad body
+(naming the field), 401 bad token, 413 body too large, 502 Slack refused (the claim is
+released so Kibana's retry posts it), 503 the alert's message is still being posted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bot import metrics
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+BODY_LIMIT = 256 * 1024  # bytes; a rendered alert is a few KiB
+ANSWER_WITHIN = 8.0  # seconds; Kibana's webhook connector waits far longer, Slack answers far sooner
+SPACE_ID = re.compile(r"[a-z0-9_\-]+")
+
+# What each field should be set to in the connector body, for the 400 messages.
+MUSTACHE = {
+    "rule_id": "{{rule.id}}",
+    "rule_name": "{{rule.name}}",
+    "space_id": "{{rule.spaceId}}",
+    "alert_id": "{{alert.id}}",
+    "alert_uuid": "{{alert.uuid}}",
+    "action_group": "{{alert.actionGroup}}",
+    "reason": "{{context.reason}}",
+    "rule_url": "{{rule.url}}",
+    "tags": "{{rule.tags}}",
+    "date": "{{date}}",
+}
+
+
+class AlertDelivery(BaseModel):
+    """One webhook delivery, as Kibana renders the connector body."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    rule_id: str = Field(min_length=1, max_length=255)
+    rule_name: str = Field("", max_length=1000)
+    space_id: str = Field("", max_length=255)
+    alert_id: str = Field(min_length=1, max_length=512)
+    alert_uuid: str = Field(min_length=1, max_length=255)
+    action_group: str = Field(min_length=1, max_length=255)
+    reason: str = Field("", max_length=20_000)
+    rule_url: str = Field("", max_length=3000)
+    tags: list[str] = Field(default_factory=list, max_length=200)
+    date: datetime | None = None
+    channel: str | None = Field(None, max_length=80)
+
+    @field_validator("space_id")
+    @classmethod
+    def _space(cls, value: str) -> str:
+        if value and not SPACE_ID.fullmatch(value):
+            raise ValueError("a Kibana space id has only lowercase letters, digits, '_' and '-'")
+        return value
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: Any) -> Any:
+        """Mustache renders `{{rule.tags}}` as "prod,db"; `{{#toJSON}}` as a JSON list (or its text)."""
+        if value is None:
+            return []
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = json.loads(text)
+                except ValueError:
+                    raise ValueError("tags: a list that is not valid JSON") from None
+            else:
+                return [tag.strip() for tag in text.split(",") if tag.strip()]
+        if isinstance(value, list):
+            return [str(tag).strip() for tag in value if str(tag).strip()]
+        return value
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
+
+    @field_validator("channel", mode="before")
+    @classmethod
+    def _channel(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("rule_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        # Kibana renders {{rule.url}} empty without server.publicBaseUrl; the bot then builds the link.
+        return value if value.startswith(("https://", "http://")) else ""
+
+    @property
+    def space(self) -> str:
+        return self.space_id or "default"
+
+    @property
+    def recovered(self) -> bool:
+        return self.action_group.lower() == "recovered"
+
+
+class BadDelivery(Exception):
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def response(self) -> Response:
+        return JSONResponse({"error": self.message, "field": self.field}, status_code=400)
+
+
+def parse_delivery(raw: bytes, *, default_channel: str | None) -> tuple[AlertDelivery, str]:
+    """The delivery and the channel it goes to; `BadDelivery` names what is wrong."""
+    try:
+        # strict=False: a raw newline inside a string (an unescaped {{context.reason}}) is accepted.
+        data = json.loads(raw.decode("utf-8"), strict=False)
+    except UnicodeDecodeError:
+        raise BadDelivery("the body is not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise BadDelivery(
+            f"the body is not valid JSON ({error.msg} at line {error.lineno} column {error.colno}); "
+            "check that every mustache variable is inside quotes"
+        ) from None
+    if not isinstance(data, dict):
+        raise BadDelivery("the body must be a JSON object")
+    try:
+        delivery = AlertDelivery.model_validate(data)
+    except ValidationError as error:
+        raise _describe(error) from None
+    channel = delivery.channel or default_channel
+    if not channel:
+        raise BadDelivery('no channel: add "channel":"#alerts" to the body or set ALERT_CHANNEL', "channel")
+    return delivery, channel
+
+
+def _describe(error: ValidationError) -> BadDelivery:
+    first = error.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else None
+    hint = f' (in the connector body: "{field}":"{MUSTACHE[field]}")' if field in MUSTACHE else ""
+    if first["type"] == "missing":
+        return BadDelivery(f"`{field}` is missing{hint}", field)
+    if first["type"] == "string_too_short":
+        return BadDelivery(f"`{field}` is empty{hint}", field)
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return BadDelivery(f"`{field}`: {message}", field)
+
+
+# ---- the endpoint ----------------------------------------------------------------------
+
+Process = Callable[[Services, AlertDelivery, str], Awaitable["Answer"]]
+
+
+class Answer:
+    """What the endpoint tells Kibana, and the metric outcome."""
+
+    def __init__(self, status: int, body: dict[str, Any], outcome: str) -> None:
+        self.status, self.body, self.outcome = status, body, outcome
+
+    def response(self) -> Response:
+        return JSONResponse(self.body, status_code=self.status)
+
+
+def _authorized(request: Request, token: bytes) -> bool:
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes | None:
+    """The body, or None when it is larger than `limit` bytes."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def make_endpoint(services: Services, process: Process) -> Callable[[Request], Awaitable[Response]]:
+    secret = services.settings.alert_webhook_token
+    assert secret is not None
+    token = secret.get_secret_value().encode()
+
+    def refuse(status: int, body: dict[str, Any], outcome: str) -> Response:
+        metrics.WEBHOOK_DELIVERIES.labels(outcome).inc()
+        return JSONResponse(body, status_code=status)
+
+    async def alerts_webhook(request: Request) -> Response:
+        if not _authorized(request, token):
+            log.warning("alert webhook: refused a delivery without the right bearer token")
+            response = refuse(401, {"error": "missing or wrong bearer token"}, "unauthorized")
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+        raw = await _read_limited(request, BODY_LIMIT)
+        if raw is None:
+            return refuse(413, {"error": f"the body is larger than {BODY_LIMIT // 1024} KiB"}, "too_large")
+        try:
+            delivery, channel = parse_delivery(raw, default_channel=services.settings.alert_channel)
+        except BadDelivery as bad:
+            log.warning("alert webhook: bad delivery: %s", bad.message)
+            metrics.WEBHOOK_DELIVERIES.labels("invalid").inc()
+            return bad.response()
+        work = asyncio.create_task(_run(services, process, delivery, channel))
+        services.inflight.add(work)  # shutdown waits for it
+        work.add_done_callback(services.inflight.discard)
+        done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN)
+        if not done:
+            metrics.WEBHOOK_DELIVERIES.labels("queued").inc()
+            return JSONResponse({"status": "queued"}, status_code=202)
+        return work.result().response()
+
+    return alerts_webhook
+
+
+async def _run(services: Services, process: Process, delivery: AlertDelivery, channel: str) -> Answer:
+    try:
+        answer = await process(services, delivery, channel)
+    except Exception:
+        log.exception(
+            "alert webhook: failed on alert %s of rule %s (space %s)",
+            delivery.alert_id,
+            delivery.rule_id,
+            delivery.space,
+        )
+        answer = Answer(500, {"error": "the bot failed on this delivery; see its log"}, "error")
+    metrics.WEBHOOK_DELIVERIES.labels(answer.outcome).inc()
+    return answer
