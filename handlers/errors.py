@@ -32,6 +32,15 @@ from handlers.grammar import UsageError
 log = logging.getLogger(__name__)
 
 _ALERT_MISSING = re.compile(r'Alert instance with id "(?P<alert>[^"]*)" does not exist for rule with id')
+# Elasticsearch security (e.g. APM agent keys): "<user> is missing the following requested privilege(s):
+# <privs>[ and following cluster privileges - <cluster> privilege(s)]." followed by a role hint.
+_ES_MISSING = re.compile(
+    r"is missing the following requested privilege\(s\):\s*(?P<app>.*?)"
+    r"(?:\s+and following cluster privileges\s*-\s*(?P<cluster>.*?)\s+privilege\(s\))?\.(?:\s|$)",
+    re.DOTALL,
+)
+# Kibana route authorization: "… this action is granted by the Kibana privileges [<privs>]".
+_KIBANA_MISSING = re.compile(r"granted by the Kibana privileges \[(?P<privs>[^\]]*)\]")
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,12 @@ def _kibana(error: KibanaError, doing: Doing) -> str:
             "the bot's KIBANA_API_KEY (or KIBANA_USERNAME/KIBANA_PASSWORD) — run `python -m bot check`."
         )
     if isinstance(error, KibanaForbidden):
+        lacking = missing_privileges(error.message, application="APM application" if "/api/apm/" in path else "")
+        if lacking:
+            return (
+                f"Kibana refused {_what(doing)} (403): the bot's Kibana credentials lack {lacking} "
+                f"{_where(doing)}. Nothing was changed; a Kibana admin can grant it to the bot's role."
+            )
         return (
             f"Kibana refused {_what(doing)} (403): {error.message}. The bot's Kibana credentials lack that "
             f"privilege {_where(doing)}; a Kibana admin can grant it to the bot's role."
@@ -135,9 +150,43 @@ def _kibana(error: KibanaError, doing: Doing) -> str:
         return f"Someone else changed it at the same time ({error.message}). Look again and retry."
     if isinstance(error, KibanaBadRequest):
         return f"Kibana refused {_what(doing)}: {error.message}"
+    if isinstance(error, KibanaServerError) and error.method == "DELETE" and "/api/apm/sourcemaps/" in path:
+        return (
+            f"Kibana could not delete that source map {_where(doing)} ({error.message}); it may already be gone. "
+            f"List them with `{cmd} apm sourcemaps`."
+        )
     if isinstance(error, KibanaServerError):
         return f"Kibana failed with an internal error ({error.status_code}) while {_what(doing)}. Try again later."
     return f"Kibana answered with an error while {_what(doing)}: {error.message}"
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip(" `'\"") for name in re.split(r"[,\s]+", text) if name.strip(" `'\"")]
+
+
+def missing_privileges(message: str, *, application: str = "") -> str | None:
+    """The privileges a 403 message says are missing, as words (None when it names none).
+    `application` names the kind of the requested privileges (e.g. "APM application")."""
+    found = _KIBANA_MISSING.search(message)
+    if found and _names(found.group("privs")):
+        names = _names(found.group("privs"))
+        return f"the Kibana privilege{'s' if len(names) > 1 else ''} {_listed(names)}"
+    found = _ES_MISSING.search(message)
+    if not found:
+        return None
+    parts = []
+    app = _names(found.group("app") or "")
+    if app:
+        kind = f"{application} privilege" if application else "privilege"
+        parts.append(f"the {kind}{'s' if len(app) > 1 else ''} {_listed(app)}")
+    cluster = _names(found.group("cluster") or "")
+    if cluster:
+        parts.append(f"the cluster privilege{'s' if len(cluster) > 1 else ''} {_listed(cluster)}")
+    return " and ".join(parts) or None
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(f"`{name}`" for name in names)
 
 
 def _what(doing: Doing) -> str:
