@@ -102,7 +102,11 @@ async def report(
     line = status_line(actor, sentence)
     if origin.in_channel_message:
         assert origin.channel and origin.message_ts
-        await _update_in_place(services, origin, line, message_blocks, message_text)
+        try:
+            await _update_in_place(services, origin, line, message_blocks, message_text)
+        except Exception:
+            # The Kibana write happened: the thread receipt below still records it.
+            log.warning("could not update message %s in %s", origin.message_ts, origin.channel, exc_info=True)
         await services.slack.chat_postMessage(
             channel=origin.channel,
             thread_ts=origin.thread_ts or origin.message_ts,
