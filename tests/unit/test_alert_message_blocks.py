@@ -1,0 +1,95 @@
+"""The alert message's Block Kit: every button, Slack's limits, and what a recovery removes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.devkit.fake_slack.block_kit import message_problems
+from handlers.alert_message import AlertView, alert_blocks, alert_text
+from handlers.outcome import STATUS_BLOCK
+from handlers.values import Target
+
+VIEW = AlertView(
+    rule_id="r1",
+    rule_name="CPU high",
+    space="ops",
+    alert_id="host-1",
+    alert_uuid="u-1",
+    action_group="threshold met",
+    reason="CPU <b>97%</b> & rising",
+    rule_url="https://kibana.example.com/s/ops/app/rules/r1",
+    tags=["prod", "db"],
+    date=datetime(2025, 3, 4, 10, 42, tzinfo=UTC),
+)
+
+
+def action_ids(blocks: list[dict]) -> list[str]:
+    return [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+def test_an_active_alert_has_every_button_within_slacks_limits() -> None:
+    blocks = alert_blocks(VIEW)
+    assert message_problems(blocks) == []
+    assert action_ids(blocks) == [
+        "alert_mute",
+        "alert_unmute",
+        "rule_mute_all",
+        "rule_unmute_all",
+        "rule_disable",
+        "rule_enable",
+        "rule_snooze",
+        "case_open",
+        "rule_link",
+    ]
+    block_ids = [b.get("block_id") for b in blocks if b.get("block_id")]
+    assert len(block_ids) == len(set(block_ids))
+
+
+def test_kibana_text_is_escaped_for_mrkdwn() -> None:
+    section = alert_blocks(VIEW)[1]
+    assert section["text"]["text"] == "CPU &lt;b&gt;97%&lt;/b&gt; &amp; rising"
+
+
+def test_alert_buttons_act_on_the_alert_and_rule_buttons_on_the_rule() -> None:
+    elements = {e["action_id"]: e for b in alert_blocks(VIEW) if b["type"] == "actions" for e in b["elements"]}
+    assert Target.decode(elements["alert_mute"]["value"]) == Target(
+        rule_id="r1", space="ops", alert_id="host-1", alert_uuid="u-1"
+    )
+    assert Target.decode(elements["rule_disable"]["value"]) == Target(rule_id="r1", space="ops")
+    assert Target.decode(elements["case_open"]["value"]).alert_uuid == "u-1"
+    assert elements["rule_link"]["url"] == VIEW.rule_url
+    assert "confirm" in elements["rule_mute_all"]
+
+
+def test_a_recovered_alert_keeps_rule_buttons_and_case_only() -> None:
+    recovered = VIEW.model_copy(update={"recovered_at": datetime(2025, 3, 4, 11, 5, tzinfo=UTC)})
+    blocks = alert_blocks(recovered)
+    assert message_problems(blocks) == []
+    assert "alert_mute" not in action_ids(blocks) and "alert_unmute" not in action_ids(blocks)
+    assert {"rule_mute_all", "rule_enable", "case_open", "rule_link"} <= set(action_ids(blocks))
+    assert blocks[0]["text"]["text"].startswith(":white_check_mark: Recovered: CPU high")
+    assert any("2025-03-04 11:05 UTC" in str(b) for b in blocks)
+    assert alert_text(recovered).startswith("Recovered: CPU high")
+
+
+def test_status_lines_show_the_newest_five() -> None:
+    blocks = alert_blocks(VIEW, [f"line {n}" for n in range(8)])
+    [status] = [b for b in blocks if b.get("block_id") == STATUS_BLOCK]
+    assert [e["text"] for e in status["elements"]] == [f"line {n}" for n in range(3, 8)]
+    assert not any(b.get("block_id") == STATUS_BLOCK for b in alert_blocks(VIEW))
+
+
+def test_huge_kibana_values_stay_within_slacks_limits() -> None:
+    huge = VIEW.model_copy(
+        update={
+            "rule_name": "N" * 1000,
+            "reason": "R" * 20_000,
+            "alert_id": "a" * 512,
+            "tags": [f"t{n}" * 20 for n in range(200)],
+            "recovery_reason": "x" * 5000,
+            "recovered_at": datetime(2025, 3, 4, 11, 5, tzinfo=UTC),
+        }
+    )
+    assert message_problems(alert_blocks(huge, ["s" * 4000] * 10)) == []
+    assert message_problems(alert_blocks(huge.model_copy(update={"recovered_at": None}))) == []
+    assert len(alert_text(huge)) <= 300
