@@ -283,10 +283,12 @@ class HealthScheduler(Generic[R]):
             del self._checks[key]
 
     async def _deliver(self, subscription: Subscription, outcome: R) -> str:
-        summary = outcome.summary()
-        previous = await self.store.set_last_health(subscription.id, summary)
-        if subscription.on_change and previous == summary:
-            return SKIPPED_UNCHANGED
+        previous: str | None = None
+        if subscription.on_change:
+            summary = outcome.summary()
+            previous = await self.store.set_last_health(subscription.id, summary)
+            if previous == summary:
+                return SKIPPED_UNCHANGED
         try:
             async with self._post_slots:
                 await self._post(subscription, outcome)
