@@ -30,7 +30,7 @@ def label(artifact: SourceMapArtifact) -> str:
     return artifact.identifier or artifact.id
 
 
-def _entry(artifact: SourceMapArtifact, space: str) -> Block:
+def _entry(index: int, artifact: SourceMapArtifact, space: str) -> Block:
     name = escape(artifact.service_name or artifact.identifier or "?")
     version = f" `{escape(artifact.service_version)}`" if artifact.service_version else ""
     bundle = f"\n`{escape(artifact.bundle_filepath)}`" if artifact.bundle_filepath else ""
@@ -49,7 +49,8 @@ def _entry(artifact: SourceMapArtifact, space: str) -> Block:
             danger=True,
         ),
     )
-    return section(f"*{name}*{version}{bundle}\n{created}id `{escape(artifact.id)}`", accessory=delete)
+    text = f"*{name}*{version}{bundle}\n{created}id `{escape(artifact.id)}`"
+    return section(text, accessory=delete, block_id=f"apm_sourcemap_{index}")
 
 
 def sourcemap_list_blocks(page: SourceMapPage, *, space: str, slash: str) -> tuple[str, list[Block]]:
@@ -60,7 +61,7 @@ def sourcemap_list_blocks(page: SourceMapPage, *, space: str, slash: str) -> tup
         return text, blocks
     shown = page.artifacts[:PER_MESSAGE]
     blocks.append(context(f"{page.total} source map(s) in space `{space}`, newest first"))
-    blocks.extend(_entry(artifact, space) for artifact in shown)
+    blocks.extend(_entry(index, artifact, space) for index, artifact in enumerate(shown))
     if page.total > len(shown):
         blocks.append(context(f"…and {page.total - len(shown)} more, not shown."))
     return text, blocks
