@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from bot.devkit.fake_kibana import FakeKibana
 from bot.devkit.fake_slack import FakeSlack
 from bot.devkit.harness import RunningBot, running_bot
 from bot.metrics import REGISTRY
+from handlers import alert_webhook
 from handlers.values import Target
 
 from .conftest import WEBHOOK_TOKEN, make_settings
@@ -365,3 +367,24 @@ async def test_a_failed_recovery_update_is_shown_by_the_retry(bot: RunningBot, s
     assert (await deliver(bot, recovered)).json()["status"] == "duplicate"
     replies = [m for m in slack.thread("C0ALERTS", original["ts"]) if m["ts"] != original["ts"]]
     assert len(replies) == 1
+
+
+# ---- fast answers and concurrent deliveries ---------------------------------------------------
+
+
+async def test_concurrent_identical_deliveries_post_one_message(bot: RunningBot, slack: FakeSlack) -> None:
+    answers = await asyncio.gather(*(deliver(bot, BODY) for _ in range(5)))
+    assert all(a.status_code == 200 for a in answers)
+    assert [a.json()["status"] for a in answers].count("posted") == 1
+    assert len(slack.channel_messages("C0ALERTS")) == 1
+
+
+async def test_slow_work_is_answered_202_and_finishes_afterwards(
+    bot: RunningBot, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(alert_webhook, "ANSWER_WITHIN", 0.0)  # any work counts as slow
+    queued = deliveries("queued")
+    response = await deliver(bot, BODY)
+    assert response.status_code == 202 and response.json() == {"status": "queued"}
+    await slack.wait_for(lambda: slack.channel_messages("C0ALERTS"))
+    assert deliveries("queued") == queued + 1
