@@ -89,8 +89,9 @@ def dedupe_tag(key: str) -> str:
 
 # ---- prefill --------------------------------------------------------------------------
 
-_LINK = re.compile(r"<([^<>|]+)\|([^<>]*)>")
-_BARE = re.compile(r"<([^<>|]+)>")
+# Slack markup: <target> or <target|label>; a target has no spaces (literal < and > come as &lt; &gt;)
+_LINK = re.compile(r"<([^<>|\s]+)\|([^<>]*)>")
+_BARE = re.compile(r"<([^<>|\s]+)>")
 
 
 def plain_text(slack_text: str) -> str:
