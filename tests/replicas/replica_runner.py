@@ -1,0 +1,73 @@
+"""One bot replica as a real OS process, for the multi-replica tests.
+
+Builds the runtime from the environment's settings exactly as `python -m bot serve` does,
+serves HTTP on 127.0.0.1 (ephemeral port) and starts the background work (the health
+scheduler, polling the store every `--poll` seconds). It prints one JSON line
+`{"ready": url, "replica": id}` and then answers JSON commands read from stdin, one per line:
+
+- `{"op": "tick", "at": "<ISO time>"}`: run every schedule firing at that instant (the
+  explicit fire time stands in for the clock) -> `{"results": {subscription id: outcome}}`
+- `{"op": "groups"}` -> `{"groups": [[cron, timezone], …]}` (the jobs this replica has)
+- `{"op": "quit"}`: shut down cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+from bot.app import create_runtime
+from bot.devkit.harness import start_uvicorn, stop_uvicorn
+from bot.scheduler import HealthScheduler
+from bot.server import create_asgi
+from bot.settings import load_settings
+from handlers.subscriptions import SCHEDULER
+
+
+def emit(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+async def main(poll_seconds: float) -> None:
+    settings = load_settings()
+    runtime = await create_runtime(settings)
+    scheduler = runtime.services.extras[SCHEDULER]
+    assert isinstance(scheduler, HealthScheduler)
+    scheduler.poll_seconds = poll_seconds  # before start: the poll loop reads it
+    server, task, url = await start_uvicorn(create_asgi(runtime, http_mode=True, socket=None))
+    await runtime.start_background()
+    try:
+        emit({"ready": url, "replica": runtime.services.replica})
+        await answer_commands(scheduler)
+    finally:
+        await stop_uvicorn(server, task)
+        await runtime.close()
+
+
+async def answer_commands(scheduler: HealthScheduler[Any]) -> None:
+    loop = asyncio.get_running_loop()
+    for _ in range(100_000):  # bounded: the test sends a few dozen commands
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            return
+        command = json.loads(line)
+        if command["op"] == "quit":
+            return
+        if command["op"] == "tick":
+            results = await scheduler.fire_due(datetime.fromisoformat(command["at"]))
+            emit({"results": {str(k): v for k, v in results.items()}})
+        elif command["op"] == "groups":
+            emit({"groups": sorted([g.cron, g.timezone] for g in scheduler.groups())})
+        else:
+            emit({"error": f"unknown op {command['op']!r}"})
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--poll", type=float, default=0.2, help="seconds between subscription polls")
+    asyncio.run(main(parser.parse_args().poll))
