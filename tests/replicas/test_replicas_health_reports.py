@@ -5,6 +5,7 @@ exactly once, and a subscription made through one replica fires from whichever r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -87,16 +88,21 @@ class Replica:
         return await self._read(self.process)
 
     async def stop(self) -> None:
-        if self.process.returncode is None:
-            try:
-                await asyncio.wait_for(self.ask(op="quit"), timeout=0.1)
-            except (TimeoutError, RuntimeError, BrokenPipeError, ConnectionResetError, json.JSONDecodeError):
-                pass
-            try:
-                await asyncio.wait_for(self.process.wait(), timeout=15)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
+        """Ask the replica to quit (it shuts down like `serve` does); kill it only if it hangs."""
+        if self.process.returncode is not None:
+            return
+        stdin = self.process.stdin
+        if stdin is not None and not stdin.is_closing():
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                stdin.write(b'{"op": "quit"}\n')
+                await stdin.drain()
+                stdin.close()
+        try:
+            await asyncio.wait_for(self.process.wait(), timeout=15)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+        assert self.process.returncode == 0, f"replica {self.replica} exited with {self.process.returncode}"
 
 
 @pytest.fixture
