@@ -288,7 +288,12 @@ async def _create(services: Services, actor: Actor, origin: CaseOrigin, fields: 
         await tell(services, origin, actor, _unknown_sentence(services, origin))
         return
     except CaseStillPending:
-        await tell(services, origin, actor, "Another submission is still opening this case; its link will follow.")
+        await tell(
+            services,
+            origin,
+            actor,
+            "Another submission of this form is still opening the case; its link will appear here once it is open.",
+        )
         return
     except Exception as error:
         status = error.status_code if isinstance(error, KibanaError) else None

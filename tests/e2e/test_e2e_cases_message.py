@@ -163,3 +163,18 @@ async def test_second_shortcut_offers_to_add_a_comment(
     [case] = stored_cases(kibana)
     comments = [c["comment"] for c in case["comments"]]
     assert len(comments) == 2 and TEXT in comments[1] and "<@U0CAROL>" in comments[1]
+
+
+async def test_a_message_inside_a_thread_gets_the_link_in_that_thread(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana
+) -> None:
+    parent = slack.post_as_user(CHANNEL, "Incident: checkout", user="U0BOB")
+    reply = slack.post_as_user(CHANNEL, "Now payments too\nsince 10:50", user="U0CAROL", thread_ts=parent["ts"])
+    view = await open_form(driver, slack, reply)
+    assert initial(view, "title") == "Now payments too"
+    assert "thread_ts=" in initial(view, "description")  # the permalink points into the thread
+    await submit(driver, view)
+    thread = await slack.wait_for(lambda: slack.thread(CHANNEL, parent["ts"])[2:])
+    assert "opened Kibana case" in thread[0]["text"]
+    [sent] = posted_cases(kibana)
+    assert sent.json["tags"][-1] == f"slack-dedupe:{CHANNEL}:{reply['ts']}"  # the reply, not its parent
