@@ -73,7 +73,8 @@ async def wait_until(condition: object, seconds: float = 3.0) -> None:
 async def test_a_job_run_claims_its_scheduled_fire_time(store: Store) -> None:
     recorder = Recorder()
     scheduler = HealthScheduler(store, check=recorder.check, post=recorder.post, replica="r1", poll_seconds=3600)
-    subscription = await add(store, "every 5m")
+    far = datetime.now(UTC) + timedelta(hours=12)  # no real fire time near now: only the one we set
+    subscription = await add(store, f"daily {far:%H:%M}")
     await scheduler.start()
     try:
         [job] = scheduler.apscheduler.get_jobs()
@@ -87,8 +88,7 @@ async def test_a_job_run_claims_its_scheduled_fire_time(store: Store) -> None:
         assert not await store.claim_run(subscription.id, scheduled, replica="other")  # taken: that exact time
         assert await store.claim_run(subscription.id, scheduled + timedelta(seconds=1), replica="other")
         [job] = scheduler.apscheduler.get_jobs()
-        assert job.next_run_time is not None and job.next_run_time > datetime.now(UTC)  # back on the cron
-        assert job.next_run_time.minute % 5 == 0 and job.next_run_time.second == 0
+        assert job.next_run_time == far.replace(second=0, microsecond=0)  # back on the cron
     finally:
         await scheduler.close()
 
@@ -96,7 +96,8 @@ async def test_a_job_run_claims_its_scheduled_fire_time(store: Store) -> None:
 async def test_a_missed_fire_time_beyond_the_grace_is_not_posted(store: Store) -> None:
     recorder = Recorder()
     scheduler = HealthScheduler(store, check=recorder.check, post=recorder.post, replica="r1", poll_seconds=3600)
-    await add(store, "every 5m")
+    far = datetime.now(UTC) + timedelta(hours=12)  # no real fire time near now, only the missed one
+    await add(store, f"daily {far:%H:%M}")
     await scheduler.start()
     try:
         [job] = scheduler.apscheduler.get_jobs()
