@@ -17,6 +17,7 @@ from bot.scheduler import ChannelUnusable, HealthScheduler
 from bot.services import Services
 from bot.settings import ConfigError, Settings
 from bot.store import Subscription
+from handlers.audit import record
 from handlers.blocks import Block, context, escape, header, section
 from handlers.commands import command
 from handlers.context import Invocation
@@ -170,6 +171,15 @@ async def subscribe(inv: Invocation) -> None:
         created_by=inv.actor.user_id,
     )
     await _resync(inv.services)
+    await record(
+        inv.services,
+        inv.actor,
+        "health subscribe",
+        f"subscription {subscription.id}",
+        result="ok",
+        detail=f"{schedule.text}{' --on-change' if on_change else ''} in {channel}",
+        space=inv.space,
+    )
     times = ", ".join(_moment(t) for t in schedule.next_fire_times(datetime.now(UTC), NEXT_TIMES))
     when = "when the health changes, checked " if on_change else ""
     await inv.reply(
@@ -194,6 +204,7 @@ async def unsubscribe(inv: Invocation) -> None:
             return
         await _resync(inv.services)
         ids = ", ".join(f"#{i}" for i in removed)
+        await record(inv.services, inv.actor, "health unsubscribe", "all", result="ok", detail=f"{ids} in {channel}")
         await inv.reply(
             f"{inv.actor.mention} removed {len(removed)} health-report subscription(s) from this channel: {ids}.",
             public=True,
@@ -214,6 +225,15 @@ async def unsubscribe(inv: Invocation) -> None:
         return
     if await store.remove_subscription(subscription.id, channel=channel):
         await _resync(inv.services)
+        await record(
+            inv.services,
+            inv.actor,
+            "health unsubscribe",
+            f"subscription {subscription.id}",
+            result="ok",
+            detail=f"{subscription.schedule} in {channel}",
+            space=subscription.space,
+        )
     await inv.reply(
         f"{inv.actor.mention} removed health-report subscription #{target} "
         f"({_schedule(subscription).describe()}, space `{subscription.space}`).",

@@ -102,6 +102,10 @@ async def test_list_and_unsubscribe(driver: SlackDriver, slack: FakeSlack, bot: 
     answer = await run(driver, slack, "health subscriptions")
     assert "No health reports are posted in this channel" in answer["text"]
     assert {g.cron for g in scheduler_of(bot).groups()} == {"0 */2 * * *"}
+    audit = [(e.action, e.target, e.user_id) for e in await bot.runtime.services.store.list_audit(limit=10)]
+    assert ("health unsubscribe", f"subscription {first.id}", "U0ALICE") in audit
+    assert ("health unsubscribe", "all", "U0ALICE") in audit
+    assert ("health subscribe", f"subscription {elsewhere.id}", "U0ALICE") in audit
 
 
 async def test_a_responder_may_not_subscribe(driver: SlackDriver, slack: FakeSlack, bot: RunningBot) -> None:
