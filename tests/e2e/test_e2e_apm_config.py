@@ -14,6 +14,7 @@ from bot.devkit.fake_slack import FakeSlack
 from bot.devkit.harness import RunningBot, running_bot
 from bot.devkit.slack_driver import SlackDriver
 
+from .apm_contract import kibana_calls_follow_the_contract  # noqa: F401 - autouse: every APM call checked against the contract
 from .conftest import SIGNING_SECRET, make_settings
 
 CONFIG_ROUTE = "/api/apm/settings/agent-configuration"

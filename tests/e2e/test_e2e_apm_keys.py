@@ -13,6 +13,8 @@ from bot.devkit.fake_slack import FakeSlack
 from bot.devkit.harness import RunningBot
 from bot.devkit.slack_driver import SlackDriver
 
+from .apm_contract import kibana_calls_follow_the_contract  # noqa: F401 - autouse: every APM call checked against the contract
+
 KEYS_ROUTE = "/api/apm/agent_keys"
 
 

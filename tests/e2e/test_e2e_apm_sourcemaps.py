@@ -15,6 +15,8 @@ from bot.devkit.harness import RunningBot
 from bot.devkit.slack_driver import SlackDriver
 from handlers import apm_sourcemap_upload
 
+from .apm_contract import kibana_calls_follow_the_contract  # noqa: F401 - autouse: every APM call checked against the contract
+
 SOURCEMAPS = "/api/apm/sourcemaps"
 DELETE_ROUTE = "/api/apm/sourcemaps/{id}"
 MIB = 1024 * 1024
