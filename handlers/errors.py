@@ -132,16 +132,16 @@ def _kibana(error: KibanaError, doing: Doing) -> str:
             f"Kibana refused {_what(doing)} (403): {error.message}. The bot's Kibana credentials lack that "
             f"privilege {_where(doing)}; a Kibana admin can grant it to the bot's role."
         )
-    if isinstance(error, KibanaTimeout):
-        return (
-            f"Kibana did not answer in time while {_what(doing)}. It may or may not have happened — "
-            f"check with `{cmd} rule {doing.rule_id}` before trying again."
-            if doing.rule_id
-            else f"Kibana did not answer in time while {_what(doing)}. Try again in a minute."
-        )
     if isinstance(error, KibanaUnavailable):
         status = f" ({error.status_code})" if error.status_code else ""
-        return f"Kibana is unreachable right now{status}, so {_what(doing)} did not happen. Try again in a minute."
+        cause = "did not answer in time" if isinstance(error, KibanaTimeout) else f"could not be reached{status}"
+        ambiguous = getattr(error, "request_sent", True) and error.status_code != 503
+        if ambiguous and doing.action not in READS:
+            check = f" Check with `{cmd} rule {doing.rule_id}`" if doing.rule_id else " Check in Kibana"
+            return (
+                f"Kibana {cause}, so it is not known whether {_what(doing)} happened.{check} before trying again."
+            )
+        return f"Kibana {cause}, so {_what(doing)} did not happen. Nothing was changed; try again in a minute."
     if isinstance(error, KibanaRateLimited):
         return f"Kibana is rate-limiting the bot, so {_what(doing)} did not happen. Try again in a minute."
     if isinstance(error, KibanaPayloadTooLarge):
@@ -189,5 +189,9 @@ def _listed(names: list[str]) -> str:
     return ", ".join(f"`{name}`" for name in names)
 
 
+READS = {"health", "rules", "rule", "help", "whoami", "can-i", "audit", "apm config list", "apm sourcemaps list",
+         "health subscriptions"}
+
+
 def _what(doing: Doing) -> str:
-    return f"`{doing.action}`" if doing.action else "the request"
+    return f"`{doing.command} {doing.action}`" if doing.action else "the request"

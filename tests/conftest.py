@@ -7,14 +7,10 @@ import os
 import pytest
 
 # Real SLACK_*/KIBANA_* variables of the developer's shell must never leak into tests.
+_LEAKY = ("SLACK_", "KIBANA_", "ALERT_", "HEALTH_", "DATABASE_URL", "ACCESS_POLICY", "CASE_OWNER", "LOG_")
 for _name in list(os.environ):
-    if _name.startswith(("SLACK_", "KIBANA_", "ALERT_", "HEALTH_")) or _name in {
-        "DATABASE_URL",
-        "ACCESS_POLICY",
-        "CASE_OWNER",
-    }:
-        if _name != "KIBANA_OPENAPI_SPEC":
-            del os.environ[_name]
+    if _name.startswith(_LEAKY) and _name != "KIBANA_OPENAPI_SPEC":
+        del os.environ[_name]
 
 
 @pytest.fixture

@@ -244,7 +244,7 @@ async def test_kibanas_400_reaches_the_open_modal(driver: SlackDriver, slack: Fa
         if isinstance(updated[-1].params["view"], str)
         else updated[-1].params["view"]
     )
-    assert "Kibana refused `apm sourcemaps upload`" in json.dumps(shown)
+    assert "Kibana refused `/kibana apm sourcemaps upload`" in json.dumps(shown)
     # the form comes back filled in, ready to submit again
     inputs = {b["block_id"]: b["element"] for b in shown["blocks"] if b["type"] == "input"}
     assert inputs["service_name"]["initial_value"] == "frontend"

@@ -86,5 +86,5 @@ def test_the_sentence_for_an_agent_key_403() -> None:
         path="/s/ops/api/apm/agent_keys",
     )
     text = describe(error, Doing(action="apm key create", space="ops"))
-    assert text.startswith("Kibana refused `apm key create` (403): the bot's Kibana credentials lack the APM")
+    assert text.startswith("Kibana refused `/kibana apm key create` (403): the bot's Kibana credentials lack the APM")
     assert "`event:write` in space `ops`" in text

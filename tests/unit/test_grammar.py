@@ -220,6 +220,8 @@ def test_no_input_raises_anything_but_a_usage_error(text: str) -> None:
 )
 def test_no_word_soup_raises_anything_but_a_usage_error(words: list[str]) -> None:
     try:
-        parse(" ".join(words))
-    except UsageError:
-        pass
+        command = parse(" ".join(words))
+    except UsageError as error:
+        assert error.message and (error.command is None or error.command in USAGE)
+    else:
+        assert command.action in USAGE

@@ -1,0 +1,112 @@
+"""Every failure becomes a sentence that says what happened and what to do."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.kibana.errors import (
+    KibanaBadRequest,
+    KibanaConflict,
+    KibanaForbidden,
+    KibanaNotFound,
+    KibanaPayloadTooLarge,
+    KibanaRateLimited,
+    KibanaServerError,
+    KibanaTimeout,
+    KibanaUnauthorized,
+    KibanaUnavailable,
+)
+from handlers.errors import Doing, describe
+from handlers.grammar import UsageError
+
+
+def _never_sent(error: KibanaUnavailable) -> KibanaUnavailable:
+    error.request_sent = False
+    return error
+
+
+MUTE = Doing(action="mute", space="ops", rule_id="r1", alert_id="a1")
+
+
+@pytest.mark.parametrize(
+    ("error", "doing", "expected"),
+    [
+        (
+            KibanaNotFound("Saved object [alert/r1] not found", path="/s/ops/api/alerting/rule/r1/_enable"),
+            Doing(action="enable", space="ops", rule_id="r1"),
+            "Rule `r1` was not found in space `ops`. Check the id with `/kibana rules`",
+        ),
+        (
+            KibanaNotFound(
+                'Alert instance with id "a1" does not exist for rule with id "r1"',
+                path="/s/ops/api/alerting/rule/r1/alert/a1/_mute",
+            ),
+            MUTE,
+            "Alert `a1` is not an alert of rule `r1` in space `ops`",
+        ),
+        (KibanaUnauthorized("Unauthorized"), MUTE, "Kibana rejected the bot's credentials (401). Nothing was changed"),
+        (
+            KibanaForbidden('Unauthorized by "alerts" to muteAlert ".index-threshold" rule'),
+            MUTE,
+            'Kibana refused `/kibana mute` (403): Unauthorized by "alerts" to muteAlert ".index-threshold" rule.',
+        ),
+        (
+            KibanaTimeout("timed out"),
+            MUTE,
+            "it is not known whether `/kibana mute` happened. Check with `/kibana rule r1`",
+        ),
+        (
+            _never_sent(KibanaUnavailable("refused")),
+            MUTE,
+            "Kibana could not be reached, so `/kibana mute` did not happen. Nothing was changed",
+        ),
+        (
+            KibanaUnavailable("Service Unavailable", status_code=503),
+            MUTE,
+            "Kibana could not be reached (503), so `/kibana mute` did not happen.",
+        ),
+        (
+            KibanaTimeout("timed out"),
+            Doing(action="rules"),
+            "did not answer in time, so `/kibana rules` did not happen",
+        ),
+        (KibanaRateLimited("Too Many Requests"), MUTE, "rate-limiting the bot"),
+        (KibanaPayloadTooLarge("Payload content length greater than maximum allowed: 1048576"), MUTE, "larger than"),
+        (KibanaConflict("These cases c1 have been updated."), MUTE, "Someone else changed it"),
+        (
+            KibanaBadRequest("[request body.untrack]: expected value of type [boolean]"),
+            MUTE,
+            "Kibana refused `/kibana mute`",
+        ),
+        (KibanaServerError("boom", status_code=500), MUTE, "internal error (500)"),
+        (UsageError("Something is missing.", "mute"), MUTE, "Usage: `/kibana mute <rule_id> <alert_id>`"),
+    ],
+)
+def test_sentences(error: Exception, doing: Doing, expected: str) -> None:
+    assert expected in describe(error, doing)
+
+
+def test_slack_errors_say_what_to_do() -> None:
+    response = AsyncSlackResponse(
+        client=None,
+        http_verb="POST",
+        api_url="u",
+        req_args={},  # type: ignore[arg-type]
+        data={"ok": False, "error": "not_in_channel"},
+        headers={},
+        status_code=200,
+    )
+    text = describe(SlackApiError("not_in_channel", response))
+    assert "`not_in_channel`" in text and "/invite" in text
+
+
+def test_unexpected_errors_get_a_reference_that_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR):
+        text = describe(RuntimeError("kaboom"), MUTE)
+    reference = text.split("reference `")[1].split("`")[0]
+    assert "kaboom" not in text and "Traceback" not in text
+    assert any(reference in record.getMessage() and record.exc_info for record in caplog.records)
