@@ -138,9 +138,7 @@ def _kibana(error: KibanaError, doing: Doing) -> str:
         ambiguous = getattr(error, "request_sent", True) and error.status_code != 503
         if ambiguous and doing.action not in READS:
             check = f" Check with `{cmd} rule {doing.rule_id}`" if doing.rule_id else " Check in Kibana"
-            return (
-                f"Kibana {cause}, so it is not known whether {_what(doing)} happened.{check} before trying again."
-            )
+            return f"Kibana {cause}, so it is not known whether {_what(doing)} happened.{check} before trying again."
         return f"Kibana {cause}, so {_what(doing)} did not happen. Nothing was changed; try again in a minute."
     if isinstance(error, KibanaRateLimited):
         return f"Kibana is rate-limiting the bot, so {_what(doing)} did not happen. Try again in a minute."
@@ -189,8 +187,18 @@ def _listed(names: list[str]) -> str:
     return ", ".join(f"`{name}`" for name in names)
 
 
-READS = {"health", "rules", "rule", "help", "whoami", "can-i", "audit", "apm config list", "apm sourcemaps list",
-         "health subscriptions"}
+READS = {
+    "health",
+    "rules",
+    "rule",
+    "help",
+    "whoami",
+    "can-i",
+    "audit",
+    "apm config list",
+    "apm sourcemaps list",
+    "health subscriptions",
+}
 
 
 def _what(doing: Doing) -> str:
