@@ -18,6 +18,7 @@ import handlers
 from bot.access import AccessControl, load_policy
 from bot.kibana.client import KibanaClient
 from bot.metrics import observe_kibana_call
+from bot.request_context import ChatOpsApp, install_event_dedupe
 from bot.services import Services
 from bot.settings import Settings
 from bot.store import Store
@@ -80,12 +81,13 @@ async def create_runtime(settings: Settings, *, slack: AsyncWebClient | None = N
         replica=f"{socket.gethostname()}:{os.getpid()}",
     )
     signing_secret = settings.slack_signing_secret
-    app = AsyncApp(
+    app = ChatOpsApp(
         client=client,
         signing_secret=signing_secret.get_secret_value() if signing_secret else "socket-mode",
         request_verification_enabled=signing_secret is not None,
         process_before_response=False,
     )
+    install_event_dedupe(app, store)
     runtime = Runtime(settings=settings, services=services, app=app)
     runtime.closers += [store.close, kibana.aclose]
     handlers.register(app, services, runtime)

@@ -7,12 +7,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 SLACK_REQUESTS = Counter(
-    "chatops_slack_requests_total", "Slack requests handled", ["kind", "outcome"], registry=REGISTRY
+    "chatops_slack_requests_total",
+    "Slack requests handled, by mode (http, socket), kind (slash_command, block_actions, …) and answer status",
+    ["mode", "kind", "status"],
+    registry=REGISTRY,
 )
 SLACK_ACK_SECONDS = Histogram(
     "chatops_slack_ack_seconds",
     "Time from receiving a Slack request to its acknowledgement",
-    ["kind"],
+    ["mode", "kind"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5),
     registry=REGISTRY,
 )
@@ -24,6 +27,18 @@ KIBANA_SECONDS = Histogram(
     "Kibana HTTP call latency",
     ["method", "route"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=REGISTRY,
+)
+SLACK_REJECTED = Counter(
+    "chatops_slack_rejected_total",
+    "HTTP requests to /slack/events refused before Bolt (bad signature timestamp, body too large, not UTF-8)",
+    ["reason"],
+    registry=REGISTRY,
+)
+SLACK_EVENT_REPEATS = Counter(
+    "chatops_slack_event_repeats_total",
+    "Events API deliveries skipped because their event_id was already handled (Slack retries)",
+    ["mode"],
     registry=REGISTRY,
 )
 SCHEDULED_RUNS = Counter("chatops_scheduled_runs_total", "Scheduled health-report runs", ["outcome"], registry=REGISTRY)

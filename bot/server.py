@@ -17,13 +17,17 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import Message
 
 from bot import metrics
 from bot.app import Endpoint, Runtime
+from bot.logs import request_id
+from bot.request_context import start_request
 
 log = logging.getLogger(__name__)
 
 SLACK_BODY_LIMIT = 1024 * 1024  # bytes; Slack's own payloads stay far below this
+SIGNATURE_WINDOW = 60 * 5  # seconds either side of now, as Slack and slack_sdk define it
 
 
 def create_asgi(runtime: Runtime, *, http_mode: bool, socket: AsyncSocketModeHandler | None = None) -> Starlette:
@@ -35,7 +39,7 @@ def create_asgi(runtime: Runtime, *, http_mode: bool, socket: AsyncSocketModeHan
     if http_mode:
         routes.append(Route("/slack/events", _slack_events(runtime), methods=["POST"]))
     for path, endpoint in runtime.routes.items():
-        routes.append(Route(path, endpoint, methods=["POST"]))
+        routes.append(Route(path, _with_request_id(endpoint), methods=["POST"]))
     return Starlette(routes=routes)
 
 
@@ -61,18 +65,88 @@ def _readyz(runtime: Runtime, http_mode: bool, socket: AsyncSocketModeHandler | 
     return readyz
 
 
+def _with_request_id(endpoint: Endpoint) -> Endpoint:
+    """Every request (a webhook delivery, say) gets its own id in the log lines it causes."""
+
+    async def with_request_id(request: Request) -> Response:
+        token = start_request()
+        try:
+            return await endpoint(request)
+        finally:
+            request_id.reset(token)
+
+    return with_request_id
+
+
+async def read_limited(request: Request, limit: int) -> bytes | None:
+    """The body, or None when it is larger than `limit` bytes (with or without Content-Length)."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _replay(request: Request, body: bytes) -> Request:
+    """A request whose body is `body` (already read), for Bolt's adapter to read again."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, receive)
+
+
+def timestamp_problem(value: str | None, now: float) -> str | None:
+    """Why Slack's request timestamp is unacceptable, or None.
+
+    slack_sdk's verifier already rejects |now - ts| > 5 minutes (future ones too); this also
+    turns a malformed timestamp into a 401 instead of an error inside Bolt.
+    """
+    if value is None or not value.strip():
+        return "missing_timestamp"
+    text = value.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
+        return "malformed_timestamp"
+    if abs(now - int(text)) > SIGNATURE_WINDOW:
+        return "stale_timestamp"
+    return None
+
+
 def _slack_events(runtime: Runtime) -> Endpoint:
     handler = AsyncSlackRequestHandler(runtime.app)
 
+    def reject(reason: str, status: int, message: str) -> Response:
+        metrics.SLACK_REJECTED.labels(reason).inc()
+        log.warning("refused a request to /slack/events: %s", reason.replace("_", " "))
+        return JSONResponse({"error": message}, status_code=status)
+
     async def slack_events(request: Request) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > SLACK_BODY_LIMIT:
-            return JSONResponse({"error": "request body too large"}, status_code=413)
-        started = time.perf_counter()
-        response = await handler.handle(request)
-        metrics.SLACK_ACK_SECONDS.labels("http").observe(time.perf_counter() - started)
-        metrics.SLACK_REQUESTS.labels("http", str(response.status_code)).inc()
-        return response
+        token = start_request()
+        try:
+            problem = timestamp_problem(request.headers.get("x-slack-request-timestamp"), time.time())
+            if problem is not None:
+                return reject(problem, 401, "invalid request")
+            body = await read_limited(request, SLACK_BODY_LIMIT)
+            if body is None:
+                return reject("too_large", 413, "request body too large")
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError:
+                return reject("not_utf8", 400, "the body is not UTF-8")
+            return await handler.handle(_replay(request, body))
+        finally:
+            request_id.reset(token)
 
     return slack_events
 

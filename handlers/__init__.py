@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 def register(app: AsyncApp, services: Services, runtime: Runtime) -> None:
     """Wire every feature's listeners (and HTTP routes and background jobs) into the app."""
     from handlers import (
+        access_commands,
         alerting,
         alerts,
         apm,
@@ -25,7 +26,7 @@ def register(app: AsyncApp, services: Services, runtime: Runtime) -> None:
         subscriptions,
     )
 
-    del alerting  # imported for its @command routes
+    del access_commands, alerting  # imported for their @command routes
     commands.register(app, services)
     rule_actions.register(app, services)
     rule_modals.register(app, services)

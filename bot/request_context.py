@@ -1,0 +1,127 @@
+"""Per-request plumbing around Bolt: request ids, Slack request metrics and event de-duplication.
+
+- `ChatOpsApp` is the Bolt `AsyncApp` with a timed `async_dispatch`: every Slack request, over
+  HTTP or Socket Mode, is counted and its time to acknowledgement observed (Bolt returns from
+  dispatch as soon as the listener acks), and Socket Mode requests get a request id (HTTP
+  requests get theirs in the Starlette endpoint, before the body is even read).
+- `install_event_dedupe` adds a global middleware (it runs after Bolt's signature check) that
+  records every Events API `event_id` in the store and acknowledges a repeat without running
+  any listener: Slack retries an event it thinks was missed (`X-Slack-Retry-Num` > 0 over
+  HTTP, `retry_attempt` > 0 in Socket Mode) even when the first delivery was handled.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+
+from bot import metrics
+from bot.logs import request_id
+
+if TYPE_CHECKING:
+    from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+# Request kinds used as a metric label (a closed set, so the label cannot grow without bound).
+KINDS = {
+    "block_actions",
+    "block_suggestion",
+    "event_callback",
+    "message_action",
+    "shortcut",
+    "ssl_check",
+    "url_verification",
+    "view_closed",
+    "view_submission",
+}
+
+
+def new_request_id() -> str:
+    """A short random id that ties together the log lines of one request."""
+    return secrets.token_hex(4)
+
+
+def start_request(given: str | None = None) -> contextvars.Token[str]:
+    """Give the current task (and the tasks it starts) a request id; returns the token to reset it."""
+    return request_id.set(given or new_request_id())
+
+
+def request_kind(body: dict[str, Any]) -> str:
+    if "command" in body and "type" not in body:
+        return "slash_command"
+    if body.get("ssl_check"):
+        return "ssl_check"
+    kind = body.get("type")
+    return kind if isinstance(kind, str) and kind in KINDS else "other"
+
+
+def mode_label(req: AsyncBoltRequest) -> str:
+    return "socket" if req.mode == "socket_mode" else "http"
+
+
+def retry_number(req: AsyncBoltRequest) -> int:
+    """Slack's retry count: `X-Slack-Retry-Num` over HTTP; Bolt copies Socket Mode's retry_attempt there."""
+    values = req.headers.get("x-slack-retry-num") or ["0"]
+    value = str(values[0]).strip()
+    return int(value) if value.isdigit() else 0
+
+
+class ChatOpsApp(AsyncApp):
+    """Bolt's AsyncApp, with every dispatched request counted, timed and given a request id."""
+
+    async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
+        token = start_request() if req.mode == "socket_mode" else None
+        started = time.perf_counter()
+        mode, kind = mode_label(req), request_kind(req.body)
+        status = "error"
+        try:
+            response = await super().async_dispatch(req)
+            status = str(response.status)
+            return response
+        finally:
+            metrics.SLACK_ACK_SECONDS.labels(mode, kind).observe(time.perf_counter() - started)
+            metrics.SLACK_REQUESTS.labels(mode, kind, status).inc()
+            if token is not None:
+                request_id.reset(token)
+
+
+Next = Callable[[], Awaitable[None]]
+
+
+def install_event_dedupe(app: AsyncApp, store: Store) -> None:
+    """Acknowledge, and skip, an Events API delivery whose event_id was already handled."""
+
+    async def dedupe_events(
+        body: dict[str, Any],
+        request: AsyncBoltRequest,
+        response: BoltResponse,
+        next: Next,
+    ) -> BoltResponse:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if not isinstance(event_id, str) or not event_id:
+            await next()
+            return response
+        retry = retry_number(request)
+        try:
+            seen = await store.seen_slack_event(event_id)
+        except Exception:  # a store failure must not drop the event: handle it (maybe twice)
+            log.exception("could not check Slack event %s for a repeat; handling it", event_id)
+            await next()
+            return response
+        if not seen:
+            await next()
+            return response
+        log.info("Slack event %s already handled; skipping the repeat (retry %d)", event_id, retry)
+        metrics.SLACK_EVENT_REPEATS.labels(mode_label(request)).inc()
+        return BoltResponse(status=200, body="")
+
+    app.middleware(dedupe_events)
