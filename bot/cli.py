@@ -1,4 +1,4 @@
-"""`python -m bot serve|check` (also the `kibana-chatops` console script).
+"""`python -m bot serve|check|demo` (also the `kibana-chatops` console script).
 
 Configuration errors end with one message naming the setting and exit status 2,
 never a traceback.
@@ -44,6 +44,15 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="check the configuration against the real services")
     check.set_defaults(run=_check)
+
+    demo = sub.add_parser(
+        "demo", help="try the bot in a Slack-like page, without Slack (fake Kibana unless --kibana-url)"
+    )
+    demo.add_argument(
+        "--kibana-url", help="a real Kibana (credentials from KIBANA_API_KEY or KIBANA_USERNAME/PASSWORD)"
+    )
+    demo.add_argument("--port", type=int, default=0, help="the page's port on 127.0.0.1 (default: any free port)")
+    demo.set_defaults(run=_demo)
     return parser
 
 
@@ -81,3 +90,10 @@ def _check(args: argparse.Namespace) -> int:
     for result in results:
         print(result.line())
     return 0 if all(r.ok for r in results) else 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.demo import serve_demo
+
+    asyncio.run(serve_demo(kibana_url=args.kibana_url, port=args.port))
+    return 0
