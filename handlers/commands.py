@@ -17,26 +17,12 @@ from bot.services import Services
 from handlers.audit import record
 from handlers.context import Actor, Invocation
 from handlers.errors import Doing, describe
-from handlers.grammar import UsageError, parse
+from handlers.grammar import READ_ACTIONS, UsageError, parse
 
 log = logging.getLogger(__name__)
 
 Route = Callable[[Invocation], Awaitable[None]]
 ROUTES: dict[str, Route] = {}
-
-# Commands that open a modal: their trigger_id lives 3 s, so they skip nothing but the Kibana calls.
-READ_ONLY = {
-    "help",
-    "health",
-    "rules",
-    "rule",
-    "whoami",
-    "can-i",
-    "apm config list",
-    "apm sourcemaps list",
-    "health subscriptions",
-    "audit",
-}
 
 
 def command(*actions: str) -> Callable[[Route], Route]:
@@ -88,7 +74,7 @@ async def run(invocation: Invocation) -> None:
     try:
         refusal = await services.access.check(invocation.actor.user_id, invocation.actor.channel_id, action)
         if refusal is not None:
-            if action not in READ_ONLY:
+            if action not in READ_ACTIONS:
                 await record(
                     services,
                     invocation.actor,

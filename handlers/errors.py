@@ -27,7 +27,7 @@ from bot.kibana.errors import (
     KibanaUnauthorized,
     KibanaUnavailable,
 )
-from handlers.grammar import UsageError
+from handlers.grammar import READ_ACTIONS, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def _kibana(error: KibanaError, doing: Doing) -> str:
         status = f" ({error.status_code})" if error.status_code else ""
         cause = "did not answer in time" if isinstance(error, KibanaTimeout) else f"could not be reached{status}"
         ambiguous = getattr(error, "request_sent", True) and error.status_code != 503
-        if ambiguous and doing.action not in READS:
+        if ambiguous and doing.action not in READ_ACTIONS:
             check = f" Check with `{cmd} rule {doing.rule_id}`" if doing.rule_id else " Check in Kibana"
             return f"Kibana {cause}, so it is not known whether {_what(doing)} happened.{check} before trying again."
         return f"Kibana {cause}, so {_what(doing)} did not happen. Nothing was changed; try again in a minute."
@@ -185,20 +185,6 @@ def missing_privileges(message: str, *, application: str = "") -> str | None:
 
 def _listed(names: list[str]) -> str:
     return ", ".join(f"`{name}`" for name in names)
-
-
-READS = {
-    "health",
-    "rules",
-    "rule",
-    "help",
-    "whoami",
-    "can-i",
-    "audit",
-    "apm config list",
-    "apm sourcemaps list",
-    "health subscriptions",
-}
 
 
 def _what(doing: Doing) -> str:

@@ -45,6 +45,22 @@ USAGE: dict[str, str] = {
 
 AGENT_KEY_PRIVILEGES = ("event:write", "config_agent:read")
 
+# Commands that change nothing: their refusals are not audited, and a timeout never leaves doubt.
+READ_ACTIONS = frozenset(
+    {
+        "help",
+        "health",
+        "rules",
+        "rule",
+        "whoami",
+        "can-i",
+        "audit",
+        "apm config list",
+        "apm sourcemaps list",
+        "health subscriptions",
+    }
+)
+
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,254}$")
 _SPACE = re.compile(r"^[a-z0-9_-]{1,100}$")
 _DURATION = re.compile(r"^(\d{1,4})([mhdw])$")
