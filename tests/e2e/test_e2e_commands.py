@@ -137,3 +137,56 @@ async def test_a_responder_may_not_enable(driver: SlackDriver, slack: FakeSlack,
     answer = slack.responses[-1].body
     assert "You need the *operator* role to `enable`" in answer["text"]
     assert kibana.requests == []
+
+
+def _open_view(slack: FakeSlack, callback_id: str) -> dict | None:  # type: ignore[type-arg]
+    for view in slack.views.values():
+        if view.get("callback_id") == callback_id and view.get("submit"):
+            return view
+    return None
+
+
+async def test_disable_command_confirms_in_a_form_with_untrack(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana
+) -> None:
+    kibana.add_rule(id="r1", name="Noisy rule", active_alerts=["a", "b", "c"])
+    await driver.post(driver.slash_command("disable r1 --untrack"))
+    view = await slack.wait_for(lambda: _open_view(slack, "rule_disable_modal"))
+    text = str(view["blocks"])
+    assert "Noisy rule" in text and "*3* active alert(s)" in text
+    untrack = next(b for b in view["blocks"] if b.get("block_id") == "untrack")
+    assert untrack["element"]["initial_options"][0]["value"] == "untrack"  # --untrack pre-ticks it
+    assert [r for r in kibana.requests if r.method == "POST"] == []  # nothing disabled before the confirmation
+    response = await driver.post(driver.view_submission(view, {"untrack": {"untrack": ["untrack"]}}))
+    assert response.status_code == 200
+    await slack.wait_for(lambda: slack.responses)
+    [sent] = [r for r in kibana.requests if r.method == "POST"]
+    assert (sent.path, sent.json) == ("/api/alerting/rule/r1/_disable", {"untrack": True})
+    assert "<@U0ALICE> disabled rule `r1` and untracked its alerts" in slack.responses[-1].body["text"]
+    assert slack.responses[-1].body["response_type"] == "in_channel"
+
+
+async def test_mute_all_command_asks_for_confirmation(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana
+) -> None:
+    kibana.add_rule(id="r1", name="CPU high", active_alerts=["a1"])
+    [answer] = await run(driver, slack, "mute-all r1")
+    assert answer["response_type"] == "ephemeral"
+    assert [r for r in kibana.requests if r.method == "POST"] == []  # asked, not done
+    button = next(
+        e
+        for b in answer["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "rule_mute_all"
+    )
+    assert button["confirm"]["confirm"]["text"] == "Mute all"
+    message = {"ts": "1.000001", "type": "message", "text": answer["text"], "blocks": answer["blocks"]}
+    before = len(slack.responses)
+    await driver.post(driver.block_action("rule_mute_all", button["value"], message=message, is_ephemeral=True))
+    await slack.wait_for(lambda: len(slack.responses) >= before + 2)
+    [sent] = [r for r in kibana.requests if r.method == "POST"]
+    assert sent.path == "/api/alerting/rule/r1/_mute_all"
+    refreshed, announced = (r.body for r in slack.responses[before:])
+    assert refreshed["replace_original"] is True and "Unmute all" in str(refreshed["blocks"])
+    assert announced["response_type"] == "in_channel" and "muted all alerts of rule `r1`" in announced["text"]
