@@ -7,8 +7,12 @@ also serves `POST /slack/events`, where Bolt verifies Slack's signature.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
+import threading
 import time
+from collections.abc import Iterator
 
 import uvicorn
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -151,6 +155,23 @@ def _slack_events(runtime: Runtime) -> Endpoint:
     return slack_events
 
 
+class GracefulServer(uvicorn.Server):
+    """uvicorn re-raises SIGTERM/SIGINT once its own shutdown is done, which would end the process
+    before the bot lets in-flight Kibana calls finish; this server only records the signal."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+
 async def serve(runtime: Runtime, *, mode: str, host: str, port: int) -> None:
     """Run until SIGTERM/SIGINT, then shut down cleanly."""
     socket: AsyncSocketModeHandler | None = None
@@ -160,7 +181,7 @@ async def serve(runtime: Runtime, *, mode: str, host: str, port: int) -> None:
         socket = AsyncSocketModeHandler(runtime.app, token.get_secret_value())
     asgi = create_asgi(runtime, http_mode=mode == "http", socket=socket)
     config = uvicorn.Config(asgi, host=host, port=port, log_config=None, lifespan="off", access_log=False)
-    server = uvicorn.Server(config)
+    server = GracefulServer(config)
     if socket is not None:
         await socket.connect_async()
         log.info("connected to Slack over Socket Mode")
