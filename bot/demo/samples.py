@@ -33,14 +33,18 @@ RuleSource = Callable[[], Awaitable[list[SampleRule]]]
 
 
 def fake_kibana_rules(fake: FakeKibana) -> RuleSource:
-    """Enabled rules of the fake that have active alerts, one entry per alert."""
+    """Enabled rules of the fake with active alerts, one entry per alert that Kibana would
+    notify about (not muted, rule not muted or snoozed)."""
 
     async def rules() -> list[SampleRule]:
         found = []
+        now = datetime.now(UTC)
         for rule in fake.state.rules.values():
-            if not rule.enabled:
+            if not rule.enabled or rule.mute_all or rule.snoozed_until(now) is not None:
                 continue
             for alert_id in rule.active_alerts:
+                if alert_id in rule.muted_alert_ids:
+                    continue
                 found.append(
                     SampleRule(
                         rule.id, rule.name, rule.space, rule.rule_type_id, tuple(rule.tags), alert_id, dict(rule.params)

@@ -302,7 +302,9 @@ class DemoPage:
     async def sample_alert(self, request: web.Request) -> web.Response:
         body = await self.alerts.next_body()
         if body is None:
-            return _refused("Kibana has no enabled rule to send a sample alert for", 409)
+            return _refused(
+                "Kibana would notify no alert now (every active alert is muted or snoozed, or no rule is enabled)", 409
+            )
         response = await self._http.post(
             f"{self.bot_url}/kibana/alerts",
             json=body,
