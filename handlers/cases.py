@@ -353,6 +353,10 @@ async def _submit_comment(services: Services, ack: AsyncAck, body: dict[str, Any
         await ack(response_action="errors", errors=text)
         return
     refusal = await services.access.check(actor.user_id, origin.channel, ACTION)
+    if refusal is not None:
+        needs = f"needs {refusal.needed.name.lower()}"
+        target = origin.case_id or ""
+        await record(services, actor, ACTION, target, result="refused", space=origin.space, detail=f"comment: {needs}")
     if refusal is not None or origin.case_id is None:
         await ack(response_action="errors", errors={COMMENT: refusal.message() if refusal else "No case to add to."})
         return

@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.kibana.errors import KibanaError
 from bot.services import Services
 from handlers import rule_writes, values
+from handlers.audit import record
 from handlers.blocks import Block, escape, plain, section
 from handlers.context import Actor
 from handlers.errors import Doing, describe
@@ -154,6 +155,7 @@ async def _submit(
     refusal = await services.access.check(actor.user_id, origin.channel, action)
     if refusal is not None:
         await ack(response_action="errors", errors={_first_input(view): refusal.message()})
+        await record(services, actor, action, target, result="refused", detail=f"needs {refusal.needed.name.lower()}")
         return
     await ack()
     services.track_current_task()

@@ -1,0 +1,480 @@
+"""The authorization matrix: every action × every role × every entry path that action has.
+
+Each role gets its own policy file (`default_role = <role>`, Alice stays admin to set things
+up); Bob, a plain member, then acts through a slash command, a button, the shortcut or a modal
+submission. Allowed actions must reach Kibana (or, for actions that never call Kibana, have their
+effect); refused ones must reach nothing and tell Bob which role they need.
+
+`PATHS` maps every action of `bot.access.ACTIONS` to its entry paths: adding an action without a
+policy entry and a path here fails `test_every_action_has_an_entry_path`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path as FilePath
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.access import ACTIONS, Role
+from bot.devkit.fake_kibana import FakeKibana
+from bot.devkit.fake_slack import FakeSlack
+from bot.devkit.harness import RunningBot
+from bot.devkit.slack_driver import SlackDriver
+from bot.settings import Settings
+from handlers import values
+from handlers.apm_replies import CONFIG_OVERWRITE, SOURCEMAP_DELETE, ConfigChange, SourceMapRef
+from handlers.blocks import actions, button
+from handlers.rule_actions import BUTTON_ACTIONS
+from handlers.rules import snooze_menu
+from handlers.values import Target
+
+from .conftest import make_settings
+
+BOB = "U0BOB0001"
+RULE = "/api/alerting/rule/{id}"
+AGENT_CONFIG = "/api/apm/settings/agent-configuration"
+SOURCEMAPS = "/api/apm/sourcemaps"
+TARGET = Target(rule_id="r1", space="default", alert_id="host-1")
+VALID_MAP = {"version": 3, "file": "main.js", "sources": ["src/index.ts"], "names": [], "mappings": "AAAA;AACA"}
+REFUSAL = "You need the *"
+
+
+def refusal_for(env: Env) -> str:
+    """The refusal of the action under test (can-i's answer may quote another action's refusal)."""
+    return f"You need the *{env.needed}* role"
+
+
+@dataclass
+class Env:
+    driver: SlackDriver
+    slack: FakeSlack
+    kibana: FakeKibana
+    bot: RunningBot
+    data: dict[str, Any] = field(default_factory=dict)
+    kibana_mark: int = 0
+    responses_mark: int = 0
+    views_mark: int = 0
+    answer: httpx.Response | None = None
+    needed: Role = Role.NONE
+
+    def mark(self) -> None:
+        self.kibana_mark = len(self.kibana.requests)
+        self.responses_mark = len(self.slack.responses)
+        self.views_mark = len(self._view_calls())
+
+    def kibana_since(self) -> list[Any]:
+        return self.kibana.requests[self.kibana_mark :]
+
+    def called(self, method: str, route: str) -> bool:
+        return any((r.method, r.route) == (method, route) for r in self.kibana_since())
+
+    def replies(self) -> list[str]:
+        return [json.dumps(r.body) for r in self.slack.responses[self.responses_mark :]]
+
+    def _view_calls(self) -> list[Any]:
+        return [c for c in self.slack.calls if c.method in ("views.open", "views.update")]
+
+    def views(self) -> list[str]:
+        return [json.dumps(c.params) for c in self._view_calls()[self.views_mark :]]
+
+    def ack_errors(self) -> str:
+        if self.answer is None or not self.answer.content:
+            return ""
+        return json.dumps(self.answer.json().get("errors", {}))
+
+
+Check = Callable[[Env], Any]
+Step = Callable[[Env], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class EntryPath:
+    kind: str  # command | button | shortcut | modal
+    name: str
+    act: Step  # what Bob does
+    reached: Check  # the effect of an allowed action (polled)
+    refused: Check  # the refusal Bob sees (polled)
+    setup: Step | None = None  # what Alice (admin) prepares first
+
+
+# ---- what Bob does ------------------------------------------------------------------------
+
+
+def command(text: str) -> Step:
+    async def act(env: Env) -> None:
+        env.answer = await env.driver.post(env.driver.slash_command(text, user_id=BOB))
+        assert env.answer.status_code == 200
+
+    return act
+
+
+def rule_buttons_message() -> dict[str, Any]:
+    target = TARGET.encode()
+    rule_target = Target(rule_id="r1", space="default").encode()
+    return {
+        "type": "message",
+        "ts": "1700000000.000100",
+        "text": "CPU high",
+        "blocks": [
+            actions(
+                button("Mute", values.ALERT_MUTE, target),
+                button("Unmute", values.ALERT_UNMUTE, target),
+                button("Mute all", values.RULE_MUTE_ALL, rule_target),
+                button("Unmute all", values.RULE_UNMUTE_ALL, rule_target),
+                button("Disable", values.RULE_DISABLE, rule_target),
+                button("Enable", values.RULE_ENABLE, rule_target),
+                button("Unsnooze", values.RULE_UNSNOOZE, rule_target),
+                button("Details", values.RULE_SHOW, rule_target),
+                button("Open case", values.CASE_OPEN, target),
+                snooze_menu("r1", "default"),
+                block_id="rule_actions",
+            )
+        ],
+    }
+
+
+def click(action_id: str, value: str | None = None) -> Step:
+    async def act(env: Env) -> None:
+        message = env.data.get("message") or rule_buttons_message()
+        payload = env.driver.block_action(action_id, value, message=message, user_id=BOB, is_ephemeral=True)
+        env.answer = await env.driver.post(payload)
+        assert env.answer.status_code == 200
+
+    return act
+
+
+def apm_click(action_id: str, value: Callable[[Env], str]) -> Step:
+    async def act(env: Env) -> None:
+        message = {
+            "type": "message",
+            "ts": "1700000000.000200",
+            "text": "apm",
+            "blocks": [actions(button("Go", action_id, value(env)), block_id="apm")],
+        }
+        payload = env.driver.block_action(action_id, value(env), message=message, user_id=BOB, is_ephemeral=True)
+        env.answer = await env.driver.post(payload)
+        assert env.answer.status_code == 200
+
+    return act
+
+
+async def shortcut(env: Env) -> None:
+    message = {"type": "message", "ts": "1700000000.000300", "user": "U0CAROL", "text": "Checkout is slow\nsince 10:40"}
+    env.answer = await env.driver.post(env.driver.message_shortcut("open_case", message, user_id=BOB))
+    assert env.answer.status_code == 200
+
+
+def submit(form: Callable[[Env], dict[str, Any]] = lambda env: {}) -> Step:
+    async def act(env: Env) -> None:
+        env.answer = await env.driver.post(env.driver.view_submission(env.data["view"], form(env), user_id=BOB))
+        assert env.answer.status_code == 200
+
+    return act
+
+
+# ---- what Alice prepares ----------------------------------------------------------------------
+
+
+async def alice(env: Env, text: str) -> None:
+    answer = await env.driver.post(env.driver.slash_command(text))
+    assert answer.status_code == 200
+
+
+def snoozed(env: Env) -> Awaitable[None]:
+    async def run() -> None:
+        await alice(env, "snooze r1 1h")
+        await env.slack.wait_for(lambda: env.kibana.count("POST", RULE + "/snooze_schedule") == 1)
+        await env.slack.wait_for(lambda: env.slack.responses)
+
+    return run()
+
+
+async def subscribed(env: Env) -> None:
+    await alice(env, "health subscribe every 1h")
+    store = env.bot.runtime.services.store
+    for _ in range(200):
+        if await store.list_subscriptions() and env.slack.responses:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("Alice's subscription was not made")
+
+
+async def sourcemap(env: Env) -> None:
+    artifact = env.kibana.add_sourcemap(service_name="frontend", service_version="1.0.0", bundle_filepath="/a.js")
+    env.data["sourcemap"] = artifact["id"]
+
+
+def modal_opened_by(text: str, *, filled: bool = False) -> Step:
+    """Alice runs a command that opens a modal; Bob will submit it."""
+
+    async def setup(env: Env) -> None:
+        opened = len(env.slack.calls_to("views.open"))
+        updated = len(env.slack.calls_to("views.update"))
+        await alice(env, text)
+        [call] = (await env.slack.wait_for("views.open", count=opened + 1))[opened:]
+        if filled:  # the disable modal reads the rule after opening
+            await env.slack.wait_for("views.update", count=updated + 1)
+        env.data["view"] = env.slack.views[call.response["view"]["id"]]
+        if "upload" in text:
+            env.data["file"] = env.slack.add_file("main.js.map", json.dumps(VALID_MAP).encode(), "application/json")
+
+    return setup
+
+
+async def snooze_modal(env: Env) -> None:
+    opened = len(env.slack.calls_to("views.open"))
+    custom = Target(rule_id="r1", space="default", option="custom").encode()
+    payload = env.driver.block_action(values.RULE_SNOOZE, custom, message=rule_buttons_message(), is_ephemeral=True)
+    assert (await env.driver.post(payload)).status_code == 200
+    [call] = (await env.slack.wait_for("views.open", count=opened + 1))[opened:]
+    env.data["view"] = env.slack.views[call.response["view"]["id"]]
+
+
+def upload_form(env: Env) -> dict[str, Any]:
+    given = {"service_name": "frontend", "service_version": "1.4.2", "bundle_filepath": "/static/js/main.js"}
+    form: dict[str, dict[str, Any]] = {name: {"value": value} for name, value in given.items()}
+    form["file_block"] = {"sourcemap_file": {"type": "file_input", "files": [env.data["file"]]}}
+    return form
+
+
+# ---- what counts as reached / refused -----------------------------------------------------------
+
+
+def kibana(method: str, route: str) -> Check:
+    return lambda env: env.called(method, route)
+
+
+def reply_refusal(env: Env) -> bool:
+    return any(refusal_for(env) in r for r in env.replies())
+
+
+def reply_without_refusal(text: str) -> Check:
+    return lambda env: any(text in r and refusal_for(env) not in r for r in env.replies())
+
+
+def view_shown(text: str) -> Check:
+    return lambda env: any(text in v and REFUSAL not in v for v in env.views())
+
+
+def view_has_refusal(env: Env) -> bool:
+    return any(refusal_for(env) in v for v in env.views())
+
+
+def case_form_filled(env: Env) -> bool:
+    """The case form was filled in after the access check (a refusal replaces it with a notice)."""
+    updates = [json.dumps(c.params) for c in env.slack.calls_to("views.update")]
+    return any('"block_id": "title"' in u and REFUSAL not in u for u in updates)
+
+
+def ack_refusal(env: Env) -> bool:
+    return refusal_for(env) in env.ack_errors()
+
+
+def store_check(predicate: Callable[[Any], Awaitable[bool]]) -> Check:
+    async def check(env: Env) -> bool:
+        return await predicate(env.bot.runtime.services.store)
+
+    return check
+
+
+async def has_subscription(store: Any) -> bool:
+    return bool(await store.list_subscriptions())
+
+
+async def no_subscription(store: Any) -> bool:
+    return not await store.list_subscriptions()
+
+
+REPLY_REFUSAL = reply_refusal
+
+
+def cmd(text: str, reached: Check, setup: Step | None = None) -> EntryPath:
+    return EntryPath("command", text, command(text), reached, REPLY_REFUSAL, setup)
+
+
+def btn(action_id: str, reached: Check, value: str | None = None, setup: Step | None = None) -> EntryPath:
+    return EntryPath("button", action_id, click(action_id, value), reached, REPLY_REFUSAL, setup)
+
+
+def modal(name: str, setup: Step, reached: Check, form: Callable[[Env], dict[str, Any]] = lambda env: {}) -> EntryPath:
+    return EntryPath("modal", name, submit(form), reached, ack_refusal, setup)
+
+
+def config_change(env: Env) -> str:
+    return ConfigChange(service="checkout", settings={"transaction_sample_rate": "0.5"}, space="default").encode()
+
+
+def sourcemap_ref(env: Env) -> str:
+    return SourceMapRef(id=env.data["sourcemap"], space="default", label="frontend 1.0.0").encode()
+
+
+SNOOZE_1H = Target(rule_id="r1", space="default", option="1h").encode()
+UNSNOOZE = ("DELETE", "/api/alerting/rule/{ruleId}/snooze_schedule/{scheduleId}")
+
+PATHS: dict[str, list[EntryPath]] = {
+    "help": [cmd("help", reply_without_refusal("mute <rule_id> <alert_id>"))],
+    "health": [cmd("health", kibana("GET", "/api/alerting/_health"))],
+    "rules": [cmd("rules", kibana("GET", "/api/alerting/rules/_find"))],
+    "rule": [cmd("rule r1", kibana("GET", RULE)), btn(values.RULE_SHOW, kibana("GET", RULE))],
+    "whoami": [cmd("whoami", reply_without_refusal("You are"))],
+    "can-i": [cmd("can-i disable", lambda env: any("`disable`" in r for r in env.replies()))],
+    "apm config list": [cmd("apm config list", kibana("GET", AGENT_CONFIG))],
+    "apm sourcemaps list": [cmd("apm sourcemaps list", kibana("GET", SOURCEMAPS))],
+    "mute": [
+        cmd("mute r1 host-1", kibana("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute")),
+        btn(values.ALERT_MUTE, kibana("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute")),
+    ],
+    "unmute": [
+        cmd("unmute r1 host-1", kibana("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_unmute")),
+        btn(values.ALERT_UNMUTE, kibana("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_unmute")),
+    ],
+    "snooze": [
+        cmd("snooze r1 4h", kibana("POST", RULE + "/snooze_schedule")),
+        btn(values.RULE_SNOOZE, kibana("POST", RULE + "/snooze_schedule"), SNOOZE_1H),
+        modal(
+            "snooze modal",
+            snooze_modal,
+            kibana("POST", RULE + "/snooze_schedule"),
+            lambda env: {"duration": {"duration": "2h"}},
+        ),
+    ],
+    "unsnooze": [
+        cmd("unsnooze r1", kibana(*UNSNOOZE), snoozed),
+        btn(values.RULE_UNSNOOZE, kibana(*UNSNOOZE), setup=snoozed),
+    ],
+    "case": [
+        cmd("case Disk full", view_shown("case_create_modal")),
+        EntryPath(
+            "button", values.CASE_OPEN, click(values.CASE_OPEN, TARGET.encode()), kibana("GET", RULE), view_has_refusal
+        ),
+        EntryPath("shortcut", "open_case", shortcut, case_form_filled, view_has_refusal),
+        modal("case modal", modal_opened_by("case Disk full"), kibana("POST", "/api/cases")),
+    ],
+    "disable": [
+        cmd("disable r1", kibana("GET", RULE)),
+        btn(values.RULE_DISABLE, kibana("GET", RULE)),
+        modal("disable modal", modal_opened_by("disable r1", filled=True), kibana("POST", RULE + "/_disable")),
+    ],
+    "enable": [
+        cmd("enable r1", kibana("POST", RULE + "/_enable")),
+        btn(values.RULE_ENABLE, kibana("POST", RULE + "/_enable")),
+    ],
+    "mute-all": [
+        cmd("mute-all r1", kibana("GET", RULE)),
+        btn(values.RULE_MUTE_ALL, kibana("POST", RULE + "/_mute_all")),
+    ],
+    "unmute-all": [
+        cmd("unmute-all r1", kibana("POST", RULE + "/_unmute_all")),
+        btn(values.RULE_UNMUTE_ALL, kibana("POST", RULE + "/_unmute_all")),
+    ],
+    "health subscribe": [cmd("health subscribe every 1h", store_check(has_subscription))],
+    "health unsubscribe": [cmd("health unsubscribe all", store_check(no_subscription), subscribed)],
+    "health subscriptions": [
+        cmd("health subscriptions", reply_without_refusal("health-report subscription(s)"), subscribed)
+    ],
+    "audit": [cmd("audit", reply_without_refusal("udit trail"))],
+    "apm config set": [
+        cmd("apm config set checkout transaction_sample_rate=0.5", kibana("PUT", AGENT_CONFIG)),
+        EntryPath(
+            "button",
+            CONFIG_OVERWRITE,
+            apm_click(CONFIG_OVERWRITE, config_change),
+            kibana("PUT", AGENT_CONFIG),
+            REPLY_REFUSAL,
+        ),
+    ],
+    "apm key create": [cmd("apm key create ci-key event:write", kibana("POST", "/api/apm/agent_keys"))],
+    "apm sourcemaps upload": [
+        cmd("apm sourcemaps upload", view_shown("apm_sourcemap_upload")),
+        modal("apm upload modal", modal_opened_by("apm sourcemaps upload"), kibana("POST", SOURCEMAPS), upload_form),
+    ],
+    "apm sourcemaps delete": [
+        EntryPath(
+            "command",
+            "apm sourcemaps delete <id>",
+            lambda env: command(f"apm sourcemaps delete {env.data['sourcemap']}")(env),
+            kibana("DELETE", SOURCEMAPS + "/{id}"),
+            REPLY_REFUSAL,
+            sourcemap,
+        ),
+        EntryPath(
+            "button",
+            SOURCEMAP_DELETE,
+            apm_click(SOURCEMAP_DELETE, sourcemap_ref),
+            kibana("DELETE", SOURCEMAPS + "/{id}"),
+            REPLY_REFUSAL,
+            sourcemap,
+        ),
+    ],
+}
+
+ROLES = [Role.NONE, Role.VIEWER, Role.RESPONDER, Role.OPERATOR, Role.ADMIN]
+CASES = [
+    pytest.param(role, action, path, id=f"{role}-{path.kind}-{path.name}")
+    for action in ACTIONS
+    for path in PATHS.get(action, [])
+    for role in ROLES
+]
+
+
+def test_every_action_has_an_entry_path() -> None:
+    assert set(PATHS) == set(ACTIONS), "every access-policy action needs entry paths in this matrix (and vice versa)"
+    assert all(PATHS[action] for action in ACTIONS)
+    every_command = {action for action, paths in PATHS.items() for p in paths if p.kind == "command"}
+    assert every_command == set(ACTIONS)  # every action can be typed
+
+
+def test_every_button_is_in_the_matrix() -> None:
+    buttons = {p.name for paths in PATHS.values() for p in paths if p.kind == "button"}
+    assert set(BUTTON_ACTIONS) | {values.CASE_OPEN, CONFIG_OVERWRITE, SOURCEMAP_DELETE} <= buttons
+    for action_id, action in BUTTON_ACTIONS.items():
+        assert action_id in {p.name for p in PATHS[action]}
+
+
+@pytest.fixture
+def settings(kibana: FakeKibana, slack: FakeSlack, tmp_path: FilePath, role: Role) -> Settings:
+    policy = tmp_path / f"policy-{role}.toml"
+    policy.write_text(f'default_role = "{role}"\n\n[[grants]]\nrole = "admin"\nusers = ["U0ALICE"]\n')
+    return make_settings(kibana, slack, tmp_path, access_policy=policy)
+
+
+async def poll(env: Env, check: Check, what: str) -> None:
+    for _ in range(250):
+        result = check(env)
+        if hasattr(result, "__await__"):
+            result = await result
+        if result:
+            return
+        await asyncio.sleep(0.02)
+    sent = [(r.method, r.route) for r in env.kibana_since()]
+    seen = f"replies {env.replies()[-2:]}, views {env.views()[-1:]}, ack {env.ack_errors()}"
+    raise AssertionError(f"timed out waiting for {what}; Kibana got {sent}; {seen}")
+
+
+@pytest.mark.parametrize(("role", "action", "path"), CASES)
+async def test_matrix(
+    role: Role, action: str, path: EntryPath, driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    kibana.add_rule(id="r1", name="CPU high", active_alerts=["host-1"])
+    env = Env(driver=driver, slack=slack, kibana=kibana, bot=bot, needed=ACTIONS[action])
+    if path.setup is not None:
+        await path.setup(env)
+    env.mark()
+    await path.act(env)
+    if role >= ACTIONS[action]:
+        await poll(env, path.reached, "the allowed action's effect")
+        assert not path.refused(env), "an allowed action was refused"
+    else:
+        await poll(env, path.refused, "the refusal")
+        assert f"You need the *{ACTIONS[action]}* role" in " ".join([*env.replies(), *env.views(), env.ack_errors()])
+        assert env.kibana_since() == [], "a refused action reached Kibana"
+        effect = path.reached(env)
+        if hasattr(effect, "__await__"):
+            effect = await effect
+        assert not effect, "a refused action had its effect"
