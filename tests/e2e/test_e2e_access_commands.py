@@ -50,11 +50,12 @@ def settings(kibana: FakeKibana, slack: FakeSlack, tmp_path: Path) -> Settings:
 
 
 async def run(driver: SlackDriver, slack: FakeSlack, text: str, **kw: Any) -> dict[str, Any]:
-    before = len(slack.responses)
-    response = await driver.post(driver.slash_command(text, **kw))
+    """Send `/kibana text`; the first answer through this command's own response_url."""
+    payload = driver.slash_command(text, **kw)
+    response = await driver.post(payload)
     assert response.status_code == 200
-    await slack.wait_for(lambda: len(slack.responses) > before)
-    return slack.responses[before].body
+    [first, *_] = await slack.wait_for(lambda: [r for r in slack.responses if r.url == payload["response_url"]])
+    return first.body
 
 
 def shown(answer: dict[str, Any]) -> str:
