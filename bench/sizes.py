@@ -1,0 +1,68 @@
+"""How big each benchmark runs: `full` is the issue's table, `tiny` keeps the smoke test fast."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Size:
+    name: str
+    # ack: signed `/kibana mute r a` against a slow Kibana
+    ack_requests: int
+    ack_concurrency: int
+    ack_latency: float
+    ack_rounds: int  # baseline/bot batches, interleaved
+    # kibana: idempotent calls through the bot's client vs raw httpx
+    kibana_calls: int
+    kibana_concurrency: int
+    kibana_rounds: int
+    # fanout: one scheduler tick
+    fanout_subscriptions: int
+    fanout_spaces: int
+    fanout_rounds: int
+    # memory: RSS of the bot process
+    memory_requests: int
+    memory_warmup: int
+    memory_concurrency: int
+    # startup: process start to /readyz 200
+    startup_rounds: int
+
+
+FULL = Size(
+    name="full",
+    ack_requests=2000,
+    ack_concurrency=50,
+    ack_latency=2.0,
+    ack_rounds=2,
+    kibana_calls=5000,
+    kibana_concurrency=50,
+    kibana_rounds=5,
+    fanout_subscriptions=1000,
+    fanout_spaces=10,
+    fanout_rounds=3,
+    memory_requests=20000,
+    memory_warmup=2000,
+    memory_concurrency=50,
+    startup_rounds=5,
+)
+
+TINY = Size(
+    name="tiny",
+    ack_requests=20,
+    ack_concurrency=5,
+    ack_latency=0.2,
+    ack_rounds=1,
+    kibana_calls=100,
+    kibana_concurrency=5,
+    kibana_rounds=1,
+    fanout_subscriptions=10,
+    fanout_spaces=2,
+    fanout_rounds=1,
+    memory_requests=200,
+    memory_warmup=40,
+    memory_concurrency=5,
+    startup_rounds=1,
+)
+
+SIZES = {size.name: size for size in (FULL, TINY)}

@@ -1,0 +1,133 @@
+"""Start what a benchmark needs, each in its own process, and wait on what they report."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from bench.children import Child, running, spawn
+from bench.servers import ALERT_CHANNEL, BOT_TOKEN, KIBANA_KEY, SIGNING_SECRET, WEBHOOK_TOKEN
+
+POLL_SECONDS = 0.02
+
+
+@contextlib.asynccontextmanager
+async def fakes(*, latency: float = 0.0, channels: int = 0) -> AsyncIterator[Child]:
+    """The devkit's fake Kibana and fake Slack, in one process of their own."""
+    async with running(
+        "fakes", "bench.servers", "fakes", "--latency", str(latency), "--channels", str(channels)
+    ) as child:
+        yield child
+
+
+def bot_settings(fakes: Child, workdir: Path, **overrides: object) -> dict[str, Any]:
+    """The bot's settings (as `load_settings` keywords) against the fakes; a fresh SQLite file."""
+    values: dict[str, Any] = {
+        "slack_bot_token": BOT_TOKEN,
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": fakes.ready["slack_api_url"],
+        "kibana_url": fakes.ready["kibana_url"],
+        "kibana_public_url": "https://kibana.example.com",
+        "kibana_api_key": KIBANA_KEY,
+        "database_url": f"sqlite+aiosqlite:///{workdir / 'bot.db'}",
+        "alert_webhook_token": WEBHOOK_TOKEN,
+        "alert_channel": ALERT_CHANNEL,
+        "log_level": "INFO",
+    }
+    values.update(overrides)
+    return values
+
+
+async def spawn_bot(fakes: Child, workdir: Path, name: str = "bot") -> Child:
+    """The real bot (HTTP mode, as `python -m bot serve` runs it) in its own process."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    return await spawn(name, "bench.servers", "bot", "--settings-json", json.dumps(bot_settings(fakes, workdir)))
+
+
+async def spawn_bolt(fakes: Child, name: str = "bolt") -> Child:
+    """The baseline: a bare Bolt AsyncApp (Starlette adapter, uvicorn) whose listener only acks."""
+    return await spawn(
+        name,
+        "bench.servers",
+        "bolt",
+        "--token",
+        BOT_TOKEN,
+        "--secret",
+        SIGNING_SECRET,
+        "--slack-api-url",
+        fakes.ready["slack_api_url"],
+    )
+
+
+@contextlib.asynccontextmanager
+async def started(child: Child) -> AsyncIterator[Child]:
+    try:
+        yield child
+    finally:
+        await child.stop()
+
+
+@contextlib.asynccontextmanager
+async def loadgen() -> AsyncIterator[Child]:
+    async with running("loadgen", "bench.loadgen") as child:
+        yield child
+
+
+async def load(
+    generator: Child,
+    fakes: Child,
+    url: str,
+    templates: list[dict[str, Any]],
+    *,
+    count: int,
+    concurrency: int,
+    timeout: float = 30.0,  # noqa: ASYNC109 - per request, enforced by the load generator
+) -> dict[str, Any]:
+    """Send `count` requests made from `templates`, each with a fresh response_url on the fake Slack."""
+    urls = await fakes.ask({"cmd": "response_urls", "count": count})
+    job = {
+        "cmd": "run",
+        "url": url,
+        "templates": templates,
+        "count": count,
+        "concurrency": concurrency,
+        "offset": urls["start"],
+        "response_url_prefix": urls["prefix"],
+        "secret": SIGNING_SECRET,
+        "timeout": timeout,
+    }
+    return await generator.ask(job, timeout=max(120.0, count * timeout / max(concurrency, 1)))
+
+
+def answered(stats: Mapping[str, Any], method: str, route_part: str, status: int | None = None) -> int:
+    """How many Kibana requests the fake answered, by method and a part of the route (and status)."""
+    total = 0
+    for key, n in stats["kibana_answered"].items():
+        got_method, route, got_status = key.split(" ")
+        if got_method == method and route_part in route and (status is None or int(got_status) == status):
+            total += int(n)
+    return total
+
+
+async def wait_until(
+    check: Callable[[], Any],
+    *,
+    timeout: float,
+    interval: float = POLL_SECONDS,
+) -> tuple[bool, Any]:
+    """Poll the async `check()` until it returns a truthy value (bounded); (met, last value)."""
+    deadline = time.monotonic() + timeout
+    value = None
+    for _ in range(int(timeout / interval) + 2):
+        value = await check()
+        if value:
+            return True, value
+        if time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(interval)
+    return False, value
