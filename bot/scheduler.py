@@ -6,7 +6,7 @@ store, groups them by Kibana space, and for each space
 
 1. claims the (space, schedule, fire time) tick in the store — on several replicas
    only one goes on, so Kibana is asked once per space per tick across all replicas;
-2. claims every subscription's (subscription id, fire time) run with `claim_run` — the
+2. claims every subscription's (subscription id, fire time) run with `claim_runs` — the
    exactly-once fence: only a winner posts that report;
 3. reads the health once (shared, in this process, with any other schedule firing for
    the same space at the same instant) and hands it to each won subscription's poster.
@@ -257,9 +257,9 @@ class HealthScheduler(Generic[R]):
         key = f"{space}|{group.timezone}|{group.cron}@{fire.isoformat()}"
         if not await self.store.claim_key(TICK_NAMESPACE, key, owner=self.replica, ttl=TICK_CLAIM_TTL):
             return dict.fromkeys((s.id for s in subscriptions), LOST_CLAIM)
-        won = await asyncio.gather(*(self.store.claim_run(s.id, fire, replica=self.replica) for s in subscriptions))
-        results = {s.id: LOST_CLAIM for s, ok in zip(subscriptions, won, strict=True) if not ok}
-        mine = [s for s, ok in zip(subscriptions, won, strict=True) if ok]
+        won = await self.store.claim_runs([s.id for s in subscriptions], fire, replica=self.replica)
+        results = {s.id: LOST_CLAIM for s in subscriptions if s.id not in won}
+        mine = [s for s in subscriptions if s.id in won]
         if not mine:
             return results
         try:

@@ -64,6 +64,29 @@ class ClaimsMixin(Database):
             )
             return inserted.rowcount == 1
 
+    async def claim_runs(self, subscription_ids: list[int], fire_time: datetime, *, replica: str) -> set[int]:
+        """`claim_run` for many subscriptions in one transaction; returns the ids this caller won.
+
+        One write per tick instead of one per subscription (a tick of 1,000 subscriptions
+        spent most of its time committing 1,000 single-row transactions). Rows are inserted
+        in id order, so replicas claiming the same tick wait on each other, never deadlock."""
+        won: set[int] = set()
+        if not subscription_ids:
+            return won
+        claimed_at = utcnow()
+        async with self._write() as conn:
+            for subscription_id in sorted(set(subscription_ids)):
+                inserted = await conn.execute(
+                    self._insert(subscription_runs)
+                    .values(
+                        subscription_id=subscription_id, fire_time=fire_time, replica=replica, claimed_at=claimed_at
+                    )
+                    .on_conflict_do_nothing()
+                )
+                if inserted.rowcount == 1:
+                    won.add(subscription_id)
+        return won
+
     async def claim_space_check(self, space: str, fire_time: datetime, *, replica: str) -> bool:
         """True for exactly one caller per (space, fire time), e.g. one health read per space."""
         key = f"{space}@{_utc_iso(fire_time)}"

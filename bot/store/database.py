@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -86,6 +88,12 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        # SQLite has one writer at a time. Queueing this process's writers here, instead of on
+        # SQLite's busy handler (which polls with sleeps of up to 100 ms while each waiter holds a
+        # pooled connection), keeps writes flowing under load: without it, a burst of a few
+        # hundred audit entries ran into "database is locked" and pool timeouts. Other processes
+        # on the same file still wait on the busy timeout.
+        self._write_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @property
     def dialect(self) -> str:
@@ -94,11 +102,14 @@ class Database:
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
         """One write transaction: committed on success, rolled back on error."""
-        async with self._engine.connect() as conn:
-            # preserve_rowcount: psycopg forgets an INSERT's rowcount once the cursor closes.
-            await conn.execution_options(preserve_rowcount=True, **{_WRITE: True})
-            async with conn.begin():
-                yield conn
+        async with contextlib.AsyncExitStack() as turn:
+            if self._write_turn is not None:
+                await turn.enter_async_context(self._write_turn)
+            async with self._engine.connect() as conn:
+                # preserve_rowcount: psycopg forgets an INSERT's rowcount once the cursor closes.
+                await conn.execution_options(preserve_rowcount=True, **{_WRITE: True})
+                async with conn.begin():
+                    yield conn
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
