@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from bot.demo.conversation import MESSAGE_SHORTCUTS
 from bot.devkit.fake_kibana import FakeKibana
 
 REPO = Path(__file__).resolve().parents[2]
+STATIC = REPO / "bot" / "demo" / "static"
 
 
 @pytest.fixture
@@ -44,11 +46,14 @@ async def until(client: httpx.AsyncClient, check: Callable[[dict[str, Any]], Any
 async def test_the_page_and_its_assets_are_served_without_any_external_address(client: httpx.AsyncClient) -> None:
     page = await client.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    for asset in ("/static/app.js", "/static/style.css"):
-        response = await client.get(asset)
+    assets = sorted(p.name for p in STATIC.iterdir())
+    assert {"index.html", "app.js", "style.css"} <= set(assets)
+    for name in assets:
+        response = await client.get(f"/static/{name}")
         assert response.status_code == 200
         assert "https://" not in response.text.replace("https://example.com", "")  # no CDN: works offline
-    assert "//" not in page.text.replace("<!--", "").split("<body>")[0].replace("/static/", "")
+    for src in re.findall(r'(?:src|href)="([^"]+)"', page.text):  # every script and stylesheet is the page's own
+        assert src.startswith("/static/") and (STATIC / src.removeprefix("/static/")).is_file()
 
 
 async def test_a_command_is_a_signed_slash_command_and_its_reply_is_ephemeral(

@@ -57,6 +57,7 @@ async def test_sample_alert_then_mute_updates_the_message_and_threads_a_receipt(
     assert await page.locator("#messages .msg:not(.ephemeral)").count() == 1  # updated in place, not posted again
 
     await page.mouse.move(5, 795)
+    await page.evaluate("document.getElementById('messages').scrollTop = 1e9")
     shot = tmp_path / "demo.png"
     await page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
@@ -149,3 +150,22 @@ async def test_mrkdwn_is_rendered_like_slack(page: Any) -> None:
     assert "<script" not in await page.evaluate("mrkdwn('<script>alert(1)</script> &lt;img src=x onerror=1&gt;')")
     unsafe = await page.evaluate("mrkdwn('<javascript:alert(1)|click>')")
     assert "href" not in unsafe and "click" in unsafe
+
+
+async def test_a_views_update_keeps_what_the_user_typed(page: Any, demo: Demo) -> None:
+    await send(page, "/kibana case Disk full on db-01")
+    modal = page.locator("#modal")
+    await expect_visible(modal)
+    from playwright.async_api import expect
+
+    await expect(modal.locator("#in-title")).to_have_value("Disk full on db-01", timeout=TIMEOUT)
+    await modal.locator("#in-title").fill("Typed by me")
+    view = demo.page.conversation.top_view()
+    assert view is not None
+    for block in view["blocks"]:  # the bot changes the form: a new initial description, same block ids
+        if block.get("block_id") == "description":
+            block["element"]["initial_value"] = "Filled in later"
+    demo.page.conversation.update_view(view["id"], view)
+
+    await expect(modal.locator("#in-description")).to_have_value("Filled in later", timeout=TIMEOUT)
+    await expect(modal.locator("#in-title")).to_have_value("Typed by me", timeout=TIMEOUT)
