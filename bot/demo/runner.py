@@ -83,8 +83,14 @@ def demo_settings(
         "health_schedule": None,
         "log_level": env.get("LOG_LEVEL", "WARNING"),
     }
-    if kibana_api_key is not None:
-        values.update(kibana_api_key=kibana_api_key, kibana_username=None, kibana_password=None)
+    if kibana_api_key is not None:  # the fake Kibana: nothing of a real one's settings applies
+        values.update(
+            kibana_api_key=kibana_api_key,
+            kibana_username=None,
+            kibana_password=None,
+            kibana_ca_cert=None,
+            kibana_verify_tls=True,
+        )
     else:
         values.update(
             kibana_api_key=env.get("KIBANA_API_KEY") or None,
