@@ -1,4 +1,5 @@
-# Two commands do all the set-up: `make run` runs the bot, `make test` runs the tests.
+# `make demo` tries the bot in a browser, `make run` runs it for real, `make test` runs the tests;
+# each creates .venv and installs what it needs first.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -15,6 +16,9 @@ install: $(VENV)/.installed
 
 run: install
 	$(BIN)/python -m bot serve
+
+demo: install
+	$(BIN)/python -m bot demo
 
 test: install
 	$(BIN)/pytest -q
