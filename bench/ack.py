@@ -63,7 +63,7 @@ async def run(size: Size) -> Result:
                     before = await fake.ask({"cmd": "stats", "marker": MUTED})
                     mine = await load(gen, fake, bot.ready["url"], templates, count=per_round, concurrency=conc)
                     bot_acks += mine["latencies"]
-                    met, after = await _completion(fake, before, per_round)
+                    met, _ = await _completion(fake, before, per_round)
                     completion.append(time.time() - mine["first_send"])
                     all_completed &= met and not mine["errors"] and mine["statuses"] == {"200": per_round}
                     for key, n in {**mine["errors"], **{f"HTTP {k}": v for k, v in mine["statuses"].items()}}.items():

@@ -17,7 +17,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-LOG_DIR = Path(__file__).resolve().parent / "results" / "logs"
+ROOT = Path(__file__).resolve().parent.parent
+LOG_DIR = ROOT / "bench" / "results" / "logs"
 READY_TIMEOUT = 60.0
 ANSWER_TIMEOUT = 120.0
 STOP_TIMEOUT = 15.0
@@ -102,7 +103,7 @@ async def spawn(name: str, module: str, *args: str, ready_timeout: float = READY
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=stderr,
-            cwd=Path(__file__).resolve().parent.parent,
+            cwd=ROOT,
             env=env,
             limit=LINE_LIMIT,
         )

@@ -45,7 +45,7 @@ def bot_settings(fakes: Child, workdir: Path, **overrides: object) -> dict[str, 
 
 async def spawn_bot(fakes: Child, workdir: Path, name: str = "bot") -> Child:
     """The real bot (HTTP mode, as `python -m bot serve` runs it) in its own process."""
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - a local directory, before the child starts
     return await spawn(name, "bench.servers", "bot", "--settings-json", json.dumps(bot_settings(fakes, workdir)))
 
 
@@ -86,7 +86,7 @@ async def load(
     *,
     count: int,
     concurrency: int,
-    timeout: float = 30.0,  # noqa: ASYNC109 - per request, enforced by the load generator
+    request_timeout: float = 30.0,
 ) -> dict[str, Any]:
     """Send `count` requests made from `templates`, each with a fresh response_url on the fake Slack."""
     urls = await fakes.ask({"cmd": "response_urls", "count": count})
@@ -99,9 +99,9 @@ async def load(
         "offset": urls["start"],
         "response_url_prefix": urls["prefix"],
         "secret": SIGNING_SECRET,
-        "timeout": timeout,
+        "timeout": request_timeout,
     }
-    return await generator.ask(job, timeout=max(120.0, count * timeout / max(concurrency, 1)))
+    return await generator.ask(job, timeout=max(120.0, count * request_timeout / max(concurrency, 1)))
 
 
 def answered(stats: Mapping[str, Any], method: str, route_part: str, status: int | None = None) -> int:
@@ -117,7 +117,7 @@ def answered(stats: Mapping[str, Any], method: str, route_part: str, status: int
 async def wait_until(
     check: Callable[[], Any],
     *,
-    timeout: float,
+    timeout: float,  # noqa: ASYNC109 - a polling bound, not a cancellation scope
     interval: float = POLL_SECONDS,
 ) -> tuple[bool, Any]:
     """Poll the async `check()` until it returns a truthy value (bounded); (met, last value)."""
