@@ -232,14 +232,23 @@ async def test_json_log_lines_carry_one_request_id_per_request(
     assert SIGNING_SECRET not in json_log.getvalue()
 
 
-async def test_socket_mode_requests_get_request_ids(
-    json_log: io.StringIO, socket_driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana
+async def test_socket_mode_requests_get_request_ids_and_metrics(
+    json_log: io.StringIO, socket_driver: SlackDriver, socket_bot: RunningBot, slack: FakeSlack, kibana: FakeKibana
 ) -> None:
+    before = await metric_values(socket_bot)
     await socket_driver.send_socket(socket_driver.slash_command("health"))
     await slack.wait_for(lambda: slack.responses)
     await slack.wait_for(lambda: kibana.count("GET", "/api/alerting/_health") == 1)
     [call] = [r for r in lines(json_log) if r["logger"] == "httpx" and "_health" in r["message"]]
     assert call["request_id"] != "-"
+    after = await metric_values(socket_bot)
+    labels = {"mode": "socket", "kind": "slash_command"}
+    assert value(after, "chatops_slack_requests_total", status="200", **labels) == (
+        value(before, "chatops_slack_requests_total", status="200", **labels) + 1
+    )
+    assert value(after, "chatops_slack_ack_seconds_count", **labels) > value(
+        before, "chatops_slack_ack_seconds_count", **labels
+    )
 
 
 # ---- metrics ---------------------------------------------------------------------------------------
