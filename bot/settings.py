@@ -7,6 +7,7 @@ expects; `bot.cli` prints it and exits with status 2.
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 from typing import Literal
@@ -145,7 +146,12 @@ class Settings(BaseSettings):
             self.kibana_password,
             self.alert_webhook_token,
         ]
-        return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        if self.kibana_username and self.kibana_password is not None:
+            # The Basic Authorization header carries both, base64-encoded: redact that form too.
+            pair = f"{self.kibana_username}:{self.kibana_password.get_secret_value()}".encode()
+            values.append(base64.b64encode(pair).decode())
+        return values
 
 
 class _NamedError(ValueError):

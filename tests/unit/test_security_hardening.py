@@ -208,3 +208,16 @@ def test_the_leak_check_is_active_in_this_run(request: pytest.FixtureRequest) ->
     assert "no_secrets_in_logs" in request.fixturenames
     assert any(isinstance(h, RawCapture) for h in logging.getLogger().handlers)
     assert sys.modules.get("bot.settings") is not None
+
+
+def test_the_basic_auth_header_value_is_a_secret_too() -> None:
+    import base64
+
+    from bot.settings import load_settings
+
+    settings = load_settings(
+        slack_bot_token="xoxb-1", kibana_username="elastic", kibana_password="changeme-123", _env_file=None
+    )
+    header_value = base64.b64encode(b"elastic:changeme-123").decode()
+    assert "changeme-123" in settings.secret_values
+    assert header_value in settings.secret_values
