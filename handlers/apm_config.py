@@ -19,7 +19,7 @@ from handlers.apm_replies import (
     action_value,
     send,
 )
-from handlers.audit import record
+from handlers.audit import check_access, record
 from handlers.blocks import Block, actions, button, clip, context, escape, header, section
 from handlers.commands import command
 from handlers.context import Actor, Invocation
@@ -247,17 +247,8 @@ async def overwrite_clicked(services: Services, body: dict[str, Any]) -> None:
     try:
         change = ConfigChange.decode(action_value(body))
         doing = Doing(action=ACTION, space=change.space, command=services.settings.slack_command)
-        refusal = await services.access.check(actor.user_id, actor.channel_id, ACTION)
+        refusal = await check_access(services, actor, ACTION, change.target, space=change.space)
         if refusal is not None:
-            await record(
-                services,
-                actor,
-                ACTION,
-                change.target,
-                result="refused",
-                detail=f"needs {refusal.needed.name.lower()}",
-                space=change.space,
-            )
             await send(response_url, refusal.message())
             return
         await write(services, actor, change, overwrite=True)

@@ -11,7 +11,7 @@ from bot.kibana.errors import KibanaError
 from bot.kibana.models.apm import SourceMapArtifact, SourceMapPage
 from bot.services import Services
 from handlers.apm_replies import SOURCEMAP_DELETE, SourceMapRef, action_value, send
-from handlers.audit import record
+from handlers.audit import check_access, record
 from handlers.blocks import Block, button, confirm, context, escape, header, section
 from handlers.commands import command
 from handlers.context import Actor, Invocation
@@ -124,17 +124,8 @@ async def delete_clicked(services: Services, body: dict[str, Any]) -> None:
     try:
         ref = SourceMapRef.decode(action_value(body))
         doing = Doing(action=DELETE_ACTION, space=ref.space, command=services.settings.slack_command)
-        refusal = await services.access.check(actor.user_id, actor.channel_id, DELETE_ACTION)
+        refusal = await check_access(services, actor, DELETE_ACTION, ref.id, space=ref.space)
         if refusal is not None:
-            await record(
-                services,
-                actor,
-                DELETE_ACTION,
-                ref.id,
-                result="refused",
-                detail=f"needs {refusal.needed.name.lower()}",
-                space=ref.space,
-            )
             await send(response_url, refusal.message())
             return
         await delete(services, actor, ref)

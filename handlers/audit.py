@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
+from bot.access import Refusal
 from bot.services import Services
 from bot.store import AuditEntry
 from handlers.context import Actor
+from handlers.grammar import READ_ACTIONS
 from handlers.values import Target
 
 log = logging.getLogger(__name__)
@@ -47,3 +49,21 @@ async def record(
         await services.store.add_audit(entry)
     except Exception:
         log.exception("could not write the audit entry for %s on %s", action, what)
+
+
+async def check_access(
+    services: Services, actor: Actor, action: str, target: Target | str, *, space: str | None = None
+) -> Refusal | None:
+    """The access policy's answer for `actor`; a refused write is recorded in the audit trail."""
+    refusal = await services.access.check(actor.user_id, actor.channel_id, action)
+    if refusal is not None and action not in READ_ACTIONS:
+        await record(
+            services,
+            actor,
+            action,
+            target,
+            result="refused",
+            detail=f"needs {refusal.needed.name.lower()}",
+            space=space,
+        )
+    return refusal

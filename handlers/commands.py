@@ -14,10 +14,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
-from handlers.audit import record
+from handlers.audit import check_access
 from handlers.context import Actor, Invocation
 from handlers.errors import Doing, describe
-from handlers.grammar import READ_ACTIONS, UsageError, parse
+from handlers.grammar import UsageError, parse
 
 log = logging.getLogger(__name__)
 
@@ -72,18 +72,8 @@ async def run(invocation: Invocation) -> None:
     action = invocation.command.action
     services = invocation.services
     try:
-        refusal = await services.access.check(invocation.actor.user_id, invocation.actor.channel_id, action)
+        refusal = await check_access(services, invocation.actor, action, _target(invocation), space=invocation.space)
         if refusal is not None:
-            if action not in READ_ACTIONS:
-                await record(
-                    services,
-                    invocation.actor,
-                    action,
-                    _target(invocation),
-                    result="refused",
-                    detail=f"needs {refusal.needed.name.lower()}",
-                    space=invocation.space,
-                )
             await invocation.reply(refusal.message())
             return
         route = ROUTES.get(action)

@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
 from handlers import rule_writes, values
+from handlers.audit import check_access
 from handlers.context import Actor
 from handlers.errors import Doing, describe
 from handlers.outcome import Origin, report
@@ -69,19 +70,8 @@ def register(app: AsyncApp, services: Services) -> None:
             command=services.settings.slack_command,
         )
         try:
-            refusal = await services.access.check(actor.user_id, actor.channel_id, policy_action)
+            refusal = await check_access(services, actor, policy_action, target)
             if refusal is not None:
-                from handlers.audit import record
-
-                if policy_action != "rule":
-                    await record(
-                        services,
-                        actor,
-                        policy_action,
-                        target,
-                        result="refused",
-                        detail=f"needs {refusal.needed.name.lower()}",
-                    )
                 await respond(text=refusal.message(), response_type="ephemeral", replace_original=False)
                 return
             await _perform(services, client, body, action, actor, origin, target, policy_action, respond)

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.kibana.errors import KibanaError
 from bot.services import Services
 from handlers import rule_writes, values
-from handlers.audit import record
+from handlers.audit import check_access
 from handlers.blocks import Block, escape, plain, section
 from handlers.context import Actor
 from handlers.errors import Doing, describe
@@ -152,10 +152,9 @@ async def _submit(
     target, origin = _from_metadata(view.get("private_metadata") or "{}")
     actor = Actor.from_interaction(body)
     actor = Actor(actor.user_id, actor.user_name, actor.team_id, origin.channel)
-    refusal = await services.access.check(actor.user_id, origin.channel, action)
+    refusal = await check_access(services, actor, action, target)
     if refusal is not None:
         await ack(response_action="errors", errors={_first_input(view): refusal.message()})
-        await record(services, actor, action, target, result="refused", detail=f"needs {refusal.needed.name.lower()}")
         return
     await ack()
     services.track_current_task()
