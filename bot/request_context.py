@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from starlette.requests import Request
 
 from bot import metrics
 from bot.logs import request_id
@@ -125,3 +126,18 @@ def install_event_dedupe(app: AsyncApp, store: Store) -> None:
         return BoltResponse(status=200, body="")
 
     app.middleware(dedupe_events)
+
+
+async def read_limited(request: Request, limit: int) -> bytes | None:
+    """The body, or None when it is larger than `limit` bytes (with or without Content-Length)."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

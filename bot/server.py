@@ -26,7 +26,7 @@ from starlette.types import Message
 from bot import metrics
 from bot.app import Endpoint, Runtime
 from bot.logs import request_id
-from bot.request_context import start_request
+from bot.request_context import read_limited, start_request
 
 log = logging.getLogger(__name__)
 
@@ -80,21 +80,6 @@ def _with_request_id(endpoint: Endpoint) -> Endpoint:
             request_id.reset(token)
 
     return with_request_id
-
-
-async def read_limited(request: Request, limit: int) -> bytes | None:
-    """The body, or None when it is larger than `limit` bytes (with or without Content-Length)."""
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _replay(request: Request, body: bytes) -> Request:

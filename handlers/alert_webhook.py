@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot import metrics
+from bot.request_context import read_limited
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -187,21 +188,6 @@ def _authorized(request: Request, token: bytes) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token)
 
 
-async def _read_limited(request: Request, limit: int) -> bytes | None:
-    """The body, or None when it is larger than `limit` bytes."""
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def make_endpoint(services: Services, process: Process) -> Callable[[Request], Awaitable[Response]]:
     secret = services.settings.alert_webhook_token
     assert secret is not None
@@ -217,7 +203,7 @@ def make_endpoint(services: Services, process: Process) -> Callable[[Request], A
             response = refuse(401, {"error": "missing or wrong bearer token"}, "unauthorized")
             response.headers["WWW-Authenticate"] = "Bearer"
             return response
-        raw = await _read_limited(request, BODY_LIMIT)
+        raw = await read_limited(request, BODY_LIMIT)
         if raw is None:
             return refuse(413, {"error": f"the body is larger than {BODY_LIMIT // 1024} KiB"}, "too_large")
         try:
