@@ -87,7 +87,16 @@ class Invocation:
         public: bool = False,
         replace: bool = False,
     ) -> None:
-        await self.respond(
+        response_url = self.body.get("response_url")
+        if not response_url:  # Bolt's respond() knows no other way either; let it say so
+            await self.respond(
+                text=text,
+                blocks=blocks,
+                response_type="in_channel" if public else "ephemeral",
+                replace_original=replace,
+            )
+            return
+        await self.services.webhook(response_url).send(
             text=text,
             blocks=blocks,
             response_type="in_channel" if public else "ephemeral",

@@ -15,8 +15,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_sdk.webhook.async_client import AsyncWebhookClient
-
 from bot.services import Services
 from handlers.blocks import Block, context
 from handlers.context import Actor
@@ -114,7 +112,7 @@ async def report(
         )
         return
     if origin.response_url:
-        webhook = AsyncWebhookClient(origin.response_url)
+        webhook = services.webhook(origin.response_url)
         await webhook.send(
             text=f"{actor.mention} {sentence}.",
             blocks=ephemeral_blocks,

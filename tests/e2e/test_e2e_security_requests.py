@@ -50,8 +50,8 @@ async def post_raw(url: str, body: bytes | AsyncIterator[bytes], headers: dict[s
         ("no signature", {"drop": "X-Slack-Signature"}),
         ("no headers at all", {"drop": "both"}),
         ("wrong version prefix", {"prefix": "v1="}),
-        ("old timestamp", {"age": 301}),
-        ("future timestamp", {"age": -301}),
+        ("old timestamp", {"age": 310}),  # 10 s of slack for a loaded machine
+        ("future timestamp", {"age": -310}),
         ("far future timestamp", {"age": -86_400 * 365}),
         ("malformed timestamp", {"timestamp": "12ab"}),
         ("another secret", {"secret": "not-the-signing-secret"}),
@@ -82,7 +82,7 @@ async def test_badly_signed_requests_get_401_and_do_nothing(
     nothing_done(kibana, slack)
 
 
-@pytest.mark.parametrize("age", [0, 299, -299])
+@pytest.mark.parametrize("age", [0, 290, -290])
 async def test_signatures_within_five_minutes_either_way_are_accepted(
     age: int, driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana
 ) -> None:
