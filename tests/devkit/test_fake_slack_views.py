@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,28 +13,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.devkit.fake_slack import FakeSlack
 
-# the keys of `view` in real payloads (d_view_submission.real-capture.slack-machine.json)
-VIEW_KEYS = {
-    "id",
-    "team_id",
-    "type",
-    "blocks",
-    "private_metadata",
-    "callback_id",
-    "state",
-    "hash",
-    "title",
-    "clear_on_close",
-    "notify_on_close",
-    "close",
-    "submit",
-    "previous_view_id",
-    "root_view_id",
-    "app_id",
-    "external_id",
-    "app_installed_team_id",
-    "bot_id",
-}
+# the keys of `view` in a real payload
+REFERENCE = Path(os.environ.get("SLACK_REFERENCE_DIR", Path(__file__).parents[3] / "shared/reference/slack"))
+VIEW_KEYS = set(
+    json.loads((REFERENCE / "payloads" / "d_view_submission.real-capture.slack-machine.json").read_text())["view"]
+)
 
 
 def modal(text: str = "Loading…", **extra: Any) -> dict[str, Any]:
