@@ -7,6 +7,7 @@ import socket
 import time
 from pathlib import Path
 
+import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.devkit.fake_kibana import FakeKibana
@@ -136,3 +137,30 @@ async def test_commands_over_socket_mode(socket_driver: SlackDriver, slack: Fake
     assert "muted alert `host-1`" in slack.responses[-1].body["text"]
     ack = await socket_driver.send_socket(socket_driver.slash_command("mute r1"))
     assert "Something is missing" in ack["payload"]["text"]
+
+
+@pytest.mark.parametrize(
+    ("text", "method", "path"),
+    [
+        ("mute r1 host-1", "POST", "/api/alerting/rule/r1/alert/host-1/_mute"),
+        ("unmute r1 host-1", "POST", "/api/alerting/rule/r1/alert/host-1/_unmute"),
+        ("unmute-all r1", "POST", "/api/alerting/rule/r1/_unmute_all"),
+        ("enable r1 --space ops", "POST", "/s/ops/api/alerting/rule/r1/_enable"),
+        ("snooze r1 4h", "POST", "/api/alerting/rule/r1/snooze_schedule"),
+        ("rules cpu", "GET", "/api/alerting/rules/_find"),
+        ("rule r1", "GET", "/api/alerting/rule/r1"),
+        ("health", "GET", "/api/alerting/_health"),
+    ],
+)
+async def test_each_alerting_command_over_socket_mode(
+    socket_driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, text: str, method: str, path: str
+) -> None:
+    kibana.add_rule(
+        id="r1", name="CPU high", space="ops" if "--space ops" in text else "default", active_alerts=["host-1"]
+    )
+    ack = await socket_driver.send_socket(socket_driver.slash_command(text))
+    assert ack["envelope_id"]
+    await slack.wait_for(lambda: slack.responses, timeout=5)
+    sent = [r for r in kibana.requests if r.route][-1]
+    assert (sent.method, sent.path) == (method, path)
+    assert slack.responses[-1].body["text"]
