@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from .apm import make_artifact
@@ -20,48 +19,13 @@ class Seeding:
     state: KibanaState
 
     # ------------------------------------------------------------------ rules
-    def add_rule(
-        self,
-        *,
-        id: str | None = None,
-        name: str = "CPU usage above 90%",
-        space: str = "default",
-        rule_type_id: str = ".index-threshold",
-        consumer: str = "alerts",
-        tags: Iterable[str] = (),
-        enabled: bool = True,
-        active_alerts: Iterable[str] = (),
-        execution_status: str | None = None,
-        error_reason: str | None = None,
-        error_message: str | None = None,
-        last_execution_date: datetime | None = None,
-        schedule_interval: str = "1m",
-        params: dict[str, Any] | None = None,
-        muted_alert_ids: Iterable[str] = (),
-        mute_all: bool = False,
-    ) -> dict[str, Any]:
-        """Store a rule; returns it in the API shape. `execution_status` defaults to "active"
-        when there are active alerts, else "ok"; an "error" rule takes `error_reason`
+    def add_rule(self, **fields: Any) -> dict[str, Any]:
+        """Store a rule and return it in the API shape. The keyword arguments are those of
+        `KibanaState.add_rule` (id, name, space, rule_type_id, consumer, tags, enabled,
+        active_alerts, execution_status, error_reason, …): `execution_status` defaults to
+        "active" when there are active alerts, else "ok"; an "error" rule takes `error_reason`
         ("decrypt" | "execute" | "read" | …, default "execute")."""
-        rule = self.state.add_rule(
-            id=id,
-            name=name,
-            space=space,
-            rule_type_id=rule_type_id,
-            consumer=consumer,
-            tags=tags,
-            enabled=enabled,
-            active_alerts=active_alerts,
-            execution_status=execution_status,
-            error_reason=error_reason,
-            error_message=error_message,
-            last_execution_date=last_execution_date,
-            schedule_interval=schedule_interval,
-            params=params,
-            muted_alert_ids=muted_alert_ids,
-            mute_all=mute_all,
-        )
-        return rule.to_api(now_utc())
+        return self.state.add_rule(**fields).to_api(now_utc())
 
     def rule(self, rule_id: str, space: str = "default") -> dict[str, Any]:
         """The stored rule in the API shape (KeyError when absent)."""
