@@ -26,8 +26,8 @@ from bot.app import create_runtime
 from bot.schedule import parse_schedule
 from bot.scheduler import Group, HealthScheduler, count
 from bot.settings import load_settings
-from handlers.health import check_health, health_blocks, health_text
-from handlers.subscriptions import SCHEDULER, report_footer
+from handlers.health.report import check_health, health_blocks, health_text
+from handlers.health.subscriptions import report_footer
 
 POST_CONCURRENCY = 16  # HealthScheduler's default post_concurrency
 EPOCH = datetime(2026, 1, 5, 10, 2, tzinfo=UTC)
@@ -68,7 +68,7 @@ async def run(size: Size) -> Result:
                         on_change=False,
                         created_by="U0ALICE",
                     )
-                scheduler = services.extras[SCHEDULER]
+                scheduler = runtime.part(HealthScheduler)
                 assert isinstance(scheduler, HealthScheduler)
                 group = Group(schedule.cron, schedule.timezone)
                 fire_times = schedule.next_fire_times(EPOCH, size.fanout_rounds + 1)

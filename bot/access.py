@@ -1,10 +1,10 @@
-"""Who may do what: roles, the action table, the access policy (TOML) and the checks.
+"""Who may do what: roles, the access policy (TOML) and the checks.
 
 Roles are ordered `viewer < responder < operator < admin`; each includes the ones
 before it. Every member of the workspace has the policy's `default_role` (which may
 be `none`); grants raise the role of named users and members of Slack user groups,
-optionally only in some channels. `ACTIONS` is the one table that says which role an
-action needs.
+optionally only in some channels. Which role an action needs is the handlers' action
+catalog's to say; the checks here take any `Permission`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import logging
 import re
 import time
 import tomllib
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -42,36 +42,16 @@ class Role(enum.IntEnum):
         return cls[name.upper()]
 
 
-# action -> (minimum role, what the action does, for refusals: "You need … to <this>")
-_ACTION_TABLE: dict[str, tuple[Role, str]] = {
-    "help": (Role.VIEWER, "use `help`"),
-    "health": (Role.VIEWER, "see alerting `health`"),
-    "rules": (Role.VIEWER, "find `rules`"),
-    "rule": (Role.VIEWER, "show a `rule`"),
-    "whoami": (Role.VIEWER, "use `whoami`"),
-    "can-i": (Role.VIEWER, "use `can-i`"),
-    "apm config list": (Role.VIEWER, "list APM agent configurations (`apm config list`)"),
-    "apm sourcemaps list": (Role.VIEWER, "list APM source maps (`apm sourcemaps list`)"),
-    "mute": (Role.RESPONDER, "`mute` alerts"),
-    "unmute": (Role.RESPONDER, "`unmute` alerts"),
-    "snooze": (Role.RESPONDER, "`snooze` rules"),
-    "unsnooze": (Role.RESPONDER, "`unsnooze` rules"),
-    "case": (Role.RESPONDER, "open cases (`case`)"),
-    "disable": (Role.OPERATOR, "`disable` rules"),
-    "enable": (Role.OPERATOR, "`enable` rules"),
-    "mute-all": (Role.OPERATOR, "mute all alerts of a rule (`mute-all`)"),
-    "unmute-all": (Role.OPERATOR, "unmute all alerts of a rule (`unmute-all`)"),
-    "health subscribe": (Role.OPERATOR, "subscribe channels to health reports (`health subscribe`)"),
-    "health unsubscribe": (Role.OPERATOR, "remove health-report subscriptions (`health unsubscribe`)"),
-    "health subscriptions": (Role.OPERATOR, "list health-report subscriptions (`health subscriptions`)"),
-    "audit": (Role.OPERATOR, "read the `audit` log"),
-    "apm config set": (Role.ADMIN, "change APM agent configuration (`apm config set`)"),
-    "apm key create": (Role.ADMIN, "create APM agent keys (`apm key create`)"),
-    "apm sourcemaps upload": (Role.ADMIN, "upload APM source maps (`apm sourcemaps upload`)"),
-    "apm sourcemaps delete": (Role.ADMIN, "delete APM source maps (`apm sourcemaps delete`)"),
-}
+class Permission(Protocol):
+    """What the access checks need to know of an action (the handlers' action catalog has them all)."""
 
-ACTIONS: Mapping[str, Role] = MappingProxyType({name: role for name, (role, _) in _ACTION_TABLE.items()})
+    @property
+    def name(self) -> str: ...
+    @property
+    def role(self) -> Role: ...
+    @property
+    def doing(self) -> str: ...
+
 
 BUILT_IN_SOURCE = "built-in default"
 _GRANT_KEYS = ("role", "users", "groups", "channels")
@@ -277,9 +257,10 @@ class Refusal:
     action: str
     needed: Role
     have: Role
+    doing: str = field(default="", compare=False)  # what the action does, in words
 
     def message(self) -> str:
-        doing = _ACTION_TABLE[self.action][1] if self.action in _ACTION_TABLE else f"use `{self.action}`"
+        doing = self.doing or f"use `{self.action}`"
         have = "you have no role" if self.have is Role.NONE else f"you are *{self.have}*"
         return (
             f"You need the *{self.needed}* role to {doing}; {have}. Ask an admin of this bot to grant it "
@@ -319,11 +300,11 @@ class AccessControl:
         """The user's role in the channel, with every reason (default role and each grant that applies)."""
         return await self._decide(user_id, channel_id, enough=None)
 
-    async def check(self, user_id: str, channel_id: str | None, action: str) -> Refusal | None:
-        """None when the user may do `action` here, else the Refusal. KeyError for an unknown action."""
-        needed = ACTIONS[action]
+    async def check(self, user_id: str, channel_id: str | None, action: Permission) -> Refusal | None:
+        """None when the user may do `action` here, else the Refusal."""
+        needed = action.role
         decision = await self._decide(user_id, channel_id, enough=needed)
-        return None if decision.role >= needed else Refusal(action, needed, decision.role)
+        return None if decision.role >= needed else Refusal(action.name, needed, decision.role, action.doing)
 
     async def _decide(self, user_id: str, channel_id: str | None, *, enough: Role | None) -> RoleDecision:
         policy = self.policy

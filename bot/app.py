@@ -6,8 +6,9 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
@@ -15,7 +16,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import Response
 
-import handlers
 from bot.access import AccessControl, load_policy
 from bot.kibana.client import KibanaClient
 from bot.metrics import observe_kibana_call
@@ -23,10 +23,16 @@ from bot.request_context import ChatOpsApp, install_event_dedupe
 from bot.services import Services
 from bot.settings import Settings
 from bot.store import Store
+from handlers import FEATURES
+from handlers.shared.commands import Commands
+from handlers.shared.feature import Plumbing
+from handlers.shared.last_resort import error_handler
 
 log = logging.getLogger(__name__)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+P = TypeVar("P")
+V = TypeVar("V")
 
 
 @dataclass
@@ -39,6 +45,14 @@ class Runtime:
     routes: dict[str, Endpoint] = field(default_factory=dict)
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    parts: Sequence[Any] = ()  # the features' long-lived objects (a scheduler)
+
+    def part(self, kind: type[P]) -> P:
+        """The features' one long-lived object of type `kind` (LookupError when there is none)."""
+        found = [p for p in self.parts if isinstance(p, kind)]
+        if len(found) != 1:
+            raise LookupError(f"{len(found)} parts of type {kind.__name__}")
+        return found[0]
 
     async def start_background(self) -> None:
         for start in self.background:
@@ -66,13 +80,11 @@ def slack_client(settings: Settings, session: aiohttp.ClientSession | None = Non
 
 
 async def create_runtime(settings: Settings, *, slack: AsyncWebClient | None = None) -> Runtime:
-    """Open the store and the Kibana client, build the Bolt app and register the handlers."""
+    """Open the store and the Kibana client, build the Bolt app and merge every feature into it."""
     policy = load_policy(settings.access_policy)
     store = await Store.open(settings.database_url)
     kibana = KibanaClient.from_settings(settings, observer=observe_kibana_call)
-    session = None
-    if slack is None:
-        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    session = None if slack is not None and slack.session is not None else _slack_session()
     client = slack or slack_client(settings, session)
 
     async def group_members(group_id: str) -> frozenset[str]:
@@ -99,8 +111,42 @@ async def create_runtime(settings: Settings, *, slack: AsyncWebClient | None = N
     runtime.closers += [store.close, kibana.aclose]
     if session is not None:
         runtime.closers.append(session.close)
-    handlers.register(app, services, runtime)
+    _merge_features(runtime, Plumbing.build(services, session or client.session))
     return runtime
+
+
+def _slack_session() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+
+
+def _merge_features(runtime: Runtime, plumbing: Plumbing) -> None:
+    """Every feature's contribution, into Bolt, the HTTP server and the runtime."""
+    app = runtime.app
+    contributions = [register(plumbing) for _, register in FEATURES]
+    commands = Commands(plumbing, _merged([c.commands for c in contributions], "command"))
+    app.command(runtime.settings.slack_command)(commands.on_command)
+    for action_id, listener in _merged([c.actions for c in contributions], "action id").items():
+        app.action(action_id)(listener)
+    for callback_id, listener in _merged([c.views for c in contributions], "view").items():
+        app.view(callback_id)(listener)
+    for callback_id, listener in _merged([c.shortcuts for c in contributions], "shortcut").items():
+        app.shortcut(callback_id)(listener)
+    app.error(error_handler(plumbing.replies))
+    runtime.routes.update(_merged([c.routes for c in contributions], "route"))
+    runtime.background.extend(job for c in contributions for job in c.background)
+    runtime.closers.extend(job for c in contributions for job in c.closers)
+    runtime.parts = tuple(part for c in contributions for part in c.parts)
+    plumbing.outcomes.use_renderers(r for c in contributions for r in c.renderers)
+
+
+def _merged(tables: list[Mapping[str, V]], what: str) -> dict[str, V]:
+    merged: dict[str, V] = {}
+    for table in tables:
+        twice = sorted(set(merged) & set(table))
+        if twice:
+            raise RuntimeError(f"two features answer the same {what}: {', '.join(twice)}")
+        merged.update(table)
+    return merged
 
 
 async def drain_tasks(tasks: set[asyncio.Task[object]], seconds: float) -> None:

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.settings import Settings
 
@@ -25,12 +24,7 @@ class Services:
     access: AccessControl
     slack: AsyncWebClient
     replica: str = "replica"
-    extras: dict[str, object] = field(default_factory=dict)
     inflight: set[asyncio.Task[object]] = field(default_factory=set)
-
-    def webhook(self, response_url: str) -> AsyncWebhookClient:
-        """A client for a response_url that reuses the Web API client's connections."""
-        return AsyncWebhookClient(response_url, session=self.slack.session, timeout=10)
 
     def track_current_task(self) -> None:
         """Mark the running listener as in flight, so shutdown waits for it."""

@@ -1,37 +1,21 @@
-"""Slack listeners and the Block Kit they render, one module per feature."""
+"""Slack listeners and the Block Kit they render: one package per feature, and the shared
+plumbing beside them (`handlers.shared`, which imports no feature).
+
+`FEATURES` lists each feature's `register(plumbing) -> Contribution`; `bot.app` merges them.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-from slack_bolt.async_app import AsyncApp
+from handlers import access, alerting, alerts, apm, cases, health
+from handlers.shared.feature import Contribution, Plumbing
 
-if TYPE_CHECKING:
-    from bot.app import Runtime
-    from bot.services import Services
-
-
-def register(app: AsyncApp, services: Services, runtime: Runtime) -> None:
-    """Wire every feature's listeners (and HTTP routes and background jobs) into the app."""
-    from handlers import (
-        access_commands,
-        alerting,
-        alerts,
-        apm,
-        cases,
-        commands,
-        rule_actions,
-        rule_modals,
-        slack_errors,
-        subscriptions,
-    )
-
-    del access_commands, alerting  # imported for their @command routes
-    commands.register(app, services)
-    rule_actions.register(app, services)
-    rule_modals.register(app, services)
-    alerts.register(app, services, runtime)
-    cases.register(app, services, runtime)
-    subscriptions.register(app, services, runtime)
-    apm.register(app, services, runtime)
-    slack_errors.register(app, services)
+FEATURES: tuple[tuple[str, Callable[[Plumbing], Contribution]], ...] = (
+    ("alerting", alerting.register),
+    ("alerts", alerts.register),
+    ("cases", cases.register),
+    ("health", health.register),
+    ("apm", apm.register),
+    ("access", access.register),
+)

@@ -15,9 +15,9 @@ from bot.devkit.fake_slack import FakeSlack
 from bot.devkit.harness import RunningBot
 from bot.devkit.slack_driver import SlackDriver
 from bot.settings import Settings
-from handlers import values
-from handlers.blocks import actions, button
-from handlers.values import Target
+from handlers.shared import catalog as values
+from handlers.shared.blocks import actions, button
+from handlers.shared.codec import Target
 
 from .conftest import make_settings
 
@@ -127,7 +127,7 @@ async def test_a_member_outside_the_group_is_refused_before_kibana(
 
 
 def rule_message(rule_id: str) -> dict[str, Any]:
-    target = Target(rule_id=rule_id, space="default", alert_id="host-1").encode()
+    target = Target(rule_id=rule_id, space="default", alert_id="host-1").pack()
     return {
         "type": "message",
         "ts": "1700000000.000100",

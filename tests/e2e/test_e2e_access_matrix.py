@@ -5,7 +5,7 @@ up); Bob, a plain member, then acts through a slash command, a button, the short
 submission. Allowed actions must reach Kibana (or, for actions that never call Kibana, have their
 effect); refused ones must reach nothing and tell Bob which role they need.
 
-`PATHS` maps every action of `bot.access.ACTIONS` to its entry paths: adding an action without a
+`PATHS` maps every action of the action catalog to its entry paths: adding an action without a
 policy entry and a path here fails `test_every_action_has_an_entry_path`.
 """
 
@@ -21,18 +21,19 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.access import ACTIONS, Role
+from bot.access import Role
 from bot.devkit.fake_kibana import FakeKibana
 from bot.devkit.fake_slack import FakeSlack
 from bot.devkit.harness import RunningBot
 from bot.devkit.slack_driver import SlackDriver
 from bot.settings import Settings
-from handlers import values
-from handlers.apm_replies import CONFIG_OVERWRITE, SOURCEMAP_DELETE, ConfigChange, SourceMapRef
-from handlers.blocks import actions, button
-from handlers.rule_actions import BUTTON_ACTIONS
-from handlers.rules import snooze_menu
-from handlers.values import Target
+from handlers.apm.values import ConfigChange, SourceMapRef
+from handlers.shared import catalog as values
+from handlers.shared.blocks import actions, button
+from handlers.shared.buttons import snooze_menu
+from handlers.shared.catalog import BY_ACTION_ID, CONFIG_OVERWRITE, SOURCEMAP_DELETE
+from handlers.shared.catalog import ROLES as ACTIONS
+from handlers.shared.codec import Target
 
 from .conftest import make_settings
 
@@ -115,8 +116,8 @@ def command(text: str) -> Step:
 
 
 def rule_buttons_message() -> dict[str, Any]:
-    target = TARGET.encode()
-    rule_target = Target(rule_id="r1", space="default").encode()
+    target = TARGET.pack()
+    rule_target = Target(rule_id="r1", space="default").pack()
     return {
         "type": "message",
         "ts": "1700000000.000100",
@@ -132,7 +133,7 @@ def rule_buttons_message() -> dict[str, Any]:
                 button("Unsnooze", values.RULE_UNSNOOZE, rule_target),
                 button("Details", values.RULE_SHOW, rule_target),
                 button("Open case", values.CASE_OPEN, target),
-                snooze_menu("r1", "default"),
+                snooze_menu(Target(rule_id="r1", space="default")),
                 block_id="rule_actions",
             )
         ],
@@ -229,7 +230,7 @@ def modal_opened_by(text: str, *, filled: bool = False) -> Step:
 
 async def snooze_modal(env: Env) -> None:
     opened = len(env.slack.calls_to("views.open"))
-    custom = Target(rule_id="r1", space="default", option="custom").encode()
+    custom = Target(rule_id="r1", space="default", option="custom").pack()
     payload = env.driver.block_action(values.RULE_SNOOZE, custom, message=rule_buttons_message(), is_ephemeral=True)
     assert (await env.driver.post(payload)).status_code == 200
     [call] = (await env.slack.wait_for("views.open", count=opened + 1))[opened:]
@@ -307,14 +308,14 @@ def modal(name: str, setup: Step, reached: Check, form: Callable[[Env], dict[str
 
 
 def config_change(env: Env) -> str:
-    return ConfigChange(service="checkout", settings={"transaction_sample_rate": "0.5"}, space="default").encode()
+    return ConfigChange(service="checkout", settings={"transaction_sample_rate": "0.5"}, space="default").pack()
 
 
 def sourcemap_ref(env: Env) -> str:
-    return SourceMapRef(id=env.data["sourcemap"], space="default", label="frontend 1.0.0").encode()
+    return SourceMapRef(id=env.data["sourcemap"], space="default", label="frontend 1.0.0").pack()
 
 
-SNOOZE_1H = Target(rule_id="r1", space="default", option="1h").encode()
+SNOOZE_1H = Target(rule_id="r1", space="default", option="1h").pack()
 UNSNOOZE = ("DELETE", "/api/alerting/rule/{ruleId}/snooze_schedule/{scheduleId}")
 
 PATHS: dict[str, list[EntryPath]] = {
@@ -351,7 +352,7 @@ PATHS: dict[str, list[EntryPath]] = {
     "case": [
         cmd("case Disk full", view_shown("case_create_modal")),
         EntryPath(
-            "button", values.CASE_OPEN, click(values.CASE_OPEN, TARGET.encode()), kibana("GET", RULE), view_has_refusal
+            "button", values.CASE_OPEN, click(values.CASE_OPEN, TARGET.pack()), kibana("GET", RULE), view_has_refusal
         ),
         EntryPath("shortcut", "open_case", shortcut, case_form_filled, view_has_refusal),
         modal("case modal", modal_opened_by("case Disk full"), kibana("POST", "/api/cases")),
@@ -376,7 +377,7 @@ PATHS: dict[str, list[EntryPath]] = {
     "health subscribe": [cmd("health subscribe every 1h", store_check(has_subscription))],
     "health unsubscribe": [cmd("health unsubscribe all", store_check(no_subscription), subscribed)],
     "health subscriptions": [
-        cmd("health subscriptions", reply_without_refusal("health-report subscription(s)"), subscribed)
+        cmd("health subscriptions", reply_without_refusal("health-report subscription"), subscribed)
     ],
     "audit": [cmd("audit", reply_without_refusal("udit trail"))],
     "apm config set": [
@@ -413,6 +414,9 @@ PATHS: dict[str, list[EntryPath]] = {
         ),
     ],
 }
+
+# The buttons and menus that perform an action, as the catalog says.
+BUTTON_ACTIONS = {action_id: action.name for action_id, action in BY_ACTION_ID.items()}
 
 ROLES = [Role.NONE, Role.VIEWER, Role.RESPONDER, Role.OPERATOR, Role.ADMIN]
 CASES = [

@@ -12,7 +12,7 @@ from bot.devkit.fake_kibana import FakeKibana
 from bot.devkit.fake_slack import FakeSlack
 from bot.devkit.harness import RunningBot
 from bot.devkit.slack_driver import SlackDriver
-from handlers.values import Target
+from handlers.shared.codec import Target
 
 from .test_e2e_alerts_webhook import BODY, EVERY_BUTTON, action_ids, all_text, deliver, element
 
@@ -52,8 +52,24 @@ async def click(
     await slack.wait_for("chat.update", count=updates)
 
 
-async def shows_outcome(slack: FakeSlack, message: dict[str, Any], sentence: str, *, updates: int = 1) -> None:
-    """The message was updated in place (same ts) with the status line, and the receipt is in the thread."""
+def after(*flips: tuple[str, str]) -> set[str]:
+    """The buttons of a new alert message, with each (old, new) button swapped."""
+    buttons = set(EVERY_BUTTON)
+    for old, new in flips:
+        buttons = (buttons - {old}) | {new}
+    return buttons
+
+
+MUTED = ("alert_mute", "alert_unmute")
+ALL_MUTED = ("rule_mute_all", "rule_unmute_all")
+DISABLED = ("rule_disable", "rule_enable")
+
+
+async def shows_outcome(
+    slack: FakeSlack, message: dict[str, Any], sentence: str, *, updates: int = 1, buttons: set[str] = EVERY_BUTTON
+) -> None:
+    """The message was updated in place (same ts) with the status line and the buttons that now apply,
+    and the receipt is in the thread."""
     await slack.wait_for(lambda: len(receipts(slack, message)) >= updates)
     update = slack.calls_to("chat.update")[updates - 1]
     assert (update.params["channel"], update.params["ts"]) == ("C0ALERTS", message["ts"])
@@ -61,7 +77,7 @@ async def shows_outcome(slack: FakeSlack, message: dict[str, Any], sentence: str
     assert now is not None
     lines = status_lines(now)
     assert STATUS.fullmatch(lines[-1]) and STATUS.fullmatch(lines[-1]).group(1) == sentence  # type: ignore[union-attr]
-    assert action_ids(now) == EVERY_BUTTON  # still every button: the alert is active
+    assert action_ids(now) == buttons  # what applies now: Unmute after Mute, Enable after Disable…
     assert "CPU high" in all_text(now)  # re-rendered from the store, not a bare status
     assert receipts(slack, message)[-1] == f"<@U0ALICE> {sentence}."
     assert [m["ts"] for m in slack.channel_messages("C0ALERTS")] == [message["ts"]]  # no new post
@@ -69,13 +85,30 @@ async def shows_outcome(slack: FakeSlack, message: dict[str, Any], sentence: str
 
 
 @pytest.mark.parametrize(
-    ("action_id", "path", "sentence"),
+    ("before", "action_id", "path", "sentence", "buttons"),
     [
-        ("alert_mute", "/api/alerting/rule/r1/alert/host-1/_mute", "muted alert `host-1` of rule `r1`"),
-        ("alert_unmute", "/api/alerting/rule/r1/alert/host-1/_unmute", "unmuted alert `host-1` of rule `r1`"),
-        ("rule_mute_all", "/api/alerting/rule/r1/_mute_all", "muted all alerts of rule `r1`"),
-        ("rule_unmute_all", "/api/alerting/rule/r1/_unmute_all", "unmuted all alerts of rule `r1`"),
-        ("rule_enable", "/api/alerting/rule/r1/_enable", "enabled rule `r1`"),
+        (
+            None,
+            "alert_mute",
+            "/api/alerting/rule/r1/alert/host-1/_mute",
+            "muted alert `host-1` of rule `r1`",
+            after(MUTED),
+        ),
+        (
+            "alert_mute",
+            "alert_unmute",
+            "/api/alerting/rule/r1/alert/host-1/_unmute",
+            "unmuted alert `host-1` of rule `r1`",
+            after(),
+        ),
+        (None, "rule_mute_all", "/api/alerting/rule/r1/_mute_all", "muted all alerts of rule `r1`", after(ALL_MUTED)),
+        (
+            "rule_mute_all",
+            "rule_unmute_all",
+            "/api/alerting/rule/r1/_unmute_all",
+            "unmuted all alerts of rule `r1`",
+            after(),
+        ),
     ],
 )
 async def test_a_button_calls_kibana_updates_the_message_and_replies_in_its_thread(
@@ -83,15 +116,22 @@ async def test_a_button_calls_kibana_updates_the_message_and_replies_in_its_thre
     slack: FakeSlack,
     kibana: FakeKibana,
     alert: dict[str, Any],
+    before: str | None,
     action_id: str,
     path: str,
     sentence: str,
+    buttons: set[str],
 ) -> None:
-    await click(driver, slack, action_id)
-    [sent] = writes(kibana)
+    updates = 1
+    if before is not None:  # the button is only there once its opposite was used
+        await click(driver, slack, before)
+        updates = 2
+    await click(driver, slack, action_id, updates=updates)
+    sent = writes(kibana)[-1]
+    assert len(writes(kibana)) == updates
     assert (sent.method, sent.path) == ("POST", path)
     assert sent.headers["authorization"] == "ApiKey e2e-kibana-api-key" and "kbn-xsrf" in sent.headers
-    await shows_outcome(slack, alert, sentence)
+    await shows_outcome(slack, alert, sentence, updates=updates, buttons=buttons)
 
 
 async def test_mute_changes_the_rule_in_kibana(
@@ -104,7 +144,7 @@ async def test_mute_changes_the_rule_in_kibana(
 async def test_snooze_for_an_hour(
     driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, alert: dict[str, Any]
 ) -> None:
-    one_hour = Target(rule_id="r1", space="default", option="1h").encode()
+    one_hour = Target(rule_id="r1", space="default", option="1h").pack()
     await click(driver, slack, "rule_snooze", one_hour)
     [sent] = writes(kibana)
     assert (sent.method, sent.path) == ("POST", "/api/alerting/rule/r1/snooze_schedule")
@@ -121,7 +161,7 @@ def modal(slack: FakeSlack, callback_id: str) -> dict[str, Any] | None:
 async def test_snooze_for_a_custom_duration(
     driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, alert: dict[str, Any]
 ) -> None:
-    custom = Target(rule_id="r1", space="default", option="custom").encode()
+    custom = Target(rule_id="r1", space="default", option="custom").pack()
     await driver.post(driver.block_action("rule_snooze", custom))
     view = await slack.wait_for(lambda: modal(slack, "rule_snooze_modal"))
     assert writes(kibana) == []
@@ -146,7 +186,7 @@ async def test_disable_through_its_modal(
         return view if view is not None and view.get("submit") else None
 
     view = await slack.wait_for(filled)
-    assert "*2* active alert(s)" in all_text(view)  # the modal says how many alerts are active
+    assert "*2* active alerts" in all_text(view)  # the modal says how many alerts are active
     choice = {"untrack": {"untrack": ["untrack"] if untrack else []}}
     response = await driver.post(driver.view_submission(view, choice))
     assert response.status_code == 200
@@ -155,7 +195,11 @@ async def test_disable_through_its_modal(
     assert (sent.method, sent.path, sent.json) == ("POST", "/api/alerting/rule/r1/_disable", {"untrack": untrack})
     assert kibana.rule("r1")["enabled"] is False
     sentence = "disabled rule `r1`" + (" and untracked its alerts" if untrack else "")
-    await shows_outcome(slack, alert, sentence)
+    await shows_outcome(slack, alert, sentence, buttons=after(DISABLED))
+
+    await click(driver, slack, "rule_enable", updates=2)  # Enable is there now, and turns back into Disable…
+    assert (writes(kibana)[-1].method, writes(kibana)[-1].path) == ("POST", "/api/alerting/rule/r1/_enable")
+    await shows_outcome(slack, alert, "enabled rule `r1`", updates=2)
 
 
 async def test_status_lines_pile_up_and_survive_a_webhook_update(
@@ -165,7 +209,7 @@ async def test_status_lines_pile_up_and_survive_a_webhook_update(
     await slack.wait_for(lambda: len(receipts(slack, alert)) >= 1)
     # the driver clicks on the message as Slack shows it now (after the first update)
     await click(driver, slack, "rule_mute_all", updates=2)
-    await shows_outcome(slack, alert, "muted all alerts of rule `r1`", updates=2)
+    await shows_outcome(slack, alert, "muted all alerts of rule `r1`", updates=2, buttons=after(MUTED, ALL_MUTED))
     now = slack.message("C0ALERTS", alert["ts"])
     assert now is not None
     assert [STATUS.fullmatch(line).group(1) for line in status_lines(now)] == [  # type: ignore[union-attr]
@@ -189,11 +233,11 @@ async def test_buttons_on_a_recovered_message_still_act_on_the_rule(
     bot: RunningBot, driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, alert: dict[str, Any]
 ) -> None:
     await deliver(bot, {**BODY, "action_group": "recovered"})
-    await click(driver, slack, "rule_unmute_all", updates=2)
+    await click(driver, slack, "rule_mute_all", updates=2)
     await slack.wait_for(lambda: len(receipts(slack, alert)) >= 2)  # the recovery reply and the receipt
     now = slack.message("C0ALERTS", alert["ts"])
     assert now is not None
-    assert action_ids(now) == EVERY_BUTTON - {"alert_mute", "alert_unmute"}
+    assert action_ids(now) == after(ALL_MUTED) - {"alert_mute", "alert_unmute"}
     assert STATUS.fullmatch(status_lines(now)[-1])
 
 
@@ -223,7 +267,7 @@ async def test_a_responder_may_not_mute_all_from_the_message(
 
 
 async def test_the_case_button_carries_the_alert(alert: dict[str, Any]) -> None:
-    target = Target.decode(element(alert, "case_open")["value"])
+    target = Target.unpack(element(alert, "case_open")["value"])
     assert target == Target(rule_id="r1", space="default", alert_id="host-1", alert_uuid=BODY["alert_uuid"])
 
 
@@ -238,7 +282,7 @@ async def test_a_button_over_socket_mode(
     await slack.wait_for("chat.update")
     [sent] = writes(kibana)
     assert sent.path == "/api/alerting/rule/r1/alert/host-1/_mute"
-    await shows_outcome(slack, message, "muted alert `host-1` of rule `r1`")
+    await shows_outcome(slack, message, "muted alert `host-1` of rule `r1`", buttons=after(MUTED))
 
 
 async def test_when_the_update_fails_the_receipt_still_records_the_action(

@@ -10,7 +10,8 @@ from bot.devkit.fake_kibana import FakeKibana
 from bot.devkit.fake_slack import FakeSlack
 from bot.devkit.harness import RunningBot
 from bot.devkit.slack_driver import SlackDriver
-from handlers.values import CASE_OPEN, Target
+from handlers.shared.catalog import CASE_OPEN
+from handlers.shared.codec import Target
 
 CHANNEL = "C0ALERTS"
 CREATE = "/api/cases"
@@ -93,7 +94,7 @@ def alert_message(slack: FakeSlack, target: Target) -> dict[str, Any]:
                     "type": "button",
                     "text": {"type": "plain_text", "text": "Open case"},
                     "action_id": CASE_OPEN,
-                    "value": target.encode(),
+                    "value": target.pack(),
                 }
             ],
         },
@@ -107,7 +108,7 @@ async def test_case_open_button_on_an_alert_prefills_from_the_rule(
     kibana.add_rule(id="r1", name="CPU high", space="ops", tags=["infra", "prod"], active_alerts=["host-1"])
     target = Target(rule_id="r1", space="ops", alert_id="host-1", alert_uuid="3f1a")
     message = alert_message(slack, target)
-    response = await driver.post(driver.block_action(CASE_OPEN, target.encode(), message=message))
+    response = await driver.post(driver.block_action(CASE_OPEN, target.pack(), message=message))
     assert response.status_code == 200
     [update] = await slack.wait_for("views.update")
     view = slack.views[update.params["view_id"]]

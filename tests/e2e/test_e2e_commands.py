@@ -153,7 +153,7 @@ async def test_disable_command_confirms_in_a_form_with_untrack(
     await driver.post(driver.slash_command("disable r1 --untrack"))
     view = await slack.wait_for(lambda: _open_view(slack, "rule_disable_modal"))
     text = str(view["blocks"])
-    assert "Noisy rule" in text and "*3* active alert(s)" in text
+    assert "Noisy rule" in text and "*3* active alerts" in text
     untrack = next(b for b in view["blocks"] if b.get("block_id") == "untrack")
     assert untrack["element"]["initial_options"][0]["value"] == "untrack"  # --untrack pre-ticks it
     assert [r for r in kibana.requests if r.method == "POST"] == []  # nothing disabled before the confirmation

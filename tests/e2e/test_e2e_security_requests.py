@@ -23,7 +23,7 @@ from bot.devkit.slack_driver.signing import sign
 from bot.devkit.slack_driver.transport import body_for
 from bot.logs import RedactingFormatter
 from bot.server import SLACK_BODY_LIMIT
-from handlers.alert_webhook import BODY_LIMIT as WEBHOOK_LIMIT
+from handlers.alerts.webhook import BODY_LIMIT as WEBHOOK_LIMIT
 
 from .conftest import SIGNING_SECRET, WEBHOOK_TOKEN
 

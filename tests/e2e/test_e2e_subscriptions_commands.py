@@ -12,7 +12,6 @@ from bot.devkit.fake_slack import FakeSlack
 from bot.devkit.harness import RunningBot
 from bot.devkit.slack_driver import SlackDriver
 from bot.scheduler import HealthScheduler
-from handlers.subscriptions import SCHEDULER
 
 
 async def run(driver: SlackDriver, slack: FakeSlack, text: str, channel: str = "C0ALERTS") -> dict[str, Any]:
@@ -26,7 +25,7 @@ async def run(driver: SlackDriver, slack: FakeSlack, text: str, channel: str = "
 
 
 def scheduler_of(bot: RunningBot) -> HealthScheduler[Any]:
-    found = bot.runtime.services.extras[SCHEDULER]
+    found = bot.runtime.part(HealthScheduler)
     assert isinstance(found, HealthScheduler)
     return found
 
@@ -97,7 +96,7 @@ async def test_list_and_unsubscribe(driver: SlackDriver, slack: FakeSlack, bot: 
     answer = await run(driver, slack, f"health unsubscribe {first.id}")
     assert f"removed health-report subscription #{first.id} (every hour" in answer["text"]
     answer = await run(driver, slack, "health unsubscribe all")
-    assert f"removed 1 health-report subscription(s) from this channel: #{second.id}" in answer["text"]
+    assert f"removed 1 health-report subscription from this channel: #{second.id}" in answer["text"]
     assert [s.id for s in await bot.runtime.services.store.list_subscriptions()] == [elsewhere.id]
     answer = await run(driver, slack, "health subscriptions")
     assert "No health reports are posted in this channel" in answer["text"]

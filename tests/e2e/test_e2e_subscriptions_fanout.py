@@ -9,7 +9,6 @@ from bot.devkit.fake_slack import FakeSlack
 from bot.devkit.harness import RunningBot
 from bot.schedule import parse_schedule
 from bot.scheduler import HealthScheduler, count
-from handlers.subscriptions import SCHEDULER
 
 CHANNELS = [f"C{n:04d}" for n in range(200)]
 
@@ -30,7 +29,7 @@ async def test_two_hundred_channels_one_health_request_per_tick(
             on_change=n % 2 == 0,  # half of them only on change
             created_by="U0ALICE",
         )
-    scheduler = bot.runtime.services.extras[SCHEDULER]
+    scheduler = bot.runtime.part(HealthScheduler)
     assert isinstance(scheduler, HealthScheduler)
     await scheduler.sync()
     times = schedule.next_fire_times(datetime(2026, 1, 5, 10, 2, tzinfo=UTC), 3)

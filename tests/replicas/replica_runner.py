@@ -25,7 +25,6 @@ from bot.devkit.harness import start_uvicorn, stop_uvicorn
 from bot.scheduler import HealthScheduler
 from bot.server import create_asgi
 from bot.settings import load_settings
-from handlers.subscriptions import SCHEDULER
 
 
 def emit(message: dict[str, Any]) -> None:
@@ -36,7 +35,7 @@ def emit(message: dict[str, Any]) -> None:
 async def main(poll_seconds: float) -> None:
     settings = load_settings()
     runtime = await create_runtime(settings)
-    scheduler = runtime.services.extras[SCHEDULER]
+    scheduler = runtime.part(HealthScheduler)
     assert isinstance(scheduler, HealthScheduler)
     scheduler.poll_seconds = poll_seconds  # before start: the poll loop reads it
     server, task, url = await start_uvicorn(create_asgi(runtime, http_mode=True, socket=None))

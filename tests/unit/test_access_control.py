@@ -7,7 +7,9 @@ import logging
 
 import pytest
 
-from bot.access import ACTIONS, AccessControl, Policy, Refusal, Role, parse_policy
+from bot.access import AccessControl, Policy, Refusal, Role, parse_policy
+from handlers.shared.catalog import ROLES as ACTIONS
+from handlers.shared.catalog import action as catalog_action
 
 POLICY = """\
 default_role = "viewer"
@@ -80,7 +82,7 @@ def user_with(role: Role) -> AccessControl:
 @pytest.mark.parametrize("action", sorted(ACTIONS))
 @pytest.mark.parametrize("role", list(Role), ids=str)
 async def test_every_role_against_every_action(role: Role, action: str) -> None:
-    refusal = await user_with(role).check("U0TESTER1", "C0GENERAL", action)
+    refusal = await user_with(role).check("U0TESTER1", "C0GENERAL", catalog_action(action))
     if role >= ACTIONS[action]:
         assert refusal is None
     else:
@@ -90,11 +92,11 @@ async def test_every_role_against_every_action(role: Role, action: str) -> None:
 
 async def test_an_unknown_action_is_a_programming_error(access: AccessControl) -> None:
     with pytest.raises(KeyError):
-        await access.check("U0ADMIN01", None, "format-disk")
+        await access.check("U0ADMIN01", None, catalog_action("format-disk"))
 
 
 def test_the_refusal_message_says_what_is_needed_and_who_to_ask() -> None:
-    assert Refusal("disable", Role.OPERATOR, Role.RESPONDER).message() == (
+    assert Refusal("disable", Role.OPERATOR, Role.RESPONDER, "`disable` rules").message() == (
         "You need the *operator* role to `disable` rules; you are *responder*. "
         "Ask an admin of this bot to grant it in the access policy (ACCESS_POLICY)."
     )
@@ -105,8 +107,8 @@ async def test_everyone_has_the_default_role(access: AccessControl, groups: Fake
     decision = await access.role_of("U0NOBODY1", "C0GENERAL")
     assert decision.role is Role.VIEWER
     assert decision.reasons == ["default_role viewer"]
-    assert await access.check("U0NOBODY1", "C0GENERAL", "health") is None
-    refusal = await access.check("U0NOBODY1", "C0GENERAL", "mute")
+    assert await access.check("U0NOBODY1", "C0GENERAL", catalog_action("health")) is None
+    refusal = await access.check("U0NOBODY1", "C0GENERAL", catalog_action("mute"))
     assert refusal == Refusal("mute", Role.RESPONDER, Role.VIEWER)
 
 
@@ -114,13 +116,15 @@ async def test_default_role_none_denies_everything() -> None:
     control = AccessControl(parse_policy('default_role = "none"'), FakeGroups({}))
     assert (await control.role_of("U0ANYONE1", None)).role is Role.NONE
     for action in ("help", "health", "whoami"):
-        assert await control.check("U0ANYONE1", None, action) == Refusal(action, Role.VIEWER, Role.NONE)
+        assert await control.check("U0ANYONE1", None, catalog_action(action)) == Refusal(action, Role.VIEWER, Role.NONE)
 
 
 async def test_the_built_in_default_lets_everyone_respond_but_not_operate() -> None:
     control = AccessControl(Policy(), FakeGroups({}))
-    assert await control.check("U0ANYONE1", None, "mute") is None
-    assert await control.check("U0ANYONE1", None, "disable") == Refusal("disable", Role.OPERATOR, Role.RESPONDER)
+    assert await control.check("U0ANYONE1", None, catalog_action("mute")) is None
+    assert await control.check("U0ANYONE1", None, catalog_action("disable")) == Refusal(
+        "disable", Role.OPERATOR, Role.RESPONDER
+    )
     assert (await control.role_of("U0ANYONE1", None)).reasons == ["default_role responder"]
 
 
@@ -128,7 +132,7 @@ async def test_a_user_grant_applies_everywhere(access: AccessControl) -> None:
     decision = await access.role_of("U0ADMIN01", None)
     assert decision.role is Role.ADMIN
     assert decision.reasons == ["default_role viewer", "grant admin (policy.toml line 13) via user U0ADMIN01"]
-    assert await access.check("U0ADMIN01", "C0ANY0001", "apm key create") is None
+    assert await access.check("U0ADMIN01", "C0ANY0001", catalog_action("apm key create")) is None
 
 
 async def test_a_channel_limited_grant_holds_only_in_its_channels(access: AccessControl) -> None:
@@ -140,8 +144,10 @@ async def test_a_channel_limited_grant_holds_only_in_its_channels(access: Access
     ]
     assert (await access.role_of("U0OPS0001", "C0GENERAL")).role is Role.VIEWER
     assert (await access.role_of("U0OPS0001", None)).role is Role.VIEWER  # e.g. a DM-less surface
-    assert await access.check("U0OPS0001", "C0123OPS", "disable") is None
-    assert await access.check("U0OPS0001", "C0GENERAL", "disable") == Refusal("disable", Role.OPERATOR, Role.VIEWER)
+    assert await access.check("U0OPS0001", "C0123OPS", catalog_action("disable")) is None
+    assert await access.check("U0OPS0001", "C0GENERAL", catalog_action("disable")) == Refusal(
+        "disable", Role.OPERATOR, Role.VIEWER
+    )
 
 
 async def test_a_group_grant_applies_to_its_members(access: AccessControl, groups: FakeGroups) -> None:
@@ -189,10 +195,10 @@ async def test_concurrent_checks_share_one_lookup(access: AccessControl, groups:
 
 
 async def test_check_skips_lookups_that_cannot_change_the_answer(access: AccessControl, groups: FakeGroups) -> None:
-    assert await access.check("U0ADMIN01", "C0123OPS", "disable") is None  # admin by user grant
-    assert await access.check("U0NOBODY1", "C0123OPS", "health") is None  # the default suffices
+    assert await access.check("U0ADMIN01", "C0123OPS", catalog_action("disable")) is None  # admin by user grant
+    assert await access.check("U0NOBODY1", "C0123OPS", catalog_action("health")) is None  # the default suffices
     assert groups.calls == []
-    assert await access.check("U0NOBODY1", "C0123OPS", "disable") is not None
+    assert await access.check("U0NOBODY1", "C0123OPS", catalog_action("disable")) is not None
     assert groups.calls == ["S0OPS0001"]  # the responder group cannot make anyone an operator
 
 
@@ -201,14 +207,14 @@ async def test_a_failing_lookup_fails_closed_and_is_retried_soon(
 ) -> None:
     groups.failing.add("S0OPS0001")
     with caplog.at_level(logging.WARNING, logger="bot.access"):
-        refusal = await access.check("U0GRPOPS1", "C0123OPS", "disable")
+        refusal = await access.check("U0GRPOPS1", "C0123OPS", catalog_action("disable"))
     assert refusal == Refusal("disable", Role.OPERATOR, Role.VIEWER)
     assert "S0OPS0001" in caplog.text and "RuntimeError" in caplog.text
-    assert await access.check("U0GRPOPS1", "C0123OPS", "disable") is not None
+    assert await access.check("U0GRPOPS1", "C0123OPS", catalog_action("disable")) is not None
     assert groups.calls == ["S0OPS0001"]  # the failure is remembered briefly...
     groups.failing.clear()
     clock.now += 6
-    assert await access.check("U0GRPOPS1", "C0123OPS", "disable") is None  # ...not for the full minute
+    assert await access.check("U0GRPOPS1", "C0123OPS", catalog_action("disable")) is None  # ...not for the full minute
     assert groups.calls == ["S0OPS0001", "S0OPS0001"]
 
 

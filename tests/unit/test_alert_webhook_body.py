@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from handlers.alert_webhook import AlertDelivery, BadDelivery, parse_delivery
+from handlers.alerts.webhook import AlertDelivery, BadDelivery, parse_delivery
 
 BODY: dict[str, Any] = {
     "rule_id": "r1",

@@ -6,9 +6,10 @@ import json
 from datetime import UTC, datetime
 
 from bot.kibana.models.apm import AgentConfiguration, SourceMapArtifact, SourceMapPage
-from handlers.apm_config import comparison_blocks, config_list_blocks
-from handlers.apm_replies import CONFIG_OVERWRITE, ConfigChange, SourceMapRef
-from handlers.apm_sourcemaps import sourcemap_list_blocks
+from handlers.apm.config import comparison_blocks, config_list_blocks
+from handlers.apm.sourcemaps import sourcemap_list_blocks
+from handlers.apm.values import ConfigChange, SourceMapRef
+from handlers.shared.catalog import CONFIG_OVERWRITE
 
 
 def config(name: str, environment: str | None = None, **settings: str) -> AgentConfiguration:
@@ -25,7 +26,7 @@ def test_config_list_sorts_and_describes_each_entry() -> None:
         service=None,
         slash="/kibana",
     )
-    assert text == "2 APM agent configuration(s) in space ops"
+    assert text == "2 APM agent configurations in space ops"
     sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
     assert sections[0].startswith("*checkout* · environment `production`")
     assert "`transaction_sample_rate` = `0.5`" in sections[0]
@@ -62,7 +63,7 @@ def test_comparison_marks_changes_and_carries_the_change_in_the_button() -> None
     assert "`b` will be removed" in json.dumps(blocks)
     overwrite = blocks[-1]["elements"][0]
     assert overwrite["action_id"] == CONFIG_OVERWRITE
-    assert ConfigChange.decode(overwrite["value"]) == change
+    assert ConfigChange.unpack(overwrite["value"]) == change
 
 
 def test_a_change_too_large_for_a_button_asks_for_the_flag() -> None:
@@ -87,19 +88,19 @@ def artifact(i: int) -> SourceMapArtifact:
 def test_sourcemap_list_has_one_confirmed_delete_per_map_and_stays_within_limits() -> None:
     page = SourceMapPage(artifacts=[artifact(i) for i in range(45)], total=80)
     text, blocks = sourcemap_list_blocks(page, space="ops", slash="/kibana")
-    assert text == "80 APM source map(s) in space ops"
+    assert text == "80 APM source maps in space ops"
     assert len(blocks) <= 50
     buttons = [b["accessory"] for b in blocks if "accessory" in b]
     assert len(buttons) == 45
     assert all(len(b["value"]) <= 2000 and b["confirm"]["style"] == "danger" for b in buttons)
-    assert SourceMapRef.decode(buttons[0]["value"]) == SourceMapRef(id=artifact(0).id, space="ops", label="web 0.0.0")
+    assert SourceMapRef.unpack(buttons[0]["value"]) == SourceMapRef(id=artifact(0).id, space="ops", label="web 0.0.0")
     assert len({b.get("block_id") for b in blocks if "accessory" in b}) == 45
     assert blocks[-1]["elements"][0]["text"] == "…and 35 more, not shown."
     assert "created 2025-01-02 03:04 UTC" in blocks[2]["text"]["text"]
 
 
 def test_button_values_not_made_by_the_bot_are_refused() -> None:
-    for decode in (ConfigChange.decode, SourceMapRef.decode):
+    for decode in (ConfigChange.unpack, SourceMapRef.unpack):
         try:
             decode('{"r": "rule"}')
         except ValueError as error:

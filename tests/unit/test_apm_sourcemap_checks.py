@@ -7,8 +7,8 @@ import json
 import pytest
 
 from bot.kibana.errors import KibanaForbidden
-from handlers.apm_sourcemap_file import MAX_BYTES, SourceMapRefused, check, problems_of
-from handlers.errors import Doing, describe, missing_privileges
+from handlers.apm.sourcemap_file import MAX_BYTES, SourceMapRefused, check, problems_of
+from handlers.shared.errors import Doing, describe, missing_privileges
 
 GOOD = {"version": 3, "sources": ["a.ts"], "mappings": "AAAA"}
 

@@ -15,8 +15,8 @@ from bot.kibana.errors import KibanaBadRequest, KibanaTimeout, KibanaUnavailable
 from bot.kibana.models.cases import Case, CaseCreate, CasePage
 from bot.services import Services
 from bot.store import Store
-from handlers import case_creation
-from handlers.case_creation import CaseOutcomeUnknown, CaseStillPending, open_case_once
+from handlers.cases import creation as case_creation
+from handlers.cases.creation import CaseOutcomeUnknown, CaseStillPending, open_case_once
 
 KEY = "C0ALERTS:1712345678.000100"
 TAG = f"slack-dedupe:{KEY}"

@@ -9,7 +9,7 @@ import pytest
 
 from bot.devkit.fake_slack.block_kit import view_problems
 from bot.devkit.slack_driver.state import state_values
-from handlers.case_form import (
+from handlers.cases.form import (
     CaseFields,
     CaseOrigin,
     Prefill,
@@ -73,13 +73,13 @@ def test_description_has_text_author_and_permalink_and_fits() -> None:
 
 
 def test_origin_round_trips_compactly() -> None:
-    encoded = ORIGIN.encode()
-    assert CaseOrigin.decode(encoded) == ORIGIN
+    encoded = ORIGIN.pack()
+    assert CaseOrigin.unpack(encoded) == ORIGIN
     assert len(encoded) < 300 and '"k":"message"' in encoded
     huge = ORIGIN.model_copy(update={"permalink": "https://x/" + "p" * 3000})
-    assert len(huge.encode()) <= 3000 and CaseOrigin.decode(huge.encode()).permalink is None
+    assert len(huge.pack()) <= 3000 and CaseOrigin.unpack(huge.pack()).permalink is None
     with pytest.raises(ValueError, match="not made by the bot"):
-        CaseOrigin.decode('{"nope": 1}')
+        CaseOrigin.unpack('{"nope": 1}')
 
 
 def test_dedupe_key_per_message_or_per_form() -> None:

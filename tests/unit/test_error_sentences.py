@@ -20,8 +20,8 @@ from bot.kibana.errors import (
     KibanaUnauthorized,
     KibanaUnavailable,
 )
-from handlers.errors import Doing, describe
-from handlers.grammar import UsageError
+from handlers.shared.errors import Doing, describe
+from handlers.shared.grammar import UsageError
 
 
 def _never_sent(error: KibanaUnavailable) -> KibanaUnavailable:

@@ -11,7 +11,7 @@ import pytest
 
 from bot.devkit.fake_kibana import FakeKibana
 from bot.kibana import KibanaClient
-from handlers.health import HealthOutcome, check_health, health_blocks, health_text
+from handlers.health.report import HealthOutcome, check_health, health_blocks, health_text
 
 KEY = "report-test-key"
 

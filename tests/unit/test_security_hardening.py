@@ -19,7 +19,7 @@ from bot.logs import REDACTED, RedactingFormatter, request_id
 from bot.request_context import new_request_id, request_kind, start_request
 from bot.server import SIGNATURE_WINDOW, timestamp_problem
 from bot.store import AuditEntry
-from handlers.access_commands import ENTRIES_PER_SECTION, MESSAGE_BLOCK_LIMIT, audit_blocks, audit_line
+from handlers.access.audit_view import ENTRIES_PER_SECTION, MESSAGE_BLOCK_LIMIT, audit_blocks, audit_line
 
 from ..secrets_plugin import RawCapture, find_leaks
 

@@ -1,0 +1,62 @@
+"""`/kibana audit [rule <id>] [last <n>]`: operators see the trail of state-changing actions,
+newest first, as one ephemeral message. Every field that came from someone else is escaped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.store import AuditEntry
+from handlers.shared.blocks import SECTION_TEXT_LIMIT, Block, clip, context, escape, header, section
+from handlers.shared.context import Invocation
+from handlers.shared.grammar import AuditArgs
+from handlers.shared.words import count
+
+MESSAGE_BLOCK_LIMIT = 50
+ENTRIES_PER_SECTION = 10
+_RESULT_MARK = {"ok": ":white_check_mark: ok", "error": ":x: error", "refused": ":no_entry: refused"}
+
+
+async def show_audit(inv: Invocation) -> None:
+    args = inv.args(AuditArgs)
+    entries = await inv.services.store.list_audit(rule_id=args.rule_id, limit=args.limit)
+    about = f" for rule `{args.rule_id}`" if args.rule_id else ""
+    if not entries:
+        await inv.reply(f"The audit trail has no entries{about} yet.")
+        return
+    text = f"Audit trail{about}: the latest {count(len(entries), 'entry', 'entries')}, newest first."
+    await inv.reply(text, blocks=audit_blocks(entries, title=f"Audit trail{about}"))
+
+
+def audit_line(entry: AuditEntry) -> str:
+    """One entry on one line: time, who, action, target, space, result, Kibana status."""
+    when = entry.at.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
+    target = f" `{escape(clip(entry.target, 120))}`" if entry.target else ""
+    result = _RESULT_MARK.get(entry.result, escape(entry.result))
+    if entry.kibana_status is not None:
+        status = f"Kibana {entry.kibana_status}"
+    elif entry.result == "refused":
+        status = "Kibana not called"
+    else:
+        status = "Kibana —"
+    channel = f" in <#{entry.channel}>" if entry.channel else ""
+    action = f"*{escape(entry.action)}*{target}"
+    return f"{when} · <@{entry.user_id}>{channel} · {action} · space `{entry.space}` · {result} · {status}"
+
+
+def audit_blocks(entries: Iterable[AuditEntry], *, title: str) -> list[Block]:
+    """A header and sections of up to ENTRIES_PER_SECTION lines each, within Slack's 50 blocks."""
+    blocks: list[Block] = [header(title)]
+    lines: list[str] = []
+    size = 0
+    for line in (audit_line(e) for e in entries):
+        if lines and (len(lines) >= ENTRIES_PER_SECTION or size + len(line) + 1 > SECTION_TEXT_LIMIT):
+            blocks.append(section("\n".join(lines)))
+            lines, size = [], 0
+        lines.append(clip(line, SECTION_TEXT_LIMIT))
+        size += len(line) + 1
+    if lines:
+        blocks.append(section("\n".join(lines)))
+    if len(blocks) > MESSAGE_BLOCK_LIMIT:  # cannot happen with `last` ≤ 100, but never send what Slack rejects
+        more = context("More entries than one message holds: use `last <n>`.")
+        blocks = [*blocks[: MESSAGE_BLOCK_LIMIT - 1], more]
+    return blocks

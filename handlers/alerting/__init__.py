@@ -1,0 +1,14 @@
+"""Alerting: the rule commands, the buttons of rules and alerts, and the rule modals."""
+
+from __future__ import annotations
+
+from handlers.alerting import buttons, commands, modals
+from handlers.shared.feature import Contribution, Plumbing
+
+
+def register(plumbing: Plumbing) -> Contribution:
+    return Contribution(
+        commands=commands.routes(plumbing),
+        actions=buttons.listeners(plumbing),
+        views=modals.listeners(plumbing),
+    )

@@ -1,0 +1,72 @@
+"""Buttons on the rule card and on alert messages: act on Kibana, then show who did what."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from handlers.alerting import writes
+from handlers.alerting.modals import open_disable_modal, open_snooze_modal
+from handlers.alerting.rule_card import rule_card_blocks
+from handlers.shared import catalog
+from handlers.shared.codec import Target
+from handlers.shared.context import Actor
+from handlers.shared.feature import Listener, Plumbing
+from handlers.shared.guard import Aim, surface_of
+from handlers.shared.outcome import Done, Origin
+
+# The catalog's actions whose buttons and menus this feature answers.
+RULE_ACTIONS = ("rule", *sorted(writes.WRITES))
+
+
+def listeners(plumbing: Plumbing) -> dict[str, Listener]:
+    services = plumbing.services
+
+    async def on_link(ack: AsyncAck) -> None:
+        await ack()  # a URL button: Slack opens the link, the bot only acknowledges
+
+    async def card(target: Target) -> tuple[str, list[dict[str, Any]]]:
+        rule = await services.kibana.get_rule(target.rule_id, space=target.space)
+        url = services.kibana.rule_url(rule.id, space=target.space, public_base=services.settings.kibana_link_base)
+        return f"Rule {rule.name}", rule_card_blocks(rule, space=target.space, rule_url=url)
+
+    async def on_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        action_id = str((body.get("actions") or [{}])[0].get("action_id"))
+        name = catalog.BY_ACTION_ID[action_id].name
+        origin = Origin.from_action(body)
+
+        async def perform(target: Target, actor: Actor) -> None:
+            if name == "rule":
+                text, blocks = await card(target)
+                await plumbing.replies.privately(surface_of(body, actor), text, blocks=blocks)
+                return
+            if name == "disable":
+                await open_disable_modal(
+                    plumbing, client, trigger_id=body["trigger_id"], target=target, untrack=False, origin=origin
+                )
+                return
+            duration = target.option if name == "snooze" else None
+            if duration == "custom":
+                await open_snooze_modal(client, trigger_id=body["trigger_id"], target=target, origin=origin)
+                return
+            sentence = await writes.apply(services, actor, name, target, duration=duration)
+            message = body.get("message") or {}
+            await plumbing.outcomes.report(
+                origin,
+                actor,
+                sentence,
+                message_blocks=message.get("blocks"),
+                message_text=message.get("text", ""),
+                ephemeral_blocks=(await card(target))[1] if origin.ephemeral else None,
+                done=Done(name, target),
+            )
+
+        await plumbing.guard.click(ack, body, decode=Target.unpack, aim=Aim.at, run=perform)
+
+    buttons: dict[str, Listener] = {catalog.RULE_LINK: on_link}
+    for name in RULE_ACTIONS:
+        for action_id in catalog.action(name).action_ids:
+            buttons[action_id] = on_button
+    return buttons

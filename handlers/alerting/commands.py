@@ -1,0 +1,81 @@
+"""Alerting commands: rules, rule, and the rule/alert writes."""
+
+from __future__ import annotations
+
+from handlers.alerting import writes
+from handlers.alerting.modals import open_disable_modal
+from handlers.alerting.rule_card import rule_buttons, rule_card_blocks, rule_list_blocks
+from handlers.shared.blocks import escape, section
+from handlers.shared.codec import Target
+from handlers.shared.context import Invocation
+from handlers.shared.feature import Plumbing, Route
+from handlers.shared.grammar import AlertArgs, DisableArgs, RuleArgs, SearchArgs, SnoozeArgs, UnsnoozeArgs
+from handlers.shared.outcome import Origin
+from handlers.shared.words import count
+
+
+async def list_rules(inv: Invocation) -> None:
+    search = inv.args(SearchArgs).search
+    page = await inv.services.kibana.find_rules(search or None, space=inv.space, per_page=20)
+    await inv.reply(count(page.total, "rule"), blocks=rule_list_blocks(page, search=search, space=inv.space))
+
+
+async def show_rule(inv: Invocation) -> None:
+    rule = await inv.services.kibana.get_rule(inv.args(RuleArgs).rule_id, space=inv.space)
+    url = inv.services.kibana.rule_url(rule.id, space=inv.space, public_base=inv.services.settings.kibana_link_base)
+    await inv.reply(f"Rule {rule.name}", blocks=rule_card_blocks(rule, space=inv.space, rule_url=url))
+
+
+async def write(inv: Invocation) -> None:
+    """mute, unmute, enable, unmute-all, snooze, unsnooze: act at once, tell the channel."""
+    args = inv.command.args
+    if not isinstance(args, RuleArgs | AlertArgs | SnoozeArgs | UnsnoozeArgs):
+        raise TypeError(f"`{inv.command.action}` is not a rule write")
+    target = Target(rule_id=args.rule_id, space=inv.space, alert_id=getattr(args, "alert_id", None))
+    done = await writes.apply(
+        inv.services,
+        inv.actor,
+        inv.command.action,
+        target,
+        duration=args.duration if isinstance(args, SnoozeArgs) else None,
+        schedule_id=args.schedule_id if isinstance(args, UnsnoozeArgs) else None,
+    )
+    await inv.reply(f"{inv.actor.mention} {done}.", public=True)
+
+
+async def confirm_mute_all(inv: Invocation) -> None:
+    """Rule-level writes confirm first: show the rule and a confirmed button."""
+    rule = await inv.services.kibana.get_rule(inv.args(RuleArgs).rule_id, space=inv.space)
+    url = inv.services.kibana.rule_url(rule.id, space=inv.space, public_base=inv.services.settings.kibana_link_base)
+    await inv.reply(
+        f"Mute all alerts of {rule.name}?",
+        blocks=[
+            section(
+                f"Mute all alerts of *{escape(rule.name)}* (`{escape(rule.id)}`, {rule.active_alerts} active)? "
+                "Press *Mute all* to confirm."
+            ),
+            rule_buttons(rule, inv.space, rule_url=url),
+        ],
+    )
+
+
+def routes(plumbing: Plumbing) -> dict[str, Route]:
+    async def confirm_disable(inv: Invocation) -> None:
+        args = inv.args(DisableArgs)
+        await open_disable_modal(
+            plumbing,
+            inv.client,
+            trigger_id=inv.trigger_id or "",
+            target=Target(rule_id=args.rule_id, space=inv.space),
+            untrack=args.untrack,
+            origin=Origin(response_url=inv.response_url, channel=inv.actor.channel_id),
+        )
+
+    immediate = ("mute", "unmute", "enable", "unmute-all", "snooze", "unsnooze")
+    return {
+        "rules": list_rules,
+        "rule": show_rule,
+        "mute-all": confirm_mute_all,
+        "disable": confirm_disable,
+        **dict.fromkeys(immediate, write),
+    }

@@ -1,0 +1,95 @@
+"""The rule and alert writes (mute, unmute, mute-all, unmute-all, disable, enable, snooze,
+unsnooze), shared by the slash command, the rule card and the alert-message buttons.
+
+Each returns a past-tense sentence for the receipt, and records the action in the audit trail.
+"""
+
+from __future__ import annotations
+
+from bot.kibana.errors import KibanaError
+from bot.services import Services
+from handlers.shared.audit import record
+from handlers.shared.codec import Target
+from handlers.shared.context import Actor
+from handlers.shared.guard import NothingToDo
+
+WRITES = frozenset({"mute", "unmute", "mute-all", "unmute-all", "disable", "enable", "snooze", "unsnooze"})
+
+
+async def apply(
+    services: Services,
+    actor: Actor,
+    action: str,
+    target: Target,
+    *,
+    untrack: bool = False,
+    duration: str | None = None,
+    schedule_id: str | None = None,
+) -> str:
+    """Run one write against Kibana and return what happened, in words."""
+    try:
+        sentence = await _call(services, action, target, untrack=untrack, duration=duration, schedule_id=schedule_id)
+    except KibanaError as error:
+        await record(
+            services,
+            actor,
+            action,
+            target,
+            result="error",
+            kibana_status=error.status_code,
+            detail=error.message,
+        )
+        raise
+    await record(services, actor, action, target, result="ok", detail=sentence)
+    return sentence
+
+
+async def _call(
+    services: Services,
+    action: str,
+    target: Target,
+    *,
+    untrack: bool,
+    duration: str | None,
+    schedule_id: str | None,
+) -> str:
+    kibana = services.kibana
+    rule, space = target.rule_id, target.space
+    where = f"rule `{rule}`" + ("" if space == "default" else f" (space `{space}`)")
+    if action == "mute":
+        assert target.alert_id is not None
+        await kibana.mute_alert(rule, target.alert_id, space=space)
+        return f"muted alert `{target.alert_id}` of {where}"
+    if action == "unmute":
+        assert target.alert_id is not None
+        await kibana.unmute_alert(rule, target.alert_id, space=space)
+        return f"unmuted alert `{target.alert_id}` of {where}"
+    if action == "mute-all":
+        await kibana.mute_all(rule, space=space)
+        return f"muted all alerts of {where}"
+    if action == "unmute-all":
+        await kibana.unmute_all(rule, space=space)
+        return f"unmuted all alerts of {where}"
+    if action == "disable":
+        await kibana.disable_rule(rule, untrack=untrack, space=space)
+        return f"disabled {where}" + (" and untracked its alerts" if untrack else "")
+    if action == "enable":
+        await kibana.enable_rule(rule, space=space)
+        return f"enabled {where}"
+    if action == "snooze":
+        assert duration is not None
+        schedule = await kibana.snooze_rule(rule, duration, space=space)
+        return f"snoozed {where} for {duration} (schedule `{schedule.id}`)"
+    if action == "unsnooze":
+        ids = [schedule_id] if schedule_id else await _snooze_ids(services, target)
+        if not ids:
+            raise NothingToDo(f"Rule `{rule}` has no snooze schedule to cancel.")
+        for one in ids:
+            await kibana.unsnooze_rule(rule, one, space=space)
+        return f"cancelled the snooze of {where}"
+    raise ValueError(f"not a rule write: {action}")
+
+
+async def _snooze_ids(services: Services, target: Target) -> list[str]:
+    found = await services.kibana.get_rule(target.rule_id, space=target.space)
+    return [s.id for s in found.snooze_schedule if s.id]

@@ -1,0 +1,165 @@
+"""How an alert looks in Slack: one message with the rule, the alert, and its buttons.
+
+What the message shows is kept in the store (keyed by channel and ts), so that after a
+button acts on it the message is rendered again from that state, with the status lines
+("<@U…> muted alert `host-1` of rule `r1` at 10:42 UTC") that buttons added.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ValidationError
+
+from bot.services import Services
+from handlers.shared import catalog
+from handlers.shared.blocks import Block, actions, button, clip, context, escape, header, section
+from handlers.shared.buttons import RuleState, alert_element, link, rule_elements
+from handlers.shared.codec import Target
+from handlers.shared.outcome import MAX_STATUS_LINES, STATUS_BLOCK, Done, MessageRenderer
+
+REASON_LIMIT = 2500  # leaves room in the section's 3000 characters
+TEXT_LIMIT = 300  # the notification text
+ALERT_BLOCK = "alert_actions"
+RULE_BLOCK = "rule_actions"
+
+
+class AlertView(BaseModel):
+    """Everything an alert message shows; stored as JSON beside the message."""
+
+    rule_id: str
+    rule_name: str
+    space: str
+    alert_id: str
+    alert_uuid: str
+    action_group: str
+    reason: str = ""
+    rule_url: str
+    tags: list[str] = []
+    date: datetime  # when Kibana first reported the alert
+    updated: datetime | None = None  # the latest delivery that changed what is shown
+    recovered_at: datetime | None = None
+    recovery_reason: str = ""
+    # What the buttons depend on. Kibana runs no action of a muted alert, a rule whose alerts are
+    # all muted, or a disabled rule, so a delivery means none of these; buttons change them.
+    muted: bool = False
+    rule_muted_all: bool = False
+    rule_enabled: bool = True
+
+    @property
+    def recovered(self) -> bool:
+        return self.recovered_at is not None
+
+    def target(self) -> Target:
+        return Target(rule_id=self.rule_id, space=self.space, alert_id=self.alert_id, alert_uuid=self.alert_uuid)
+
+    def after(self, done: Done) -> AlertView:
+        """What the message shows once `done` happened (to this alert, or to its rule)."""
+        if done.target.rule_id != self.rule_id or done.target.space != self.space:
+            return self
+        this_alert = done.target.alert_id == self.alert_id
+        table: dict[str, dict[str, bool]] = {
+            "mute": {"muted": True} if this_alert else {},
+            "unmute": {"muted": False} if this_alert else {},
+            "mute-all": {"rule_muted_all": True},
+            "unmute-all": {"rule_muted_all": False},
+            "disable": {"rule_enabled": False},
+            "enable": {"rule_enabled": True},
+        }
+        changes = table.get(done.action, {})
+        return self.model_copy(update=changes) if changes else self
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def alert_text(view: AlertView) -> str:
+    """The notification text (and what screen readers and old clients show)."""
+    if view.recovered:
+        return clip(f"Recovered: {view.rule_name} — alert {view.alert_id}", TEXT_LIMIT)
+    reason = f": {view.reason}" if view.reason else ""
+    return clip(f"[{view.action_group}] {view.rule_name} — alert {view.alert_id}{reason}", TEXT_LIMIT)
+
+
+def alert_blocks(view: AlertView, status_lines: tuple[str, ...] | list[str] = ()) -> list[Block]:
+    """The message: what happened, where, and what can be done about it."""
+    icon = ":white_check_mark:" if view.recovered else ":rotating_light:"
+    reason = escape(clip(view.reason, REASON_LIMIT)) if view.reason else "_Kibana gave no reason._"
+    fields = [
+        f"*Alert*\n`{escape(view.alert_id)}`",
+        f"*Action group*\n`{escape(view.action_group)}`",
+        f"*Rule*\n`{escape(view.rule_id)}`",
+        f"*Space*\n`{escape(view.space)}`",
+        f"*Time*\n{_utc(view.date)}",
+    ]
+    if view.tags:
+        fields.append("*Tags*\n" + " ".join(f"`{escape(t)}`" for t in view.tags[:20]))
+    blocks: list[Block] = [
+        header(f"{icon} {'Recovered: ' if view.recovered else ''}{view.rule_name}"),
+        section(reason, fields=fields, block_id="alert_summary"),
+    ]
+    if view.recovered_at is not None:
+        recovery = f"*Recovered* at {_utc(view.recovered_at)}"
+        if view.recovery_reason and view.recovery_reason != view.reason:
+            recovery += f" — {escape(clip(view.recovery_reason, 1000))}"
+        blocks.append(section(recovery, block_id="alert_recovered"))
+    target = view.target()
+    if not view.recovered:  # muting an alert that is gone does nothing: that button goes
+        blocks.append(actions(alert_element(target, muted=view.muted), block_id=ALERT_BLOCK))
+    blocks.append(actions(*rule_buttons(view, target), block_id=RULE_BLOCK))
+    if status_lines:
+        blocks.append(context(*list(status_lines)[-MAX_STATUS_LINES:], block_id=STATUS_BLOCK))
+    footer = f"alert uuid `{escape(view.alert_uuid)}`"
+    if view.updated is not None:
+        footer += f" · updated {_utc(view.updated)}"
+    blocks.append(context(footer, block_id="alert_footer"))
+    return blocks
+
+
+def rule_buttons(view: AlertView, target: Target) -> list[Block]:
+    state = RuleState(muted_all=view.rule_muted_all, enabled=view.rule_enabled)
+    return [
+        *rule_elements(target, view.rule_name, state),
+        button("Open case", catalog.CASE_OPEN, target.pack()),
+        link(view.rule_url),
+    ]
+
+
+# ---- the stored state ------------------------------------------------------------------
+
+
+async def load(services: Services, channel: str, ts: str) -> tuple[AlertView, tuple[str, ...]] | None:
+    """The alert shown by the message at (channel, ts) and its status lines; None when not an alert message."""
+    stored = await services.store.get_alert_content(channel=channel, ts=ts)
+    if stored is None:
+        return None
+    try:
+        return AlertView.model_validate_json(stored.content), stored.status_lines
+    except ValidationError:
+        return None
+
+
+async def save(services: Services, channel: str, ts: str, view: AlertView) -> None:
+    await services.store.save_alert_content(channel=channel, ts=ts, content=view.model_dump_json())
+
+
+def renderer(services: Services) -> MessageRenderer:
+    """Re-draws an alert message after a button acted on it, with the new status lines."""
+
+    async def render_stored(
+        channel: str, ts: str, new_lines: list[str], done: Done | None
+    ) -> tuple[list[Block], str] | None:
+        loaded = await load(services, channel, ts)
+        if loaded is None:
+            return None
+        view, lines = loaded
+        if done is not None and (changed := view.after(done)) is not view:
+            view = changed
+            await save(services, channel, ts, view)
+        if new_lines:
+            updated = await services.store.add_alert_status_lines(channel=channel, ts=ts, lines=new_lines)
+            lines = updated.status_lines if updated is not None else (*lines, *new_lines)
+        return alert_blocks(view, lines), alert_text(view)
+
+    return render_stored

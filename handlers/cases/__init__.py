@@ -1,0 +1,7 @@
+"""Cases: open a Kibana case from any message, an alert's button, or the command."""
+
+from __future__ import annotations
+
+from handlers.cases.listeners import register
+
+__all__ = ["register"]

@@ -1,0 +1,304 @@
+"""Scheduled health reports: `health subscribe|unsubscribe|subscriptions`, the subscription
+declared in settings (HEALTH_CHANNEL/HEALTH_SCHEDULE), and the scheduler that posts them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.schedule import EXAMPLES, Schedule, ScheduleError, parse_schedule
+from bot.scheduler import ChannelUnusable, HealthScheduler
+from bot.services import Services
+from bot.settings import ConfigError, Settings
+from bot.store import Subscription
+from handlers.health.report import HealthOutcome, check_health, health_blocks, health_text
+from handlers.shared.audit import record
+from handlers.shared.blocks import Block, context, escape, header, section
+from handlers.shared.catalog import USAGE
+from handlers.shared.context import Invocation
+from handlers.shared.feature import Contribution, Plumbing, Route
+from handlers.shared.grammar import SubscribeArgs, UnsubscribeArgs
+from handlers.shared.words import count
+
+log = logging.getLogger(__name__)
+
+CONFIG_KEY = "health"
+POLL_SECONDS = 30.0
+RATE_LIMIT_ATTEMPTS = 4
+RATE_LIMIT_MAX_WAIT = 60.0
+NEXT_TIMES = 3
+
+# chat.postMessage errors that will not go away by trying again: the subscription is paused.
+UNUSABLE_CHANNEL = {
+    "channel_not_found": "the channel was not found (deleted, or private without the bot)",
+    "is_archived": "the channel is archived",
+    "not_in_channel": "the bot is not a member of the channel",
+    "restricted_action": "the workspace does not let the bot post in the channel",
+}
+
+
+# ---- wiring ------------------------------------------------------------------------------
+def register(plumbing: Plumbing) -> Contribution:
+    """Validate HEALTH_SCHEDULE now (ConfigError: exit status 2), start the scheduler with the server."""
+    services = plumbing.services
+    configured = configured_schedule(services.settings)
+    scheduler = make_scheduler(services)
+
+    async def start() -> None:
+        await apply_configured_subscription(services, configured)
+        await scheduler.start()
+
+    def with_scheduler(route: Callable[[Invocation, HealthScheduler[HealthOutcome]], Awaitable[None]]) -> Route:
+        async def run(inv: Invocation) -> None:
+            await route(inv, scheduler)
+
+        return run
+
+    commands: dict[str, Route] = {
+        "health subscribe": with_scheduler(subscribe),
+        "health unsubscribe": with_scheduler(unsubscribe),
+        "health subscriptions": list_subscriptions,
+    }
+    return Contribution(commands=commands, background=[start], closers=[scheduler.close], parts=[scheduler])
+
+
+def make_scheduler(services: Services, *, poll_seconds: float = POLL_SECONDS) -> HealthScheduler[HealthOutcome]:
+    async def check(space: str) -> HealthOutcome:
+        return await check_health(services.kibana, space)
+
+    async def post(subscription: Subscription, outcome: HealthOutcome) -> None:
+        await post_report(services, subscription, outcome)
+
+    return HealthScheduler(services.store, check=check, post=post, replica=services.replica, poll_seconds=poll_seconds)
+
+
+def configured_schedule(settings: Settings) -> Schedule | None:
+    """HEALTH_SCHEDULE parsed, or None when no subscription is declared in settings."""
+    if not settings.health_schedule or not settings.health_channel:
+        return None
+    try:
+        return parse_schedule(settings.health_schedule)
+    except ScheduleError as error:
+        raise ConfigError(f"HEALTH_SCHEDULE: expected a schedule such as {EXAMPLES} ({error.problem})") from None
+
+
+async def apply_configured_subscription(services: Services, schedule: Schedule | None) -> None:
+    """Create/update the subscription declared in settings, or remove it when they declare none."""
+    store, settings = services.store, services.settings
+    if schedule is None or not settings.health_channel:
+        if await store.remove_config_subscription(CONFIG_KEY):
+            log.info("health subscription from configuration removed (HEALTH_CHANNEL/HEALTH_SCHEDULE unset)")
+        return
+    subscription = await store.upsert_config_subscription(
+        channel=settings.health_channel,
+        space=settings.kibana_space,
+        schedule=schedule.text,
+        cron=schedule.cron,
+        timezone=schedule.timezone,
+        key=CONFIG_KEY,
+    )
+    if subscription.paused:  # a restart is the operator's way to say "try that channel again"
+        log.info("health subscription %d from configuration resumed at start-up", subscription.id)
+        await store.set_subscription_paused(subscription.id, False)
+
+
+# ---- posting a report --------------------------------------------------------------------
+async def post_report(services: Services, subscription: Subscription, outcome: HealthOutcome) -> None:
+    """Post one report; Slack's 429 waits Retry-After (bounded); an unusable channel raises ChannelUnusable."""
+    blocks = health_blocks(outcome, footer=report_footer(services, subscription))
+    text = health_text(outcome)
+    for attempt in range(1, RATE_LIMIT_ATTEMPTS + 1):
+        try:
+            await services.slack.chat_postMessage(channel=subscription.channel, text=text, blocks=blocks)
+            return
+        except SlackApiError as error:
+            code = str(error.response.get("error", ""))
+            if code in UNUSABLE_CHANNEL:
+                raise ChannelUnusable(f"{UNUSABLE_CHANNEL[code]} ({code})") from None
+            if error.response.status_code != 429 or attempt == RATE_LIMIT_ATTEMPTS:
+                raise
+            wait = _retry_after(error.response.headers)
+            log.info("Slack rate limit on chat.postMessage: waiting %.0f s (attempt %d)", wait, attempt)
+            await asyncio.sleep(wait)
+
+
+def _retry_after(headers: Any) -> float:
+    for name, value in dict(headers or {}).items():
+        if str(name).lower() == "retry-after":
+            try:
+                return min(max(float(value), 0.0), RATE_LIMIT_MAX_WAIT)
+            except (TypeError, ValueError):
+                break
+    return 1.0
+
+
+def report_footer(services: Services, subscription: Subscription) -> str:
+    schedule = _schedule(subscription).describe()
+    if subscription.from_config:
+        return f"Scheduled report ({schedule}) from configuration"
+    slash = services.settings.slack_command
+    return (
+        f"Scheduled report #{subscription.id} ({schedule}) · stop with `{slash} health unsubscribe {subscription.id}`"
+    )
+
+
+# ---- commands ----------------------------------------------------------------------------
+async def subscribe(inv: Invocation, scheduler: HealthScheduler[HealthOutcome]) -> None:
+    args = inv.args(SubscribeArgs)
+    raw = args.schedule
+    try:
+        schedule = parse_schedule(raw)
+    except ScheduleError as error:
+        await inv.reply(f"{error}\nUsage: `{inv.slash} {USAGE['health subscribe']}`")
+        return
+    channel = inv.actor.channel_id or ""
+    problem = await channel_problem(inv.client, channel)
+    if problem is not None:
+        await inv.reply(problem)
+        return
+    on_change = args.on_change
+    subscription = await inv.services.store.add_subscription(
+        channel=channel,
+        space=inv.space,
+        schedule=schedule.text,
+        cron=schedule.cron,
+        timezone=schedule.timezone,
+        on_change=on_change,
+        created_by=inv.actor.user_id,
+    )
+    await scheduler.sync()
+    await record(
+        inv.services,
+        inv.actor,
+        "health subscribe",
+        f"subscription {subscription.id}",
+        result="ok",
+        detail=f"{schedule.text}{' --on-change' if on_change else ''} in {channel}",
+        space=inv.space,
+    )
+    times = ", ".join(_moment(t) for t in schedule.next_fire_times(datetime.now(UTC), NEXT_TIMES))
+    when = "when the health changes, checked " if on_change else ""
+    await inv.reply(
+        f"{inv.actor.mention} subscribed this channel to Kibana alerting health reports for space "
+        f"`{inv.space}` {when}{schedule.describe()} (subscription *#{subscription.id}*).\n"
+        f"Next: {times}.\nStop with `{inv.slash} health unsubscribe {subscription.id}`.",
+        public=True,
+    )
+
+
+async def unsubscribe(inv: Invocation, scheduler: HealthScheduler[HealthOutcome]) -> None:
+    store, channel = inv.services.store, inv.actor.channel_id or ""
+    target = inv.args(UnsubscribeArgs).target
+    if target == "all":
+        mine = await store.list_subscriptions(channel=channel)
+        removed = [s.id for s in mine if not s.from_config and await store.remove_subscription(s.id, channel=channel)]
+        kept = [s for s in mine if s.from_config]
+        if not removed:
+            note = " (only the one declared in configuration, which settings control)" if kept else ""
+            await inv.reply(f"This channel has no health-report subscriptions to remove{note}.")
+            return
+        await scheduler.sync()
+        ids = ", ".join(f"#{i}" for i in removed)
+        await record(inv.services, inv.actor, "health unsubscribe", "all", result="ok", detail=f"{ids} in {channel}")
+        removed_words = count(len(removed), "health-report subscription")
+        await inv.reply(f"{inv.actor.mention} removed {removed_words} from this channel: {ids}.", public=True)
+        return
+    subscription = await store.get_subscription(int(target))
+    if subscription is None or subscription.channel != channel:
+        await inv.reply(
+            f"There is no health-report subscription #{target} in this channel. "
+            f"See this channel's subscriptions with `{inv.slash} health subscriptions`."
+        )
+        return
+    if subscription.from_config:
+        await inv.reply(
+            f"Subscription #{target} is declared in the bot's configuration (HEALTH_CHANNEL, HEALTH_SCHEDULE); "
+            "an admin removes it by unsetting those settings."
+        )
+        return
+    if await store.remove_subscription(subscription.id, channel=channel):
+        await scheduler.sync()
+        await record(
+            inv.services,
+            inv.actor,
+            "health unsubscribe",
+            f"subscription {subscription.id}",
+            result="ok",
+            detail=f"{subscription.schedule} in {channel}",
+            space=subscription.space,
+        )
+    await inv.reply(
+        f"{inv.actor.mention} removed health-report subscription #{target} "
+        f"({_schedule(subscription).describe()}, space `{subscription.space}`).",
+        public=True,
+    )
+
+
+async def list_subscriptions(inv: Invocation) -> None:
+    mine = await inv.services.store.list_subscriptions(channel=inv.actor.channel_id or "")
+    if not mine:
+        await inv.reply(
+            "No health reports are posted in this channel. "
+            f"Add one with `{inv.slash} health subscribe every 1h` or `{inv.slash} health subscribe daily 09:00`."
+        )
+        return
+    await inv.reply(
+        f"{count(len(mine), 'health-report subscription')} in this channel", blocks=subscription_blocks(mine, inv.slash)
+    )
+
+
+def subscription_blocks(subscriptions: list[Subscription], slash: str) -> list[Block]:
+    blocks: list[Block] = [header("Health reports in this channel")]
+    now = datetime.now(UTC)
+    for subscription in subscriptions[:45]:  # Slack allows 50 blocks
+        schedule = _schedule(subscription)
+        facts = [f"*#{subscription.id}* · {schedule.describe()}", f"space `{subscription.space}`"]
+        facts.append("only when the health changes" if subscription.on_change else "every time")
+        if subscription.from_config:
+            facts.append("from configuration")
+        if subscription.paused:
+            reason = escape(subscription.paused_reason or "no reason recorded")
+            state = f":double_vertical_bar: *paused*: {reason} — invite the bot, then subscribe again"
+        else:
+            upcoming = schedule.next_fire_times(now, 1)
+            state = f"next report {_moment(upcoming[0])}" if upcoming else "no further reports"
+        blocks.append(section(" · ".join(facts) + "\n" + state))
+    if len(subscriptions) > 45:
+        blocks.append(context(f"…and {len(subscriptions) - 45} more."))
+    blocks.append(context(f"Remove one with `{slash} health unsubscribe <id>`, all with `… unsubscribe all`."))
+    return blocks
+
+
+async def channel_problem(client: AsyncWebClient, channel: str) -> str | None:
+    """Why the bot could not post in `channel` (a sentence for the user), or None when it can."""
+    invite = "Invite the bot first (`/invite @Kibana ChatOps`), then subscribe again."
+    try:
+        answer = await client.conversations_info(channel=channel)
+    except SlackApiError as error:
+        code = str(error.response.get("error", ""))
+        if code == "channel_not_found":
+            return f"I cannot see this channel, so I could not post reports here. {invite}"
+        log.warning("conversations.info for %s failed (%s); assuming the bot can post", channel, code)
+        return None
+    info: dict[str, Any] = answer.get("channel") or {}
+    if info.get("is_archived"):
+        return "This channel is archived; subscribe a channel that is in use."
+    if info.get("is_member") is False and not info.get("is_im"):
+        return f"I am not a member of this channel, so I could not post reports here. {invite}"
+    return None
+
+
+def _schedule(subscription: Subscription) -> Schedule:
+    return Schedule(text=subscription.schedule, cron=subscription.cron, timezone=subscription.timezone)
+
+
+def _moment(moment: datetime) -> str:
+    """A time Slack shows in each reader's own time zone (UTC as the fallback text)."""
+    fallback = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"

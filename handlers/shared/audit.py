@@ -1,0 +1,75 @@
+"""Writing the audit trail: every state-changing action, whoever made it and however it ended."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.access import Refusal
+from bot.services import Services
+from bot.store import AuditEntry
+from handlers.shared.catalog import Action
+from handlers.shared.codec import Target
+from handlers.shared.context import Actor
+
+log = logging.getLogger(__name__)
+
+
+async def record(
+    services: Services,
+    actor: Actor,
+    action: str,
+    target: Target | str,
+    *,
+    result: str,
+    kibana_status: int | None = None,
+    detail: str = "",
+    space: str | None = None,
+) -> None:
+    """Append one entry; a failing store is logged, never hidden from the user's outcome."""
+    rule_id = None
+    if isinstance(target, Target):
+        what, space, rule_id = target.audit_target, target.space, target.rule_id
+    else:
+        what = target
+    entry = AuditEntry(
+        user_id=actor.user_id,
+        user_name=actor.user_name,
+        team=actor.team_id or "",
+        channel=actor.channel_id,
+        action=action,
+        target=what,
+        space=space or services.settings.kibana_space,
+        result=result,  # type: ignore[arg-type]
+        kibana_status=kibana_status,
+        detail=detail[:1000],
+        rule_id=rule_id,
+    )
+    try:
+        await services.store.add_audit(entry)
+    except Exception:
+        log.exception("could not write the audit entry for %s on %s", action, what)
+
+
+async def check_access(
+    services: Services,
+    actor: Actor,
+    action: Action,
+    target: Target | str,
+    *,
+    space: str | None = None,
+    detail: str = "",
+) -> Refusal | None:
+    """The access policy's answer for `actor`; a refused write is recorded in the audit trail."""
+    refusal = await services.access.check(actor.user_id, actor.channel_id, action)
+    if refusal is not None and not action.read_only:
+        needs = f"needs {refusal.needed.name.lower()}"
+        await record(
+            services,
+            actor,
+            action.name,
+            target,
+            result="refused",
+            detail=f"{detail}: {needs}" if detail else needs,
+            space=space,
+        )
+    return refusal

@@ -1,0 +1,65 @@
+"""The buttons of the catalog's rule and alert actions, as the rule card and alert messages show
+them: only what applies to the current state (Mute all or Unmute all, Disable… or Enable,
+Mute alert or Unmute alert)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from handlers.shared import catalog
+from handlers.shared.blocks import Block, button, confirm, escape, option
+from handlers.shared.codec import Target
+
+SNOOZE_CHOICES = (("1 hour", "1h"), ("4 hours", "4h"), ("1 day", "1d"), ("Custom…", "custom"))
+
+
+@dataclass(frozen=True)
+class RuleState:
+    """What the rule-level buttons depend on."""
+
+    muted_all: bool = False
+    enabled: bool = True
+
+
+def rule_elements(target: Target, rule_name: str, state: RuleState) -> list[Block]:
+    """Mute all / Unmute all, Disable… / Enable, and the snooze menu, for the rule `target` names."""
+    value = Target(rule_id=target.rule_id, space=target.space).pack()
+    elements: list[Block] = []
+    if state.muted_all:
+        elements.append(button("Unmute all", catalog.RULE_UNMUTE_ALL, value))
+    else:
+        sure = confirm(
+            "Mute all alerts?",
+            f"No notifications for any alert of *{escape(rule_name)}* until someone unmutes it.",
+            "Mute all",
+        )
+        elements.append(button("Mute all", catalog.RULE_MUTE_ALL, value, confirm=sure))
+    if state.enabled:
+        elements.append(button("Disable…", catalog.RULE_DISABLE, value, style="danger"))
+    else:
+        elements.append(button("Enable", catalog.RULE_ENABLE, value, style="primary"))
+    elements.append(snooze_menu(target))
+    return elements
+
+
+def alert_element(target: Target, *, muted: bool) -> Block:
+    """Mute alert, or Unmute alert when it is muted."""
+    if muted:
+        return button("Unmute alert", catalog.ALERT_UNMUTE, target.pack())
+    return button("Mute alert", catalog.ALERT_MUTE, target.pack())
+
+
+def snooze_menu(target: Target) -> Block:
+    return {
+        "type": "static_select",
+        "action_id": catalog.RULE_SNOOZE,
+        "placeholder": {"type": "plain_text", "text": "Snooze…"},
+        "options": [
+            option(label, Target(rule_id=target.rule_id, space=target.space, option=duration).pack())
+            for label, duration in SNOOZE_CHOICES
+        ],
+    }
+
+
+def link(url: str) -> Block:
+    return button("Open in Kibana", catalog.RULE_LINK, url=url)

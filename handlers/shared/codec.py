@@ -1,0 +1,72 @@
+"""The one compact encoding of what the bot hands Slack to get back later: button values, menu
+options and modals' `private_metadata` (context travels in the button).
+
+A value is a pydantic model with short field aliases, written as JSON. Whatever comes back is
+validated again (`unpack`); a value that is not one the bot made raises `ForgedValue`, whose
+message is meant for the person who clicked.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+BUTTON_VALUE_LIMIT = 2000  # characters: a button's value, or a menu option's
+METADATA_LIMIT = 3000  # characters: a modal's private_metadata
+
+
+class ForgedValue(ValueError):
+    """A value that did not come from the bot (or no longer fits what the bot reads)."""
+
+
+class TooLarge(ValueError):
+    """A value larger than Slack carries."""
+
+
+class Packed(BaseModel):
+    """Base of every value the bot packs into Slack."""
+
+    model_config = ConfigDict(populate_by_name=True, frozen=True, extra="forbid")
+
+    LIMIT: ClassVar[int] = BUTTON_VALUE_LIMIT
+    FORGED: ClassVar[str] = "This button's value is not one the bot made."
+
+    def pack(self) -> str:
+        text = self.model_dump_json(by_alias=True, exclude_none=True)
+        if len(text) > self.LIMIT:
+            raise TooLarge(f"{type(self).__name__} packs to {len(text)} characters; Slack carries {self.LIMIT}")
+        return text
+
+    def fits(self) -> bool:
+        return len(self.model_dump_json(by_alias=True, exclude_none=True)) <= self.LIMIT
+
+    @classmethod
+    def unpack(cls, text: str | None) -> Self:
+        if not text or len(text) > cls.LIMIT:
+            raise ForgedValue(cls.FORGED)
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError:
+            raise ForgedValue(cls.FORGED) from None
+
+
+class Metadata(Packed):
+    """Base of what a modal carries in its private_metadata."""
+
+    LIMIT: ClassVar[int] = METADATA_LIMIT
+    FORGED: ClassVar[str] = "This form was not made by the bot."
+
+
+class Target(Packed):
+    """What a rule or alert button acts on."""
+
+    rule_id: str = Field(alias="r", min_length=1, max_length=255)
+    space: str = Field("default", alias="s", min_length=1, max_length=100)
+    alert_id: str | None = Field(None, alias="a", max_length=512)
+    alert_uuid: str | None = Field(None, alias="u", max_length=255)
+    option: str | None = Field(None, alias="o", max_length=20)  # e.g. a snooze duration
+
+    @property
+    def audit_target(self) -> str:
+        return self.rule_id + (f"/{self.alert_id}" if self.alert_id else "")

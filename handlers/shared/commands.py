@@ -1,0 +1,108 @@
+"""The `/kibana` slash command: parse, acknowledge, check access, then route.
+
+The routes come from the features' contributions; `help` is answered here, from the catalog.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from handlers.shared.audit import check_access
+from handlers.shared.catalog import USAGE, action
+from handlers.shared.context import Actor, Invocation
+from handlers.shared.errors import Doing, describe
+from handlers.shared.feature import Plumbing, Route
+from handlers.shared.grammar import HelpArgs, UsageError, parse
+from handlers.shared.guard import NothingToDo
+
+log = logging.getLogger(__name__)
+
+
+async def show_help(inv: Invocation) -> None:
+    topic = inv.args(HelpArgs).topic
+    lines = [f"`{inv.slash} {usage}`" for name, usage in USAGE.items() if name.startswith(topic)]
+    if not lines:
+        lines = [f"`{inv.slash} {usage}`" for usage in USAGE.values()]
+    text = "*Kibana ChatOps* — act on Kibana alerting from Slack.\n" + "\n".join(lines)
+    text += "\nEvery command takes `--space <id>` to act in another Kibana space."
+    await inv.reply(text)
+
+
+BUILT_IN: Mapping[str, Route] = {"help": show_help}
+
+
+class Commands:
+    """Dispatches every `/kibana …` to its route."""
+
+    def __init__(self, plumbing: Plumbing, routes: Mapping[str, Route]) -> None:
+        self.plumbing = plumbing
+        self.routes = {**BUILT_IN, **routes}
+        missing = sorted(set(USAGE) - set(self.routes))
+        unknown = sorted(set(self.routes) - set(USAGE))
+        if missing or unknown:
+            raise RuntimeError(f"commands without a route: {missing}; routes without a command: {unknown}")
+
+    async def on_command(
+        self,
+        ack: AsyncAck,
+        command: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        body: dict[str, Any],
+    ) -> None:
+        services = self.plumbing.services
+        try:
+            parsed = parse(command.get("text") or "")
+        except UsageError as error:
+            doing = Doing(command=services.settings.slack_command, space=services.settings.kibana_space)
+            await ack(response_type="ephemeral", text=describe(error, doing))
+            return
+        await ack()
+        services.track_current_task()
+        invocation = Invocation(
+            services=services,
+            replies=self.plumbing.replies,
+            command=parsed,
+            actor=Actor.from_command(command),
+            respond=respond,
+            client=client,
+            body=body,
+            trigger_id=command.get("trigger_id"),
+        )
+        await self.run(invocation)
+
+    async def run(self, invocation: Invocation) -> None:
+        """Check access, run the route, and turn any failure into a sentence."""
+        name = invocation.command.action
+        try:
+            refusal = await check_access(
+                invocation.services, invocation.actor, action(name), _target(invocation), space=invocation.space
+            )
+            if refusal is not None:
+                await invocation.reply(refusal.message())
+                return
+            await self.routes[name](invocation)
+        except NothingToDo as nothing:
+            await self._tell(invocation, str(nothing))
+        except Exception as error:
+            await self._tell(invocation, describe(error, invocation.doing()))
+
+    async def _tell(self, invocation: Invocation, text: str) -> None:
+        try:
+            await invocation.reply(text)
+        except Exception:
+            log.exception("could not tell the user about a failed %s", invocation.command.action)
+
+
+def _target(invocation: Invocation) -> str:
+    args = invocation.command.args
+    for key in ("rule_id", "service", "name", "id"):
+        value = getattr(args, key, None)
+        if isinstance(value, str):
+            return value
+    return ""

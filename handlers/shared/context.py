@@ -1,0 +1,116 @@
+"""Who is acting, where, and the command being run: what every listener passes around."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.services import Services
+from handlers.shared.errors import Doing
+from handlers.shared.grammar import A, Command
+from handlers.shared.replies import Replies, Surface
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: str
+    user_name: str = ""
+    team_id: str | None = None
+    channel_id: str | None = None
+
+    @classmethod
+    def from_command(cls, command: dict[str, Any]) -> Actor:
+        return cls(
+            user_id=command.get("user_id", ""),
+            user_name=command.get("user_name", ""),
+            team_id=command.get("team_id"),
+            channel_id=command.get("channel_id"),
+        )
+
+    @classmethod
+    def from_interaction(cls, body: dict[str, Any]) -> Actor:
+        user = body.get("user") or {}
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        team = (body.get("team") or {}).get("id") or user.get("team_id")
+        return cls(
+            user_id=user.get("id", ""),
+            user_name=user.get("username") or user.get("name") or "",
+            team_id=team,
+            channel_id=channel,
+        )
+
+    def in_channel(self, channel_id: str | None) -> Actor:
+        """The same person, acting in `channel_id` (where a modal was opened from, say)."""
+        return Actor(self.user_id, self.user_name, self.team_id, channel_id)
+
+    @property
+    def mention(self) -> str:
+        return f"<@{self.user_id}>"
+
+
+@dataclass
+class Invocation:
+    """One `/kibana …` command being handled (after the ack)."""
+
+    services: Services
+    replies: Replies
+    command: Command
+    actor: Actor
+    respond: AsyncRespond
+    client: AsyncWebClient
+    body: dict[str, Any]
+    trigger_id: str | None = None
+
+    def args(self, kind: type[A]) -> A:
+        """The command's arguments, typed as the route expects."""
+        return self.command.args_as(kind)
+
+    @property
+    def space(self) -> str:
+        return self.services.space(self.command.space)
+
+    @property
+    def slash(self) -> str:
+        return self.services.settings.slack_command
+
+    @property
+    def response_url(self) -> str | None:
+        url = self.body.get("response_url")
+        return url if isinstance(url, str) and url else None
+
+    @property
+    def surface(self) -> Surface:
+        return Surface(user=self.actor.user_id, channel=self.actor.channel_id, response_url=self.response_url)
+
+    def doing(self) -> Doing:
+        return Doing(
+            action=self.command.action,
+            space=self.space,
+            rule_id=self.command.rule_id,
+            alert_id=self.command.alert_id,
+            command=self.slash,
+        )
+
+    async def reply(
+        self,
+        text: str,
+        *,
+        blocks: list[dict[str, Any]] | None = None,
+        public: bool = False,
+        replace: bool = False,
+        secret: bool = False,
+    ) -> None:
+        if self.response_url is None:  # Bolt's respond() knows no other way either; let it say so
+            await self.respond(
+                text=text,
+                blocks=blocks,
+                response_type="in_channel" if public else "ephemeral",
+                replace_original=replace,
+            )
+            return
+        await self.replies.to_response_url(
+            self.response_url, text, blocks=blocks, public=public, replace=replace, secret=secret
+        )

@@ -1,0 +1,192 @@
+"""One place that turns every failure into a sentence the user can act on.
+
+`describe()` is pure: it maps an exception (and what the user was doing) to
+text. `reference()` logs an unexpected error under a short id that the user
+sees instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+
+from slack_sdk.errors import SlackApiError
+
+from bot.kibana.errors import (
+    KibanaBadRequest,
+    KibanaConflict,
+    KibanaError,
+    KibanaForbidden,
+    KibanaNotFound,
+    KibanaPayloadTooLarge,
+    KibanaRateLimited,
+    KibanaServerError,
+    KibanaTimeout,
+    KibanaUnauthorized,
+    KibanaUnavailable,
+)
+from handlers.shared.catalog import READ_ACTIONS
+from handlers.shared.grammar import UsageError
+
+log = logging.getLogger(__name__)
+
+_ALERT_MISSING = re.compile(r'Alert instance with id "(?P<alert>[^"]*)" does not exist for rule with id')
+# Elasticsearch security (e.g. APM agent keys): "<user> is missing the following requested privilege(s):
+# <privs>[ and following cluster privileges - <cluster> privilege(s)]." followed by a role hint.
+_ES_MISSING = re.compile(
+    r"is missing the following requested privilege\(s\):\s*(?P<app>.*?)"
+    r"(?:\s+and following cluster privileges\s*-\s*(?P<cluster>.*?)\s+privilege\(s\))?\.(?:\s|$)",
+    re.DOTALL,
+)
+# Kibana route authorization: "… this action is granted by the Kibana privileges [<privs>]".
+_KIBANA_MISSING = re.compile(r"granted by the Kibana privileges \[(?P<privs>[^\]]*)\]")
+
+
+@dataclass(frozen=True)
+class Doing:
+    """What the user was doing, for the wording of errors."""
+
+    action: str = ""
+    space: str = "default"
+    rule_id: str | None = None
+    alert_id: str | None = None
+    command: str = "/kibana"
+
+
+def reference(error: BaseException, doing: Doing | None = None) -> str:
+    ref = secrets.token_hex(4)
+    log.error(
+        "unexpected error (ref %s) while %s",
+        ref,
+        doing.action if doing else "handling a request",
+        exc_info=error,
+    )
+    return ref
+
+
+def describe(error: BaseException, doing: Doing | None = None) -> str:
+    doing = doing or Doing()
+    cmd = doing.command
+    if isinstance(error, UsageError):
+        usage = f"\nUsage: `{cmd} {error.usage}`" if error.usage else f"\nTry `{cmd} help`."
+        return f"{error.message}{usage}"
+    if isinstance(error, KibanaError):
+        return _kibana(error, doing)
+    if isinstance(error, SlackApiError):
+        code = error.response.get("error", "unknown_error")
+        hint = {
+            "channel_not_found": "Invite the bot to the channel (`/invite @Kibana ChatOps`) and try again.",
+            "not_in_channel": "Invite the bot to the channel (`/invite @Kibana ChatOps`) and try again.",
+            "is_archived": "The channel is archived; use another channel.",
+            "expired_trigger_id": "Slack took too long to open the form; run the command again.",
+            "ratelimited": "Slack is rate-limiting the bot; try again in a minute.",
+        }.get(code, "Try again; if it keeps failing, an admin can look at the bot's log.")
+        return f"Slack refused the bot's request (`{code}`). {hint}"
+    ref = reference(error, doing)
+    return (
+        f"Something went wrong on the bot's side (reference `{ref}`). Nothing more was done; "
+        f"an admin can find the details in the bot's log under that reference."
+    )
+
+
+def _where(doing: Doing) -> str:
+    return f"in space `{doing.space}`"
+
+
+def _kibana(error: KibanaError, doing: Doing) -> str:
+    cmd = doing.command
+    path = error.path or ""
+    if isinstance(error, KibanaNotFound):
+        missing = _ALERT_MISSING.search(error.message)
+        if missing:
+            return (
+                f"Alert `{missing.group('alert')}` is not an alert of rule `{doing.rule_id}` {_where(doing)}. "
+                f"Check the alert id with `{cmd} rule {doing.rule_id}`."
+            )
+        if "/api/cases" in path:
+            return f"That case no longer exists {_where(doing)}: {error.message}."
+        if "/api/apm/sourcemaps" in path:
+            return f"No such source map {_where(doing)}. List them with `{cmd} apm sourcemaps`."
+        if "/api/apm/" in path:
+            return f"Kibana has no such APM resource {_where(doing)} (is APM enabled?): {error.message}."
+        if doing.rule_id:
+            return (
+                f"Rule `{doing.rule_id}` was not found {_where(doing)}. Check the id with "
+                f"`{cmd} rules`, or name its space with `--space`."
+            )
+        return f"Kibana found nothing there {_where(doing)}: {error.message}."
+    if isinstance(error, KibanaUnauthorized):
+        return (
+            "Kibana rejected the bot's credentials (401). Nothing was changed. An admin needs to check "
+            "the bot's KIBANA_API_KEY (or KIBANA_USERNAME/KIBANA_PASSWORD) — run `python -m bot check`."
+        )
+    if isinstance(error, KibanaForbidden):
+        lacking = missing_privileges(error.message, application="APM application" if "/api/apm/" in path else "")
+        if lacking:
+            return (
+                f"Kibana refused {_what(doing)} (403): the bot's Kibana credentials lack {lacking} "
+                f"{_where(doing)}. Nothing was changed; a Kibana admin can grant it to the bot's role."
+            )
+        return (
+            f"Kibana refused {_what(doing)} (403): {error.message}. The bot's Kibana credentials lack that "
+            f"privilege {_where(doing)}; a Kibana admin can grant it to the bot's role."
+        )
+    if isinstance(error, KibanaUnavailable):
+        status = f" ({error.status_code})" if error.status_code else ""
+        cause = "did not answer in time" if isinstance(error, KibanaTimeout) else f"could not be reached{status}"
+        ambiguous = getattr(error, "request_sent", True) and error.status_code != 503
+        if ambiguous and doing.action not in READ_ACTIONS:
+            check = f" Check with `{cmd} rule {doing.rule_id}`" if doing.rule_id else " Check in Kibana"
+            return f"Kibana {cause}, so it is not known whether {_what(doing)} happened.{check} before trying again."
+        return f"Kibana {cause}, so {_what(doing)} did not happen. Nothing was changed; try again in a minute."
+    if isinstance(error, KibanaRateLimited):
+        return f"Kibana is rate-limiting the bot, so {_what(doing)} did not happen. Try again in a minute."
+    if isinstance(error, KibanaPayloadTooLarge):
+        return f"Kibana refused the upload: it is larger than Kibana accepts ({error.message})."
+    if isinstance(error, KibanaConflict):
+        return f"Someone else changed it at the same time ({error.message}). Look again and retry."
+    if isinstance(error, KibanaBadRequest):
+        return f"Kibana refused {_what(doing)}: {error.message}"
+    if isinstance(error, KibanaServerError) and error.method == "DELETE" and "/api/apm/sourcemaps/" in path:
+        return (
+            f"Kibana could not delete that source map {_where(doing)} ({error.message}); it may already be gone. "
+            f"List them with `{cmd} apm sourcemaps`."
+        )
+    if isinstance(error, KibanaServerError):
+        return f"Kibana failed with an internal error ({error.status_code}) while {_what(doing)}. Try again later."
+    return f"Kibana answered with an error while {_what(doing)}: {error.message}"
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip(" `'\"") for name in re.split(r"[,\s]+", text) if name.strip(" `'\"")]
+
+
+def missing_privileges(message: str, *, application: str = "") -> str | None:
+    """The privileges a 403 message says are missing, as words (None when it names none).
+    `application` names the kind of the requested privileges (e.g. "APM application")."""
+    found = _KIBANA_MISSING.search(message)
+    if found and _names(found.group("privs")):
+        names = _names(found.group("privs"))
+        return f"the Kibana privilege{'s' if len(names) > 1 else ''} {_listed(names)}"
+    found = _ES_MISSING.search(message)
+    if not found:
+        return None
+    parts = []
+    app = _names(found.group("app") or "")
+    if app:
+        kind = f"{application} privilege" if application else "privilege"
+        parts.append(f"the {kind}{'s' if len(app) > 1 else ''} {_listed(app)}")
+    cluster = _names(found.group("cluster") or "")
+    if cluster:
+        parts.append(f"the cluster privilege{'s' if len(cluster) > 1 else ''} {_listed(cluster)}")
+    return " and ".join(parts) or None
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(f"`{name}`" for name in names)
+
+
+def _what(doing: Doing) -> str:
+    return f"`{doing.command} {doing.action}`" if doing.action else "the request"

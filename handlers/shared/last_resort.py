@@ -1,0 +1,26 @@
+"""Bolt's last-resort error handler: whatever escaped a listener is logged under a
+reference id, and the person gets a sentence instead of Slack's generic failure."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from handlers.shared.errors import describe
+from handlers.shared.replies import Replies
+
+log = logging.getLogger(__name__)
+
+
+def error_handler(replies: Replies) -> Callable[[Exception, dict[str, Any]], Awaitable[None]]:
+    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+        text = describe(error)
+        response_url = body.get("response_url") if isinstance(body, dict) else None
+        if response_url:
+            try:
+                await replies.to_response_url(response_url, text)
+            except Exception:
+                log.exception("could not report an error to the user")
+
+    return on_error

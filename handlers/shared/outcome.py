@@ -1,0 +1,152 @@
+"""Telling people what happened, on the surface the action came from.
+
+- A button on a message in a channel (an alert message): the message is updated in
+  place with who did what, and a short receipt goes into its thread.
+- A button on an ephemeral message (the rule card) or a modal opened by a command:
+  the answer goes back through the command's `response_url`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import Field
+
+from handlers.shared.blocks import Block, context
+from handlers.shared.codec import Packed, Target
+from handlers.shared.context import Actor
+from handlers.shared.replies import Replies
+
+log = logging.getLogger(__name__)
+
+STATUS_BLOCK = "chatops_status"
+MAX_STATUS_LINES = 5
+
+
+class Origin(Packed):
+    """Where an action came from; also travels in a modal's private_metadata."""
+
+    channel: str | None = Field(None, alias="c", max_length=40)
+    message_ts: str | None = Field(None, alias="m", max_length=40)
+    thread_ts: str | None = Field(None, alias="t", max_length=40)
+    response_url: str | None = Field(None, alias="u", max_length=1000)
+    ephemeral: bool = Field(True, alias="e")
+
+    @classmethod
+    def from_action(cls, body: dict[str, Any]) -> Origin:
+        container = body.get("container") or {}
+        message = body.get("message") or {}
+        return cls(
+            channel=container.get("channel_id") or (body.get("channel") or {}).get("id"),
+            message_ts=container.get("message_ts") or message.get("ts"),
+            thread_ts=message.get("thread_ts"),
+            response_url=body.get("response_url"),
+            ephemeral=bool(container.get("is_ephemeral")) or not message,
+        )
+
+    @property
+    def in_channel_message(self) -> bool:
+        return bool(self.channel and self.message_ts and not self.ephemeral)
+
+
+@dataclass(frozen=True)
+class Done:
+    """A write that happened: which action, on what."""
+
+    action: str
+    target: Target
+
+
+# Renders a fresh version of a message a feature knows (an alert message kept in the store) after
+# `done`, with `new_lines` added to its status: (channel, ts, new_lines, done) → (blocks, text), or
+# None when it does not know that message.
+MessageRenderer = Callable[[str, str, list[str], Done | None], Awaitable[tuple[list[Block], str] | None]]
+
+
+def status_line(actor: Actor, sentence: str, at: datetime | None = None) -> str:
+    at = at or datetime.now(UTC)
+    return f"{actor.mention} {sentence} at {at.strftime('%H:%M')} UTC"
+
+
+def with_status(blocks: list[Block], line: str) -> list[Block]:
+    """The same blocks with `line` added to the status context (newest last, bounded)."""
+    lines: list[str] = []
+    kept: list[Block] = []
+    for block in blocks:
+        if block.get("block_id") == STATUS_BLOCK:
+            lines = [e.get("text", "") for e in block.get("elements", [])]
+        else:
+            kept.append(block)
+    lines = [*lines, line][-MAX_STATUS_LINES:]
+    return [*kept, context(*lines, block_id=STATUS_BLOCK)]
+
+
+class Outcomes:
+    """Shows the outcome of a write. The renderers come from every feature, once all are registered."""
+
+    def __init__(self, replies: Replies) -> None:
+        self.replies = replies
+        self._renderers: tuple[MessageRenderer, ...] = ()
+
+    def use_renderers(self, renderers: Iterable[MessageRenderer]) -> None:
+        self._renderers = tuple(renderers)
+
+    async def report(
+        self,
+        origin: Origin,
+        actor: Actor,
+        sentence: str,
+        *,
+        message_blocks: list[Block] | None = None,
+        message_text: str = "",
+        ephemeral_blocks: list[Block] | None = None,
+        done: Done | None = None,
+    ) -> None:
+        """Show the outcome of a write: in place and in the thread, or back to the person."""
+        line = status_line(actor, sentence)
+        replies = self.replies
+        if origin.in_channel_message:
+            assert origin.channel and origin.message_ts
+            try:
+                await self._update_in_place(origin, line, message_blocks, message_text, done)
+            except Exception:
+                # The Kibana write happened: the thread receipt below still records it.
+                log.warning("could not update message %s in %s", origin.message_ts, origin.channel, exc_info=True)
+            receipt = f"{actor.mention} {sentence}."
+            await replies.post(origin.channel, receipt, thread_ts=origin.thread_ts or origin.message_ts)
+            return
+        if origin.response_url:
+            await replies.to_response_url(
+                origin.response_url,
+                f"{actor.mention} {sentence}.",
+                blocks=ephemeral_blocks,
+                public=not ephemeral_blocks,
+                replace=bool(ephemeral_blocks),
+            )
+            if ephemeral_blocks:
+                await replies.to_response_url(origin.response_url, f"{actor.mention} {sentence}.", public=True)
+            return
+        if origin.channel:
+            await replies.ephemeral(origin.channel, actor.user_id, f"You {sentence}.")
+
+    async def _update_in_place(
+        self, origin: Origin, line: str, blocks: list[Block] | None, text: str, done: Done | None
+    ) -> None:
+        assert origin.channel and origin.message_ts
+        for renderer in self._renderers:
+            fresh = await renderer(origin.channel, origin.message_ts, [line], done)
+            if fresh is not None:
+                blocks, text = fresh
+                break
+        else:
+            if blocks is None:
+                log.info(
+                    "no way to re-render message %s in %s; posting the receipt only", origin.message_ts, origin.channel
+                )
+                return
+            blocks = with_status(blocks, line)
+        await self.replies.update(origin.channel, origin.message_ts, text or line, blocks=blocks)
