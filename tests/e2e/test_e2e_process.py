@@ -129,3 +129,31 @@ async def test_serve_finishes_in_flight_work_on_sigterm(kibana: FakeKibana, slac
     assert kibana.rule("r1")["muted_alert_ids"] == ["a1"]
     assert any("muted alert `a1`" in str(r.body.get("text")) for r in slack.responses)
     assert "Traceback" not in err.decode()
+
+
+async def test_a_bad_access_policy_is_a_configuration_error(
+    kibana: FakeKibana, slack: FakeSlack, tmp_path: Path
+) -> None:
+    """Invalid TOML, a policy that parses but is wrong, a file that is not text and a missing file:
+    `serve` and `check` print one line naming ACCESS_POLICY, the file, the line and the problem, and exit 2."""
+    broken = tmp_path / "broken.toml"
+    broken.write_text('default_role = "viewer"\n\n[[grants]\nrole = "admin"\n')
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text('default_role = "viewer"\n\n[[grants]]\nrole = "root"\nusers = ["U0ALICE"]\n')
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe\x00default_role")
+    missing = tmp_path / "missing.toml"
+    expected = {
+        broken: f"{broken}, line 3, column 9: invalid TOML: ",
+        wrong: f"{wrong}, line 4: unknown role 'root'",
+        binary: f"{binary}: the access policy is not UTF-8 text",
+        missing: f"expected the path of a readable file ({missing} does not exist)",
+    }
+    for path, problem in expected.items():
+        env = env_for(kibana, slack, tmp_path, ACCESS_POLICY=str(path))
+        for command in (("serve", "--mode", "http", "--port", str(free_port())), ("check",)):
+            code, out, err = await run_bot(*command, env=env, cwd=tmp_path)
+            assert (code, out) == (2, ""), (command, path, err)
+            [line] = err.splitlines()  # one line: no traceback, no warning, no unclosed session
+            assert line.startswith(f"configuration error: ACCESS_POLICY: {problem}"), (command, line)
+    assert kibana.requests == [] and slack.calls == []  # refused before talking to anyone
