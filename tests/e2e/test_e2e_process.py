@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import re
 import signal
 import socket
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -157,3 +160,64 @@ async def test_a_bad_access_policy_is_a_configuration_error(
             [line] = err.splitlines()  # one line: no traceback, no warning, no unclosed session
             assert line.startswith(f"configuration error: ACCESS_POLICY: {problem}"), (command, line)
     assert kibana.requests == [] and slack.calls == []  # refused before talking to anyone
+
+
+@contextlib.asynccontextmanager
+async def serving(env: dict[str, str], cwd: Path, *, mode: str) -> AsyncIterator[tuple[str, list[bytes]]]:
+    """`python -m bot serve` until ready (GET /readyz answers 200); SIGTERM on leaving.
+    Yields the base URL and a list that holds the process's stderr once it has ended."""
+    port = free_port()
+    command = ("serve", "--mode", mode, "--host", "127.0.0.1", "--port", str(port))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *command,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    base, captured = f"http://127.0.0.1:{port}", []
+    try:
+        async with httpx.AsyncClient() as http:
+            for _ in range(300):
+                try:
+                    if (await http.get(f"{base}/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the bot did not become ready")
+        yield base, captured
+        process.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+        assert process.returncode == 0, err.decode()
+        captured += [out, err]
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+def socket_mode(env: dict[str, str], slack: FakeSlack) -> dict[str, str]:
+    env = {**env, "SLACK_APP_TOKEN": slack.app_token}
+    del env["SLACK_SIGNING_SECRET"]
+    return env
+
+
+async def test_a_clean_start_and_stop_logs_no_warning(kibana: FakeKibana, slack: FakeSlack, tmp_path: Path) -> None:
+    """SLACK_BOT_TOKEN in the environment once made Bolt warn "As you gave client as well, token
+    will be unused" on every start; a start and a SIGTERM now log nothing above INFO, in both modes."""
+    env = env_for(kibana, slack, tmp_path)
+    assert env["SLACK_BOT_TOKEN"] == slack.bot_token  # what Bolt used to read on its own
+    for mode, mode_env in (("http", env), ("socket", socket_mode(env, slack))):
+        async with serving(mode_env, tmp_path, mode=mode) as (base, captured), httpx.AsyncClient() as http:
+            assert (await http.get(f"{base}/healthz")).text == "ok"
+        out, err = (part.decode() for part in captured)
+        logged = out + err
+        assert "serving on http://127.0.0.1:" in logged and f"({mode} mode)" in logged
+        assert "will be unused" not in logged
+        noisy = [line for line in logged.splitlines() if re.search(r"\b(WARNING|ERROR|CRITICAL)\b|Traceback", line)]
+        assert noisy == [], mode
