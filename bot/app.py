@@ -47,11 +47,16 @@ class Runtime:
     async def close(self, *, drain_seconds: float = 10.0) -> None:
         """Let in-flight listener work finish (bounded), then close everything."""
         await drain_tasks(self.services.inflight, drain_seconds)
-        for closer in reversed(self.closers):
-            try:
-                await closer()
-            except Exception:
-                log.exception("error while shutting down")
+        await close_all(self.closers)
+
+
+async def close_all(closers: list[Callable[[], Awaitable[None]]]) -> None:
+    """Run `closers` last to first; one that fails is logged and the others still run."""
+    for closer in reversed(closers):
+        try:
+            await closer()
+        except Exception:
+            log.exception("error while shutting down")
 
 
 def slack_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
@@ -66,13 +71,29 @@ def slack_client(settings: Settings, session: aiohttp.ClientSession | None = Non
 
 
 async def create_runtime(settings: Settings, *, slack: AsyncWebClient | None = None) -> Runtime:
-    """Open the store and the Kibana client, build the Bolt app and register the handlers."""
+    """Open the store and the Kibana client, build the Bolt app and register the handlers.
+
+    When a step fails (a bad HEALTH_SCHEDULE, say), what was already opened is closed again."""
+    closers: list[Callable[[], Awaitable[None]]] = []
+    try:
+        return await _create_runtime(settings, slack, closers)
+    except BaseException:
+        await close_all(closers)
+        raise
+
+
+async def _create_runtime(
+    settings: Settings, slack: AsyncWebClient | None, closers: list[Callable[[], Awaitable[None]]]
+) -> Runtime:
     policy = load_policy(settings.access_policy)
     store = await Store.open(settings.database_url)
+    closers.append(store.close)
     kibana = KibanaClient.from_settings(settings, observer=observe_kibana_call)
+    closers.append(kibana.aclose)
     session = None
     if slack is None:
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        closers.append(session.close)
     client = slack or slack_client(settings, session)
 
     async def group_members(group_id: str) -> frozenset[str]:
@@ -95,10 +116,7 @@ async def create_runtime(settings: Settings, *, slack: AsyncWebClient | None = N
         process_before_response=False,
     )
     install_event_dedupe(app, store)
-    runtime = Runtime(settings=settings, services=services, app=app)
-    runtime.closers += [store.close, kibana.aclose]
-    if session is not None:
-        runtime.closers.append(session.close)
+    runtime = Runtime(settings=settings, services=services, app=app, closers=closers)
     handlers.register(app, services, runtime)
     return runtime
 

@@ -162,6 +162,19 @@ async def test_a_bad_access_policy_is_a_configuration_error(
     assert kibana.requests == [] and slack.calls == []  # refused before talking to anyone
 
 
+async def test_a_failure_late_in_start_up_closes_what_was_opened(
+    kibana: FakeKibana, slack: FakeSlack, tmp_path: Path
+) -> None:
+    """HEALTH_SCHEDULE is checked after the store, the Kibana client and the Slack session are open:
+    its error is still the only line (no "Unclosed client session" from a session left open)."""
+    env = env_for(kibana, slack, tmp_path, HEALTH_CHANNEL="C0ALERTS", HEALTH_SCHEDULE="every 7m")
+    code, out, err = await run_bot("serve", "--mode", "http", "--port", str(free_port()), env=env, cwd=tmp_path)
+    assert (code, out) == (2, "")
+    [line] = err.splitlines()
+    assert line.startswith("configuration error: HEALTH_SCHEDULE: expected a schedule such as "), err
+    assert "cannot be kept exactly by a clock" in line
+
+
 @contextlib.asynccontextmanager
 async def serving(env: dict[str, str], cwd: Path, *, mode: str) -> AsyncIterator[tuple[str, list[bytes]]]:
     """`python -m bot serve` until ready (GET /readyz answers 200); SIGTERM on leaving.
