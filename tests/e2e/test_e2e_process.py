@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.metadata
 import os
+import platform
 import re
 import signal
 import socket
@@ -234,3 +236,26 @@ async def test_a_clean_start_and_stop_logs_no_warning(kibana: FakeKibana, slack:
         assert "will be unused" not in logged
         noisy = [line for line in logged.splitlines() if re.search(r"\b(WARNING|ERROR|CRITICAL)\b|Traceback", line)]
         assert noisy == [], mode
+
+
+async def test_a_fresh_process_has_samples_on_its_first_scrape(
+    kibana: FakeKibana, slack: FakeSlack, tmp_path: Path
+) -> None:
+    """Before any Slack request the bot's own counters have no samples; the process, platform and
+    GC collectors and the build-info gauge give the first scrape some."""
+    env = env_for(kibana, slack, tmp_path)
+    async with serving(env, tmp_path, mode="http") as (base, _), httpx.AsyncClient() as http:
+        response = await http.get(f"{base}/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    samples = {
+        line.split("{")[0].split(" ")[0]: line for line in response.text.splitlines() if not line.startswith("#")
+    }
+    assert float(samples["process_cpu_seconds_total"].split()[-1]) > 0
+    assert float(samples["process_resident_memory_bytes"].split()[-1]) > 0
+    assert f'version="{platform.python_version()}"' in samples["python_info"]
+    assert "python_gc_collections_total" in samples
+    version = importlib.metadata.version("kibana-chatops")
+    assert samples["chatops_build_info"] == (
+        f'chatops_build_info{{python="{platform.python_version()}",version="{version}"}} 1.0'
+    )
+    assert "# TYPE chatops_slack_requests_total counter" in response.text
