@@ -81,7 +81,7 @@ def configured_schedule(settings: Settings) -> Schedule | None:
     if not settings.health_schedule or not settings.health_channel:
         return None
     try:
-        return parse_schedule(settings.health_schedule)
+        return parse_schedule(settings.health_schedule, offer_on_change=False)  # it has no --on-change
     except ScheduleError as error:
         raise ConfigError(f"HEALTH_SCHEDULE: expected a schedule such as {EXAMPLES} ({error.problem})") from None
 
@@ -150,8 +150,9 @@ def report_footer(services: Services, subscription: Subscription) -> str:
 @command("health subscribe")
 async def subscribe(inv: Invocation) -> None:
     raw = str(inv.command.args.get("schedule", ""))
+    on_change = bool(inv.command.args.get("on_change"))
     try:
-        schedule = parse_schedule(raw)
+        schedule = parse_schedule(raw, on_change=on_change)  # --on-change may check every minute
     except ScheduleError as error:
         await inv.reply(f"{error}\nUsage: `{inv.slash} {USAGE['health subscribe']}`")
         return
@@ -160,7 +161,6 @@ async def subscribe(inv: Invocation) -> None:
     if problem is not None:
         await inv.reply(problem)
         return
-    on_change = bool(inv.command.args.get("on_change"))
     subscription = await inv.services.store.add_subscription(
         channel=channel,
         space=inv.space,
