@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from bot.settings import ConfigError
+
 log = logging.getLogger(__name__)
 
 
@@ -62,8 +64,10 @@ _ID_PATTERNS = {  # Slack ids, so that a name ("@alice", "#ops") is caught at st
 }
 
 
-class PolicyError(Exception):
-    """A malformed access policy; the message names the file, the line and the problem."""
+class PolicyError(ConfigError):
+    """A malformed or unreadable access policy; the message names the file, the line and the problem.
+
+    A configuration error like any other: `bot.cli` prints it (as ACCESS_POLICY's) and exits 2."""
 
 
 @dataclass(frozen=True)

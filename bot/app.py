@@ -61,11 +61,16 @@ class Runtime:
     async def close(self, *, drain_seconds: float = 10.0) -> None:
         """Let in-flight listener work finish (bounded), then close everything."""
         await drain_tasks(self.services.inflight, drain_seconds)
-        for closer in reversed(self.closers):
-            try:
-                await closer()
-            except Exception:
-                log.exception("error while shutting down")
+        await close_all(self.closers)
+
+
+async def close_all(closers: list[Callable[[], Awaitable[None]]]) -> None:
+    """Run `closers` last to first; one that fails is logged and the others still run."""
+    for closer in reversed(closers):
+        try:
+            await closer()
+        except Exception:
+            log.exception("error while shutting down")
 
 
 def slack_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
@@ -80,11 +85,28 @@ def slack_client(settings: Settings, session: aiohttp.ClientSession | None = Non
 
 
 async def create_runtime(settings: Settings, *, slack: AsyncWebClient | None = None) -> Runtime:
-    """Open the store and the Kibana client, build the Bolt app and merge every feature into it."""
+    """Open the store and the Kibana client, build the Bolt app and merge every feature into it.
+
+    When a step fails (a bad HEALTH_SCHEDULE, say), what was already opened is closed again."""
+    closers: list[Callable[[], Awaitable[None]]] = []
+    try:
+        return await _create_runtime(settings, slack, closers)
+    except BaseException:
+        await close_all(closers)
+        raise
+
+
+async def _create_runtime(
+    settings: Settings, slack: AsyncWebClient | None, closers: list[Callable[[], Awaitable[None]]]
+) -> Runtime:
     policy = load_policy(settings.access_policy)
     store = await Store.open(settings.database_url)
+    closers.append(store.close)
     kibana = KibanaClient.from_settings(settings, observer=observe_kibana_call)
+    closers.append(kibana.aclose)
     session = None if slack is not None and slack.session is not None else _slack_session()
+    if session is not None:
+        closers.append(session.close)
     client = slack or slack_client(settings, session)
 
     async def group_members(group_id: str) -> frozenset[str]:
@@ -107,10 +129,7 @@ async def create_runtime(settings: Settings, *, slack: AsyncWebClient | None = N
         process_before_response=False,
     )
     install_event_dedupe(app, store)
-    runtime = Runtime(settings=settings, services=services, app=app)
-    runtime.closers += [store.close, kibana.aclose]
-    if session is not None:
-        runtime.closers.append(session.close)
+    runtime = Runtime(settings=settings, services=services, app=app, closers=closers)
     _merge_features(runtime, Plumbing.build(services, session or client.session))
     return runtime
 

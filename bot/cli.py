@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from bot.access import PolicyError, load_policy
 from bot.settings import ConfigError, Settings, load_settings, require_http_mode
 
 log = logging.getLogger("bot")
@@ -26,7 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except ConfigError as error:
-        print(f"configuration error: {error}", file=sys.stderr)
+        setting = "ACCESS_POLICY: " if isinstance(error, PolicyError) else ""
+        print(f"configuration error: {setting}{error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -84,6 +86,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     settings = _settings()
+    load_policy(settings.access_policy)  # a bad policy is a configuration error here too (exit 2)
     from bot.checks import run_checks
 
     results = asyncio.run(run_checks(settings))

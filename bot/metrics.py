@@ -1,10 +1,49 @@
-"""Prometheus metrics: Slack requests, Kibana calls and scheduled runs."""
+"""Prometheus metrics: Slack requests, Kibana calls and scheduled runs, plus the process itself.
+
+The process, Python platform and garbage-collector collectors and `chatops_build_info` give a
+fresh process samples on its first scrape (the labelled counters have none until used).
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+import platform
+from importlib import metadata
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+
+# The bot has its own registry (not prometheus_client's default one), so it adds the standard
+# collectors itself: process_* (CPU, memory, open files), python_info and python_gc_*.
+ProcessCollector(registry=REGISTRY)
+PlatformCollector(registry=REGISTRY)
+GCCollector(registry=REGISTRY)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("kibana-chatops")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+BUILD_INFO = Gauge(
+    "chatops_build_info",
+    "The running bot's version and Python version (always 1)",
+    ["version", "python"],
+    registry=REGISTRY,
+)
+BUILD_INFO.labels(_version(), platform.python_version()).set(1)
 
 SLACK_REQUESTS = Counter(
     "chatops_slack_requests_total",

@@ -12,11 +12,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
+import os
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
@@ -76,8 +78,33 @@ def retry_number(req: AsyncBoltRequest) -> int:
     return int(value) if value.isdigit() else 0
 
 
+# What Bolt's AsyncApp reads from the environment when its constructor is not given it. The bot
+# gives Bolt everything from its own settings, so Bolt must not configure itself behind their back:
+# SLACK_BOT_TOKEN next to the bot's `client` made every start warn "As you gave client as well,
+# token will be unused", and SLACK_CLIENT_ID with SLACK_CLIENT_SECRET would switch Bolt to OAuth
+# installations, under which no request of this single-workspace bot is authorised.
+BOLT_ENVIRONMENT = ("SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+
+
+@contextlib.contextmanager
+def hidden_environment(names: tuple[str, ...]) -> Iterator[None]:
+    """`names` absent from os.environ inside the block (for a synchronous constructor), then restored."""
+    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
 class ChatOpsApp(AsyncApp):
-    """Bolt's AsyncApp, with every dispatched request counted, timed and given a request id."""
+    """Bolt's AsyncApp, with every dispatched request counted, timed and given a request id.
+
+    Configured only by its arguments: Bolt's environment fallbacks (BOLT_ENVIRONMENT) are not read.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        with hidden_environment(BOLT_ENVIRONMENT):
+            super().__init__(**kwargs)
 
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
         token = start_request() if req.mode == "socket_mode" else None

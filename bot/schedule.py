@@ -12,7 +12,9 @@ replica computes the same fire times (APScheduler's CronTrigger does the arithme
   values cannot be kept exactly on a clock and are refused with the nearest that can.
 - `daily HH:MM [Area/City]`: once a day at that wall-clock time (UTC by default).
 
-Reports come at most every 5 minutes. Around daylight-saving changes in a named time
+Reports that post every time come at most every 5 minutes. An `--on-change` subscription
+posts only when the health changes, so its checks may run every minute (`every 1m`,
+`* * * * *`): `parse_schedule(text, on_change=True)`. Around daylight-saving changes in a named time
 zone, see `WallClockCronTrigger`: a wall-clock time that does not exist (spring
 forward) fires once, an hour later by the clock; one that happens twice (fall back)
 fires only the first time.
@@ -31,7 +33,8 @@ from typing import Any
 from apscheduler.triggers.cron import CronTrigger
 
 EXAMPLES = 'cron "*/15 * * * *" or "0 9 * * 1-5 Europe/Paris", "every 15m|2h|1d", "daily 09:00 Europe/Paris"'
-MIN_INTERVAL_MINUTES = 5
+MIN_INTERVAL_MINUTES = 5  # for schedules that post every time
+MIN_ON_CHANGE_INTERVAL_MINUTES = 1  # for --on-change, which posts only on a change
 MAX_TEXT = 200
 
 _FIELDS = ("minute", "hour", "day", "month", "day_of_week")
@@ -44,7 +47,7 @@ _FIELD_WORDS = {
 }
 _WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # standard cron numbering
 # Intervals (in minutes) that a cron expression keeps exactly: divisors of an hour, then of a day.
-_EXACT_INTERVALS = (5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440)
+_EXACT_INTERVALS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440)
 _UNITS = {"m": 1, "min": 1, "mins": 1, "minute": 1, "minutes": 1, "h": 60, "hr": 60, "hrs": 60, "hour": 60}
 _UNITS |= {"hours": 60, "d": 1440, "day": 1440, "days": 1440}
 _EVERY = re.compile(r"^([0-9]{1,9})([a-z]+)$")
@@ -100,10 +103,12 @@ class Schedule:
         return WallClockCronTrigger.from_crontab(" ".join(fields), timezone=zoneinfo.ZoneInfo(self.timezone))
 
     def describe(self) -> str:
-        """In words: "every 15 minutes", "every 2 hours", "daily at 09:00 Europe/Paris"."""
+        """In words: "every minute", "every 15 minutes", "every 2 hours", "daily at 09:00 Europe/Paris"."""
         minute, hour, day, month, weekday = self.cron.split()
         rest_any = (day, month, weekday) == ("*", "*", "*")
         zone = f" ({self.timezone})" if self.timezone != "UTC" else ""
+        if rest_any and hour == "*" and minute == "*":
+            return "every minute"
         if rest_any and hour == "*" and (step := re.fullmatch(r"\*/([0-9]+)", minute)) and 60 % int(step[1]) == 0:
             return f"every {step[1]} minutes"
         if rest_any and minute == "0" and hour == "*":
@@ -130,34 +135,64 @@ class Schedule:
         return times
 
 
-def parse_schedule(text: str) -> Schedule:
-    """Parse what the user typed; raises ScheduleError (only) for anything unusable."""
+def parse_schedule(text: str, *, on_change: bool = False, offer_on_change: bool = True) -> Schedule:
+    """Parse what the user typed; raises ScheduleError (only) for anything unusable.
+
+    `on_change`: the schedule of an `--on-change` subscription, which may fire every minute;
+    others fire at most every MIN_INTERVAL_MINUTES, and refusing one that fires more often
+    suggests `--on-change`, unless `offer_on_change` is False (HEALTH_SCHEDULE has no such flag).
+    """
     if len(text) > MAX_TEXT:
         raise ScheduleError(f"That schedule is too long (over {MAX_TEXT} characters).")
     words = text.split()
     if not words:
         raise ScheduleError("Say when to post the report.")
     head = words[0].lower()
+    floor = _Floor(on_change, offer_on_change)
     if head == "every":
-        return _every(words[1:])
+        return _every(words[1:], floor)
     if head == "daily":
         return _daily(words[1:])
-    return _cron(words)
+    return _cron(words, floor)
 
 
-def _every(words: list[str]) -> Schedule:
+@dataclass(frozen=True)
+class _Floor:
+    """How often a schedule may fire, and what its refusal suggests."""
+
+    on_change: bool
+    offer_on_change: bool
+
+    @property
+    def minutes(self) -> int:
+        return MIN_ON_CHANGE_INTERVAL_MINUTES if self.on_change else MIN_INTERVAL_MINUTES
+
+    def refuse(self, lead: str, *, example: str, gap: int) -> ScheduleError:
+        """`lead` ("… is too often: ") completed with the limit and, when `--on-change` would
+        allow the schedule, that suggestion."""
+        if self.on_change:
+            return ScheduleError(f"{lead}health checks can run at most every minute (try {example}).")
+        hint = ""
+        if self.offer_on_change and gap >= MIN_ON_CHANGE_INTERVAL_MINUTES:
+            hint = " Add `--on-change` to check that often and post only when the health changes."
+        return ScheduleError(
+            f"{lead}health reports can come at most every {MIN_INTERVAL_MINUTES} minutes (try {example}).{hint}"
+        )
+
+
+def _every(words: list[str], floor: _Floor) -> Schedule:
     given = "".join(words).lower()
     match = _EVERY.match(given)
     if not match or match[2] not in _UNITS:
         raise ScheduleError("After `every`, give a number and a unit: m (minutes), h (hours) or d (days).")
     minutes = int(match[1]) * _UNITS[match[2]]
-    if minutes < MIN_INTERVAL_MINUTES:
-        raise ScheduleError(
-            f"Health reports can come at most every {MIN_INTERVAL_MINUTES} minutes; "
-            f"try `every {MIN_INTERVAL_MINUTES}m`."
+    if minutes < floor.minutes:
+        raise floor.refuse(
+            f"`every {_interval_text(minutes)}` is too often: ", example=f"`every {floor.minutes}m`", gap=minutes
         )
-    if minutes not in _EXACT_INTERVALS:
-        nearest = sorted(_EXACT_INTERVALS, key=lambda m: (abs(m - minutes), m))
+    exact = [m for m in _EXACT_INTERVALS if m >= floor.minutes]
+    if minutes not in exact:
+        nearest = sorted(exact, key=lambda m: (abs(m - minutes), m))
         choices = [m for m in nearest if abs(m - minutes) == abs(nearest[0] - minutes)]
         suggestion = " or ".join(f"`every {_interval_text(m)}`" for m in choices)
         raise ScheduleError(
@@ -165,7 +200,9 @@ def _every(words: list[str]) -> Schedule:
             f"replica, so an interval must divide an hour or a day). The nearest that can: {suggestion}"
             + (', or a cron expression such as "0 0 * * mon" (weekly).' if minutes > 1440 else ".")
         )
-    if minutes < 60:
+    if minutes == 1:
+        cron = "* * * * *"
+    elif minutes < 60:
         cron = f"*/{minutes} * * * *"
     elif minutes == 60:
         cron = "0 * * * *"
@@ -194,7 +231,7 @@ def _daily(words: list[str]) -> Schedule:
     return Schedule(text=f"daily {hour:02d}:{minute:02d}{suffix}", cron=f"{minute} {hour} * * *", timezone=zone)
 
 
-def _cron(words: list[str]) -> Schedule:
+def _cron(words: list[str], floor: _Floor) -> Schedule:
     if len(words) not in (5, 6):
         raise ScheduleError(
             f"A cron expression has 5 fields (minute hour day-of-month month day-of-week), optionally "
@@ -224,24 +261,24 @@ def _cron(words: list[str]) -> Schedule:
     trigger = schedule.trigger()
     if trigger.get_next_fire_time(None, _REFERENCE) is None:
         raise ScheduleError(f"`{cron}` never fires (no such date).")
-    _check_interval(values)
+    _check_interval(values, floor)
     return schedule
 
 
-def _check_interval(values: dict[str, Any]) -> None:
-    """Refuse schedules firing less than MIN_INTERVAL_MINUTES apart (in UTC wall time)."""
+def _check_interval(values: dict[str, Any], floor: _Floor) -> None:
+    """Refuse schedules firing less than `floor.minutes` apart (in UTC wall time)."""
     times_of_day = CronTrigger(minute=values["minute"], hour=values["hour"], timezone=UTC)
     day_end = _REFERENCE + timedelta(days=1)
     minutes: list[int] = []
     fire = times_of_day.get_next_fire_time(None, _REFERENCE)
     while fire is not None and fire < day_end:  # at most 1440 steps
         minutes.append(int((fire - _REFERENCE).total_seconds()) // 60)
-        if len(minutes) > 1 and minutes[-1] - minutes[-2] < MIN_INTERVAL_MINUTES:
-            _too_often(minutes[-1] - minutes[-2])
+        if len(minutes) > 1 and minutes[-1] - minutes[-2] < floor.minutes:
+            _too_often(minutes[-1] - minutes[-2], floor)
         fire = times_of_day.get_next_fire_time(fire, fire)
     wrap = minutes[0] + 1440 - minutes[-1]
-    if wrap < MIN_INTERVAL_MINUTES and _fires_on_consecutive_days(values):
-        _too_often(wrap)
+    if wrap < floor.minutes and _fires_on_consecutive_days(values):
+        _too_often(wrap, floor)
 
 
 def _fires_on_consecutive_days(values: dict[str, Any]) -> bool:
@@ -258,11 +295,9 @@ def _fires_on_consecutive_days(values: dict[str, Any]) -> bool:
     return False
 
 
-def _too_often(gap: int) -> None:
-    raise ScheduleError(
-        f"That schedule fires {gap} minute{'s' if gap != 1 else ''} apart; health reports can come at most "
-        f"every {MIN_INTERVAL_MINUTES} minutes (for example `*/{MIN_INTERVAL_MINUTES} * * * *`)."
-    )
+def _too_often(gap: int, floor: _Floor) -> None:
+    example = "`* * * * *`" if floor.minutes == 1 else f"`*/{floor.minutes} * * * *`"
+    raise floor.refuse(f"That schedule fires {gap} minute{'s' if gap != 1 else ''} apart; ", example=example, gap=gap)
 
 
 def _apscheduler_weekdays(field: str) -> str:

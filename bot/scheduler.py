@@ -218,7 +218,7 @@ class HealthScheduler(Generic[R]):
         trigger = group.trigger()
         moment = trigger.get_next_fire_time(None, now - timedelta(seconds=self.misfire_grace_seconds + 1))
         latest = now
-        for _ in range(100):  # schedules are >= 5 minutes apart: at most one fire time in the window
+        for _ in range(100):  # schedules are >= 1 minute apart: a few fire times in the window at most
             if moment is None or moment > now:
                 break
             latest = moment

@@ -158,21 +158,21 @@ class GracefulServer(uvicorn.Server):
 
 
 async def serve(runtime: Runtime, *, mode: str, host: str, port: int) -> None:
-    """Run until SIGTERM/SIGINT, then shut down cleanly."""
+    """Run until SIGTERM/SIGINT, then shut down cleanly (also when a start-up step fails)."""
     socket: AsyncSocketModeHandler | None = None
-    if mode == "socket":
-        token = runtime.settings.slack_app_token
-        assert token is not None
-        socket = AsyncSocketModeHandler(runtime.app, token.get_secret_value())
-    asgi = create_asgi(runtime, http_mode=mode == "http", socket=socket)
-    config = uvicorn.Config(asgi, host=host, port=port, log_config=None, lifespan="off", access_log=False)
-    server = GracefulServer(config)
-    if socket is not None:
-        await socket.connect_async()
-        log.info("connected to Slack over Socket Mode")
-    await runtime.start_background()
-    log.info("serving on http://%s:%d (%s mode)", host, port, mode)
     try:
+        if mode == "socket":
+            token = runtime.settings.slack_app_token
+            assert token is not None
+            socket = AsyncSocketModeHandler(runtime.app, token.get_secret_value())
+        asgi = create_asgi(runtime, http_mode=mode == "http", socket=socket)
+        config = uvicorn.Config(asgi, host=host, port=port, log_config=None, lifespan="off", access_log=False)
+        server = GracefulServer(config)
+        if socket is not None:
+            await socket.connect_async()
+            log.info("connected to Slack over Socket Mode")
+        await runtime.start_background()
+        log.info("serving on http://%s:%d (%s mode)", host, port, mode)
         await server.serve()
     finally:
         log.info("shutting down")

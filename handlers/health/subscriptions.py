@@ -83,7 +83,7 @@ def configured_schedule(settings: Settings) -> Schedule | None:
     if not settings.health_schedule or not settings.health_channel:
         return None
     try:
-        return parse_schedule(settings.health_schedule)
+        return parse_schedule(settings.health_schedule, offer_on_change=False)  # it has no --on-change
     except ScheduleError as error:
         raise ConfigError(f"HEALTH_SCHEDULE: expected a schedule such as {EXAMPLES} ({error.problem})") from None
 
@@ -151,9 +151,9 @@ def report_footer(services: Services, subscription: Subscription) -> str:
 # ---- commands ----------------------------------------------------------------------------
 async def subscribe(inv: Invocation, scheduler: HealthScheduler[HealthOutcome]) -> None:
     args = inv.args(SubscribeArgs)
-    raw = args.schedule
+    raw, on_change = args.schedule, args.on_change
     try:
-        schedule = parse_schedule(raw)
+        schedule = parse_schedule(raw, on_change=on_change)  # --on-change may check every minute
     except ScheduleError as error:
         await inv.reply(f"{error}\nUsage: `{inv.slash} {USAGE['health subscribe']}`")
         return
@@ -162,7 +162,6 @@ async def subscribe(inv: Invocation, scheduler: HealthScheduler[HealthOutcome]) 
     if problem is not None:
         await inv.reply(problem)
         return
-    on_change = args.on_change
     subscription = await inv.services.store.add_subscription(
         channel=channel,
         space=inv.space,

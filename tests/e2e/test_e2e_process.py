@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib.metadata
 import os
+import platform
+import re
 import signal
 import socket
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -129,3 +134,128 @@ async def test_serve_finishes_in_flight_work_on_sigterm(kibana: FakeKibana, slac
     assert kibana.rule("r1")["muted_alert_ids"] == ["a1"]
     assert any("muted alert `a1`" in str(r.body.get("text")) for r in slack.responses)
     assert "Traceback" not in err.decode()
+
+
+async def test_a_bad_access_policy_is_a_configuration_error(
+    kibana: FakeKibana, slack: FakeSlack, tmp_path: Path
+) -> None:
+    """Invalid TOML, a policy that parses but is wrong, a file that is not text and a missing file:
+    `serve` and `check` print one line naming ACCESS_POLICY, the file, the line and the problem, and exit 2."""
+    broken = tmp_path / "broken.toml"
+    broken.write_text('default_role = "viewer"\n\n[[grants]\nrole = "admin"\n')
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text('default_role = "viewer"\n\n[[grants]]\nrole = "root"\nusers = ["U0ALICE"]\n')
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe\x00default_role")
+    missing = tmp_path / "missing.toml"
+    expected = {
+        broken: f"{broken}, line 3, column 9: invalid TOML: ",
+        wrong: f"{wrong}, line 4: unknown role 'root'",
+        binary: f"{binary}: the access policy is not UTF-8 text",
+        missing: f"expected the path of a readable file ({missing} does not exist)",
+    }
+    for path, problem in expected.items():
+        env = env_for(kibana, slack, tmp_path, ACCESS_POLICY=str(path))
+        for command in (("serve", "--mode", "http", "--port", str(free_port())), ("check",)):
+            code, out, err = await run_bot(*command, env=env, cwd=tmp_path)
+            assert (code, out) == (2, ""), (command, path, err)
+            [line] = err.splitlines()  # one line: no traceback, no warning, no unclosed session
+            assert line.startswith(f"configuration error: ACCESS_POLICY: {problem}"), (command, line)
+    assert kibana.requests == [] and slack.calls == []  # refused before talking to anyone
+
+
+async def test_a_failure_late_in_start_up_closes_what_was_opened(
+    kibana: FakeKibana, slack: FakeSlack, tmp_path: Path
+) -> None:
+    """HEALTH_SCHEDULE is checked after the store, the Kibana client and the Slack session are open:
+    its error is still the only line (no "Unclosed client session" from a session left open)."""
+    env = env_for(kibana, slack, tmp_path, HEALTH_CHANNEL="C0ALERTS", HEALTH_SCHEDULE="every 7m")
+    code, out, err = await run_bot("serve", "--mode", "http", "--port", str(free_port()), env=env, cwd=tmp_path)
+    assert (code, out) == (2, "")
+    [line] = err.splitlines()
+    assert line.startswith("configuration error: HEALTH_SCHEDULE: expected a schedule such as "), err
+    assert "cannot be kept exactly by a clock" in line
+
+
+@contextlib.asynccontextmanager
+async def serving(env: dict[str, str], cwd: Path, *, mode: str) -> AsyncIterator[tuple[str, list[bytes]]]:
+    """`python -m bot serve` until ready (GET /readyz answers 200); SIGTERM on leaving.
+    Yields the base URL and a list that holds the process's stderr once it has ended."""
+    port = free_port()
+    command = ("serve", "--mode", mode, "--host", "127.0.0.1", "--port", str(port))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *command,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    base, captured = f"http://127.0.0.1:{port}", []
+    try:
+        async with httpx.AsyncClient() as http:
+            for _ in range(300):
+                try:
+                    if (await http.get(f"{base}/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the bot did not become ready")
+        yield base, captured
+        process.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+        assert process.returncode == 0, err.decode()
+        captured += [out, err]
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+def socket_mode(env: dict[str, str], slack: FakeSlack) -> dict[str, str]:
+    env = {**env, "SLACK_APP_TOKEN": slack.app_token}
+    del env["SLACK_SIGNING_SECRET"]
+    return env
+
+
+async def test_a_clean_start_and_stop_logs_no_warning(kibana: FakeKibana, slack: FakeSlack, tmp_path: Path) -> None:
+    """SLACK_BOT_TOKEN in the environment once made Bolt warn "As you gave client as well, token
+    will be unused" on every start; a start and a SIGTERM now log nothing above INFO, in both modes."""
+    env = env_for(kibana, slack, tmp_path)
+    assert env["SLACK_BOT_TOKEN"] == slack.bot_token  # what Bolt used to read on its own
+    for mode, mode_env in (("http", env), ("socket", socket_mode(env, slack))):
+        async with serving(mode_env, tmp_path, mode=mode) as (base, captured), httpx.AsyncClient() as http:
+            assert (await http.get(f"{base}/healthz")).text == "ok"
+        out, err = (part.decode() for part in captured)
+        logged = out + err
+        assert "serving on http://127.0.0.1:" in logged and f"({mode} mode)" in logged
+        assert "will be unused" not in logged
+        noisy = [line for line in logged.splitlines() if re.search(r"\b(WARNING|ERROR|CRITICAL)\b|Traceback", line)]
+        assert noisy == [], mode
+
+
+async def test_a_fresh_process_has_samples_on_its_first_scrape(
+    kibana: FakeKibana, slack: FakeSlack, tmp_path: Path
+) -> None:
+    """Before any Slack request the bot's own counters have no samples; the process, platform and
+    GC collectors and the build-info gauge give the first scrape some."""
+    env = env_for(kibana, slack, tmp_path)
+    async with serving(env, tmp_path, mode="http") as (base, _), httpx.AsyncClient() as http:
+        response = await http.get(f"{base}/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    samples = {
+        line.split("{")[0].split(" ")[0]: line for line in response.text.splitlines() if not line.startswith("#")
+    }
+    assert float(samples["process_cpu_seconds_total"].split()[-1]) > 0
+    assert float(samples["process_resident_memory_bytes"].split()[-1]) > 0
+    assert f'version="{platform.python_version()}"' in samples["python_info"]
+    assert "python_gc_collections_total" in samples
+    version = importlib.metadata.version("kibana-chatops")
+    assert samples["chatops_build_info"] == (
+        f'chatops_build_info{{python="{platform.python_version()}",version="{version}"}} 1.0'
+    )
+    assert "# TYPE chatops_slack_requests_total counter" in response.text

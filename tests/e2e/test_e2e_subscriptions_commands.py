@@ -3,6 +3,7 @@ fake Kibana, and a subscription's job posting the report to its channel."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -62,6 +63,30 @@ async def test_a_bad_schedule_gets_the_reason_and_examples(
     answer = await run(driver, slack, "health subscribe daily 25:00")
     assert "not a time of day" in answer["text"]
     assert await bot.runtime.services.store.list_subscriptions() == []
+
+
+async def test_on_change_may_check_every_minute_and_posting_every_time_may_not(
+    driver: SlackDriver, slack: FakeSlack, bot: RunningBot
+) -> None:
+    answer = await run(driver, slack, 'health subscribe "every 1m"')
+    assert answer["response_type"] == "ephemeral"
+    assert (
+        "`every 1m` is too often: health reports can come at most every 5 minutes (try `every 5m`)." in (answer["text"])
+    )
+    assert "Add `--on-change` to check that often and post only when the health changes." in answer["text"]
+    assert await bot.runtime.services.store.list_subscriptions() == []
+
+    answer = await run(driver, slack, 'health subscribe "every 1m" --on-change')
+    assert answer["response_type"] == "in_channel"
+    assert "when the health changes, checked every minute" in answer["text"]
+    [subscription] = await bot.runtime.services.store.list_subscriptions(channel="C0ALERTS")
+    assert (subscription.schedule, subscription.cron, subscription.on_change) == ("every 1m", "* * * * *", True)
+    fallbacks = re.findall(r"\|(\d{4}-\d\d-\d\d \d\d:\d\d) UTC>", answer["text"])
+    minutes = [datetime.strptime(f, "%Y-%m-%d %H:%M").replace(tzinfo=UTC) for f in fallbacks]
+    assert [b - a for a, b in itertools.pairwise(minutes)] == [timedelta(minutes=1)] * 2
+    assert [job.id for job in scheduler_of(bot).apscheduler.get_jobs()] == ["health:UTC|* * * * *"]
+    listing = everything(await run(driver, slack, "health subscriptions"))
+    assert f"*#{subscription.id}* · every minute" in listing and "only when the health changes" in listing
 
 
 async def test_a_channel_without_the_bot_is_refused(driver: SlackDriver, slack: FakeSlack, bot: RunningBot) -> None:

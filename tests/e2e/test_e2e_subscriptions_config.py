@@ -74,6 +74,17 @@ async def test_bad_health_schedule_is_a_configuration_error(
         await create_runtime(settings)
 
 
+async def test_a_too_frequent_health_schedule_does_not_suggest_on_change(
+    kibana: FakeKibana, slack: FakeSlack, tmp_path: Path
+) -> None:
+    """HEALTH_SCHEDULE has no --on-change form, so it keeps the 5-minute floor and says nothing of the flag."""
+    settings = make_settings(kibana, slack, tmp_path, health_channel="C0ALERTS", health_schedule="every 1m")
+    with pytest.raises(ConfigError) as raised:
+        await create_runtime(settings)
+    assert "at most every 5 minutes (try `every 5m`)" in str(raised.value)
+    assert "on-change" not in str(raised.value)
+
+
 def test_serve_exits_2_naming_health_schedule(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "KIBANA_", "HEALTH_"))}
     env.update(

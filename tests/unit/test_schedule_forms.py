@@ -248,3 +248,92 @@ def test_no_input_raises_anything_but_schedule_error(text: str) -> None:
     times = schedule.next_fire_times(START, 3)
     assert len(times) >= 1
     assert all(b - a >= timedelta(minutes=5) for a, b in itertools.pairwise(times))
+
+
+# ---- --on-change: checks may run every minute, since a report is posted only on a change ----------
+ON_CHANGE_HINT = "Add `--on-change` to check that often and post only when the health changes."
+
+
+@pytest.mark.parametrize(
+    ("text", "normalised", "cron", "words"),
+    [
+        ("every 1m", "every 1m", "* * * * *", "every minute"),
+        ("every 1 minute", "every 1m", "* * * * *", "every minute"),
+        ("every 2m", "every 2m", "*/2 * * * *", "every 2 minutes"),
+        ("every 3m", "every 3m", "*/3 * * * *", "every 3 minutes"),
+        ("every 4 minutes", "every 4m", "*/4 * * * *", "every 4 minutes"),
+        ("every 5m", "every 5m", "*/5 * * * *", "every 5 minutes"),
+        ("every 1h", "every 1h", "0 * * * *", "every hour"),
+        ("* * * * *", "* * * * *", "* * * * *", "every minute"),
+        ("*/2 * * * *", "*/2 * * * *", "*/2 * * * *", "every 2 minutes"),
+        ("58,59 * * * *", "58,59 * * * *", "58,59 * * * *", "cron `58,59 * * * *` (UTC)"),
+        ("* 9-17 * * 1-5 Europe/Paris", "* 9-17 * * 1-5 Europe/Paris", "* 9-17 * * 1-5", None),
+    ],
+)
+def test_on_change_schedules_may_check_every_minute(text: str, normalised: str, cron: str, words: str | None) -> None:
+    schedule = parse_schedule(text, on_change=True)
+    assert (schedule.text, schedule.cron) == (normalised, cron)
+    if words is not None:
+        assert schedule.describe() == words
+    assert parse_schedule(schedule.text, on_change=True) == schedule
+    times = schedule.next_fire_times(START, 3)
+    if cron == "* * * * *":
+        assert [t.strftime("%H:%M") for t in times] == ["10:08", "10:09", "10:10"]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("every 1m", "`every 1m` is too often: health reports can come at most every 5 minutes (try `every 5m`)."),
+        ("every 4 minutes", "`every 4m` is too often: health reports can come at most every 5 minutes"),
+        ("* * * * *", "That schedule fires 1 minute apart; health reports can come at most every 5 minutes"),
+        ("*/2 * * * *", "2 minutes apart"),
+        ("0,58 0,23 * * *", "2 minutes apart"),
+    ],
+)
+def test_a_too_frequent_schedule_that_posts_every_time_suggests_on_change(text: str, words: str) -> None:
+    with pytest.raises(ScheduleError) as raised:
+        parse_schedule(text)
+    assert words in raised.value.problem
+    assert raised.value.problem.endswith(ON_CHANGE_HINT)
+    assert parse_schedule(text, on_change=True).text  # and --on-change does take it
+    # HEALTH_SCHEDULE has no --on-change: its refusal does not suggest one.
+    with pytest.raises(ScheduleError) as raised:
+        parse_schedule(text, offer_on_change=False)
+    assert words in raised.value.problem and "--on-change" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("every 0m", "`every 0m` is too often: health checks can run at most every minute (try `every 1m`)."),
+        ("every 7m", "The nearest that can: `every 6m`."),
+        ("every 90m", "`every 1h` or `every 2h`"),
+        ("every 15s", "give a number and a unit"),
+        ("0 */5 * * * *", "seconds are not supported"),
+    ],
+)
+def test_on_change_still_refuses_what_cannot_be_kept(text: str, words: str) -> None:
+    with pytest.raises(ScheduleError) as raised:
+        parse_schedule(text, on_change=True)
+    assert words in str(raised.value)
+    assert "--on-change" not in str(raised.value)
+
+
+def test_every_0m_is_refused_without_suggesting_on_change() -> None:
+    with pytest.raises(ScheduleError) as raised:
+        parse_schedule("every 0m")
+    assert "at most every 5 minutes" in str(raised.value) and "--on-change" not in str(raised.value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(schedule_text)
+def test_on_change_schedules_fire_at_least_a_minute_apart(text: str) -> None:
+    try:
+        schedule = parse_schedule(text, on_change=True)
+    except ScheduleError:
+        return
+    assert parse_schedule(schedule.text, on_change=True) == schedule
+    times = schedule.next_fire_times(START, 3)
+    assert len(times) >= 1
+    assert all(b - a >= timedelta(minutes=1) for a, b in itertools.pairwise(times))
