@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.settings import ConfigError, Settings, load_settings, require_http_mode
+from bot.store.errors import StoreSchemaError
 
 log = logging.getLogger("bot")
 
@@ -27,6 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    except StoreSchemaError as error:
+        print(f"database: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
