@@ -84,10 +84,12 @@ async def check_slack(settings: Settings) -> list[CheckResult]:
 
 
 async def check_database(settings: Settings) -> CheckResult:
-    from bot.store import Store
+    from bot.store import Store, StoreSchemaError
 
     try:
         store = await Store.open(settings.database_url)
+    except StoreSchemaError as error:
+        return CheckResult("Database", False, str(error))
     except Exception as error:
         return CheckResult(
             "Database", False, f"cannot open {_safe_url(settings.database_url)} ({type(error).__name__})"

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from bot.access import PolicyError, load_policy
 from bot.settings import ConfigError, Settings, load_settings, require_http_mode
+from bot.store.errors import StoreSchemaError
 
 log = logging.getLogger("bot")
 
@@ -29,6 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         setting = "ACCESS_POLICY: " if isinstance(error, PolicyError) else ""
         print(f"configuration error: {setting}{error}", file=sys.stderr)
+        return 2
+    except StoreSchemaError as error:
+        print(f"database: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

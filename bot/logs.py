@@ -62,3 +62,5 @@ def configure_logging(level: str, fmt: str, secrets: Iterable[str]) -> None:
     # httpx logs every request line at INFO; keep it at WARNING unless debugging.
     logging.getLogger("httpx").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # The store logs one line per schema upgrade; Alembic's own lines are for debugging.
+    logging.getLogger("alembic").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)

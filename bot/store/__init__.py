@@ -11,6 +11,7 @@ from bot.store.alerts import AlertContent, AlertMessage, AlertsMixin
 from bot.store.audit import AuditEntry, AuditMixin, AuditResult
 from bot.store.cases import CaseClaim, CaseRecord, CasesMixin
 from bot.store.database import make_engine
+from bot.store.errors import StoreSchemaError, StoreSchemaMismatch, StoreSchemaTooNew
 from bot.store.events import EventsMixin
 from bot.store.subscriptions import Subscription, SubscriptionsMixin
 
@@ -22,6 +23,9 @@ __all__ = [
     "CaseClaim",
     "CaseRecord",
     "Store",
+    "StoreSchemaError",
+    "StoreSchemaMismatch",
+    "StoreSchemaTooNew",
     "Subscription",
 ]
 
@@ -31,10 +35,13 @@ class Store(EventsMixin, AlertsMixin, CasesMixin, SubscriptionsMixin, AuditMixin
 
     @classmethod
     async def open(cls, url: str) -> Store:
-        """Connect to `url` (sqlite+aiosqlite://… or postgresql+psycopg://…) and create the tables."""
+        """Connect to `url` (sqlite+aiosqlite://… or postgresql+psycopg://…) and upgrade its schema.
+
+        Raises StoreSchemaError (StoreSchemaTooNew, StoreSchemaMismatch) for a database it cannot use.
+        """
         store = cls(make_engine(url))
         try:
-            await store.create_all()
+            await store.upgrade_schema()
         except BaseException:
             await store.close()
             raise

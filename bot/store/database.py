@@ -15,13 +15,17 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from bot.store.schema import metadata, versions
+from bot.store import migrate
+from bot.store.migrate import SchemaUpgrade
+from bot.store.schema import versions
 
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
-# Any constant works: it only has to be the same for every replica running create_all.
-_CREATE_ALL_LOCK = 0x6B63_6F70  # "kcop"
+# Any constant works: it only has to be the same for every replica upgrading the schema. It is
+# the one the releases before versioning took around create_all, so during a rolling upgrade
+# their replicas and ours take turns too.
+_SCHEMA_LOCK = 0x6B63_6F70  # "kcop"
 _WRITE = "kibana_chatops_write"
 
 
@@ -125,14 +129,27 @@ class Database:
     async def _bump_version(self, conn: AsyncConnection, name: str) -> None:
         await conn.execute(versions.update().where(versions.c.name == name).values(value=versions.c.value + 1))
 
-    async def create_all(self) -> None:
-        """Create the tables that do not exist yet; safe when several replicas start at once."""
+    async def upgrade_schema(self) -> SchemaUpgrade | None:
+        """Bring the schema to the newest revision; safe when several replicas start at once.
+
+        Raises StoreSchemaTooNew when a newer kibana-chatops has already upgraded the database,
+        StoreSchemaMismatch for unversioned tables that are not those of an earlier release.
+        """
         async with self._write() as conn:
+            # One replica at a time: on SQLite the write transaction (BEGIN IMMEDIATE) holds the
+            # database's write lock, on PostgreSQL this lock does, until the transaction ends.
             if self.dialect == "postgresql":
-                # Serialises concurrent create_all calls; released when the transaction ends.
-                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CREATE_ALL_LOCK})
-            await conn.run_sync(metadata.create_all)
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+            change = await conn.run_sync(migrate.upgrade)
             await conn.execute(self._insert(versions).values(name="subscriptions", value=0).on_conflict_do_nothing())
+        if change is not None:
+            adopted = " (adopted the unversioned tables at the baseline)" if change.adopted else ""
+            log.info("database schema upgraded from %s to %s%s", change.before or "nothing", change.after, adopted)
+        return change
+
+    async def create_all(self) -> None:
+        """The name upgrade_schema had before the schema was versioned."""
+        await self.upgrade_schema()
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""

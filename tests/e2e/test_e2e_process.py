@@ -10,8 +10,10 @@ import platform
 import re
 import signal
 import socket
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -19,6 +21,7 @@ import httpx
 from bot.devkit.fake_kibana import FakeKibana
 from bot.devkit.fake_slack import FakeSlack
 from bot.devkit.slack_driver import SlackDriver
+from bot.store.migrate import head_revision
 from tests.e2e.conftest import KIBANA_KEY, SIGNING_SECRET
 
 ROOT = Path(__file__).parents[2]
@@ -87,6 +90,25 @@ async def test_configuration_errors_exit_2_with_one_line(kibana: FakeKibana, sla
     del env["SLACK_SIGNING_SECRET"]
     code, _, err = await run_bot("serve", "--mode", "http", env=env, cwd=tmp_path)
     assert code == 2 and "SLACK_SIGNING_SECRET" in err
+
+
+async def test_a_database_newer_than_the_bot_exits_2_with_one_line(
+    kibana: FakeKibana, slack: FakeSlack, tmp_path: Path
+) -> None:
+    with closing(sqlite3.connect(tmp_path / "bot.db")) as db, db:  # as a newer kibana-chatops would leave it
+        db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+        db.execute("INSERT INTO alembic_version VALUES ('abc123')")
+    refusal = (
+        f"schema revision abc123 is newer than this kibana-chatops (knows up to {head_revision()}); "
+        "upgrade the bot or point DATABASE_URL at another database"
+    )
+    env = env_for(kibana, slack, tmp_path)
+    code, out, err = await run_bot("serve", "--mode", "http", env=env, cwd=tmp_path)
+    assert (code, err.strip()) == (2, f"database: {refusal}"), out + err
+    assert "Traceback" not in err + out
+    code, out, err = await run_bot("check", env=env, cwd=tmp_path)
+    assert code == 1 and f"Database: FAILED — {refusal}" in out.splitlines(), out + err
+    assert "Traceback" not in err + out
 
 
 async def test_serve_finishes_in_flight_work_on_sigterm(kibana: FakeKibana, slack: FakeSlack, tmp_path: Path) -> None:

@@ -1,0 +1,30 @@
+"""Why the store refuses to open a database (the CLI prints these as one line and exits 2)."""
+
+from __future__ import annotations
+
+
+class StoreSchemaError(Exception):
+    """The database's schema is not one this kibana-chatops can use or upgrade."""
+
+
+class StoreSchemaTooNew(StoreSchemaError):
+    """The database was upgraded by a newer kibana-chatops: its revision is unknown here."""
+
+    def __init__(self, revision: str, head: str) -> None:
+        self.revision = revision
+        self.head = head
+        super().__init__(
+            f"schema revision {revision} is newer than this kibana-chatops (knows up to {head}); "
+            "upgrade the bot or point DATABASE_URL at another database"
+        )
+
+
+class StoreSchemaMismatch(StoreSchemaError):
+    """Tables of ours exist without a schema revision, and they are not the baseline's."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "the tables found have no schema revision and differ from the first versioned schema "
+            f"({'; '.join(problems)}); point DATABASE_URL at another database"
+        )
