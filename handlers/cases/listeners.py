@@ -39,7 +39,7 @@ from handlers.shared.context import Actor, Invocation
 from handlers.shared.errors import Doing, describe
 from handlers.shared.feature import Contribution, Listener, Plumbing
 from handlers.shared.grammar import CaseArgs
-from handlers.shared.guard import Aim, element_value
+from handlers.shared.guard import Aim, element_value, surface_of
 from handlers.shared.replies import Replies
 
 log = logging.getLogger(__name__)
@@ -77,10 +77,7 @@ def register(plumbing: Plumbing) -> Contribution:
         try:
             target = Target.unpack(element_value(body))
         except ForgedValue as error:
-            actor = Actor.from_interaction(body)
-            await replies.privately(
-                CaseOrigin(kind="alert", channel=actor.channel_id).surface(actor.user_id), str(error)
-            )
+            await replies.privately(surface_of(body, Actor.from_interaction(body)), str(error))
             return
         origin = CaseOrigin(
             kind="alert",
