@@ -61,4 +61,3 @@ def test_every_element_of_the_catalog_belongs_to_one_action() -> None:
     ids = [i for action in CATALOG for i in (*action.action_ids, *action.views, *action.shortcuts)]
     assert len(ids) == len(set(ids))
     assert set(BY_ACTION_ID) | set(BY_VIEW) <= set(ids)
-
