@@ -123,6 +123,13 @@ class Settings(BaseSettings):
         if bool(self.health_channel) != bool(self.health_schedule):
             missing = "HEALTH_SCHEDULE" if self.health_channel else "HEALTH_CHANNEL"
             raise _named(missing, "to be set together with HEALTH_CHANNEL and HEALTH_SCHEDULE")
+        if self.health_schedule:  # checked here, so that a bad one stops start-up before anything opens
+            from bot.schedule import EXAMPLES, ScheduleError, parse_schedule
+
+            try:
+                parse_schedule(self.health_schedule, offer_on_change=False)  # it has no --on-change
+            except ScheduleError as error:
+                raise _named("HEALTH_SCHEDULE", f"a schedule such as {EXAMPLES} ({error.problem})") from None
         return self
 
     # --- derived values -------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Slack listeners and the Block Kit they render: one package per feature, and the shared
 plumbing beside them (`handlers.shared`, which imports no feature).
 
-`FEATURES` lists each feature's `register(plumbing) -> Contribution`; `bot.app` merges them.
+`FEATURES` lists each feature's `register(plumbing) -> Contribution`; the composition root merges them.
 """
 
 from __future__ import annotations

@@ -12,10 +12,10 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.schedule import EXAMPLES, Schedule, ScheduleError, parse_schedule
+from bot.schedule import Schedule, ScheduleError, parse_schedule
 from bot.scheduler import ChannelUnusable, HealthScheduler
 from bot.services import Services
-from bot.settings import ConfigError, Settings
+from bot.settings import Settings
 from bot.store import Subscription
 from handlers.health.report import HealthOutcome, check_health, health_blocks, health_text
 from handlers.shared.audit import record
@@ -45,7 +45,7 @@ UNUSABLE_CHANNEL = {
 
 # ---- wiring ------------------------------------------------------------------------------
 def register(plumbing: Plumbing) -> Contribution:
-    """Validate HEALTH_SCHEDULE now (ConfigError: exit status 2), start the scheduler with the server."""
+    """The subscription commands, and the scheduler that starts with the server."""
     services = plumbing.services
     configured = configured_schedule(services.settings)
     scheduler = make_scheduler(services)
@@ -79,13 +79,10 @@ def make_scheduler(services: Services, *, poll_seconds: float = POLL_SECONDS) ->
 
 
 def configured_schedule(settings: Settings) -> Schedule | None:
-    """HEALTH_SCHEDULE parsed, or None when no subscription is declared in settings."""
+    """HEALTH_SCHEDULE parsed (the settings checked it at load), or None when no subscription is declared."""
     if not settings.health_schedule or not settings.health_channel:
         return None
-    try:
-        return parse_schedule(settings.health_schedule, offer_on_change=False)  # it has no --on-change
-    except ScheduleError as error:
-        raise ConfigError(f"HEALTH_SCHEDULE: expected a schedule such as {EXAMPLES} ({error.problem})") from None
+    return parse_schedule(settings.health_schedule, offer_on_change=False)  # it has no --on-change
 
 
 async def apply_configured_subscription(services: Services, schedule: Schedule | None) -> None:

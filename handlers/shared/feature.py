@@ -1,7 +1,7 @@
 """The one plug contract: what a feature gets (`Plumbing`) and what it gives back (`Contribution`).
 
 Each feature package has one `register(plumbing) -> Contribution`. The composition root
-(`bot.app`) merges the contributions: commands go to the slash-command dispatcher, listeners to
+merges the contributions: commands go to the slash-command dispatcher, listeners to
 Bolt, routes to the HTTP server, background jobs and closers to the runtime, renderers to the
 outcome reporter. Nothing registers itself at import time.
 """

@@ -41,12 +41,14 @@ async def test_sample_alert_then_mute_updates_the_message_and_threads_a_receipt(
     await page.click("#sample-alert")
     alert = page.locator("#messages .msg", has_text="High CPU on web hosts")
     await expect_visible(alert)
-    for label in ("Mute alert", "Unmute alert", "Mute all", "Disable…", "Open case", "Open in Kibana"):
+    for label in ("Mute alert", "Mute all", "Disable…", "Open case", "Open in Kibana"):
         await expect_visible(alert.get_by_role("button", name=label, exact=True))
+    assert await alert.get_by_role("button", name="Unmute alert", exact=True).count() == 0  # not muted yet
     assert await alert.locator("select[data-action-id=rule_snooze]").count() == 1
 
     await alert.get_by_role("button", name="Mute alert", exact=True).click()
     await expect_visible(alert.get_by_text("muted alert web-01 of rule cpu-high", exact=False))
+    await expect_visible(alert.get_by_role("button", name="Unmute alert", exact=True))  # now it is
     assert "@alice" in await alert.inner_text()  # <@U0ALICE> rendered as a mention
     assert demo.kibana is not None
     assert demo.kibana.count("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute") == 1

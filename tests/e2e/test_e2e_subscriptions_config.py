@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from bot.app import create_runtime
 from bot.devkit.fake_kibana import FakeKibana
 from bot.devkit.fake_slack import FakeSlack
 from bot.devkit.harness import running_bot
@@ -69,18 +68,18 @@ async def test_configured_subscription_lives_and_goes_with_the_settings(
 async def test_bad_health_schedule_is_a_configuration_error(
     kibana: FakeKibana, slack: FakeSlack, tmp_path: Path
 ) -> None:
-    settings = make_settings(kibana, slack, tmp_path, health_channel="C0ALERTS", health_schedule="every 7m")
+    """Refused when the settings are read, before the store or any connection is opened."""
     with pytest.raises(ConfigError, match=r"^HEALTH_SCHEDULE: expected a schedule such as .*cannot be kept exactly"):
-        await create_runtime(settings)
+        make_settings(kibana, slack, tmp_path, health_channel="C0ALERTS", health_schedule="every 7m")
+    assert not (tmp_path / "bot.db").exists()
 
 
 async def test_a_too_frequent_health_schedule_does_not_suggest_on_change(
     kibana: FakeKibana, slack: FakeSlack, tmp_path: Path
 ) -> None:
     """HEALTH_SCHEDULE has no --on-change form, so it keeps the 5-minute floor and says nothing of the flag."""
-    settings = make_settings(kibana, slack, tmp_path, health_channel="C0ALERTS", health_schedule="every 1m")
     with pytest.raises(ConfigError) as raised:
-        await create_runtime(settings)
+        make_settings(kibana, slack, tmp_path, health_channel="C0ALERTS", health_schedule="every 1m")
     assert "at most every 5 minutes (try `every 5m`)" in str(raised.value)
     assert "on-change" not in str(raised.value)
 
