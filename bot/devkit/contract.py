@@ -1,7 +1,8 @@
 """Check HTTP requests and responses against Kibana's OpenAPI description.
 
-`ContractValidator(spec_path)` loads `reference/kibana/kibana-subset.openapi.yaml`
-(or any Kibana OpenAPI file) with openapi-core and raises `ContractViolation`, a
+`ContractValidator(spec_path())` loads the project's description of the Kibana calls the
+bot makes, `bot/devkit/openapi/kibana.yaml` (shipped with the package), or any Kibana
+OpenAPI file named by $KIBANA_OPENAPI_SPEC, with openapi-core and raises `ContractViolation`, a
 readable `AssertionError`, when a request the bot sends or an answer a (fake)
 Kibana gives does not match it. Space prefixes (`/s/{space}`) are stripped first:
 the spec's paths have none.
@@ -23,7 +24,7 @@ from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 SPEC_ENV = "KIBANA_OPENAPI_SPEC"
-DEFAULT_SPEC = Path("..") / "shared" / "reference" / "kibana" / "kibana-subset.openapi.yaml"
+DEFAULT_SPEC = Path(__file__).resolve().parent / "openapi" / "kibana.yaml"
 HOST_URL = "http://localhost:5601"
 
 _SPACE_PREFIX = re.compile(r"^/s/([a-z0-9_-]+)(?=/)")
@@ -35,16 +36,15 @@ class ContractViolation(AssertionError):
     """A request or response does not match the OpenAPI contract."""
 
 
-def spec_path(repo_root: Path | None = None) -> Path | None:
-    """The spec named by $KIBANA_OPENAPI_SPEC (relative paths are from the repository root),
-    else the shared reference copy beside the repository when it exists, else None."""
-    root = repo_root or Path(__file__).resolve().parents[2]
+def spec_path(repo_root: Path | None = None) -> Path:
+    """The spec named by $KIBANA_OPENAPI_SPEC (relative paths are from `repo_root`, by default
+    the repository root), else the project's own spec, `DEFAULT_SPEC`."""
     named = os.environ.get(SPEC_ENV)
-    if named:
-        path = Path(named).expanduser()
-        return path if path.is_absolute() else (root / path).resolve()
-    candidate = (root / DEFAULT_SPEC).resolve()
-    return candidate if candidate.is_file() else None
+    if not named:
+        return DEFAULT_SPEC
+    root = repo_root or Path(__file__).resolve().parents[2]
+    path = Path(named).expanduser()
+    return path if path.is_absolute() else (root / path).resolve()
 
 
 def strip_space(path: str) -> tuple[str, str]:

@@ -10,7 +10,15 @@ import httpx
 import pytest
 import yaml
 
-from bot.devkit.contract import SPEC_ENV, ContractValidator, ContractViolation, load_spec, spec_path, strip_space
+from bot.devkit.contract import (
+    DEFAULT_SPEC,
+    SPEC_ENV,
+    ContractValidator,
+    ContractViolation,
+    load_spec,
+    spec_path,
+    strip_space,
+)
 
 AUTH = {"authorization": "ApiKey test-api-key"}
 WRITE = {**AUTH, "kbn-xsrf": "kibana-chatops", "content-type": "application/json"}
@@ -153,12 +161,8 @@ def test_media_type_parameters_are_stripped(tmp_path: Path) -> None:
 
 def test_spec_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(SPEC_ENV, raising=False)
-    assert spec_path(tmp_path / "repo") is None
-
-    shared = tmp_path / "shared" / "reference" / "kibana"
-    shared.mkdir(parents=True)
-    (shared / "kibana-subset.openapi.yaml").write_text("openapi: 3.0.3\n")
-    assert spec_path(tmp_path / "repo") == shared / "kibana-subset.openapi.yaml"
+    assert spec_path(tmp_path / "repo") == spec_path() == DEFAULT_SPEC  # the project's own, wherever the repo is
+    assert DEFAULT_SPEC.is_file() and "tests" not in DEFAULT_SPEC.parts
 
     monkeypatch.setenv(SPEC_ENV, "../elsewhere/spec.yaml")
     assert spec_path(tmp_path / "repo") == tmp_path / "elsewhere" / "spec.yaml"

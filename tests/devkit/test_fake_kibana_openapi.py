@@ -1,27 +1,32 @@
-"""Fake Kibana self-check: every answer of a broad session validates against the OpenAPI subset."""
+"""Fake Kibana self-check: every answer of a broad session validates against the project's
+Kibana spec (bot/devkit/openapi/kibana.yaml, or $KIBANA_OPENAPI_SPEC)."""
 
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
-import pytest
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
+from bot.devkit.contract import load_spec, spec_path
 from bot.devkit.fake_kibana import TEMPLATES, Exchange, FakeKibana, seed_demo
 
-SPEC = Path(os.environ.get("KIBANA_OPENAPI_SPEC", "/work/shared/reference/kibana/kibana-subset.openapi.yaml"))
 APM = {"elastic-api-version": "2023-10-31"}
+# Routes the fake serves that the bot never calls, so the project's spec does not describe them.
+NOT_IN_THE_SPEC = {("PATCH", "/api/cases"), ("DELETE", "/api/apm/settings/agent-configuration")}
 
 
-def check(openapi: OpenAPI, exchange: Exchange) -> str | None:
+def check(
+    openapi: OpenAPI, operations: set[tuple[str, str]], exchange: Exchange, skipped: set[tuple[str, str]]
+) -> str | None:
     request = exchange.request
     if request.route is None:
         return None  # not a Kibana API route the spec describes
+    if (request.method, request.route) not in operations:
+        skipped.add((request.method, request.route))
+        return None
     host = "http://localhost:5601" + ("" if request.space == "default" else f"/s/{request.space}")
     api_path = request.path.removeprefix(f"/s/{request.space}") if request.space != "default" else request.path
     mock_request = MockRequest(host, request.method.lower(), api_path, headers=dict(request.headers))
@@ -34,11 +39,13 @@ def check(openapi: OpenAPI, exchange: Exchange) -> str | None:
     return None
 
 
-@pytest.mark.skipif(not SPEC.exists(), reason="OpenAPI subset not available")
 async def test_every_answer_matches_the_spec() -> None:
-    openapi = OpenAPI.from_file_path(str(SPEC))
+    spec = spec_path()
+    openapi = OpenAPI.from_file_path(str(spec))
+    operations = {(m.upper(), path) for path, item in load_spec(spec)["paths"].items() for m in item}
     problems: list[str] = []
-    fake = FakeKibana(on_exchange=lambda exchange: problems.append(check(openapi, exchange) or ""))
+    skipped: set[tuple[str, str]] = set()
+    fake = FakeKibana(on_exchange=lambda exchange: problems.append(check(openapi, operations, exchange, skipped) or ""))
     seed_demo(fake)
     headers = {"Authorization": "ApiKey test-api-key", "kbn-xsrf": "true"}
     async with fake, httpx.AsyncClient(base_url=fake.url, headers=headers) as kibana:
@@ -104,4 +111,5 @@ async def test_every_answer_matches_the_spec() -> None:
         await kibana.delete(f"/api/apm/sourcemaps/{uploaded.json()['id']}", headers=APM)
     routes_seen = {exchange.route for exchange in fake.exchanges}
     assert routes_seen == set(TEMPLATES)
+    assert skipped <= NOT_IN_THE_SPEC  # every other answer was validated
     assert [p for p in problems if p] == []

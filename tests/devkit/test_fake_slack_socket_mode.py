@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,11 +18,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.devkit.fake_slack import FakeSlack
 from bot.devkit.slack_driver import SlackDriver
 
-REFERENCE = Path(os.environ.get("SLACK_REFERENCE_DIR", Path(__file__).parents[3] / "shared/reference/slack"))
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "slack"  # modelled on real frames: see its README.md
 
 
-def reference(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((REFERENCE / "payloads" / name).read_text())
+def slack_fixture(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / name).read_text())
     return data
 
 
@@ -68,7 +67,7 @@ async def test_hello_comes_first_shaped_like_slacks(
     _, seen = recorder
     await fake_slack.wait_for(lambda: seen.messages, timeout=3)
     hello = seen.messages[0]
-    expected = reference("h_socket_mode_hello.python-sdk.json")
+    expected = slack_fixture("socket_mode_hello.json")
     assert set(hello) == set(expected)
     assert set(hello["debug_info"]) == set(expected["debug_info"])
     assert hello["type"] == "hello"
@@ -86,7 +85,7 @@ async def test_slash_command_envelope_and_ack_with_payload(
     assert fake_slack.acks == [ack]
     envelope = fake_slack.envelopes[0]
     assert ack["envelope_id"] == envelope["envelope_id"]
-    assert set(envelope) == set(reference("h_socket_mode_envelope.slash_commands.bolt-python.json"))
+    assert set(envelope) == set(slack_fixture("socket_mode_slash_commands.json"))
     assert envelope["accepts_response_payload"] is True
     assert seen.requests[0].type == "slash_commands"
 
@@ -97,7 +96,7 @@ async def test_events_api_envelopes_carry_retry_fields(
     _, seen = recorder
     await fake_slack.deliver("events_api", {"type": "event_callback"}, retry_attempt=1, retry_reason="timeout")
     envelope = fake_slack.envelopes[0]
-    expected = reference("h_socket_mode_envelope.events_api_retry.bolt-python.json")
+    expected = slack_fixture("socket_mode_events_api_retry.json")
     assert set(envelope) == set(expected)
     assert (envelope["retry_attempt"], envelope["retry_reason"], envelope["accepts_response_payload"]) == (
         1,
@@ -113,7 +112,7 @@ async def test_interactive_envelopes_have_no_retry_fields(
     await fake_slack.deliver("interactive", {"type": "block_actions"})
     await fake_slack.deliver("interactive", {"type": "view_submission"})
     first, second = fake_slack.envelopes
-    assert set(first) == set(reference("h_socket_mode_envelope.interactive_shortcut.bolt-python.json"))
+    assert set(first) == set(slack_fixture("socket_mode_interactive_shortcut.json"))
     assert (first["accepts_response_payload"], second["accepts_response_payload"]) == (False, True)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +12,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.devkit.fake_slack import FakeSlack
 
-# the keys of `view` in a real payload
-REFERENCE = Path(os.environ.get("SLACK_REFERENCE_DIR", Path(__file__).parents[3] / "shared/reference/slack"))
-VIEW_KEYS = set(
-    json.loads((REFERENCE / "payloads" / "d_view_submission.real-capture.slack-machine.json").read_text())["view"]
-)
+# the keys of `view` in a real payload (the fixture has them: tests/contract/test_reference_drift.py)
+VIEW_KEYS = set(json.loads((Path(__file__).parents[1] / "fixtures/slack/view_submission.json").read_text())["view"])
 
 
 def modal(text: str = "Loading…", **extra: Any) -> dict[str, Any]:

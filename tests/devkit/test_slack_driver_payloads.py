@@ -1,11 +1,11 @@
-"""The driver's payloads have exactly the keys of real Slack payloads, at every level
-(reference/slack/payloads/, see SOURCES.md), and carry live response_urls/trigger_ids."""
+"""The driver's payloads have exactly the keys of real Slack payloads, at every level (the
+project's fixtures in tests/fixtures/slack/, modelled on real ones: see its README.md), and carry
+live response_urls/trigger_ids."""
 
 from __future__ import annotations
 
 import copy
 import json
-import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -16,11 +16,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.devkit.fake_slack import FakeSlack
 from bot.devkit.slack_driver import SlackDriver
 
-REFERENCE = Path(os.environ.get("SLACK_REFERENCE_DIR", Path(__file__).parents[3] / "shared/reference/slack"))
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "slack"
 
 
-def reference(name: str) -> Any:
-    text = (REFERENCE / "payloads" / name).read_text()
+def slack_fixture(name: str) -> Any:
+    text = (FIXTURES / name).read_text()
     return text if name.endswith(".txt") else json.loads(text)
 
 
@@ -62,15 +62,13 @@ ALERT_BLOCKS = [
 ]
 
 
-def camunda_slash_command() -> dict[str, str]:
-    raw = reference("a_slash_command.http_request.camunda-docs.txt")
-    body = "".join(line.strip() for line in raw.strip().split("\n\n")[-1].splitlines())
-    return dict(parse_qsl(body, keep_blank_values=True))
+def fixture_slash_command() -> dict[str, str]:
+    return dict(parse_qsl(slack_fixture("slash_command.form.txt"), keep_blank_values=True))
 
 
 async def test_slash_command(fake_slack: FakeSlack, slack_driver: SlackDriver) -> None:
     payload = slack_driver.slash_command("mute r1 web-1")
-    assert list(payload) == list(camunda_slash_command())  # same keys, same order
+    assert list(payload) == list(fixture_slash_command())  # same keys, same order
     assert all(isinstance(v, str) for v in payload.values())
     assert (payload["command"], payload["text"], payload["user_id"], payload["channel_id"]) == (
         "/kibana",
@@ -99,7 +97,7 @@ async def test_block_action_on_a_posted_message(
 ) -> None:
     posted = await slack_client.chat_postMessage(channel="C0ALERTS", text="CPU high", blocks=ALERT_BLOCKS)
     payload = slack_driver.block_action("rule_disable", '{"rule":"r1"}')
-    expected = reference("c_block_actions_button_in_message.slack-machine.json")
+    expected = slack_fixture("block_actions_button_in_message.json")
     assert_same_keys(payload, expected, opaque=frozenset({"message.blocks", "state.values"}))
     assert payload["container"] == {
         "type": "message",
@@ -123,7 +121,7 @@ async def test_a_button_without_style_has_no_style_key(
 ) -> None:
     await slack_client.chat_postMessage(channel="C0ALERTS", text="CPU high", blocks=ALERT_BLOCKS)
     (action,) = slack_driver.block_action("alert_mute")["actions"]
-    expected = reference("c_block_actions_button_in_message.bolt-python.json")["actions"][0]
+    expected = slack_fixture("block_actions_button_without_style.json")["actions"][0]
     assert_same_keys(action, expected, opaque=frozenset({"text"}))
 
 
@@ -178,7 +176,7 @@ async def test_block_action_in_a_modal(
 ) -> None:
     opened = (await slack_client.views_open(trigger_id=fake_slack.issue_trigger_id(), view=MODAL_WITH_SELECT))["view"]
     payload = slack_driver.block_action("a", "1d", view=opened)
-    envelope = reference("h_socket_mode_envelope.interactive_block_actions_large.python-sdk.raw.json")
+    envelope = slack_fixture("socket_mode_block_actions_in_modal.json")
     assert_same_keys(payload, envelope["payload"], opaque=frozenset({"view.blocks", "view.state.values"}))
     assert payload["container"] == {"type": "view", "view_id": opened["id"]}
     assert payload["actions"][0]["selected_option"]["value"] == "1d"
@@ -190,7 +188,7 @@ async def test_block_action_in_a_modal(
 async def test_message_shortcut(fake_slack: FakeSlack, slack_driver: SlackDriver) -> None:
     message = fake_slack.post_as_user("C0ALERTS", "checkout is failing for EU users")
     payload = slack_driver.message_shortcut("open_case", message)
-    assert_same_keys(payload, reference("b_message_shortcut.java-sdk.json"), opaque=frozenset({"message.blocks"}))
+    assert_same_keys(payload, slack_fixture("message_shortcut.json"), opaque=frozenset({"message.blocks"}))
     assert (payload["callback_id"], payload["message_ts"]) == ("open_case", message["ts"])
     assert payload["response_url"].startswith(fake_slack.base_url)
 
@@ -198,33 +196,33 @@ async def test_message_shortcut(fake_slack: FakeSlack, slack_driver: SlackDriver
 async def test_view_submission_of_an_opened_modal(
     fake_slack: FakeSlack, slack_driver: SlackDriver, slack_client: AsyncWebClient
 ) -> None:
-    composite = reference("d_view_submission.COMPOSITE_4_types.json")
+    composite = slack_fixture("view_submission_four_inputs.json")
     view = {k: composite["view"][k] for k in ("type", "callback_id", "title", "submit", "close", "blocks")}
     view["private_metadata"] = '{"channel":"C0ALERTS"}'
     opened = (await slack_client.views_open(trigger_id=fake_slack.issue_trigger_id(), view=view))["view"]
     values = {
-        "it2e/": {"Ni5tz": "Pay better"},
-        "rating": {"single_action": "3"},
-        "checkboxes": {"select_options": ["apple", "orange"]},
-        "b4-2": {"a4-2": ["U123", "U234"]},
+        "summary": {"summary_text": "Disk almost full on db-1"},
+        "severity": {"severity_choice": "high"},
+        "notify": {"notify_choices": ["oncall", "owners"]},
+        "assignees": {"assignee_users": ["U07ALICE1", "U07BOB002"]},
     }
     payload = slack_driver.view_submission(opened, values)
-    expected = reference("d_view_submission.real-capture.slack-machine.json")
+    expected = slack_fixture("view_submission.json")
     assert_same_keys(payload, expected, opaque=frozenset({"view.blocks", "view.state.values"}))
     assert payload["view"]["state"]["values"] == composite["view"]["state"]["values"]
     assert (payload["view"]["id"], payload["view"]["private_metadata"]) == (opened["id"], '{"channel":"C0ALERTS"}')
 
 
-def test_view_submission_state_equals_the_real_capture() -> None:
-    expected = reference("d_view_submission.real-capture.slack-machine.json")
+def test_view_submission_state_equals_the_fixture() -> None:
+    expected = slack_fixture("view_submission.json")
     view = copy.deepcopy(expected["view"])
     view["state"] = {"values": {}}
     values = {
-        "working_here": {"working_here_options": "2"},
-        "4j/Gd": {"nfisX": ["value-2", "value-1"]},
-        "it2e/": {"Ni5tz": "Pay better"},
-        "DVhIO": {"zJn8J": "Nothing"},
-        "sLIvA": {"datepicker-action": "1990-04-28"},
+        "impact": {"impact_choice": "2"},
+        "services": {"service_choices": ["svc-payments", "svc-checkout"]},
+        "summary": {"summary_text": "EU checkout answers 502"},
+        "notes": {"notes_text": "Started after the 14:00 deploy"},
+        "review_by": {"review_date": "2026-01-05"},
     }
     payload = SlackDriver(signing_secret="s").view_submission(view, values)
     assert payload["view"] == expected["view"]
@@ -232,25 +230,25 @@ def test_view_submission_state_equals_the_real_capture() -> None:
 
 
 def test_untouched_inputs_are_reported_empty() -> None:
-    view = reference("d_view_submission.static_select.java-sdk.json")["view"]
-    payload = SlackDriver(signing_secret="s").view_submission(view, {"comment": {"single_action": "hi"}})
+    view = slack_fixture("view_submission_shared_action_id.json")["view"]
+    payload = SlackDriver(signing_secret="s").view_submission(view, {"note": {"value": "hi"}})
     assert payload["view"]["state"]["values"] == {
-        "rating": {"single_action": {"type": "static_select", "selected_option": None}},
-        "date-of-visit": {"single_action": {"type": "datepicker", "selected_date": "2019-09-26"}},
-        "comment": {"single_action": {"type": "plain_text_input", "value": "hi"}},
+        "severity": {"value": {"type": "static_select", "selected_option": None}},
+        "since": {"value": {"type": "datepicker", "selected_date": "2026-01-02"}},
+        "note": {"value": {"type": "plain_text_input", "value": "hi"}},
     }
     with pytest.raises(ValueError, match="no element"):
         SlackDriver(signing_secret="s").view_submission(view, {"nope": {"x": "y"}})
 
 
 def test_view_submission_response_urls() -> None:
-    closed = reference("e_view_closed.slack-machine.json")["view"]  # has a response_url_enabled select
+    closed = slack_fixture("view_closed.json")["view"]  # has a response_url_enabled select
     payload = SlackDriver(signing_secret="s").view_submission(
-        closed, {"my_block_id": {"my_action_id": "C0ALERTS"}, "working_here": {"working_here_options": "1"}}
+        closed, {"post_to": {"post_to_channel": "C0ALERTS"}, "impact": {"impact_choice": "1"}}
     )
     (entry,) = payload["response_urls"]
-    assert_same_keys(entry, reference("d_view_submission.response_urls.bolt-python.json")["response_urls"][0])
-    assert (entry["block_id"], entry["action_id"], entry["channel_id"]) == ("my_block_id", "my_action_id", "C0ALERTS")
+    assert_same_keys(entry, slack_fixture("view_submission_response_urls.json")["response_urls"][0])
+    assert (entry["block_id"], entry["action_id"], entry["channel_id"]) == ("post_to", "post_to_channel", "C0ALERTS")
 
 
 async def test_view_closed(fake_slack: FakeSlack, slack_driver: SlackDriver, slack_client: AsyncWebClient) -> None:
@@ -260,24 +258,24 @@ async def test_view_closed(fake_slack: FakeSlack, slack_driver: SlackDriver, sla
         )
     )["view"]
     payload = slack_driver.view_closed(opened, is_cleared=True)
-    expected = reference("e_view_closed.slack-machine.json")
+    expected = slack_fixture("view_closed.json")
     assert_same_keys(payload, expected, opaque=frozenset({"view.blocks", "view.state.values"}))
     assert (payload["is_cleared"], payload["view"]["notify_on_close"]) == (True, True)
 
 
 def test_event_callback() -> None:
-    expected = reference("h_socket_mode_envelope.events_api_app_mention.python-sdk.json")["payload"]
+    expected = slack_fixture("socket_mode_events_api_app_mention.json")["payload"]
     event = copy.deepcopy(expected["event"])
     payload = SlackDriver(signing_secret="s").event_callback(event, event_id="Ev123")
     assert_same_keys(payload, expected)
     assert payload["event_id"] == "Ev123"
-    modern = reference("i_event_callback_app_mention_with_authorizations.bolt-python.json")
+    modern = slack_fixture("event_callback_app_mention.json")
     assert set(payload) - set(modern) == {"token"}
 
 
 def test_url_verification() -> None:
     payload = SlackDriver(signing_secret="s").url_verification("abc")
-    assert_same_keys(payload, reference("i_url_verification.bolt-python.json"))
+    assert_same_keys(payload, slack_fixture("url_verification.json"))
     assert payload["challenge"] == "abc"
 
 

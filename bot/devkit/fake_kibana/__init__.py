@@ -6,8 +6,10 @@
         ...                                      # drive the bot against kibana.url
         assert kibana.count("POST", "/api/alerting/rule/{id}/_disable") == 2
 
-Behaviour follows /work/shared/reference/kibana/behaviours.md (pipeline order, Boom bodies,
-idempotency, health computation, case versions, APM specifics).
+Behaviour follows real Kibana's (pipeline order, Boom bodies, idempotency, health computation,
+case versions, APM specifics), as written up in the team's Kibana behaviour notes (behaviours.md,
+the § numbers in this package); its answers are checked against the project's Kibana spec,
+bot/devkit/openapi/kibana.yaml.
 """
 
 from .demo import seed_demo

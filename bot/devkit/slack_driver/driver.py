@@ -1,10 +1,8 @@
 """`SlackDriver`: what a user does in Slack, as the requests Slack sends to the bot.
 
-Every builder returns a payload with exactly the keys of a real one (see
-reference/slack/payloads/: a_slash_command.http_request.camunda-docs.txt,
-b_message_shortcut.java-sdk.json, c_block_actions_button_in_message.slack-machine.json,
-the large modal block_actions envelope, d_view_submission.real-capture.slack-machine.json,
-e_view_closed.slack-machine.json, h_socket_mode_envelope.events_api_app_mention).
+Every builder returns a payload with exactly the keys of a real one: the project's Slack
+fixtures (tests/fixtures/slack/, each modelled on a real payload, see its README.md) hold those
+keys, and tests/devkit/test_slack_driver_payloads.py compares every builder with them.
 With a `FakeSlack`, response_urls and trigger_ids are live ones on that fake.
 """
 
