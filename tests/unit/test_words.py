@@ -28,6 +28,10 @@ def test_the_rule_state_counts_in_words() -> None:
     assert "1 alert muted" in rule_state(rule) and "1 active alert" in rule_state(rule)
     assert "(s)" not in rule_state(rule)
     two = Rule.model_validate(
-        {**rule.model_dump(), "muted_alert_ids": ["a", "b"], "last_run": {"outcome": "succeeded", "alerts_count": {"active": 2}}}
+        {
+            **rule.model_dump(),
+            "muted_alert_ids": ["a", "b"],
+            "last_run": {"outcome": "succeeded", "alerts_count": {"active": 2}},
+        }
     )
     assert "2 alerts muted" in rule_state(two) and "2 active alerts" in rule_state(two)
