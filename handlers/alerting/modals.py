@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.kibana.errors import KibanaError
 from handlers.alerting import writes
 from handlers.shared import catalog
-from handlers.shared.blocks import Block, escape, plain, section
+from handlers.shared.blocks import Block, escape, modal, plain, section
 from handlers.shared.codec import Metadata, Target
 from handlers.shared.context import Actor
 from handlers.shared.errors import Doing, describe
@@ -49,27 +49,13 @@ class RuleForm(Metadata):
         )
 
 
-def _modal(callback_id: str, title: str, blocks: list[Block], metadata: str, *, submit: str | None) -> Block:
-    view: Block = {
-        "type": "modal",
-        "callback_id": callback_id,
-        "title": plain(title, 24),
-        "close": plain("Cancel", 24),
-        "blocks": blocks,
-        "private_metadata": metadata,
-    }
-    if submit:
-        view["submit"] = plain(submit, 24)
-    return view
-
-
 async def open_disable_modal(
     plumbing: Plumbing, client: AsyncWebClient, *, trigger_id: str, target: Target, untrack: bool, origin: Origin
 ) -> None:
     """Open at once (the trigger id lives 3 s), then fill in the rule and its active alerts."""
     services = plumbing.services
     metadata = RuleForm(target=target, origin=origin).pack()
-    loading = _modal(
+    loading = modal(
         catalog.DISABLE_MODAL,
         "Disable rule",
         [section(f"Loading rule `{escape(target.rule_id)}`…")],
@@ -86,7 +72,7 @@ async def open_disable_modal(
         )
         failed = [section(describe(error, doing))]
         await client.views_update(
-            view_id=view_id, view=_modal(catalog.DISABLE_MODAL, "Disable rule", failed, metadata, submit=None)
+            view_id=view_id, view=modal(catalog.DISABLE_MODAL, "Disable rule", failed, metadata, submit=None)
         )
         return
     choice = {
@@ -106,7 +92,7 @@ async def open_disable_modal(
         {"type": "input", "block_id": UNTRACK, "optional": True, "label": plain("Alerts"), "element": checkbox},
     ]
     await client.views_update(
-        view_id=view_id, view=_modal(catalog.DISABLE_MODAL, "Disable rule", blocks, metadata, submit="Disable")
+        view_id=view_id, view=modal(catalog.DISABLE_MODAL, "Disable rule", blocks, metadata, submit="Disable")
     )
 
 
@@ -123,7 +109,7 @@ async def open_snooze_modal(client: AsyncWebClient, *, trigger_id: str, target: 
     ]
     metadata = RuleForm(target=target, origin=origin).pack()
     await client.views_open(
-        trigger_id=trigger_id, view=_modal(catalog.SNOOZE_MODAL, "Snooze rule", blocks, metadata, submit="Snooze")
+        trigger_id=trigger_id, view=modal(catalog.SNOOZE_MODAL, "Snooze rule", blocks, metadata, submit="Snooze")
     )
 
 

@@ -6,9 +6,8 @@ Each returns a past-tense sentence for the receipt, and records the action in th
 
 from __future__ import annotations
 
-from bot.kibana.errors import KibanaError
 from bot.services import Services
-from handlers.shared.audit import record
+from handlers.shared.audit import audited
 from handlers.shared.codec import Target
 from handlers.shared.context import Actor
 from handlers.shared.guard import NothingToDo
@@ -27,21 +26,8 @@ async def apply(
     schedule_id: str | None = None,
 ) -> str:
     """Run one write against Kibana and return what happened, in words."""
-    try:
-        sentence = await _call(services, action, target, untrack=untrack, duration=duration, schedule_id=schedule_id)
-    except KibanaError as error:
-        await record(
-            services,
-            actor,
-            action,
-            target,
-            result="error",
-            kibana_status=error.status_code,
-            detail=error.message,
-        )
-        raise
-    await record(services, actor, action, target, result="ok", detail=sentence)
-    return sentence
+    call = _call(services, action, target, untrack=untrack, duration=duration, schedule_id=schedule_id)
+    return await audited(services, actor, action, target, call, detail=lambda sentence: sentence)
 
 
 async def _call(

@@ -8,11 +8,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck
 
-from bot.kibana.errors import KibanaBadRequest, KibanaError
+from bot.kibana.errors import KibanaBadRequest
 from bot.kibana.models.apm import AgentConfiguration
 from bot.services import Services
 from handlers.apm.values import ConfigChange
-from handlers.shared.audit import record
+from handlers.shared.audit import audited
 from handlers.shared.blocks import Block, actions, button, clip, context, escape, header, section
 from handlers.shared.catalog import CONFIG_CANCEL, CONFIG_OVERWRITE
 from handlers.shared.context import Actor, Invocation
@@ -187,24 +187,11 @@ async def _ask_to_overwrite(inv: Invocation, current: dict[str, str] | None, cha
 
 async def write(services: Services, actor: Actor, change: ConfigChange, *, overwrite: bool) -> None:
     """PUT the configuration and write the audit trail (either way)."""
-    try:
-        await services.kibana.put_agent_configuration(
-            change.service, change.environment, change.settings, overwrite=overwrite, space=change.space
-        )
-    except KibanaError as error:
-        await record(
-            services,
-            actor,
-            ACTION,
-            change.target,
-            result="error",
-            kibana_status=error.status_code,
-            detail=error.message,
-            space=change.space,
-        )
-        raise
+    call = services.kibana.put_agent_configuration(
+        change.service, change.environment, change.settings, overwrite=overwrite, space=change.space
+    )
     detail = ("overwrite: " if overwrite else "") + _settings_summary(change.settings)
-    await record(services, actor, ACTION, change.target, result="ok", detail=detail, space=change.space)
+    await audited(services, actor, ACTION, change.target, call, detail=detail, space=change.space)
 
 
 # --- buttons -----------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from bot.services import Services
 from handlers.apm import sourcemap_file
 from handlers.apm.sourcemap_file import SourceMapFile, SourceMapRefused
 from handlers.shared.audit import record
-from handlers.shared.blocks import Block, context, escape, plain, section
+from handlers.shared.blocks import Block, context, escape, modal, plain, section
 from handlers.shared.catalog import SOURCEMAP_UPLOAD_MODAL
 from handlers.shared.codec import Metadata
 from handlers.shared.context import Actor, Invocation
@@ -104,26 +104,11 @@ def form_view(origin: UploadOrigin, *, values: UploadForm | None = None, problem
             "element": {"type": "file_input", "action_id": FILE_ACTION, "filetypes": ["map", "json"], "max_files": 1},
         }
     )
-    return {
-        "type": "modal",
-        "callback_id": SOURCEMAP_UPLOAD_MODAL,
-        "title": plain("Upload source map", 24),
-        "submit": plain("Upload", 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": origin.pack(),
-        "blocks": blocks,
-    }
+    return modal(SOURCEMAP_UPLOAD_MODAL, "Upload source map", blocks, origin.pack(), submit="Upload")
 
 
 def status_view(origin: UploadOrigin, text: str, *, close: str = "Close") -> Block:
-    return {
-        "type": "modal",
-        "callback_id": SOURCEMAP_UPLOAD_MODAL,
-        "title": plain("Upload source map", 24),
-        "close": plain(close, 24),
-        "private_metadata": origin.pack(),
-        "blocks": [section(text)],
-    }
+    return modal(SOURCEMAP_UPLOAD_MODAL, "Upload source map", [section(text)], origin.pack(), submit=None, close=close)
 
 
 def read_form(view: dict[str, Any]) -> UploadForm:

@@ -7,11 +7,10 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck
 
-from bot.kibana.errors import KibanaError
 from bot.kibana.models.apm import SourceMapArtifact, SourceMapPage
 from bot.services import Services
 from handlers.apm.values import SourceMapRef
-from handlers.shared.audit import record
+from handlers.shared.audit import audited
 from handlers.shared.blocks import Block, button, confirm, context, escape, header, section
 from handlers.shared.catalog import SOURCEMAP_DELETE
 from handlers.shared.context import Actor, Invocation
@@ -82,21 +81,8 @@ async def list_sourcemaps(inv: Invocation) -> None:
 
 async def delete(services: Services, actor: Actor, ref: SourceMapRef) -> None:
     """DELETE the source map and write the audit trail (either way)."""
-    try:
-        await services.kibana.delete_sourcemap(ref.id, space=ref.space)
-    except KibanaError as error:
-        await record(
-            services,
-            actor,
-            DELETE_ACTION,
-            ref.id,
-            result="error",
-            kibana_status=error.status_code,
-            detail=error.message,
-            space=ref.space,
-        )
-        raise
-    await record(services, actor, DELETE_ACTION, ref.id, result="ok", detail=ref.label, space=ref.space)
+    call = services.kibana.delete_sourcemap(ref.id, space=ref.space)
+    await audited(services, actor, DELETE_ACTION, ref.id, call, detail=ref.label, space=ref.space)
 
 
 def _deleted(ref: SourceMapRef) -> str:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from bot.kibana.models.cases import CaseOwner, CaseSeverity
-from handlers.shared.blocks import Block, clip, context, escape, option, plain, section
+from handlers.shared.blocks import Block, clip, context, escape, modal, option, plain, section
 from handlers.shared.catalog import CASE_MODAL, COMMENT_MODAL
 from handlers.shared.codec import Metadata
 from handlers.shared.replies import Surface
@@ -173,20 +173,6 @@ def _select(options: list[Block], initial: str) -> Block:
 
 
 SYNC_OPTION = option("Sync the case's status with its alerts", "sync")
-
-
-def modal(callback_id: str, title: str, blocks: list[Block], metadata: str, *, submit: str | None) -> Block:
-    view: Block = {
-        "type": "modal",
-        "callback_id": callback_id,
-        "title": plain(title, 24),
-        "close": plain("Cancel", 24),
-        "blocks": blocks,
-        "private_metadata": metadata,
-    }
-    if submit:
-        view["submit"] = plain(submit, 24)
-    return view
 
 
 def case_form(prefill: Prefill, origin: CaseOrigin) -> Block:

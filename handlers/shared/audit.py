@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from bot.access import Refusal
+from bot.kibana.errors import KibanaError
 from bot.services import Services
 from bot.store import AuditEntry
 from handlers.shared.catalog import Action
@@ -12,6 +15,8 @@ from handlers.shared.codec import Target
 from handlers.shared.context import Actor
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 async def record(
@@ -48,6 +53,36 @@ async def record(
         await services.store.add_audit(entry)
     except Exception:
         log.exception("could not write the audit entry for %s on %s", action, what)
+
+
+async def audited(
+    services: Services,
+    actor: Actor,
+    action: str,
+    target: Target | str,
+    call: Awaitable[T],
+    *,
+    detail: str | Callable[[T], str] = "",
+    space: str | None = None,
+) -> T:
+    """Run one Kibana write and record it in the audit trail, however it ends."""
+    try:
+        result = await call
+    except KibanaError as error:
+        await record(
+            services,
+            actor,
+            action,
+            target,
+            result="error",
+            kibana_status=error.status_code,
+            detail=error.message,
+            space=space,
+        )
+        raise
+    said = detail(result) if callable(detail) else detail
+    await record(services, actor, action, target, result="ok", detail=said, space=space)
+    return result
 
 
 async def check_access(

@@ -101,3 +101,20 @@ def option(text: str, value: str) -> Block:
 
 def plain(text: str, limit: int = 3000) -> Block:
     return {"type": "plain_text", "text": clip(text, limit), "emoji": True}
+
+
+def modal(
+    callback_id: str, title: str, blocks: list[Block], metadata: str, *, submit: str | None, close: str = "Cancel"
+) -> Block:
+    """A modal view (Slack allows 24 characters in its title and buttons)."""
+    view: Block = {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": plain(title, 24),
+        "close": plain(close, 24),
+        "blocks": blocks,
+        "private_metadata": metadata,
+    }
+    if submit:
+        view["submit"] = plain(submit, 24)
+    return view
