@@ -2,7 +2,7 @@
 
 Each carries Kibana's own `statusCode`, `error` and `message` (Boom body,
 reference/kibana/behaviours.md §1) plus the method and path that failed, so
-`handlers/errors.py` can turn it into a sentence the user can act on.
+`handlers/shared/errors.py` can turn it into a sentence the user can act on.
 """
 
 from __future__ import annotations
