@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot.kibana.errors import KibanaError
 from bot.services import Services
 from handlers.shared.audit import record
+from handlers.shared.blocks import code
 from handlers.shared.codec import Target
 from handlers.shared.context import Actor
 from handlers.shared.guard import NothingToDo
@@ -55,15 +56,15 @@ async def _call(
 ) -> str:
     kibana = services.kibana
     rule, space = target.rule_id, target.space
-    where = f"rule `{rule}`" + ("" if space == "default" else f" (space `{space}`)")
+    where = f"rule {code(rule)}" + ("" if space == "default" else f" (space {code(space)})")
     if action == "mute":
         assert target.alert_id is not None
         await kibana.mute_alert(rule, target.alert_id, space=space)
-        return f"muted alert `{target.alert_id}` of {where}"
+        return f"muted alert {code(target.alert_id)} of {where}"
     if action == "unmute":
         assert target.alert_id is not None
         await kibana.unmute_alert(rule, target.alert_id, space=space)
-        return f"unmuted alert `{target.alert_id}` of {where}"
+        return f"unmuted alert {code(target.alert_id)} of {where}"
     if action == "mute-all":
         await kibana.mute_all(rule, space=space)
         return f"muted all alerts of {where}"
@@ -79,11 +80,11 @@ async def _call(
     if action == "snooze":
         assert duration is not None
         schedule = await kibana.snooze_rule(rule, duration, space=space)
-        return f"snoozed {where} for {duration} (schedule `{schedule.id}`)"
+        return f"snoozed {where} for {duration} (schedule {code(schedule.id)})"
     if action == "unsnooze":
         ids = [schedule_id] if schedule_id else await _snooze_ids(services, target)
         if not ids:
-            raise NothingToDo(f"Rule `{rule}` has no snooze schedule to cancel.")
+            raise NothingToDo(f"Rule {code(rule)} has no snooze schedule to cancel.")
         for one in ids:
             await kibana.unsnooze_rule(rule, one, space=space)
         return f"cancelled the snooze of {where}"

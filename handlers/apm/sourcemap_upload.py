@@ -25,7 +25,7 @@ from bot.services import Services
 from handlers.apm import sourcemap_file
 from handlers.apm.sourcemap_file import SourceMapFile, SourceMapRefused
 from handlers.shared.audit import record
-from handlers.shared.blocks import Block, context, escape, plain, section
+from handlers.shared.blocks import Block, code, context, escape, plain, section
 from handlers.shared.catalog import SOURCEMAP_UPLOAD_MODAL
 from handlers.shared.codec import Metadata
 from handlers.shared.context import Actor, Invocation
@@ -187,7 +187,8 @@ def listeners(plumbing: Plumbing) -> dict[str, Listener]:
             done, _ = await asyncio.wait({fetching}, timeout=ACK_BUDGET)
             label = escape(pending.form.label)
             if not done:
-                await ack(response_action="update", view=status_view(origin, f"Checking `{label}`'s file…"))
+                checking = f"Checking {code(pending.form.label)}'s file…"
+                await ack(response_action="update", view=status_view(origin, checking))
                 return True
             problem = _problem(services, fetching, origin)
             if problem is not None:
@@ -272,12 +273,12 @@ async def upload(
         space=origin.space,
     )
     sentence = (
-        f"uploaded the source map of *{escape(form.service_name)}* `{escape(form.service_version)}` "
-        f"for `{escape(form.bundle_filepath)}` to space `{origin.space}`"
+        f"uploaded the source map of *{escape(form.service_name)}* {code(form.service_version)} "
+        f"for {code(form.bundle_filepath)} to space `{origin.space}`"
     )
     done = status_view(origin, f":white_check_mark: Uploaded.\n{sentence[0].upper()}{sentence[1:]}.", close="Done")
-    done["blocks"].append(context(f"Source map id `{escape(artifact.id)}`"))
-    await _show(services, replies, view_id, origin, actor, done, f"You {sentence} (id `{artifact.id}`).")
+    done["blocks"].append(context(f"Source map id {code(artifact.id)}"))
+    await _show(services, replies, view_id, origin, actor, done, f"You {sentence} (id {code(artifact.id)}).")
     if origin.response_url:
         try:
             await replies.to_response_url(origin.response_url, f"{actor.mention} {sentence}.", public=True)

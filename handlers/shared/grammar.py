@@ -252,6 +252,15 @@ def _flags(words: list[str], allowed: set[str], command: str) -> tuple[list[str]
     return plain, flags
 
 
+def is_identifier(value: str) -> bool:
+    """A rule id, schedule id or key name as the command accepts it."""
+    return bool(_ID.fullmatch(value))
+
+
+def is_space_id(value: str) -> bool:
+    return bool(_SPACE.fullmatch(value))
+
+
 def _identifier(value: str, what: str, command: str) -> str:
     if not _ID.fullmatch(value):
         raise UsageError(f"`{_short(value)}` is not a valid {what}.", command)
