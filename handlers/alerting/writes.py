@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from bot.kibana.errors import KibanaError
 from bot.services import Services
+from handlers.shared import catalog
 from handlers.shared.audit import record
-from handlers.shared.blocks import code
+from handlers.shared.blocks import code, escape
 from handlers.shared.codec import Target
 from handlers.shared.context import Actor
+from handlers.shared.errors import Refused
+from handlers.shared.grammar import duration_minutes, parse_duration
 from handlers.shared.guard import NothingToDo
 
 WRITES = frozenset({"mute", "unmute", "mute-all", "unmute-all", "disable", "enable", "snooze", "unsnooze"})
@@ -28,6 +31,8 @@ async def apply(
     schedule_id: str | None = None,
 ) -> str:
     """Run one write against Kibana and return what happened, in words."""
+    if action == "snooze":
+        duration = await _allowed_snooze(services, actor, target, duration)
     try:
         sentence = await _call(services, action, target, untrack=untrack, duration=duration, schedule_id=schedule_id)
     except KibanaError as error:
@@ -43,6 +48,24 @@ async def apply(
         raise
     await record(services, actor, action, target, result="ok", detail=sentence)
     return sentence
+
+
+async def _allowed_snooze(services: Services, actor: Actor, target: Target, duration: str | None) -> str:
+    """The snooze's duration, checked as the command checks it (whichever path it came by), and
+    allowed for this person: longer than a day needs the role of `snooze-long`."""
+    try:
+        checked = parse_duration(duration or "")
+    except ValueError as error:
+        await record(services, actor, "snooze", target, result="refused", detail=f"duration {duration!r}: {error}")
+        raise Refused(f"That snooze length is not one the bot accepts: {escape(str(error))}") from None
+    if duration_minutes(checked) <= catalog.LONGEST_SHORT_SNOOZE_MINUTES:
+        return checked
+    refusal = await services.access.check(actor.user_id, actor.channel_id, catalog.SNOOZE_LONG)
+    if refusal is None:
+        return checked
+    needs = f"for {checked}: longer than 1 day needs {refusal.needed.name.lower()}"
+    await record(services, actor, "snooze", target, result="refused", detail=needs)
+    raise Refused(refusal.message())
 
 
 async def _call(

@@ -64,7 +64,7 @@ class AlertDelivery(BaseModel):
 
     rule_id: str = Field(min_length=1, max_length=255)
     rule_name: str = Field("", max_length=1000)
-    space_id: str = Field("", max_length=255)
+    space_id: str = Field("", max_length=100)
     alert_id: str = Field(min_length=1, max_length=512)
     alert_uuid: str = Field(min_length=1, max_length=255)
     action_group: str = Field(min_length=1, max_length=255)

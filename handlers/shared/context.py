@@ -14,6 +14,23 @@ from handlers.shared.grammar import A, Command
 from handlers.shared.replies import Replies, Surface
 
 
+def interaction_channels(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The two channels a block action names: `channel.id` and `container.channel_id`."""
+    channel, container = body.get("channel"), body.get("container")
+    named = channel.get("id") if isinstance(channel, dict) else None
+    contained = container.get("channel_id") if isinstance(container, dict) else None
+    return (named if isinstance(named, str) and named else None), (
+        contained if isinstance(contained, str) and contained else None
+    )
+
+
+def interaction_channel(body: dict[str, Any]) -> str | None:
+    """The one channel an interaction happens in, for the access check and for the answer alike:
+    `channel.id`, else `container.channel_id` (the guard refuses an interaction where they differ)."""
+    named, contained = interaction_channels(body)
+    return named or contained
+
+
 @dataclass(frozen=True)
 class Actor:
     user_id: str
@@ -33,7 +50,7 @@ class Actor:
     @classmethod
     def from_interaction(cls, body: dict[str, Any]) -> Actor:
         user = body.get("user") or {}
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        channel = interaction_channel(body)
         team = (body.get("team") or {}).get("id") or user.get("team_id")
         return cls(
             user_id=user.get("id", ""),

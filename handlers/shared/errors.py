@@ -67,9 +67,16 @@ def reference(error: BaseException, doing: Doing | None = None) -> str:
     return ref
 
 
+class Refused(Exception):
+    """The access policy refused something found only once the request was read (a long snooze);
+    the message is the refusal, for the person."""
+
+
 def describe(error: BaseException, doing: Doing | None = None) -> str:
     doing = doing or Doing()
     cmd = doing.command
+    if isinstance(error, Refused):
+        return str(error)
     if isinstance(error, UsageError):
         usage = f"\nUsage: `{cmd} {error.usage}`" if error.usage else f"\nTry `{cmd} help`."
         return f"{escape(error.message)}{usage}"

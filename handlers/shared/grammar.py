@@ -346,6 +346,11 @@ def parse_duration(value: str) -> str:
     return f"{amount}{unit}"
 
 
+def duration_minutes(duration: str) -> int:
+    """The length of a duration `parse_duration` returned (`<int><m|h|d>`), in minutes."""
+    return int(duration[:-1]) * {"m": 1, "h": 60, "d": 1440}[duration[-1]]
+
+
 def _snooze(words: list[str]) -> Command:
     plain, _ = _flags(words, set(), "snooze")
     _arity(plain, "snooze", 2, 2)

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from handlers.shared.blocks import Block, context
 from handlers.shared.codec import Packed, Target
-from handlers.shared.context import Actor
+from handlers.shared.context import Actor, interaction_channel
 from handlers.shared.replies import Replies
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class Origin(Packed):
         container = body.get("container") or {}
         message = body.get("message") or {}
         return cls(
-            channel=container.get("channel_id") or (body.get("channel") or {}).get("id"),
+            channel=interaction_channel(body),  # the channel the access check used
             message_ts=container.get("message_ts") or message.get("ts"),
             thread_ts=message.get("thread_ts"),
             response_url=body.get("response_url"),
