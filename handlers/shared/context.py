@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.services import Services
 from handlers.shared.errors import Doing
 from handlers.shared.grammar import A, Command
-from handlers.shared.replies import Replies, Surface
+from handlers.shared.replies import Replies, ReplyFailed, Surface
 
 
 def interaction_channels(body: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -120,6 +120,16 @@ class Invocation:
         replace: bool = False,
         secret: bool = False,
     ) -> None:
+        if self.response_url is not None and not self.replies.follows(self.response_url):
+            # Not Slack's host: never followed. The Web API is the way left.
+            channel = self.actor.channel_id
+            if channel is None or secret:  # a secret never goes through the Web API client's logging
+                raise ReplyFailed("the response_url is not on Slack's host")
+            if public:
+                await self.replies.post(channel, text, blocks=blocks)
+            else:
+                await self.replies.ephemeral(channel, self.actor.user_id, text, blocks=blocks)
+            return
         if self.response_url is None:  # Bolt's respond() knows no other way either; let it say so
             await self.respond(
                 text=text,

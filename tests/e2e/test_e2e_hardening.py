@@ -278,3 +278,47 @@ async def test_a_channel_scoped_grant_is_refused_when_channel_and_container_disa
     payload = driver.block_action("rule_unmute_all", value, message=message, user_id="U0CHAN", channel_id="C0ALERTS")
     await driver.post(payload)
     await slack.wait_for(lambda: kibana.count("POST", "/api/alerting/rule/{id}/_unmute_all") == 1)
+
+
+# ---- response_url and private_metadata ---------------------------------------------------------
+
+
+async def test_a_response_url_off_slacks_host_is_never_followed(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    kibana.add_rule(id="r1", name="CPU high")
+    async with FakeSlack() as elsewhere:  # the same kind of server, on another port: not SLACK_API_URL
+        command = driver.slash_command("rule r1")
+        command["response_url"] = elsewhere.response_url("commands", channel="C0ALERTS", user="U0ALICE")
+        assert (await driver.post(command)).status_code == 200
+        await slack.wait_for("chat.postEphemeral")  # the answer took the next surface
+        await asyncio.sleep(0.1)
+        assert elsewhere.responses == [] and slack.responses == []
+
+
+async def test_a_form_whose_private_metadata_was_changed_is_refused(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    """U0CHAN is operator only in #alerts; a snooze form opened in another channel and edited to say
+    it came from #alerts (where a 3-day snooze would be allowed) is refused as forged: the bot seals
+    its metadata. The refusal is audited."""
+    slack.add_channel("C0OTHER", "other")
+    kibana.add_rule(id="r1", name="CPU high", active_alerts=["host-1"])
+    custom = json.dumps({"r": "r1", "s": "default", "o": "custom"}, separators=(",", ":"))
+    click = driver.block_action(
+        "rule_snooze", custom, message=forged_menu(custom), user_id="U0CHAN", channel_id="C0OTHER"
+    )
+    await driver.post(click)
+    await slack.wait_for("views.open")
+    view = slack.calls_to("views.open")[-1].params["view"]
+    tag, _, body = view["private_metadata"].partition(".")
+    view["private_metadata"] = tag + "." + body.replace("C0OTHER", "C0ALERTS")
+    assert "C0ALERTS" in view["private_metadata"]
+    submitted = driver.view_submission(view, {"duration": {"duration": "3d"}}, user_id="U0CHAN")
+    response = await driver.post(submitted)
+    assert response.json()["response_action"] == "errors"
+    assert "This form was not made by the bot." in json.dumps(response.json()["errors"])
+    assert [r for r in kibana.requests if r.method != "GET"] == []
+    [entry] = await audit(bot)
+    assert (entry.action, entry.result, entry.user_id) == ("snooze", "refused", "U0CHAN")
+    assert "forged value" in entry.detail
