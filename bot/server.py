@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import threading
 import time
 from collections.abc import Iterator
+from urllib.parse import parse_qs
 
 import uvicorn
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -112,8 +115,28 @@ def timestamp_problem(value: str | None, now: float) -> str | None:
     return None
 
 
+def unparseable(body: str, content_type: str) -> bool:
+    """Whether a (signed) body is not one Bolt can read: bad JSON, or JSON nested too deeply."""
+    try:
+        if content_type.startswith("application/json"):
+            json.loads(body)
+            return False
+        payload = parse_qs(body, keep_blank_values=True).get("payload")
+        if payload:
+            json.loads(payload[0])
+    except (ValueError, RecursionError):
+        return True
+    return False
+
+
+REPLAYED = {"response_type": "ephemeral", "text": "This request was already handled; nothing was done again."}
+
+
 def _slack_events(runtime: Runtime) -> Endpoint:
     handler = AsyncSlackRequestHandler(runtime.app)
+    secret = runtime.settings.slack_signing_secret
+    verifier = SignatureVerifier(secret.get_secret_value()) if secret is not None else None
+    store = runtime.services.store
 
     def reject(reason: str, status: int, message: str) -> Response:
         metrics.SLACK_REJECTED.labels(reason).inc()
@@ -130,9 +153,25 @@ def _slack_events(runtime: Runtime) -> Endpoint:
             if body is None:
                 return reject("too_large", 413, "request body too large")
             try:
-                body.decode("utf-8")
+                text = body.decode("utf-8")
             except UnicodeDecodeError:
                 return reject("not_utf8", 400, "the body is not UTF-8")
+            # The signature is checked before anything parses the body (Bolt parses first).
+            timestamp = request.headers.get("x-slack-request-timestamp", "")
+            signature = request.headers.get("x-slack-signature", "")
+            if verifier is None or not verifier.is_valid(text, timestamp, signature):
+                return reject("bad_signature", 401, "invalid request")
+            if unparseable(text, request.headers.get("content-type", "")):
+                return reject("unparseable", 400, "the body is not a Slack payload")
+            try:
+                replayed = await store.seen_slack_request(signature)
+            except Exception:  # a store failure must not drop Slack's request: handle it
+                log.exception("could not check a Slack request for a replay; handling it")
+                replayed = False
+            if replayed:
+                metrics.SLACK_REJECTED.labels("replay").inc()
+                log.warning("refused a request to /slack/events: a replay of a request already handled")
+                return JSONResponse(REPLAYED)
             return await handler.handle(_replay(request, body))
         finally:
             request_id.reset(token)
