@@ -25,11 +25,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Message
+from uvicorn.config import HTTP_PROTOCOLS
+from uvicorn.importer import import_from_string
 
 from bot import metrics
 from bot.app import Endpoint, Runtime
 from bot.logs import request_id
-from bot.request_context import read_limited, start_request
+from bot.request_context import BodyNotReceived, read_limited, start_request
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +152,10 @@ def _slack_events(runtime: Runtime) -> Endpoint:
             problem = timestamp_problem(request.headers.get("x-slack-request-timestamp"), time.time())
             if problem is not None:
                 return reject(problem, 401, "invalid request")
-            body = await read_limited(request, SLACK_BODY_LIMIT)
+            try:
+                body = await read_limited(request, SLACK_BODY_LIMIT, deadline=runtime.settings.http_body_timeout)
+            except BodyNotReceived as incomplete:
+                return reject(incomplete.reason, incomplete.status, incomplete.message)
             if body is None:
                 return reject("too_large", 413, "request body too large")
             try:
@@ -179,6 +185,76 @@ def _slack_events(runtime: Runtime) -> Endpoint:
     return slack_events
 
 
+def with_header_deadline(protocol: type[asyncio.Protocol], seconds: float) -> type[asyncio.Protocol]:
+    """`protocol` (uvicorn's h11 or httptools protocol) closing a connection that has not sent a
+    complete request head within `seconds` of starting to wait for one: a client that connects and
+    trickles (or never sends) its headers no longer holds a connection for ever. Once the head is
+    in, the body deadline (HTTP_BODY_TIMEOUT) and the keep-alive timeout take over."""
+
+    class HeaderDeadline(protocol):  # type: ignore[valid-type,misc]
+        _deadline: asyncio.TimerHandle | None = None
+        _armed_for: object = None
+
+        def _waiting_for_head(self) -> bool:
+            cycle = getattr(self, "cycle", None)
+            return cycle is None or bool(getattr(cycle, "response_complete", False))
+
+        def _arm(self) -> None:
+            self._armed_for = getattr(self, "cycle", None)
+            self._deadline = asyncio.get_running_loop().call_later(seconds, self._expired)
+
+        def _expired(self) -> None:
+            self._deadline = None
+            if not self._waiting_for_head():
+                return  # a request is being read or answered: other deadlines apply
+            if getattr(self, "cycle", None) is not self._armed_for:
+                self._arm()  # another request came and went since: this wait started later
+                return
+            transport = getattr(self, "transport", None)
+            if transport is not None and not transport.is_closing():
+                log.info("closed a connection that sent no complete request head within %g s", seconds)
+                transport.close()
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            if self._deadline is None and self._waiting_for_head():
+                self._arm()
+            super().data_received(data)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+            super().connection_lost(exc)
+
+    HeaderDeadline.__name__ = f"{protocol.__name__}WithHeaderDeadline"
+    return HeaderDeadline
+
+
+def server_config(app: object, settings: Settings, *, host: str, port: int, http: str = "auto") -> uvicorn.Config:
+    """uvicorn's configuration with the slow-client limits of the settings: a deadline for the
+    request head (HTTP_HEADER_TIMEOUT), the keep-alive timeout, the number of connections served at
+    once (more get 503) and the largest incomplete request head h11 buffers. The body deadline
+    (HTTP_BODY_TIMEOUT) is the routes' own (`read_limited`), so every option holds whichever HTTP
+    implementation uvicorn runs (`http`: auto, h11 or httptools)."""
+    protocol = import_from_string(HTTP_PROTOCOLS.get(http, http))
+    return uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        http=with_header_deadline(protocol, settings.http_header_timeout),
+        log_config=None,
+        lifespan="off",
+        access_log=False,
+        timeout_keep_alive=max(1, round(settings.http_keep_alive_timeout)),
+        limit_concurrency=settings.http_max_connections,
+        h11_max_incomplete_event_size=settings.http_max_header_bytes,
+    )
+
+
 class GracefulServer(uvicorn.Server):
     """uvicorn re-raises SIGTERM/SIGINT once its own shutdown is done, which would end the process
     before the bot lets in-flight Kibana calls finish; this server only records the signal."""
@@ -205,7 +281,7 @@ async def serve(runtime: Runtime, *, mode: str, host: str, port: int) -> None:
             assert token is not None
             socket = AsyncSocketModeHandler(runtime.app, token.get_secret_value())
         asgi = create_asgi(runtime, http_mode=mode == "http", socket=socket)
-        config = uvicorn.Config(asgi, host=host, port=port, log_config=None, lifespan="off", access_log=False)
+        config = server_config(asgi, runtime.settings, host=host, port=port)
         server = GracefulServer(config)
         if socket is not None:
             await socket.connect_async()

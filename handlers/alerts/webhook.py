@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot import metrics
-from bot.request_context import read_limited
+from bot.request_context import BodyNotReceived, read_limited
 from bot.services import Services
 from handlers.shared.grammar import is_identifier
 
@@ -230,7 +230,10 @@ def make_endpoint(services: Services, process: Process) -> Callable[[Request], A
             response = refuse(401, {"error": "missing or wrong bearer token"}, "unauthorized")
             response.headers["WWW-Authenticate"] = "Bearer"
             return response
-        raw = await read_limited(request, BODY_LIMIT)
+        try:
+            raw = await read_limited(request, BODY_LIMIT, deadline=services.settings.http_body_timeout)
+        except BodyNotReceived as incomplete:
+            return refuse(incomplete.status, {"error": incomplete.message}, incomplete.reason)
         if raw is None:
             return refuse(413, {"error": f"the body is larger than {BODY_LIMIT // 1024} KiB"}, "too_large")
         try:
