@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from slack_bolt.async_app import AsyncAck
 
 from bot.kibana.errors import KibanaError
@@ -31,6 +31,7 @@ from handlers.shared.codec import Metadata
 from handlers.shared.context import Actor, Invocation
 from handlers.shared.errors import Doing, describe
 from handlers.shared.feature import Listener, Plumbing
+from handlers.shared.grammar import is_space_id
 from handlers.shared.guard import Aim
 from handlers.shared.replies import Replies, Surface
 
@@ -56,6 +57,13 @@ class UploadOrigin(Metadata):
     channel: str | None = Field(None, alias="c", max_length=40)
     response_url: str | None = Field(None, alias="r", max_length=1000)
     space: str = Field("default", alias="s", min_length=1, max_length=100)
+
+    @field_validator("space")
+    @classmethod
+    def _space(cls, value: str) -> str:
+        if not is_space_id(value):
+            raise ValueError("not a space id")
+        return value
 
     def aim(self) -> Aim:
         return Aim("", self.space, channel=self.channel)

@@ -12,12 +12,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from bot.kibana.models.cases import CaseOwner, CaseSeverity
 from handlers.shared.blocks import Block, clip, context, escape, option, plain, section
 from handlers.shared.catalog import CASE_MODAL, COMMENT_MODAL
 from handlers.shared.codec import Metadata
+from handlers.shared.grammar import is_space_id
 from handlers.shared.replies import Surface
 
 TITLE, DESCRIPTION, SEVERITY, TAGS, OWNER, SYNC = "title", "description", "severity", "tags", "owner", "sync_alerts"
@@ -46,6 +47,14 @@ class CaseOrigin(Metadata):
     message_ts: str | None = Field(None, alias="m")
     thread_ts: str | None = Field(None, alias="t")
     space: str = Field("default", alias="s")
+
+    @field_validator("space")
+    @classmethod
+    def _space(cls, value: str) -> str:
+        if not is_space_id(value):
+            raise ValueError("not a space id")
+        return value
+
     rule_id: str | None = Field(None, alias="r")
     alert_id: str | None = Field(None, alias="a")
     author: str | None = Field(None, alias="w")
