@@ -53,13 +53,10 @@ def listeners(plumbing: Plumbing) -> dict[str, Listener]:
                 await open_snooze_modal(client, trigger_id=body["trigger_id"], target=target, origin=origin)
                 return
             sentence = await writes.apply(services, actor, name, target, duration=duration)
-            message = body.get("message") or {}
             await plumbing.outcomes.report(
                 origin,
                 actor,
                 sentence,
-                message_blocks=message.get("blocks"),
-                message_text=message.get("text", ""),
                 ephemeral_blocks=(await card(target))[1] if origin.ephemeral else None,
                 done=Done(name, target),
             )

@@ -322,3 +322,20 @@ async def test_a_form_whose_private_metadata_was_changed_is_refused(
     [entry] = await audit(bot)
     assert (entry.action, entry.result, entry.user_id) == ("snooze", "refused", "U0CHAN")
     assert "forged value" in entry.detail
+
+
+async def test_blocks_a_click_carries_are_never_posted_back(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    """The `message` of a block action comes from the client: on a message the bot does not know,
+    a button acts and the thread gets the receipt, but the message is not re-posted from those blocks."""
+    kibana.add_rule(id="r1", name="CPU high", active_alerts=["host-1"])
+    value = json.dumps({"r": "r1", "s": "default"}, separators=(",", ":"))
+    injected = {"type": "section", "text": {"type": "mrkdwn", "text": "<!channel> look"}}
+    message = {"type": "message", "ts": "1700000000.000100", "text": "x"}
+    message["blocks"] = [injected, actions(button("Unmute all", "rule_unmute_all", value), block_id="b")]
+    await driver.post(driver.block_action("rule_unmute_all", value, message=message))
+    await slack.wait_for("chat.postMessage")
+    assert kibana.count("POST", "/api/alerting/rule/{id}/_unmute_all") == 1
+    assert slack.calls_to("chat.update") == []
+    assert_nothing_live(slack)
