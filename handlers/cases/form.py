@@ -39,6 +39,9 @@ OWNERS: dict[str, str] = {"cases": "Stack Management", "observability": "Observa
 Kind = Literal["message", "alert", "command"]
 
 
+SLACK_ID = re.compile(r"[A-Z0-9]{2,40}")
+
+
 class CaseOrigin(Metadata):
     """Where the form was opened from; travels in the modal's private_metadata (≤ 3000 chars)."""
 
@@ -54,6 +57,12 @@ class CaseOrigin(Metadata):
         if not is_space_id(value):
             raise ValueError("not a space id")
         return value
+
+    @field_validator("author", "channel", mode="before")
+    @classmethod
+    def _slack_id(cls, value: object) -> object:
+        """A user or channel id as Slack writes them (they are mentioned as `<@…>`, `<#…>`); else none."""
+        return value if isinstance(value, str) and SLACK_ID.fullmatch(value) else None
 
     rule_id: str | None = Field(None, alias="r")
     alert_id: str | None = Field(None, alias="a")

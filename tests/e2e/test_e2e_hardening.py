@@ -72,11 +72,14 @@ def rendered_strings(node: Any, path: str = "") -> Iterator[tuple[str, str]]:
         yield path, node
 
 
-def live_markup(node: Any) -> list[tuple[str, str]]:
-    """(where, what) for each live mention or link in `node` that the bot did not make itself."""
+def live_markup(node: Any, also: re.Pattern[str] | None = None) -> list[tuple[str, str]]:
+    """(where, what) for each live mention or link in `node` that the bot did not make itself
+    (`also`: more of the bot's own, such as the author it names from Slack's own payload)."""
     found = []
     for where, text in rendered_strings(node):
         rest = BOTS_OWN.sub("", text)
+        if also is not None:
+            rest = also.sub("", rest)
         for match in LIVE.finditer(rest):
             found.append((where, rest[match.start() : match.start() + 40]))
     return found
@@ -89,9 +92,11 @@ def everything_slack_received(slack: FakeSlack) -> list[tuple[str, Any]]:
     ]
 
 
-def assert_nothing_live(slack: FakeSlack) -> None:
+def assert_nothing_live(slack: FakeSlack, also: re.Pattern[str] | None = None) -> None:
     problems = [
-        (what, where, text) for what, sent in everything_slack_received(slack) for where, text in live_markup(sent)
+        (what, where, text)
+        for what, sent in everything_slack_received(slack)
+        for where, text in live_markup(sent, also)
     ]
     assert problems == [], problems
 
@@ -339,3 +344,24 @@ async def test_blocks_a_click_carries_are_never_posted_back(
     assert kibana.count("POST", "/api/alerting/rule/{id}/_unmute_all") == 1
     assert slack.calls_to("chat.update") == []
     assert_nothing_live(slack)
+
+
+async def test_case_links_and_apm_texts_never_ping_anyone(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    kibana.add_agent_configuration(service_name=EVIL, environment=EVIL, settings={EVIL: EVIL}, agent_name=EVIL)
+    kibana.add_sourcemap(service_name=EVIL, service_version=EVIL, bundle_filepath=EVIL)
+    for text in ("apm config list", "apm sourcemaps"):
+        before = len(slack.responses)
+        assert (await driver.post(driver.slash_command(text))).status_code == 200
+        await reply_count(slack, before + 1, text)
+    # a case from a message whose text is the outsider's: the form, the link in the thread
+    message = slack.post_as_user("C0ALERTS", EVIL + "\n" + EVIL, user="U0BOB")
+    assert (await driver.post(driver.message_shortcut("open_case", message))).status_code == 200
+    [call] = await slack.wait_for("views.update")
+    view = slack.views[call.params["view_id"]]
+    response = await driver.post(driver.view_submission(view, {}))
+    assert response.status_code == 200
+    await slack.wait_for(lambda: slack.thread("C0ALERTS", message["ts"])[1:], timeout=10)
+    # the bot names the message's author and links the message with Slack's own permalink
+    assert_nothing_live(slack, also=re.compile(r"<@U0BOB>|<https://acme\.slack\.com/archives/[^|<>\s]*(\|[^<>]*)?>"))
