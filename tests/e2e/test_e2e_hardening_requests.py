@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,12 +15,12 @@ import pytest
 
 from bot.devkit.fake_kibana import FakeKibana
 from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.harness import RunningBot
+from bot.devkit.harness import RunningBot, running_bot
 from bot.devkit.slack_driver import SlackDriver
 from bot.devkit.slack_driver.signing import sign
 from bot.devkit.slack_driver.transport import body_for
 
-from .conftest import SIGNING_SECRET
+from .conftest import SIGNING_SECRET, make_settings
 from .test_e2e_alerts_webhook import BODY, deliver, element
 
 FORM = "application/x-www-form-urlencoded"
@@ -159,3 +160,15 @@ async def test_the_mute_all_confirmation_names_the_rule_by_id_not_the_bodys_name
     [message] = slack.channel_messages("C0ALERTS")
     sure = element(message, "rule_mute_all")["confirm"]["text"]["text"]
     assert "`r1`" in sure and "Some other rule" not in sure
+
+
+async def test_with_alert_channels_a_webhook_posts_only_to_those(
+    kibana: FakeKibana, slack: FakeSlack, tmp_path: Path
+) -> None:
+    settings = make_settings(kibana, slack, tmp_path, alert_channels="C0ALERTS, C0OPS")
+    async with running_bot(settings) as bot:
+        refused = await deliver(bot, {**BODY, "channel": "C0SECRET"})
+        assert refused.status_code == 400 and refused.json()["field"] == "channel"
+        assert "ALERT_CHANNELS" in refused.json()["error"]
+        assert (await deliver(bot, BODY)).status_code == 200  # ALERT_CHANNEL, C0ALERTS, is allowed
+    assert [c.params["channel"] for c in slack.calls_to("chat.postMessage")] == ["C0ALERTS"]
