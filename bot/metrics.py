@@ -70,7 +70,7 @@ KIBANA_SECONDS = Histogram(
 )
 SLACK_REJECTED = Counter(
     "chatops_slack_rejected_total",
-    "HTTP requests to /slack/events refused before Bolt (bad signature timestamp, body too large, not UTF-8)",
+    "HTTP requests to /slack/events refused before Bolt (timestamp, signature, size, slow or aborted body, replay)",
     ["reason"],
     registry=REGISTRY,
 )

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import logging
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from bot import metrics
 from bot.logs import request_id
@@ -155,16 +156,41 @@ def install_event_dedupe(app: AsyncApp, store: Store) -> None:
     app.middleware(dedupe_events)
 
 
-async def read_limited(request: Request, limit: int) -> bytes | None:
-    """The body, or None when it is larger than `limit` bytes (with or without Content-Length)."""
+class BodyNotReceived(Exception):
+    """The client did not send the whole body: too slowly (408) or it went away (400)."""
+
+    def __init__(self, reason: str, status: int, message: str) -> None:
+        super().__init__(message)
+        self.reason, self.status, self.message = reason, status, message
+
+
+async def read_limited(request: Request, limit: int, *, deadline: float | None = None) -> bytes | None:
+    """The body, or None when it is larger than `limit` bytes (with or without Content-Length).
+
+    With `deadline`, the whole body must arrive within that many seconds; a slower one, or one the
+    client abandons, raises BodyNotReceived and is logged as one line (never a traceback)."""
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         return None
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(deadline):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    return None
+                chunks.append(chunk)
+    except TimeoutError:
+        log.warning(
+            "%s %s: the body did not arrive within %g s (%d bytes came)",
+            request.method,
+            request.url.path,
+            deadline or 0,
+            size,
+        )
+        raise BodyNotReceived("body_timeout", 408, "the request body did not arrive in time") from None
+    except ClientDisconnect:
+        log.info("%s %s: the client went away during the body (%d bytes came)", request.method, request.url.path, size)
+        raise BodyNotReceived("body_aborted", 400, "the request body was not sent completely") from None
     return b"".join(chunks)

@@ -8,25 +8,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import threading
 import time
 from collections.abc import Iterator
+from urllib.parse import parse_qs
 
 import uvicorn
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Message
+from uvicorn.config import HTTP_PROTOCOLS
+from uvicorn.importer import import_from_string
 
 from bot import metrics
 from bot.app import Endpoint, Runtime
 from bot.logs import request_id
-from bot.request_context import read_limited, start_request
+from bot.request_context import BodyNotReceived, read_limited, start_request
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +118,28 @@ def timestamp_problem(value: str | None, now: float) -> str | None:
     return None
 
 
+def unparseable(body: str, content_type: str) -> bool:
+    """Whether a (signed) body is not one Bolt can read: bad JSON, or JSON nested too deeply."""
+    try:
+        if content_type.startswith("application/json"):
+            json.loads(body)
+            return False
+        payload = parse_qs(body, keep_blank_values=True).get("payload")
+        if payload:
+            json.loads(payload[0])
+    except (ValueError, RecursionError):
+        return True
+    return False
+
+
+REPLAYED = {"response_type": "ephemeral", "text": "This request was already handled; nothing was done again."}
+
+
 def _slack_events(runtime: Runtime) -> Endpoint:
     handler = AsyncSlackRequestHandler(runtime.app)
+    secret = runtime.settings.slack_signing_secret
+    verifier = SignatureVerifier(secret.get_secret_value()) if secret is not None else None
+    store = runtime.services.store
 
     def reject(reason: str, status: int, message: str) -> Response:
         metrics.SLACK_REJECTED.labels(reason).inc()
@@ -126,18 +152,107 @@ def _slack_events(runtime: Runtime) -> Endpoint:
             problem = timestamp_problem(request.headers.get("x-slack-request-timestamp"), time.time())
             if problem is not None:
                 return reject(problem, 401, "invalid request")
-            body = await read_limited(request, SLACK_BODY_LIMIT)
+            try:
+                body = await read_limited(request, SLACK_BODY_LIMIT, deadline=runtime.settings.http_body_timeout)
+            except BodyNotReceived as incomplete:
+                return reject(incomplete.reason, incomplete.status, incomplete.message)
             if body is None:
                 return reject("too_large", 413, "request body too large")
             try:
-                body.decode("utf-8")
+                text = body.decode("utf-8")
             except UnicodeDecodeError:
                 return reject("not_utf8", 400, "the body is not UTF-8")
+            # The signature is checked before anything parses the body (Bolt parses first).
+            timestamp = request.headers.get("x-slack-request-timestamp", "")
+            signature = request.headers.get("x-slack-signature", "")
+            if verifier is None or not verifier.is_valid(text, timestamp, signature):
+                return reject("bad_signature", 401, "invalid request")
+            if unparseable(text, request.headers.get("content-type", "")):
+                return reject("unparseable", 400, "the body is not a Slack payload")
+            try:
+                replayed = await store.seen_slack_request(signature)
+            except Exception:  # a store failure must not drop Slack's request: handle it
+                log.exception("could not check a Slack request for a replay; handling it")
+                replayed = False
+            if replayed:
+                metrics.SLACK_REJECTED.labels("replay").inc()
+                log.warning("refused a request to /slack/events: a replay of a request already handled")
+                return JSONResponse(REPLAYED)
             return await handler.handle(_replay(request, body))
         finally:
             request_id.reset(token)
 
     return slack_events
+
+
+def with_header_deadline(protocol: type[asyncio.Protocol], seconds: float) -> type[asyncio.Protocol]:
+    """`protocol` (uvicorn's h11 or httptools protocol) closing a connection that has not sent a
+    complete request head within `seconds` of starting to wait for one: a client that connects and
+    trickles (or never sends) its headers no longer holds a connection for ever. Once the head is
+    in, the body deadline (HTTP_BODY_TIMEOUT) and the keep-alive timeout take over."""
+
+    class HeaderDeadline(protocol):  # type: ignore[valid-type,misc]
+        _deadline: asyncio.TimerHandle | None = None
+        _armed_for: object = None
+
+        def _waiting_for_head(self) -> bool:
+            cycle = getattr(self, "cycle", None)
+            return cycle is None or bool(getattr(cycle, "response_complete", False))
+
+        def _arm(self) -> None:
+            self._armed_for = getattr(self, "cycle", None)
+            self._deadline = asyncio.get_running_loop().call_later(seconds, self._expired)
+
+        def _expired(self) -> None:
+            self._deadline = None
+            if not self._waiting_for_head():
+                return  # a request is being read or answered: other deadlines apply
+            if getattr(self, "cycle", None) is not self._armed_for:
+                self._arm()  # another request came and went since: this wait started later
+                return
+            transport = getattr(self, "transport", None)
+            if transport is not None and not transport.is_closing():
+                log.info("closed a connection that sent no complete request head within %g s", seconds)
+                transport.close()
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            if self._deadline is None and self._waiting_for_head():
+                self._arm()
+            super().data_received(data)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+            super().connection_lost(exc)
+
+    HeaderDeadline.__name__ = f"{protocol.__name__}WithHeaderDeadline"
+    return HeaderDeadline
+
+
+def server_config(app: object, settings: Settings, *, host: str, port: int, http: str = "auto") -> uvicorn.Config:
+    """uvicorn's configuration with the slow-client limits of the settings: a deadline for the
+    request head (HTTP_HEADER_TIMEOUT), the keep-alive timeout, the number of connections served at
+    once (more get 503) and the largest incomplete request head h11 buffers. The body deadline
+    (HTTP_BODY_TIMEOUT) is the routes' own (`read_limited`), so every option holds whichever HTTP
+    implementation uvicorn runs (`http`: auto, h11 or httptools)."""
+    protocol = import_from_string(HTTP_PROTOCOLS.get(http, http))
+    return uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        http=with_header_deadline(protocol, settings.http_header_timeout),
+        log_config=None,
+        lifespan="off",
+        access_log=False,
+        timeout_keep_alive=max(1, round(settings.http_keep_alive_timeout)),
+        limit_concurrency=settings.http_max_connections,
+        h11_max_incomplete_event_size=settings.http_max_header_bytes,
+    )
 
 
 class GracefulServer(uvicorn.Server):
@@ -166,7 +281,7 @@ async def serve(runtime: Runtime, *, mode: str, host: str, port: int) -> None:
             assert token is not None
             socket = AsyncSocketModeHandler(runtime.app, token.get_secret_value())
         asgi = create_asgi(runtime, http_mode=mode == "http", socket=socket)
-        config = uvicorn.Config(asgi, host=host, port=port, log_config=None, lifespan="off", access_log=False)
+        config = server_config(asgi, runtime.settings, host=host, port=port)
         server = GracefulServer(config)
         if socket is not None:
             await socket.connect_async()

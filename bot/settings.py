@@ -53,6 +53,7 @@ class Settings(BaseSettings):
 
     alert_webhook_token: SecretStr | None = None
     alert_channel: str | None = None
+    alert_channels: str | None = Field(None, description="comma-separated Slack channel ids, such as C0123,C0456")
 
     access_policy: Path | None = Field(None, description="the path of a readable TOML file")
 
@@ -61,7 +62,17 @@ class Settings(BaseSettings):
 
     case_owner: CaseOwner = Field("cases", description="cases, observability or securitySolution")
 
+    health_max_per_channel: int = Field(10, ge=1, le=1000, description="a number of subscriptions, 1-1000")
+    health_max_per_workspace: int = Field(200, ge=1, le=100_000, description="a number of subscriptions, 1-100000")
+
+    audit_retention_days: int = Field(90, ge=1, le=3650, description="a number of days, 1-3650")
+
     port: int = Field(3000, ge=1, le=65535, description="a TCP port, 1-65535")
+    http_header_timeout: float = Field(10.0, gt=0, le=300, description="seconds, between 0 and 300")
+    http_body_timeout: float = Field(10.0, gt=0, le=300, description="seconds, between 0 and 300")
+    http_keep_alive_timeout: float = Field(5.0, gt=0, le=300, description="seconds, between 0 and 300")
+    http_max_connections: int = Field(200, ge=1, le=100_000, description="a number of connections, 1-100000")
+    http_max_header_bytes: int = Field(16_384, ge=1024, le=1_048_576, description="bytes, 1024-1048576")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
     log_format: Literal["text", "json"] = Field("text", description="text or json")
 
@@ -89,6 +100,16 @@ class Settings(BaseSettings):
     def _command(cls, value: str) -> str:
         if not re.fullmatch(r"/[a-z0-9_-]{1,31}", value):
             raise ValueError("a slash command such as /kibana")
+        return value
+
+    @field_validator("alert_channels")
+    @classmethod
+    def _channels(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        for channel in (c.strip() for c in value.split(",")):
+            if not re.fullmatch(r"[CG][A-Z0-9]{2,20}", channel):
+                raise ValueError("comma-separated Slack channel ids, such as C0123,C0456")
         return value
 
     @field_validator("kibana_space")
@@ -137,6 +158,13 @@ class Settings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    @property
+    def alert_channel_allowlist(self) -> frozenset[str] | None:
+        """The channels webhooks may post to; None when any channel is allowed."""
+        if not self.alert_channels:
+            return None
+        return frozenset(c.strip() for c in self.alert_channels.split(",") if c.strip())
 
     @property
     def kibana_link_base(self) -> str:

@@ -11,7 +11,7 @@ import uvicorn
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.app import Runtime, create_runtime
-from bot.server import create_asgi
+from bot.server import create_asgi, server_config
 from bot.settings import Settings
 
 
@@ -27,10 +27,14 @@ class RunningBot:
 
 
 async def start_uvicorn(
-    app: object, host: str = "127.0.0.1", port: int = 0
+    app: object, host: str = "127.0.0.1", port: int = 0, *, settings: Settings | None = None
 ) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
-    """Serve an ASGI app under uvicorn in this loop; returns the server, its task and its URL."""
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="off", access_log=False)  # type: ignore[arg-type]
+    """Serve an ASGI app under uvicorn in this loop; returns the server, its task and its URL.
+    With `settings`, uvicorn is configured exactly as `serve` configures it (the slow-client limits)."""
+    if settings is not None:
+        config = server_config(app, settings, host=host, port=port)
+    else:
+        config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="off", access_log=False)  # type: ignore[arg-type]
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(500):
@@ -59,7 +63,8 @@ async def running_bot(settings: Settings, *, mode: str = "http") -> AsyncIterato
         assert settings.slack_app_token is not None
         socket = AsyncSocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value())
         await socket.connect_async()
-    server, task, url = await start_uvicorn(create_asgi(runtime, http_mode=mode == "http", socket=socket))
+    asgi = create_asgi(runtime, http_mode=mode == "http", socket=socket)
+    server, task, url = await start_uvicorn(asgi, settings=settings)
     await runtime.start_background()
     try:
         yield RunningBot(runtime=runtime, url=url, socket=socket)

@@ -13,6 +13,7 @@ from bot.store.cases import CaseClaim, CaseRecord, CasesMixin
 from bot.store.database import make_engine
 from bot.store.errors import StoreSchemaError, StoreSchemaMismatch, StoreSchemaTooNew
 from bot.store.events import EventsMixin
+from bot.store.replays import ReplaysMixin
 from bot.store.subscriptions import Subscription, SubscriptionsMixin
 
 __all__ = [
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 
-class Store(EventsMixin, AlertsMixin, CasesMixin, SubscriptionsMixin, AuditMixin):
+class Store(EventsMixin, ReplaysMixin, AlertsMixin, CasesMixin, SubscriptionsMixin, AuditMixin):
     """One per process; every method is one short transaction."""
 
     @classmethod

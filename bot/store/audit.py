@@ -6,12 +6,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.store.database import Database
 from bot.store.schema import audit_log, utcnow
 
 AuditResult = Literal["ok", "error", "refused"]
+
+TARGET_LIMIT = 255  # characters of `target` kept (a forged value or a long alert id is cut, with "…")
+DETAIL_LIMIT = 1000
+
+
+def _bounded(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +67,12 @@ class AuditMixin(Database):
                     team=entry.team,
                     channel=entry.channel,
                     action=entry.action,
-                    target=entry.target,
+                    target=_bounded(entry.target, TARGET_LIMIT),
                     rule_id=entry.rule_id,
                     space=entry.space,
                     result=entry.result,
                     kibana_status=entry.kibana_status,
-                    detail=entry.detail,
+                    detail=_bounded(entry.detail, DETAIL_LIMIT),
                 )
             )
 
@@ -77,3 +84,9 @@ class AuditMixin(Database):
         async with self._read() as conn:
             rows = (await conn.execute(query)).all()
         return [_entry(row) for row in rows]
+
+    async def prune_audit(self, before: datetime) -> int:
+        """Delete the entries older than `before` (the retention, AUDIT_RETENTION_DAYS); how many went."""
+        async with self._write() as conn:
+            deleted = await conn.execute(delete(audit_log).where(audit_log.c.at < before))
+            return deleted.rowcount

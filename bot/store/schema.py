@@ -156,6 +156,16 @@ versions = Table(
     Column("value", BigInteger, nullable=False, default=0),
 )
 
+# Signatures of recent signed Slack requests: a request replayed byte for byte within Slack's
+# 5-minute window is answered without acting, on whichever replica it reaches.
+slack_replays = Table(
+    "slack_replays",
+    metadata,
+    Column("signature", String(128), primary_key=True),
+    Column("seen_at", UtcDateTime, nullable=False),
+    Index("ix_slack_replays_seen_at", "seen_at"),
+)
+
 # Who did what.
 audit_log = Table(
     "audit_log",

@@ -3,23 +3,25 @@ newest first, as one ephemeral message. Every field that came from someone else 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from bot.store import AuditEntry
-from handlers.shared.blocks import SECTION_TEXT_LIMIT, Block, clip, context, escape, header, section
+from handlers.shared.blocks import SECTION_TEXT_LIMIT, Block, clip, code, context, escape, header, section
 from handlers.shared.context import Invocation
 from handlers.shared.grammar import AuditArgs
 from handlers.shared.words import count
 
 MESSAGE_BLOCK_LIMIT = 50
 ENTRIES_PER_SECTION = 10
+SLACK_ID = re.compile(r"[A-Z0-9]{2,20}")
 _RESULT_MARK = {"ok": ":white_check_mark: ok", "error": ":x: error", "refused": ":no_entry: refused"}
 
 
 async def show_audit(inv: Invocation) -> None:
     args = inv.args(AuditArgs)
     entries = await inv.services.store.list_audit(rule_id=args.rule_id, limit=args.limit)
-    about = f" for rule `{args.rule_id}`" if args.rule_id else ""
+    about = f" for rule {code(args.rule_id)}" if args.rule_id else ""
     if not entries:
         await inv.reply(f"The audit trail has no entries{about} yet.")
         return
@@ -30,7 +32,7 @@ async def show_audit(inv: Invocation) -> None:
 def audit_line(entry: AuditEntry) -> str:
     """One entry on one line: time, who, action, target, space, result, Kibana status."""
     when = entry.at.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
-    target = f" `{escape(clip(entry.target, 120))}`" if entry.target else ""
+    target = f" {code(clip(entry.target, 120))}" if entry.target else ""
     result = _RESULT_MARK.get(entry.result, escape(entry.result))
     if entry.kibana_status is not None:
         status = f"Kibana {entry.kibana_status}"
@@ -38,9 +40,15 @@ def audit_line(entry: AuditEntry) -> str:
         status = "Kibana not called"
     else:
         status = "Kibana —"
-    channel = f" in <#{entry.channel}>" if entry.channel else ""
+    channel = f" in {_mention(entry.channel, '#')}" if entry.channel else ""
     action = f"*{escape(entry.action)}*{target}"
-    return f"{when} · <@{entry.user_id}>{channel} · {action} · space `{entry.space}` · {result} · {status}"
+    who = _mention(entry.user_id, "@")
+    return f"{when} · {who}{channel} · {action} · space {code(entry.space)} · {result} · {status}"
+
+
+def _mention(slack_id: str, sigil: str) -> str:
+    """A Slack user or channel id as a mention; anything that is not an id is shown as code."""
+    return f"<{sigil}{slack_id}>" if SLACK_ID.fullmatch(slack_id) else code(slack_id)
 
 
 def audit_blocks(entries: Iterable[AuditEntry], *, title: str) -> list[Block]:

@@ -11,6 +11,7 @@ from handlers.alerting import writes
 from handlers.alerting.modals import open_disable_modal, open_snooze_modal
 from handlers.alerting.rule_card import rule_card_blocks
 from handlers.shared import catalog
+from handlers.shared.blocks import escape
 from handlers.shared.codec import Target
 from handlers.shared.context import Actor
 from handlers.shared.feature import Listener, Plumbing
@@ -30,7 +31,7 @@ def listeners(plumbing: Plumbing) -> dict[str, Listener]:
     async def card(target: Target) -> tuple[str, list[dict[str, Any]]]:
         rule = await services.kibana.get_rule(target.rule_id, space=target.space)
         url = services.kibana.rule_url(rule.id, space=target.space, public_base=services.settings.kibana_link_base)
-        return f"Rule {rule.name}", rule_card_blocks(rule, space=target.space, rule_url=url)
+        return f"Rule {escape(rule.name)}", rule_card_blocks(rule, space=target.space, rule_url=url)
 
     async def on_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         action_id = str((body.get("actions") or [{}])[0].get("action_id"))
@@ -52,13 +53,10 @@ def listeners(plumbing: Plumbing) -> dict[str, Listener]:
                 await open_snooze_modal(client, trigger_id=body["trigger_id"], target=target, origin=origin)
                 return
             sentence = await writes.apply(services, actor, name, target, duration=duration)
-            message = body.get("message") or {}
             await plumbing.outcomes.report(
                 origin,
                 actor,
                 sentence,
-                message_blocks=message.get("blocks"),
-                message_text=message.get("text", ""),
                 ephemeral_blocks=(await card(target))[1] if origin.ephemeral else None,
                 done=Done(name, target),
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers.alerting import writes
 from handlers.alerting.modals import open_disable_modal
 from handlers.alerting.rule_card import rule_buttons, rule_card_blocks, rule_list_blocks
-from handlers.shared.blocks import escape, section
+from handlers.shared.blocks import code, escape, section
 from handlers.shared.codec import Target
 from handlers.shared.context import Invocation
 from handlers.shared.feature import Plumbing, Route
@@ -23,7 +23,7 @@ async def list_rules(inv: Invocation) -> None:
 async def show_rule(inv: Invocation) -> None:
     rule = await inv.services.kibana.get_rule(inv.args(RuleArgs).rule_id, space=inv.space)
     url = inv.services.kibana.rule_url(rule.id, space=inv.space, public_base=inv.services.settings.kibana_link_base)
-    await inv.reply(f"Rule {rule.name}", blocks=rule_card_blocks(rule, space=inv.space, rule_url=url))
+    await inv.reply(f"Rule {escape(rule.name)}", blocks=rule_card_blocks(rule, space=inv.space, rule_url=url))
 
 
 async def write(inv: Invocation) -> None:
@@ -48,10 +48,10 @@ async def confirm_mute_all(inv: Invocation) -> None:
     rule = await inv.services.kibana.get_rule(inv.args(RuleArgs).rule_id, space=inv.space)
     url = inv.services.kibana.rule_url(rule.id, space=inv.space, public_base=inv.services.settings.kibana_link_base)
     await inv.reply(
-        f"Mute all alerts of {rule.name}?",
+        f"Mute all alerts of {escape(rule.name)}?",
         blocks=[
             section(
-                f"Mute all alerts of *{escape(rule.name)}* (`{escape(rule.id)}`, {rule.active_alerts} active)? "
+                f"Mute all alerts of *{escape(rule.name)}* ({code(rule.id)}, {rule.active_alerts} active)? "
                 "Press *Mute all* to confirm."
             ),
             rule_buttons(rule, inv.space, rule_url=url),

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.kibana.errors import KibanaError
 from handlers.alerting import writes
 from handlers.shared import catalog
-from handlers.shared.blocks import Block, escape, modal, plain, section
+from handlers.shared.blocks import Block, code, escape, modal, plain, section
 from handlers.shared.codec import Metadata, Target
 from handlers.shared.context import Actor
 from handlers.shared.errors import Doing, describe
@@ -58,7 +58,7 @@ async def open_disable_modal(
     loading = modal(
         catalog.DISABLE_MODAL,
         "Disable rule",
-        [section(f"Loading rule `{escape(target.rule_id)}`…")],
+        [section(f"Loading rule {code(target.rule_id)}…")],
         metadata,
         submit=None,
     )
@@ -85,7 +85,7 @@ async def open_disable_modal(
         checkbox["initial_options"] = [choice]
     blocks = [
         section(
-            f"Disable *{escape(rule.name)}* (`{escape(rule.id)}`) in space `{target.space}`?\n"
+            f"Disable *{escape(rule.name)}* ({code(rule.id)}) in space `{target.space}`?\n"
             f"It has *{rule.active_alerts}* {count(rule.active_alerts, 'active alert').split(' ', 1)[1]}. "
             "A disabled rule stops running until enabled."
         ),
@@ -98,7 +98,7 @@ async def open_disable_modal(
 
 async def open_snooze_modal(client: AsyncWebClient, *, trigger_id: str, target: Target, origin: Origin) -> None:
     blocks = [
-        section(f"Snooze rule `{escape(target.rule_id)}`: no notifications until the snooze ends."),
+        section(f"Snooze rule {code(target.rule_id)}: no notifications until the snooze ends."),
         {
             "type": "input",
             "block_id": DURATION,

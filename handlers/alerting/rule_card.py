@@ -6,7 +6,7 @@ from datetime import datetime
 
 from bot.kibana.models import Rule, RulePage
 from handlers.shared import catalog
-from handlers.shared.blocks import Block, actions, button, context, divider, escape, header, section
+from handlers.shared.blocks import Block, actions, button, code, context, divider, escape, header, section
 from handlers.shared.buttons import RuleState, link, rule_elements
 from handlers.shared.codec import Target
 from handlers.shared.words import count
@@ -47,10 +47,10 @@ def rule_list_blocks(page: RulePage, *, search: str, space: str) -> list[Block]:
         blocks.append(context("Try other words, or `--space <id>` for another Kibana space."))
     for rule in page.data[:MAX_LISTED]:
         target = Target(rule_id=rule.id, space=space)
-        tags = " ".join(f"`{escape(t)}`" for t in rule.tags[:8])
+        tags = " ".join(f"{code(t)}" for t in rule.tags[:8])
         blocks.append(
             section(
-                f"*{escape(rule.name)}*  `{escape(rule.id)}`\n{rule_state(rule)}",
+                f"*{escape(rule.name)}*  {code(rule.id)}\n{rule_state(rule)}",
                 accessory=button("Details", catalog.RULE_SHOW, target.pack()),
             )
         )
@@ -67,22 +67,22 @@ def rule_buttons(rule: Rule, space: str, *, rule_url: str) -> Block:
 
 def rule_card_blocks(rule: Rule, *, space: str, rule_url: str) -> list[Block]:
     fields = [
-        f"*Id*\n`{escape(rule.id)}`",
+        f"*Id*\n{code(rule.id)}",
         f"*Space*\n`{space}`",
         f"*Type*\n{escape(rule.rule_type_id)}",
         f"*Active alerts*\n{rule.active_alerts}",
     ]
     if rule.tags:
-        fields.append("*Tags*\n" + " ".join(f"`{escape(t)}`" for t in rule.tags[:20]))
+        fields.append("*Tags*\n" + " ".join(f"{code(t)}" for t in rule.tags[:20]))
     if rule.muted_alert_ids:
-        fields.append("*Muted alerts*\n" + ", ".join(f"`{escape(a)}`" for a in rule.muted_alert_ids[:20]))
+        fields.append("*Muted alerts*\n" + ", ".join(f"{code(a)}" for a in rule.muted_alert_ids[:20]))
     blocks = [
         header(rule.name),
         section(rule_state(rule), fields=fields),
         rule_buttons(rule, space, rule_url=rule_url),
     ]
     if rule.snooze_schedule:
-        ids = ", ".join(f"`{escape(sid)}`" for sid in (s.id for s in rule.snooze_schedule) if sid)
+        ids = ", ".join(f"{code(sid)}" for sid in (s.id for s in rule.snooze_schedule) if sid)
         if ids:
             blocks.append(context(f"Snooze schedules: {ids} — cancel with `unsnooze {escape(rule.id)} <id>`"))
     blocks.append(divider())

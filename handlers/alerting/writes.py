@@ -7,9 +7,13 @@ Each returns a past-tense sentence for the receipt, and records the action in th
 from __future__ import annotations
 
 from bot.services import Services
-from handlers.shared.audit import audited
+from handlers.shared import catalog
+from handlers.shared.audit import audited, record
+from handlers.shared.blocks import code, escape
 from handlers.shared.codec import Target
 from handlers.shared.context import Actor
+from handlers.shared.errors import Refused
+from handlers.shared.grammar import duration_minutes, parse_duration
 from handlers.shared.guard import NothingToDo
 
 WRITES = frozenset({"mute", "unmute", "mute-all", "unmute-all", "disable", "enable", "snooze", "unsnooze"})
@@ -26,8 +30,28 @@ async def apply(
     schedule_id: str | None = None,
 ) -> str:
     """Run one write against Kibana and return what happened, in words."""
+    if action == "snooze":
+        duration = await _allowed_snooze(services, actor, target, duration)
     call = _call(services, action, target, untrack=untrack, duration=duration, schedule_id=schedule_id)
     return await audited(services, actor, action, target, call, detail=lambda sentence: sentence)
+
+
+async def _allowed_snooze(services: Services, actor: Actor, target: Target, duration: str | None) -> str:
+    """The snooze's duration, checked as the command checks it (whichever path it came by), and
+    allowed for this person: longer than a day needs the role of `snooze-long`."""
+    try:
+        checked = parse_duration(duration or "")
+    except ValueError as error:
+        await record(services, actor, "snooze", target, result="refused", detail=f"duration {duration!r}: {error}")
+        raise Refused(f"That snooze length is not one the bot accepts: {escape(str(error))}") from None
+    if duration_minutes(checked) <= catalog.LONGEST_SHORT_SNOOZE_MINUTES:
+        return checked
+    refusal = await services.access.check(actor.user_id, actor.channel_id, catalog.SNOOZE_LONG)
+    if refusal is None:
+        return checked
+    needs = f"for {checked}: longer than 1 day needs {refusal.needed.name.lower()}"
+    await record(services, actor, "snooze", target, result="refused", detail=needs)
+    raise Refused(refusal.message())
 
 
 async def _call(
@@ -41,15 +65,15 @@ async def _call(
 ) -> str:
     kibana = services.kibana
     rule, space = target.rule_id, target.space
-    where = f"rule `{rule}`" + ("" if space == "default" else f" (space `{space}`)")
+    where = f"rule {code(rule)}" + ("" if space == "default" else f" (space {code(space)})")
     if action == "mute":
         assert target.alert_id is not None
         await kibana.mute_alert(rule, target.alert_id, space=space)
-        return f"muted alert `{target.alert_id}` of {where}"
+        return f"muted alert {code(target.alert_id)} of {where}"
     if action == "unmute":
         assert target.alert_id is not None
         await kibana.unmute_alert(rule, target.alert_id, space=space)
-        return f"unmuted alert `{target.alert_id}` of {where}"
+        return f"unmuted alert {code(target.alert_id)} of {where}"
     if action == "mute-all":
         await kibana.mute_all(rule, space=space)
         return f"muted all alerts of {where}"
@@ -65,11 +89,11 @@ async def _call(
     if action == "snooze":
         assert duration is not None
         schedule = await kibana.snooze_rule(rule, duration, space=space)
-        return f"snoozed {where} for {duration} (schedule `{schedule.id}`)"
+        return f"snoozed {where} for {duration} (schedule {code(schedule.id)})"
     if action == "unsnooze":
         ids = [schedule_id] if schedule_id else await _snooze_ids(services, target)
         if not ids:
-            raise NothingToDo(f"Rule `{rule}` has no snooze schedule to cancel.")
+            raise NothingToDo(f"Rule {code(rule)} has no snooze schedule to cancel.")
         for one in ids:
             await kibana.unsnooze_rule(rule, one, space=space)
         return f"cancelled the snooze of {where}"

@@ -25,6 +25,7 @@ from slack_sdk.errors import SlackApiError
 from bot.services import Services
 from handlers.alerts.message import AlertView, alert_blocks, alert_text, load, save
 from handlers.alerts.webhook import AlertDelivery, Answer
+from handlers.shared.blocks import code
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +50,8 @@ def _key(delivery: AlertDelivery) -> AlertKey:
 
 def _view(services: Services, delivery: AlertDelivery, *, recovered: bool) -> AlertView:
     kibana = services.kibana
-    url = delivery.rule_url or kibana.rule_url(
-        delivery.rule_id, space=delivery.space, public_base=services.settings.kibana_link_base
-    )
+    # Never the body's rule_url: the link is built from KIBANA_PUBLIC_URL and the ids.
+    url = kibana.rule_url(delivery.rule_id, space=delivery.space, public_base=services.settings.kibana_link_base)
     date = delivery.date or datetime.now(UTC)
     if date.tzinfo is None:
         date = date.replace(tzinfo=UTC)
@@ -161,7 +161,7 @@ async def _recover(services: Services, delivery: AlertDelivery, channel: str) ->
         view, lines = loaded
         view = view.model_copy(update={"recovered_at": fresh.recovered_at, "recovery_reason": delivery.reason})
     assert view.recovered_at is not None
-    reply = f":white_check_mark: Alert `{delivery.alert_id}` of rule `{delivery.rule_id}` recovered at " + (
+    reply = f":white_check_mark: Alert {code(delivery.alert_id)} of rule {code(delivery.rule_id)} recovered at " + (
         view.recovered_at.astimezone(UTC).strftime("%H:%M UTC") + "."
     )
     try:

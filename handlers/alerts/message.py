@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.services import Services
 from handlers.shared import catalog
-from handlers.shared.blocks import Block, actions, button, clip, context, escape, header, section
+from handlers.shared.blocks import Block, actions, button, clip, code, context, escape, header, section
 from handlers.shared.buttons import RuleState, alert_element, link, rule_elements
 from handlers.shared.codec import Target
 from handlers.shared.outcome import MAX_STATUS_LINES, STATUS_BLOCK, Done, MessageRenderer
@@ -77,9 +77,9 @@ def _utc(moment: datetime) -> str:
 def alert_text(view: AlertView) -> str:
     """The notification text (and what screen readers and old clients show)."""
     if view.recovered:
-        return clip(f"Recovered: {view.rule_name} — alert {view.alert_id}", TEXT_LIMIT)
+        return clip(escape(f"Recovered: {view.rule_name} — alert {view.alert_id}"), TEXT_LIMIT)
     reason = f": {view.reason}" if view.reason else ""
-    return clip(f"[{view.action_group}] {view.rule_name} — alert {view.alert_id}{reason}", TEXT_LIMIT)
+    return clip(escape(f"[{view.action_group}] {view.rule_name} — alert {view.alert_id}{reason}"), TEXT_LIMIT)
 
 
 def alert_blocks(view: AlertView, status_lines: tuple[str, ...] | list[str] = ()) -> list[Block]:
@@ -87,14 +87,14 @@ def alert_blocks(view: AlertView, status_lines: tuple[str, ...] | list[str] = ()
     icon = ":white_check_mark:" if view.recovered else ":rotating_light:"
     reason = escape(clip(view.reason, REASON_LIMIT)) if view.reason else "_Kibana gave no reason._"
     fields = [
-        f"*Alert*\n`{escape(view.alert_id)}`",
-        f"*Action group*\n`{escape(view.action_group)}`",
-        f"*Rule*\n`{escape(view.rule_id)}`",
-        f"*Space*\n`{escape(view.space)}`",
+        f"*Alert*\n{code(view.alert_id)}",
+        f"*Action group*\n{code(view.action_group)}",
+        f"*Rule*\n{code(view.rule_id)}",
+        f"*Space*\n{code(view.space)}",
         f"*Time*\n{_utc(view.date)}",
     ]
     if view.tags:
-        fields.append("*Tags*\n" + " ".join(f"`{escape(t)}`" for t in view.tags[:20]))
+        fields.append("*Tags*\n" + " ".join(f"{code(t)}" for t in view.tags[:20]))
     blocks: list[Block] = [
         header(f"{icon} {'Recovered: ' if view.recovered else ''}{view.rule_name}"),
         section(reason, fields=fields, block_id="alert_summary"),
@@ -110,7 +110,7 @@ def alert_blocks(view: AlertView, status_lines: tuple[str, ...] | list[str] = ()
     blocks.append(actions(*rule_buttons(view, target), block_id=RULE_BLOCK))
     if status_lines:
         blocks.append(context(*list(status_lines)[-MAX_STATUS_LINES:], block_id=STATUS_BLOCK))
-    footer = f"alert uuid `{escape(view.alert_uuid)}`"
+    footer = f"alert uuid {code(view.alert_uuid)}"
     if view.updated is not None:
         footer += f" · updated {_utc(view.updated)}"
     blocks.append(context(footer, block_id="alert_footer"))
@@ -120,7 +120,8 @@ def alert_blocks(view: AlertView, status_lines: tuple[str, ...] | list[str] = ()
 def rule_buttons(view: AlertView, target: Target) -> list[Block]:
     state = RuleState(muted_all=view.rule_muted_all, enabled=view.rule_enabled)
     return [
-        *rule_elements(target, view.rule_name, state),
+        # The confirmation names the rule by its id: the name came in the webhook body, not from Kibana.
+        *rule_elements(target, None, state),
         button("Open case", catalog.CASE_OPEN, target.pack()),
         link(view.rule_url),
     ]

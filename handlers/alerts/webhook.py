@@ -30,14 +30,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot import metrics
-from bot.request_context import read_limited
+from bot.request_context import BodyNotReceived, read_limited
 from bot.services import Services
+from handlers.shared.grammar import is_identifier
 
 log = logging.getLogger(__name__)
 
 BODY_LIMIT = 256 * 1024  # bytes; a rendered alert is a few KiB
 ANSWER_WITHIN = 8.0  # seconds; Kibana's webhook connector waits far longer, Slack answers far sooner
 SPACE_ID = re.compile(r"[a-z0-9_\-]+")
+# A direct message: a user id (U…, W…), a DM channel id (D…) or @name. Webhooks never post there.
+DIRECT = re.compile(r"(?:[UWD][A-Z0-9]{2,}|@.*)")
 
 # What each field should be set to in the connector body, for the 400 messages.
 MUSTACHE = {
@@ -61,7 +64,7 @@ class AlertDelivery(BaseModel):
 
     rule_id: str = Field(min_length=1, max_length=255)
     rule_name: str = Field("", max_length=1000)
-    space_id: str = Field("", max_length=255)
+    space_id: str = Field("", max_length=100)
     alert_id: str = Field(min_length=1, max_length=512)
     alert_uuid: str = Field(min_length=1, max_length=255)
     action_group: str = Field(min_length=1, max_length=255)
@@ -70,6 +73,13 @@ class AlertDelivery(BaseModel):
     tags: list[str] = Field(default_factory=list, max_length=200)
     date: datetime | None = None
     channel: str | None = Field(None, max_length=80)
+
+    @field_validator("rule_id")
+    @classmethod
+    def _rule_id(cls, value: str) -> str:
+        if value and not is_identifier(value):
+            raise ValueError("a Kibana rule id has only letters, digits, '_', '.', ':' and '-'")
+        return value
 
     @field_validator("space_id")
     @classmethod
@@ -107,10 +117,18 @@ class AlertDelivery(BaseModel):
     def _channel(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("channel")
+    @classmethod
+    def _not_direct(cls, value: str | None) -> str | None:
+        if value is not None and DIRECT.fullmatch(value):
+            raise ValueError("alerts go to channels, never to a person (a direct message); name a channel")
+        return value
+
     @field_validator("rule_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        # Kibana renders {{rule.url}} empty without server.publicBaseUrl; the bot then builds the link.
+        # Accepted for the connector bodies that send it, but never shown: the bot builds every link
+        # from KIBANA_PUBLIC_URL and the ids (a body's link could point anywhere).
         return value if value.startswith(("https://", "http://")) else ""
 
     @property
@@ -132,13 +150,18 @@ class BadDelivery(Exception):
         return JSONResponse({"error": self.message, "field": self.field}, status_code=400)
 
 
-def parse_delivery(raw: bytes, *, default_channel: str | None) -> tuple[AlertDelivery, str]:
-    """The delivery and the channel it goes to; `BadDelivery` names what is wrong."""
+def parse_delivery(
+    raw: bytes, *, default_channel: str | None, allowed: frozenset[str] | None = None
+) -> tuple[AlertDelivery, str]:
+    """The delivery and the channel it goes to; `BadDelivery` names what is wrong. With `allowed`,
+    the channel must be one of those ids."""
     try:
         # strict=False: a raw newline inside a string (an unescaped {{context.reason}}) is accepted.
         data = json.loads(raw.decode("utf-8"), strict=False)
     except UnicodeDecodeError:
         raise BadDelivery("the body is not UTF-8 text") from None
+    except RecursionError:
+        raise BadDelivery("the body is nested too deeply to be an alert") from None
     except json.JSONDecodeError as error:
         raise BadDelivery(
             f"the body is not valid JSON ({error.msg} at line {error.lineno} column {error.colno}); "
@@ -150,9 +173,13 @@ def parse_delivery(raw: bytes, *, default_channel: str | None) -> tuple[AlertDel
         delivery = AlertDelivery.model_validate(data)
     except ValidationError as error:
         raise _describe(error) from None
+    except RecursionError:
+        raise BadDelivery("the body is nested too deeply to be an alert") from None
     channel = delivery.channel or default_channel
     if not channel:
         raise BadDelivery('no channel: add "channel":"#alerts" to the body or set ALERT_CHANNEL', "channel")
+    if allowed is not None and channel not in allowed:
+        raise BadDelivery("`channel`: not one of the channels webhooks may post to (ALERT_CHANNELS)", "channel")
     return delivery, channel
 
 
@@ -203,11 +230,18 @@ def make_endpoint(services: Services, process: Process) -> Callable[[Request], A
             response = refuse(401, {"error": "missing or wrong bearer token"}, "unauthorized")
             response.headers["WWW-Authenticate"] = "Bearer"
             return response
-        raw = await read_limited(request, BODY_LIMIT)
+        try:
+            raw = await read_limited(request, BODY_LIMIT, deadline=services.settings.http_body_timeout)
+        except BodyNotReceived as incomplete:
+            return refuse(incomplete.status, {"error": incomplete.message}, incomplete.reason)
         if raw is None:
             return refuse(413, {"error": f"the body is larger than {BODY_LIMIT // 1024} KiB"}, "too_large")
         try:
-            delivery, channel = parse_delivery(raw, default_channel=services.settings.alert_channel)
+            delivery, channel = parse_delivery(
+                raw,
+                default_channel=services.settings.alert_channel,
+                allowed=services.settings.alert_channel_allowlist,
+            )
         except BadDelivery as bad:
             log.warning("alert webhook: bad delivery: %s", bad.message)
             metrics.WEBHOOK_DELIVERIES.labels("invalid").inc()

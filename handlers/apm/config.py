@@ -13,7 +13,7 @@ from bot.kibana.models.apm import AgentConfiguration
 from bot.services import Services
 from handlers.apm.values import ConfigChange
 from handlers.shared.audit import audited
-from handlers.shared.blocks import Block, actions, button, clip, context, escape, header, section
+from handlers.shared.blocks import Block, actions, button, clip, code, context, escape, header, section
 from handlers.shared.catalog import CONFIG_CANCEL, CONFIG_OVERWRITE
 from handlers.shared.context import Actor, Invocation
 from handlers.shared.feature import Listener, Plumbing
@@ -32,13 +32,13 @@ ACTION = "apm config set"
 
 
 def environment_label(environment: str | None) -> str:
-    return f"environment `{escape(environment)}`" if environment else "all environments"
+    return f"environment {code(environment)}" if environment else "all environments"
 
 
 def _settings_lines(settings: dict[str, str]) -> str:
     if not settings:
         return "_no settings_"
-    return "\n".join(f"`{escape(key)}` = `{escape(value)}`" for key, value in sorted(settings.items()))
+    return "\n".join(f"{code(key)} = {code(value)}" for key, value in sorted(settings.items()))
 
 
 def _when(timestamp: float | None) -> str:
@@ -57,7 +57,7 @@ def config_list_blocks(
 ) -> tuple[str, list[Block]]:
     """The text and blocks of `apm config list`: one section and one context per configuration."""
     shown = sorted(configs, key=_sort_key)
-    scope = f" of `{escape(service)}`" if service else ""
+    scope = f" of {code(service)}" if service else ""
     text = f"{count(len(shown), 'APM agent configuration')}{' of ' + service if service else ''} in space {space}"
     blocks: list[Block] = [header("APM agent configurations")]
     if not shown:
@@ -76,7 +76,7 @@ def config_list_blocks(
             section(f"*{name}* · {environment_label(config.service.environment)}\n{_settings_lines(config.settings)}")
         )
         applied = "applied by the agent" if config.applied_by_agent else "not yet applied by any agent"
-        agent = f" · agent `{escape(config.agent_name)}`" if config.agent_name else ""
+        agent = f" · agent {code(config.agent_name)}" if config.agent_name else ""
         blocks.append(context(f"{applied} · {_when(config.timestamp)}{agent}"))
     if len(shown) > room:
         hint = "" if service else f"; narrow it with `{slash} apm config list <service>`"
@@ -89,13 +89,13 @@ def comparison_blocks(current: dict[str, str] | None, change: ConfigChange, *, s
     proposed = change.settings
     marked = []
     for key, value in sorted(proposed.items()):
-        line = f"`{escape(key)}` = `{escape(value)}`"
+        line = f"{code(key)} = {code(value)}"
         if current is not None and key not in current:
             line += "  _new_"
         elif current is not None and current[key] != value:
             line += "  _changed_"
         marked.append(line)
-    where = f"`{escape(change.service)}` ({environment_label(change.environment)}) in space `{change.space}`"
+    where = f"{code(change.service)} ({environment_label(change.environment)}) in space `{change.space}`"
     blocks: list[Block] = [
         section(f"An agent configuration already exists for {where}. Overwrite it?"),
         section(
@@ -108,7 +108,7 @@ def comparison_blocks(current: dict[str, str] | None, change: ConfigChange, *, s
     ]
     dropped = sorted(set(current or {}) - set(proposed))
     if dropped:
-        names = ", ".join(f"`{escape(k)}`" for k in dropped)
+        names = ", ".join(f"{code(k)}" for k in dropped)
         blocks.append(context(f"Overwriting replaces the whole configuration: {names} will be removed."))
     if not change.fits():
         blocks.append(
@@ -132,7 +132,7 @@ def _settings_summary(settings: dict[str, str]) -> str:
 def done_sentence(change: ConfigChange, *, overwrote: bool) -> str:
     verb = "overwrote" if overwrote else "set"
     return (
-        f"{verb} the APM agent configuration of `{escape(change.service)}` "
+        f"{verb} the APM agent configuration of {code(change.service)} "
         f"({environment_label(change.environment)}) in space `{change.space}`: "
         f"{escape(clip(_settings_summary(change.settings), 1500))}"
     )

@@ -7,7 +7,7 @@ import logging
 from bot.kibana.errors import KibanaError
 from bot.kibana.models.apm import AgentKey
 from handlers.shared.audit import record
-from handlers.shared.blocks import Block, context, escape, section
+from handlers.shared.blocks import Block, code, context, escape, section
 from handlers.shared.context import Invocation
 from handlers.shared.grammar import AgentKeyArgs
 
@@ -20,15 +20,15 @@ def key_reply(key: AgentKey, privileges: list[str]) -> tuple[str, list[Block]]:
     """The private reply that carries the secret (never sent anywhere else)."""
     encoded = key.encoded.get_secret_value()
     listed = ", ".join(privileges)
-    text = f"Agent key `{key.name}` ({listed}) — shown only to you, only this once:\n```{encoded}```"
+    text = f"Agent key {code(key.name)} ({listed}) — shown only to you, only this once:\n```{encoded}```"
     blocks = [
         section(
-            f"Agent key `{escape(key.name)}` ({escape(listed)}) is ready. It is shown *only to you, only this "
+            f"Agent key {code(key.name)} ({escape(listed)}) is ready. It is shown *only to you, only this "
             f"once* — copy it now:\n```{encoded}```"
         ),
         context(
             "Give it to the APM agent as its API key (e.g. `ELASTIC_APM_API_KEY`). "
-            f"Key id `{escape(key.id)}`: revoke it in Kibana (Stack Management → API keys) if it leaks."
+            f"Key id {code(key.id)}: revoke it in Kibana (Stack Management → API keys) if it leaks."
         ),
     ]
     return text, blocks
@@ -69,8 +69,8 @@ async def create_key(inv: Invocation) -> None:
     except Exception as error:  # the key exists but nobody has it: say so, without the key
         log.warning("could not deliver agent key %s (id %s) privately: %s", name, key.id, type(error).__name__)
         await inv.reply(
-            f"Kibana created agent key `{escape(name)}` (id `{escape(key.id)}`), but Slack refused the private "
+            f"Kibana created agent key {code(name)} (id {code(key.id)}), but Slack refused the private "
             "reply that carries it. Revoke that key in Kibana (Stack Management → API keys) and run the command again."
         )
         return
-    await inv.reply(f"{inv.actor.mention} created agent key `{escape(name)}` ({', '.join(privileges)})", public=True)
+    await inv.reply(f"{inv.actor.mention} created agent key {code(name)} ({', '.join(privileges)})", public=True)

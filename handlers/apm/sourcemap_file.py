@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 from slack_sdk.web.async_client import AsyncWebClient
 
+from handlers.shared.blocks import code
+
 MAX_BYTES = 1024 * 1024  # Kibana's server.maxPayload default (1 MiB)
 SCOPE_HINT = "the app needs the `files:read` scope (an admin adds it and reinstalls the app)"
 
@@ -44,7 +46,7 @@ def _mib(size: int) -> str:
 def too_large(name: str, size: int | None) -> SourceMapRefused:
     got = f" is {_mib(size)}" if size is not None else " is larger than 1 MiB"
     return SourceMapRefused(
-        f"`{name}`{got}; Kibana accepts source maps of at most 1 MiB. Upload the map of one bundle "
+        f"{code(name)}{got}; Kibana accepts source maps of at most 1 MiB. Upload the map of one bundle "
         "(split large bundles, or drop `sourcesContent`)."
     )
 
@@ -59,7 +61,7 @@ async def fetch(slack: AsyncWebClient, file_id: str, *, bot_token: str, http_tim
         raise too_large(name, size)
     url = file.get("url_private_download") or file.get("url_private")
     if not isinstance(url, str) or not url:
-        raise SourceMapRefused(f"Slack gave no download link for `{name}`; upload it again.")
+        raise SourceMapRefused(f"Slack gave no download link for {code(name)}; upload it again.")
     content = await download(url, name, bot_token=bot_token, http_timeout=http_timeout)
     check(name, content)
     return SourceMapFile(name, content)
@@ -73,13 +75,13 @@ async def download(url: str, name: str, *, bot_token: str, http_timeout: float) 
         http.stream("GET", url, headers=headers) as response,
     ):
         if response.is_redirect or response.status_code in (401, 403):
-            raise SourceMapRefused(f"Slack did not let the bot download `{name}`: {SCOPE_HINT}.")
+            raise SourceMapRefused(f"Slack did not let the bot download {code(name)}: {SCOPE_HINT}.")
         if response.status_code != 200:
             raise SourceMapRefused(
-                f"Slack answered {response.status_code} when the bot downloaded `{name}`; try again."
+                f"Slack answered {response.status_code} when the bot downloaded {code(name)}; try again."
             )
         if response.headers.get("content-type", "").startswith("text/html"):
-            raise SourceMapRefused(f"Slack sent a web page instead of `{name}`: {SCOPE_HINT}.")
+            raise SourceMapRefused(f"Slack sent a web page instead of {code(name)}: {SCOPE_HINT}.")
         chunks: list[bytes] = []
         total = 0
         async for chunk in response.aiter_bytes():
@@ -97,17 +99,17 @@ def check(name: str, content: bytes) -> dict[str, Any]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise SourceMapRefused(f"`{name}` is not a text file, so it is not a JSON source map.") from None
+        raise SourceMapRefused(f"{code(name)} is not a text file, so it is not a JSON source map.") from None
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
         raise SourceMapRefused(
-            f"`{name}` is not JSON ({error.msg} at line {error.lineno}, column {error.colno}). "
+            f"{code(name)} is not JSON ({error.msg} at line {error.lineno}, column {error.colno}). "
             "Pick the `.map` file your build wrote next to the bundle."
         ) from None
     problems = problems_of(value)
     if problems:
-        raise SourceMapRefused(f"`{name}` is JSON but not a source map: {'; '.join(problems)}.")
+        raise SourceMapRefused(f"{code(name)} is JSON but not a source map: {'; '.join(problems)}.")
     assert isinstance(value, dict)
     return value
 

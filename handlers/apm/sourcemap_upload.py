@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from slack_bolt.async_app import AsyncAck
 
 from bot.kibana.errors import KibanaError
@@ -25,12 +25,13 @@ from bot.services import Services
 from handlers.apm import sourcemap_file
 from handlers.apm.sourcemap_file import SourceMapFile, SourceMapRefused
 from handlers.shared.audit import record
-from handlers.shared.blocks import Block, context, escape, modal, plain, section
+from handlers.shared.blocks import Block, code, context, escape, modal, plain, section
 from handlers.shared.catalog import SOURCEMAP_UPLOAD_MODAL
 from handlers.shared.codec import Metadata
 from handlers.shared.context import Actor, Invocation
 from handlers.shared.errors import Doing, describe
 from handlers.shared.feature import Listener, Plumbing
+from handlers.shared.grammar import is_space_id
 from handlers.shared.guard import Aim
 from handlers.shared.replies import Replies, Surface
 
@@ -56,6 +57,13 @@ class UploadOrigin(Metadata):
     channel: str | None = Field(None, alias="c", max_length=40)
     response_url: str | None = Field(None, alias="r", max_length=1000)
     space: str = Field("default", alias="s", min_length=1, max_length=100)
+
+    @field_validator("space")
+    @classmethod
+    def _space(cls, value: str) -> str:
+        if not is_space_id(value):
+            raise ValueError("not a space id")
+        return value
 
     def aim(self) -> Aim:
         return Aim("", self.space, channel=self.channel)
@@ -172,7 +180,8 @@ def listeners(plumbing: Plumbing) -> dict[str, Listener]:
             done, _ = await asyncio.wait({fetching}, timeout=ACK_BUDGET)
             label = escape(pending.form.label)
             if not done:
-                await ack(response_action="update", view=status_view(origin, f"Checking `{label}`'s file…"))
+                checking = f"Checking {code(pending.form.label)}'s file…"
+                await ack(response_action="update", view=status_view(origin, checking))
                 return True
             problem = _problem(services, fetching, origin)
             if problem is not None:
@@ -257,12 +266,12 @@ async def upload(
         space=origin.space,
     )
     sentence = (
-        f"uploaded the source map of *{escape(form.service_name)}* `{escape(form.service_version)}` "
-        f"for `{escape(form.bundle_filepath)}` to space `{origin.space}`"
+        f"uploaded the source map of *{escape(form.service_name)}* {code(form.service_version)} "
+        f"for {code(form.bundle_filepath)} to space `{origin.space}`"
     )
     done = status_view(origin, f":white_check_mark: Uploaded.\n{sentence[0].upper()}{sentence[1:]}.", close="Done")
-    done["blocks"].append(context(f"Source map id `{escape(artifact.id)}`"))
-    await _show(services, replies, view_id, origin, actor, done, f"You {sentence} (id `{artifact.id}`).")
+    done["blocks"].append(context(f"Source map id {code(artifact.id)}"))
+    await _show(services, replies, view_id, origin, actor, done, f"You {sentence} (id {code(artifact.id)}).")
     if origin.response_url:
         try:
             await replies.to_response_url(origin.response_url, f"{actor.mention} {sentence}.", public=True)

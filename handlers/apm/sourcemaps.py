@@ -11,7 +11,7 @@ from bot.kibana.models.apm import SourceMapArtifact, SourceMapPage
 from bot.services import Services
 from handlers.apm.values import SourceMapRef
 from handlers.shared.audit import audited
-from handlers.shared.blocks import Block, button, confirm, context, escape, header, section
+from handlers.shared.blocks import Block, button, code, confirm, context, escape, header, section
 from handlers.shared.catalog import SOURCEMAP_DELETE
 from handlers.shared.context import Actor, Invocation
 from handlers.shared.feature import Listener, Plumbing
@@ -34,8 +34,8 @@ def label(artifact: SourceMapArtifact) -> str:
 
 def _entry(index: int, artifact: SourceMapArtifact, space: str) -> Block:
     name = escape(artifact.service_name or artifact.identifier or "?")
-    version = f" `{escape(artifact.service_version)}`" if artifact.service_version else ""
-    bundle = f"\n`{escape(artifact.bundle_filepath)}`" if artifact.bundle_filepath else ""
+    version = f" {code(artifact.service_version)}" if artifact.service_version else ""
+    bundle = f"\n{code(artifact.bundle_filepath)}" if artifact.bundle_filepath else ""
     created = f"created {artifact.created:%Y-%m-%d %H:%M} UTC · " if artifact.created else ""
     ref = SourceMapRef(id=artifact.id, space=space, label=label(artifact)[:100])
     delete = button(
@@ -51,7 +51,7 @@ def _entry(index: int, artifact: SourceMapArtifact, space: str) -> Block:
             danger=True,
         ),
     )
-    text = f"*{name}*{version}{bundle}\n{created}id `{escape(artifact.id)}`"
+    text = f"*{name}*{version}{bundle}\n{created}id {code(artifact.id)}"
     return section(text, accessory=delete, block_id=f"apm_sourcemap_{index}")
 
 
@@ -86,7 +86,7 @@ async def delete(services: Services, actor: Actor, ref: SourceMapRef) -> None:
 
 
 def _deleted(ref: SourceMapRef) -> str:
-    what = f"*{escape(ref.label)}* (`{escape(ref.id)}`)" if ref.label else f"`{escape(ref.id)}`"
+    what = f"*{escape(ref.label)}* ({code(ref.id)})" if ref.label else f"{code(ref.id)}"
     return f"deleted source map {what} in space `{ref.space}`"
 
 

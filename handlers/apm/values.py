@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from handlers.shared.codec import Packed
+from handlers.shared.grammar import is_space_id
 from handlers.shared.guard import Aim
+
+
+def _space(value: str) -> str:
+    """A value that comes back from Slack names a space as the command does."""
+    if not is_space_id(value):
+        raise ValueError("not a space id")
+    return value
 
 
 class ConfigChange(Packed):
@@ -15,6 +23,15 @@ class ConfigChange(Packed):
     environment: str | None = Field(None, alias="e", max_length=1000)
     settings: dict[str, str] = Field(alias="v")
     space: str = Field(alias="s", min_length=1, max_length=100)
+
+    _valid_space = field_validator("space")(_space)
+
+    @field_validator("settings")
+    @classmethod
+    def _settings(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value or any(not key or not setting for key, setting in value.items()):
+            raise ValueError("settings are key=value pairs, neither empty")
+        return value
 
     @property
     def target(self) -> str:
@@ -31,6 +48,8 @@ class SourceMapRef(Packed):
     id: str = Field(alias="i", min_length=1, max_length=255)
     space: str = Field(alias="s", min_length=1, max_length=100)
     label: str = Field("", alias="l", max_length=200)
+
+    _valid_space = field_validator("space")(_space)
 
     def pack(self) -> str:
         return self.model_dump_json(by_alias=True)

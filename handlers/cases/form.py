@@ -12,12 +12,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from bot.kibana.models.cases import CaseOwner, CaseSeverity
 from handlers.shared.blocks import Block, clip, context, escape, modal, option, plain, section
 from handlers.shared.catalog import CASE_MODAL, COMMENT_MODAL
 from handlers.shared.codec import Metadata
+from handlers.shared.grammar import is_space_id
 from handlers.shared.replies import Surface
 
 TITLE, DESCRIPTION, SEVERITY, TAGS, OWNER, SYNC = "title", "description", "severity", "tags", "owner", "sync_alerts"
@@ -38,6 +39,9 @@ OWNERS: dict[str, str] = {"cases": "Stack Management", "observability": "Observa
 Kind = Literal["message", "alert", "command"]
 
 
+SLACK_ID = re.compile(r"[A-Z0-9]{2,40}")
+
+
 class CaseOrigin(Metadata):
     """Where the form was opened from; travels in the modal's private_metadata (≤ 3000 chars)."""
 
@@ -46,6 +50,20 @@ class CaseOrigin(Metadata):
     message_ts: str | None = Field(None, alias="m")
     thread_ts: str | None = Field(None, alias="t")
     space: str = Field("default", alias="s")
+
+    @field_validator("space")
+    @classmethod
+    def _space(cls, value: str) -> str:
+        if not is_space_id(value):
+            raise ValueError("not a space id")
+        return value
+
+    @field_validator("author", "channel", mode="before")
+    @classmethod
+    def _slack_id(cls, value: object) -> object:
+        """A user or channel id as Slack writes them (they are mentioned as `<@…>`, `<#…>`); else none."""
+        return value if isinstance(value, str) and SLACK_ID.fullmatch(value) else None
+
     rule_id: str | None = Field(None, alias="r")
     alert_id: str | None = Field(None, alias="a")
     author: str | None = Field(None, alias="w")

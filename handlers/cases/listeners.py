@@ -33,7 +33,7 @@ from handlers.cases.form import (
 )
 from handlers.shared import catalog
 from handlers.shared.audit import record
-from handlers.shared.blocks import clip, escape
+from handlers.shared.blocks import clip, code, escape
 from handlers.shared.codec import ForgedValue, Target
 from handlers.shared.context import Actor, Invocation
 from handlers.shared.errors import Doing, describe
@@ -325,8 +325,8 @@ async def _create(
 
 
 def _link(opened: OpenedCase) -> str:
-    title = escape(clip(opened.title, 80)) if opened.title else opened.case_id
-    return f"<{opened.url}|{title}>" if opened.url else f"`{title}`"
+    title = clip(opened.title, 80) if opened.title else opened.case_id
+    return f"<{opened.url}|{escape(title)}>" if opened.url else code(title)
 
 
 def _unknown_sentence(services: Services, origin: CaseOrigin) -> str:

@@ -159,6 +159,10 @@ async def subscribe(inv: Invocation, scheduler: HealthScheduler[HealthOutcome]) 
     if problem is not None:
         await inv.reply(problem)
         return
+    full = await subscription_limit_reached(inv, channel)
+    if full is not None:
+        await inv.reply(full)
+        return
     subscription = await inv.services.store.add_subscription(
         channel=channel,
         space=inv.space,
@@ -186,6 +190,26 @@ async def subscribe(inv: Invocation, scheduler: HealthScheduler[HealthOutcome]) 
         f"Next: {times}.\nStop with `{inv.slash} health unsubscribe {subscription.id}`.",
         public=True,
     )
+
+
+async def subscription_limit_reached(inv: Invocation, channel: str) -> str | None:
+    """Why another subscription would be one too many (HEALTH_MAX_PER_CHANNEL, HEALTH_MAX_PER_WORKSPACE)."""
+    settings, store = inv.services.settings, inv.services.store
+    here = await store.list_subscriptions(channel=channel)
+    if len(here) >= settings.health_max_per_channel:
+        return (
+            f"This channel already has {len(here)} health-report subscriptions, the most a channel may have "
+            f"(HEALTH_MAX_PER_CHANNEL={settings.health_max_per_channel}). Remove one first: "
+            f"`{inv.slash} health subscriptions` lists them."
+        )
+    everywhere = await store.list_subscriptions()
+    if len(everywhere) >= settings.health_max_per_workspace:
+        return (
+            f"The workspace already has {len(everywhere)} health-report subscriptions, the most it may have "
+            f"(HEALTH_MAX_PER_WORKSPACE={settings.health_max_per_workspace}). Remove some, or ask an admin "
+            "of the bot to raise the limit."
+        )
+    return None
 
 
 async def unsubscribe(inv: Invocation, scheduler: HealthScheduler[HealthOutcome]) -> None:

@@ -15,9 +15,22 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def escape(text: str) -> str:
-    """Escape user or Kibana text for mrkdwn (Slack's three control characters)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+# A look-alike of the backtick (U+02CB MODIFIER LETTER GRAVE ACCENT): text inside a code span
+# cannot close it early.
+BACKTICK_LOOKALIKE = "\u02cb"
+
+
+def escape(text: object) -> str:
+    """Escape text that did not come from the bot (Kibana, a webhook, a user) for mrkdwn: Slack's
+    three control characters, so `<!channel>`, `<@U1>` or `<https://x|y>` are shown, not live."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def code(text: object) -> str:
+    """`text` as an inline code span that cannot be broken out of: backticks inside become a
+    look-alike, line breaks a space, and the rest is escaped."""
+    inner = str(text).replace("`", BACKTICK_LOOKALIKE).replace("\r", " ").replace("\n", " ")
+    return f"`{escape(inner) or ' '}`"
 
 
 def header(text: str) -> Block:

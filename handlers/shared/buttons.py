@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from handlers.shared import catalog
-from handlers.shared.blocks import Block, button, confirm, escape, option
+from handlers.shared.blocks import Block, button, code, confirm, escape, option
 from handlers.shared.codec import Target
 
 SNOOZE_CHOICES = (("1 hour", "1h"), ("4 hours", "4h"), ("1 day", "1d"), ("Custom…", "custom"))
@@ -21,16 +21,18 @@ class RuleState:
     enabled: bool = True
 
 
-def rule_elements(target: Target, rule_name: str, state: RuleState) -> list[Block]:
-    """Mute all / Unmute all, Disable… / Enable, and the snooze menu, for the rule `target` names."""
+def rule_elements(target: Target, rule_name: str | None, state: RuleState) -> list[Block]:
+    """Mute all / Unmute all, Disable… / Enable, and the snooze menu, for the rule `target` names.
+    `rule_name` is the name Kibana gave (from a GET of the rule); without it the rule is named by id."""
     value = Target(rule_id=target.rule_id, space=target.space).pack()
     elements: list[Block] = []
     if state.muted_all:
         elements.append(button("Unmute all", catalog.RULE_UNMUTE_ALL, value))
     else:
+        named = f"*{escape(rule_name)}*" if rule_name else f"rule {code(target.rule_id)}"
         sure = confirm(
             "Mute all alerts?",
-            f"No notifications for any alert of *{escape(rule_name)}* until someone unmutes it.",
+            f"No notifications for any alert of {named} until someone unmutes it.",
             "Mute all",
         )
         elements.append(button("Mute all", catalog.RULE_MUTE_ALL, value, confirm=sure))

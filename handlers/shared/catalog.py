@@ -165,6 +165,17 @@ CATALOG: tuple[Action, ...] = (
 )
 del V, R, OP, A
 
+# Snoozes longer than the menu's longest choice (1 day) are in effect a `disable`, so they need
+# the role of one. Not a command of its own: the rule writes check it for every snooze, however
+# it was asked for (the command, the menu, the custom form).
+LONGEST_SHORT_SNOOZE_MINUTES = 24 * 60
+SNOOZE_LONG = Action(
+    "snooze-long",
+    "snooze <rule_id> <duration>   (longer than 1d)",
+    Role.OPERATOR,
+    "`snooze` rules for longer than 1 day",
+)
+
 BY_NAME: Mapping[str, Action] = MappingProxyType({action.name: action for action in CATALOG})
 BY_ACTION_ID: Mapping[str, Action] = MappingProxyType({i: a for a in CATALOG for i in a.action_ids})
 BY_VIEW: Mapping[str, Action] = MappingProxyType({v: a for a in CATALOG for v in a.views})

@@ -8,9 +8,17 @@ message is meant for the person who clicked.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import secrets
 from typing import ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from handlers.shared.grammar import UsageError, is_identifier, is_space_id, parse_duration
+
+CUSTOM = "custom"  # the snooze menu's "Custom…": opens the form instead of snoozing
 
 BUTTON_VALUE_LIMIT = 2000  # characters: a button's value, or a menu option's
 METADATA_LIMIT = 3000  # characters: a modal's private_metadata
@@ -51,11 +59,45 @@ class Packed(BaseModel):
             raise ForgedValue(cls.FORGED) from None
 
 
+# The key that seals private_metadata; `use_metadata_key` sets it from the bot's secrets at start-up,
+# so that every replica seals and opens alike.
+_metadata_key = secrets.token_bytes(32)
+_MAC_LENGTH = 22  # base64url characters of the tag (132 bits)
+
+
+def use_metadata_key(secret: str) -> None:
+    global _metadata_key
+    _metadata_key = hmac.new(secret.encode(), b"kibana-chatops private_metadata", hashlib.sha256).digest()
+
+
+def _tag(text: str) -> str:
+    digest = hmac.new(_metadata_key, text.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:_MAC_LENGTH]
+
+
 class Metadata(Packed):
-    """Base of what a modal carries in its private_metadata."""
+    """Base of what a modal carries in its private_metadata. It is sealed (an HMAC of the bot's
+    secret): what a submission brings back is what the bot wrote, or it is refused as forged."""
 
     LIMIT: ClassVar[int] = METADATA_LIMIT
     FORGED: ClassVar[str] = "This form was not made by the bot."
+
+    def pack(self) -> str:
+        text = self.model_dump_json(by_alias=True, exclude_none=True)
+        sealed = f"{_tag(text)}.{text}"
+        if len(sealed) > self.LIMIT:
+            raise TooLarge(f"{type(self).__name__} packs to {len(sealed)} characters; Slack carries {self.LIMIT}")
+        return sealed
+
+    def fits(self) -> bool:
+        return len(self.model_dump_json(by_alias=True, exclude_none=True)) + _MAC_LENGTH + 1 <= self.LIMIT
+
+    @classmethod
+    def unpack(cls, text: str | None) -> Self:
+        tag, _, body = (text or "").partition(".")
+        if not body or not hmac.compare_digest(tag.encode(), _tag(body).encode()):
+            raise ForgedValue(cls.FORGED)
+        return super().unpack(body)
 
 
 class Target(Packed):
@@ -66,6 +108,38 @@ class Target(Packed):
     alert_id: str | None = Field(None, alias="a", max_length=512)
     alert_uuid: str | None = Field(None, alias="u", max_length=255)
     option: str | None = Field(None, alias="o", max_length=20)  # e.g. a snooze duration
+
+    # A value that comes back from Slack obeys the same rules as the slash command's arguments.
+    @field_validator("rule_id")
+    @classmethod
+    def _rule_id(cls, value: str) -> str:
+        if not is_identifier(value):
+            raise ValueError("not a rule id")
+        return value
+
+    @field_validator("space")
+    @classmethod
+    def _space(cls, value: str) -> str:
+        if not is_space_id(value):
+            raise ValueError("not a space id")
+        return value
+
+    @field_validator("alert_id")
+    @classmethod
+    def _alert_id(cls, value: str | None) -> str | None:
+        if value is not None and not value:
+            raise ValueError("an empty alert id")
+        return value
+
+    @field_validator("option")
+    @classmethod
+    def _option(cls, value: str | None) -> str | None:
+        if value is None or value == CUSTOM:
+            return value
+        try:
+            return parse_duration(value)
+        except UsageError as error:
+            raise ValueError(error.message) from None
 
     @property
     def audit_target(self) -> str:

@@ -11,7 +11,24 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.services import Services
 from handlers.shared.errors import Doing
 from handlers.shared.grammar import A, Command
-from handlers.shared.replies import Replies, Surface
+from handlers.shared.replies import Replies, ReplyFailed, Surface
+
+
+def interaction_channels(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The two channels a block action names: `channel.id` and `container.channel_id`."""
+    channel, container = body.get("channel"), body.get("container")
+    named = channel.get("id") if isinstance(channel, dict) else None
+    contained = container.get("channel_id") if isinstance(container, dict) else None
+    return (named if isinstance(named, str) and named else None), (
+        contained if isinstance(contained, str) and contained else None
+    )
+
+
+def interaction_channel(body: dict[str, Any]) -> str | None:
+    """The one channel an interaction happens in, for the access check and for the answer alike:
+    `channel.id`, else `container.channel_id` (the guard refuses an interaction where they differ)."""
+    named, contained = interaction_channels(body)
+    return named or contained
 
 
 @dataclass(frozen=True)
@@ -33,7 +50,7 @@ class Actor:
     @classmethod
     def from_interaction(cls, body: dict[str, Any]) -> Actor:
         user = body.get("user") or {}
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        channel = interaction_channel(body)
         team = (body.get("team") or {}).get("id") or user.get("team_id")
         return cls(
             user_id=user.get("id", ""),
@@ -103,6 +120,16 @@ class Invocation:
         replace: bool = False,
         secret: bool = False,
     ) -> None:
+        if self.response_url is not None and not self.replies.follows(self.response_url):
+            # Not Slack's host: never followed. The Web API is the way left.
+            channel = self.actor.channel_id
+            if channel is None or secret:  # a secret never goes through the Web API client's logging
+                raise ReplyFailed("the response_url is not on Slack's host")
+            if public:
+                await self.replies.post(channel, text, blocks=blocks)
+            else:
+                await self.replies.ephemeral(channel, self.actor.user_id, text, blocks=blocks)
+            return
         if self.response_url is None:  # Bolt's respond() knows no other way either; let it say so
             await self.respond(
                 text=text,

@@ -27,6 +27,7 @@ from bot.kibana.errors import (
     KibanaUnauthorized,
     KibanaUnavailable,
 )
+from handlers.shared.blocks import code, escape
 from handlers.shared.catalog import READ_ACTIONS
 from handlers.shared.grammar import UsageError
 
@@ -66,24 +67,31 @@ def reference(error: BaseException, doing: Doing | None = None) -> str:
     return ref
 
 
+class Refused(Exception):
+    """The access policy refused something found only once the request was read (a long snooze);
+    the message is the refusal, for the person."""
+
+
 def describe(error: BaseException, doing: Doing | None = None) -> str:
     doing = doing or Doing()
     cmd = doing.command
+    if isinstance(error, Refused):
+        return str(error)
     if isinstance(error, UsageError):
         usage = f"\nUsage: `{cmd} {error.usage}`" if error.usage else f"\nTry `{cmd} help`."
-        return f"{error.message}{usage}"
+        return f"{escape(error.message)}{usage}"
     if isinstance(error, KibanaError):
         return _kibana(error, doing)
     if isinstance(error, SlackApiError):
-        code = error.response.get("error", "unknown_error")
+        slack_code = str(error.response.get("error", "unknown_error"))
         hint = {
             "channel_not_found": "Invite the bot to the channel (`/invite @Kibana ChatOps`) and try again.",
             "not_in_channel": "Invite the bot to the channel (`/invite @Kibana ChatOps`) and try again.",
             "is_archived": "The channel is archived; use another channel.",
             "expired_trigger_id": "Slack took too long to open the form; run the command again.",
             "ratelimited": "Slack is rate-limiting the bot; try again in a minute.",
-        }.get(code, "Try again; if it keeps failing, an admin can look at the bot's log.")
-        return f"Slack refused the bot's request (`{code}`). {hint}"
+        }.get(slack_code, "Try again; if it keeps failing, an admin can look at the bot's log.")
+        return f"Slack refused the bot's request ({code(slack_code)}). {hint}"
     ref = reference(error, doing)
     return (
         f"Something went wrong on the bot's side (reference `{ref}`). Nothing more was done; "
@@ -92,7 +100,7 @@ def describe(error: BaseException, doing: Doing | None = None) -> str:
 
 
 def _where(doing: Doing) -> str:
-    return f"in space `{doing.space}`"
+    return f"in space {code(doing.space)}"
 
 
 def _kibana(error: KibanaError, doing: Doing) -> str:
@@ -102,21 +110,21 @@ def _kibana(error: KibanaError, doing: Doing) -> str:
         missing = _ALERT_MISSING.search(error.message)
         if missing:
             return (
-                f"Alert `{missing.group('alert')}` is not an alert of rule `{doing.rule_id}` {_where(doing)}. "
-                f"Check the alert id with `{cmd} rule {doing.rule_id}`."
+                f"Alert {code(missing.group('alert'))} is not an alert of rule {code(doing.rule_id)} {_where(doing)}. "
+                f"Check the alert id with `{cmd} rule {escape(doing.rule_id)}`."
             )
         if "/api/cases" in path:
-            return f"That case no longer exists {_where(doing)}: {error.message}."
+            return f"That case no longer exists {_where(doing)}: {escape(error.message)}."
         if "/api/apm/sourcemaps" in path:
             return f"No such source map {_where(doing)}. List them with `{cmd} apm sourcemaps`."
         if "/api/apm/" in path:
-            return f"Kibana has no such APM resource {_where(doing)} (is APM enabled?): {error.message}."
+            return f"Kibana has no such APM resource {_where(doing)} (is APM enabled?): {escape(error.message)}."
         if doing.rule_id:
             return (
-                f"Rule `{doing.rule_id}` was not found {_where(doing)}. Check the id with "
+                f"Rule {code(doing.rule_id)} was not found {_where(doing)}. Check the id with "
                 f"`{cmd} rules`, or name its space with `--space`."
             )
-        return f"Kibana found nothing there {_where(doing)}: {error.message}."
+        return f"Kibana found nothing there {_where(doing)}: {escape(error.message)}."
     if isinstance(error, KibanaUnauthorized):
         return (
             "Kibana rejected the bot's credentials (401). Nothing was changed. An admin needs to check "
@@ -130,7 +138,7 @@ def _kibana(error: KibanaError, doing: Doing) -> str:
                 f"{_where(doing)}. Nothing was changed; a Kibana admin can grant it to the bot's role."
             )
         return (
-            f"Kibana refused {_what(doing)} (403): {error.message}. The bot's Kibana credentials lack that "
+            f"Kibana refused {_what(doing)} (403): {escape(error.message)}. The bot's Kibana credentials lack that "
             f"privilege {_where(doing)}; a Kibana admin can grant it to the bot's role."
         )
     if isinstance(error, KibanaUnavailable):
@@ -138,25 +146,26 @@ def _kibana(error: KibanaError, doing: Doing) -> str:
         cause = "did not answer in time" if isinstance(error, KibanaTimeout) else f"could not be reached{status}"
         ambiguous = getattr(error, "request_sent", True) and error.status_code != 503
         if ambiguous and doing.action not in READ_ACTIONS:
-            check = f" Check with `{cmd} rule {doing.rule_id}`" if doing.rule_id else " Check in Kibana"
+            check = f" Check with `{cmd} rule {escape(doing.rule_id)}`" if doing.rule_id else " Check in Kibana"
             return f"Kibana {cause}, so it is not known whether {_what(doing)} happened.{check} before trying again."
         return f"Kibana {cause}, so {_what(doing)} did not happen. Nothing was changed; try again in a minute."
     if isinstance(error, KibanaRateLimited):
         return f"Kibana is rate-limiting the bot, so {_what(doing)} did not happen. Try again in a minute."
     if isinstance(error, KibanaPayloadTooLarge):
-        return f"Kibana refused the upload: it is larger than Kibana accepts ({error.message})."
+        return f"Kibana refused the upload: it is larger than Kibana accepts ({escape(error.message)})."
     if isinstance(error, KibanaConflict):
-        return f"Someone else changed it at the same time ({error.message}). Look again and retry."
+        return f"Someone else changed it at the same time ({escape(error.message)}). Look again and retry."
     if isinstance(error, KibanaBadRequest):
-        return f"Kibana refused {_what(doing)}: {error.message}"
+        return f"Kibana refused {_what(doing)}: {escape(error.message)}"
     if isinstance(error, KibanaServerError) and error.method == "DELETE" and "/api/apm/sourcemaps/" in path:
         return (
-            f"Kibana could not delete that source map {_where(doing)} ({error.message}); it may already be gone. "
+            f"Kibana could not delete that source map {_where(doing)} ({escape(error.message)}); "
+            "it may already be gone. "
             f"List them with `{cmd} apm sourcemaps`."
         )
     if isinstance(error, KibanaServerError):
         return f"Kibana failed with an internal error ({error.status_code}) while {_what(doing)}. Try again later."
-    return f"Kibana answered with an error while {_what(doing)}: {error.message}"
+    return f"Kibana answered with an error while {_what(doing)}: {escape(error.message)}"
 
 
 def _names(text: str) -> list[str]:
@@ -185,7 +194,7 @@ def missing_privileges(message: str, *, application: str = "") -> str | None:
 
 
 def _listed(names: list[str]) -> str:
-    return ", ".join(f"`{name}`" for name in names)
+    return ", ".join(code(name) for name in names)
 
 
 def _what(doing: Doing) -> str:

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.services import Services
+from handlers.shared.codec import use_metadata_key
 from handlers.shared.context import Invocation
 from handlers.shared.guard import Guard
 from handlers.shared.outcome import MessageRenderer, Outcomes
@@ -52,5 +53,8 @@ class Plumbing:
 
     @classmethod
     def build(cls, services: Services, session: aiohttp.ClientSession | None) -> Plumbing:
+        settings = services.settings
+        secret = settings.slack_signing_secret or settings.slack_bot_token
+        use_metadata_key(secret.get_secret_value())
         replies = Replies(services.slack, session)
         return cls(services, replies, Outcomes(replies), Guard(services, replies))

@@ -252,6 +252,15 @@ def _flags(words: list[str], allowed: set[str], command: str) -> tuple[list[str]
     return plain, flags
 
 
+def is_identifier(value: str) -> bool:
+    """A rule id, schedule id or key name as the command accepts it."""
+    return bool(_ID.fullmatch(value))
+
+
+def is_space_id(value: str) -> bool:
+    return bool(_SPACE.fullmatch(value))
+
+
 def _identifier(value: str, what: str, command: str) -> str:
     if not _ID.fullmatch(value):
         raise UsageError(f"`{_short(value)}` is not a valid {what}.", command)
@@ -335,6 +344,11 @@ def parse_duration(value: str) -> str:
     if minutes < 1 or minutes > _DURATION_LIMIT_MINUTES:
         raise UsageError("A snooze lasts between 1 minute and 365 days.", "snooze")
     return f"{amount}{unit}"
+
+
+def duration_minutes(duration: str) -> int:
+    """The length of a duration `parse_duration` returned (`<int><m|h|d>`), in minutes."""
+    return int(duration[:-1]) * {"m": 1, "h": 60, "d": 1440}[duration[-1]]
 
 
 def _snooze(words: list[str]) -> Command:

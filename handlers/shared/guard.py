@@ -16,10 +16,11 @@ from typing import Any, TypeVar
 from slack_bolt.async_app import AsyncAck
 
 from bot.services import Services
-from handlers.shared.audit import check_access
+from handlers.shared.audit import check_access, record
+from handlers.shared.blocks import clip
 from handlers.shared.catalog import BY_ACTION_ID, BY_VIEW, Action
 from handlers.shared.codec import Target
-from handlers.shared.context import Actor
+from handlers.shared.context import Actor, interaction_channels
 from handlers.shared.errors import Doing, describe
 from handlers.shared.replies import Replies, Surface
 
@@ -98,9 +99,18 @@ class Guard:
             return await self.replies.privately(surface, text)
 
         say = tell or privately
+        named, contained = interaction_channels(body)
+        if named and contained and named != contained:
+            await self._refuse_forged(
+                actor, action, str(element_value(body)), f"channel {named} ≠ container {contained}"
+            )
+            await self._safely(say, "This click names two different channels; nothing was done.", action)
+            return
+        raw = element_value(body)
         try:
-            value = decode(element_value(body))
+            value = decode(raw)
         except ValueError as error:
+            await self._refuse_forged(actor, action, raw, str(error))
             await self._safely(say, str(error), action)
             return
         aimed = aim(value)
@@ -139,6 +149,7 @@ class Guard:
             value = decode(view.get("private_metadata"))
         except ValueError as error:
             await ack(response_action="errors", errors={error_block(view): str(error)})
+            await self._refuse_forged(Actor.from_interaction(body), action, view.get("private_metadata"), str(error))
             return
         aimed = aim(value)
         form = read(value, view)
@@ -165,6 +176,14 @@ class Guard:
             await self._safely(
                 lambda text: tell(value, actor, text), describe(error, self._doing(action, aimed)), action
             )
+
+    async def _refuse_forged(self, actor: Actor, action: Action, raw: object, why: str) -> None:
+        """A value the bot did not make (or a click that contradicts itself): a refused write is audited."""
+        log.warning("refused a forged %s value from %s: %s", action.name, actor.user_id, why)
+        if action.read_only:
+            return
+        shown = clip(raw if isinstance(raw, str) else "", 200)
+        await record(self.services, actor, action.name, shown, result="refused", detail=f"forged value: {why}")
 
     async def _safely(self, say: Callable[[str], Awaitable[object]], text: str, action: Action) -> None:
         try:

@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import Field
 
-from handlers.shared.blocks import Block, context
+from handlers.shared.blocks import Block
 from handlers.shared.codec import Packed, Target
-from handlers.shared.context import Actor
+from handlers.shared.context import Actor, interaction_channel
 from handlers.shared.replies import Replies
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class Origin(Packed):
         container = body.get("container") or {}
         message = body.get("message") or {}
         return cls(
-            channel=container.get("channel_id") or (body.get("channel") or {}).get("id"),
+            channel=interaction_channel(body),  # the channel the access check used
             message_ts=container.get("message_ts") or message.get("ts"),
             thread_ts=message.get("thread_ts"),
             response_url=body.get("response_url"),
@@ -72,19 +72,6 @@ def status_line(actor: Actor, sentence: str, at: datetime | None = None) -> str:
     return f"{actor.mention} {sentence} at {at.strftime('%H:%M')} UTC"
 
 
-def with_status(blocks: list[Block], line: str) -> list[Block]:
-    """The same blocks with `line` added to the status context (newest last, bounded)."""
-    lines: list[str] = []
-    kept: list[Block] = []
-    for block in blocks:
-        if block.get("block_id") == STATUS_BLOCK:
-            lines = [e.get("text", "") for e in block.get("elements", [])]
-        else:
-            kept.append(block)
-    lines = [*lines, line][-MAX_STATUS_LINES:]
-    return [*kept, context(*lines, block_id=STATUS_BLOCK)]
-
-
 class Outcomes:
     """Shows the outcome of a write. The renderers come from every feature, once all are registered."""
 
@@ -101,8 +88,6 @@ class Outcomes:
         actor: Actor,
         sentence: str,
         *,
-        message_blocks: list[Block] | None = None,
-        message_text: str = "",
         ephemeral_blocks: list[Block] | None = None,
         done: Done | None = None,
     ) -> None:
@@ -112,7 +97,7 @@ class Outcomes:
         if origin.in_channel_message:
             assert origin.channel and origin.message_ts
             try:
-                await self._update_in_place(origin, line, message_blocks, message_text, done)
+                await self._update_in_place(origin, line, done)
             except Exception:
                 # The Kibana write happened: the thread receipt below still records it.
                 log.warning("could not update message %s in %s", origin.message_ts, origin.channel, exc_info=True)
@@ -133,20 +118,15 @@ class Outcomes:
         if origin.channel:
             await replies.ephemeral(origin.channel, actor.user_id, f"You {sentence}.")
 
-    async def _update_in_place(
-        self, origin: Origin, line: str, blocks: list[Block] | None, text: str, done: Done | None
-    ) -> None:
+    async def _update_in_place(self, origin: Origin, line: str, done: Done | None) -> None:
+        """Re-render the message from what the bot stored about it. The blocks a click carries came
+        from the client, so they are never posted back: a message no feature knows gets only the
+        thread receipt."""
         assert origin.channel and origin.message_ts
         for renderer in self._renderers:
             fresh = await renderer(origin.channel, origin.message_ts, [line], done)
             if fresh is not None:
                 blocks, text = fresh
-                break
-        else:
-            if blocks is None:
-                log.info(
-                    "no way to re-render message %s in %s; posting the receipt only", origin.message_ts, origin.channel
-                )
+                await self.replies.update(origin.channel, origin.message_ts, text or line, blocks=blocks)
                 return
-            blocks = with_status(blocks, line)
-        await self.replies.update(origin.channel, origin.message_ts, text or line, blocks=blocks)
+        log.info("no way to re-render message %s in %s; posting the receipt only", origin.message_ts, origin.channel)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -48,10 +49,31 @@ class Surface:
     response_url: str | None = None
 
 
+def slack_origin_allows(api_url: str, url: str) -> bool:
+    """Whether `url` is on Slack's host, as derived from the Web API's base URL (SLACK_API_URL):
+    that very host (scheme and port too), or an https subdomain of it (hooks.slack.com for
+    slack.com). Nothing else is ever followed, whatever a request's `response_url` says."""
+    try:
+        api, given = urlsplit(api_url), urlsplit(url)
+        api_port, given_port = api.port, given.port
+    except ValueError:
+        return False
+    if not api.hostname or not given.hostname or given.username or given.password:
+        return False
+    if (given.scheme, given.hostname, given_port) == (api.scheme, api.hostname, api_port):
+        return True
+    return given.scheme == "https" and given_port in (None, 443) and given.hostname.endswith("." + api.hostname)
+
+
 class Replies:
     def __init__(self, slack: AsyncWebClient, session: aiohttp.ClientSession | None) -> None:
         self.slack = slack
         self._session = session
+        self._api_url = str(slack.base_url)
+
+    def follows(self, url: str) -> bool:
+        """Whether a response_url is one the bot posts to (Slack's host only)."""
+        return slack_origin_allows(self._api_url, url)
 
     async def to_response_url(
         self,
@@ -63,6 +85,9 @@ class Replies:
         replace: bool = False,
         secret: bool = False,
     ) -> None:
+        if not self.follows(url):
+            log.warning("refused to follow a response_url that is not on Slack's host")
+            raise ReplyFailed("the response_url is not on Slack's host")
         client = AsyncWebhookClient(
             url, session=self._session, timeout=REPLY_TIMEOUT, logger=_SECRET_SAFE if secret else None
         )

@@ -110,7 +110,10 @@ async def test_an_alert_becomes_one_message_with_every_button(
         assert shown in text
     assert 'CPU on \\"host-1\\" is 97%\\nabove the 90% threshold' in text
     assert "[threshold met] CPU high" in message["text"]
-    assert element(message, "rule_link")["url"] == BODY["rule_url"]
+    # Built from KIBANA_PUBLIC_URL and the ids, never the body's rule_url.
+    assert element(message, "rule_link")["url"] == (
+        "https://kibana.example.com/app/management/insightsAndAlerting/triggersActions/rule/r1"
+    )
     assert element(message, "rule_mute_all")["confirm"]["title"]["text"] == "Mute all alerts?"
     case = Target.unpack(element(message, "case_open")["value"])
     assert (case.rule_id, case.space, case.alert_id, case.alert_uuid) == ("r1", "default", "host-1", BODY["alert_uuid"])
