@@ -27,6 +27,8 @@ from .models import (
     CaseCreate,
     CaseOwner,
     CasePage,
+    KibanaStatus,
+    LicensingInfo,
     Rule,
     RulePage,
     SnoozeSchedule,
@@ -124,6 +126,21 @@ class KibanaClient:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+    @property
+    def auth_scheme(self) -> str:
+        """The bot's credentials: "ApiKey", "Basic" or "none"."""
+        return self._kibana.auth_scheme
+
+    # --- which Kibana: version and licence ----------------------------------------------
+
+    async def status(self) -> KibanaStatus:
+        response = await self._kibana.call("GET", "/api/status", space="default", idempotent=True)
+        return parse_body(KibanaStatus, response, space="default")
+
+    async def licensing_info(self) -> LicensingInfo:
+        response = await self._kibana.call("GET", "/api/licensing/info", space="default", idempotent=True)
+        return parse_body(LicensingInfo, response, space="default")
 
     # --- alerting: health and rules -----------------------------------------------------
 
@@ -326,7 +343,16 @@ class KibanaClient:
             apm=True,
         )
 
-    async def create_agent_key(self, name: str, privileges: list[str], *, space: str | None = None) -> AgentKey:
+    async def create_agent_key(
+        self,
+        name: str,
+        privileges: list[str],
+        *,
+        space: str | None = None,
+        basic_auth: tuple[str, str] | None = None,
+    ) -> AgentKey:
+        """Kibana creates the key as the caller, and Elasticsearch refuses it to API-key
+        credentials: `basic_auth` (a Kibana user) replaces the bot's credentials for this call."""
         response = await self._kibana.call(
             "POST",
             "/api/apm/agent_keys",
@@ -334,6 +360,7 @@ class KibanaClient:
             idempotent=False,
             json={"name": name, "privileges": privileges},
             apm=True,
+            basic_auth=basic_auth,
         )
         return parse_body(AgentKey, response, space=space, key="agentKey")
 

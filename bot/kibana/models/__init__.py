@@ -29,6 +29,7 @@ from .cases import (
     CaseUser,
     NoConnector,
 )
+from .server import KibanaStatus, License, LicensingInfo, StatusVersion
 
 __all__ = [
     "AgentConfiguration",
@@ -48,6 +49,9 @@ __all__ = [
     "FrameworkHealth",
     "HealthState",
     "HealthStatus",
+    "KibanaStatus",
+    "License",
+    "LicensingInfo",
     "NoConnector",
     "Rule",
     "RuleExecutionProblem",
@@ -60,4 +64,5 @@ __all__ = [
     "SnoozeSchedule",
     "SourceMapArtifact",
     "SourceMapPage",
+    "StatusVersion",
 ]
