@@ -13,6 +13,7 @@ from bot.store.cases import CaseClaim, CaseRecord, CasesMixin
 from bot.store.database import make_engine
 from bot.store.errors import StoreSchemaError, StoreSchemaMismatch, StoreSchemaTooNew
 from bot.store.events import EventsMixin
+from bot.store.snoozes import KnownSnooze, SnoozesMixin
 from bot.store.subscriptions import Subscription, SubscriptionsMixin
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "AuditResult",
     "CaseClaim",
     "CaseRecord",
+    "KnownSnooze",
     "Store",
     "StoreSchemaError",
     "StoreSchemaMismatch",
@@ -30,7 +32,7 @@ __all__ = [
 ]
 
 
-class Store(EventsMixin, AlertsMixin, CasesMixin, SubscriptionsMixin, AuditMixin):
+class Store(EventsMixin, AlertsMixin, CasesMixin, SubscriptionsMixin, AuditMixin, SnoozesMixin):
     """One per process; every method is one short transaction."""
 
     @classmethod

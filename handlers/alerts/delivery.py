@@ -112,7 +112,10 @@ async def process(services: Services, delivery: AlertDelivery, channel: str) -> 
     )
     try:
         await services.slack.chat_update(
-            channel=existing.channel, ts=existing.ts, blocks=alert_blocks(view, lines), text=alert_text(view)
+            channel=existing.channel,
+            ts=existing.ts,
+            blocks=alert_blocks(view, lines, snooze_api=services.profile.current.snooze),
+            text=alert_text(view),
         )
     except SlackFailure as error:
         return _slack_failed(error, delivery, existing.channel, "update")
@@ -126,7 +129,10 @@ async def _post(services: Services, delivery: AlertDelivery, channel: str, *, re
     view = _view(services, delivery, recovered=recovered)
     try:
         answer: Any = await services.slack.chat_postMessage(
-            channel=channel, blocks=alert_blocks(view), text=alert_text(view), unfurl_links=False
+            channel=channel,
+            blocks=alert_blocks(view, snooze_api=services.profile.current.snooze),
+            text=alert_text(view),
+            unfurl_links=False,
         )
     except SlackFailure as error:
         await store.release_alert_message(**_key(delivery))
@@ -166,7 +172,10 @@ async def _recover(services: Services, delivery: AlertDelivery, channel: str) ->
     )
     try:
         await services.slack.chat_update(
-            channel=existing.channel, ts=existing.ts, blocks=alert_blocks(view, lines), text=alert_text(view)
+            channel=existing.channel,
+            ts=existing.ts,
+            blocks=alert_blocks(view, lines, snooze_api=services.profile.current.snooze),
+            text=alert_text(view),
         )
         await services.slack.chat_postMessage(channel=existing.channel, thread_ts=existing.ts, text=reply)
     except SlackFailure as error:

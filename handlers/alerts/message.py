@@ -82,8 +82,11 @@ def alert_text(view: AlertView) -> str:
     return clip(f"[{view.action_group}] {view.rule_name} — alert {view.alert_id}{reason}", TEXT_LIMIT)
 
 
-def alert_blocks(view: AlertView, status_lines: tuple[str, ...] | list[str] = ()) -> list[Block]:
-    """The message: what happened, where, and what can be done about it."""
+def alert_blocks(
+    view: AlertView, status_lines: tuple[str, ...] | list[str] = (), *, snooze_api: bool = True
+) -> list[Block]:
+    """The message: what happened, where, and what can be done about it (no Snooze menu where Kibana
+    has no snooze API)."""
     icon = ":white_check_mark:" if view.recovered else ":rotating_light:"
     reason = escape(clip(view.reason, REASON_LIMIT)) if view.reason else "_Kibana gave no reason._"
     fields = [
@@ -107,7 +110,7 @@ def alert_blocks(view: AlertView, status_lines: tuple[str, ...] | list[str] = ()
     target = view.target()
     if not view.recovered:  # muting an alert that is gone does nothing: that button goes
         blocks.append(actions(alert_element(target, muted=view.muted), block_id=ALERT_BLOCK))
-    blocks.append(actions(*rule_buttons(view, target), block_id=RULE_BLOCK))
+    blocks.append(actions(*rule_buttons(view, target, snooze_api=snooze_api), block_id=RULE_BLOCK))
     if status_lines:
         blocks.append(context(*list(status_lines)[-MAX_STATUS_LINES:], block_id=STATUS_BLOCK))
     footer = f"alert uuid `{escape(view.alert_uuid)}`"
@@ -117,8 +120,8 @@ def alert_blocks(view: AlertView, status_lines: tuple[str, ...] | list[str] = ()
     return blocks
 
 
-def rule_buttons(view: AlertView, target: Target) -> list[Block]:
-    state = RuleState(muted_all=view.rule_muted_all, enabled=view.rule_enabled)
+def rule_buttons(view: AlertView, target: Target, *, snooze_api: bool = True) -> list[Block]:
+    state = RuleState(muted_all=view.rule_muted_all, enabled=view.rule_enabled, snooze_api=snooze_api)
     return [
         *rule_elements(target, view.rule_name, state),
         button("Open case", catalog.CASE_OPEN, target.pack()),
@@ -160,6 +163,6 @@ def renderer(services: Services) -> MessageRenderer:
         if new_lines:
             updated = await services.store.add_alert_status_lines(channel=channel, ts=ts, lines=new_lines)
             lines = updated.status_lines if updated is not None else (*lines, *new_lines)
-        return alert_blocks(view, lines), alert_text(view)
+        return alert_blocks(view, lines, snooze_api=services.profile.current.snooze), alert_text(view)
 
     return render_stored

@@ -78,6 +78,7 @@ class KibanaState:
         self.license_status = "active"
         # Cases are created with refresh=false: a new case reaches _find only after this many seconds.
         self.case_visibility_delay = 0.0
+        self.case_visible_at: dict[tuple[str, str], float] = {}  # (space, case id) → monotonic time
         # Custom fields the owner's case settings require, with no default: {key: label}.
         self.required_custom_fields: dict[str, str] = {}
         # APM source maps: "fleet" (works), "no-fleet" (GET answers 200 with an empty body),
