@@ -36,6 +36,7 @@ class AlertView(BaseModel):
     reason: str = ""
     rule_url: str
     tags: list[str] = []
+    summary: bool = False  # a summary-frequency action (alert id = rule id): a rule-level message
     date: datetime  # when Kibana first reported the alert
     updated: datetime | None = None  # the latest delivery that changed what is shown
     recovered_at: datetime | None = None
@@ -76,10 +77,11 @@ def _utc(moment: datetime) -> str:
 
 def alert_text(view: AlertView) -> str:
     """The notification text (and what screen readers and old clients show)."""
+    which = "its alerts" if view.summary else f"alert {view.alert_id}"
     if view.recovered:
-        return clip(f"Recovered: {view.rule_name} — alert {view.alert_id}", TEXT_LIMIT)
+        return clip(f"Recovered: {view.rule_name} — {which}", TEXT_LIMIT)
     reason = f": {view.reason}" if view.reason else ""
-    return clip(f"[{view.action_group}] {view.rule_name} — alert {view.alert_id}{reason}", TEXT_LIMIT)
+    return clip(f"[{view.action_group}] {view.rule_name} — {which}{reason}", TEXT_LIMIT)
 
 
 def alert_blocks(
@@ -89,8 +91,9 @@ def alert_blocks(
     has no snooze API)."""
     icon = ":white_check_mark:" if view.recovered else ":rotating_light:"
     reason = escape(clip(view.reason, REASON_LIMIT)) if view.reason else "_Kibana gave no reason._"
+    alert = "all alerts of the rule (a summary)" if view.summary else f"`{escape(view.alert_id)}`"
     fields = [
-        f"*Alert*\n`{escape(view.alert_id)}`",
+        f"*Alert*\n{alert}",
         f"*Action group*\n`{escape(view.action_group)}`",
         f"*Rule*\n`{escape(view.rule_id)}`",
         f"*Space*\n`{escape(view.space)}`",
@@ -108,7 +111,7 @@ def alert_blocks(
             recovery += f" — {escape(clip(view.recovery_reason, 1000))}"
         blocks.append(section(recovery, block_id="alert_recovered"))
     target = view.target()
-    if not view.recovered:  # muting an alert that is gone does nothing: that button goes
+    if not view.recovered and not view.summary:  # muting an alert that is gone does nothing: that button goes
         blocks.append(actions(alert_element(target, muted=view.muted), block_id=ALERT_BLOCK))
     blocks.append(actions(*rule_buttons(view, target, snooze_api=snooze_api), block_id=RULE_BLOCK))
     if status_lines:
