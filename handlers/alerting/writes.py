@@ -108,7 +108,11 @@ async def _call(
             return f"cancelled snooze schedule `{schedule_id}` of {where}"
         cancelled = await _unsnooze_all(services, target)
         if not cancelled:
-            raise NothingToDo(f"Rule `{rule}` has no snooze schedule to cancel.")
+            raise NothingToDo(
+                f"Rule `{rule}` has no snooze schedule to cancel that the bot knows of. Kibana's API does not "
+                "always list snoozes made in Kibana itself: cancel those in Kibana, or with "
+                f"`unsnooze {rule} <schedule_id>`."
+            )
         return f"cancelled the snooze of {where}"
     raise ValueError(f"not a rule write: {action}")
 
