@@ -24,6 +24,7 @@ from .models import (
     AgentKey,
     AlertingHealth,
     Case,
+    CaseConfiguration,
     CaseCreate,
     CaseOwner,
     CasePage,
@@ -288,6 +289,16 @@ class KibanaClient:
         query: dict[str, Any] = {"tags": tags or None, "search": search, "owner": owner, "perPage": per_page}
         response = await self._kibana.call("GET", "/api/cases/_find", space=space, idempotent=True, query=query)
         return parse_body(CasePage, response, space=space)
+
+    async def get_case_configuration(self, owner: str, *, space: str | None = None) -> list[CaseConfiguration]:
+        """The owner's case settings (an empty list when it has none)."""
+        response = await self._kibana.call(
+            "GET", "/api/cases/configure", space=space, idempotent=True, query={"owner": owner}
+        )
+        try:
+            return [CaseConfiguration.model_validate(item) for item in response.json()]
+        except (ValueError, TypeError) as exc:
+            raise unreadable(response, exc, space=space) from None
 
     async def add_case_comment(
         self, case_id: str, comment: str, *, owner: CaseOwner | str, space: str | None = None

@@ -53,14 +53,17 @@ async def test_every_alerting_call(run: Any, space: str) -> None:
     run.assert_clean()
 
 
-async def test_the_version_and_licence_calls(run: Any) -> None:
+async def test_the_version_licence_and_case_settings_calls(run: Any) -> None:
     kibana = _client(run)
 
     status = await kibana.status()
     licence = await kibana.licensing_info()
 
+    configurations = await kibana.get_case_configuration("cases")
+
     assert status.version.number == "9.3.0" and licence.license is not None and licence.license.type == "platinum"
-    assert run.transport.checked == run.responses_checked == 2
+    assert configurations == []
+    assert run.transport.checked == run.responses_checked == 3
     run.assert_clean()
 
 

@@ -69,6 +69,7 @@ METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 NOT_IN_REFERENCE = {
     "GET /api/status": "Kibana core's status route; the bot reads version.number (behaviours.md §11)",
     "GET /api/licensing/info": "the licensing plugin's info route; license.type and .status (behaviours.md §11)",
+    "GET /api/cases/configure": "the cases plugin's case settings of an owner (custom fields); Kibana's cases API",
 }
 ANNOTATIONS = {"description", "summary", "example", "examples", "title", "externalDocs"}
 

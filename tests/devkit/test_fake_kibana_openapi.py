@@ -106,6 +106,7 @@ async def test_every_answer_matches_the_spec() -> None:
         basic = {**APM, "Authorization": "Basic " + base64.b64encode(b"elastic:changeme").decode()}
         await kibana.post("/api/apm/agent_keys", json={"name": "k", "privileges": ["event:write"]}, headers=basic)
         await kibana.get("/api/status")
+        await kibana.get("/api/cases/configure", params={"owner": "cases"})
         await kibana.get("/api/licensing/info")
         await kibana.post("/api/apm/agent_keys", json={"name": "k", "privileges": ["nope"]}, headers=APM)
         form = {"service_name": "web", "service_version": "1", "bundle_filepath": "/main.js"}

@@ -322,8 +322,27 @@ async def test_a_case_that_reaches_find_late_is_found_not_duplicated(
 # --- 9: required custom fields ---------------------------------------------------------------------
 
 
-async def test_required_custom_fields_are_named(driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana) -> None:
+async def test_required_custom_fields_are_shown_in_the_form_naming_their_keys(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana
+) -> None:
     kibana.state.required_custom_fields = {"team": "Team", "ticket": "Ticket id"}
+    message = slack.post_as_user(CHANNEL, TEXT, user="U0BOB")
+    view = await open_form(driver, slack, message)
+    answer = await submit(driver, view)
+    [read] = exchanges(kibana, "/api/cases/configure")
+    assert read.request.query == {"owner": "cases"} and read.status == 200
+    assert answer["response_action"] == "errors"
+    [shown] = answer["errors"].values()
+    assert "require custom fields without a default value: `team` (Team), `ticket` (Ticket id)" in shown
+    assert exchanges(kibana, CREATE, "POST") == [] and kibana.state.cases == {}  # the form stays open
+
+
+async def test_required_custom_fields_kibana_refuses_are_named_privately(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana
+) -> None:
+    """When the case settings cannot be read first, Kibana's own 400 at creation is explained."""
+    kibana.state.required_custom_fields = {"team": "Team", "ticket": "Ticket id"}
+    kibana.fault("GET", "/api/cases/configure", status=503, times=5)
     message = slack.post_as_user(CHANNEL, TEXT, user="U0BOB")
     view = await open_form(driver, slack, message)
     assert await submit(driver, view) is None

@@ -244,3 +244,35 @@ def _search_hit(case: dict[str, Any], words: set[str], fields: list[str], needs_
     present = set().union(*(_words(str(case.get(field, ""))) for field in fields)) | {case["id"]}
     hits = [word in present for word in words]
     return all(hits) if needs_all else any(hits)
+
+
+def get_configuration(call: Call) -> Reply:
+    """`GET /api/cases/configure?owner=`: the fake's one configuration, holding the required custom
+    fields (without default) of `state.required_custom_fields`; none → an empty list."""
+    query = call.query_values()
+    checks.excess(query, {"owner"})
+    owners = _values(call, "owner") or ["cases"]
+    fields = call.state.required_custom_fields
+    if not fields:
+        return Reply(200, [])
+    custom = [{"key": k, "label": v, "type": "text", "required": True, "defaultValue": None} for k, v in fields.items()]
+    who = {"username": "elastic", "full_name": None, "email": None}
+    body = [
+        {
+            "id": f"configuration-{owner}",
+            "version": "WzEsMV0=",
+            "owner": owner,
+            "closure_type": "close-by-user",
+            "connector": {"id": "none", "name": "none", "type": ".none", "fields": None},
+            "customFields": custom,
+            "templates": [],
+            "mappings": [],
+            "error": None,
+            "created_at": iso(call.now),
+            "created_by": who,
+            "updated_at": None,
+            "updated_by": None,
+        }
+        for owner in owners
+    ]
+    return Reply(200, body)

@@ -70,6 +70,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/cases", cases.create_case, "cases"),
     Route("PATCH", "/api/cases", cases.update_cases, "cases"),
     Route("GET", "/api/cases/_find", cases.find_cases, "cases"),
+    Route("GET", "/api/cases/configure", cases.get_configuration, "cases"),
     Route("GET", "/api/cases/{caseId}", cases.get_case, "cases"),
     Route("POST", "/api/cases/{caseId}/comments", cases.add_comment, "cases"),
     Route("POST", "/api/apm/agent_keys", apm.create_agent_key, "apm"),  # privilege check in handler

@@ -20,6 +20,7 @@ from .apm import AgentConfiguration, AgentKey, ApmService, SourceMapArtifact, So
 from .cases import (
     Case,
     CaseComment,
+    CaseConfiguration,
     CaseCreate,
     CaseOwner,
     CasePage,
@@ -39,6 +40,7 @@ __all__ = [
     "ApmService",
     "Case",
     "CaseComment",
+    "CaseConfiguration",
     "CaseCreate",
     "CaseOwner",
     "CasePage",
