@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.kibana.models import Rule, RulePage
 from bot.store import KnownSnooze
@@ -31,6 +31,26 @@ def rule_state(rule: Rule, known_until: datetime | None = None) -> str:
     if status:
         parts.append(f"last run: {escape(str(status))}")
     return " · ".join(parts)
+
+
+def reported_until(rule: Rule, now: datetime) -> datetime | None:
+    """The end of a one-off snooze that Kibana reports in `snooze_schedule` (9.3 keeps it in the public
+    API) and that is running now; recurring schedules are left to Kibana's UI."""
+    ends = []
+    for snooze in rule.snooze_schedule:
+        rrule = snooze.rrule
+        if rrule.get("freq") is not None or rrule.get("count", 1) != 1 or not isinstance(rrule.get("dtstart"), str):
+            continue
+        try:
+            start = datetime.fromisoformat(rrule["dtstart"].replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+        end = start + timedelta(milliseconds=snooze.duration)
+        if start <= now < end:
+            ends.append(end)
+    return max(ends, default=None)
 
 
 def _when(value: datetime | str) -> str:
@@ -81,7 +101,10 @@ def rule_card_blocks(
     """`known_snoozes`: the rule's schedules the bot created; those not yet over show as "snoozed until"."""
     moment = now or datetime.now(UTC)
     running = [s for s in known_snoozes if s.ends_at > moment]
-    known_until = max((s.ends_at for s in running), default=None)
+    ends = [s.ends_at for s in running]
+    if (reported := reported_until(rule, moment)) is not None:
+        ends.append(reported)
+    known_until = max(ends, default=None)
     fields = [
         f"*Id*\n`{escape(rule.id)}`",
         f"*Space*\n`{space}`",

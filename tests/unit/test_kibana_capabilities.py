@@ -58,3 +58,38 @@ def test_an_unknown_kibana_is_assumed_to_have_everything() -> None:
 def test_mute_checks_the_alert_from_9_3() -> None:
     assert not derive(KibanaInfo(version="9.2.1")).mute_validates_alerts
     assert derive(KibanaInfo(version="9.3.0")).mute_validates_alerts
+
+
+def test_the_rule_card_shows_snoozed_until_from_the_bot_and_from_kibana() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.kibana.models import Rule
+    from bot.store import KnownSnooze
+    from handlers.alerting.rule_card import rule_card_blocks
+
+    now = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    rule = Rule.model_validate({"id": "r1", "name": "CPU", "enabled": True})
+    mine = KnownSnooze("default", "r1", "s1", now + timedelta(hours=4), "U0ALICE")
+    card = str(rule_card_blocks(rule, space="default", rule_url="u", known_snoozes=[mine], now=now))
+    assert "snoozed until 2026-12-01 14:00 UTC" in card and "`s1`" in card
+    over = KnownSnooze("default", "r1", "s0", now - timedelta(minutes=1), "U0ALICE")
+    assert "snoozed until" not in str(
+        rule_card_blocks(rule, space="default", rule_url="u", known_snoozes=[over], now=now)
+    )
+    reported = Rule.model_validate(
+        {
+            "id": "r1",
+            "name": "CPU",
+            "enabled": True,
+            "snooze_schedule": [
+                {
+                    "id": "k1",
+                    "duration": 86_400_000,
+                    "rRule": {"dtstart": "2026-12-01T09:00:00.000Z", "tzid": "UTC", "count": 1},
+                }
+            ],
+        }
+    )
+    card = str(rule_card_blocks(reported, space="default", rule_url="u", known_snoozes=[mine], now=now))
+    assert "snoozed until 2026-12-02 09:00 UTC" in card and "`k1`" in card and "`s1`" in card
+    assert "rule_snooze" not in str(rule_card_blocks(rule, space="default", rule_url="u", snooze_api=False, now=now))
