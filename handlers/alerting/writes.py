@@ -103,8 +103,11 @@ async def _call(
         if schedule_id:
             try:
                 await kibana.unsnooze_rule(rule, schedule_id, space=space)
-            finally:  # cancelled, or Kibana says it has no such schedule: either way it is gone
-                await services.store.forget_snooze(space=space, rule_id=rule, schedule_id=schedule_id)
+            except KibanaBadRequest as error:
+                if _GONE.search(error.message):  # Kibana no longer has it: the bot forgets it too
+                    await services.store.forget_snooze(space=space, rule_id=rule, schedule_id=schedule_id)
+                raise
+            await services.store.forget_snooze(space=space, rule_id=rule, schedule_id=schedule_id)
             return f"cancelled snooze schedule `{schedule_id}` of {where}"
         cancelled = await _unsnooze_all(services, target)
         if not cancelled:
