@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -29,6 +30,10 @@ from handlers.shared.feature import Plumbing
 from handlers.shared.last_resort import error_handler
 
 log = logging.getLogger(__name__)
+
+# How often the bot re-reads its Kibana's version and licence, so that an upgrade (or a new
+# licence) is noticed without a restart.
+PROFILE_REFRESH_SECONDS = 600.0
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 P = TypeVar("P")
@@ -130,8 +135,43 @@ async def _create_runtime(
     )
     install_event_dedupe(app, store)
     runtime = Runtime(settings=settings, services=services, app=app, closers=closers)
+    _watch_kibana(runtime)
     _merge_features(runtime, Plumbing.build(services, session or client.session))
     return runtime
+
+
+def _watch_kibana(runtime: Runtime) -> None:
+    """Read the Kibana's version and licence once the server runs, then every
+    PROFILE_REFRESH_SECONDS (a background job owned here, since every feature reads it)."""
+    services = runtime.services
+    task: asyncio.Task[None] | None = None
+
+    async def refresh() -> None:
+        try:
+            await services.profile.refresh(
+                services.kibana, agent_key_credentials=services.settings.agent_key_auth is not None
+            )
+        except Exception:
+            log.exception("Kibana: reading its version and licence failed")
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(PROFILE_REFRESH_SECONDS)
+            await refresh()
+
+    async def start() -> None:
+        nonlocal task
+        await refresh()
+        task = asyncio.create_task(loop(), name="kibana-profile")
+
+    async def stop() -> None:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    runtime.background.append(start)
+    runtime.closers.append(stop)
 
 
 def _slack_session() -> aiohttp.ClientSession:

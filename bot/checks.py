@@ -15,6 +15,7 @@ from bot.kibana.errors import (
     KibanaUnauthorized,
     KibanaUnavailable,
 )
+from bot.kibana.profile import KibanaProfile
 from bot.settings import Settings
 
 
@@ -23,27 +24,52 @@ class CheckResult:
     service: str
     ok: bool
     detail: str
+    warning: bool = False  # works, but something is missing (not a failure: the exit status stays 0)
 
     def line(self) -> str:
-        return f"{self.service}: {'ok' if self.ok else 'FAILED'} — {self.detail}"
+        state = "ok" if self.ok and not self.warning else "WARNING" if self.ok else "FAILED"
+        return f"{self.service}: {state} — {self.detail}"
 
 
-async def check_kibana(settings: Settings) -> CheckResult:
+async def check_kibana(settings: Settings) -> list[CheckResult]:
+    """Reachability and health, then one line with the version and licence, then one line per
+    feature this Kibana (or the bot's credentials for it) lacks, saying why."""
     async with KibanaClient.from_settings(settings, retry_attempts=1) as kibana:
-        try:
-            health = await kibana.health()
-        except KibanaUnauthorized:
-            return CheckResult("Kibana", False, "credentials rejected (401): check KIBANA_API_KEY")
-        except KibanaForbidden as error:
-            return CheckResult("Kibana", False, f"credentials lack a privilege (403): {error.message}")
-        except KibanaTimeout:
-            return CheckResult(
-                "Kibana", False, f"no answer from {settings.kibana_url} within {settings.kibana_timeout:g} s"
+        reached = await _check_health(settings, kibana)
+        if not reached.ok:
+            return [reached]
+        capabilities = await KibanaProfile().refresh(kibana, agent_key_credentials=settings.agent_key_auth is not None)
+    info = capabilities.info
+    lines = [reached, CheckResult("Kibana version", info.version is not None, info.summary())]
+    if info.error:
+        lines.append(CheckResult("Kibana version", True, f"could not read everything: {info.error}", warning=True))
+    if capabilities.webhook_connector and info.license_type is not None:
+        lines.append(
+            CheckResult(
+                "Kibana licence",
+                True,
+                f"{info.license_type} allows the Webhook connector that feeds alert messages (Gold or better)",
             )
-        except KibanaUnavailable as error:
-            return CheckResult("Kibana", False, f"unreachable at {settings.kibana_url} ({error.message})")
-        except KibanaError as error:
-            return CheckResult("Kibana", False, str(error))
+        )
+    lines.extend(CheckResult(f"Kibana {m.feature}", True, m.why, warning=True) for m in capabilities.missing)
+    return lines
+
+
+async def _check_health(settings: Settings, kibana: KibanaClient) -> CheckResult:
+    try:
+        health = await kibana.health()
+    except KibanaUnauthorized:
+        return CheckResult("Kibana", False, "credentials rejected (401): check KIBANA_API_KEY")
+    except KibanaForbidden as error:
+        return CheckResult("Kibana", False, f"credentials lack a privilege (403): {error.message}")
+    except KibanaTimeout:
+        return CheckResult(
+            "Kibana", False, f"no answer from {settings.kibana_url} within {settings.kibana_timeout:g} s"
+        )
+    except KibanaUnavailable as error:
+        return CheckResult("Kibana", False, f"unreachable at {settings.kibana_url} ({error.message})")
+    except KibanaError as error:
+        return CheckResult("Kibana", False, str(error))
     states = health.alerting_framework_health
     return CheckResult(
         "Kibana",
@@ -108,4 +134,4 @@ def _safe_url(url: str) -> str:
 
 
 async def run_checks(settings: Settings) -> list[CheckResult]:
-    return [await check_kibana(settings), *await check_slack(settings), await check_database(settings)]
+    return [*await check_kibana(settings), *await check_slack(settings), await check_database(settings)]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.kibana.profile import KibanaProfile
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ class Services:
     access: AccessControl
     slack: AsyncWebClient
     replica: str = "replica"
+    profile: KibanaProfile = field(default_factory=KibanaProfile)  # the Kibana's version, licence, capabilities
     inflight: set[asyncio.Task[object]] = field(default_factory=set)
 
     def track_current_task(self) -> None:

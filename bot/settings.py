@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     kibana_api_key: SecretStr | None = Field(None, description="an encoded Kibana API key")
     kibana_username: str | None = None
     kibana_password: SecretStr | None = None
+    kibana_agent_key_username: str | None = None
+    kibana_agent_key_password: SecretStr | None = None
     kibana_space: str = Field("default", description="a Kibana space id (a-z, 0-9, _ and -)")
     kibana_ca_cert: Path | None = Field(None, description="the path of a readable PEM file")
     kibana_verify_tls: bool = Field(True, description="true or false")
@@ -141,6 +143,10 @@ class Settings(BaseSettings):
             raise _named("KIBANA_USERNAME", "a user name, since KIBANA_PASSWORD is set")
         if self.kibana_username and self.kibana_password is None and self.kibana_api_key is None:
             raise _named("KIBANA_PASSWORD", "the password of KIBANA_USERNAME")
+        if bool(self.kibana_agent_key_username) != (self.kibana_agent_key_password is not None):
+            if self.kibana_agent_key_username:
+                raise _named("KIBANA_AGENT_KEY_PASSWORD", "the password of KIBANA_AGENT_KEY_USERNAME")
+            raise _named("KIBANA_AGENT_KEY_USERNAME", "a user name, since KIBANA_AGENT_KEY_PASSWORD is set")
         if bool(self.health_channel) != bool(self.health_schedule):
             missing = "HEALTH_SCHEDULE" if self.health_channel else "HEALTH_CHANNEL"
             raise _named(missing, "to be set together with HEALTH_CHANNEL and HEALTH_SCHEDULE")
@@ -179,6 +185,7 @@ class Settings(BaseSettings):
             self.slack_signing_secret,
             self.kibana_api_key,
             self.kibana_password,
+            self.kibana_agent_key_password,
             self.alert_webhook_token,
         ]
         values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
@@ -186,7 +193,16 @@ class Settings(BaseSettings):
             # The Basic Authorization header carries both, base64-encoded: redact that form too.
             pair = f"{self.kibana_username}:{self.kibana_password.get_secret_value()}".encode()
             values.append(base64.b64encode(pair).decode())
+        if self.agent_key_auth is not None:
+            values.append(base64.b64encode(":".join(self.agent_key_auth).encode()).decode())
         return values
+
+    @property
+    def agent_key_auth(self) -> tuple[str, str] | None:
+        """The Basic credentials used only to create APM agent keys (None when not set)."""
+        if not self.kibana_agent_key_username or self.kibana_agent_key_password is None:
+            return None
+        return self.kibana_agent_key_username, self.kibana_agent_key_password.get_secret_value()
 
 
 class _NamedError(ValueError):

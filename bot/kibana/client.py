@@ -24,9 +24,12 @@ from .models import (
     AgentKey,
     AlertingHealth,
     Case,
+    CaseConfiguration,
     CaseCreate,
     CaseOwner,
     CasePage,
+    KibanaStatus,
+    LicensingInfo,
     Rule,
     RulePage,
     SnoozeSchedule,
@@ -124,6 +127,21 @@ class KibanaClient:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+    @property
+    def auth_scheme(self) -> str:
+        """The bot's credentials: "ApiKey", "Basic" or "none"."""
+        return self._kibana.auth_scheme
+
+    # --- which Kibana: version and licence ----------------------------------------------
+
+    async def status(self) -> KibanaStatus:
+        response = await self._kibana.call("GET", "/api/status", space="default", idempotent=True)
+        return parse_body(KibanaStatus, response, space="default")
+
+    async def licensing_info(self) -> LicensingInfo:
+        response = await self._kibana.call("GET", "/api/licensing/info", space="default", idempotent=True)
+        return parse_body(LicensingInfo, response, space="default")
 
     # --- alerting: health and rules -----------------------------------------------------
 
@@ -272,6 +290,16 @@ class KibanaClient:
         response = await self._kibana.call("GET", "/api/cases/_find", space=space, idempotent=True, query=query)
         return parse_body(CasePage, response, space=space)
 
+    async def get_case_configuration(self, owner: str, *, space: str | None = None) -> list[CaseConfiguration]:
+        """The owner's case settings (an empty list when it has none)."""
+        response = await self._kibana.call(
+            "GET", "/api/cases/configure", space=space, idempotent=True, query={"owner": owner}
+        )
+        try:
+            return [CaseConfiguration.model_validate(item) for item in response.json()]
+        except (ValueError, TypeError) as exc:
+            raise unreadable(response, exc, space=space) from None
+
     async def add_case_comment(
         self, case_id: str, comment: str, *, owner: CaseOwner | str, space: str | None = None
     ) -> Case:
@@ -326,7 +354,16 @@ class KibanaClient:
             apm=True,
         )
 
-    async def create_agent_key(self, name: str, privileges: list[str], *, space: str | None = None) -> AgentKey:
+    async def create_agent_key(
+        self,
+        name: str,
+        privileges: list[str],
+        *,
+        space: str | None = None,
+        basic_auth: tuple[str, str] | None = None,
+    ) -> AgentKey:
+        """Kibana creates the key as the caller, and Elasticsearch refuses it to API-key
+        credentials: `basic_auth` (a Kibana user) replaces the bot's credentials for this call."""
         response = await self._kibana.call(
             "POST",
             "/api/apm/agent_keys",
@@ -334,6 +371,7 @@ class KibanaClient:
             idempotent=False,
             json={"name": name, "privileges": privileges},
             apm=True,
+            basic_auth=basic_auth,
         )
         return parse_body(AgentKey, response, space=space, key="agentKey")
 

@@ -58,6 +58,11 @@ def space_prefix(space: str) -> str:
     return "" if space == DEFAULT_SPACE else f"/s/{space}"
 
 
+def basic_header(username: str, password: str) -> str:
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
+
+
 def path_segment(value: str, what: str) -> str:
     """`value` percent-encoded as one path segment."""
     if not value or not value.strip() or value in {".", ".."}:
@@ -98,8 +103,7 @@ class KibanaConnection:
             headers["Authorization"] = f"ApiKey {api_key}"
             self.auth_scheme = "ApiKey"
         elif username:
-            token = base64.b64encode(f"{username}:{password or ''}".encode()).decode("ascii")
-            headers["Authorization"] = f"Basic {token}"
+            headers["Authorization"] = basic_header(username, password or "")
             self.auth_scheme = "Basic"
         else:
             self.auth_scheme = "none"
@@ -137,11 +141,15 @@ class KibanaConnection:
         data: Mapping[str, str] | None = None,
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
         apm: bool = False,
+        basic_auth: tuple[str, str] | None = None,
     ) -> httpx.Response:
-        """Send `method route` in `space`, retrying as `RetryPolicy` allows."""
+        """Send `method route` in `space`, retrying as `RetryPolicy` allows. `basic_auth`
+        replaces the connection's credentials for this one call."""
         space_id = self.space(space)
         path = space_prefix(space_id) + _fill(route, path_params or {})
         headers: dict[str, str] = {}
+        if basic_auth is not None:
+            headers["Authorization"] = basic_header(*basic_auth)
         if method != "GET":
             headers["kbn-xsrf"] = XSRF_VALUE
         if apm:

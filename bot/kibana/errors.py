@@ -62,6 +62,12 @@ class KibanaNotFound(KibanaError):
     status_code = 404
 
 
+class KibanaRouteNotFound(KibanaNotFound):
+    """A bare 404 (`{"statusCode":404,"error":"Not Found","message":"Not Found"}`): Kibana's router has
+    no such route, e.g. the snooze API before 8.19 or on 9.0 (behaviours.md §11). A missing object is
+    named instead (`Saved object [alert/<id>] not found`)."""
+
+
 class KibanaConflict(KibanaError):
     """409: e.g. a stale case version."""
 
@@ -173,6 +179,8 @@ def error_from_response(
         text = body.decode("utf-8", "replace").strip()
         message = " ".join(text.split())[:_MAX_TEXT] if text and payload is None else (reason or str(status))
     cls = error_class_for_status(status)
+    if status == 404 and message == "Not Found" and error_name in (None, "Not Found"):
+        cls = KibanaRouteNotFound
     exc = cls(
         message,
         status_code=status,

@@ -14,6 +14,7 @@ from bot.store.database import make_engine
 from bot.store.errors import StoreSchemaError, StoreSchemaMismatch, StoreSchemaTooNew
 from bot.store.events import EventsMixin
 from bot.store.replays import ReplaysMixin
+from bot.store.snoozes import KnownSnooze, SnoozesMixin
 from bot.store.subscriptions import Subscription, SubscriptionsMixin
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "AuditResult",
     "CaseClaim",
     "CaseRecord",
+    "KnownSnooze",
     "Store",
     "StoreSchemaError",
     "StoreSchemaMismatch",
@@ -31,7 +33,7 @@ __all__ = [
 ]
 
 
-class Store(EventsMixin, ReplaysMixin, AlertsMixin, CasesMixin, SubscriptionsMixin, AuditMixin):
+class Store(EventsMixin, ReplaysMixin, AlertsMixin, CasesMixin, SubscriptionsMixin, AuditMixin, SnoozesMixin):
     """One per process; every method is one short transaction."""
 
     @classmethod

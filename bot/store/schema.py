@@ -187,3 +187,19 @@ audit_log = Table(
     Index("ix_audit_log_rule", "rule_id", "at"),
     sqlite_autoincrement=True,
 )
+
+# Snooze schedules the bot created: Kibana's public rule API does not show them (behaviours.md §5.3),
+# so `unsnooze` and "snoozed until" rely on what the bot remembers.
+snooze_schedules = Table(
+    "snooze_schedules",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("space", String(255), nullable=False),
+    Column("rule_id", String(255), nullable=False),
+    Column("schedule_id", String(255), nullable=False),
+    Column("ends_at", UtcDateTime, nullable=False),
+    Column("created_by", String(255), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("space", "rule_id", "schedule_id", name="uq_snooze_schedules_schedule"),
+    sqlite_autoincrement=True,
+)

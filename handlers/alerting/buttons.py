@@ -8,8 +8,8 @@ from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.alerting import writes
+from handlers.alerting.commands import card_blocks
 from handlers.alerting.modals import open_disable_modal, open_snooze_modal
-from handlers.alerting.rule_card import rule_card_blocks
 from handlers.shared import catalog
 from handlers.shared.blocks import escape
 from handlers.shared.codec import Target
@@ -30,8 +30,7 @@ def listeners(plumbing: Plumbing) -> dict[str, Listener]:
 
     async def card(target: Target) -> tuple[str, list[dict[str, Any]]]:
         rule = await services.kibana.get_rule(target.rule_id, space=target.space)
-        url = services.kibana.rule_url(rule.id, space=target.space, public_base=services.settings.kibana_link_base)
-        return f"Rule {escape(rule.name)}", rule_card_blocks(rule, space=target.space, rule_url=url)
+        return f"Rule {escape(rule.name)}", await card_blocks(services, rule, target.space)
 
     async def on_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         action_id = str((body.get("actions") or [{}])[0].get("action_id"))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from bot.kibana.models import Rule
+from bot.services import Services
 from handlers.alerting import writes
 from handlers.alerting.modals import open_disable_modal
 from handlers.alerting.rule_card import rule_buttons, rule_card_blocks, rule_list_blocks
-from handlers.shared.blocks import code, escape, section
+from handlers.shared.blocks import Block, code, escape, section
 from handlers.shared.codec import Target
 from handlers.shared.context import Invocation
 from handlers.shared.feature import Plumbing, Route
@@ -22,8 +24,19 @@ async def list_rules(inv: Invocation) -> None:
 
 async def show_rule(inv: Invocation) -> None:
     rule = await inv.services.kibana.get_rule(inv.args(RuleArgs).rule_id, space=inv.space)
-    url = inv.services.kibana.rule_url(rule.id, space=inv.space, public_base=inv.services.settings.kibana_link_base)
-    await inv.reply(f"Rule {escape(rule.name)}", blocks=rule_card_blocks(rule, space=inv.space, rule_url=url))
+    await inv.reply(f"Rule {escape(rule.name)}", blocks=await card_blocks(inv.services, rule, inv.space))
+
+
+async def card_blocks(services: Services, rule: Rule, space: str) -> list[Block]:
+    """The rule card, with what the bot knows besides Kibana's answer (its snoozes, the snooze API)."""
+    url = services.kibana.rule_url(rule.id, space=space, public_base=services.settings.kibana_link_base)
+    return rule_card_blocks(
+        rule,
+        space=space,
+        rule_url=url,
+        snooze_api=services.profile.current.snooze,
+        known_snoozes=await services.store.known_snoozes(space=space, rule_id=rule.id),
+    )
 
 
 async def write(inv: Invocation) -> None:
@@ -54,7 +67,7 @@ async def confirm_mute_all(inv: Invocation) -> None:
                 f"Mute all alerts of *{escape(rule.name)}* ({code(rule.id)}, {rule.active_alerts} active)? "
                 "Press *Mute all* to confirm."
             ),
-            rule_buttons(rule, inv.space, rule_url=url),
+            rule_buttons(rule, inv.space, rule_url=url, snooze_api=inv.services.profile.current.snooze),
         ],
     )
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from bot.kibana.models import Rule, RulePage
+from bot.store import KnownSnooze
 from handlers.shared import catalog
 from handlers.shared.blocks import Block, actions, button, code, context, divider, escape, header, section
 from handlers.shared.buttons import RuleState, link, rule_elements
@@ -14,19 +16,41 @@ from handlers.shared.words import count
 MAX_LISTED = 15  # 3 blocks each stays far below Slack's 50 blocks a message
 
 
-def rule_state(rule: Rule) -> str:
+def rule_state(rule: Rule, known_until: datetime | None = None) -> str:
+    """`known_until`: the latest end of the snoozes the bot created (Kibana's public API may not say)."""
     parts = ["enabled" if rule.enabled else "*disabled*"]
     if rule.mute_all:
         parts.append("all alerts muted")
     elif rule.muted_alert_ids:
         parts.append(f"{count(len(rule.muted_alert_ids), 'alert')} muted")
-    if rule.is_snoozed_until:
-        parts.append(f"snoozed until {_when(rule.is_snoozed_until)}")
+    until = max((t for t in (rule.is_snoozed_until, known_until) if t is not None), default=None)
+    if until is not None:
+        parts.append(f"snoozed until {_when(until)}")
     parts.append(f"{count(rule.active_alerts, 'active alert')}")
     status = getattr(rule.execution_status, "status", None)
     if status:
         parts.append(f"last run: {escape(str(status))}")
     return " · ".join(parts)
+
+
+def reported_until(rule: Rule, now: datetime) -> datetime | None:
+    """The end of a one-off snooze that Kibana reports in `snooze_schedule` (9.3 keeps it in the public
+    API) and that is running now; recurring schedules are left to Kibana's UI."""
+    ends = []
+    for snooze in rule.snooze_schedule:
+        rrule = snooze.rrule
+        if rrule.get("freq") is not None or rrule.get("count", 1) != 1 or not isinstance(rrule.get("dtstart"), str):
+            continue
+        try:
+            start = datetime.fromisoformat(rrule["dtstart"].replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+        end = start + timedelta(milliseconds=snooze.duration)
+        if start <= now < end:
+            ends.append(end)
+    return max(ends, default=None)
 
 
 def _when(value: datetime | str) -> str:
@@ -59,13 +83,28 @@ def rule_list_blocks(page: RulePage, *, search: str, space: str) -> list[Block]:
     return blocks
 
 
-def rule_buttons(rule: Rule, space: str, *, rule_url: str) -> Block:
-    state = RuleState(muted_all=rule.mute_all, enabled=rule.enabled)
+def rule_buttons(rule: Rule, space: str, *, rule_url: str, snooze_api: bool = True) -> Block:
+    state = RuleState(muted_all=rule.mute_all, enabled=rule.enabled, snooze_api=snooze_api)
     elements = rule_elements(Target(rule_id=rule.id, space=space), rule.name, state)
     return actions(*elements, link(rule_url), block_id="rule_actions")
 
 
-def rule_card_blocks(rule: Rule, *, space: str, rule_url: str) -> list[Block]:
+def rule_card_blocks(
+    rule: Rule,
+    *,
+    space: str,
+    rule_url: str,
+    snooze_api: bool = True,
+    known_snoozes: Sequence[KnownSnooze] = (),
+    now: datetime | None = None,
+) -> list[Block]:
+    """`known_snoozes`: the rule's schedules the bot created; those not yet over show as "snoozed until"."""
+    moment = now or datetime.now(UTC)
+    running = [s for s in known_snoozes if s.ends_at > moment]
+    ends = [s.ends_at for s in running]
+    if (reported := reported_until(rule, moment)) is not None:
+        ends.append(reported)
+    known_until = max(ends, default=None)
     fields = [
         f"*Id*\n{code(rule.id)}",
         f"*Space*\n`{space}`",
@@ -78,12 +117,19 @@ def rule_card_blocks(rule: Rule, *, space: str, rule_url: str) -> list[Block]:
         fields.append("*Muted alerts*\n" + ", ".join(f"{code(a)}" for a in rule.muted_alert_ids[:20]))
     blocks = [
         header(rule.name),
-        section(rule_state(rule), fields=fields),
-        rule_buttons(rule, space, rule_url=rule_url),
+        section(rule_state(rule, known_until), fields=fields),
+        rule_buttons(rule, space, rule_url=rule_url, snooze_api=snooze_api),
     ]
-    if rule.snooze_schedule:
-        ids = ", ".join(f"{code(sid)}" for sid in (s.id for s in rule.snooze_schedule) if sid)
-        if ids:
-            blocks.append(context(f"Snooze schedules: {ids} — cancel with `unsnooze {escape(rule.id)} <id>`"))
+    schedule_ids = list(
+        dict.fromkeys([*(s.schedule_id for s in running), *(s.id for s in rule.snooze_schedule if s.id)])
+    )
+    if schedule_ids:
+        ids = ", ".join(code(sid) for sid in schedule_ids)
+        blocks.append(
+            context(
+                f"Snooze schedules: {ids} — cancel with `unsnooze {escape(rule.id)} <id>`, "
+                f"or all with `unsnooze {escape(rule.id)}`"
+            )
+        )
     blocks.append(divider())
     return blocks

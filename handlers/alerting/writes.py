@@ -6,6 +6,10 @@ Each returns a past-tense sentence for the receipt, and records the action in th
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
+
+from bot.kibana.errors import KibanaBadRequest
 from bot.services import Services
 from handlers.shared import catalog
 from handlers.shared.audit import audited, record
@@ -15,6 +19,10 @@ from handlers.shared.context import Actor
 from handlers.shared.errors import Refused
 from handlers.shared.grammar import duration_minutes, parse_duration
 from handlers.shared.guard import NothingToDo
+
+# Kibana no longer has the schedule (it ended and was cleaned up, or someone cancelled it in Kibana).
+_GONE = re.compile(r"Rule has no snooze schedule(s\.| with id )")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 WRITES = frozenset({"mute", "unmute", "mute-all", "unmute-all", "disable", "enable", "snooze", "unsnooze"})
 
@@ -32,7 +40,7 @@ async def apply(
     """Run one write against Kibana and return what happened, in words."""
     if action == "snooze":
         duration = await _allowed_snooze(services, actor, target, duration)
-    call = _call(services, action, target, untrack=untrack, duration=duration, schedule_id=schedule_id)
+    call = _call(services, actor, action, target, untrack=untrack, duration=duration, schedule_id=schedule_id)
     return await audited(services, actor, action, target, call, detail=lambda sentence: sentence)
 
 
@@ -56,6 +64,7 @@ async def _allowed_snooze(services: Services, actor: Actor, target: Target, dura
 
 async def _call(
     services: Services,
+    actor: Actor,
     action: str,
     target: Target,
     *,
@@ -88,18 +97,57 @@ async def _call(
         return f"enabled {where}"
     if action == "snooze":
         assert duration is not None
-        schedule = await kibana.snooze_rule(rule, duration, space=space)
+        start = datetime.now(UTC)
+        schedule = await kibana.snooze_rule(rule, duration, start=start, space=space)
+        # Kibana's public rule API does not show the schedule: remember it (for unsnooze, "snoozed until").
+        await services.store.remember_snooze(
+            space=space,
+            rule_id=rule,
+            schedule_id=schedule.id,
+            ends_at=start + snooze_length(duration),
+            created_by=actor.user_id,
+        )
         return f"snoozed {where} for {duration} (schedule {code(schedule.id)})"
     if action == "unsnooze":
-        ids = [schedule_id] if schedule_id else await _snooze_ids(services, target)
-        if not ids:
-            raise NothingToDo(f"Rule {code(rule)} has no snooze schedule to cancel.")
-        for one in ids:
-            await kibana.unsnooze_rule(rule, one, space=space)
+        if schedule_id:
+            try:
+                await kibana.unsnooze_rule(rule, schedule_id, space=space)
+            except KibanaBadRequest as error:
+                if _GONE.search(error.message):  # Kibana no longer has it: the bot forgets it too
+                    await services.store.forget_snooze(space=space, rule_id=rule, schedule_id=schedule_id)
+                raise
+            await services.store.forget_snooze(space=space, rule_id=rule, schedule_id=schedule_id)
+            return f"cancelled snooze schedule {code(schedule_id)} of {where}"
+        cancelled = await _unsnooze_all(services, target)
+        if not cancelled:
+            raise NothingToDo(
+                f"Rule {code(rule)} has no snooze schedule to cancel that the bot knows of. Kibana's API does not "
+                "always list snoozes made in Kibana itself: cancel those in Kibana, or with "
+                f"{code(f'unsnooze {rule} <schedule_id>')}."
+            )
         return f"cancelled the snooze of {where}"
     raise ValueError(f"not a rule write: {action}")
 
 
-async def _snooze_ids(services: Services, target: Target) -> list[str]:
-    found = await services.kibana.get_rule(target.rule_id, space=target.space)
-    return [s.id for s in found.snooze_schedule if s.id]
+def snooze_length(duration: str) -> timedelta:
+    """`4h` → 4 hours (the grammar's durations: `<n>m|h|d|w`; Kibana's also `s`)."""
+    return timedelta(**{_UNITS[duration[-1]]: int(duration[:-1])})
+
+
+async def _unsnooze_all(services: Services, target: Target) -> list[str]:
+    """Cancel every schedule the bot created and every one Kibana reports; a schedule Kibana no longer
+    has is forgotten quietly. Returns the ids that were cancelled."""
+    rule, space = target.rule_id, target.space
+    known = [s.schedule_id for s in await services.store.known_snoozes(space=space, rule_id=rule)]
+    reported = await services.kibana.get_rule(rule, space=space)  # also: a missing rule is a 404 here
+    ids = list(dict.fromkeys([*known, *(s.id for s in reported.snooze_schedule if s.id)]))
+    cancelled = []
+    for one in ids:
+        try:
+            await services.kibana.unsnooze_rule(rule, one, space=space)
+            cancelled.append(one)
+        except KibanaBadRequest as error:
+            if not _GONE.search(error.message):
+                raise
+        await services.store.forget_snooze(space=space, rule_id=rule, schedule_id=one)
+    return cancelled

@@ -62,12 +62,13 @@ def _view(services: Services, delivery: AlertDelivery, *, recovered: bool) -> Al
         alert_id=delivery.alert_id,
         alert_uuid=delivery.alert_uuid,
         action_group=delivery.action_group,
-        reason=delivery.reason,
+        reason=delivery.text,
         rule_url=url,
         tags=delivery.tags,
+        summary=delivery.summary,
         date=date,
         recovered_at=date if recovered else None,
-        recovery_reason=delivery.reason if recovered else "",
+        recovery_reason=delivery.text if recovered else "",
     )
 
 
@@ -101,18 +102,21 @@ async def process(services: Services, delivery: AlertDelivery, channel: str) -> 
     if loaded is None:
         return Answer(200, {"status": "duplicate", "channel": existing.channel, "ts": existing.ts}, "duplicate")
     view, lines = loaded
-    if (view.action_group, view.reason) == (delivery.action_group, delivery.reason):
+    if (view.action_group, view.reason) == (delivery.action_group, delivery.text):
         return Answer(200, {"status": "duplicate", "channel": existing.channel, "ts": existing.ts}, "duplicate")
     view = view.model_copy(
         update={
             "action_group": delivery.action_group,
-            "reason": delivery.reason,
+            "reason": delivery.text,
             "updated": delivery.date or datetime.now(UTC),
         }
     )
     try:
         await services.slack.chat_update(
-            channel=existing.channel, ts=existing.ts, blocks=alert_blocks(view, lines), text=alert_text(view)
+            channel=existing.channel,
+            ts=existing.ts,
+            blocks=alert_blocks(view, lines, snooze_api=services.profile.current.snooze),
+            text=alert_text(view),
         )
     except SlackFailure as error:
         return _slack_failed(error, delivery, existing.channel, "update")
@@ -126,7 +130,10 @@ async def _post(services: Services, delivery: AlertDelivery, channel: str, *, re
     view = _view(services, delivery, recovered=recovered)
     try:
         answer: Any = await services.slack.chat_postMessage(
-            channel=channel, blocks=alert_blocks(view), text=alert_text(view), unfurl_links=False
+            channel=channel,
+            blocks=alert_blocks(view, snooze_api=services.profile.current.snooze),
+            text=alert_text(view),
+            unfurl_links=False,
         )
     except SlackFailure as error:
         await store.release_alert_message(**_key(delivery))
@@ -159,14 +166,17 @@ async def _recover(services: Services, delivery: AlertDelivery, channel: str) ->
         view = fresh
     else:
         view, lines = loaded
-        view = view.model_copy(update={"recovered_at": fresh.recovered_at, "recovery_reason": delivery.reason})
+        view = view.model_copy(update={"recovered_at": fresh.recovered_at, "recovery_reason": delivery.text})
     assert view.recovered_at is not None
     reply = f":white_check_mark: Alert {code(delivery.alert_id)} of rule {code(delivery.rule_id)} recovered at " + (
         view.recovered_at.astimezone(UTC).strftime("%H:%M UTC") + "."
     )
     try:
         await services.slack.chat_update(
-            channel=existing.channel, ts=existing.ts, blocks=alert_blocks(view, lines), text=alert_text(view)
+            channel=existing.channel,
+            ts=existing.ts,
+            blocks=alert_blocks(view, lines, snooze_api=services.profile.current.snooze),
+            text=alert_text(view),
         )
         await services.slack.chat_postMessage(channel=existing.channel, thread_ts=existing.ts, text=reply)
     except SlackFailure as error:

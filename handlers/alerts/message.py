@@ -36,6 +36,7 @@ class AlertView(BaseModel):
     reason: str = ""
     rule_url: str
     tags: list[str] = []
+    summary: bool = False  # a summary-frequency action (alert id = rule id): a rule-level message
     date: datetime  # when Kibana first reported the alert
     updated: datetime | None = None  # the latest delivery that changed what is shown
     recovered_at: datetime | None = None
@@ -76,18 +77,23 @@ def _utc(moment: datetime) -> str:
 
 def alert_text(view: AlertView) -> str:
     """The notification text (and what screen readers and old clients show)."""
+    which = "its alerts" if view.summary else f"alert {view.alert_id}"
     if view.recovered:
-        return clip(escape(f"Recovered: {view.rule_name} — alert {view.alert_id}"), TEXT_LIMIT)
+        return clip(escape(f"Recovered: {view.rule_name} — {which}"), TEXT_LIMIT)
     reason = f": {view.reason}" if view.reason else ""
-    return clip(escape(f"[{view.action_group}] {view.rule_name} — alert {view.alert_id}{reason}"), TEXT_LIMIT)
+    return clip(escape(f"[{view.action_group}] {view.rule_name} — {which}{reason}"), TEXT_LIMIT)
 
 
-def alert_blocks(view: AlertView, status_lines: tuple[str, ...] | list[str] = ()) -> list[Block]:
-    """The message: what happened, where, and what can be done about it."""
+def alert_blocks(
+    view: AlertView, status_lines: tuple[str, ...] | list[str] = (), *, snooze_api: bool = True
+) -> list[Block]:
+    """The message: what happened, where, and what can be done about it (no Snooze menu where Kibana
+    has no snooze API)."""
     icon = ":white_check_mark:" if view.recovered else ":rotating_light:"
     reason = escape(clip(view.reason, REASON_LIMIT)) if view.reason else "_Kibana gave no reason._"
+    alert = "all alerts of the rule (a summary)" if view.summary else code(view.alert_id)
     fields = [
-        f"*Alert*\n{code(view.alert_id)}",
+        f"*Alert*\n{alert}",
         f"*Action group*\n{code(view.action_group)}",
         f"*Rule*\n{code(view.rule_id)}",
         f"*Space*\n{code(view.space)}",
@@ -105,9 +111,9 @@ def alert_blocks(view: AlertView, status_lines: tuple[str, ...] | list[str] = ()
             recovery += f" — {escape(clip(view.recovery_reason, 1000))}"
         blocks.append(section(recovery, block_id="alert_recovered"))
     target = view.target()
-    if not view.recovered:  # muting an alert that is gone does nothing: that button goes
+    if not view.recovered and not view.summary:  # muting an alert that is gone does nothing: that button goes
         blocks.append(actions(alert_element(target, muted=view.muted), block_id=ALERT_BLOCK))
-    blocks.append(actions(*rule_buttons(view, target), block_id=RULE_BLOCK))
+    blocks.append(actions(*rule_buttons(view, target, snooze_api=snooze_api), block_id=RULE_BLOCK))
     if status_lines:
         blocks.append(context(*list(status_lines)[-MAX_STATUS_LINES:], block_id=STATUS_BLOCK))
     footer = f"alert uuid {code(view.alert_uuid)}"
@@ -117,8 +123,8 @@ def alert_blocks(view: AlertView, status_lines: tuple[str, ...] | list[str] = ()
     return blocks
 
 
-def rule_buttons(view: AlertView, target: Target) -> list[Block]:
-    state = RuleState(muted_all=view.rule_muted_all, enabled=view.rule_enabled)
+def rule_buttons(view: AlertView, target: Target, *, snooze_api: bool = True) -> list[Block]:
+    state = RuleState(muted_all=view.rule_muted_all, enabled=view.rule_enabled, snooze_api=snooze_api)
     return [
         # The confirmation names the rule by its id: the name came in the webhook body, not from Kibana.
         *rule_elements(target, None, state),
@@ -161,6 +167,6 @@ def renderer(services: Services) -> MessageRenderer:
         if new_lines:
             updated = await services.store.add_alert_status_lines(channel=channel, ts=ts, lines=new_lines)
             lines = updated.status_lines if updated is not None else (*lines, *new_lines)
-        return alert_blocks(view, lines), alert_text(view)
+        return alert_blocks(view, lines, snooze_api=services.profile.current.snooze), alert_text(view)
 
     return render_stored

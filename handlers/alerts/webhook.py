@@ -5,8 +5,16 @@ for a JSON body it escapes them as JSON strings):
 
     {"rule_id":"{{rule.id}}","rule_name":"{{rule.name}}","space_id":"{{rule.spaceId}}",
      "alert_id":"{{alert.id}}","alert_uuid":"{{alert.uuid}}","action_group":"{{alert.actionGroup}}",
-     "reason":"{{context.reason}}","rule_url":"{{rule.url}}","tags":"{{rule.tags}}","date":"{{date}}",
-     "channel":"#optional"}
+     "state":"active","reason":"{{context.reason}}","message":"{{context.message}}",
+     "rule_url":"{{rule.url}}","tags":"{{rule.tags.asJSON}}","date":"{{date}}","channel":"#optional"}
+
+(the Recovered action's body says `"state":"recovered"`). What Kibana's Webhook connector really renders
+(behaviours.md §11): `{{context.reason}}` is empty for index-threshold rules, so the message is shown
+when the reason is empty; a rule type may name its own recovery action group, so `state`, when present,
+wins over `action_group`; summary-frequency actions render `alert.id = alert.uuid = rule.id`, posted as
+one rule-level message without per-alert buttons; `{{rule.tags}}` renders comma-joined, and Kibana's
+mustache renderer gives arrays an `asJSON` (`{{rule.tags.asJSON}}` → `["prod","db,eu"]`, JSON-escaped
+inside the quotes), so tags containing commas survive; both forms are accepted.
 
 Authenticated by `Authorization: Bearer $ALERT_WEBHOOK_TOKEN` (constant-time compare).
 Answers: 200 done, 202 still working (it finishes in the background), 400 bad body
@@ -23,7 +31,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.requests import Request
@@ -50,9 +58,11 @@ MUSTACHE = {
     "alert_id": "{{alert.id}}",
     "alert_uuid": "{{alert.uuid}}",
     "action_group": "{{alert.actionGroup}}",
+    "state": '"active" (the Recovered action: "recovered")',
     "reason": "{{context.reason}}",
+    "message": "{{context.message}}",
     "rule_url": "{{rule.url}}",
-    "tags": "{{rule.tags}}",
+    "tags": "{{rule.tags.asJSON}}",
     "date": "{{date}}",
 }
 
@@ -68,7 +78,9 @@ class AlertDelivery(BaseModel):
     alert_id: str = Field(min_length=1, max_length=512)
     alert_uuid: str = Field(min_length=1, max_length=255)
     action_group: str = Field(min_length=1, max_length=255)
+    state: Literal["active", "recovered"] | None = None  # wins over action_group when present
     reason: str = Field("", max_length=20_000)
+    message: str = Field("", max_length=20_000)
     rule_url: str = Field("", max_length=3000)
     tags: list[str] = Field(default_factory=list, max_length=200)
     date: datetime | None = None
@@ -107,6 +119,13 @@ class AlertDelivery(BaseModel):
             return [str(tag).strip() for tag in value if str(tag).strip()]
         return value
 
+    @field_validator("state", mode="before")
+    @classmethod
+    def _state(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return value.strip().lower() if isinstance(value, str) else value
+
     @field_validator("date", mode="before")
     @classmethod
     def _date(cls, value: Any) -> Any:
@@ -137,7 +156,20 @@ class AlertDelivery(BaseModel):
 
     @property
     def recovered(self) -> bool:
+        """`state` when the body has it (a rule type may name its own recovery group), else the group."""
+        if self.state is not None:
+            return self.state == "recovered"
         return self.action_group.lower() == "recovered"
+
+    @property
+    def summary(self) -> bool:
+        """A summary-frequency action: Kibana renders `alert.id = alert.uuid = rule.id`."""
+        return self.alert_id == self.rule_id
+
+    @property
+    def text(self) -> str:
+        """What happened: the reason, or the message when the rule type gives no reason."""
+        return self.reason or self.message
 
 
 class BadDelivery(Exception):

@@ -9,6 +9,7 @@ from bot.kibana.models.apm import AgentKey
 from handlers.shared.audit import record
 from handlers.shared.blocks import Block, code, context, escape, section
 from handlers.shared.context import Invocation
+from handlers.shared.errors import agent_key_needs_user
 from handlers.shared.grammar import AgentKeyArgs
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,22 @@ async def create_key(inv: Invocation) -> None:
     args = inv.args(AgentKeyArgs)
     name, privileges = args.name, list(args.privileges)
     services = inv.services
+    basic = services.settings.agent_key_auth
+    if basic is None and services.kibana.auth_scheme == "ApiKey":
+        # Elasticsearch refuses agent keys to API-key credentials (behaviours.md §11): do not ask it.
+        await record(
+            services,
+            inv.actor,
+            ACTION,
+            name,
+            result="error",
+            detail=f"privileges {','.join(privileges)}; no KIBANA_AGENT_KEY_* credentials beside the API key",
+            space=inv.space,
+        )
+        await inv.reply(agent_key_needs_user())
+        return
     try:
-        key = await services.kibana.create_agent_key(name, privileges, space=inv.space)
+        key = await services.kibana.create_agent_key(name, privileges, space=inv.space, basic_auth=basic)
     except KibanaError as error:
         await record(
             services,

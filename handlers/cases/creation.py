@@ -7,8 +7,10 @@ command), claimed in the store and tagged on the case:
 - before creating, Kibana is asked for a case with the key's tag (a previous attempt
   may have created it after its answer was lost);
 - `POST /api/cases` is never retried blindly: after an ambiguous failure (timeout,
-  connection lost after sending) the case is looked up by its tag; found, it is
-  recorded; not found, the claim is released so the user's retry creates it.
+  connection lost after sending) the case is looked up by its tag, repeatedly for
+  LOOKUP_WINDOW seconds (Kibana creates cases with refresh=false, so a new case reaches
+  _find only after Elasticsearch's next refresh, about 1 s); found, it is recorded; not
+  found, the claim is released so the user's retry creates it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ from handlers.cases.form import dedupe_tag
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL = 0.2
+# Kibana creates cases with refresh=false, and Elasticsearch refreshes about every second: a _find right
+# after an ambiguous failure may miss a case that exists. The look-up is repeated for this long (longer
+# than the refresh interval, bounded) before the claim is released.
+LOOKUP_WINDOW = 2.5
+LOOKUP_INTERVAL = 0.5
 
 
 @dataclass(frozen=True)
@@ -110,11 +117,17 @@ async def _create(services: Services, *, key: str, case: CaseCreate, space: str)
 async def _look_up_after(services: Services, key: str, space: str, error: KibanaUnavailable) -> Case:
     """After an ambiguous failure: the case if Kibana made it, else release the claim and say so."""
     log.warning("creating case %s failed ambiguously (%s); looking it up by its tag", key, error)
-    try:
-        found = await find_by_tag(services, key, space)
-    except KibanaError as lookup_error:
-        log.warning("could not look case %s up either: %s", key, lookup_error)
-        found = None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LOOKUP_WINDOW
+    found = None
+    while True:
+        try:
+            found = await find_by_tag(services, key, space)
+        except KibanaError as lookup_error:
+            log.warning("could not look case %s up either: %s", key, lookup_error)
+        if found is not None or loop.time() + LOOKUP_INTERVAL > deadline:
+            break
+        await asyncio.sleep(LOOKUP_INTERVAL)  # not visible yet? Elasticsearch may not have refreshed
     if found is None:
         # Safe to release: every attempt looks the tag up before creating.
         await services.store.release_case_claim(key)

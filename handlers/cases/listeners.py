@@ -4,6 +4,7 @@ case exactly once and posts its link in the message's thread."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -17,6 +18,7 @@ from bot.services import Services
 from handlers.cases.creation import CaseOutcomeUnknown, CaseStillPending, OpenedCase, link_for, open_case_once
 from handlers.cases.form import (
     COMMENT,
+    OWNER,
     TITLE,
     CaseFields,
     CaseOrigin,
@@ -124,6 +126,16 @@ def register(plumbing: Plumbing) -> Contribution:
         async def run(origin: CaseOrigin, fields: CaseFields, actor: Actor) -> None:
             await _create(services, replies, actor, origin, fields, view_id=str(view.get("id")))
 
+        async def acknowledge(fields: CaseFields, ack: AsyncAck) -> bool:
+            problem = await required_custom_fields(
+                services, fields.owner, CaseOrigin.unpack(view.get("private_metadata"))
+            )
+            if problem is None:
+                await ack()
+                return True
+            await ack(response_action="errors", errors={OWNER: problem})
+            return False
+
         await plumbing.guard.submission(
             ack,
             body,
@@ -134,6 +146,7 @@ def register(plumbing: Plumbing) -> Contribution:
             run=run,
             tell=tell,
             error_block=lambda _: TITLE,
+            acknowledge=acknowledge,
             refusal_target=lambda _, fields: fields.title,
         )
 
@@ -160,6 +173,32 @@ def register(plumbing: Plumbing) -> Contribution:
         actions={catalog.CASE_OPEN: on_button},
         views=views,
         shortcuts={catalog.OPEN_CASE_SHORTCUT: on_shortcut},
+    )
+
+
+# Asking Kibana for the owner's case settings must leave time to answer Slack within its 3 s.
+CONFIGURATION_WAIT = 1.5
+
+
+async def required_custom_fields(services: Services, owner: str, origin: CaseOrigin) -> str | None:
+    """What to show in the form when the owner's case settings require custom fields that have no
+    default (Kibana would refuse the case with 400 `Missing required custom fields without default value
+    configured`), naming their keys; None when there are none, or when Kibana does not say in time (the
+    creation's own answer then tells the user)."""
+    try:
+        async with asyncio.timeout(CONFIGURATION_WAIT):
+            configurations = await services.kibana.get_case_configuration(owner, space=origin.space)
+    except (KibanaError, TimeoutError) as error:
+        log.info("case settings of %s not read (%s); creating without checking them", owner, error)
+        return None
+    missing = [f for c in configurations if c.owner in (None, owner) for f in c.required_without_default()]
+    if not missing:
+        return None
+    named = ", ".join(f"`{f.key}`" + (f" ({f.label})" if f.label and f.label != f.key else "") for f in missing)
+    return (
+        f"Kibana's {owner} case settings require custom fields without a default value: {named}. Cases opened "
+        "from Slack cannot fill them in; choose another app, or ask a Kibana admin to give them a default "
+        "or make them optional (Cases → Settings)."
     )
 
 

@@ -1,6 +1,6 @@
 """The buttons of the catalog's rule and alert actions, as the rule card and alert messages show
 them: only what applies to the current state (Mute all or Unmute all, Disable… or Enable,
-Mute alert or Unmute alert)."""
+Mute alert or Unmute alert, and the Snooze menu only where Kibana has a snooze API)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ class RuleState:
 
     muted_all: bool = False
     enabled: bool = True
+    snooze_api: bool = True  # False on Kibanas without the snooze API (before 8.19, 9.0): no Snooze menu
 
 
 def rule_elements(target: Target, rule_name: str | None, state: RuleState) -> list[Block]:
@@ -40,7 +41,8 @@ def rule_elements(target: Target, rule_name: str | None, state: RuleState) -> li
         elements.append(button("Disable…", catalog.RULE_DISABLE, value, style="danger"))
     else:
         elements.append(button("Enable", catalog.RULE_ENABLE, value, style="primary"))
-    elements.append(snooze_menu(target))
+    if state.snooze_api:
+        elements.append(snooze_menu(target))
     return elements
 
 

@@ -109,6 +109,7 @@ class Invocation:
             rule_id=self.command.rule_id,
             alert_id=self.command.alert_id,
             command=self.slash,
+            kibana_version=self.services.profile.current.info.version,
         )
 
     async def reply(

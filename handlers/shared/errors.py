@@ -22,6 +22,8 @@ from bot.kibana.errors import (
     KibanaNotFound,
     KibanaPayloadTooLarge,
     KibanaRateLimited,
+    KibanaResponseInvalid,
+    KibanaRouteNotFound,
     KibanaServerError,
     KibanaTimeout,
     KibanaUnauthorized,
@@ -41,6 +43,10 @@ _ES_MISSING = re.compile(
     r"(?:\s+and following cluster privileges\s*-\s*(?P<cluster>.*?)\s+privilege\(s\))?\.(?:\s|$)",
     re.DOTALL,
 )
+# Elasticsearch refuses APM agent keys to a caller that authenticated with an API key (behaviours.md §11).
+DERIVED_KEY = "creating derived api keys requires an explicit role descriptor"
+AGENT_KEY_SETTINGS = "`KIBANA_AGENT_KEY_USERNAME` and `KIBANA_AGENT_KEY_PASSWORD`"
+_CUSTOM_FIELDS = re.compile(r"Missing required custom fields without default value configured:?\s*(?P<fields>.*)", re.S)
 # Kibana route authorization: "… this action is granted by the Kibana privileges [<privs>]".
 _KIBANA_MISSING = re.compile(r"granted by the Kibana privileges \[(?P<privs>[^\]]*)\]")
 
@@ -54,6 +60,7 @@ class Doing:
     rule_id: str | None = None
     alert_id: str | None = None
     command: str = "/kibana"
+    kibana_version: str | None = None  # as last read from GET /api/status
 
 
 def reference(error: BaseException, doing: Doing | None = None) -> str:
@@ -103,15 +110,54 @@ def _where(doing: Doing) -> str:
     return f"in space {code(doing.space)}"
 
 
+def _this_kibana(doing: Doing) -> str:
+    return f"This Kibana ({doing.kibana_version})" if doing.kibana_version else "This Kibana's version"
+
+
+def sourcemaps_unavailable(error: KibanaError) -> str | None:
+    """Why the APM source-map API is not there (501 off, 404 no route, an empty 200 without Fleet)."""
+    path = error.path or ""
+    if "/api/apm/sourcemaps" not in path:
+        return None
+    if error.status_code == 501:
+        return (
+            "The APM source-map API is not available on this Kibana: it is switched off (Kibana answered "
+            "501 Not Implemented). A Kibana admin can turn it on in the APM settings; it needs Fleet."
+        )
+    if isinstance(error, KibanaRouteNotFound):
+        return (
+            "The APM source-map API is not available on this Kibana: it has no such route (404). Source maps "
+            "need the APM app with Fleet set up; a Kibana admin can check that APM is enabled."
+        )
+    if isinstance(error, KibanaResponseInvalid) and error.status_code == 200:
+        return (
+            "The APM source-map API is not available on this Kibana: it answered with an empty body, as Kibana "
+            "does when Fleet is not set up. A Kibana admin can set up Fleet (source maps are Fleet artifacts)."
+        )
+    return None
+
+
 def _kibana(error: KibanaError, doing: Doing) -> str:
     cmd = doing.command
     path = error.path or ""
+    unavailable = sourcemaps_unavailable(error)
+    if unavailable:
+        return unavailable
+    if isinstance(error, KibanaRouteNotFound) and "/snooze_schedule" in path:
+        return (
+            f"{_this_kibana(doing)} has no snooze API (Kibana has it from 8.19 on 8.x and from 9.1 on 9.x), "
+            f"so nothing was snoozed. Instead, mute all its alerts (`{cmd} mute-all {doing.rule_id}`) or "
+            f"disable the rule (`{cmd} disable {doing.rule_id}`)."
+        )
     if isinstance(error, KibanaNotFound):
         missing = _ALERT_MISSING.search(error.message)
         if missing:
+            rule = doing.rule_id or ""
             return (
-                f"Alert {code(missing.group('alert'))} is not an alert of rule {code(doing.rule_id)} {_where(doing)}. "
-                f"Check the alert id with `{cmd} rule {escape(doing.rule_id)}`."
+                f"Kibana has no alert {code(missing.group('alert'))} of rule {code(rule)} {_where(doing)}, so it "
+                "was not muted (from 9.3 Kibana mutes only alerts it has a record of; summary actions and some "
+                f"rule types have none). Mute all alerts of the rule ({code(f'{cmd} mute-all {rule}')}) or snooze "
+                f"it ({code(f'{cmd} snooze {rule} 4h')}) instead."
             )
         if "/api/cases" in path:
             return f"That case no longer exists {_where(doing)}: {escape(error.message)}."
@@ -155,6 +201,15 @@ def _kibana(error: KibanaError, doing: Doing) -> str:
         return f"Kibana refused the upload: it is larger than Kibana accepts ({escape(error.message)})."
     if isinstance(error, KibanaConflict):
         return f"Someone else changed it at the same time ({escape(error.message)}). Look again and retry."
+    if isinstance(error, KibanaBadRequest) and DERIVED_KEY in error.message:
+        return agent_key_needs_user()
+    if isinstance(error, KibanaBadRequest) and (fields := required_custom_fields(error.message)) is not None:
+        named = f" ({fields})" if fields else ""
+        return (
+            f"Kibana refused the case: this owner's case settings require custom fields{named} that have no "
+            "default value, and cases opened from Slack cannot fill them. A Kibana admin can give them a default "
+            "or make them optional (Cases → Settings)."
+        )
     if isinstance(error, KibanaBadRequest):
         return f"Kibana refused {_what(doing)}: {escape(error.message)}"
     if isinstance(error, KibanaServerError) and error.method == "DELETE" and "/api/apm/sourcemaps/" in path:
@@ -166,6 +221,24 @@ def _kibana(error: KibanaError, doing: Doing) -> str:
     if isinstance(error, KibanaServerError):
         return f"Kibana failed with an internal error ({error.status_code}) while {_what(doing)}. Try again later."
     return f"Kibana answered with an error while {_what(doing)}: {escape(error.message)}"
+
+
+def agent_key_needs_user() -> str:
+    return (
+        "Kibana cannot create APM agent keys with the bot's API key: Kibana creates the key as the caller, and "
+        "Elasticsearch refuses keys with privileges to API-key credentials. An admin of the bot can set "
+        f"{AGENT_KEY_SETTINGS} (a Kibana user with the APM privileges and `manage_own_api_key`), used only for "
+        "agent keys. Nothing was created."
+    )
+
+
+def required_custom_fields(message: str) -> str | None:
+    """The custom fields named in Kibana's 400 — Kibana lists their labels, quoted
+    (`…configured: "Team", "Ticket"`) — "" when it names none, None for another message."""
+    found = _CUSTOM_FIELDS.search(message)
+    if found is None:
+        return None
+    return ", ".join(f"`{name}`" for name in re.findall(r'"([^"]*)"', found.group("fields")))
 
 
 def _names(text: str) -> list[str]:

@@ -73,9 +73,19 @@ class Guard:
 
     def _doing(self, action: Action, aim: Aim | None) -> Doing:
         command = self.services.settings.slack_command
+        version = self.services.profile.current.info.version
         if aim is None:
-            return Doing(action=action.name, space=self.services.settings.kibana_space, command=command)
-        return Doing(action=action.name, space=aim.space, rule_id=aim.rule_id, alert_id=aim.alert_id, command=command)
+            return Doing(
+                action=action.name, space=self.services.settings.kibana_space, command=command, kibana_version=version
+            )
+        return Doing(
+            action=action.name,
+            space=aim.space,
+            rule_id=aim.rule_id,
+            alert_id=aim.alert_id,
+            command=command,
+            kibana_version=version,
+        )
 
     async def click(
         self,

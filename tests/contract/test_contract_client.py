@@ -53,6 +53,20 @@ async def test_every_alerting_call(run: Any, space: str) -> None:
     run.assert_clean()
 
 
+async def test_the_version_licence_and_case_settings_calls(run: Any) -> None:
+    kibana = _client(run)
+
+    status = await kibana.status()
+    licence = await kibana.licensing_info()
+
+    configurations = await kibana.get_case_configuration("cases")
+
+    assert status.version.number == "9.3.0" and licence.license is not None and licence.license.type == "platinum"
+    assert configurations == []
+    assert run.transport.checked == run.responses_checked == 3
+    run.assert_clean()
+
+
 @pytest.mark.parametrize("space", SPACES)
 async def test_every_cases_call(run: Any, space: str) -> None:
     kibana = _client(run)
@@ -77,7 +91,8 @@ async def test_every_apm_call(run: Any) -> None:
     await kibana.put_agent_configuration("web", "prod", {"transaction_sample_rate": "0.4"})
     await kibana.put_agent_configuration("web", None, {"capture_body": "all"}, overwrite=True)
     await kibana.list_agent_configurations()
-    await kibana.create_agent_key("rum", ["event:write", "config_agent:read"])
+    await kibana.create_agent_key("rum", ["event:write", "config_agent:read"], basic_auth=("elastic", "changeme"))
+
     artifact = await kibana.upload_sourcemap(
         service_name="web", service_version="1.2.3", bundle_filepath="/static/main.js", sourcemap=SOURCE_MAP
     )
@@ -106,7 +121,7 @@ async def test_error_answers_match_the_contract(run: Any) -> None:
     with pytest.raises(KibanaForbidden):
         await kibana.enable_rule("r1")
     with pytest.raises(KibanaForbidden):
-        await kibana.create_agent_key("k", ["event:write"])
+        await kibana.create_agent_key("k", ["event:write"], basic_auth=("elastic", "changeme"))
     with pytest.raises(KibanaBadRequest):
         await kibana.upload_sourcemap(service_name="w", service_version="1", bundle_filepath="/a.js", sourcemap=b"{}")
     with pytest.raises(KibanaPayloadTooLarge):

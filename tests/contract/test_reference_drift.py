@@ -63,6 +63,14 @@ MODELS: dict[str, str] = {
 # objects keyed by ids the payload's author chose (block_id → action_id → entry): compared by position
 ID_KEYED = ("state.values", "state.values.*")
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+# Operations the project's spec has and the reference subset does not (it covers alerting, cases and
+# APM only). Each is named with where in Kibana it comes from; the test checks that the reference still
+# lacks it, so that this list cannot hide a real difference once the reference gains the operation.
+NOT_IN_REFERENCE = {
+    "GET /api/status": "Kibana core's status route; the bot reads version.number (behaviours.md §11)",
+    "GET /api/licensing/info": "the licensing plugin's info route; license.type and .status (behaviours.md §11)",
+    "GET /api/cases/configure": "the cases plugin's case settings of an owner (custom fields); Kibana's cases API",
+}
 ANNOTATIONS = {"description", "summary", "example", "examples", "title", "externalDocs"}
 
 
@@ -165,7 +173,8 @@ def spec_drift(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
             where = f"{method.upper()} {path}"
             their_item = theirs["paths"].get(path, {})
             if method not in their_item:
-                problems.append(f"{where}: not in the reference")
+                if where not in NOT_IN_REFERENCE:
+                    problems.append(f"{where}: not in the reference")
                 continue
             mine, ref = item[method], their_item[method]
 
@@ -223,6 +232,9 @@ def test_the_kibana_spec_matches_the_reference(reference: Path) -> None:
     theirs = load_spec(reference_file(reference, KIBANA_REFERENCE))
     problems = spec_drift(ours, theirs)
     assert not problems, "bot/devkit/openapi/kibana.yaml drifted from the reference:\n" + "\n".join(problems)
+    now_there = [op for op in NOT_IN_REFERENCE if op.split()[0].lower() in theirs["paths"].get(op.split()[1], {})]
+    assert not now_there, f"now in the reference, so compare them: remove {now_there} from NOT_IN_REFERENCE"
+    assert all(op.split()[0].lower() in ours["paths"][op.split()[1]] for op in NOT_IN_REFERENCE)
 
 
 def test_the_spec_comparison_sees_a_change() -> None:

@@ -11,6 +11,7 @@ from bot.devkit.fake_kibana import FakeKibana
 
 CONFIG = "/api/apm/settings/agent-configuration"
 APM = {"elastic-api-version": "2023-10-31"}
+BASIC = "Basic " + base64.b64encode(b"elastic:changeme").decode()
 SOURCE_MAP = {"version": 3, "sources": ["src/app.ts"], "mappings": "AAAA;AACA"}
 
 
@@ -75,16 +76,23 @@ async def test_agent_configuration_delete(kibana_http: httpx.AsyncClient) -> Non
 
 async def test_agent_keys(fake_kibana: FakeKibana, kibana_http: httpx.AsyncClient) -> None:
     url = "/api/apm/agent_keys"
-    created = await kibana_http.post(url, json={"name": "rum", "privileges": ["event:write"]}, headers=APM)
+    derived = await kibana_http.post(url, json={"name": "rum", "privileges": ["event:write"]}, headers=APM)
+    assert derived.status_code == 400  # the client authenticates with an API key: Elasticsearch refuses
+    assert derived.json()["message"] == (
+        "creating derived api keys requires an explicit role descriptor that is empty (has no privileges)"
+    )
+    assert fake_kibana.agent_keys == []
+    basic = {**APM, "Authorization": BASIC}
+    created = await kibana_http.post(url, json={"name": "rum", "privileges": ["event:write"]}, headers=basic)
     assert created.status_code == 200
     key = created.json()["agentKey"]
     assert key["name"] == "rum"
     assert base64.b64decode(key["encoded"]).decode() == f"{key['id']}:{key['api_key']}"
     assert fake_kibana.agent_keys[0]["privileges"] == ["event:write"]
-    bad = await kibana_http.post(url, json={"name": "x", "privileges": ["sourcemap:write"]}, headers=APM)
+    bad = await kibana_http.post(url, json={"name": "x", "privileges": ["sourcemap:write"]}, headers=basic)
     assert bad.status_code == 400
     fake_kibana.forbid("createAgentKey")
-    denied = await kibana_http.post(url, json={"name": "x", "privileges": ["config_agent:read"]}, headers=APM)
+    denied = await kibana_http.post(url, json={"name": "x", "privileges": ["config_agent:read"]}, headers=basic)
     assert denied.status_code == 403
     assert denied.json()["message"].startswith(
         "elastic is missing the following requested privilege(s): config_agent:read"

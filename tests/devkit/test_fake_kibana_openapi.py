@@ -3,6 +3,7 @@ Kibana spec (bot/devkit/openapi/kibana.yaml, or $KIBANA_OPENAPI_SPEC)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime
 
@@ -102,6 +103,11 @@ async def test_every_answer_matches_the_spec() -> None:
         await kibana.request("DELETE", "/api/apm/settings/agent-configuration", json={"service": {"name": "svc",
                              "environment": "prod"}}, headers=APM)  # fmt: skip
         await kibana.post("/api/apm/agent_keys", json={"name": "k", "privileges": ["event:write"]}, headers=APM)
+        basic = {**APM, "Authorization": "Basic " + base64.b64encode(b"elastic:changeme").decode()}
+        await kibana.post("/api/apm/agent_keys", json={"name": "k", "privileges": ["event:write"]}, headers=basic)
+        await kibana.get("/api/status")
+        await kibana.get("/api/cases/configure", params={"owner": "cases"})
+        await kibana.get("/api/licensing/info")
         await kibana.post("/api/apm/agent_keys", json={"name": "k", "privileges": ["nope"]}, headers=APM)
         form = {"service_name": "web", "service_version": "1", "bundle_filepath": "/main.js"}
         source_map = json.dumps({"version": 3, "sources": ["a.ts"], "mappings": "AAAA"}).encode()

@@ -68,9 +68,18 @@ def settings(kibana: FakeKibana, slack: FakeSlack, tmp_path: Path) -> Settings:
     return make_settings(kibana, slack, tmp_path)
 
 
+def forget_start_up(kibana: FakeKibana) -> None:
+    """The bot reads the Kibana's version and licence as it starts (GET /api/status, /api/licensing/info);
+    tests that count what Kibana received count from after that (test_e2e_kibana_versions.py tests it)."""
+    assert {r.route for r in kibana.requests} <= {"/api/status", "/api/licensing/info"}
+    kibana.requests.clear()
+    kibana.exchanges.clear()
+
+
 @pytest.fixture
-async def bot(settings: Settings) -> AsyncIterator[RunningBot]:
+async def bot(settings: Settings, kibana: FakeKibana) -> AsyncIterator[RunningBot]:
     async with running_bot(settings, mode="http") as running:
+        forget_start_up(kibana)
         yield running
 
 
@@ -79,6 +88,7 @@ async def socket_bot(kibana: FakeKibana, slack: FakeSlack, tmp_path: Path) -> As
     settings = make_settings(kibana, slack, tmp_path, slack_app_token=slack.app_token, slack_signing_secret=None)
     async with running_bot(settings, mode="socket") as running:
         await slack.wait_for(lambda: slack.connected.is_set())
+        forget_start_up(kibana)
         yield running
 
 

@@ -445,7 +445,15 @@ def test_every_button_is_in_the_matrix() -> None:
 def settings(kibana: FakeKibana, slack: FakeSlack, tmp_path: FilePath, role: Role) -> Settings:
     policy = tmp_path / f"policy-{role}.toml"
     policy.write_text(f'default_role = "{role}"\n\n[[grants]]\nrole = "admin"\nusers = ["U0ALICE"]\n')
-    return make_settings(kibana, slack, tmp_path, access_policy=policy)
+    # the agent-key user beside the API key, so that `apm key create` reaches Kibana when allowed
+    return make_settings(
+        kibana,
+        slack,
+        tmp_path,
+        access_policy=policy,
+        kibana_agent_key_username="elastic",
+        kibana_agent_key_password="changeme",
+    )
 
 
 async def poll(env: Env, check: Check, what: str) -> None:

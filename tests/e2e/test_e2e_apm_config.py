@@ -15,7 +15,7 @@ from bot.devkit.harness import RunningBot, running_bot
 from bot.devkit.slack_driver import SlackDriver
 
 from .apm_contract import kibana_calls_follow_the_contract  # noqa: F401 - autouse: every APM call checked against the contract
-from .conftest import SIGNING_SECRET, make_settings
+from .conftest import SIGNING_SECRET, forget_start_up, make_settings
 
 CONFIG_ROUTE = "/api/apm/settings/agent-configuration"
 
@@ -205,6 +205,7 @@ async def viewer_bot(kibana: FakeKibana, slack: FakeSlack, tmp_path: Path) -> As
     policy.write_text('default_role = "viewer"\n')
     settings = make_settings(kibana, slack, tmp_path, access_policy=policy)
     async with running_bot(settings, mode="http") as running:
+        forget_start_up(kibana)
         yield running
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,10 +14,22 @@ from bot.devkit.fake_kibana import FakeKibana
 from bot.devkit.fake_slack import FakeSlack
 from bot.devkit.harness import RunningBot
 from bot.devkit.slack_driver import SlackDriver
+from bot.settings import Settings
 
 from .apm_contract import kibana_calls_follow_the_contract  # noqa: F401 - autouse: every APM call checked against the contract
+from .conftest import make_settings
 
 KEYS_ROUTE = "/api/apm/agent_keys"
+BASIC = "Basic " + base64.b64encode(b"elastic:changeme").decode()
+
+
+@pytest.fixture
+def settings(kibana: FakeKibana, slack: FakeSlack, tmp_path: Path) -> Settings:
+    """The bot's API key, plus the Basic credentials used only for agent keys (Elasticsearch refuses
+    agent keys to API-key credentials; test_e2e_kibana_versions.py covers the bot without them)."""
+    return make_settings(
+        kibana, slack, tmp_path, kibana_agent_key_username="elastic", kibana_agent_key_password="changeme"
+    )
 
 
 async def run(driver: SlackDriver, slack: FakeSlack, text: str, *, count: int = 1) -> list[dict[str, Any]]:
@@ -40,6 +54,7 @@ async def test_key_goes_only_to_the_requester(
     assert (sent.method, sent.path) == ("POST", KEYS_ROUTE)
     assert sent.json == {"name": "ci-key", "privileges": ["event:write"]}
     assert sent.headers["elastic-api-version"] == "2023-10-31" and "kbn-xsrf" in sent.headers
+    assert sent.headers["authorization"] == BASIC  # the agent-key user, for this call only
     [created] = kibana.agent_keys
     encoded, api_key = created["encoded"], created["api_key"]
 

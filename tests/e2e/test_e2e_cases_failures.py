@@ -14,7 +14,7 @@ from bot.devkit.fake_slack import FakeSlack
 from bot.devkit.harness import RunningBot, running_bot
 from bot.devkit.slack_driver import SlackDriver
 
-from .conftest import SIGNING_SECRET, make_settings
+from .conftest import SIGNING_SECRET, forget_start_up, make_settings
 
 CHANNEL = "C0ALERTS"
 TEXT = "Payments API returns 502 for EU customers"
@@ -26,6 +26,7 @@ FIND = "/api/cases/_find"
 async def impatient_bot(kibana: FakeKibana, slack: FakeSlack, tmp_path: Path) -> AsyncIterator[RunningBot]:
     """The bot with a 1 s Kibana timeout, so a 1.5 s create times out."""
     async with running_bot(make_settings(kibana, slack, tmp_path, kibana_timeout=1), mode="http") as running:
+        forget_start_up(kibana)
         yield running
 
 
@@ -61,14 +62,15 @@ def told(slack: FakeSlack, words: str) -> list[str]:
 async def test_timeout_then_retry_leaves_one_case_when_kibana_created_it_late(
     impatient: SlackDriver, slack: FakeSlack, kibana: FakeKibana
 ) -> None:
-    kibana.fault("POST", CREATE, latency=1.5, times=1)  # answers after the bot gave up, but creates it
+    # answers after the bot gave up and after its look-ups (LOOKUP_WINDOW), but creates it
+    kibana.fault("POST", CREATE, latency=4.0, times=1)
     message = slack.post_as_user(CHANNEL, TEXT, user="U0BOB")
     view = await open_form(impatient, slack, message)
     assert await submit(impatient, view) is None
     [sentence] = await slack.wait_for(lambda: told(slack, "did not answer in time"), timeout=8)
     assert "retry" in sentence and "Traceback" not in sentence
     assert len(slack.thread(CHANNEL, message["ts"])) <= 1  # no link: nothing was recorded
-    await slack.wait_for(lambda: len(kibana.state.cases) == 1, timeout=5)  # Kibana finished it after all
+    await slack.wait_for(lambda: len(kibana.state.cases) == 1, timeout=8)  # Kibana finished it after all
 
     retry = await open_form(impatient, slack, message)
     assert retry["callback_id"] == "case_create_modal"  # no case was recorded: a fresh form
@@ -129,6 +131,7 @@ async def strict_bot(kibana: FakeKibana, slack: FakeSlack, tmp_path: Path) -> As
     policy = tmp_path / "viewer-policy.toml"
     policy.write_text(VIEWER_POLICY)
     async with running_bot(make_settings(kibana, slack, tmp_path, access_policy=policy), mode="http") as running:
+        forget_start_up(kibana)
         yield running
 
 

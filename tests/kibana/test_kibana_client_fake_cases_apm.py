@@ -72,7 +72,7 @@ async def test_agent_configurations(fake: FakeKibana, kibana: KibanaClient) -> N
 
 
 async def test_create_agent_key(fake: FakeKibana, kibana: KibanaClient) -> None:
-    key = await kibana.create_agent_key("rum-key", ["event:write"])
+    key = await kibana.create_agent_key("rum-key", ["event:write"], basic_auth=("elastic", "changeme"))
 
     stored = fake.agent_keys[-1]
     assert (key.name, key.id, stored["privileges"]) == ("rum-key", stored["id"], ["event:write"])

@@ -117,3 +117,29 @@ def test_too_long_and_wrong_types_are_named() -> None:
 def test_unknown_fields_are_ignored() -> None:
     delivery, _ = parse({**BODY, "context": {"value": 97}, "extra": "x"})
     assert delivery.rule_id == "r1"
+
+
+def test_the_readme_bodies_render_to_deliveries_the_bot_reads() -> None:
+    """The two connector bodies of the README, rendered as Kibana's Webhook connector does (every
+    variable JSON-escaped; `{{rule.tags.asJSON}}` a JSON list), give an active and a recovered delivery."""
+    import json as json_module
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    bodies = [b for b in re.findall(r"```json\n(\{.*?\})\n```", readme, re.S) if '"rule_id"' in b]
+    assert len(bodies) == 2
+    values = {
+        "rule.id": "r1", "rule.name": "CPU high", "rule.spaceId": "ops", "alert.id": "host-1", "alert.uuid": "u-1",
+        "alert.actionGroup": "threshold met", "context.reason": "", "context.message": "CPU 97% > 90%",
+        "rule.url": "", "rule.tags.asJSON": json_module.dumps(["prod", "db,eu"]), "date": "2025-03-04T10:42:07.123Z",
+    }  # fmt: skip
+
+    def render(body: str) -> bytes:
+        escaped = {k: json_module.dumps(v)[1:-1] for k, v in values.items()}  # escapeJSON
+        return re.sub(r"\{\{([^}]+)\}\}", lambda m: escaped[m.group(1)], body).encode()
+
+    firing, recovery = (parse_delivery(render(b), default_channel=None)[0] for b in bodies)
+    assert firing.state == "active" and not firing.recovered and firing.text == "CPU 97% > 90%"
+    assert firing.tags == ["prod", "db,eu"] and firing.space == "ops"
+    assert recovery.state == "recovered" and recovery.recovered

@@ -11,14 +11,17 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from bot.kibana.errors import (
     KibanaBadRequest,
     KibanaConflict,
+    KibanaError,
     KibanaForbidden,
     KibanaNotFound,
     KibanaPayloadTooLarge,
     KibanaRateLimited,
+    KibanaRouteNotFound,
     KibanaServerError,
     KibanaTimeout,
     KibanaUnauthorized,
     KibanaUnavailable,
+    error_from_response,
 )
 from handlers.shared.errors import Doing, describe
 from handlers.shared.grammar import UsageError
@@ -46,7 +49,7 @@ MUTE = Doing(action="mute", space="ops", rule_id="r1", alert_id="a1")
                 path="/s/ops/api/alerting/rule/r1/alert/a1/_mute",
             ),
             MUTE,
-            "Alert `a1` is not an alert of rule `r1` in space `ops`",
+            "Kibana has no alert `a1` of rule `r1` in space `ops`, so it was not muted",
         ),
         (KibanaUnauthorized("Unauthorized"), MUTE, "Kibana rejected the bot's credentials (401). Nothing was changed"),
         (
@@ -110,3 +113,48 @@ def test_unexpected_errors_get_a_reference_that_is_logged(caplog: pytest.LogCapt
     reference = text.split("reference `")[1].split("`")[0]
     assert "kaboom" not in text and "Traceback" not in text
     assert any(reference in record.getMessage() and record.exc_info for record in caplog.records)
+
+
+def _from_kibana(status: int, body: bytes, method: str, path: str) -> KibanaError:
+    return error_from_response(status, body, reason="", method=method, path=path, space="default")
+
+
+BARE_404 = b'{"statusCode":404,"error":"Not Found","message":"Not Found"}'
+NO_RULE = b'{"statusCode":404,"error":"Not Found","message":"Saved object [alert/r1] not found"}'
+SNOOZE = Doing(action="snooze", space="default", rule_id="r1", kibana_version="9.0.0")
+
+
+def test_a_missing_snooze_route_is_told_apart_from_a_missing_rule() -> None:
+    route = _from_kibana(404, BARE_404, "POST", "/api/alerting/rule/r1/snooze_schedule")
+    rule = _from_kibana(404, NO_RULE, "POST", "/api/alerting/rule/r1/snooze_schedule")
+    assert isinstance(route, KibanaRouteNotFound) and not isinstance(rule, KibanaRouteNotFound)
+    assert describe(route, SNOOZE) == (
+        "This Kibana (9.0.0) has no snooze API (Kibana has it from 8.19 on 8.x and from 9.1 on 9.x), so nothing "
+        "was snoozed. Instead, mute all its alerts (`/kibana mute-all r1`) or disable the rule (`/kibana disable r1`)."
+    )
+    assert describe(rule, SNOOZE).startswith("Rule `r1` was not found in space `default`")
+
+
+def test_agent_keys_refused_to_an_api_key_name_the_settings() -> None:
+    message = b'"creating derived api keys requires an explicit role descriptor that is empty (has no privileges)"'
+    error = _from_kibana(
+        400, b'{"statusCode":400,"error":"Bad Request","message":' + message + b"}", "POST", "/api/apm/agent_keys"
+    )
+    text = describe(error, Doing(action="apm-key-create"))
+    assert "KIBANA_AGENT_KEY_USERNAME" in text and "KIBANA_AGENT_KEY_PASSWORD" in text and "derived" not in text
+
+
+def test_required_custom_fields_are_named() -> None:
+    body = b'{"statusCode":400,"error":"Bad Request","message":"Missing required custom fields without default value configured: \\"Team\\", \\"Ticket id\\""}'  # noqa: E501
+    text = describe(_from_kibana(400, body, "POST", "/api/cases"), Doing(action="case"))
+    assert "require custom fields (`Team`, `Ticket id`)" in text
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "why"),
+    [(501, b'{"statusCode":501,"error":"Not Implemented","message":"Not Implemented"}', "switched off"),
+     (404, BARE_404, "no such route")],
+)  # fmt: skip
+def test_a_missing_source_map_api_is_explained(status: int, body: bytes, why: str) -> None:
+    text = describe(_from_kibana(status, body, "GET", "/api/apm/sourcemaps"), Doing(action="apm-sourcemaps"))
+    assert text.startswith("The APM source-map API is not available on this Kibana") and why in text

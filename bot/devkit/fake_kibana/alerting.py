@@ -51,7 +51,7 @@ def health(call: Call) -> Reply:
 # ---------------------------------------------------------------------------- get
 def get_rule(call: Call) -> Reply:
     rule = load_rule(call, call.params["id"], "get")
-    return Reply(200, rule.to_api(call.now))
+    return Reply(200, rule.to_public_api(call.now, call.state.version_tuple))
 
 
 # ---------------------------------------------------------------------------- enable / disable
@@ -106,10 +106,13 @@ def unmute_all(call: Call) -> Reply:
 
 
 def mute_alert(call: Call) -> Reply:
-    query = config_schema_query(call, {"validate_alerts_existence": "boolean"})
+    """From 9.3 (PR #242847) the route takes `?validate_alerts_existence` (default true) and answers 404
+    for an alert Kibana has no document of; older routes declare no query schema and accept any id."""
+    validating = call.state.version_tuple >= (9, 3, 0)
+    query = config_schema_query(call, {"validate_alerts_existence": "boolean"}) if validating else {}
     rule_id, alert_id = call.params["rule_id"], call.params["alert_id"]
     rule = load_rule(call, rule_id, "muteAlert")
-    if query.get("validate_alerts_existence", True) and alert_id not in rule.known_alerts:
+    if validating and query.get("validate_alerts_existence", True) and alert_id not in rule.known_alerts:
         raise Boom(404, f'Alert instance with id "{alert_id}" does not exist for rule with id "{rule_id}"')
     if not rule.mute_all and alert_id not in rule.muted_alert_ids:
         rule.muted_alert_ids.append(alert_id)

@@ -133,6 +133,13 @@ def create_agent_key(call: Call) -> Reply:
             f"in /body/privileges: {json.dumps(privileges)} does not match expected type "
             'Array<("event:write" | "config_agent:read")>'
         )
+    if call.auth_scheme == "apikey":
+        # Kibana creates the key as the caller; Elasticsearch refuses a key with privileges to a
+        # caller that authenticated with an API key (§11, elastic/elasticsearch PR #53648).
+        raise Boom(
+            400,
+            "creating derived api keys requires an explicit role descriptor that is empty (has no privileges)",
+        )
     forbidden = call.state.forbidden_for("createAgentKey")
     if forbidden is not None:
         missing = list(privileges)
@@ -157,7 +164,18 @@ def create_agent_key(call: Call) -> Reply:
 
 
 # ---------------------------------------------------------------------------- source maps
+def sourcemap_api(call: Call) -> None:
+    """Without the source-map API: 501 when it is off, 404 when APM has no such route here."""
+    if call.state.sourcemaps_mode == "disabled":
+        raise Boom(501, "Not Implemented")
+    if call.state.sourcemaps_mode == "absent":
+        raise Boom(404)
+
+
 def list_sourcemaps(call: Call) -> Reply:
+    sourcemap_api(call)
+    if call.state.sourcemaps_mode == "no-fleet":
+        return Reply(200, None)  # Fleet is not set up: 200 with an empty body
     query = no_query(call, frozenset({"page", "perPage"}))
     try:
         page = int(query.get("page", "1"))
@@ -175,6 +193,9 @@ def _listed(artifact: dict[str, Any]) -> dict[str, Any]:
 
 
 def upload_sourcemap(call: Call) -> Reply:
+    sourcemap_api(call)
+    if call.state.sourcemaps_mode == "no-fleet":
+        raise Boom(500, "Something went wrong while uploading sourcemap")
     no_query(call)
     form = call.form
     if form is None:
@@ -247,6 +268,7 @@ def _source_map_problems(source_map: Any) -> list[str]:
 
 
 def delete_sourcemap(call: Call) -> Reply:
+    sourcemap_api(call)
     no_query(call)
     artifact_id = call.params["id"]
     remaining = [a for a in call.state.sourcemaps if a["id"] != artifact_id]

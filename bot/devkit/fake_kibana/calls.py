@@ -36,6 +36,7 @@ class Call:
     form: dict[str, tuple[str | None, bytes]] | None
     username: str
     now: datetime
+    auth_scheme: str = "apikey"  # "apikey" | "basic": how the caller authenticated
 
     def query_values(self) -> dict[str, list[str]]:
         values: dict[str, list[str]] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 import uuid
 from typing import Any
 
@@ -82,7 +83,14 @@ def new_case(state: KibanaState, fields: dict[str, Any], *, space: str, who: dic
 def create_case(call: Call) -> Reply:
     fields = checks.create_request(call.json)
     forbid_case(call, "createCase", "create", "case", fields["owner"])
+    given = {field.get("key") for field in fields.get("customFields", []) if isinstance(field, dict)}
+    missing = [label for key, label in call.state.required_custom_fields.items() if key not in given]
+    if missing:  # validateRequiredCustomFields: the labels, quoted
+        quoted = ", ".join(f'"{label}"' for label in missing)
+        raise Boom(400, f"Missing required custom fields without default value configured: {quoted}")
     case = new_case(call.state, fields, space=call.space, who=user(call), now=iso(call.now))
+    if call.state.case_visibility_delay:  # created with refresh=false: _find sees it after the refresh
+        call.state.case_visible_at[(call.space, case["id"])] = time.monotonic() + call.state.case_visibility_delay
     return Reply(200, case_view(case, with_comments=False))
 
 
@@ -190,7 +198,13 @@ def find_cases(call: Call) -> Reply:
     forbidden = call.state.forbidden_for("findCases")
     if forbidden is not None:
         raise Boom(403, forbidden.message or "Unauthorized to access cases of any owner")
-    cases = [c for (space, _), c in call.state.cases.items() if space == call.space]
+    hidden_until = call.state.case_visible_at
+    now = time.monotonic()
+    cases = [
+        c
+        for (space, case_id), c in call.state.cases.items()
+        if space == call.space and hidden_until.get((space, case_id), 0.0) <= now
+    ]
     if owners:
         cases = [c for c in cases if c["owner"] in owners]
     if tags := _values(call, "tags"):
@@ -230,3 +244,35 @@ def _search_hit(case: dict[str, Any], words: set[str], fields: list[str], needs_
     present = set().union(*(_words(str(case.get(field, ""))) for field in fields)) | {case["id"]}
     hits = [word in present for word in words]
     return all(hits) if needs_all else any(hits)
+
+
+def get_configuration(call: Call) -> Reply:
+    """`GET /api/cases/configure?owner=`: the fake's one configuration, holding the required custom
+    fields (without default) of `state.required_custom_fields`; none → an empty list."""
+    query = call.query_values()
+    checks.excess(query, {"owner"})
+    owners = _values(call, "owner") or ["cases"]
+    fields = call.state.required_custom_fields
+    if not fields:
+        return Reply(200, [])
+    custom = [{"key": k, "label": v, "type": "text", "required": True, "defaultValue": None} for k, v in fields.items()]
+    who = {"username": "elastic", "full_name": None, "email": None}
+    body = [
+        {
+            "id": f"configuration-{owner}",
+            "version": "WzEsMV0=",
+            "owner": owner,
+            "closure_type": "close-by-user",
+            "connector": {"id": "none", "name": "none", "type": ".none", "fields": None},
+            "customFields": custom,
+            "templates": [],
+            "mappings": [],
+            "error": None,
+            "created_at": iso(call.now),
+            "created_by": who,
+            "updated_at": None,
+            "updated_by": None,
+        }
+        for owner in owners
+    ]
+    return Reply(200, body)

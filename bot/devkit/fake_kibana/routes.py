@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from . import alerting, apm, cases, rule_search, snooze
+from . import alerting, apm, cases, rule_search, server_info, snooze
 from .calls import Handler
 
 
@@ -15,14 +16,19 @@ class Route:
     method: str
     template: str
     handler: Handler
-    family: str  # "alerting" | "cases" | "apm"
+    family: str  # "core" | "alerting" | "cases" | "apm"
     # APM routes: (forbid() operation, Kibana privilege) checked by core before validation
     privilege: tuple[str, str] | None = None
+    # which Kibana versions have the route (None: all); on the others the router answers a bare 404
+    since: Callable[[tuple[int, int, int]], bool] | None = None
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.template))
         object.__setattr__(self, "pattern", re.compile(regex))
+
+    def exists_in(self, version: tuple[int, int, int]) -> bool:
+        return self.since is None or self.since(version)
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         if method != self.method:
@@ -33,7 +39,17 @@ class Route:
 
 RULE = "/api/alerting/rule/{id}"
 AGENT_CONFIG = "/api/apm/settings/agent-configuration"
+
+
+def _snooze_api(version: tuple[int, int, int]) -> bool:
+    """The public snooze routes: 8.19+ on 8.x (backport, PR #214566), absent from 9.0, 9.1+ (§11)."""
+    major, minor, _ = version
+    return minor >= 19 if major == 8 else minor >= 1 if major == 9 else major > 9
+
+
 ROUTES: tuple[Route, ...] = (
+    Route("GET", "/api/status", server_info.status, "core"),
+    Route("GET", "/api/licensing/info", server_info.licensing_info, "core"),
     Route("GET", "/api/alerting/_health", alerting.health, "alerting"),
     Route("GET", "/api/alerting/rules/_find", rule_search.find_rules, "alerting"),
     Route("GET", RULE, alerting.get_rule, "alerting"),
@@ -41,13 +57,20 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", RULE + "/_enable", alerting.enable_rule, "alerting"),
     Route("POST", RULE + "/_mute_all", alerting.mute_all, "alerting"),
     Route("POST", RULE + "/_unmute_all", alerting.unmute_all, "alerting"),
-    Route("POST", RULE + "/snooze_schedule", snooze.snooze_rule, "alerting"),
-    Route("DELETE", "/api/alerting/rule/{ruleId}/snooze_schedule/{scheduleId}", snooze.unsnooze_rule, "alerting"),
+    Route("POST", RULE + "/snooze_schedule", snooze.snooze_rule, "alerting", since=_snooze_api),
+    Route(
+        "DELETE",
+        "/api/alerting/rule/{ruleId}/snooze_schedule/{scheduleId}",
+        snooze.unsnooze_rule,
+        "alerting",
+        since=_snooze_api,
+    ),
     Route("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute", alerting.mute_alert, "alerting"),
     Route("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_unmute", alerting.unmute_alert, "alerting"),
     Route("POST", "/api/cases", cases.create_case, "cases"),
     Route("PATCH", "/api/cases", cases.update_cases, "cases"),
     Route("GET", "/api/cases/_find", cases.find_cases, "cases"),
+    Route("GET", "/api/cases/configure", cases.get_configuration, "cases"),
     Route("GET", "/api/cases/{caseId}", cases.get_case, "cases"),
     Route("POST", "/api/cases/{caseId}/comments", cases.add_comment, "cases"),
     Route("POST", "/api/apm/agent_keys", apm.create_agent_key, "apm"),  # privilege check in handler
@@ -61,8 +84,13 @@ ROUTES: tuple[Route, ...] = (
 TEMPLATES = frozenset(route.template for route in ROUTES)
 
 
-def find_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+def find_route(
+    method: str, path: str, version: tuple[int, int, int] | None = None
+) -> tuple[Route, dict[str, str]] | None:
+    """The route of `method path` (in Kibana `version`, when given)."""
     for route in ROUTES:
+        if version is not None and not route.exists_in(version):
+            continue
         params = route.match(method, path)
         if params is not None:
             return route, params

@@ -136,5 +136,5 @@ def find_rules(call: Call) -> Reply:
     if query.get("sort_field") in SORT_FIELDS:
         rules.sort(key=SORT_FIELDS[query["sort_field"]], reverse=query.get("sort_order") == "desc")
     start = (page - 1) * per_page
-    data = [rule.to_api(call.now) for rule in rules[start : start + per_page]]
+    data = [rule.to_public_api(call.now, call.state.version_tuple) for rule in rules[start : start + per_page]]
     return Reply(200, {"page": page, "per_page": per_page, "total": len(rules), "data": data})

@@ -21,7 +21,7 @@ from .faults import Fault, Faults, retry_after_header
 from .records import Exchange, RecordedRequest
 from .routes import Route, find_route, template_for
 from .seeding import Seeding
-from .state import KibanaState, now_utc
+from .state import DEFAULT_VERSION, LICENSES, KibanaState, now_utc, version_tuple
 
 log = logging.getLogger(__name__)
 SPACE_PREFIX = re.compile(r"^/s/([^/]+)(/.*)$")
@@ -42,12 +42,16 @@ class FakeKibana(Seeding):
         users: Mapping[str, str] | None = None,
         on_exchange: Callable[[Exchange], None] | None = None,
         api_key_owner: str = "elastic",
+        version: str = DEFAULT_VERSION,
+        license: str = "platinum",
     ) -> None:
+        """`version` (e.g. "8.15.0", "9.3.0") and `license` (basic, gold, platinum, enterprise, trial)
+        choose which Kibana the fake plays; see state.KibanaState."""
         self.api_keys = set(api_keys)
         self.users = dict(users) if users is not None else {"elastic": "changeme"}
         self.api_key_owner = api_key_owner
         self.on_exchange = on_exchange
-        self.state = KibanaState()
+        self.state = KibanaState(version=version, license_type=license)
         self.requests: list[RecordedRequest] = []
         self.exchanges: list[Exchange] = []
         self.exchange_errors: list[Exception] = []
@@ -119,8 +123,27 @@ class FakeKibana(Seeding):
             if r.method == method.upper() and r.route == route and (space is None or r.space == space)
         )
 
+    @property
+    def version(self) -> str:
+        return self.state.version
+
+    @version.setter
+    def version(self, value: str) -> None:
+        """Play another Kibana version from now on (an upgrade), keeping the saved objects."""
+        self.state.version, self.state.version_tuple = value, version_tuple(value)
+
+    @property
+    def license(self) -> str:
+        return self.state.license_type
+
+    @license.setter
+    def license(self, value: str) -> None:
+        if value not in LICENSES:
+            raise ValueError(f"license must be one of {', '.join(LICENSES)}, not {value!r}")
+        self.state.license_type = value
+
     def reset(self) -> None:
-        self.state = KibanaState()
+        self.state = KibanaState(version=self.state.version, license_type=self.state.license_type)
         self.requests.clear()
         self.exchanges.clear()
         self.exchange_errors.clear()
@@ -134,7 +157,7 @@ class FakeKibana(Seeding):
         prefixed = SPACE_PREFIX.match(raw_path)
         space = unquote(prefixed.group(1)) if prefixed else "default"
         api_path = prefixed.group(2) if prefixed else raw_path
-        found = find_route(method, api_path)
+        found = find_route(method, api_path, self.state.version_tuple)
         headers = {k.lower(): v for k, v in request.headers.items()}
         record = RecordedRequest(
             method=method,
@@ -169,10 +192,11 @@ class FakeKibana(Seeding):
                 raise Boom(404)
             route, params = found
             username = pipeline.authenticate(headers, self.api_keys, self.users, self.api_key_owner)
+            scheme = headers.get("authorization", "").strip().partition(" ")[0].lower()
             json_body, form = self._parse_payload(method, headers, body)
             pipeline.check_xsrf(method, headers)
             versioned = {"elastic-api-version": API_VERSION}
-            reply = self._run_route(route, params, space, username, record, json_body, form)
+            reply = self._run_route(route, params, space, username, scheme, record, json_body, form)
         except Boom as boom:
             return self._answer(record, boom.status, boom.body(), {**versioned, **boom.headers})
         except Exception:
@@ -209,6 +233,7 @@ class FakeKibana(Seeding):
         params: dict[str, str],
         space: str,
         username: str,
+        scheme: str,
         record: RecordedRequest,
         json_body: Any,
         form: dict[str, tuple[str | None, bytes]] | None,
@@ -238,6 +263,7 @@ class FakeKibana(Seeding):
             form=form,
             username=username,
             now=now_utc(),
+            auth_scheme=scheme,
         )
         try:
             return route.handler(call)

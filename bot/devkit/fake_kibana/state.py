@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -47,10 +48,42 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-class KibanaState:
-    """The in-memory saved objects. Rules and cases live in a space; APM objects are global."""
+LICENSES = ("basic", "gold", "platinum", "enterprise", "trial")
+DEFAULT_VERSION = "9.3.0"  # a current 9.x
+SOURCEMAP_MODES = ("fleet", "no-fleet", "disabled", "absent")
 
-    def __init__(self) -> None:
+
+def version_tuple(text: str) -> tuple[int, int, int]:
+    parts = [int(p) for p in re.findall(r"\d+", text)[:3]]
+    if len(parts) < 2:
+        raise ValueError(f"not a Kibana version: {text!r} (use e.g. 8.19.0)")
+    padded = [*parts, 0]
+    return padded[0], padded[1], padded[2]
+
+
+class KibanaState:
+    """The in-memory saved objects. Rules and cases live in a space; APM objects are global.
+
+    `version` and `license_type` change what the fake serves (behaviours.md §11): the snooze routes
+    exist from 8.19 on 8.x and from 9.1 on 9.x; from 9.3 `_mute` checks that the alert exists; the
+    public rule API strips the snooze state.
+    """
+
+    def __init__(self, *, version: str = DEFAULT_VERSION, license_type: str = "platinum") -> None:
+        if license_type not in LICENSES:
+            raise ValueError(f"license must be one of {', '.join(LICENSES)}, not {license_type!r}")
+        self.version = version
+        self.version_tuple = version_tuple(version)
+        self.license_type = license_type
+        self.license_status = "active"
+        # Cases are created with refresh=false: a new case reaches _find only after this many seconds.
+        self.case_visibility_delay = 0.0
+        self.case_visible_at: dict[tuple[str, str], float] = {}  # (space, case id) → monotonic time
+        # Custom fields the owner's case settings require, with no default: {key: label}.
+        self.required_custom_fields: dict[str, str] = {}
+        # APM source maps: "fleet" (works), "no-fleet" (GET answers 200 with an empty body),
+        # "disabled" (501, the source-map API is off), "absent" (404, no APM source-map route).
+        self.sourcemaps_mode = "fleet"
         self.rules: dict[tuple[str, str], Rule] = {}
         self.cases: dict[tuple[str, str], dict[str, Any]] = {}
         self.agent_configurations: list[dict[str, Any]] = []

@@ -20,6 +20,7 @@ from .apm import AgentConfiguration, AgentKey, ApmService, SourceMapArtifact, So
 from .cases import (
     Case,
     CaseComment,
+    CaseConfiguration,
     CaseCreate,
     CaseOwner,
     CasePage,
@@ -29,6 +30,7 @@ from .cases import (
     CaseUser,
     NoConnector,
 )
+from .server import KibanaStatus, License, LicensingInfo, StatusVersion
 
 __all__ = [
     "AgentConfiguration",
@@ -38,6 +40,7 @@ __all__ = [
     "ApmService",
     "Case",
     "CaseComment",
+    "CaseConfiguration",
     "CaseCreate",
     "CaseOwner",
     "CasePage",
@@ -48,6 +51,9 @@ __all__ = [
     "FrameworkHealth",
     "HealthState",
     "HealthStatus",
+    "KibanaStatus",
+    "License",
+    "LicensingInfo",
     "NoConnector",
     "Rule",
     "RuleExecutionProblem",
@@ -60,4 +66,5 @@ __all__ = [
     "SnoozeSchedule",
     "SourceMapArtifact",
     "SourceMapPage",
+    "StatusVersion",
 ]

@@ -105,3 +105,22 @@ class CasePage(KibanaResponse):
     count_open_cases: int = 0
     count_in_progress_cases: int = 0
     count_closed_cases: int = 0
+
+
+class CustomFieldConfiguration(KibanaResponse):
+    key: str
+    label: str = ""
+    type: str = "text"
+    required: bool = False
+    default_value: Any = Field(None, alias="defaultValue")
+
+
+class CaseConfiguration(KibanaResponse):
+    """One owner's case settings (`GET /api/cases/configure`), as far as the bot reads them."""
+
+    owner: str | None = None
+    custom_fields: list[CustomFieldConfiguration] = Field(default_factory=list, alias="customFields")
+
+    def required_without_default(self) -> list[CustomFieldConfiguration]:
+        """Custom fields Kibana requires on a new case that it cannot fill in itself (its 400)."""
+        return [f for f in self.custom_fields if f.required and f.default_value is None]

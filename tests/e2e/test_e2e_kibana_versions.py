@@ -1,0 +1,88 @@
+"""The bot against Kibanas of other versions, licences and credential kinds (issue 14): `check`, the
+start-up read of version and licence, and its periodic refresh."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot import app as app_module
+from bot.devkit.fake_kibana import FakeKibana
+from bot.devkit.fake_slack import FakeSlack
+from bot.devkit.harness import running_bot
+from tests.e2e.conftest import KIBANA_KEY, make_settings
+from tests.e2e.test_e2e_process import env_for, run_bot
+
+
+async def _check(version: str, licence: str, slack: FakeSlack, tmp_path: Path, **env: str) -> tuple[int, str]:
+    async with FakeKibana(api_keys=(KIBANA_KEY,), version=version, license=licence) as kibana:
+        code, out, err = await run_bot("check", env=env_for(kibana, slack, tmp_path, **env), cwd=tmp_path)
+        sent = [(r.method, r.route) for r in kibana.requests]
+    assert ("GET", "/api/status") in sent and ("GET", "/api/licensing/info") in sent
+    assert "Traceback" not in err
+    return code, out
+
+
+async def test_check_on_8_15_basic_names_each_missing_feature(slack: FakeSlack, tmp_path: Path) -> None:
+    code, out = await _check("8.15.0", "basic", slack, tmp_path)
+    lines = out.strip().splitlines()
+    assert code == 0, out  # missing features are warnings
+    assert lines[1] == "Kibana version: ok — Kibana 8.15.0, basic licence (active)"
+    assert lines[2].startswith("Kibana snooze: WARNING — Kibana 8.15.0 has no snooze API")
+    assert "mute-all or disable" in lines[2]
+    assert lines[3].startswith("Kibana alert messages: WARNING — Kibana's Webhook connector needs a Gold licence")
+    assert "`alerts subscribe`) is planned" in lines[3]
+    assert lines[4].startswith("Kibana APM agent keys: WARNING — the bot uses an API key")
+    assert "KIBANA_AGENT_KEY_USERNAME and KIBANA_AGENT_KEY_PASSWORD" in lines[4]
+
+
+async def test_check_on_9_3_platinum_with_agent_key_credentials_lacks_nothing(slack: FakeSlack, tmp_path: Path) -> None:
+    code, out = await _check(
+        "9.3.0", "platinum", slack, tmp_path, KIBANA_AGENT_KEY_USERNAME="elastic", KIBANA_AGENT_KEY_PASSWORD="changeme"
+    )
+    lines = out.strip().splitlines()
+    assert code == 0, out
+    assert lines[1] == "Kibana version: ok — Kibana 9.3.0, platinum licence (active)"
+    assert lines[2] == (
+        "Kibana licence: ok — platinum allows the Webhook connector that feeds alert messages (Gold or better)"
+    )
+    assert [line.split(":")[0] for line in lines[3:]] == ["Slack", "Database"]
+    assert "changeme" not in out
+
+
+@pytest.mark.parametrize(
+    ("version", "snooze"), [("8.15.0", False), ("8.19.0", True), ("9.0.0", False), ("9.3.0", True)]
+)
+async def test_the_bot_reads_version_and_licence_at_start_up(
+    slack: FakeSlack, tmp_path: Path, version: str, snooze: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="bot.kibana.profile")
+    async with (
+        FakeKibana(api_keys=(KIBANA_KEY,), version=version, license="gold") as kibana,
+        running_bot(make_settings(kibana, slack, tmp_path)) as bot,
+    ):
+        capabilities = bot.runtime.services.profile.current
+    assert capabilities.info.version == version and capabilities.info.license_type == "gold"
+    assert capabilities.snooze is snooze
+    assert f"Kibana: Kibana {version}, gold licence (active)" in caplog.text
+
+
+async def test_an_upgrade_is_noticed_without_a_restart(
+    slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app_module, "PROFILE_REFRESH_SECONDS", 0.2)
+    async with (
+        FakeKibana(api_keys=(KIBANA_KEY,), version="9.0.0", license="basic") as kibana,
+        running_bot(make_settings(kibana, slack, tmp_path)) as bot,
+    ):
+        profile = bot.runtime.services.profile
+        assert not profile.current.snooze and not profile.current.webhook_connector
+        kibana.version, kibana.license = "9.1.0", "gold"
+        for _ in range(50):
+            if profile.current.info.version == "9.1.0":
+                break
+            await asyncio.sleep(0.1)
+        assert profile.current.snooze and profile.current.webhook_connector
+    assert kibana.count("GET", "/api/status") >= 2
