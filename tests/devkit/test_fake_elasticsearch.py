@@ -236,6 +236,13 @@ async def test_alerts_from_the_fake_kibana_agree_with_its_rules(
     assert fake_es.alert("disk", "d1", space="ops")["kibana.space_ids"] == ["ops"]
     answer = await es.search(index=".alerts-*", query={"term": {"kibana.alert.status": "active"}})
     assert answer.body["hits"]["total"]["value"] == 2
+    kibana.add_rule(id="quiet", active_alerts=["q1"], enabled=False)
+    assert fake_es.alerts_from(kibana, at=T0 + timedelta(minutes=2)) == 2  # cpu/h2 again, disk/d1 again
+    cpu_rule = kibana.stored_rule("cpu")
+    cpu_rule.untracked_alerts.extend(cpu_rule.active_alerts)  # what disable --untrack does
+    cpu_rule.active_alerts, cpu_rule.enabled = [], False
+    fake_es.alerts_from(kibana, at=T0 + timedelta(minutes=3))
+    assert fake_es.alert("cpu", "h2")["kibana.alert.status"] == "untracked"
 
 
 # ------------------------------------------------------------------------ query DSL

@@ -214,11 +214,18 @@ class FakeElasticsearch:
         return None
 
     def alerts_from(self, fake_kibana: Any, *, at: datetime | None = None) -> int:
-        """One rule run for every rule of `fake_kibana` (a FakeKibana): its active alerts become (or stay)
-        active alert documents, its untracked alerts are untracked, and alerts no longer active recover.
-        Returns how many documents were written."""
+        """One rule run for every enabled rule of `fake_kibana` (a FakeKibana): its active alerts become
+        (or stay) active alert documents, its untracked alerts are untracked, and alerts no longer active
+        recover. A disabled rule writes nothing but the untracking of its alerts. Returns how many
+        documents were written."""
         written = 0
         for rule in fake_kibana.rules.values():
+            if not rule.enabled:  # a disabled rule does not run; untracking (disable --untrack) still shows
+                for instance in rule.untracked_alerts:
+                    if self._active(rule.id, instance, rule.space) is not None:
+                        self._finish(rule.id, instance, rule.space, at, status="untracked")
+                        written += 1
+                continue
             for instance in rule.active_alerts:
                 self.add_alert(
                     rule_id=rule.id,
