@@ -111,7 +111,9 @@ async def test_a_wrong_api_key_is_401(fake_es: FakeElasticsearch) -> None:
     async with AsyncElasticsearch(fake_es.url, api_key=wrong, max_retries=0) as client:
         with pytest.raises(AuthenticationException) as caught:
             await client.search(index=".alerts-*")
-    assert "unable to authenticate with provided credentials" in caught.value.body["error"]["reason"]
+    error = caught.value.body["error"]
+    assert "unable to authenticate with provided credentials" in error["reason"]
+    assert error["additional_unsuccessful_credentials"] == "API key: invalid credentials for API key [fake-es-key-id]"
 
 
 async def test_a_wrong_password_is_401_naming_the_user(fake_es: FakeElasticsearch) -> None:

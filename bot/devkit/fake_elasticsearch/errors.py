@@ -89,11 +89,15 @@ def index_not_found(name: str) -> EsError:
     )
 
 
-def unauthenticated(reason: str) -> EsError:
+def unauthenticated(reason: str, additional: str | None = None) -> EsError:
     """401 `security_exception` with the WWW-Authenticate challenge, which Elasticsearch also copies
-    into the error object as `header` (ElasticsearchSecurityException headers)."""
+    into the error object as `header` (ElasticsearchSecurityException headers); `additional` is the
+    `additional_unsuccessful_credentials` metadata of AuthenticatorChain."""
     header = {"WWW-Authenticate": list(WWW_AUTHENTICATE)}
-    error = {"type": "security_exception", "reason": reason, "header": header}
+    error: dict[str, Any] = {"type": "security_exception", "reason": reason}
+    if additional:
+        error["additional_unsuccessful_credentials"] = additional
+    error["header"] = header
     return EsError(401, error, headers=[("WWW-Authenticate", value) for value in WWW_AUTHENTICATE])
 
 
@@ -108,11 +112,21 @@ def bad_user(username: str, uri: str) -> EsError:
     return unauthenticated(f"unable to authenticate user [{username}] for REST request [{uri}]")
 
 
-def bad_api_key() -> EsError:
+def bad_api_key(key_id: str | None = None, *, known: bool = False) -> EsError:
     """authc/AuthenticatorChain when an API key is presented and refused (no anonymous access):
-    "unable to authenticate with provided credentials and anonymous access is not allowed for this request"."""
+    "unable to authenticate with provided credentials and anonymous access is not allowed for this
+    request", with ApiKeyService's reason as additional_unsuccessful_credentials ("unable to find
+    apikey with id x" / "invalid credentials for API key [x]")."""
+    detail = None
+    if key_id:
+        detail = (
+            f"API key: invalid credentials for API key [{key_id}]"
+            if known
+            else (f"API key: unable to find apikey with id {key_id}")
+        )
     return unauthenticated(
-        "unable to authenticate with provided credentials and anonymous access is not allowed for this request"
+        "unable to authenticate with provided credentials and anonymous access is not allowed for this request",
+        detail,
     )
 
 

@@ -328,7 +328,7 @@ class FakeElasticsearch:
         if scheme.lower() == "apikey":
             if first in self.api_keys and self.api_keys[first] == second:
                 return "api_key", first
-            raise errors.bad_api_key()
+            raise errors.bad_api_key(first or None, known=first in self.api_keys)
         if scheme.lower() == "basic":
             if first in self.users and self.users[first] == second:
                 return "user", first
@@ -357,7 +357,9 @@ class FakeElasticsearch:
                 raise EsError(405, {"type": "illegal_argument_exception",
                                     "reason": f"Incorrect HTTP method for uri [/] and method [{method}], "
                                     "allowed: [HEAD, GET]"})  # fmt: skip
-            if not self.cluster_monitor:
+            if (
+                not self.cluster_monitor
+            ):  # RestMainAction needs cluster:monitor/main (the list of granting privileges is abridged)
                 raise EsError(403, {"type": "security_exception", "reason": (
                     f"action [cluster:monitor/main] is unauthorized for {self._who(who)}, "
                     "this action is granted by the cluster privileges [monitor,manage,all]")})  # fmt: skip
