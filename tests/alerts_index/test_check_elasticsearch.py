@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
-from bot.checks import check_elasticsearch
+from bot.checks import check_elasticsearch, run_checks
 from bot.devkit.fake_elasticsearch import FakeElasticsearch
+from bot.devkit.fake_kibana import FakeKibana
+from bot.devkit.fake_slack import FakeSlack
 from bot.settings import Settings, load_settings
 
 
@@ -75,3 +78,20 @@ async def test_server_error(fake_es: FakeElasticsearch) -> None:
     fake_es.fault("GET", "/", status=503)
     [result] = await check_elasticsearch(settings_for(fake_es.url, elasticsearch_api_key=fake_es.api_key))
     assert not result.ok and "answered 503" in result.detail
+
+
+async def test_run_checks_puts_the_elasticsearch_line_after_kibanas(fake_es: FakeElasticsearch, tmp_path: Path) -> None:
+    """The whole `check`, with the fake Kibana sharing its API key with the fake Elasticsearch (as a
+    real Kibana API key is an Elasticsearch API key)."""
+    async with FakeKibana(api_keys=(fake_es.api_key,)) as kibana, FakeSlack() as slack:
+        settings = load_settings(
+            slack_bot_token=slack.bot_token,
+            slack_api_url=slack.api_url,
+            kibana_url=kibana.url,
+            kibana_api_key=fake_es.api_key,
+            elasticsearch_url=fake_es.url,
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'check.db'}",
+        )
+        results = await run_checks(settings)
+    assert [r.service for r in results][:3] == ["Kibana", "Elasticsearch", "Slack"]
+    assert results[0].ok and results[1].ok and results[2].ok
