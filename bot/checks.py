@@ -7,6 +7,14 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.alerts_index import (
+    ALERTS_INDEX,
+    AlertsIndexError,
+    AlertsIndexForbidden,
+    alerts_readable,
+    client_from_settings,
+    translate,
+)
 from bot.kibana.client import KibanaClient
 from bot.kibana.errors import (
     KibanaError,
@@ -133,5 +141,53 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+async def check_elasticsearch(settings: Settings) -> list[CheckResult]:
+    """One line when ELASTICSEARCH_URL is set: reachable (which version), and `.alerts-*` readable
+    with these credentials, or what is missing."""
+    if settings.elasticsearch_url is None:
+        return []
+    url = str(settings.elasticsearch_url).rstrip("/")
+    kind, _ = settings.elasticsearch_credentials
+    whose = {"api_key": "API key", "basic": "user", "none": "no credentials"}[kind]
+    own = settings.elasticsearch_api_key is not None or settings.elasticsearch_username is not None
+    credentials = f"{'ELASTICSEARCH' if own else 'KIBANA'}_* {whose}" if kind != "none" else whose
+    es = client_from_settings(settings, max_retries=0)
+    try:
+        try:
+            info = await es.info()
+            version = f"Elasticsearch {info.body.get('version', {}).get('number', '?')}"
+        except Exception as error:
+            problem = translate(error, url=url)
+            if not isinstance(problem, AlertsIndexForbidden):  # no `monitor` privilege: the version stays unknown
+                return [CheckResult("Elasticsearch", False, _failure(problem, url))]
+            version = "version not shown to these credentials"
+        try:
+            await alerts_readable(es, url=url)
+        except AlertsIndexError as problem:
+            return [
+                CheckResult("Elasticsearch", False, f"reachable at {url} ({version}), but {_failure(problem, url)}")
+            ]
+    finally:
+        await es.close()
+    return [
+        CheckResult(
+            "Elasticsearch", True, f"reachable at {url} ({version}), {ALERTS_INDEX} readable with {credentials}"
+        )
+    ]
+
+
+def _failure(problem: AlertsIndexError, url: str) -> str:
+    if problem.status_code == 401:
+        return "credentials rejected (401): check ELASTICSEARCH_API_KEY (KIBANA_API_KEY is used when it is unset)"
+    if isinstance(problem, AlertsIndexForbidden):
+        return f"credentials lack a privilege (403): {problem.sentence}"
+    return problem.sentence
+
+
 async def run_checks(settings: Settings) -> list[CheckResult]:
-    return [*await check_kibana(settings), *await check_slack(settings), await check_database(settings)]
+    return [
+        *await check_kibana(settings),
+        *await check_elasticsearch(settings),
+        *await check_slack(settings),
+        await check_database(settings),
+    ]

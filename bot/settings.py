@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     kibana_verify_tls: bool = Field(True, description="true or false")
     kibana_timeout: float = Field(10.0, gt=0, le=300, description="seconds, between 0 and 300")
 
+    elasticsearch_url: AnyHttpUrl | None = Field(None, description="an http(s) URL")
+    elasticsearch_api_key: SecretStr | None = Field(None, description="an encoded Elasticsearch API key")
+    elasticsearch_username: str | None = None
+    elasticsearch_password: SecretStr | None = None
+    elasticsearch_ca_cert: Path | None = Field(None, description="the path of a readable PEM file")
+    elasticsearch_verify_tls: bool | None = Field(None, description="true or false")
+
     database_url: str = Field("sqlite+aiosqlite:///./kibana-chatops.db", description="a SQLAlchemy URL")
 
     alert_webhook_token: SecretStr | None = None
@@ -130,7 +137,14 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
 
-    @field_validator("kibana_ca_cert", "access_policy")
+    @field_validator("elasticsearch_url")
+    @classmethod
+    def _es_url(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        if value is not None and (value.username or value.password):
+            raise ValueError("an http(s) URL without credentials (use ELASTICSEARCH_API_KEY or _USERNAME/_PASSWORD)")
+        return value
+
+    @field_validator("kibana_ca_cert", "elasticsearch_ca_cert", "access_policy")
     @classmethod
     def _readable(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
@@ -147,6 +161,10 @@ class Settings(BaseSettings):
             if self.kibana_agent_key_username:
                 raise _named("KIBANA_AGENT_KEY_PASSWORD", "the password of KIBANA_AGENT_KEY_USERNAME")
             raise _named("KIBANA_AGENT_KEY_USERNAME", "a user name, since KIBANA_AGENT_KEY_PASSWORD is set")
+        if self.elasticsearch_password is not None and not self.elasticsearch_username:
+            raise _named("ELASTICSEARCH_USERNAME", "a user name, since ELASTICSEARCH_PASSWORD is set")
+        if self.elasticsearch_username and self.elasticsearch_password is None:
+            raise _named("ELASTICSEARCH_PASSWORD", "the password of ELASTICSEARCH_USERNAME")
         if bool(self.health_channel) != bool(self.health_schedule):
             missing = "HEALTH_SCHEDULE" if self.health_channel else "HEALTH_CHANNEL"
             raise _named(missing, "to be set together with HEALTH_CHANNEL and HEALTH_SCHEDULE")
@@ -177,6 +195,31 @@ class Settings(BaseSettings):
         return str(self.kibana_public_url or self.kibana_url).rstrip("/")
 
     @property
+    def elasticsearch_credentials(self) -> tuple[str, str | tuple[str, str] | None]:
+        """("api_key", encoded) or ("basic", (user, password)) for Elasticsearch, or ("none", None):
+        its own credentials when set, else Kibana's (a Kibana API key is an Elasticsearch API key,
+        and Kibana's users are Elasticsearch users)."""
+        if self.elasticsearch_api_key is not None:
+            return "api_key", self.elasticsearch_api_key.get_secret_value()
+        if self.elasticsearch_username and self.elasticsearch_password is not None:
+            return "basic", (self.elasticsearch_username, self.elasticsearch_password.get_secret_value())
+        if self.kibana_api_key is not None:
+            return "api_key", self.kibana_api_key.get_secret_value()
+        if self.kibana_username and self.kibana_password is not None:
+            return "basic", (self.kibana_username, self.kibana_password.get_secret_value())
+        return "none", None
+
+    @property
+    def elasticsearch_tls(self) -> bool | str:
+        """A CA bundle path, or whether to verify: ELASTICSEARCH_CA_CERT / _VERIFY_TLS, else Kibana's."""
+        ca_cert = self.elasticsearch_ca_cert or (
+            None if self.elasticsearch_verify_tls is not None else self.kibana_ca_cert
+        )
+        if ca_cert is not None:
+            return str(ca_cert)
+        return self.kibana_verify_tls if self.elasticsearch_verify_tls is None else self.elasticsearch_verify_tls
+
+    @property
     def secret_values(self) -> list[str]:
         """Every configured secret, for log redaction."""
         secrets = [
@@ -186,13 +229,19 @@ class Settings(BaseSettings):
             self.kibana_api_key,
             self.kibana_password,
             self.kibana_agent_key_password,
+            self.elasticsearch_api_key,
+            self.elasticsearch_password,
             self.alert_webhook_token,
         ]
         values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
-        if self.kibana_username and self.kibana_password is not None:
-            # The Basic Authorization header carries both, base64-encoded: redact that form too.
-            pair = f"{self.kibana_username}:{self.kibana_password.get_secret_value()}".encode()
-            values.append(base64.b64encode(pair).decode())
+        for username, password in (
+            (self.kibana_username, self.kibana_password),
+            (self.elasticsearch_username, self.elasticsearch_password),
+        ):
+            if username and password is not None:
+                # The Basic Authorization header carries both, base64-encoded: redact that form too.
+                pair = f"{username}:{password.get_secret_value()}".encode()
+                values.append(base64.b64encode(pair).decode())
         if self.agent_key_auth is not None:
             values.append(base64.b64encode(":".join(self.agent_key_auth).encode()).decode())
         return values

@@ -1,0 +1,437 @@
+"""Reading Kibana's alerts-as-data (the `.alerts-*` indices) from Elasticsearch.
+
+Kibana keeps one document per alert and updates it in place as the alert goes on, recovers or is
+untracked (`kibana.alert.status` active / recovered / untracked, `event.action` open / active /
+close, `@timestamp` the rule run that last wrote it). So "the changes after a cursor" are the
+documents whose (`@timestamp`, `kibana.alert.uuid`) sort after it: a new alert, an ongoing one
+written again, a recovery or an untracking. A document is seen again each time it is rewritten,
+and a new alert may first be seen already as `event.action: active` (two runs between two polls):
+callers key what they post on (rule, `kibana.alert.uuid`, space), not on `event.action`.
+
+`search_alert_changes` makes one search per space for every subscription of that space (rules and
+tags of interest together), paging with `search_after` in pages of at most `page_size` up to
+`max_pages`. Errors are typed (`AlertsIndexUnreachable`, `…Unauthorized`, `…Forbidden`, …), each
+with a sentence that a handler can show as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from elasticsearch import (
+    ApiError,
+    AsyncElasticsearch,
+    AuthenticationException,
+    AuthorizationException,
+    ConnectionError,
+    ConnectionTimeout,
+    TransportError,
+)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.settings import Settings
+
+ALERTS_INDEX = ".alerts-*"
+MAX_PAGE_SIZE = 10_000  # index.max_result_window's default: Elasticsearch refuses a larger page
+DEFAULT_PAGE_SIZE = 500
+DEFAULT_MAX_PAGES = 20
+STATUSES = ("active", "recovered", "untracked")
+SORT = [{"@timestamp": {"order": "asc"}}, {"kibana.alert.uuid": {"order": "asc"}}]
+SOURCE_FIELDS = [
+    "@timestamp",
+    "event.action",
+    "kibana.alert.uuid",
+    "kibana.alert.instance.id",
+    "kibana.alert.rule.uuid",
+    "kibana.alert.rule.name",
+    "kibana.alert.rule.tags",
+    "kibana.alert.rule.rule_type_id",
+    "kibana.alert.rule.consumer",
+    "kibana.alert.status",
+    "kibana.alert.reason",
+    "kibana.alert.start",
+    "kibana.alert.end",
+    "kibana.alert.workflow_status",
+    "kibana.space_ids",
+]
+AlertStatus = Literal["active", "recovered", "untracked"]
+
+
+# --------------------------------------------------------------------------- errors
+class AlertsIndexError(Exception):
+    """Reading the alerts from Elasticsearch failed; `sentence` says what happened and what to do."""
+
+    status_code: int | None = None
+
+    def __init__(self, sentence: str, *, status_code: int | None = None, reason: str | None = None) -> None:
+        super().__init__(sentence)
+        self.sentence = sentence
+        if status_code is not None:
+            self.status_code = status_code
+        self.reason = reason
+
+
+class AlertsIndexUnreachable(AlertsIndexError):
+    """No answer: connection refused or dropped, DNS, TLS, or a timeout."""
+
+
+class AlertsIndexUnavailable(AlertsIndexError):
+    """Elasticsearch answered 5xx or 429: try again later."""
+
+
+class AlertsIndexUnauthorized(AlertsIndexError):
+    """401: the credentials are missing, wrong, expired or revoked."""
+
+    status_code = 401
+
+
+class AlertsIndexForbidden(AlertsIndexError):
+    """403: the credentials lack a privilege; `privileges`/`indices`/`who` come from Elasticsearch's reason."""
+
+    status_code = 403
+
+    def __init__(
+        self,
+        sentence: str,
+        *,
+        reason: str | None = None,
+        action: str | None = None,
+        who: str | None = None,
+        indices: str | None = None,
+        privileges: Sequence[str] = (),
+    ) -> None:
+        super().__init__(sentence, status_code=403, reason=reason)
+        self.action = action
+        self.who = who
+        self.indices = indices
+        self.privileges = list(privileges)
+
+
+class AlertsIndexRejected(AlertsIndexError):
+    """Any other 4xx, or an answer the bot could not read (a bug on this side, or an incompatible server)."""
+
+
+# AuthorizationDenialMessages.Default#actionDenied (x-pack security), with AuthorizationService's
+# "on indices [...]" context and IndexPrivilege.findPrivilegesThatGrant.
+_DENIAL = re.compile(
+    r"action \[(?P<action>[^\]]+)\] (?:towards remote cluster \S* )?is unauthorized for (?P<who>.+?)"
+    r"(?: on indices \[(?P<indices>[^\]]*)\])?"
+    r"(?:, this action is granted by the (?:index|cluster) privileges \[(?P<privileges>[^\]]*)\])?$"
+)
+
+
+def _reason(error: ApiError) -> str:
+    body = error.body
+    if isinstance(body, dict):
+        inner = body.get("error")
+        if isinstance(inner, dict) and isinstance(inner.get("reason"), str):
+            return str(inner["reason"])
+        if isinstance(inner, str):
+            return inner
+    return str(error.message)
+
+
+def translate(error: Exception, *, url: str, index: str = ALERTS_INDEX) -> AlertsIndexError:
+    """The typed error for an exception of the official client."""
+    if isinstance(error, ConnectionTimeout):
+        return AlertsIndexUnreachable(
+            f"Elasticsearch at {url} did not answer in time; alerts will be read when it does"
+        )
+    if isinstance(error, ConnectionError):
+        return AlertsIndexUnreachable(f"Elasticsearch at {url} cannot be reached ({_connection_detail(error)})")
+    if isinstance(error, AuthenticationException):
+        return AlertsIndexUnauthorized(
+            "Elasticsearch rejected the bot's credentials (401): check ELASTICSEARCH_API_KEY (or KIBANA_API_KEY, "
+            "used when it is unset)",
+            reason=_reason(error),
+        )
+    if isinstance(error, AuthorizationException):
+        return forbidden(_reason(error), index=index)
+    if isinstance(error, ApiError):
+        status = error.status_code
+        if status == 429 or status >= 500:
+            return AlertsIndexUnavailable(
+                f"Elasticsearch answered {status} ({_reason(error)}); alerts will be read when it recovers",
+                status_code=status,
+                reason=_reason(error),
+            )
+        return AlertsIndexRejected(
+            f"Elasticsearch refused the alerts search ({status}: {_reason(error)})",
+            status_code=status,
+            reason=_reason(error),
+        )
+    if isinstance(error, TransportError):
+        return AlertsIndexUnreachable(f"Elasticsearch at {url} cannot be reached ({type(error).__name__})")
+    return AlertsIndexRejected(f"Elasticsearch's answer could not be read ({type(error).__name__})")
+
+
+def forbidden(reason: str, *, index: str = ALERTS_INDEX) -> AlertsIndexForbidden:
+    """A 403's sentence: who lacks which privilege on which indices, in words."""
+    found = _DENIAL.search(reason)
+    if found is None:
+        return AlertsIndexForbidden(f"Elasticsearch refused to let the bot read {index} (403): {reason}", reason=reason)
+    privileges = [p.strip() for p in (found.group("privileges") or "").split(",") if p.strip()]
+    indices = found.group("indices") or index
+    needed = " or ".join(f"`{p}`" for p in privileges if p != "all") or "`read`"
+    who = found.group("who")
+    sentence = (
+        f"the bot's Elasticsearch credentials ({who}) may not read {indices}: give them the index privilege "
+        f"{needed} on `{ALERTS_INDEX}` (Elasticsearch refused {found.group('action')})"
+    )
+    return AlertsIndexForbidden(
+        sentence, reason=reason, action=found.group("action"), who=who, indices=indices, privileges=privileges
+    )
+
+
+def _connection_detail(error: ConnectionError) -> str:
+    text = str(error.message or "")
+    if "Cannot connect" in text or "Connect call failed" in text or "refused" in text.lower():
+        return "connection refused"
+    if "certificate" in text.lower() or "SSL" in text:
+        return "TLS certificate not trusted: set ELASTICSEARCH_CA_CERT"
+    return "connection failed"
+
+
+# --------------------------------------------------------------------------- models
+class AlertCursor(BaseModel):
+    """The sort values of the last alert document seen: (`@timestamp` in epoch millis, `kibana.alert.uuid`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    timestamp_ms: int
+    alert_uuid: str
+
+    def search_after(self) -> list[Any]:
+        return [self.timestamp_ms, self.alert_uuid]
+
+    @classmethod
+    def at(cls, moment: datetime) -> AlertCursor:
+        """A cursor just before every document written at or after `moment` (for a first poll)."""
+        return cls(timestamp_ms=int(moment.timestamp() * 1000) - 1, alert_uuid="\uffff")
+
+
+class AlertChange(BaseModel):
+    """One alert document as read: the alert's state after the rule run that last wrote it."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    alert_uuid: str = Field(alias="kibana.alert.uuid")
+    instance_id: str = Field(alias="kibana.alert.instance.id")
+    rule_uuid: str = Field(alias="kibana.alert.rule.uuid")
+    rule_name: str = Field("", alias="kibana.alert.rule.name")
+    rule_tags: list[str] = Field(default_factory=list, alias="kibana.alert.rule.tags")
+    rule_type_id: str | None = Field(None, alias="kibana.alert.rule.rule_type_id")
+    consumer: str | None = Field(None, alias="kibana.alert.rule.consumer")
+    status: AlertStatus = Field(alias="kibana.alert.status")
+    reason: str | None = Field(None, alias="kibana.alert.reason")
+    start: datetime | None = Field(None, alias="kibana.alert.start")
+    end: datetime | None = Field(None, alias="kibana.alert.end")
+    workflow_status: str | None = Field(None, alias="kibana.alert.workflow_status")
+    space_ids: list[str] = Field(default_factory=list, alias="kibana.space_ids")
+    timestamp: datetime = Field(alias="@timestamp")
+    event_action: str | None = Field(None, alias="event.action")
+    index: str = ""
+    cursor: AlertCursor
+
+    @property
+    def is_new(self) -> bool:
+        return self.event_action == "open"
+
+
+@dataclass(frozen=True)
+class Interest:
+    """What the subscriptions of one space want: these rule ids, these tags, or everything."""
+
+    rule_ids: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    everything: bool = False
+
+    @classmethod
+    def of(cls, *, rule_ids: Iterable[str] = (), tags: Iterable[str] = (), everything: bool = False) -> Interest:
+        return cls(frozenset(rule_ids), frozenset(tags), everything)
+
+    def __or__(self, other: Interest) -> Interest:
+        return Interest(self.rule_ids | other.rule_ids, self.tags | other.tags, self.everything or other.everything)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.everything or self.rule_ids or self.tags)
+
+
+@dataclass
+class AlertChanges:
+    """The alert documents after a cursor, oldest first; `cursor` is where the next call starts."""
+
+    changes: list[AlertChange] = field(default_factory=list)
+    cursor: AlertCursor | None = None
+    complete: bool = True  # False when `max_pages` stopped the paging: call again from `cursor`
+    searches: int = 0
+
+
+# --------------------------------------------------------------------------- the client and the search
+def client_from_settings(settings: Settings, **overrides: Any) -> AsyncElasticsearch:
+    """The official async client for ELASTICSEARCH_URL with the bot's credentials and TLS settings."""
+    if settings.elasticsearch_url is None:
+        raise ValueError("ELASTICSEARCH_URL is not set")
+    url = str(settings.elasticsearch_url).rstrip("/")
+    options: dict[str, Any] = {
+        "request_timeout": settings.kibana_timeout,
+        "max_retries": 1,
+        "retry_on_timeout": False,
+    }
+    kind, credentials = settings.elasticsearch_credentials
+    if kind == "api_key":
+        options["api_key"] = credentials
+    elif kind == "basic":
+        options["basic_auth"] = credentials
+    if url.startswith("https://"):
+        tls = settings.elasticsearch_tls
+        if isinstance(tls, str):
+            options["ca_certs"] = tls
+        else:
+            options["verify_certs"] = tls
+            options["ssl_show_warn"] = tls
+    options.update(overrides)
+    return AsyncElasticsearch(url, **options)
+
+
+def build_query(space: str, interest: Interest, *, statuses: Sequence[str] = STATUSES) -> dict[str, Any]:
+    """The `bool` query for one space: its alerts in these states, of the rules or tags of interest."""
+    filters: list[dict[str, Any]] = [
+        {"term": {"kibana.space_ids": space}},
+        {"terms": {"kibana.alert.status": list(statuses)}},
+    ]
+    query: dict[str, Any] = {"filter": filters}
+    if not interest.everything:
+        should: list[dict[str, Any]] = []
+        if interest.rule_ids:
+            should.append({"terms": {"kibana.alert.rule.uuid": sorted(interest.rule_ids)}})
+        if interest.tags:
+            should.append({"terms": {"kibana.alert.rule.tags": sorted(interest.tags)}})
+        query["should"] = should
+        query["minimum_should_match"] = 1
+    return {"bool": query}
+
+
+async def search_alert_changes(
+    es: AsyncElasticsearch,
+    *,
+    space: str,
+    interest: Interest,
+    cursor: AlertCursor | None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    index: str = ALERTS_INDEX,
+    url: str = "",
+) -> AlertChanges:
+    """The alert documents of `space` after `cursor` for `interest`, oldest first.
+
+    One search per page (pages of `page_size`, at most `max_pages`); a page shorter than `page_size`
+    ends the paging. Without a cursor it reads from the oldest document: pass `AlertCursor.at(now)`
+    to start from now instead."""
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE} (index.max_result_window)")
+    if max_pages < 1:
+        raise ValueError("max_pages must be at least 1")
+    result = AlertChanges(cursor=cursor)
+    if interest.empty:
+        return result
+    query = build_query(space, interest)
+    where = url or _url_of(es)
+    while result.searches < max_pages:
+        arguments: dict[str, Any] = {
+            "index": index,
+            "query": query,
+            "sort": SORT,
+            "size": page_size,
+            "track_total_hits": False,
+            "source": SOURCE_FIELDS,
+            "ignore_unavailable": True,
+            "allow_no_indices": True,
+        }
+        if result.cursor is not None:
+            arguments["search_after"] = result.cursor.search_after()
+        try:
+            answer = await es.search(**arguments)
+        except Exception as error:
+            raise translate(error, url=where, index=index) from None
+        result.searches += 1
+        hits = _hits(answer.body)
+        for hit in hits:
+            change = _change(hit)
+            result.changes.append(change)
+            result.cursor = change.cursor
+        if len(hits) < page_size:
+            return result
+    result.complete = False
+    return result
+
+
+async def alerts_readable(es: AsyncElasticsearch, *, index: str = ALERTS_INDEX, url: str = "") -> None:
+    """Raise `AlertsIndexForbidden` unless the credentials may read `index`.
+
+    A search alone cannot tell: Elasticsearch silently leaves out of a wildcard the indices the
+    credentials may not read (200, no hits). `_security/user/_has_privileges` can (it answers for an
+    API key's own, limited privileges too)."""
+    try:
+        answer = await es.security.has_privileges(index=[{"names": [index], "privileges": ["read"]}])
+    except Exception as error:
+        raise translate(error, url=url or _url_of(es), index=index) from None
+    body = answer.body
+    if not body.get("has_all_requested"):
+        user = body.get("username") or "the bot"
+        raise AlertsIndexForbidden(
+            f"the bot's Elasticsearch credentials (user [{user}]) may not read {index}: give them the index "
+            f"privilege `read` on `{index}`",
+            indices=index,
+            privileges=["read"],
+            who=f"user [{user}]",
+        )
+
+
+def _hits(body: Any) -> list[dict[str, Any]]:
+    try:
+        hits = body["hits"]["hits"]
+    except (KeyError, TypeError):
+        raise AlertsIndexRejected("Elasticsearch's search answer has no hits.hits") from None
+    if not isinstance(hits, list):
+        raise AlertsIndexRejected("Elasticsearch's search answer has no hits.hits")
+    return hits
+
+
+def _change(hit: dict[str, Any]) -> AlertChange:
+    source = _flatten(hit.get("_source") or {})
+    sort = hit.get("sort") or []
+    try:
+        cursor = AlertCursor(timestamp_ms=int(sort[0]), alert_uuid=str(sort[1]))
+        return AlertChange.model_validate({**source, "index": hit.get("_index", ""), "cursor": cursor})
+    except (IndexError, TypeError, ValueError, ValidationError) as error:
+        detail = type(error).__name__
+        if isinstance(error, ValidationError):
+            first = error.errors(include_input=False, include_url=False)[0]
+            detail = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        raise AlertsIndexRejected(f"an alert document in {hit.get('_index')} could not be read ({detail})") from None
+
+
+def _flatten(source: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Dotted keys whether Elasticsearch holds `{"kibana.alert.uuid": …}` or `{"kibana": {"alert": …}}`."""
+    flat: dict[str, Any] = {}
+    for key, value in source.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, path + "."))
+        else:
+            flat[path] = value
+    return flat
+
+
+def _url_of(es: AsyncElasticsearch) -> str:
+    try:
+        node = next(iter(es.transport.node_pool.all()))
+        return str(node.base_url)
+    except Exception:
+        return "ELASTICSEARCH_URL"

@@ -1,0 +1,25 @@
+"""A fake Elasticsearch holding Kibana's alerts-as-data, for tests, benchmarks and the demo.
+
+    async with FakeElasticsearch() as es:               # serves http://127.0.0.1:<port>
+        es.add_alert(rule_id="r1", instance_id="host-1", tags=["prod"])
+        es.recover(rule_id="r1", instance_id="host-1")
+        es.alerts_from(fake_kibana)                     # one rule run of the fake Kibana's rules
+        es.deny_alerts_read()                           # 403 on every search, as ES words it
+        es.fault("POST", r"/.+/_search", status=503, times=1)
+        ...                                             # drive the official client against es.url
+        assert len(es.searches()) == 1
+
+Faithful to Elasticsearch 8.x/9.x as the official Python client sees it: `X-Elastic-Product` on
+every answer, `GET /` cluster info, REST compatibility headers (an 8.x server refuses
+`compatible-with=9`), API key and Basic authentication with ES's 401 bodies and WWW-Authenticate
+headers, 403 denials worded as ES words them, `_search` over `.alerts-*` aliases and their hidden
+backing indices with a strict query DSL subset (bool, term, terms, range, exists, match_all),
+sort, `search_after`, size limits, `track_total_hits` and `_source`, and
+`_security/user/_has_privileges`. Credentials: API key `fake-es-key-id:fake-es-key-secret`
+(`FakeElasticsearch.api_key` is the encoded form) or Basic `elastic:changeme`.
+"""
+
+from .alerts import RULE_TYPE_CONTEXTS, AlertDoc, alias_for, backing_index
+from .server import FakeElasticsearch
+
+__all__ = ["RULE_TYPE_CONTEXTS", "AlertDoc", "FakeElasticsearch", "alias_for", "backing_index"]

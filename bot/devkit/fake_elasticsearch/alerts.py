@@ -1,0 +1,116 @@
+"""Alert documents in Kibana's alerts-as-data shape, and the indices that hold them.
+
+Kibana writes one document per alert (its `_id` is `kibana.alert.uuid`) into the concrete index
+behind a write alias, and updates that same document as the alert goes on, recovers or is
+untracked: `event.action` open → active → close, `kibana.alert.status` active → recovered (or
+untracked), `@timestamp` the time of the rule run that last wrote it. Framework fields are stored
+as dotted keys, as the alerts client writes them. Aliases (`.alerts-{context}.alerts-{namespace}`)
+and backing indices (`.internal.alerts-{context}.alerts-{namespace}-000001`) follow Elastic's
+"Query alert indices" documentation; only Security's namespace is the space id, every other rule
+type writes namespace `default` whatever the space, so the space is `kibana.space_ids`.
+"""
+
+from __future__ import annotations
+
+import uuid as uuid_module
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+# rule type id -> (registration context, rule category shown in kibana.alert.rule.category)
+RULE_TYPE_CONTEXTS: dict[str, tuple[str, str]] = {
+    ".index-threshold": ("stack", "Index threshold"),
+    ".es-query": ("stack", "Elasticsearch query"),
+    ".geo-containment": ("stack", "Tracking containment"),
+    "metrics.alert.threshold": ("observability.metrics", "Metric threshold"),
+    "metrics.alert.inventory.threshold": ("observability.metrics", "Inventory"),
+    "logs.alert.document.count": ("observability.logs", "Log threshold"),
+    "observability.rules.custom_threshold": ("observability.threshold", "Custom threshold"),
+    "apm.error_rate": ("observability.apm", "Error count threshold"),
+    "apm.transaction_duration": ("observability.apm", "Latency threshold"),
+    "xpack.uptime.alerts.monitorStatus": ("observability.uptime", "Uptime monitor status"),
+    "slo.rules.burnRate": ("observability.slo", "SLO burn rate"),
+    "xpack.ml.anomaly_detection_alert": ("ml.anomaly-detection", "Anomaly detection"),
+    "transform_health": ("transform.health", "Transform health"),
+    "siem.queryRule": ("security", "Custom query rule"),
+}
+DEFAULT_CONTEXT = ("default", "Rule")
+
+
+def alias_for(rule_type_id: str, space: str) -> str:
+    context, _ = RULE_TYPE_CONTEXTS.get(rule_type_id, DEFAULT_CONTEXT)
+    namespace = space if context == "security" else "default"
+    return f".alerts-{context}.alerts-{namespace}"
+
+
+def backing_index(alias: str) -> str:
+    return ".internal" + alias + "-000001"
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class AlertDoc:
+    """What the fake keeps per alert; `source()` renders the stored document."""
+
+    uuid: str
+    instance_id: str
+    rule_uuid: str
+    rule_name: str
+    rule_type_id: str
+    consumer: str
+    space: str
+    tags: list[str] = field(default_factory=list)
+    status: str = "active"
+    event_action: str = "open"
+    reason: str = ""
+    start: datetime = field(default_factory=lambda: datetime.now(UTC))
+    end: datetime | None = None
+    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+    workflow_status: str = "open"
+    action_group: str = "threshold met"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def alias(self) -> str:
+        return alias_for(self.rule_type_id, self.space)
+
+    @property
+    def index(self) -> str:
+        return backing_index(self.alias)
+
+    def source(self) -> dict[str, Any]:
+        context, category = RULE_TYPE_CONTEXTS.get(self.rule_type_id, DEFAULT_CONTEXT)
+        duration_end = self.end or self.timestamp
+        doc: dict[str, Any] = {
+            "@timestamp": iso(self.timestamp),
+            "event.action": self.event_action,
+            "event.kind": "signal",
+            "kibana.alert.action_group": "recovered" if self.status == "recovered" else self.action_group,
+            "kibana.alert.duration.us": max(0, int((duration_end - self.start).total_seconds() * 1_000_000)),
+            "kibana.alert.flapping": False,
+            "kibana.alert.instance.id": self.instance_id,
+            "kibana.alert.reason": self.reason,
+            "kibana.alert.rule.category": category,
+            "kibana.alert.rule.consumer": self.consumer,
+            "kibana.alert.rule.execution.uuid": str(uuid_module.uuid4()),
+            "kibana.alert.rule.name": self.rule_name,
+            "kibana.alert.rule.producer": context.split(".")[0] if context != "default" else "alerts",
+            "kibana.alert.rule.revision": 0,
+            "kibana.alert.rule.rule_type_id": self.rule_type_id,
+            "kibana.alert.rule.tags": list(self.tags),
+            "kibana.alert.rule.uuid": self.rule_uuid,
+            "kibana.alert.start": iso(self.start),
+            "kibana.alert.status": self.status,
+            "kibana.alert.uuid": self.uuid,
+            "kibana.alert.workflow_status": self.workflow_status,
+            "kibana.space_ids": [self.space],
+            "kibana.version": "8.17.0",
+            "tags": list(self.tags),
+        }
+        if self.end is not None:
+            doc["kibana.alert.end"] = iso(self.end)
+        doc.update(self.extra)
+        return doc
