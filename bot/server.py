@@ -13,9 +13,9 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import uvicorn
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -27,6 +27,9 @@ from bot import metrics
 from bot.app import Endpoint, Runtime
 from bot.logs import request_id
 from bot.request_context import read_limited, start_request
+
+if TYPE_CHECKING:  # imported only when Socket Mode is used: HTTP mode starts without it
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +165,8 @@ async def serve(runtime: Runtime, *, mode: str, host: str, port: int) -> None:
     socket: AsyncSocketModeHandler | None = None
     try:
         if mode == "socket":
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
             token = runtime.settings.slack_app_token
             assert token is not None
             socket = AsyncSocketModeHandler(runtime.app, token.get_secret_value())

@@ -6,13 +6,16 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import uvicorn
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.app import Runtime, create_runtime
 from bot.server import create_asgi
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 
 @dataclass
@@ -56,6 +59,8 @@ async def running_bot(settings: Settings, *, mode: str = "http") -> AsyncIterato
     runtime = await create_runtime(settings)
     socket = None
     if mode == "socket":
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
         assert settings.slack_app_token is not None
         socket = AsyncSocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value())
         await socket.connect_async()
