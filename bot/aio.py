@@ -8,10 +8,16 @@ runs uvicorn's server inside its own loop (with Socket Mode and the scheduler), 
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+# Young collections every 7,000 net allocations instead of 700: a burst of hundreds of in-flight
+# calls then triggers ten times fewer full collections (the frozen heap makes each one cheap, but
+# still proportional to what is in flight).
+GC_THRESHOLDS = (7_000, 10, 10)
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -27,3 +33,16 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     """`asyncio.run(main)`, on uvloop when available."""
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
         return runner.run(main)
+
+
+def freeze_startup_heap() -> None:
+    """Take what start-up made (modules, models, SQLAlchemy's and Bolt's structures, the app) out
+    of the garbage collector's sight, once the bot is ready to serve.
+
+    Profiling the `ack` benchmark found full (generation 2) collections of 0.2–0.4 s each, a few
+    per burst: they walk every object the process holds, most of them made at start-up and alive
+    until exit. Each such pause held back every ack behind it; they were most of the ack tail.
+    Frozen objects are never collected, so collect once first."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Message
 
-from bot import metrics
+from bot import aio, metrics
 from bot.app import Endpoint, Runtime
 from bot.logs import request_id
 from bot.request_context import read_limited, start_request
@@ -177,6 +177,7 @@ async def serve(runtime: Runtime, *, mode: str, host: str, port: int) -> None:
             await socket.connect_async()
             log.info("connected to Slack over Socket Mode")
         await runtime.start_background()
+        aio.freeze_startup_heap()
         log.info("serving on http://%s:%d (%s mode)", host, port, mode)
         await server.serve()
     finally:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 
+from bot import aio
 from bot.app import Runtime, create_runtime
 from bot.server import create_asgi
 from bot.settings import Settings
@@ -54,8 +55,13 @@ async def stop_uvicorn(server: uvicorn.Server, task: asyncio.Task[None]) -> None
 
 
 @contextlib.asynccontextmanager
-async def running_bot(settings: Settings, *, mode: str = "http") -> AsyncIterator[RunningBot]:
-    """The bot as `python -m bot serve` runs it, with its HTTP routes on 127.0.0.1 (ephemeral port)."""
+async def running_bot(
+    settings: Settings, *, mode: str = "http", freeze_heap: bool = False
+) -> AsyncIterator[RunningBot]:
+    """The bot as `python -m bot serve` runs it, with its HTTP routes on 127.0.0.1 (ephemeral port).
+
+    `freeze_heap`: freeze the start-up heap as `serve` does (`aio.freeze_startup_heap`), for a
+    process that runs this one bot (the benchmarks); tests, which start many, leave it off."""
     runtime = await create_runtime(settings)
     socket = None
     if mode == "socket":
@@ -66,6 +72,8 @@ async def running_bot(settings: Settings, *, mode: str = "http") -> AsyncIterato
         await socket.connect_async()
     server, task, url = await start_uvicorn(create_asgi(runtime, http_mode=mode == "http", socket=socket))
     await runtime.start_background()
+    if freeze_heap:
+        aio.freeze_startup_heap()
     try:
         yield RunningBot(runtime=runtime, url=url, socket=socket)
     finally:
