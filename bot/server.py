@@ -177,7 +177,7 @@ async def serve(runtime: Runtime, *, mode: str, host: str, port: int) -> None:
             await socket.connect_async()
             log.info("connected to Slack over Socket Mode")
         await runtime.start_background()
-        aio.freeze_startup_heap()
+        aio.freeze_startup_heap_soon()
         log.info("serving on http://%s:%d (%s mode)", host, port, mode)
         await server.serve()
     finally:

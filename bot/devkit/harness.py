@@ -73,7 +73,7 @@ async def running_bot(
     server, task, url = await start_uvicorn(create_asgi(runtime, http_mode=mode == "http", socket=socket))
     await runtime.start_background()
     if freeze_heap:
-        aio.freeze_startup_heap()
+        aio.freeze_startup_heap_soon()
     try:
         yield RunningBot(runtime=runtime, url=url, socket=socket)
     finally:
