@@ -30,6 +30,7 @@ from urllib.parse import quote
 import aiohttp
 
 from bench.protocol import answer_commands, say
+from bot import aio
 
 
 def slack_signature(secret: str, body: str, timestamp: int) -> dict[str, str]:
@@ -102,4 +103,4 @@ async def serve() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve())
+    aio.run(serve())

@@ -18,6 +18,7 @@ from collections import Counter
 from typing import Any
 
 from bench.protocol import answer_commands, say
+from bot import aio
 
 SIGNING_SECRET = "bench-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-test-token"  # FakeSlack's default bot token
@@ -108,7 +109,7 @@ async def run_bot(values: dict[str, Any]) -> None:
 
     settings = load_settings(**values, _env_file=None)
     configure_logging(settings.log_level, settings.log_format, settings.secret_values)
-    async with running_bot(settings) as bot:
+    async with running_bot(settings, freeze_heap=True) as bot:
         services = bot.runtime.services
 
         async def handle(command: dict[str, Any]) -> dict[str, Any]:
@@ -180,12 +181,14 @@ def main(argv: list[str] | None = None) -> None:
     bolt.add_argument("--secret", required=True)
     bolt.add_argument("--slack-api-url", required=True)
     args = parser.parse_args(argv)
+    # Every child runs on the loop `python -m bot serve` runs on (uvloop when installed): the
+    # bare-Bolt baseline too, so that both sides have the same server, loop and HTTP parser.
     if args.mode == "fakes":
-        asyncio.run(run_fakes(args.latency, args.channels))
+        aio.run(run_fakes(args.latency, args.channels))
     elif args.mode == "bot":
-        asyncio.run(run_bot(json.loads(args.settings_json)))
+        aio.run(run_bot(json.loads(args.settings_json)))
     else:
-        asyncio.run(run_bolt(args.token, args.secret, args.slack_api_url))
+        aio.run(run_bolt(args.token, args.secret, args.slack_api_url))
 
 
 if __name__ == "__main__":

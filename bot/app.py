@@ -128,6 +128,7 @@ async def _create_runtime(
     )
     signing_secret = settings.slack_signing_secret
     app = ChatOpsApp(
+        name="kibana-chatops",  # without it, Bolt names the app after its caller with inspect.stack() (~0.1 s)
         client=client,
         signing_secret=signing_secret.get_secret_value() if signing_secret else "socket-mode",
         request_verification_enabled=signing_secret is not None,

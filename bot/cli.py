@@ -7,11 +7,11 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from collections.abc import Sequence
 
+from bot import aio
 from bot.access import PolicyError, load_policy
 from bot.settings import ConfigError, Settings, load_settings, require_http_mode
 from bot.store.errors import StoreSchemaError
@@ -84,7 +84,7 @@ def _serve(args: argparse.Namespace) -> int:
         runtime = await create_runtime(settings)
         await serve(runtime, mode=mode, host=args.host, port=args.port or settings.port)
 
-    asyncio.run(run())
+    aio.run(run())
     return 0
 
 
@@ -93,7 +93,7 @@ def _check(args: argparse.Namespace) -> int:
     load_policy(settings.access_policy)  # a bad policy is a configuration error here too (exit 2)
     from bot.checks import run_checks
 
-    results = asyncio.run(run_checks(settings))
+    results = aio.run(run_checks(settings))
     for result in results:
         print(result.line())
     return 0 if all(r.ok for r in results) else 1
@@ -102,5 +102,5 @@ def _check(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from bot.demo import serve_demo
 
-    asyncio.run(serve_demo(kibana_url=args.kibana_url, port=args.port))
+    aio.run(serve_demo(kibana_url=args.kibana_url, port=args.port))
     return 0

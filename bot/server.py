@@ -14,10 +14,10 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 import uvicorn
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
@@ -28,11 +28,14 @@ from starlette.types import Message
 from uvicorn.config import HTTP_PROTOCOLS
 from uvicorn.importer import import_from_string
 
-from bot import metrics
+from bot import aio, metrics
 from bot.app import Endpoint, Runtime
 from bot.logs import request_id
 from bot.request_context import BodyNotReceived, read_limited, start_request
 from bot.settings import Settings
+
+if TYPE_CHECKING:  # imported only when Socket Mode is used: HTTP mode starts without it
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +280,8 @@ async def serve(runtime: Runtime, *, mode: str, host: str, port: int) -> None:
     socket: AsyncSocketModeHandler | None = None
     try:
         if mode == "socket":
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
             token = runtime.settings.slack_app_token
             assert token is not None
             socket = AsyncSocketModeHandler(runtime.app, token.get_secret_value())
@@ -287,6 +292,7 @@ async def serve(runtime: Runtime, *, mode: str, host: str, port: int) -> None:
             await socket.connect_async()
             log.info("connected to Slack over Socket Mode")
         await runtime.start_background()
+        aio.freeze_startup_heap_soon()
         log.info("serving on http://%s:%d (%s mode)", host, port, mode)
         await server.serve()
     finally:

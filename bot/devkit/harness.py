@@ -6,13 +6,17 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import uvicorn
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+from bot import aio
 from bot.app import Runtime, create_runtime
 from bot.server import create_asgi, server_config
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 
 @dataclass
@@ -55,17 +59,26 @@ async def stop_uvicorn(server: uvicorn.Server, task: asyncio.Task[None]) -> None
 
 
 @contextlib.asynccontextmanager
-async def running_bot(settings: Settings, *, mode: str = "http") -> AsyncIterator[RunningBot]:
-    """The bot as `python -m bot serve` runs it, with its HTTP routes on 127.0.0.1 (ephemeral port)."""
+async def running_bot(
+    settings: Settings, *, mode: str = "http", freeze_heap: bool = False
+) -> AsyncIterator[RunningBot]:
+    """The bot as `python -m bot serve` runs it, with its HTTP routes on 127.0.0.1 (ephemeral port).
+
+    `freeze_heap`: freeze the start-up heap as `serve` does (`aio.freeze_startup_heap`), for a
+    process that runs this one bot (the benchmarks); tests, which start many, leave it off."""
     runtime = await create_runtime(settings)
     socket = None
     if mode == "socket":
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
         assert settings.slack_app_token is not None
         socket = AsyncSocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value())
         await socket.connect_async()
     asgi = create_asgi(runtime, http_mode=mode == "http", socket=socket)
     server, task, url = await start_uvicorn(asgi, settings=settings)
     await runtime.start_background()
+    if freeze_heap:
+        aio.freeze_startup_heap_soon()
     try:
         yield RunningBot(runtime=runtime, url=url, socket=socket)
     finally:

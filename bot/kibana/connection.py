@@ -7,14 +7,12 @@ see `retry.py`) and returns the successful `httpx.Response` or raises a typed
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import re
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -23,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import KibanaInvalidInput, KibanaResponseInvalid, error_from_response
 from .retry import RetryPolicy, error_from_transport, parse_retry_after
+from .transport import KibanaTransport
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +32,11 @@ QueryValue = str | int | float | bool | list[str] | None
 M = TypeVar("M", bound=BaseModel)
 
 MAX_CONNECTIONS = 100
+KEEPALIVE_SECONDS = 30.0
 # How long a call waits for one of the MAX_CONNECTIONS when a burst outruns a slow Kibana
 # (1,000 mutes at 2 s each take 20 s through 100 connections): long enough that a burst
 # is worked off rather than failed, bounded so that a stuck Kibana still gives an answer.
+# aiohttp's pool queues the waiting calls (in O(1) per event) and bounds the wait.
 CONNECTION_WAIT_SECONDS = 60.0
 XSRF_VALUE = "kibana-chatops"
 APM_API_VERSION = "2023-10-31"
@@ -96,6 +97,7 @@ class KibanaConnection:
         self.base_url = str(url).rstrip("/")
         self.default_space = default_space
         self.timeout = timeout
+        self.pool_wait = max(timeout, CONNECTION_WAIT_SECONDS)
         self.retry = retry
         self.observer = observer
         headers = {"User-Agent": "kibana-chatops", "Accept": "application/json"}
@@ -107,23 +109,18 @@ class KibanaConnection:
             self.auth_scheme = "Basic"
         else:
             self.auth_scheme = "none"
+        if transport is None:
+            transport = KibanaTransport(
+                verify=_tls(verify), max_connections=MAX_CONNECTIONS, keepalive_expiry=KEEPALIVE_SECONDS
+            )
         self.http = httpx.AsyncClient(
             base_url=self.base_url,
             headers=headers,
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(
-                max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS, keepalive_expiry=30.0
-            ),
-            verify=_tls(verify),
+            timeout=httpx.Timeout(timeout, pool=self.pool_wait),
             transport=transport,
             follow_redirects=False,
             trust_env=False,
         )
-        # Requests wait for a connection here rather than in httpcore's pool: its queue costs
-        # O(queued x connections) per pool event, and with a slow Kibana and a burst of
-        # hundreds of requests that bookkeeping took most of the process's CPU (delaying
-        # every Slack ack). The wait is bounded by CONNECTION_WAIT_SECONDS.
-        self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
 
     def space(self, space: str | None) -> str:
         return self.default_space if space is None else space
@@ -183,16 +180,16 @@ class KibanaConnection:
         data: Mapping[str, str] | None,
         files: Mapping[str, tuple[str, bytes, str]] | None,
     ) -> httpx.Response:
-        started = time.perf_counter()
+        started = time.perf_counter()  # observed: the exchange, with any wait for a pooled connection
         try:
-            async with self._connection_slot():
-                started = time.perf_counter()  # the exchange itself, not the wait for a turn
-                response = await self.http.request(
-                    method, path, headers=headers, params=params, json=json, data=data, files=files
-                )
+            response = await self.http.request(
+                method, path, headers=headers, params=params, json=json, data=data, files=files
+            )
         except httpx.TransportError as exc:
             self._observe(method, route, None, time.perf_counter() - started)
-            raise error_from_transport(exc, method=method, path=path, space=space, timeout=self.timeout) from None
+            raise error_from_transport(
+                exc, method=method, path=path, space=space, timeout=self.timeout, pool_wait=self.pool_wait
+            ) from None
         self._observe(method, route, response.status_code, time.perf_counter() - started)
         if response.is_success:
             return response
@@ -205,19 +202,6 @@ class KibanaConnection:
             space=space,
             retry_after=parse_retry_after(response.headers.get("retry-after")),
         ) from None
-
-    @asynccontextmanager
-    async def _connection_slot(self) -> AsyncIterator[None]:
-        """One of MAX_CONNECTIONS turns; httpx.PoolTimeout when none frees up in time."""
-        try:
-            async with asyncio.timeout(max(self.timeout, CONNECTION_WAIT_SECONDS)):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise httpx.PoolTimeout("no connection to Kibana became free in time") from None
-        try:
-            yield
-        finally:
-            self._slots.release()
 
     def _observe(self, method: str, route: str, status: int | None, seconds: float) -> None:
         if self.observer is None:

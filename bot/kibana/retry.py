@@ -93,15 +93,23 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def error_from_transport(
-    exc: httpx.TransportError, *, method: str, path: str, space: str | None, timeout: float
+    exc: httpx.TransportError,
+    *,
+    method: str,
+    path: str,
+    space: str | None,
+    timeout: float,
+    pool_wait: float | None = None,
 ) -> KibanaError:
-    """A typed error for a failure below HTTP; never carries the request (nor its headers)."""
+    """A typed error for a failure below HTTP; never carries the request (nor its headers).
+
+    `pool_wait`: how long a call may wait for a free connection (default: `timeout`)."""
     sent = not isinstance(exc, NEVER_SENT)
     if isinstance(exc, httpx.TimeoutException):
         if isinstance(exc, httpx.ConnectTimeout):
             message = f"could not connect to Kibana within {timeout:g} s"
         elif isinstance(exc, httpx.PoolTimeout):
-            message = f"no free connection to Kibana within {timeout:g} s"
+            message = f"no free connection to Kibana within {pool_wait or timeout:g} s"
         else:
             message = f"Kibana did not answer within {timeout:g} s"
         error: KibanaError = KibanaTimeout(message, error=type(exc).__name__, method=method, path=path, space=space)

@@ -1,5 +1,5 @@
-"""The bot changes the benchmarks led to: bounded Kibana concurrency outside httpcore's pool,
-in-process queueing of SQLite writers, and a tick's run claims in one transaction."""
+"""The bot changes the benchmarks led to: Kibana concurrency bounded by the client's connection
+pool, in-process queueing of SQLite writers, and a tick's run claims in one transaction."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
+from aiohttp import web
 
 from bot.kibana.client import KibanaClient
 from bot.kibana.connection import MAX_CONNECTIONS
@@ -17,19 +17,42 @@ FIRE = datetime(2026, 1, 5, 10, 5, tzinfo=UTC)
 
 
 async def test_a_burst_of_kibana_calls_waits_for_a_connection_and_all_succeed() -> None:
-    in_flight = peak = 0
+    """Three times as many calls as connections, against a Kibana that holds every answer until
+    told, over real HTTP: the calls queue in the client's pool (exactly MAX_CONNECTIONS reach
+    Kibana at once), and once Kibana answers they all succeed."""
+    in_flight = peak = answered = 0
+    release = asyncio.Event()
 
-    async def slow_kibana(request: httpx.Request) -> httpx.Response:
-        nonlocal in_flight, peak
+    async def held_kibana(request: web.Request) -> web.Response:
+        nonlocal in_flight, peak, answered
         in_flight += 1
         peak = max(peak, in_flight)
-        await asyncio.sleep(0.02)
+        await release.wait()
         in_flight -= 1
-        return httpx.Response(204)
+        answered += 1
+        return web.Response(status=204)
 
-    client = KibanaClient(base_url="http://kibana.test", api_key="k", transport=httpx.MockTransport(slow_kibana))
-    async with client:
-        await asyncio.gather(*(client.mute_alert("r", f"a{n}") for n in range(MAX_CONNECTIONS * 3)))
+    app = web.Application()
+    app.router.add_post("/api/alerting/rule/{rule}/alert/{alert}/_mute", held_kibana)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    try:
+        async with KibanaClient(base_url=f"http://127.0.0.1:{port}", api_key="k") as client:
+            burst = asyncio.gather(*(client.mute_alert("r", f"a{n}") for n in range(MAX_CONNECTIONS * 3)))
+            for _ in range(1000):  # bounded: until the pool is full
+                if in_flight >= MAX_CONNECTIONS:
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.2)  # room for any call that would overtake the pool
+            assert in_flight == MAX_CONNECTIONS
+            release.set()
+            await burst
+    finally:
+        release.set()
+        await runner.cleanup()
+    assert answered == MAX_CONNECTIONS * 3
     assert peak == MAX_CONNECTIONS
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -79,3 +80,48 @@ async def test_entry_time_defaults_to_now_in_utc(store: Store) -> None:
     (stored,) = await store.list_audit()
     assert stored.at >= before.replace(microsecond=0) and stored.at.tzinfo is UTC
     assert stored.kibana_status is None and stored.rule_id is None
+
+
+async def test_a_burst_of_entries_is_written_in_a_few_transactions(store: Store) -> None:
+    transactions: list[int] = []
+    insert = store._insert_audit
+
+    async def counted(rows: list[dict[str, Any]]) -> None:
+        transactions.append(len(rows))
+        await insert(rows)
+
+    store._insert_audit = counted  # type: ignore[method-assign]
+    await asyncio.gather(
+        *(store.add_audit(_entry(target=f"r-1/host-{n}", at=T0 + timedelta(seconds=n))) for n in range(200))
+    )
+
+    assert sum(transactions) == 200 and len(transactions) < 20
+    entries = await store.list_audit(limit=500)
+    assert sorted(e.target for e in entries) == sorted(f"r-1/host-{n}" for n in range(200))
+
+
+async def test_an_entry_that_cannot_be_written_fails_alone(store: Store) -> None:
+    broken = _entry(user_id=None, target="broken")  # user_id is NOT NULL
+
+    outcomes = await asyncio.gather(
+        store.add_audit(_entry(target="first")),
+        store.add_audit(broken),
+        store.add_audit(_entry(target="last")),
+        return_exceptions=True,
+    )
+
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], Exception)
+    assert sorted(e.target for e in await store.list_audit()) == ["first", "last"]
+
+
+async def test_a_cancelled_caller_still_gets_its_entry_written(store: Store) -> None:
+    writing = asyncio.create_task(store.add_audit(_entry(target="kept")))
+    await asyncio.sleep(0)
+    writing.cancel()
+    for _ in range(200):  # bounded: until the writer has committed it
+        if await store.list_audit():
+            break
+        await asyncio.sleep(0.01)
+
+    assert [e.target for e in await store.list_audit()] == ["kept"]

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import re
+import ssl
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
@@ -44,9 +45,12 @@ class FakeKibana(Seeding):
         api_key_owner: str = "elastic",
         version: str = DEFAULT_VERSION,
         license: str = "platinum",
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         """`version` (e.g. "8.15.0", "9.3.0") and `license` (basic, gold, platinum, enterprise, trial)
-        choose which Kibana the fake plays; see state.KibanaState."""
+        choose which Kibana the fake plays; see state.KibanaState. With `ssl_context` it serves HTTPS
+        (TLS tests)."""
+        self.ssl_context = ssl_context
         self.api_keys = set(api_keys)
         self.users = dict(users) if users is not None else {"elastic": "changeme"}
         self.api_key_owner = api_key_owner
@@ -70,12 +74,13 @@ class FakeKibana(Seeding):
         app.router.add_route("*", "/{tail:.*}", self._handle)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
+        site = web.TCPSite(runner, host, port, ssl_context=self.ssl_context)
         await site.start()
         self._runner = runner
         sockets = [s for s in runner.addresses if isinstance(s, tuple)]
         bound_port = sockets[0][1] if sockets else port
-        self.url = f"http://{host}:{bound_port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        self.url = f"{scheme}://{host}:{bound_port}"
         return self.url
 
     async def stop(self) -> None:
