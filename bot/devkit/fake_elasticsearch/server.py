@@ -12,7 +12,6 @@ import re
 import uuid as uuid_module
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote
 
@@ -20,6 +19,7 @@ from aiohttp import web
 
 from bot.devkit.fake_kibana.faults import Fault, Faults, retry_after_header
 from bot.devkit.fake_kibana.records import Exchange, RecordedRequest
+from bot.devkit.served import ServedFake
 
 from . import errors
 from .alerts import AlertDoc
@@ -35,7 +35,7 @@ def _default_keys() -> dict[str, str]:
     return {"fake-es-key-id": "fake-es-key-secret"}
 
 
-class FakeElasticsearch:
+class FakeElasticsearch(ServedFake):
     """A fake Elasticsearch; see bot/devkit/fake_elasticsearch/__init__.py for the interface."""
 
     def __init__(
@@ -62,8 +62,6 @@ class FakeElasticsearch:
         self.requests: list[RecordedRequest] = []
         self.exchanges: list[Exchange] = []
         self._faults = Faults()
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
     def __repr__(self) -> str:
         return f"FakeElasticsearch(url={self.url!r}, alerts={len(self.alerts)})"
@@ -77,35 +75,6 @@ class FakeElasticsearch:
         """The first API key, encoded as Kibana shows it (base64 of `id:key`)."""
         key_id, secret = next(iter(self.api_keys.items()))
         return base64.b64encode(f"{key_id}:{secret}".encode()).decode()
-
-    # ------------------------------------------------------------------ lifecycle
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        if self._runner is not None:
-            return self.url
-        app = web.Application(client_max_size=16 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        self._runner = runner
-        sockets = [s for s in runner.addresses if isinstance(s, tuple)]
-        self.url = f"http://{host}:{sockets[0][1] if sockets else port}"
-        return self.url
-
-    async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> FakeElasticsearch:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     # ------------------------------------------------------------------ security modes and faults
     def deny_alerts_read(self, mode: Literal["none", "other_indices"] = "none") -> None:

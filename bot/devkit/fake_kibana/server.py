@@ -9,11 +9,12 @@ import re
 import ssl
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
+
+from bot.devkit.served import ServedFake
 
 from . import pipeline
 from .calls import Call, Reply
@@ -33,8 +34,10 @@ def _dump(body: Any) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-class FakeKibana(Seeding):
+class FakeKibana(Seeding, ServedFake):
     """A fake Kibana; see bot/devkit/fake_kibana/__init__.py for the whole interface."""
+
+    client_max_size = 64 * 1024 * 1024  # above Kibana's own limits, so that the fake answers 413 as Kibana does
 
     def __init__(
         self,
@@ -60,42 +63,9 @@ class FakeKibana(Seeding):
         self.exchanges: list[Exchange] = []
         self.exchange_errors: list[Exception] = []
         self._faults = Faults()
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
     def __repr__(self) -> str:
         return f"FakeKibana(url={self.url!r}, rules={len(self.state.rules)})"
-
-    # ------------------------------------------------------------------ lifecycle
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        if self._runner is not None:
-            return self.url
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port, ssl_context=self.ssl_context)
-        await site.start()
-        self._runner = runner
-        sockets = [s for s in runner.addresses if isinstance(s, tuple)]
-        bound_port = sockets[0][1] if sockets else port
-        scheme = "https" if self.ssl_context is not None else "http"
-        self.url = f"{scheme}://{host}:{bound_port}"
-        return self.url
-
-    async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> FakeKibana:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     # ------------------------------------------------------------------ faults and records
     def fault(
