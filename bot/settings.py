@@ -31,6 +31,7 @@ class Settings(BaseSettings):
         extra="ignore",
         case_sensitive=False,
         hide_input_in_errors=True,
+        env_ignore_empty=True,  # `NAME=` (as .env.example has it) means unset, not an empty value
     )
 
     slack_bot_token: SecretStr = Field(description="the bot token, starting with xoxb-")

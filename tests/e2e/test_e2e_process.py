@@ -86,6 +86,26 @@ async def test_check_names_the_failing_service(kibana: FakeKibana, slack: FakeSl
     assert "wrong-key" not in out
 
 
+async def test_env_example_with_only_the_required_values_filled_in_is_a_working_configuration(
+    kibana: FakeKibana, slack: FakeSlack, tmp_path: Path
+) -> None:
+    """The README's set-up: `cp .env.example .env`, fill in the tokens and KIBANA_URL. The settings left
+    as `NAME=` mean "not set", not an empty value (which SLACK_APP_TOKEN, KIBANA_CA_CERT… refuse)."""
+    filled = env_for(kibana, slack, tmp_path)
+    lines = []
+    for line in (ROOT / ".env.example").read_text(encoding="utf-8").splitlines():
+        name = line.split("=", 1)[0].strip()
+        lines.append(f"{name}={filled[name]}" if "=" in line and name in filled else line)
+    assert sum(line.endswith("=") for line in lines) >= 5  # the example does leave settings empty
+    (tmp_path / ".env").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = ("SLACK_", "KIBANA_", "DATABASE_", "ALERT_", "HEALTH_", "ELASTICSEARCH_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(settings)}  # the settings come from .env only
+    code, out, err = await run_bot("check", env=env, cwd=tmp_path)
+    assert "configuration error" not in err, err
+    assert code == 0, out + err
+    assert "Kibana: ok" in out and "Slack: ok" in out
+
+
 async def test_configuration_errors_exit_2_with_one_line(kibana: FakeKibana, slack: FakeSlack, tmp_path: Path) -> None:
     env = env_for(kibana, slack, tmp_path, KIBANA_TIMEOUT="soon")
     for command in ("serve", "check"):
