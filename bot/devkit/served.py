@@ -3,20 +3,44 @@ an ephemeral port unless one is named, one catch-all handler, used as an async c
 
 from __future__ import annotations
 
+import re
 import ssl
 from types import TracebackType
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from aiohttp import web
 
+from bot.devkit.faults import Fault, Faults
+
 
 class ServedFake:
-    """Subclasses implement `_handle(request)`; `start()` returns the base URL."""
+    """Subclasses implement `_handle(request)` (taking their faults from `_faults`, which they set in
+    `__init__`); `start()` returns the base URL."""
 
     client_max_size: ClassVar[int] = 16 * 1024 * 1024
     _runner: web.AppRunner | None = None
     ssl_context: ssl.SSLContext | None = None  # serve HTTPS with this context (TLS tests)
     url: str = ""
+    _faults: Faults
+
+    def fault(
+        self,
+        method: str,
+        path_pattern: str,
+        *,
+        latency: float = 0,
+        status: int | None = None,
+        retry_after: float | None = None,
+        drop: bool = False,
+        times: int | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> None:
+        """Make matching requests slow, fail, or drop. `path_pattern` is a regex (full match) on the
+        path the fake routes (the fake Kibana's without its `/s/{space}` prefix); `method` may be "*"."""
+        self._faults.add(Fault(method, re.compile(path_pattern), latency, status, retry_after, drop, times, body))
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         raise NotImplementedError

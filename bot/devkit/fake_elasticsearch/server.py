@@ -17,8 +17,8 @@ from urllib.parse import parse_qsl, unquote
 
 from aiohttp import web
 
-from bot.devkit.fake_kibana.faults import Fault, Faults, retry_after_header
 from bot.devkit.fake_kibana.records import Exchange, RecordedRequest
+from bot.devkit.faults import Faults, retry_after_header
 from bot.devkit.served import ServedFake
 
 from . import errors
@@ -85,24 +85,6 @@ class FakeElasticsearch(ServedFake):
 
     def allow_alerts_read(self) -> None:
         self.alerts_read = "granted"
-
-    def fault(
-        self,
-        method: str,
-        path_pattern: str,
-        *,
-        latency: float = 0,
-        status: int | None = None,
-        retry_after: float | None = None,
-        drop: bool = False,
-        times: int | None = None,
-        body: dict[str, Any] | None = None,
-    ) -> None:
-        """Make matching requests slow, fail or drop; `path_pattern` is a regex (full match) on the path."""
-        self._faults.add(Fault(method, re.compile(path_pattern), latency, status, retry_after, drop, times, body))
-
-    def clear_faults(self) -> None:
-        self._faults.clear()
 
     def searches(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.route == "/{index}/_search"]

@@ -14,12 +14,12 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from bot.devkit.faults import Faults, retry_after_header
 from bot.devkit.served import ServedFake
 
 from . import pipeline
 from .calls import Call, Reply
 from .errors import API_VERSION, INTERNAL_ERROR, JSON_CONTENT_TYPE, Boom, boom_body
-from .faults import Fault, Faults, retry_after_header
 from .records import Exchange, RecordedRequest
 from .routes import Route, find_route, template_for
 from .seeding import Seeding
@@ -68,25 +68,6 @@ class FakeKibana(Seeding, ServedFake):
         return f"FakeKibana(url={self.url!r}, rules={len(self.state.rules)})"
 
     # ------------------------------------------------------------------ faults and records
-    def fault(
-        self,
-        method: str,
-        path_pattern: str,
-        *,
-        latency: float = 0,
-        status: int | None = None,
-        retry_after: float | None = None,
-        drop: bool = False,
-        times: int | None = None,
-        body: dict[str, Any] | None = None,
-    ) -> None:
-        """Make matching requests slow, fail, or drop. `path_pattern` is a regex (full match) on
-        the path without the `/s/{space}` prefix; `method` may be "*"."""
-        self._faults.add(Fault(method, re.compile(path_pattern), latency, status, retry_after, drop, times, body))
-
-    def clear_faults(self) -> None:
-        self._faults.clear()
-
     def forbid(self, operation: str, *, rule_id: str | None = None, message: str | None = None) -> None:
         """Answer 403 with Kibana's message for `operation` (see state.OPERATIONS)."""
         self.state.forbid(operation, rule_id=rule_id, message=message)
