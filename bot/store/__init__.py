@@ -7,7 +7,8 @@ health reports, Slack event ids and button double clicks.
 
 from __future__ import annotations
 
-from bot.store.alerts import AlertContent, AlertMessage, AlertsMixin
+from bot.store.alert_groups import AlertGroup, AlertGroupsMixin, Delivered, GroupSnapshot, Recorded
+from bot.store.alerts import AlertContent, AlertsMixin
 from bot.store.audit import AuditEntry, AuditMixin, AuditResult
 from bot.store.cases import CaseClaim, CaseRecord, CasesMixin
 from bot.store.database import make_engine
@@ -19,12 +20,15 @@ from bot.store.subscriptions import Subscription, SubscriptionsMixin
 
 __all__ = [
     "AlertContent",
-    "AlertMessage",
+    "AlertGroup",
     "AuditEntry",
     "AuditResult",
     "CaseClaim",
     "CaseRecord",
+    "Delivered",
+    "GroupSnapshot",
     "KnownSnooze",
+    "Recorded",
     "Store",
     "StoreSchemaError",
     "StoreSchemaMismatch",
@@ -33,7 +37,9 @@ __all__ = [
 ]
 
 
-class Store(EventsMixin, ReplaysMixin, AlertsMixin, CasesMixin, SubscriptionsMixin, AuditMixin, SnoozesMixin):
+class Store(
+    EventsMixin, ReplaysMixin, AlertGroupsMixin, AlertsMixin, CasesMixin, SubscriptionsMixin, AuditMixin, SnoozesMixin
+):
     """One per process; every method is one short transaction."""
 
     @classmethod

@@ -156,7 +156,10 @@ async def test_sample_alerts_cycle_through_the_seeded_rules(client: httpx.AsyncC
         ("payments-errors", "payments-api"),
     ]
     messages = (await state(client))["messages"]
-    assert len(messages) == 3 and all(m.get("blocks") for m in messages)
+    top = [m for m in messages if m.get("thread_ts") in (None, m["ts"])]
+    assert len(top) == 2 and all(m.get("blocks") for m in top)  # cpu-high's two alerts are one group message
+    assert any("2 firing" in m["text"] for m in top)
+    assert [m["text"] for m in messages if m not in top] == [":rotating_light: 1 firing: `web-02`"]  # its thread log
 
 
 async def test_with_a_real_kibana_url_the_credentials_come_from_the_environment() -> None:
