@@ -28,6 +28,7 @@ import contextlib
 import contextvars
 import logging
 import math
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -207,6 +208,8 @@ class SlackLimiter:
         self.budgets = budgets or SlackBudgets()
         self._buckets: dict[tuple[str, str | None], Bucket] = {}
         self._workspace_posts: Bucket | None = None
+        self.sent: Counter[str] = Counter()  # calls that went out to Slack, by method (retries included)
+        self.ratelimited: Counter[str] = Counter()  # 429s Slack answered, by method
 
     def _loop(self) -> asyncio.AbstractEventLoop:
         return asyncio.get_running_loop()
@@ -261,10 +264,12 @@ class SlackLimiter:
                 if method == POST_MESSAGE:
                     await self.workspace_posts().take(loop, deadline)
                 metrics.SLACK_API_WAIT_SECONDS.labels(method).observe(loop.time() - started)
+                self.sent[method] += 1
                 response: AsyncSlackResponse = await send()
                 if response.status_code != 429:
                     return response
                 retry_after = parse_retry_after(response.headers)
+                self.ratelimited[method] += 1
                 metrics.SLACK_API_RATELIMITED.labels(method).inc()
                 log.info("Slack rate limited %s: waiting the %.1f s it asked for", method, retry_after)
                 bucket.close_for(retry_after, loop.time())

@@ -329,12 +329,12 @@ async def test_without_a_channel_anywhere_it_is_400_naming_channel(
 
 @pytest.mark.parametrize(
     ("error", "status"),
-    [("channel_not_found", 200), ("not_in_channel", 200), ("ratelimited", 429)],
+    [("channel_not_found", 200), ("not_in_channel", 200), ("internal_error", 200)],
 )
 async def test_a_slack_failure_is_502_and_the_retry_posts_once(
     bot: RunningBot, slack: FakeSlack, error: str, status: int
 ) -> None:
-    slack.fail("chat.postMessage", error, status=status, retry_after=1 if status == 429 else None)
+    slack.fail("chat.postMessage", error, status=status)
     failed = await deliver(bot, BODY)
     assert failed.status_code == 502
     assert failed.json()["slack_error"] == error
@@ -345,6 +345,15 @@ async def test_a_slack_failure_is_502_and_the_retry_posts_once(
     assert retried.status_code == 200 and retried.json()["status"] == "posted"
     again = await deliver(bot, BODY)
     assert again.json()["status"] == "duplicate"
+    assert len(slack.channel_messages("C0ALERTS")) == 1
+
+
+async def test_slacks_rate_limit_is_waited_out_not_failed(bot: RunningBot, slack: FakeSlack) -> None:
+    """A 429 is not a failure: the bot's limiter waits the Retry-After and posts (bot/slack_limits.py)."""
+    slack.fail("chat.postMessage", "ratelimited", status=429, retry_after=1)
+    posted = await deliver(bot, BODY)
+    assert posted.status_code == 200 and posted.json()["status"] == "posted"
+    assert [call.status for call in slack.calls_to("chat.postMessage")] == [429, 200]
     assert len(slack.channel_messages("C0ALERTS")) == 1
 
 
@@ -361,7 +370,7 @@ async def test_a_failed_recovery_update_is_shown_by_the_retry(bot: RunningBot, s
     await deliver(bot, BODY)
     [original] = slack.channel_messages("C0ALERTS")
     recovered = {**BODY, "action_group": "recovered"}
-    slack.fail("chat.postMessage", "ratelimited", status=429, retry_after=1)
+    slack.fail("chat.postMessage", "internal_error")
     failed = await deliver(bot, recovered)
     assert failed.status_code == 502
     retried = await deliver(bot, recovered)
