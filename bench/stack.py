@@ -17,10 +17,11 @@ POLL_SECONDS = 0.02
 
 
 @contextlib.asynccontextmanager
-async def fakes(*, latency: float = 0.0, channels: int = 0) -> AsyncIterator[Child]:
-    """The devkit's fake Kibana and fake Slack, in one process of their own."""
+async def fakes(*, latency: float = 0.0, channels: int = 0, rate_limits: bool = False) -> AsyncIterator[Child]:
+    """The devkit's fake Kibana and fake Slack (with Slack's rate limits when asked), in one process of their own."""
+    flags = ["--rate-limits"] if rate_limits else []
     async with running(
-        "fakes", "bench.servers", "fakes", "--latency", str(latency), "--channels", str(channels)
+        "fakes", "bench.servers", "fakes", "--latency", str(latency), "--channels", str(channels), *flags
     ) as child:
         yield child
 

@@ -106,7 +106,7 @@ class SlackBudgets:
     methods: Mapping[str, int] = field(default_factory=lambda: dict(METHOD_TIERS))
     default_tier: int = DEFAULT_TIER
     post_per_channel: Budget = Budget(per_second=1.0, burst=2)
-    post_workspace: Budget = field(default_factory=lambda: Budget.per_minute(120, 10))
+    post_workspace: Budget = field(default_factory=lambda: Budget.per_minute(300, 10))
 
     def for_method(self, method: str) -> Budget:
         return self.tiers[self.methods.get(method, self.default_tier)]

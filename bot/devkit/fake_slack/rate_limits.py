@@ -75,13 +75,13 @@ def slack_tiers(seconds: float = 60.0, scale: float = 1.0) -> dict[int, Window]:
 @dataclass(frozen=True)
 class RateLimits:
     """The budgets the fake enforces. The defaults are Slack's documented ones; Slack does not publish
-    chat.postMessage's workspace-wide limit, so `post_workspace` is an assumption (150 a minute)."""
+    chat.postMessage's workspace-wide limit, so `post_workspace` is an assumption (300 a minute)."""
 
     tiers: dict[int, Window] = field(default_factory=slack_tiers)
     methods: dict[str, int] = field(default_factory=lambda: dict(SLACK_METHOD_TIERS))
     default_tier: int = 2
     post_per_channel: PerSecond = PerSecond(rate=1.0, burst=3)
-    post_workspace: Window = Window(150, 60.0)
+    post_workspace: Window = Window(300, 60.0)
     exempt: frozenset[str] = frozenset()  # methods never limited
 
     def window(self, method: str) -> Window:
