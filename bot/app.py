@@ -23,7 +23,8 @@ from bot.metrics import observe_kibana_call
 from bot.request_context import ChatOpsApp, install_event_dedupe
 from bot.services import Services
 from bot.settings import Settings
-from bot.slack_limits import Budget, LimitedWebClient, SlackBudgets, SlackLimiter
+from bot.slack_client import LimitedWebClient
+from bot.slack_limits import Budget, SlackBudgets, SlackLimiter
 from bot.store import Store
 from handlers import FEATURES
 from handlers.shared.commands import Commands

@@ -24,7 +24,7 @@ from bot.kibana.errors import (
 )
 from bot.kibana.profile import KibanaProfile
 from bot.settings import Settings
-from bot.slack_limits import LimitedWebClient
+from bot.slack_client import LimitedWebClient
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ from starlette.requests import ClientDisconnect, Request
 
 from bot import metrics
 from bot.logs import request_id
-from bot.slack_limits import LimitedWebClient, reset_max_wait, set_max_wait
+from bot.slack_client import LimitedWebClient
+from bot.slack_limits import reset_max_wait, set_max_wait
 
 if TYPE_CHECKING:
     from bot.store import Store

@@ -10,7 +10,7 @@ from bot.devkit.fake_kibana import FakeKibana
 from bot.devkit.fake_slack import FakeSlack, RateLimits, Window, slack_tiers
 from bot.devkit.harness import running_bot
 from bot.devkit.slack_driver import SlackDriver
-from bot.slack_limits import LimitedWebClient
+from bot.slack_client import LimitedWebClient
 from tests.e2e.conftest import SIGNING_SECRET, make_settings
 
 
