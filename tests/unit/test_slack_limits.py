@@ -16,7 +16,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
 )
 
+from bot.app import slack_client
 from bot.devkit.fake_slack import FakeSlack, PerSecond, RateLimits, Window, slack_tiers
+from bot.settings import load_settings
 from bot.slack_client import LimitedWebClient
 from bot.slack_limits import (
     Budget,
@@ -152,3 +154,12 @@ def test_budgets_never_exceed_the_tier_in_a_window() -> None:
 )
 def test_retry_after_is_read_like_slack_sends_it(headers: dict[str, object], seconds: float) -> None:
     assert parse_retry_after(headers) == seconds
+
+
+def test_the_workspace_wide_post_cap_comes_from_the_settings() -> None:
+    settings = load_settings(
+        slack_bot_token="xoxb-settings", slack_signing_secret="s", slack_posts_per_minute=60, _env_file=None
+    )
+    client = slack_client(settings)
+    assert client.limiter.budgets.post_workspace == Budget.per_minute(60, 10)
+    assert load_settings(slack_bot_token="xoxb-settings", _env_file=None).slack_reply_max_wait == 10
