@@ -44,10 +44,11 @@ def bot_settings(fakes: Child, workdir: Path, **overrides: object) -> dict[str, 
     return values
 
 
-async def spawn_bot(fakes: Child, workdir: Path, name: str = "bot") -> Child:
+async def spawn_bot(fakes: Child, workdir: Path, name: str = "bot", **overrides: object) -> Child:
     """The real bot (HTTP mode, as `python -m bot serve` runs it) in its own process."""
     workdir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - a local directory, before the child starts
-    return await spawn(name, "bench.servers", "bot", "--settings-json", json.dumps(bot_settings(fakes, workdir)))
+    values = bot_settings(fakes, workdir, **overrides)
+    return await spawn(name, "bench.servers", "bot", "--settings-json", json.dumps(values))
 
 
 async def spawn_bolt(fakes: Child, name: str = "bolt") -> Child:

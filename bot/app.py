@@ -94,7 +94,10 @@ def slack_client(settings: Settings, session: aiohttp.ClientSession | None = Non
 
 
 def slack_budgets(settings: Settings) -> SlackBudgets:
-    """Slack's documented budgets, with the workspace-wide chat.postMessage cap from the settings."""
+    """Slack's documented budgets, with the workspace-wide chat.postMessage cap from the settings
+    (SLACK_PACING=false: no pacing, for a Slack-compatible server without Slack's limits)."""
+    if not settings.slack_pacing:
+        return SlackBudgets.unpaced()
     return SlackBudgets(post_workspace=Budget.per_minute(settings.slack_posts_per_minute, 10))
 
 

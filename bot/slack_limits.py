@@ -68,6 +68,7 @@ METHOD_TIERS: dict[str, int] = {
     "views.push": 4,
     "views.update": 4,
 }
+UNPACED = 1_000_000  # calls a second, and burst, of a budget that never holds a call back
 DEFAULT_TIER = 2  # a method not listed above: Slack's most common tier ("most methods allow at least 20")
 
 
@@ -109,6 +110,13 @@ class SlackBudgets:
 
     def for_method(self, method: str) -> Budget:
         return self.tiers[self.methods.get(method, self.default_tier)]
+
+    @classmethod
+    def unpaced(cls) -> SlackBudgets:
+        """No pacing: calls still go out in order, one at a time per method (channel), and Slack's
+        429s are still waited out."""
+        free = Budget(per_second=UNPACED, burst=UNPACED)
+        return cls(tiers=dict.fromkeys(TIER_PER_MINUTE, free), post_per_channel=free, post_workspace=free)
 
 
 class SlackRateLimited(SlackApiError):

@@ -163,3 +163,17 @@ def test_the_workspace_wide_post_cap_comes_from_the_settings() -> None:
     client = slack_client(settings)
     assert client.limiter.budgets.post_workspace == Budget.per_minute(60, 10)
     assert load_settings(slack_bot_token="xoxb-settings", _env_file=None).slack_reply_max_wait == 10
+
+
+async def test_unpaced_calls_still_wait_out_slacks_429s(session: aiohttp.ClientSession) -> None:
+    settings = load_settings(slack_bot_token="xoxb-settings", slack_pacing=False, _env_file=None)
+    assert slack_client(settings).limiter.budgets == SlackBudgets.unpaced()
+    strict = RateLimits(tiers={tier: Window(8, 1.0) for tier in (1, 2, 3, 4)})
+    async with FakeSlack(rate_limits=strict) as slack:
+        client = client_for(slack, session, SlackBudgets.unpaced())
+        first = await client.chat_postMessage(channel="C0ALERTS", text="x")
+        await asyncio.gather(*(client.chat_update(channel="C0ALERTS", ts=first["ts"], text=f"{i}") for i in range(12)))
+        stats = slack.rate_limit_stats
+    assert stats.ratelimited["chat.update"] >= 1  # 12 calls against a window of 8, nothing paced
+    assert stats.early_calls == 0
+    assert sum(1 for call in slack.calls_to("chat.update") if call.ok) == 12
