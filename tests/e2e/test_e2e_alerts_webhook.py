@@ -353,7 +353,7 @@ async def test_without_a_channel_anywhere_it_is_400_naming_channel(
 async def test_a_slack_failure_is_502_and_the_retry_posts_once(
     bot: RunningBot, slack: FakeSlack, error: str, status: int
 ) -> None:
-    slack.fail("chat.postMessage", error, status=status, retry_after=1 if status == 429 else None)
+    slack.fail("chat.postMessage", error, status=status)
     failed = await deliver(bot, BODY)
     assert failed.status_code == 502
     assert failed.json()["slack_error"] == error
