@@ -181,7 +181,9 @@ async def test_a_new_reason_updates_the_message_in_place(bot: RunningBot, slack:
     assert len(slack.calls_to("chat.postMessage")) == 1
 
 
-async def test_another_alert_of_a_firing_rule_turns_its_message_into_the_group(bot: RunningBot, slack: FakeSlack) -> None:
+async def test_another_alert_of_a_firing_rule_turns_its_message_into_the_group(
+    bot: RunningBot, slack: FakeSlack
+) -> None:
     await deliver(bot, BODY)
     [original] = top_level(slack)
     second = await deliver(bot, {**BODY, "alert_id": "host-2", "alert_uuid": "u-host-2", "reason": "CPU 95%"})
