@@ -11,9 +11,10 @@
   alerts-as-data) and on whichever replica: an alert is counted once and shown once.
 
 The webhook's answer says where the alert stands in Slack: 200 shown (posted, grouped, updated,
-recovered or duplicate), 202 stored and queued (Slack's rate limits, or a slow Slack: the
-publisher shows it when Slack allows, after a restart too), 502 Slack refused it (the error is
-named; the delivery is kept, and Kibana's retry, or the publisher's own backoff, tries again).
+recovered or duplicate), 202 stored and queued (Slack's rate limits, a slow Slack, or a storm —
+past MAX_WAITING deliveries waiting, the next are answered at once: the publisher shows them when
+Slack allows, after a restart too), 502 Slack refused it (the error is named; the delivery is kept,
+and Kibana's retry, or the publisher's own backoff, tries again).
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from handlers.alerts.publisher import Publisher
 from handlers.alerts.webhook import AlertDelivery, Answer
 
 WAIT_FOR_SLACK = 6.0  # seconds a webhook waits to answer where the alert is shown (then 202)
+# Deliveries that may wait for Slack at once; past it (a storm) a recorded delivery is answered 202
+# at once, so that Kibana's connections are not held while the publisher works through Slack's limits.
+MAX_WAITING = 32
 
 
 def delivered(delivery: AlertDelivery) -> Delivered:
@@ -61,6 +65,7 @@ class Intake:
     def __init__(self, services: Services, publisher: Publisher) -> None:
         self._services = services
         self._publisher = publisher
+        self._waiting = 0
 
     async def record(self, delivery: AlertDelivery, channel: str) -> Recorded:
         """Record the delivery and have it shown, without waiting for Slack (the poller's way)."""
@@ -81,7 +86,13 @@ class Intake:
             if not await services.store.retry_alert_group(recorded.group_id):
                 status = "duplicate"  # being shown by another delivery: this one adds nothing
             self._publisher.wake()
-        result = await self._publisher.shown(recorded.group_id, recorded.version, within=WAIT_FOR_SLACK)
+        if self._waiting >= MAX_WAITING:
+            return Answer(202, {"status": "queued"}, "queued")
+        self._waiting += 1
+        try:
+            result = await self._publisher.shown(recorded.group_id, recorded.version, within=WAIT_FOR_SLACK)
+        finally:
+            self._waiting -= 1
         group = result.group
         if result.state == "shown":
             return _answer(200, status, group.message_channel, group.ts)
