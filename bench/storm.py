@@ -140,6 +140,7 @@ class Delivery:
     state: str
     attempts: int = 0
     status: int | None = None  # the last answer's status (None: no answer)
+    sent_at: float = 0.0  # when its last attempt was sent
     answered_at: float = 0.0
 
     @property
@@ -152,6 +153,7 @@ async def deliver(session: aiohttp.ClientSession, url: str, delivery: Delivery, 
     backoff = size.storm_retry_backoff
     for attempt in range(1, size.storm_attempts + 1):
         delivery.attempts = attempt
+        delivery.sent_at = time.monotonic()
         try:
             async with session.post(
                 url,
@@ -201,7 +203,8 @@ async def run(size: Size) -> Result:
                 async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200)) as session:
                     fired = await wave(session, url, alerts, "active", size.storm_seconds, size)
                     recovered = await wave(session, url, alerts, "recovered", size.storm_recovery_seconds, size)
-                last_delivery = max(d.answered_at for d in fired + recovered)
+                # from the moment the last delivery was sent: its answer may wait until Slack shows it
+                last_delivery = max(d.sent_at for d in fired + recovered)
                 state, final_after = await _settle(fake, query, len(alerts), size, last_delivery)
                 stats = await fake.ask({"cmd": "stats"})
             await _stop_quietly(bot)
