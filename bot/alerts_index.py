@@ -46,6 +46,7 @@ SOURCE_FIELDS = [
     "event.action",
     "kibana.alert.uuid",
     "kibana.alert.instance.id",
+    "kibana.alert.action_group",
     "kibana.alert.rule.uuid",
     "kibana.alert.rule.name",
     "kibana.alert.rule.tags",
@@ -221,6 +222,7 @@ class AlertChange(BaseModel):
 
     alert_uuid: str = Field(alias="kibana.alert.uuid")
     instance_id: str = Field(alias="kibana.alert.instance.id")
+    action_group: str | None = Field(None, alias="kibana.alert.action_group")
     rule_uuid: str = Field(alias="kibana.alert.rule.uuid")
     rule_name: str = Field("", alias="kibana.alert.rule.name")
     rule_tags: list[str] = Field(default_factory=list, alias="kibana.alert.rule.tags")

@@ -7,6 +7,7 @@ health reports, Slack event ids and button double clicks.
 
 from __future__ import annotations
 
+from bot.store.alert_subscriptions import AlertPollState, AlertSubscription, AlertSubscriptionsMixin
 from bot.store.alerts import AlertContent, AlertMessage, AlertsMixin
 from bot.store.audit import AuditEntry, AuditMixin, AuditResult
 from bot.store.cases import CaseClaim, CaseRecord, CasesMixin
@@ -20,6 +21,8 @@ from bot.store.subscriptions import Subscription, SubscriptionsMixin
 __all__ = [
     "AlertContent",
     "AlertMessage",
+    "AlertPollState",
+    "AlertSubscription",
     "AuditEntry",
     "AuditResult",
     "CaseClaim",
@@ -33,7 +36,16 @@ __all__ = [
 ]
 
 
-class Store(EventsMixin, ReplaysMixin, AlertsMixin, CasesMixin, SubscriptionsMixin, AuditMixin, SnoozesMixin):
+class Store(
+    EventsMixin,
+    ReplaysMixin,
+    AlertsMixin,
+    CasesMixin,
+    SubscriptionsMixin,
+    AuditMixin,
+    SnoozesMixin,
+    AlertSubscriptionsMixin,
+):
     """One per process; every method is one short transaction."""
 
     @classmethod
