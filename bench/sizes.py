@@ -27,6 +27,11 @@ class Size:
     memory_concurrency: int
     # startup: process start to /readyz 200
     startup_rounds: int
+    # alerts_poll: one alert-poller tick
+    alerts_poll_alerts: int = 10_000
+    alerts_poll_subscriptions: int = 50
+    alerts_poll_spaces: int = 5
+    alerts_poll_rounds: int = 3
 
 
 FULL = Size(
@@ -63,6 +68,10 @@ TINY = Size(
     memory_warmup=40,
     memory_concurrency=5,
     startup_rounds=1,
+    alerts_poll_alerts=200,
+    alerts_poll_subscriptions=10,
+    alerts_poll_spaces=2,
+    alerts_poll_rounds=1,
 )
 
 SIZES = {size.name: size for size in (FULL, TINY)}

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMES = ("ack", "kibana", "fanout", "memory", "startup")
+NAMES = ("ack", "kibana", "fanout", "memory", "startup", "alerts_poll")
 HEADLINE = ("measure", "bot", "baseline", "ratio", "met", "targets", "figures", "seconds")
 
 
