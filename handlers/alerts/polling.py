@@ -231,6 +231,7 @@ class AlertPoller:
         if not await store.claim_key(CLAIMS, f"{space}@{slot}", owner=self.services.replica, ttl=ttl):
             poll.skipped = "claimed elsewhere"
             return poll
+        await store.release_key(CLAIMS, f"{space}@{slot - 1}")  # keeps one or two rows per space, not one a tick
         poll.polled = True
         state = await store.alert_poll_state(space)
         if state is None or state.cursor_ms is None:
