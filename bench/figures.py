@@ -55,6 +55,7 @@ class Result:
     targets: list[Target]
     figures: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    details: str = ""  # a Markdown table of its own, printed after the summary table
 
     @property
     def met(self) -> bool:

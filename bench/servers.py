@@ -1,6 +1,6 @@
 """Benchmark child processes: the fakes, the real bot, and the bare-Bolt baseline.
 
-    python -m bench.servers fakes [--latency S] [--channels N]
+    python -m bench.servers fakes [--latency S] [--channels N] [--rate-limits]
     python -m bench.servers bot --settings-json JSON
     python -m bench.servers bolt --token T --secret S --slack-api-url URL
 
@@ -52,7 +52,7 @@ async def serve_asgi(app: object) -> tuple[Any, asyncio.Task[None], str]:
 
 
 # ---- the fakes ------------------------------------------------------------------------
-async def run_fakes(latency: float, channels: int) -> None:
+async def run_fakes(latency: float, channels: int, rate_limits: bool = False) -> None:
     from bot.devkit.fake_kibana import Exchange, FakeKibana
     from bot.devkit.fake_slack import FakeSlack
 
@@ -61,7 +61,10 @@ async def run_fakes(latency: float, channels: int) -> None:
     def on_exchange(exchange: Exchange) -> None:
         answered[f"{exchange.request.method} {exchange.request.route} {exchange.status}"] += 1
 
-    async with FakeKibana(api_keys=(KIBANA_KEY,), on_exchange=on_exchange) as kibana, FakeSlack() as slack:
+    async with (
+        FakeKibana(api_keys=(KIBANA_KEY,), on_exchange=on_exchange) as kibana,
+        FakeSlack(rate_limits=rate_limits) as slack,
+    ):
         kibana.add_rule(id=RULE_ID, name="CPU high", active_alerts=[ALERT_ID])
         if latency > 0:
             kibana.fault("*", r".*", latency=latency)
@@ -84,6 +87,11 @@ async def run_fakes(latency: float, channels: int) -> None:
                     else 0,
                     "slack_calls": dict(calls),
                     "slack_failed": dict(failed),
+                    "rate_limits": {
+                        "calls": dict(slack.rate_limit_stats.calls),
+                        "ratelimited": dict(slack.rate_limit_stats.ratelimited),
+                        "early_calls": slack.rate_limit_stats.early_calls,
+                    },
                 }
             if what == "response_urls":
                 start = issued
@@ -93,6 +101,10 @@ async def run_fakes(latency: float, channels: int) -> None:
                 return {"prefix": f"{slack.base_url}response/b", "start": start}
             if what == "messages":
                 return {"messages": slack.channel_messages(str(command["channel"]))}
+            if what == "storm_state":
+                from bench.storm import storm_state
+
+                return storm_state(slack, command)
             raise ValueError(f"unknown command {what!r}")
 
         say({"kibana_url": kibana.url, "slack_api_url": slack.api_url})
@@ -174,6 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     fakes = modes.add_parser("fakes")
     fakes.add_argument("--latency", type=float, default=0.0, help="seconds before every Kibana answer")
     fakes.add_argument("--channels", type=int, default=0, help="extra public channels C00000…")
+    fakes.add_argument("--rate-limits", action="store_true", help="the fake Slack enforces Slack's rate limits")
     bot = modes.add_parser("bot")
     bot.add_argument("--settings-json", required=True)
     bolt = modes.add_parser("bolt")
@@ -184,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     # Every child runs on the loop `python -m bot serve` runs on (uvloop when installed): the
     # bare-Bolt baseline too, so that both sides have the same server, loop and HTTP parser.
     if args.mode == "fakes":
-        aio.run(run_fakes(args.latency, args.channels))
+        aio.run(run_fakes(args.latency, args.channels, args.rate_limits))
     elif args.mode == "bot":
         aio.run(run_bot(json.loads(args.settings_json)))
     else:

@@ -27,6 +27,15 @@ class Size:
     memory_concurrency: int
     # startup: process start to /readyz 200
     startup_rounds: int
+    # storm: webhook deliveries from many rules into a few channels, Slack's rate limits on
+    storm_deliveries: int
+    storm_rules: int
+    storm_channels: int
+    storm_seconds: float  # the deliveries are spread over this
+    storm_recovery_seconds: float  # the recovery wave (every alert recovered) over this
+    storm_attempts: int  # Kibana's connector: attempts per delivery (5xx or no answer: retried)
+    storm_retry_backoff: float  # seconds before the first retry, doubling
+    storm_settle_timeout: float  # seconds after the last delivery to wait for the final state
     # alerts_poll: one alert-poller tick
     alerts_poll_alerts: int = 10_000
     alerts_poll_subscriptions: int = 50
@@ -50,6 +59,14 @@ FULL = Size(
     memory_warmup=2000,
     memory_concurrency=50,
     startup_rounds=5,
+    storm_deliveries=1000,
+    storm_rules=20,
+    storm_channels=5,
+    storm_seconds=60.0,
+    storm_recovery_seconds=10.0,
+    storm_attempts=4,
+    storm_retry_backoff=2.0,
+    storm_settle_timeout=90.0,
 )
 
 TINY = Size(
@@ -68,6 +85,14 @@ TINY = Size(
     memory_warmup=40,
     memory_concurrency=5,
     startup_rounds=1,
+    storm_deliveries=20,
+    storm_rules=4,
+    storm_channels=2,
+    storm_seconds=2.0,
+    storm_recovery_seconds=0.5,
+    storm_attempts=3,
+    storm_retry_backoff=0.2,
+    storm_settle_timeout=20.0,
     alerts_poll_alerts=200,
     alerts_poll_subscriptions=10,
     alerts_poll_spaces=2,

@@ -17,10 +17,11 @@ POLL_SECONDS = 0.02
 
 
 @contextlib.asynccontextmanager
-async def fakes(*, latency: float = 0.0, channels: int = 0) -> AsyncIterator[Child]:
-    """The devkit's fake Kibana and fake Slack, in one process of their own."""
+async def fakes(*, latency: float = 0.0, channels: int = 0, rate_limits: bool = False) -> AsyncIterator[Child]:
+    """The devkit's fake Kibana and fake Slack (with Slack's rate limits when asked), in one process of their own."""
+    flags = ["--rate-limits"] if rate_limits else []
     async with running(
-        "fakes", "bench.servers", "fakes", "--latency", str(latency), "--channels", str(channels)
+        "fakes", "bench.servers", "fakes", "--latency", str(latency), "--channels", str(channels), *flags
     ) as child:
         yield child
 
@@ -43,10 +44,11 @@ def bot_settings(fakes: Child, workdir: Path, **overrides: object) -> dict[str, 
     return values
 
 
-async def spawn_bot(fakes: Child, workdir: Path, name: str = "bot") -> Child:
+async def spawn_bot(fakes: Child, workdir: Path, name: str = "bot", **overrides: object) -> Child:
     """The real bot (HTTP mode, as `python -m bot serve` runs it) in its own process."""
     workdir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - a local directory, before the child starts
-    return await spawn(name, "bench.servers", "bot", "--settings-json", json.dumps(bot_settings(fakes, workdir)))
+    values = bot_settings(fakes, workdir, **overrides)
+    return await spawn(name, "bench.servers", "bot", "--settings-json", json.dumps(values))
 
 
 async def spawn_bolt(fakes: Child, name: str = "bolt") -> Child:

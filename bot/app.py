@@ -23,6 +23,8 @@ from bot.metrics import observe_kibana_call
 from bot.request_context import ChatOpsApp, install_event_dedupe
 from bot.services import Services
 from bot.settings import Settings
+from bot.slack_client import LimitedWebClient
+from bot.slack_limits import Budget, SlackBudgets, SlackLimiter
 from bot.store import Store
 from handlers import FEATURES
 from handlers.shared.commands import Commands
@@ -78,15 +80,25 @@ async def close_all(closers: list[Callable[[], Awaitable[None]]]) -> None:
             log.exception("error while shutting down")
 
 
-def slack_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
-    """The bot's Web API client. With a shared `session`, calls reuse kept-alive connections
-    (slack_sdk otherwise opens a new session, and a new TLS connection, for every call)."""
-    return AsyncWebClient(
+def slack_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> LimitedWebClient:
+    """The bot's Web API client: every call within Slack's rate limits (bot/slack_limits.py). With a
+    shared `session`, calls reuse kept-alive connections (slack_sdk otherwise opens a new session,
+    and a new TLS connection, for every call)."""
+    return LimitedWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=str(settings.slack_api_url),
         timeout=10,
         session=session,
+        limiter=SlackLimiter(slack_budgets(settings)),
     )
+
+
+def slack_budgets(settings: Settings) -> SlackBudgets:
+    """Slack's documented budgets, with the workspace-wide chat.postMessage cap from the settings
+    (SLACK_PACING=false: no pacing, for a Slack-compatible server without Slack's limits)."""
+    if not settings.slack_pacing:
+        return SlackBudgets.unpaced()
+    return SlackBudgets(post_workspace=Budget.per_minute(settings.slack_posts_per_minute, 10))
 
 
 async def create_runtime(settings: Settings, *, slack: AsyncWebClient | None = None) -> Runtime:
@@ -133,6 +145,7 @@ async def _create_runtime(
         signing_secret=signing_secret.get_secret_value() if signing_secret else "socket-mode",
         request_verification_enabled=signing_secret is not None,
         process_before_response=False,
+        reply_max_wait=settings.slack_reply_max_wait,
     )
     install_event_dedupe(app, store)
     runtime = Runtime(settings=settings, services=services, app=app, closers=closers)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts_index import (
     ALERTS_INDEX,
@@ -26,6 +25,7 @@ from bot.kibana.errors import (
 )
 from bot.kibana.profile import KibanaProfile
 from bot.settings import Settings
+from bot.slack_client import LimitedWebClient
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ async def _check_health(settings: Settings, kibana: KibanaClient) -> CheckResult
 
 
 async def check_slack(settings: Settings) -> list[CheckResult]:
-    client = AsyncWebClient(token=settings.slack_bot_token.get_secret_value(), base_url=str(settings.slack_api_url))
+    client = LimitedWebClient(token=settings.slack_bot_token.get_secret_value(), base_url=str(settings.slack_api_url))
     results = []
     try:
         answer = await client.auth_test()
@@ -151,7 +151,7 @@ async def check_slack(settings: Settings) -> list[CheckResult]:
     except Exception as error:  # network errors from aiohttp
         results.append(CheckResult("Slack", False, f"unreachable at {settings.slack_api_url} ({type(error).__name__})"))
     if settings.slack_app_token is not None:
-        app_client = AsyncWebClient(base_url=str(settings.slack_api_url))
+        app_client = LimitedWebClient(base_url=str(settings.slack_api_url), limiter=client.limiter)
         try:
             await app_client.apps_connections_open(app_token=settings.slack_app_token.get_secret_value())
             results.append(CheckResult("Slack Socket Mode", True, "app token accepted"))

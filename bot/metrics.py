@@ -1,4 +1,4 @@
-"""Prometheus metrics: Slack requests, Kibana calls and scheduled runs, plus the process itself.
+"""Prometheus metrics: Slack requests, Slack Web API calls, Kibana calls and scheduled runs, plus the process itself.
 
 The process, Python platform and garbage-collector collectors and `chatops_build_info` give a
 fresh process samples on its first scrape (the labelled counters have none until used).
@@ -83,6 +83,25 @@ SLACK_EVENT_REPEATS = Counter(
 SCHEDULED_RUNS = Counter("chatops_scheduled_runs_total", "Scheduled health-report runs", ["outcome"], registry=REGISTRY)
 WEBHOOK_DELIVERIES = Counter(
     "chatops_alert_webhooks_total", "Kibana alert webhook deliveries", ["outcome"], registry=REGISTRY
+)
+SLACK_API_CALLS = Counter(
+    "chatops_slack_api_calls_total",
+    "Slack Web API calls, by method and outcome (ok, error, ratelimited, waited_too_long, failed)",
+    ["method", "outcome"],
+    registry=REGISTRY,
+)
+SLACK_API_RATELIMITED = Counter(
+    "chatops_slack_api_ratelimited_total",
+    "HTTP 429 (ratelimited) answers from Slack's Web API, by method (each was waited out and retried)",
+    ["method"],
+    registry=REGISTRY,
+)
+SLACK_API_WAIT_SECONDS = Histogram(
+    "chatops_slack_api_wait_seconds",
+    "Time a Slack Web API call waited in the bot's rate-limit queue before it went out",
+    ["method"],
+    buckets=(0.001, 0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300),
+    registry=REGISTRY,
 )
 
 

@@ -29,6 +29,8 @@ from starlette.requests import ClientDisconnect, Request
 
 from bot import metrics
 from bot.logs import request_id
+from bot.slack_client import LimitedWebClient
+from bot.slack_limits import reset_max_wait, set_max_wait
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -103,12 +105,24 @@ class ChatOpsApp(AsyncApp):
     Configured only by its arguments: Bolt's environment fallbacks (BOLT_ENVIRONMENT) are not read.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, reply_max_wait: float | None = None, **kwargs: Any) -> None:
+        self.reply_max_wait = reply_max_wait
         with hidden_environment(BOLT_ENVIRONMENT):
             super().__init__(**kwargs)
 
+    def _init_context(self, req: AsyncBoltRequest) -> None:
+        """Bolt gives every request a new AsyncWebClient (`context.client`, behind `say` and the
+        listeners' `client`); with the bot's LimitedWebClient, it is a copy sharing its limiter."""
+        super()._init_context(req)
+        client = self._async_client
+        if isinstance(client, LimitedWebClient):
+            req.context["client"] = client.sibling(token=req.context.get("token"), team_id=req.context.team_id)
+
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
         token = start_request() if req.mode == "socket_mode" else None
+        # Everything a Slack request starts answers a person: its Web API calls wait for Slack's
+        # rate limit at most reply_max_wait, then say so (tasks started from here inherit it).
+        wait_token = set_max_wait(self.reply_max_wait)
         started = time.perf_counter()
         mode, kind = mode_label(req), request_kind(req.body)
         status = "error"
@@ -119,6 +133,7 @@ class ChatOpsApp(AsyncApp):
         finally:
             metrics.SLACK_ACK_SECONDS.labels(mode, kind).observe(time.perf_counter() - started)
             metrics.SLACK_REQUESTS.labels(mode, kind, status).inc()
+            reset_max_wait(wait_token)
             if token is not None:
                 request_id.reset(token)
 

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(None, description="the app's signing secret")
     slack_api_url: AnyHttpUrl = Field(AnyHttpUrl("https://slack.com/api/"), description="an http(s) URL")
     slack_command: str = Field("/kibana", description="a slash command such as /kibana")
+    slack_reply_max_wait: float = Field(10.0, ge=0, le=300, description="seconds, between 0 and 300")
+    slack_pacing: bool = Field(True, description="true or false")
+    slack_posts_per_minute: int = Field(300, ge=1, le=10_000, description="a number of messages, 1-10000")
 
     kibana_url: AnyHttpUrl = Field(AnyHttpUrl("http://localhost:5601"), description="an http(s) URL")
     kibana_public_url: AnyHttpUrl | None = Field(None, description="an http(s) URL")
@@ -64,6 +67,8 @@ class Settings(BaseSettings):
     alert_webhook_token: SecretStr | None = None
     alert_channel: str | None = None
     alert_channels: str | None = Field(None, description="comma-separated Slack channel ids, such as C0123,C0456")
+    alert_update_interval: float = Field(3.0, ge=0.1, le=300, description="seconds, between 0.1 and 300")
+    alert_updates_per_minute: int = Field(30, ge=1, le=600, description="a number of updates, 1-600")
 
     access_policy: Path | None = Field(None, description="the path of a readable TOML file")
 

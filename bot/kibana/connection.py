@@ -110,9 +110,10 @@ class KibanaConnection:
         else:
             self.auth_scheme = "none"
         if transport is None:
-            transport = KibanaTransport(
-                verify=_tls(verify), max_connections=MAX_CONNECTIONS, keepalive_expiry=KEEPALIVE_SECONDS
-            )
+            # An http:// Kibana never uses TLS (the client follows no redirects), so it gets no CA
+            # bundle: loading certifi's takes about 30 ms of start-up. https:// gets the settings'.
+            tls = _tls(verify) if url.scheme == "https" else False
+            transport = KibanaTransport(verify=tls, max_connections=MAX_CONNECTIONS, keepalive_expiry=KEEPALIVE_SECONDS)
         self.http = httpx.AsyncClient(
             base_url=self.base_url,
             headers=headers,
@@ -151,12 +152,14 @@ class KibanaConnection:
             headers["kbn-xsrf"] = XSRF_VALUE
         if apm:
             headers["elastic-api-version"] = APM_API_VERSION
-        params = _query(query or {})
+        url = self.base_url + path  # absolute: httpx parses it once, instead of joining it to base_url
+        params = _query(query) if query else None
         async for attempt in self.retry.attempts_for(idempotent=idempotent):
             with attempt:
                 return await self._exchange(
                     method,
                     route,
+                    url,
                     path,
                     space_id,
                     headers=headers,
@@ -171,11 +174,12 @@ class KibanaConnection:
         self,
         method: str,
         route: str,
+        url: str,
         path: str,
         space: str,
         *,
         headers: dict[str, str],
-        params: httpx.QueryParams,
+        params: httpx.QueryParams | None,
         json: Any,
         data: Mapping[str, str] | None,
         files: Mapping[str, tuple[str, bytes, str]] | None,
@@ -183,7 +187,7 @@ class KibanaConnection:
         started = time.perf_counter()  # observed: the exchange, with any wait for a pooled connection
         try:
             response = await self.http.request(
-                method, path, headers=headers, params=params, json=json, data=data, files=files
+                method, url, headers=headers, params=params, json=json, data=data, files=files
             )
         except httpx.TransportError as exc:
             self._observe(method, route, None, time.perf_counter() - started)
@@ -250,7 +254,8 @@ def _fill(route: str, params: Mapping[str, str]) -> str:
     return _PLACEHOLDER.sub(one, route)
 
 
-def _query(query: Mapping[str, QueryValue]) -> httpx.QueryParams:
+def _query(query: Mapping[str, QueryValue]) -> httpx.QueryParams | None:
+    """The query's parameters (None when every value is None: httpx then parses no query)."""
     pairs: list[tuple[str, str]] = []
     for name, value in query.items():
         if value is None:
@@ -258,7 +263,7 @@ def _query(query: Mapping[str, QueryValue]) -> httpx.QueryParams:
         values = value if isinstance(value, list) else [value]
         for item in values:
             pairs.append((name, ("true" if item else "false") if isinstance(item, bool) else str(item)))
-    return httpx.QueryParams(tuple(pairs))
+    return httpx.QueryParams(tuple(pairs)) if pairs else None
 
 
 def _tls(verify: bool | str) -> bool | ssl.SSLContext:

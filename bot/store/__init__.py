@@ -7,8 +7,9 @@ health reports, Slack event ids and button double clicks.
 
 from __future__ import annotations
 
+from bot.store.alert_groups import AlertGroup, AlertGroupsMixin, Delivered, GroupSnapshot, Recorded
 from bot.store.alert_subscriptions import AlertPollState, AlertSubscription, AlertSubscriptionsMixin
-from bot.store.alerts import AlertContent, AlertMessage, AlertsMixin
+from bot.store.alerts import AlertContent, AlertsMixin
 from bot.store.audit import AuditEntry, AuditMixin, AuditResult
 from bot.store.cases import CaseClaim, CaseRecord, CasesMixin
 from bot.store.database import make_engine
@@ -20,14 +21,17 @@ from bot.store.subscriptions import Subscription, SubscriptionsMixin
 
 __all__ = [
     "AlertContent",
-    "AlertMessage",
+    "AlertGroup",
     "AlertPollState",
     "AlertSubscription",
     "AuditEntry",
     "AuditResult",
     "CaseClaim",
     "CaseRecord",
+    "Delivered",
+    "GroupSnapshot",
     "KnownSnooze",
+    "Recorded",
     "Store",
     "StoreSchemaError",
     "StoreSchemaMismatch",
@@ -39,6 +43,7 @@ __all__ = [
 class Store(
     EventsMixin,
     ReplaysMixin,
+    AlertGroupsMixin,
     AlertsMixin,
     CasesMixin,
     SubscriptionsMixin,

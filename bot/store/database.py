@@ -7,17 +7,21 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, event, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from bot.store import migrate
-from bot.store.migrate import SchemaUpgrade
+from bot.store import schema_version
 from bot.store.schema import versions
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql
+
+    from bot.store.migrate import SchemaUpgrade
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +91,12 @@ def _enable_wal(cursor: Any) -> None:
             time.sleep(0.1)
 
 
+def _upgrade(connection: Connection) -> SchemaUpgrade | None:
+    from bot.store import migrate  # Alembic, loaded only when the schema is not simply current
+
+    return migrate.upgrade(connection)
+
+
 class Database:
     """The engine and the helpers every part of the store uses."""
 
@@ -123,6 +133,8 @@ class Database:
     def _insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
         """A dialect-specific INSERT, which knows ON CONFLICT DO NOTHING / DO UPDATE."""
         if self.dialect == "postgresql":
+            from sqlalchemy.dialects import postgresql  # only PostgreSQL stores load its dialect
+
             return postgresql.insert(table)
         return sqlite.insert(table)
 
@@ -140,7 +152,7 @@ class Database:
             # database's write lock, on PostgreSQL this lock does, until the transaction ends.
             if self.dialect == "postgresql":
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
-            change = await conn.run_sync(migrate.upgrade)
+            change = None if await conn.run_sync(schema_version.is_current) else await conn.run_sync(_upgrade)
             await conn.execute(self._insert(versions).values(name="subscriptions", value=0).on_conflict_do_nothing())
         if change is not None:
             adopted = " (adopted the unversioned tables at the baseline)" if change.adopted else ""

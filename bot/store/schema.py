@@ -19,6 +19,10 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
+)
+from sqlalchemy import (
+    false as sa_false,
 )
 
 metadata = MetaData()
@@ -84,7 +88,63 @@ alert_messages = Table(
     Column("claimed_at", UtcDateTime, nullable=False),
     Column("posted_at", UtcDateTime, nullable=True),
     Column("recovered_at", UtcDateTime, nullable=True),
+    # The group (a rule's episode in a channel) the alert is counted in, and what it shows there.
+    # NULL group: a row of a release before grouping.
+    Column("group_id", Id, nullable=True),
+    Column("action_group", String(255), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("started_at", UtcDateTime, nullable=True),  # when Kibana first reported it (the delivery's date)
+    Column("recovery_reason", Text, nullable=True),
+    Column("muted", Boolean, nullable=False, default=False, server_default=sa_false()),
+    Column("seq", Integer, nullable=True),  # the group's version when the alert joined it
+    Column("changed_seq", Integer, nullable=True),  # … when its action group or reason last changed
+    Column("recovered_seq", Integer, nullable=True),  # … and when it recovered
     UniqueConstraint("space", "rule_id", "alert_id", "alert_uuid", name="uq_alert_messages_alert"),
+    Index("ix_alert_messages_group", "group_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+# One top-level Slack message per rule, space and channel while the rule's alerts fire there: an
+# episode. `version` counts changes (an alert joined, changed or recovered, a button acted);
+# `shown_version` is the version Slack shows. The publisher posts or updates a group whose
+# shown_version < version once `due_at` has come (the debounce), under a lease so one replica
+# does it; an episode whose alerts have all recovered closes (closed_at), the next alert opens one.
+alert_groups = Table(
+    "alert_groups",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("space", String(255), nullable=False),
+    Column("rule_id", String(255), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("rule_name", String(1000), nullable=False, default=""),
+    Column("tags", Text, nullable=False, default="[]"),
+    Column("rule_muted_all", Boolean, nullable=False, default=False),
+    Column("rule_enabled", Boolean, nullable=False, default=True),
+    Column("ts", String(64), nullable=True),  # NULL until posted
+    Column("message_channel", String(64), nullable=True),  # the channel id Slack posted it in
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("closed_at", UtcDateTime, nullable=True),
+    Column("version", Integer, nullable=False, default=1),
+    Column("shown_version", Integer, nullable=False, default=0),
+    Column("logged_version", Integer, nullable=False, default=0),  # changes up to here are in the thread log
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("lease_owner", String(255), nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),
+    Column("failure", Text, nullable=True),  # Slack's error for the last attempt, until one succeeds
+    Column("failures", Integer, nullable=False, default=0),
+    Column("updated_at", UtcDateTime, nullable=False),
+    # at most one open episode per rule, space and channel
+    Index(
+        "uq_alert_groups_open",
+        "space",
+        "rule_id",
+        "channel",
+        unique=True,
+        sqlite_where=text("closed_at IS NULL"),
+        postgresql_where=text("closed_at IS NULL"),
+    ),
+    Index("ix_alert_groups_message", "message_channel", "ts"),
+    Index("ix_alert_groups_due", "due_at"),
     sqlite_autoincrement=True,
 )
 

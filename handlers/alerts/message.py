@@ -16,7 +16,7 @@ from handlers.shared import catalog
 from handlers.shared.blocks import Block, actions, button, clip, code, context, escape, header, section
 from handlers.shared.buttons import RuleState, alert_element, link, rule_elements
 from handlers.shared.codec import Target
-from handlers.shared.outcome import MAX_STATUS_LINES, STATUS_BLOCK, Done, MessageRenderer
+from handlers.shared.outcome import MAX_STATUS_LINES, STATUS_BLOCK, Done
 
 REASON_LIMIT = 2500  # leaves room in the section's 3000 characters
 TEXT_LIMIT = 300  # the notification text
@@ -149,24 +149,3 @@ async def load(services: Services, channel: str, ts: str) -> tuple[AlertView, tu
 
 async def save(services: Services, channel: str, ts: str, view: AlertView) -> None:
     await services.store.save_alert_content(channel=channel, ts=ts, content=view.model_dump_json())
-
-
-def renderer(services: Services) -> MessageRenderer:
-    """Re-draws an alert message after a button acted on it, with the new status lines."""
-
-    async def render_stored(
-        channel: str, ts: str, new_lines: list[str], done: Done | None
-    ) -> tuple[list[Block], str] | None:
-        loaded = await load(services, channel, ts)
-        if loaded is None:
-            return None
-        view, lines = loaded
-        if done is not None and (changed := view.after(done)) is not view:
-            view = changed
-            await save(services, channel, ts, view)
-        if new_lines:
-            updated = await services.store.add_alert_status_lines(channel=channel, ts=ts, lines=new_lines)
-            lines = updated.status_lines if updated is not None else (*lines, *new_lines)
-        return alert_blocks(view, lines, snooze_api=services.profile.current.snooze), alert_text(view)
-
-    return render_stored

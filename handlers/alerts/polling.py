@@ -8,7 +8,8 @@ Every ALERTS_POLL_INTERVAL seconds, for each space that has alert subscriptions:
   or "everything"), from the space's cursor in the store, paging with `search_after` (pages of
   ALERTS_PAGE_SIZE, at most MAX_PAGES a tick: the rest follows next tick);
 - each alert document that changed becomes the `AlertDelivery` the webhook would have parsed and
-  goes through `handlers.alerts.delivery.process` for each subscribed channel it matches. That is
+  is recorded through the delivery path (`recorder(intake)`: `Intake.record`, which the publisher then
+  shows in Slack) for each subscribed channel it matches. That is
   the webhook's own path, keyed on (space, rule, alert id, alert uuid): an alert that arrives by
   webhook and by polling, or is read twice, is posted once; a recovery updates its message;
 - the cursor moves on (never backwards) once the alerts before it went through.
@@ -16,7 +17,7 @@ Every ALERTS_POLL_INTERVAL seconds, for each space that has alert subscriptions:
 The search starts OVERLAP before the stored cursor: Elasticsearch makes a write searchable up to
 a second later (the refresh interval), so a document written just before the cursor may only show
 up on a later search. What is read again is recognised (this replica remembers the state it last
-handed on for each alert) or, after a restart, found a duplicate by `process`.
+handed on for each alert) or, after a restart, found a duplicate by the store.
 
 When Elasticsearch cannot be reached or refuses (401/403), the space's channels are told once, in a
 sentence saying what to do; polling that space backs off (doubling up to MAX_BACKOFF) and, once it
@@ -32,6 +33,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from elasticsearch import AsyncElasticsearch
 from slack_sdk.errors import SlackApiError
@@ -67,6 +69,22 @@ PERMANENT_SLACK_ERRORS = frozenset(
 )
 
 Process = Callable[[Services, AlertDelivery, str], Awaitable[Answer]]
+
+
+class Recording(Protocol):
+    async def record(self, delivery: AlertDelivery, channel: str) -> Any: ...
+
+
+def recorder(intake: Recording) -> Process:
+    """The poller's way into the delivery path: record the alert (exactly once, keyed on space, rule,
+    alert id and alert uuid) and let the publisher show it when Slack allows, without waiting for
+    Slack. The answer's outcome is the store's: new, recovered_new, changed, recovered, duplicate."""
+
+    async def record(_services: Services, delivery: AlertDelivery, channel: str) -> Answer:
+        recorded = await intake.record(delivery, channel)
+        return Answer(200, {"status": recorded.outcome}, str(recorded.outcome))
+
+    return record
 
 
 @dataclass

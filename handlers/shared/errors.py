@@ -29,6 +29,7 @@ from bot.kibana.errors import (
     KibanaUnauthorized,
     KibanaUnavailable,
 )
+from bot.slack_limits import SlackRateLimited
 from handlers.shared.blocks import code, escape
 from handlers.shared.catalog import READ_ACTIONS
 from handlers.shared.grammar import UsageError
@@ -89,6 +90,8 @@ def describe(error: BaseException, doing: Doing | None = None) -> str:
         return f"{escape(error.message)}{usage}"
     if isinstance(error, KibanaError):
         return _kibana(error, doing)
+    if isinstance(error, SlackRateLimited):
+        return f"{error.sentence()} Nothing was changed in Slack."
     if isinstance(error, SlackApiError):
         slack_code = str(error.response.get("error", "unknown_error"))
         hint = {

@@ -156,7 +156,10 @@ async def test_sample_alerts_cycle_through_the_seeded_rules(client: httpx.AsyncC
         ("payments-errors", "payments-api"),
     ]
     messages = (await state(client))["messages"]
-    assert len(messages) == 3 and all(m.get("blocks") for m in messages)
+    top = [m for m in messages if m.get("thread_ts") in (None, m["ts"])]
+    assert len(top) == 2 and all(m.get("blocks") for m in top)  # cpu-high's two alerts are one group message
+    assert any("2 firing" in m["text"] for m in top)
+    assert [m["text"] for m in messages if m not in top] == [":rotating_light: 1 firing: `web-02`"]  # its thread log
 
 
 async def test_with_a_real_kibana_url_the_credentials_come_from_the_environment() -> None:
@@ -189,11 +192,17 @@ async def test_with_alerts_as_data_alerts_arrive_by_polling_with_no_webhook() ->
         poller.paused = True  # this test ticks it
         assert demo.elasticsearch is not None and demo.kibana is not None
         demo.elasticsearch.alerts_from(demo.kibana)  # a rule run
-        await poller.tick(datetime.now(UTC) + timedelta(minutes=1))
-        posted = [m for m in demo.slack.channel_messages(DEMO_CHANNEL) if " — alert " in m.get("text", "")]
+        polls = await poller.tick(datetime.now(UTC) + timedelta(minutes=1))
         active = sum(
             len(rule.active_alerts) for rule in demo.kibana.rules.values() if rule.enabled and rule.space == "default"
         )
-        assert active and len(posted) == active
-        assert all(m.get("blocks") for m in posted)
-        assert not demo.slack.calls_to("chat.postMessage")[0].params.get("thread_ts")
+        firing = [rule for rule in demo.kibana.rules.values() if rule.enabled and rule.active_alerts]
+        assert active and polls["default"].handed_on == active
+        # The publisher shows them: one message per rule (its alerts grouped), with buttons.
+        await demo.slack.wait_for(
+            lambda: (
+                len([m for m in demo.slack.channel_messages(DEMO_CHANNEL) if m.get("blocks")])
+                >= len([r for r in firing if r.space == "default"])
+            ),
+            timeout=10,
+        )

@@ -57,6 +57,7 @@ def make_settings(kibana: FakeKibana, slack: FakeSlack, tmp_path: Path, **overri
         "database_url": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
         "alert_webhook_token": WEBHOOK_TOKEN,
         "alert_channel": "C0ALERTS",
+        "alert_update_interval": 0.5,  # the debounce, short so that tests wait little
         "_env_file": None,
     }
     values.update(overrides)

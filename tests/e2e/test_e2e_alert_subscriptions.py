@@ -5,6 +5,7 @@ poller's ticks themselves, each at an explicit time; nothing waits on the wall c
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from handlers.alerts.polling import AlertPoller, SpacePoll
 from .conftest import SIGNING_SECRET, WEBHOOK_TOKEN, forget_start_up, make_settings
 
 ALERT_TEXT = re.compile(r" — alert ([\w.-]+)")
+GROUP_TEXT = re.compile(r": \d+ firing, \d+ recovered")
 ALERT_BUTTONS = {"alert_mute", "rule_mute_all", "rule_disable", "rule_snooze", "case_open", "rule_link"}
 
 
@@ -88,13 +90,19 @@ async def command(driver: SlackDriver, slack: FakeSlack, text: str, user_id: str
     return slack.responses[before].body
 
 
-def posted_alerts(slack: FakeSlack, channel: str = "C0ALERTS") -> list[dict[str, Any]]:
-    """The alert messages of a channel ("[threshold met] CPU high — alert host-1: …", "Recovered: …")."""
-    return [m for m in slack.channel_messages(channel) if ALERT_TEXT.search(m.get("text", ""))]
+def alert_messages(slack: FakeSlack, channel: str = "C0ALERTS") -> list[dict[str, Any]]:
+    """The alert messages of a channel: an alert's own ("[threshold met] CPU high — alert host-1: …"),
+    or its rule's group ("CPU high: 2 firing, 0 recovered")."""
+    return [
+        m
+        for m in slack.channel_messages(channel)
+        if ALERT_TEXT.search(m.get("text", "")) or GROUP_TEXT.search(m.get("text", ""))
+    ]
 
 
-def alert_ids(slack: FakeSlack, channel: str = "C0ALERTS") -> list[str]:
-    return sorted(ALERT_TEXT.search(m["text"]).group(1) for m in posted_alerts(slack, channel))  # type: ignore[union-attr]
+async def shown(slack: FakeSlack, text: str, channel: str = "C0ALERTS") -> list[dict[str, Any]]:
+    """Wait until the publisher shows a message containing `text` (it posts in the background)."""
+    return list(await slack.wait_for(lambda: [m for m in alert_messages(slack, channel) if text in m["text"]]))
 
 
 def action_ids(message: dict[str, Any]) -> set[str]:
@@ -114,18 +122,16 @@ async def test_subscribe_then_alerts_appear_with_buttons_within_one_poll(
     es.fire(kibana, "r1", "host-1", "host-2")
     es.fire(kibana, "r2", "disk-1")  # not subscribed
     [poll] = (await tick(bot, clock)).values()
-    assert (poll.space, poll.searches, poll.outcomes) == ("default", 1, {"posted": 2})
-    posted = posted_alerts(slack)
-    assert len(posted) == 2
-    assert all(action_ids(m) >= ALERT_BUTTONS for m in posted)
-    assert alert_ids(slack) == ["host-1", "host-2"]
+    assert (poll.space, poll.searches, poll.outcomes) == ("default", 1, {"new": 2})
+    [message] = await shown(slack, "CPU high: 2 firing, 0 recovered")  # the rule's alerts, grouped
+    assert action_ids(message) >= ALERT_BUTTONS
     [search] = es.searches()
     assert search.json["query"]["bool"]["should"] == [{"terms": {"kibana.alert.rule.uuid": ["r1"]}}]
 
     es.alerts_from(kibana)  # the rules run again: the same alerts are written again
     again = (await tick(bot, clock))["default"]
     assert again.changes >= 2 and again.handed_on == 0  # recognised, not handed on again
-    assert len(posted_alerts(slack)) == 2
+    assert len(alert_messages(slack)) == 1
 
 
 async def test_a_recovery_updates_its_message(
@@ -134,16 +140,14 @@ async def test_a_recovery_updates_its_message(
     await command(driver, slack, "alerts subscribe --tag prod")
     es.fire(kibana, "r1", "host-1")
     await tick(bot, clock)
-    [message] = posted_alerts(slack)
+    [message] = await shown(slack, "— alert host-1")
     es.resolve(kibana, "r1", "host-1")
     poll = (await tick(bot, clock))["default"]
     assert poll.outcomes == {"recovered": 1}
+    await slack.wait_for(lambda: "alert_mute" not in action_ids(slack.message("C0ALERTS", message["ts"]) or {}))
     updated = slack.message("C0ALERTS", message["ts"])
-    assert updated is not None and "recovered" in str(updated["blocks"]).lower()
-    assert "alert_mute" not in action_ids(updated)
-    [_, reply] = slack.thread("C0ALERTS", message["ts"])
-    assert "recovered" in reply["text"]
-    assert len(slack.channel_messages("C0ALERTS")) == 2  # the subscribe answer and the alert, nothing new
+    assert updated is not None and "recovered" in json.dumps(updated["blocks"]).lower()
+    assert len(alert_messages(slack)) == 1  # updated in place, nothing new
 
 
 async def test_a_restart_in_the_middle_neither_reposts_nor_leaves_a_gap(
@@ -158,7 +162,8 @@ async def test_a_restart_in_the_middle_neither_reposts_nor_leaves_a_gap(
         await command(driver, slack, "alerts subscribe --all")
         es.fire(kibana, "r1", *(f"host-{i:02}" for i in range(15)))
         first = (await poller.tick(clock.next()))["default"]
-        assert (first.outcomes, first.incomplete) == ({"posted": 10}, True)
+        assert (first.outcomes, first.incomplete) == ({"new": 10}, True)
+        await shown(slack, "CPU high: 10 firing, 0 recovered")
     es.fire(kibana, "r1", "late-1")  # written while the bot is down
     es.resolve(kibana, "r1", "host-00")
     async with running_bot(settings) as bot:
@@ -166,9 +171,9 @@ async def test_a_restart_in_the_middle_neither_reposts_nor_leaves_a_gap(
         poller.paused, poller.max_pages = True, 1
         while (await poller.tick(clock.next()))["default"].incomplete:
             pass
-    assert alert_ids(slack) == sorted([f"host-{i:02}" for i in range(15)] + ["late-1"])  # each once, none missing
-    [recovered] = [m for m in posted_alerts(slack) if "host-00" in m["text"]]
-    assert recovered["text"].startswith("Recovered:")
+        # 16 alerts, each counted once (none reposted, none missing), host-00 recovered: one message
+        await shown(slack, "CPU high: 15 firing, 1 recovered")
+    assert len(alert_messages(slack)) == 1
 
 
 async def test_the_webhook_and_polling_together_give_one_message(
@@ -195,7 +200,7 @@ async def test_the_webhook_and_polling_together_give_one_message(
     assert answer.json()["status"] == "posted"
     poll = (await tick(bot, clock))["default"]
     assert poll.outcomes == {"duplicate": 1}
-    assert len(posted_alerts(slack)) == 1
+    assert len(alert_messages(slack)) == 1
 
 
 async def test_elasticsearch_403_tells_the_channel_once_and_check_fails(
@@ -223,10 +228,10 @@ async def test_elasticsearch_403_tells_the_channel_once_and_check_fails(
 
     es.allow_alerts_read()
     poll = (await tick(bot, clock))["default"]
-    assert poll.outcomes == {"posted": 1}  # the alert written while reading failed is not lost
+    assert poll.outcomes == {"new": 1}  # the alert written while reading failed is not lost
     back = [m for m in slack.channel_messages("C0ALERTS") if m["text"].startswith(":white_check_mark: Reading")]
     assert len(back) == 1
-    assert len(posted_alerts(slack)) == 1
+    await shown(slack, "— alert host-1")
 
 
 async def test_polling_backs_off_while_elasticsearch_is_down(
@@ -307,7 +312,8 @@ async def test_the_configured_subscription_lives_and_goes_with_the_settings(
         refused = await command(driver, slack, f"alerts unsubscribe {configured.id}")
         assert "declared in the bot's configuration" in refused["text"]
         es.fire(kibana, "r9", "svc-1", space="ops")
-        assert (await poller_of(bot).tick(clock.next()))["ops"].outcomes == {"posted": 1}
+        assert (await poller_of(bot).tick(clock.next()))["ops"].outcomes == {"new": 1}
+        await shown(slack, "— alert svc-1")
     async with running_bot(es_settings(kibana, slack, es, tmp_path)) as bot:
         assert await bot.runtime.services.store.list_alert_subscriptions() == []
 

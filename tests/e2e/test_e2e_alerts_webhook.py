@@ -181,10 +181,31 @@ async def test_a_new_reason_updates_the_message_in_place(bot: RunningBot, slack:
     assert len(slack.calls_to("chat.postMessage")) == 1
 
 
-async def test_a_new_alert_uuid_is_a_new_message(bot: RunningBot, slack: FakeSlack) -> None:
+async def test_another_alert_of_a_firing_rule_turns_its_message_into_the_group(
+    bot: RunningBot, slack: FakeSlack
+) -> None:
     await deliver(bot, BODY)
-    await deliver(bot, {**BODY, "alert_uuid": "another-lifecycle"})
-    assert len(slack.channel_messages("C0ALERTS")) == 2
+    [original] = top_level(slack)
+    second = await deliver(bot, {**BODY, "alert_id": "host-2", "alert_uuid": "u-host-2", "reason": "CPU 95%"})
+    assert second.status_code == 200 and second.json()["status"] == "grouped"
+    assert [m["ts"] for m in top_level(slack)] == [original["ts"]]  # updated in place, no new message
+    now = slack.message("C0ALERTS", original["ts"])
+    assert now is not None
+    assert "2 firing" in all_text(now) and "`host-1`" in all_text(now) and "`host-2`" in all_text(now)
+    menu = element(now, "alert_mute")  # one alert is acted on through the menu
+    assert menu["type"] == "static_select"
+    assert {Target.unpack(o["value"]).alert_id for o in menu["options"]} == {"host-1", "host-2"}
+    assert {"rule_mute_all", "rule_disable", "rule_snooze", "case_open", "rule_link"} <= action_ids(now)
+    log = [m["text"] for m in slack.thread("C0ALERTS", original["ts"]) if m["ts"] != original["ts"]]
+    assert log == [":rotating_light: 1 firing: `host-2`"]
+
+
+async def test_once_every_alert_recovered_the_next_alert_is_a_new_message(bot: RunningBot, slack: FakeSlack) -> None:
+    await deliver(bot, BODY)
+    await deliver(bot, {**BODY, "action_group": "recovered"})
+    again = await deliver(bot, {**BODY, "alert_uuid": "another-lifecycle"})
+    assert again.json()["status"] == "posted"
+    assert len(top_level(slack)) == 2
 
 
 # ---- recovery -------------------------------------------------------------------------------
@@ -329,12 +350,12 @@ async def test_without_a_channel_anywhere_it_is_400_naming_channel(
 
 @pytest.mark.parametrize(
     ("error", "status"),
-    [("channel_not_found", 200), ("not_in_channel", 200), ("ratelimited", 429)],
+    [("channel_not_found", 200), ("not_in_channel", 200), ("is_archived", 200)],
 )
 async def test_a_slack_failure_is_502_and_the_retry_posts_once(
     bot: RunningBot, slack: FakeSlack, error: str, status: int
 ) -> None:
-    slack.fail("chat.postMessage", error, status=status, retry_after=1 if status == 429 else None)
+    slack.fail("chat.postMessage", error, status=status)
     failed = await deliver(bot, BODY)
     assert failed.status_code == 502
     assert failed.json()["slack_error"] == error
@@ -345,6 +366,18 @@ async def test_a_slack_failure_is_502_and_the_retry_posts_once(
     assert retried.status_code == 200 and retried.json()["status"] == "posted"
     again = await deliver(bot, BODY)
     assert again.json()["status"] == "duplicate"
+    assert len(slack.channel_messages("C0ALERTS")) == 1
+
+
+async def test_a_slack_429_is_never_a_refused_webhook_the_alert_is_posted_after_retry_after(
+    bot: RunningBot, slack: FakeSlack
+) -> None:
+    slack.fail("chat.postMessage", "ratelimited", status=429, retry_after=1)
+    answer = await deliver(bot, BODY)
+    assert answer.status_code in (200, 202), answer.text  # accepted: stored, posted when Slack allows
+    await slack.wait_for(lambda: slack.channel_messages("C0ALERTS"))
+    assert (await deliver(bot, BODY)).json()["status"] == "duplicate"
+    assert [c.status for c in slack.calls_to("chat.postMessage")] == [429, 200]
     assert len(slack.channel_messages("C0ALERTS")) == 1
 
 
@@ -361,7 +394,7 @@ async def test_a_failed_recovery_update_is_shown_by_the_retry(bot: RunningBot, s
     await deliver(bot, BODY)
     [original] = slack.channel_messages("C0ALERTS")
     recovered = {**BODY, "action_group": "recovered"}
-    slack.fail("chat.postMessage", "ratelimited", status=429, retry_after=1)
+    slack.fail("chat.postMessage", "not_in_channel")  # the recovery's line in the thread
     failed = await deliver(bot, recovered)
     assert failed.status_code == 502
     retried = await deliver(bot, recovered)

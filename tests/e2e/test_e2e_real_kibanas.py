@@ -287,11 +287,12 @@ async def test_summary_actions_post_a_rule_level_message(bot: RunningBot, slack:
 
 async def test_tags_rendered_as_json_keep_their_commas(bot: RunningBot, slack: FakeSlack, kibana: FakeKibana) -> None:
     kibana.add_rule(id="r1", active_alerts=["host-1"])
+    kibana.add_rule(id="r2", active_alerts=["host-2"])
     # "tags":"{{rule.tags.asJSON}}" renders a JSON list, JSON-escaped inside the quotes
     raw = json.dumps({**BODY, "tags": json.dumps(["prod", "db,eu"])}).encode()
     assert (await deliver(bot, raw)).status_code == 200
     assert (
-        await deliver(bot, {**BODY, "alert_id": "host-2", "alert_uuid": "u-2", "tags": "prod,db"})
+        await deliver(bot, {**BODY, "rule_id": "r2", "alert_id": "host-2", "alert_uuid": "u-2", "tags": "prod,db"})
     ).status_code == 200
     first, second = slack.channel_messages("C0ALERTS")
     assert "`db,eu`" in all_text(first) and "`prod`" in all_text(first)

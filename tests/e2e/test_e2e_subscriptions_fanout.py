@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
 
 from bot.devkit.fake_kibana import FakeKibana
 from bot.devkit.fake_slack import FakeSlack
 from bot.devkit.harness import RunningBot
 from bot.schedule import parse_schedule
 from bot.scheduler import HealthScheduler, count
+from bot.settings import Settings
+from tests.e2e.conftest import make_settings
 
 CHANNELS = [f"C{n:04d}" for n in range(200)]
+
+
+@pytest.fixture
+def settings(kibana: FakeKibana, slack: FakeSlack, tmp_path: Path) -> Settings:
+    """This test counts Kibana reads per tick, not Slack's pace: the bot's workspace-wide cap on
+    chat.postMessage (SLACK_POSTS_PER_MINUTE, 300 by default) would make each 200-post tick take
+    about 40 s, so it is set to its largest value here."""
+    return make_settings(kibana, slack, tmp_path, slack_posts_per_minute=10_000)
 
 
 async def test_two_hundred_channels_one_health_request_per_tick(

@@ -1,124 +1,157 @@
-"""Alert message locations: one Slack post per alert, one recovery reply."""
+"""Alert groups: every delivery counted once in its rule's episode, and who publishes it."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
-from bot.store import Store
+from bot.store import Delivered, Store
 
-from .conftest import Clock
-
-ALERT = {"space": "ops", "rule_id": "r-1", "alert_id": "host-a"}
-
-
-async def test_first_claim_posts_and_later_deliveries_do_not(store: Store) -> None:
-    assert await store.claim_alert_message(**ALERT, alert_uuid="u1", channel="C1") is True
-    assert await store.claim_alert_message(**ALERT, alert_uuid="u1", channel="C1") is False
+T0 = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 
 
-async def test_message_location_is_recorded_and_found(store: Store) -> None:
-    assert await store.get_alert_message(**ALERT) is None
-    await store.claim_alert_message(**ALERT, alert_uuid="u1", channel="C1")
-
-    pending = await store.get_alert_message(**ALERT, alert_uuid="u1")
-    assert pending is not None and pending.ts is None and pending.posted_at is None
-
-    await store.set_alert_message_ts(**ALERT, alert_uuid="u1", channel="C1", ts="1700000000.000100")
-    message = await store.get_alert_message(**ALERT, alert_uuid="u1")
-    assert message is not None
-    assert (message.channel, message.ts, message.alert_uuid) == ("C1", "1700000000.000100", "u1")
-    assert message.claimed_at.tzinfo is UTC and message.posted_at is not None
-    assert message.recovered_at is None
-
-
-async def test_without_uuid_the_newest_message_of_the_alert_is_found(store: Store, clock: Clock) -> None:
-    await store.claim_alert_message(**ALERT, alert_uuid="old", channel="C1")
-    await store.set_alert_message_ts(**ALERT, alert_uuid="old", channel="C1", ts="1.1")
-    clock.advance(timedelta(hours=1))
-    await store.claim_alert_message(**ALERT, alert_uuid="new", channel="C2")
-    await store.set_alert_message_ts(**ALERT, alert_uuid="new", channel="C2", ts="2.2")
-
-    newest = await store.get_alert_message(**ALERT)
-    assert newest is not None and (newest.alert_uuid, newest.ts) == ("new", "2.2")
-    older = await store.get_alert_message(**ALERT, alert_uuid="old")
-    assert older is not None and older.ts == "1.1"
-    assert await store.get_alert_message(space="other", rule_id="r-1", alert_id="host-a") is None
+def alert(n: int, *, rule: str = "r-1", recovered: bool = False, reason: str = "CPU 97%") -> Delivered:
+    return Delivered(
+        space="ops",
+        rule_id=rule,
+        alert_id=f"host-{n}",
+        alert_uuid=f"u-{rule}-{n}",
+        rule_name="CPU high",
+        tags=("prod",),
+        action_group="recovered" if recovered else "threshold met",
+        reason=reason,
+        date=T0 + timedelta(minutes=n),
+        recovered=recovered,
+    )
 
 
-async def test_a_new_uuid_of_the_same_alert_gets_its_own_message(store: Store) -> None:
-    assert await store.claim_alert_message(**ALERT, alert_uuid="u1", channel="C1")
-    assert await store.claim_alert_message(**ALERT, alert_uuid="u2", channel="C1")
+async def test_the_first_alert_opens_a_group_and_more_join_it(store: Store) -> None:
+    first = await store.record_alert(alert(1), channel="C1")
+    assert (first.outcome, first.version, first.first) == ("new", 1, True)
+    second = await store.record_alert(alert(2), channel="C1")
+    assert (second.outcome, second.group_id, second.version, second.first) == ("new", first.group_id, 2, False)
+    other_rule = await store.record_alert(alert(1, rule="r-2"), channel="C1")
+    other_channel = await store.record_alert(alert(3), channel="C2")
+    assert len({first.group_id, other_rule.group_id, other_channel.group_id}) == 3
+    snapshot = await store.alert_group_snapshot(first.group_id)
+    assert snapshot is not None
+    assert (snapshot.firing, snapshot.recovered, snapshot.total) == (2, 0, 2)
+    assert [a.alert_id for a in snapshot.newest] == ["host-2", "host-1"]
+    assert [a.alert_id for a in snapshot.joined] == ["host-1", "host-2"]
+    assert snapshot.group.rule_name == "CPU high" and snapshot.group.tags == ("prod",)
 
 
-async def test_recovered_is_marked_only_once(store: Store) -> None:
-    await store.claim_alert_message(**ALERT, alert_uuid="u1", channel="C1")
-    await store.set_alert_message_ts(**ALERT, alert_uuid="u1", channel="C1", ts="1.1")
-
-    assert await store.mark_alert_recovered(**ALERT, alert_uuid="u1") is True
-    assert await store.mark_alert_recovered(**ALERT, alert_uuid="u1") is False
-    assert await store.mark_alert_recovered(**ALERT) is False
-    message = await store.get_alert_message(**ALERT)
-    assert message is not None and message.recovered_at is not None
+async def test_the_same_delivery_again_is_a_duplicate_and_counts_once(store: Store) -> None:
+    first = await store.record_alert(alert(1), channel="C1")
+    again = await store.record_alert(alert(1), channel="C1")
+    elsewhere = await store.record_alert(alert(1), channel="C9")  # the key has no channel: same alert
+    assert again.outcome == elsewhere.outcome == "duplicate"
+    assert again.group_id == elsewhere.group_id == first.group_id and again.version == 1
+    assert await store.alert_counts() == (1, 0)
 
 
-async def test_recovered_without_uuid_marks_the_newest(store: Store, clock: Clock) -> None:
-    await store.claim_alert_message(**ALERT, alert_uuid="old", channel="C1")
-    clock.advance(timedelta(minutes=1))
-    await store.claim_alert_message(**ALERT, alert_uuid="new", channel="C1")
-
-    assert await store.mark_alert_recovered(**ALERT) is True
-    new = await store.get_alert_message(**ALERT, alert_uuid="new")
-    old = await store.get_alert_message(**ALERT, alert_uuid="old")
-    assert new is not None and new.recovered_at is not None
-    assert old is not None and old.recovered_at is None
-
-
-async def test_recovered_of_an_unknown_alert_is_false(store: Store) -> None:
-    assert await store.mark_alert_recovered(**ALERT, alert_uuid="nope") is False
+async def test_a_new_reason_is_a_change_and_a_recovery_counts_as_recovered(store: Store) -> None:
+    first = await store.record_alert(alert(1), channel="C1")
+    changed = await store.record_alert(alert(1, reason="CPU 99%"), channel="C1")
+    assert (changed.outcome, changed.version) == ("changed", 2)
+    recovered = await store.record_alert(replace(alert(1, recovered=True), reason="back to 40%"), channel="C1")
+    assert (recovered.outcome, recovered.version, recovered.recovered) == ("recovered", 3, True)
+    late = await store.record_alert(alert(1, reason="late retry"), channel="C1")
+    assert (late.outcome, late.version) == ("duplicate", 3)
+    snapshot = await store.alert_group_snapshot(first.group_id)
+    assert snapshot is not None and (snapshot.firing, snapshot.recovered) == (0, 1)
+    [gone] = snapshot.left
+    assert gone.recovery_reason == "back to 40%" and gone.reason == "CPU 99%"
 
 
-async def test_released_claim_lets_the_next_delivery_post(store: Store) -> None:
-    await store.claim_alert_message(**ALERT, alert_uuid="u1", channel="C1")
-    assert await store.release_alert_message(**ALERT, alert_uuid="u1") is True
-    assert await store.get_alert_message(**ALERT) is None
-    assert await store.claim_alert_message(**ALERT, alert_uuid="u1", channel="C1") is True
+async def test_a_recovery_never_seen_opens_a_group_of_one_recovered_alert(store: Store) -> None:
+    recorded = await store.record_alert(alert(1, recovered=True), channel="C1")
+    assert (recorded.outcome, recorded.first, recorded.recovered) == ("recovered_new", True, True)
+    assert await store.alert_counts() == (0, 1)
 
 
-async def test_a_posted_message_is_never_released(store: Store) -> None:
-    await store.claim_alert_message(**ALERT, alert_uuid="u1", channel="C1")
-    await store.set_alert_message_ts(**ALERT, alert_uuid="u1", channel="C1", ts="1.1")
-    assert await store.release_alert_message(**ALERT, alert_uuid="u1") is False
-    assert await store.claim_alert_message(**ALERT, alert_uuid="u1", channel="C1") is False
+async def test_publishing_shows_a_version_and_a_closed_episode_makes_way_for_a_new_one(store: Store) -> None:
+    first = await store.record_alert(alert(1), channel="C1")
+    assert await store.due_alert_groups() == [first.group_id]
+    assert await store.lease_alert_group(first.group_id, owner="a")
+    assert not await store.lease_alert_group(first.group_id, owner="b")  # one publisher at a time
+    assert await store.due_alert_groups() == []  # leased
+    await store.alert_group_posted(first.group_id, channel="C1ID", ts="1.1")
+    soon = datetime.now(UTC) + timedelta(seconds=60)
+    assert not await store.alert_group_shown(
+        first.group_id, owner="a", version=1, logged_version=1, next_due=soon, close=False
+    )
+    group = await store.alert_group_at(channel="C1ID", ts="1.1")
+    assert group is not None and group.id == first.group_id and not group.pending
+
+    await store.record_alert(alert(1, recovered=True), channel="C1")
+    assert await store.due_alert_groups() == []  # the debounce: not before next_due
+    assert await store.lease_alert_group(first.group_id, owner="a")
+    assert await store.alert_group_shown(
+        first.group_id, owner="a", version=2, logged_version=2, next_due=datetime.now(UTC), close=True
+    )
+    reopened = await store.record_alert(alert(2), channel="C1")
+    assert reopened.group_id != first.group_id and reopened.first
 
 
-async def test_a_stale_claim_without_a_post_is_taken_over_once(store: Store, clock: Clock) -> None:
-    await store.claim_alert_message(**ALERT, alert_uuid="u1", channel="C1")
-    clock.advance(timedelta(minutes=4))
-    assert await store.claim_alert_message(**ALERT, alert_uuid="u1", channel="C2") is False
-    clock.advance(timedelta(minutes=1))
-    assert await store.claim_alert_message(**ALERT, alert_uuid="u1", channel="C2") is True
-    assert await store.claim_alert_message(**ALERT, alert_uuid="u1", channel="C2") is False
-    message = await store.get_alert_message(**ALERT)
-    assert message is not None and message.channel == "C2"
+async def test_a_change_during_publishing_keeps_the_episode_open(store: Store) -> None:
+    first = await store.record_alert(alert(1), channel="C1")
+    await store.record_alert(alert(1, recovered=True), channel="C1")
+    assert await store.lease_alert_group(first.group_id, owner="a")
+    await store.record_alert(alert(2), channel="C1")  # arrives while version 2 is being shown
+    now = datetime.now(UTC)
+    assert not await store.alert_group_shown(
+        first.group_id, owner="a", version=2, logged_version=2, next_due=now, close=True
+    )
+    group = await store.alert_group(first.group_id)
+    assert group is not None and group.closed_at is None and group.pending and group.version == 3
 
 
-async def test_a_posted_message_is_never_taken_over(store: Store, clock: Clock) -> None:
-    await store.claim_alert_message(**ALERT, alert_uuid="u1", channel="C1")
-    await store.set_alert_message_ts(**ALERT, alert_uuid="u1", channel="C1", ts="1.1")
-    clock.advance(timedelta(days=1))
-    assert await store.claim_alert_message(**ALERT, alert_uuid="u1", channel="C1") is False
+async def test_a_failure_is_kept_until_a_delivery_asks_again(store: Store) -> None:
+    first = await store.record_alert(alert(1), channel="C1")
+    assert await store.lease_alert_group(first.group_id, owner="a")
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    await store.alert_group_failed(first.group_id, owner="a", failure="channel_not_found", retry_at=later)
+    group = await store.alert_group(first.group_id)
+    assert group is not None and (group.failure, group.failures) == ("channel_not_found", 1)
+    assert await store.due_alert_groups() == []  # backing off
+    assert await store.retry_alert_group(first.group_id) is True
+    assert await store.retry_alert_group(first.group_id) is False  # no failure left to retry
+    assert await store.due_alert_groups() == [first.group_id]
 
 
-async def test_twenty_replicas_claim_one_alert_and_exactly_one_posts(replicas: list[Store]) -> None:
-    results = await asyncio.gather(*(r.claim_alert_message(**ALERT, alert_uuid="u1", channel="C1") for r in replicas))
-    assert results.count(True) == 1
+async def test_a_rate_limit_wait_is_not_a_failure(store: Store) -> None:
+    first = await store.record_alert(alert(1), channel="C1")
+    assert await store.lease_alert_group(first.group_id, owner="a")
+    await store.alert_group_failed(first.group_id, owner="a", failure=None, retry_at=datetime.now(UTC))
+    group = await store.alert_group(first.group_id)
+    assert group is not None and (group.failure, group.failures, group.pending) == (None, 0, True)
 
 
-async def test_twenty_replicas_mark_one_recovery_exactly_once(replicas: list[Store]) -> None:
-    await replicas[0].claim_alert_message(**ALERT, alert_uuid="u1", channel="C1")
-    results = await asyncio.gather(*(r.mark_alert_recovered(**ALERT, alert_uuid="u1") for r in replicas))
-    assert results.count(True) == 1
+async def test_a_button_change_is_stored_and_makes_the_group_pending(store: Store) -> None:
+    first = await store.record_alert(alert(1), channel="C1")
+    await store.record_alert(alert(2), channel="C1")
+    await store.change_alert_group(first.group_id, rule_muted_all=True, muted_alert=("host-1", True))
+    snapshot = await store.alert_group_snapshot(first.group_id)
+    assert snapshot is not None and snapshot.group.rule_muted_all and snapshot.group.version == 3
+    assert {a.alert_id: a.muted for a in snapshot.newest} == {"host-1": True, "host-2": False}
+
+
+async def test_twenty_replicas_record_one_storm_and_each_alert_counts_once(replicas: list[Store]) -> None:
+    storm = [alert(n) for n in range(30)]
+    recorded = await asyncio.gather(*(r.record_alert(a, channel="C1") for a in storm for r in replicas[:5]))
+    assert sorted(r.outcome for r in recorded).count("new") == 30
+    assert len({r.group_id for r in recorded}) == 1  # one group, whichever replica opened it
+    assert await replicas[0].alert_counts() == (30, 0)
+    snapshot = await replicas[0].alert_group_snapshot(recorded[0].group_id)
+    assert snapshot is not None and snapshot.group.version == 30
+
+
+async def test_twenty_replicas_lease_one_group_and_exactly_one_wins(replicas: list[Store]) -> None:
+    first = await replicas[0].record_alert(alert(1), channel="C1")
+    won = await asyncio.gather(*(r.lease_alert_group(first.group_id, owner=f"r{n}") for n, r in enumerate(replicas)))
+    assert won.count(True) == 1
 
 
 # ---- what an alert message shows, and its status lines ---------------------------------
@@ -160,14 +193,3 @@ async def test_twenty_replicas_add_status_lines_and_none_is_lost(replicas: list[
     )
     found = await replicas[0].get_alert_content(channel="C1", ts="1.1")
     assert found is not None and sorted(found.status_lines) == sorted(f"by {n}" for n in range(20))
-
-
-async def test_a_cleared_recovery_can_be_marked_again(store: Store) -> None:
-    await store.claim_alert_message(**ALERT, alert_uuid="u1", channel="C1")
-    assert await store.clear_alert_recovered(**ALERT, alert_uuid="u1") is False
-    assert await store.mark_alert_recovered(**ALERT, alert_uuid="u1") is True
-    assert await store.clear_alert_recovered(**ALERT, alert_uuid="u1") is True
-    message = await store.get_alert_message(**ALERT, alert_uuid="u1")
-    assert message is not None and message.recovered_at is None
-    assert await store.mark_alert_recovered(**ALERT, alert_uuid="u1") is True
-    assert await store.mark_alert_recovered(**ALERT, alert_uuid="u1") is False

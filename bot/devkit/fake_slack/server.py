@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.devkit.fake_slack import chat, directory, files, response_urls, socket_mode, views, web_api
+from bot.devkit.fake_slack.rate_limits import RateLimiter, RateLimits, RateLimitStats
 from bot.devkit.fake_slack.records import ApiCall, Fault, ResponseUrlPost
 from bot.devkit.fake_slack.workspace import Channel, Workspace
 
@@ -31,6 +32,7 @@ class FakeSlack:
         bot_id: str = "B0BOT",
         team_domain: str = "acme",
         app_id: str = "A0001",
+        rate_limits: RateLimits | bool = False,
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
@@ -55,6 +57,9 @@ class FakeSlack:
             **socket_mode.METHODS,
         }
         self._faults: dict[str, list[Fault]] = {}
+        self.rate_limiter: RateLimiter | None = None
+        if rate_limits:
+            self.limit_rates(rate_limits if isinstance(rate_limits, RateLimits) else None)
         self._runner: web.AppRunner | None = None
         self.base_url = ""
 
@@ -247,6 +252,21 @@ class FakeSlack:
             if fault.times <= 0:
                 queue.pop(0)
         return fault
+
+    # ---- rate limits (off unless turned on; see rate_limits.py) ---------------------------
+    def limit_rates(self, limits: RateLimits | None = None) -> RateLimitStats:
+        """Enforce Slack's rate limits from now on (`limits`: other budgets, e.g. small windows for a
+        test); returns the (fresh) stats: calls and 429s by method, and the early calls."""
+        self.rate_limiter = RateLimiter(limits or RateLimits())
+        return self.rate_limiter.stats
+
+    def unlimit_rates(self) -> None:
+        self.rate_limiter = None
+
+    @property
+    def rate_limit_stats(self) -> RateLimitStats:
+        """What the rate limits saw (empty stats while they are off)."""
+        return self.rate_limiter.stats if self.rate_limiter is not None else RateLimitStats()
 
     # ---- Socket Mode -----------------------------------------------------------------
     @property

@@ -95,8 +95,18 @@ async def handle_call(fake: FakeSlack, request: web.Request) -> web.Response:
         if handler is None:
             raise SlackApiFailure("unknown_method")
         check_token(fake, method, token)
+        if fake.rate_limiter is not None:
+            retry_after = fake.rate_limiter.admit(method, _channel(params))
+            if retry_after is not None:
+                headers["Retry-After"] = str(retry_after)
+                raise SlackApiFailure("ratelimited", status=429)
         status, body = 200, await handler(fake, params)
     except SlackApiFailure as failure:
         status, body = failure.status, failure.body()
     fake.calls.append(ApiCall(method, params, token, status, body, http_method=request.method))
     return web.json_response(body, status=status, headers=headers)
+
+
+def _channel(params: dict[str, Any]) -> str | None:
+    channel = params.get("channel")
+    return channel if isinstance(channel, str) and channel else None

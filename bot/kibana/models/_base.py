@@ -8,10 +8,10 @@ from pydantic import BaseModel, ConfigDict
 class KibanaResponse(BaseModel):
     """A body Kibana sends: unknown keys are ignored, since newer Kibanas add fields."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True, defer_build=True)
 
 
 class KibanaRequest(BaseModel):
     """A body the bot sends: unknown keys are a programming error."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)

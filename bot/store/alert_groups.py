@@ -1,0 +1,527 @@
+"""Alert groups: a rule's episode in a channel, the alerts counted in it, and who publishes it.
+
+Every delivery (webhook or polling) is recorded here first, in one transaction; Slack is
+told afterwards by the publisher, from what is stored. So a Slack failure or a restart
+loses nothing, and the counts come from the alert rows themselves: an alert delivered
+twice, by Kibana's retries or by two replicas, is one row and is counted once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.store.database import Database
+from bot.store.schema import alert_groups, alert_messages, utcnow
+
+# A publisher that died holding a group is replaced after this; it is also how long a
+# publisher may wait for Slack's rate limits on one message before another replica may try.
+LEASE = timedelta(minutes=5)
+
+Outcome = Literal["new", "recovered_new", "changed", "recovered", "duplicate"]
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What recording a delivery did: the group it counts in, and the version that shows it."""
+
+    outcome: Outcome
+    group_id: int
+    version: int  # Slack shows this delivery once the group's shown_version reaches it
+    first: bool  # the alert opened its group (its message is the alert's own)
+    recovered: bool  # the alert, as stored now, has recovered
+
+
+@dataclass(frozen=True, slots=True)
+class AlertGroup:
+    id: int
+    space: str
+    rule_id: str
+    channel: str
+    rule_name: str
+    tags: tuple[str, ...]
+    rule_muted_all: bool
+    rule_enabled: bool
+    ts: str | None
+    message_channel: str | None  # the channel id of the message (the delivery may name #channel)
+    started_at: datetime
+    closed_at: datetime | None
+    version: int
+    shown_version: int
+    logged_version: int
+    due_at: datetime
+    failure: str | None
+    failures: int
+
+    @property
+    def pending(self) -> bool:
+        return self.shown_version < self.version
+
+
+@dataclass(frozen=True, slots=True)
+class GroupAlert:
+    id: int
+    alert_id: str
+    alert_uuid: str
+    action_group: str
+    reason: str
+    started_at: datetime
+    recovered_at: datetime | None
+    recovery_reason: str
+    muted: bool
+    seq: int
+    changed_seq: int | None
+    recovered_seq: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSnapshot:
+    """A group as the publisher renders it: counts, the newest alerts, what changed since the log."""
+
+    group: AlertGroup
+    firing: int
+    recovered: int
+    newest: tuple[GroupAlert, ...]  # newest first
+    joined: tuple[GroupAlert, ...]  # joined after logged_version, oldest first
+    left: tuple[GroupAlert, ...]  # recovered after logged_version, oldest first
+    joined_total: int
+    left_total: int
+
+    @property
+    def total(self) -> int:
+        return self.firing + self.recovered
+
+
+def _group(row: Any) -> AlertGroup:
+    return AlertGroup(
+        id=row.id,
+        space=row.space,
+        rule_id=row.rule_id,
+        channel=row.channel,
+        rule_name=row.rule_name,
+        tags=tuple(json.loads(row.tags)),
+        rule_muted_all=row.rule_muted_all,
+        rule_enabled=row.rule_enabled,
+        ts=row.ts,
+        message_channel=row.message_channel,
+        started_at=row.started_at,
+        closed_at=row.closed_at,
+        version=row.version,
+        shown_version=row.shown_version,
+        logged_version=row.logged_version,
+        due_at=row.due_at,
+        failure=row.failure,
+        failures=row.failures,
+    )
+
+
+def _alert(row: Any) -> GroupAlert:
+    return GroupAlert(
+        id=row.id,
+        alert_id=row.alert_id,
+        alert_uuid=row.alert_uuid,
+        action_group=row.action_group or "",
+        reason=row.reason or "",
+        started_at=row.started_at or row.claimed_at,
+        recovered_at=row.recovered_at,
+        recovery_reason=row.recovery_reason or "",
+        muted=row.muted,
+        seq=row.seq or 0,
+        changed_seq=row.changed_seq,
+        recovered_seq=row.recovered_seq,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """One alert delivery, whichever way it came (webhook or alerts-as-data)."""
+
+    space: str
+    rule_id: str
+    alert_id: str
+    alert_uuid: str
+    rule_name: str
+    tags: Sequence[str]
+    action_group: str
+    reason: str
+    date: datetime
+    recovered: bool
+
+
+class AlertGroupsMixin(Database):
+    async def record_alert(self, delivered: Delivered, *, channel: str) -> Recorded:
+        """Count the delivery in the rule's open group in `channel` (opening one), exactly once.
+
+        An alert already known stays in its group whatever channel the delivery names (the key is
+        space, rule, alert id and alert uuid): one alert, one message.
+        """
+        d = delivered
+        key = (
+            alert_messages.c.space == d.space,
+            alert_messages.c.rule_id == d.rule_id,
+            alert_messages.c.alert_id == d.alert_id,
+            alert_messages.c.alert_uuid == d.alert_uuid,
+        )
+        now = utcnow()
+        async with self._write() as conn:
+            inserted = await conn.execute(
+                self._insert(alert_messages)
+                .values(
+                    space=d.space,
+                    rule_id=d.rule_id,
+                    alert_id=d.alert_id,
+                    alert_uuid=d.alert_uuid,
+                    channel=channel,
+                    claimed_at=now,
+                    action_group=d.action_group,
+                    reason=d.reason,
+                    started_at=d.date,
+                    recovered_at=d.date if d.recovered else None,
+                    recovery_reason=d.reason if d.recovered else None,
+                    muted=False,
+                )
+                .on_conflict_do_nothing()
+            )
+            row = (await conn.execute(select(alert_messages).where(*key))).one()
+            if inserted.rowcount == 1:
+                group_id, version, first = await self._join_open_group(conn, d, channel, now)
+                seqs: dict[str, Any] = {"group_id": group_id, "seq": version}
+                if d.recovered:
+                    seqs["recovered_seq"] = version
+                await conn.execute(update(alert_messages).where(alert_messages.c.id == row.id).values(**seqs))
+                outcome: Outcome = "recovered_new" if d.recovered else "new"
+                return Recorded(outcome, group_id, version, first, d.recovered)
+            group_id = row.group_id
+            if group_id is None:  # a message of the release before grouping: it becomes a group of one
+                group_id = await self._adopt(conn, row, d, now)
+                row = (await conn.execute(select(alert_messages).where(*key))).one()
+            first = await self._opened(conn, group_id, row.id)
+            shown_at = max(row.seq or 0, row.changed_seq or 0, row.recovered_seq or 0)
+            recovered = row.recovered_at is not None
+            if recovered or (not d.recovered and (row.action_group, row.reason or "") == (d.action_group, d.reason)):
+                return Recorded("duplicate", group_id, shown_at, first, recovered)
+            version = await self._bump(conn, group_id, now, d)
+            if d.recovered:
+                values: dict[str, Any] = {"recovered_at": d.date, "recovery_reason": d.reason, "recovered_seq": version}
+                outcome = "recovered"
+            else:
+                values = {"action_group": d.action_group, "reason": d.reason, "changed_seq": version}
+                outcome = "changed"
+            await conn.execute(update(alert_messages).where(alert_messages.c.id == row.id).values(**values))
+            return Recorded(outcome, group_id, version, first, d.recovered)
+
+    async def _join_open_group(
+        self, conn: AsyncConnection, d: Delivered, channel: str, now: datetime
+    ) -> tuple[int, int, bool]:
+        """The open group's id and new version (opening the group: version 1), and whether it was opened."""
+        opened = await conn.execute(
+            self._insert(alert_groups)
+            .values(
+                space=d.space,
+                rule_id=d.rule_id,
+                channel=channel,
+                rule_name=d.rule_name,
+                tags=json.dumps(list(d.tags)),
+                rule_muted_all=False,
+                rule_enabled=True,
+                started_at=d.date,
+                version=1,
+                shown_version=0,
+                logged_version=0,
+                due_at=now,
+                failures=0,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing()
+        )
+        found = (
+            await conn.execute(
+                select(alert_groups.c.id, alert_groups.c.version).where(
+                    alert_groups.c.space == d.space,
+                    alert_groups.c.rule_id == d.rule_id,
+                    alert_groups.c.channel == channel,
+                    alert_groups.c.closed_at.is_(None),
+                )
+            )
+        ).one()
+        if opened.rowcount == 1:
+            return found.id, found.version, True
+        return found.id, await self._bump(conn, found.id, now, d), False
+
+    async def _bump(self, conn: AsyncConnection, group_id: int, now: datetime, d: Delivered | None = None) -> int:
+        """One more change to show; the newest delivery names the rule."""
+        values: dict[str, Any] = {"version": alert_groups.c.version + 1, "updated_at": now}
+        if d is not None:
+            values["rule_name"] = d.rule_name or alert_groups.c.rule_name
+            values["tags"] = json.dumps(list(d.tags))
+        bumped = await conn.execute(
+            update(alert_groups).where(alert_groups.c.id == group_id).values(**values).returning(alert_groups.c.version)
+        )
+        return int(bumped.scalar_one())
+
+    async def _opened(self, conn: AsyncConnection, group_id: int, alert_row: int) -> bool:
+        oldest = await conn.execute(select(func.min(alert_messages.c.id)).where(alert_messages.c.group_id == group_id))
+        return oldest.scalar() == alert_row
+
+    async def _adopt(self, conn: AsyncConnection, row: Any, d: Delivered, now: datetime) -> int:
+        """A group for a message posted before grouping: closed (new alerts open their own), shown."""
+        made = await conn.execute(
+            self._insert(alert_groups)
+            .values(
+                space=row.space,
+                rule_id=row.rule_id,
+                channel=row.channel,
+                rule_name=d.rule_name,
+                tags=json.dumps(list(d.tags)),
+                rule_muted_all=False,
+                rule_enabled=True,
+                ts=row.ts,
+                message_channel=row.channel if row.ts else None,
+                started_at=row.claimed_at,
+                closed_at=now,
+                version=1,
+                shown_version=1 if row.ts else 0,
+                logged_version=1,
+                due_at=now,
+                failures=0,
+                updated_at=now,
+            )
+            .returning(alert_groups.c.id)
+        )
+        group_id = int(made.scalar_one())
+        recovered_seq = 1 if row.recovered_at is not None else None
+        await conn.execute(
+            update(alert_messages)
+            .where(alert_messages.c.id == row.id)
+            .values(
+                group_id=group_id,
+                seq=1,
+                recovered_seq=recovered_seq,
+                action_group=row.action_group or d.action_group,
+                reason=row.reason if row.reason is not None else d.reason,
+                started_at=row.started_at or row.claimed_at,
+            )
+        )
+        return group_id
+
+    # ---- reading ------------------------------------------------------------------------
+
+    async def alert_group(self, group_id: int) -> AlertGroup | None:
+        async with self._read() as conn:
+            row = (await conn.execute(select(alert_groups).where(alert_groups.c.id == group_id))).first()
+        return _group(row) if row is not None else None
+
+    async def alert_group_at(self, *, channel: str, ts: str) -> AlertGroup | None:
+        """The group whose message is at (channel, ts)."""
+        query = select(alert_groups).where(alert_groups.c.message_channel == channel, alert_groups.c.ts == ts)
+        async with self._read() as conn:
+            row = (await conn.execute(query.order_by(alert_groups.c.id.desc()).limit(1))).first()
+        return _group(row) if row is not None else None
+
+    async def alert_group_snapshot(
+        self, group_id: int, *, newest: int = 100, changes: int = 20
+    ) -> GroupSnapshot | None:
+        in_group = alert_messages.c.group_id == group_id
+        async with self._read() as conn:
+            row = (await conn.execute(select(alert_groups).where(alert_groups.c.id == group_id))).first()
+            if row is None:
+                return None
+            group = _group(row)
+            since, upto = group.logged_version + 1, group.version
+            joined = alert_messages.c.seq.between(since, upto)
+            left = alert_messages.c.recovered_seq.between(since, upto)
+            firing = func.sum(case((alert_messages.c.recovered_at.is_(None), 1), else_=0))
+            recovered = func.sum(case((alert_messages.c.recovered_at.is_not(None), 1), else_=0))
+            joined_n = func.sum(case((joined, 1), else_=0))
+            left_n = func.sum(case((left, 1), else_=0))
+            counts = (await conn.execute(select(firing, recovered, joined_n, left_n).where(in_group))).one()
+            newest_rows = await conn.execute(
+                select(alert_messages).where(in_group).order_by(alert_messages.c.id.desc()).limit(newest)
+            )
+            joined_rows = await conn.execute(
+                select(alert_messages).where(in_group, joined).order_by(alert_messages.c.id).limit(changes)
+            )
+            left_rows = await conn.execute(
+                select(alert_messages)
+                .where(in_group, left)
+                .order_by(alert_messages.c.recovered_seq, alert_messages.c.id)
+                .limit(changes)
+            )
+            return GroupSnapshot(
+                group=group,
+                firing=int(counts[0] or 0),
+                recovered=int(counts[1] or 0),
+                newest=tuple(_alert(r) for r in newest_rows),
+                joined=tuple(_alert(r) for r in joined_rows),
+                left=tuple(_alert(r) for r in left_rows),
+                joined_total=int(counts[2] or 0),
+                left_total=int(counts[3] or 0),
+            )
+
+    async def alert_counts(self, *, space: str | None = None) -> tuple[int, int]:
+        """(firing, recovered) alerts the store counts, for benchmarks and checks."""
+        query = select(
+            func.sum(case((alert_messages.c.recovered_at.is_(None), 1), else_=0)),
+            func.sum(case((alert_messages.c.recovered_at.is_not(None), 1), else_=0)),
+        )
+        if space is not None:
+            query = query.where(alert_messages.c.space == space)
+        async with self._read() as conn:
+            row = (await conn.execute(query)).one()
+        return int(row[0] or 0), int(row[1] or 0)
+
+    # ---- publishing -------------------------------------------------------------------------
+
+    async def due_alert_groups(self, *, limit: int = 100) -> list[int]:
+        """Groups Slack does not show as stored yet whose turn has come, and whose lease is free."""
+        now = utcnow()
+        query = (
+            select(alert_groups.c.id)
+            .where(
+                alert_groups.c.shown_version < alert_groups.c.version,
+                alert_groups.c.due_at <= now,
+                or_(alert_groups.c.lease_until.is_(None), alert_groups.c.lease_until <= now),
+            )
+            .order_by(alert_groups.c.due_at, alert_groups.c.id)
+            .limit(limit)
+        )
+        async with self._read() as conn:
+            return [int(r.id) for r in await conn.execute(query)]
+
+    async def next_alert_group_due(self) -> datetime | None:
+        """When the next pending group falls due (None: nothing pending)."""
+        query = select(func.min(alert_groups.c.due_at)).where(alert_groups.c.shown_version < alert_groups.c.version)
+        async with self._read() as conn:
+            return (await conn.execute(query)).scalar()
+
+    async def lease_alert_group(self, group_id: int, *, owner: str, lease: timedelta = LEASE) -> bool:
+        """True for the one publisher (on any replica) that may show the group now."""
+        now = utcnow()
+        async with self._write() as conn:
+            taken = await conn.execute(
+                update(alert_groups)
+                .where(
+                    alert_groups.c.id == group_id,
+                    or_(
+                        alert_groups.c.lease_until.is_(None),
+                        alert_groups.c.lease_until <= now,
+                        alert_groups.c.lease_owner == owner,
+                    ),
+                )
+                .values(lease_owner=owner, lease_until=now + lease)
+            )
+            return taken.rowcount == 1
+
+    async def alert_group_posted(self, group_id: int, *, channel: str, ts: str) -> None:
+        """Where the group's message went (`channel`: its id), as soon as Slack said."""
+        now = utcnow()
+        async with self._write() as conn:
+            await conn.execute(
+                update(alert_groups)
+                .where(alert_groups.c.id == group_id)
+                .values(ts=ts, message_channel=channel, updated_at=now)
+            )
+            await conn.execute(
+                update(alert_messages)
+                .where(alert_messages.c.group_id == group_id, alert_messages.c.ts.is_(None))
+                .values(ts=ts, posted_at=now)
+            )
+
+    async def alert_group_shown(
+        self, group_id: int, *, owner: str, version: int, logged_version: int, next_due: datetime, close: bool
+    ) -> bool:
+        """Slack shows `version`; release the lease. With `close` (no alert fires) the episode closes,
+        unless a change came in meanwhile. True when it closed."""
+        now = utcnow()
+        async with self._write() as conn:
+            await conn.execute(
+                update(alert_groups)
+                .where(alert_groups.c.id == group_id, alert_groups.c.lease_owner == owner)
+                .values(
+                    shown_version=func.max(alert_groups.c.shown_version, version)
+                    if self.dialect == "sqlite"
+                    else func.greatest(alert_groups.c.shown_version, version),
+                    logged_version=logged_version,
+                    due_at=next_due,
+                    lease_owner=None,
+                    lease_until=None,
+                    failure=None,
+                    failures=0,
+                    updated_at=now,
+                )
+            )
+            if not close:
+                return False
+            closed = await conn.execute(
+                update(alert_groups)
+                .where(
+                    alert_groups.c.id == group_id, alert_groups.c.version == version, alert_groups.c.closed_at.is_(None)
+                )
+                .values(closed_at=now)
+            )
+            return closed.rowcount == 1
+
+    async def alert_group_failed(self, group_id: int, *, owner: str, failure: str | None, retry_at: datetime) -> None:
+        """Slack did not take the group's message: try again at `retry_at`. `failure` None means
+        nothing went wrong (Slack asked to wait: rate limits), so no failure is counted."""
+        values: dict[str, Any] = {"due_at": retry_at, "lease_owner": None, "lease_until": None, "updated_at": utcnow()}
+        if failure is not None:
+            values |= {"failure": failure, "failures": alert_groups.c.failures + 1}
+        async with self._write() as conn:
+            await conn.execute(
+                update(alert_groups)
+                .where(alert_groups.c.id == group_id, alert_groups.c.lease_owner == owner)
+                .values(**values)
+            )
+
+    async def release_alert_group(self, group_id: int, *, owner: str) -> None:
+        """Give the lease back (shutting down), so another replica may publish at once."""
+        async with self._write() as conn:
+            await conn.execute(
+                update(alert_groups)
+                .where(alert_groups.c.id == group_id, alert_groups.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    async def retry_alert_group(self, group_id: int) -> bool:
+        """A delivery came again for a group whose last attempt failed: try now. True when it had failed."""
+        async with self._write() as conn:
+            retried = await conn.execute(
+                update(alert_groups)
+                .where(alert_groups.c.id == group_id, alert_groups.c.failure.is_not(None))
+                .values(due_at=utcnow(), failure=None)
+            )
+            return retried.rowcount == 1
+
+    # ---- what buttons change --------------------------------------------------------------
+
+    async def change_alert_group(
+        self,
+        group_id: int,
+        *,
+        rule_muted_all: bool | None = None,
+        rule_enabled: bool | None = None,
+        muted_alert: tuple[str, bool] | None = None,
+    ) -> None:
+        """A button changed the rule or one alert: store it and have the message shown again."""
+        now = utcnow()
+        async with self._write() as conn:
+            if muted_alert is not None:
+                alert_id, muted = muted_alert
+                await conn.execute(
+                    update(alert_messages)
+                    .where(alert_messages.c.group_id == group_id, alert_messages.c.alert_id == alert_id)
+                    .values(muted=muted)
+                )
+            values: dict[str, Any] = {"version": alert_groups.c.version + 1, "updated_at": now}
+            if rule_muted_all is not None:
+                values["rule_muted_all"] = rule_muted_all
+            if rule_enabled is not None:
+                values["rule_enabled"] = rule_enabled
+            await conn.execute(update(alert_groups).where(alert_groups.c.id == group_id).values(**values))

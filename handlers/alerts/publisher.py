@@ -1,0 +1,250 @@
+"""The publisher: shows in Slack what the store holds about each alert group, within Slack's limits.
+
+Deliveries only record (handlers.alerts.delivery); this part, one per replica, posts or updates
+each group whose stored version is ahead of what Slack shows:
+- a new group is posted at once; after that its message is updated at most once every
+  ALERT_UPDATE_INTERVAL seconds, however many deliveries arrive, and always with the newest
+  state, so the last state lands;
+- updates of groups that still fire are paced to ALERT_UPDATES_PER_MINUTE across the replica,
+  leaving the rest of `chat.update`'s budget (Slack's Tier 3) for the updates that close an
+  episode, so that the final state of a storm lands quickly;
+- one replica at a time holds a group (a lease in the store); a replica that dies loses nothing:
+  the group is still pending and another replica (or this one, restarted) shows it;
+- Slack asking to wait (429) is no failure: the group is tried again after Retry-After. Any other
+  Slack error is kept on the group (the webhook answers it as 502) and retried with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from aiohttp import ClientError
+from slack_sdk.errors import SlackApiError
+
+from bot.services import Services
+from bot.store.alert_groups import AlertGroup
+from handlers.alerts.group_message import log_line, render
+
+log = logging.getLogger(__name__)
+
+CONCURRENCY = 32  # groups published at once by one replica (Slack's limits queue them further)
+TICK = 1.0  # seconds between looks at the store when nothing wakes the publisher
+MAX_BACKOFF = 600.0  # seconds between two attempts of a group Slack keeps refusing
+SHUTDOWN_GRACE = 5.0  # seconds a shutdown waits for the messages being posted
+OTHER_REPLICAS = 1.0  # seconds between two looks at a group a delivery waits on (another replica may show it)
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    state: Literal["shown", "failed", "pending"]
+    group: AlertGroup
+
+
+class Pace:
+    """At most `per_minute` turns a minute, one after the other."""
+
+    def __init__(self, per_minute: int) -> None:
+        self._gap = 60.0 / per_minute
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def turn(self) -> None:
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            wait = self._next - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._next = loop.time() + self._gap
+
+
+def _retry_after(error: SlackApiError) -> float | None:
+    """Seconds Slack asked to wait, when it answered 429 (ratelimited); None for other errors."""
+    response = error.response
+    if getattr(response, "status_code", None) != 429 and response.get("error") != "ratelimited":
+        return None
+    headers = getattr(response, "headers", {}) or {}
+    value = headers.get("Retry-After") or headers.get("retry-after") or "1"
+    try:
+        return max(1.0, float(value))
+    except (TypeError, ValueError):
+        return 1.0
+
+
+class Publisher:
+    """One per replica: `start()` once the loop runs, `close()` at shutdown, `wake()` after a record."""
+
+    def __init__(self, services: Services) -> None:
+        settings = services.settings
+        self._services = services
+        self._store = services.store
+        self._owner = services.replica
+        self._interval = timedelta(seconds=settings.alert_update_interval)
+        self._pace = Pace(settings.alert_updates_per_minute)
+        self._wake = asyncio.Event()
+        self._watchers: dict[int, set[asyncio.Future[None]]] = {}  # deliveries waiting on a group
+        self._active: dict[int, asyncio.Task[None]] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+
+    # ---- life -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._loop_task is None:
+            self._loop_task = asyncio.create_task(self._run(), name="alert publisher")
+
+    async def close(self) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+            self._loop_task = None
+        active = list(self._active.values())
+        if active:
+            _, late = await asyncio.wait(active, timeout=SHUTDOWN_GRACE)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        tick = min(TICK, self._interval.total_seconds() / 2)
+        while True:
+            try:
+                await self._round()
+            except Exception:
+                log.exception("alert publisher: reading the store failed; trying again")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), tick)
+            self._wake.clear()
+
+    async def _round(self) -> None:
+        room = CONCURRENCY - len(self._active)
+        if room <= 0:
+            return
+        for group_id in await self._store.due_alert_groups(limit=CONCURRENCY * 2):
+            if room <= 0:
+                break
+            if group_id in self._active:
+                continue
+            if not await self._store.lease_alert_group(group_id, owner=self._owner):
+                continue  # another replica has it
+            task = asyncio.create_task(self._publish(group_id), name=f"alert group {group_id}")
+            self._active[group_id] = task
+            task.add_done_callback(functools.partial(self._done, group_id))
+            room -= 1
+
+    def _done(self, group_id: int, _task: asyncio.Task[None]) -> None:
+        self._active.pop(group_id, None)
+        self.wake()
+
+    # ---- one group ------------------------------------------------------------------------
+
+    async def _publish(self, group_id: int) -> None:
+        try:
+            await self._show(group_id)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._store.release_alert_group(group_id, owner=self._owner))
+            raise
+        except SlackApiError as error:
+            wait = _retry_after(error)
+            if wait is not None:
+                log.info("alert publisher: Slack asked to wait %.0f s before showing group %s", wait, group_id)
+                await self._retry(group_id, None, wait)
+            else:
+                await self._failed(group_id, str(error.response.get("error", "error")))
+        except (ClientError, TimeoutError) as error:
+            await self._failed(group_id, f"Slack could not be reached ({type(error).__name__})")
+        except Exception:
+            log.exception("alert publisher: failed to show alert group %s", group_id)
+            await self._failed(group_id, "the bot failed to show the alerts; see its log")
+        finally:
+            for watcher in self._watchers.pop(group_id, set()):
+                if not watcher.done():
+                    watcher.set_result(None)
+
+    async def _failed(self, group_id: int, failure: str) -> None:
+        group = await self._store.alert_group(group_id)
+        failures = group.failures if group is not None else 0
+        wait = min(MAX_BACKOFF, 5.0 * 2**failures)
+        log.error(
+            "alert publisher: Slack refused the message of rule %s (space %s) in %s: %s; trying again in %.0f s",
+            group.rule_id if group else "?",
+            group.space if group else "?",
+            group.channel if group else "?",
+            failure,
+            wait,
+        )
+        await self._retry(group_id, failure, wait)
+
+    async def _retry(self, group_id: int, failure: str | None, wait: float) -> None:
+        retry_at = datetime.now(UTC) + timedelta(seconds=wait)
+        await self._store.alert_group_failed(group_id, owner=self._owner, failure=failure, retry_at=retry_at)
+
+    async def _show(self, group_id: int) -> None:
+        store, slack = self._store, self._services.slack
+        snapshot = await store.alert_group_snapshot(group_id)
+        if snapshot is None or not snapshot.group.pending:
+            await store.release_alert_group(group_id, owner=self._owner)
+            return
+        first_post = snapshot.group.ts is None
+        if not first_post and snapshot.firing > 0:
+            await self._pace.turn()  # a progress update: the newest state when its turn comes
+            snapshot = await store.alert_group_snapshot(group_id) or snapshot
+        group = snapshot.group
+        if group.ts is None or group.message_channel is None:
+            blocks, text = render(self._services, snapshot)
+            answer: Any = await slack.chat_postMessage(
+                channel=group.channel, blocks=blocks, text=text, unfurl_links=False
+            )
+            channel, ts = str(answer["channel"]), str(answer["ts"])
+            await store.alert_group_posted(group_id, channel=channel, ts=ts)
+            await store.save_alert_content(channel=channel, ts=ts, content=json.dumps({"group": group_id}))
+        else:
+            channel, ts = group.message_channel, group.ts
+            stored = await store.get_alert_content(channel=channel, ts=ts)
+            blocks, text = render(self._services, snapshot, stored.status_lines if stored else ())
+            await slack.chat_update(channel=channel, ts=ts, blocks=blocks, text=text)
+        line = log_line(snapshot, first_post=first_post)
+        if line is not None:
+            await slack.chat_postMessage(channel=channel, thread_ts=ts, text=line, unfurl_links=False)
+        closed = await store.alert_group_shown(
+            group_id,
+            owner=self._owner,
+            version=group.version,
+            logged_version=group.version,
+            next_due=datetime.now(UTC) + self._interval,
+            close=snapshot.firing == 0,
+        )
+        if closed:
+            log.info("alert group %s: every alert of rule %s recovered; the episode is closed", group_id, group.rule_id)
+
+    # ---- for the deliveries -------------------------------------------------------------------
+
+    async def shown(self, group_id: int, version: int, *, within: float) -> Shown:
+        """Wait (at most `within` seconds) until Slack shows `version` of the group, or it failed."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            group = await self._store.alert_group(group_id)
+            assert group is not None, f"alert group {group_id} vanished"
+            if group.shown_version >= version and group.ts is not None:
+                return Shown("shown", group)
+            if group.failure is not None:
+                return Shown("failed", group)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return Shown("pending", group)
+            watcher = loop.create_future()
+            self._watchers.setdefault(group_id, set()).add(watcher)
+            try:  # woken when this replica tried the group; another replica may show it: look again now and then
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(watcher, min(remaining, OTHER_REPLICAS))
+            finally:
+                self._watchers.get(group_id, set()).discard(watcher)

@@ -1,0 +1,179 @@
+"""A rule's alerts as one group message: a storm adds no messages, every alert is counted once, the
+thread keeps a compact log, buttons and menus act on the group, and a restart loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.devkit.fake_kibana import FakeKibana
+from bot.devkit.fake_slack import FakeSlack, PerSecond, RateLimits
+from bot.devkit.harness import RunningBot, running_bot
+from bot.devkit.slack_driver import SlackDriver
+from handlers.alerts import delivery
+from handlers.shared.codec import Target
+
+from .conftest import make_settings
+from .test_e2e_alerts_webhook import BODY, action_ids, all_text, deliver, element, top_level
+
+
+def storm(rule: str, alerts: range, *, recovered: bool = False) -> list[dict[str, Any]]:
+    state = "recovered" if recovered else "active"
+    return [
+        {
+            **BODY,
+            "rule_id": rule,
+            "rule_name": f"Rule {rule}",
+            "alert_id": f"{rule}-host-{n}",
+            "alert_uuid": f"{rule}-uuid-{n}",
+            "state": state,
+            "action_group": "recovered" if recovered else "threshold met",
+            "reason": f"host {n} {'is fine' if recovered else 'is hot'}",
+        }
+        for n in alerts
+    ]
+
+
+def counts(message: dict[str, Any]) -> tuple[int, int]:
+    text = all_text(message)
+    firing = re.search(r"\*Firing\*\\n(\d+)", text)
+    recovered = re.search(r"\*Recovered\*\\n(\d+)", text)
+    assert firing and recovered, text
+    return int(firing.group(1)), int(recovered.group(1))
+
+
+def log(slack: FakeSlack, message: dict[str, Any], channel: str = "C0ALERTS") -> list[str]:
+    return [m["text"] for m in slack.thread(channel, message["ts"]) if m["ts"] != message["ts"]]
+
+
+async def settled(slack: FakeSlack, channel: str, expected: dict[str, tuple[int, int]]) -> dict[str, dict[str, Any]]:
+    """Wait until each rule's (by name) one message shows the expected (firing, recovered) counts."""
+
+    def state() -> dict[str, dict[str, Any]] | None:
+        found: dict[str, dict[str, Any]] = {}
+        for message in top_level(slack, channel):
+            for name in expected:
+                if f"Rule {name}" in all_text(message):
+                    found[name] = message
+        if set(found) != set(expected):
+            return None
+        if any(counts(found[name]) != wanted for name, wanted in expected.items()):
+            return None
+        return found
+
+    result = await slack.wait_for(state, timeout=30)
+    assert isinstance(result, dict)
+    return result
+
+
+@pytest.fixture
+def quick(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deliveries answer without waiting long for Slack (202 queued): a storm is sent fast."""
+    monkeypatch.setattr(delivery, "WAIT_FOR_SLACK", 0.2)
+
+
+async def test_a_storm_of_two_rules_gives_two_messages_and_counts_every_alert(
+    bot: RunningBot, slack: FakeSlack, quick: None
+) -> None:
+    # Slack's rate limits on, and posts into a channel stricter than the bot's own pacing (one every
+    # 2 s, no burst), so that Slack answers 429 and the bot must wait Retry-After
+    limits = slack.limit_rates(RateLimits(post_per_channel=PerSecond(rate=0.5, burst=1)))
+    bodies = storm("r1", range(60)) + storm("r2", range(40))
+    answers = await asyncio.gather(*(deliver(bot, b) for b in bodies))
+    assert {a.status_code for a in answers} <= {200, 202}
+    again = await asyncio.gather(*(deliver(bot, b) for b in bodies[::7]))  # Kibana's retries
+    assert {a.status_code for a in again} <= {200, 202}
+
+    found = await settled(slack, "C0ALERTS", {"r1": (60, 0), "r2": (40, 0)})
+    assert len(top_level(slack)) == 2  # the storm added no messages
+    posts = [c for c in slack.calls_to("chat.postMessage") if c.status == 200 and "thread_ts" not in c.params]
+    assert len(posts) == 2  # one post per rule; everything else was an update or a line in its thread
+    r1 = found["r1"]
+    menu = element(r1, "alert_mute")
+    assert menu["type"] == "static_select" and len(menu["options"]) == 60
+    assert {"rule_mute_all", "rule_disable", "rule_snooze", "case_open", "rule_link"} <= action_ids(r1)
+    logged = await slack.wait_for(
+        lambda: (
+            log(slack, r1)
+            if sum(
+                int(m.group(1)) for line in log(slack, r1) if (m := re.match(r":rotating_light: (\d+) firing", line))
+            )
+            >= 59
+            else None
+        )
+    )
+    assert logged and all(line.startswith(":rotating_light:") for line in logged)
+    # every alert is logged once, but the first when the message was posted for it alone
+    posted = next(c for c in slack.calls_to("chat.postMessage") if "Rule r1" in json.dumps(c.params))
+    alone = "alert r1-host-" in posted.params["text"]
+    firing_logged = [re.match(r":rotating_light: (\d+) firing", line) for line in logged]
+    assert sum(int(m.group(1)) for m in firing_logged if m) == (59 if alone else 60)
+
+    # the recovery wave: each group says so, and the episode closes
+    await asyncio.gather(*(deliver(bot, b) for b in storm("r1", range(60), recovered=True)))
+    await asyncio.gather(*(deliver(bot, b) for b in storm("r2", range(40), recovered=True)))
+    found = await settled(slack, "C0ALERTS", {"r1": (0, 60), "r2": (0, 40)})
+    assert "All 60 alerts recovered" in all_text(found["r1"])
+    assert "alert_mute" not in action_ids(found["r1"])
+    await slack.wait_for(lambda: "this episode is closed" in log(slack, found["r1"])[-1])
+    assert len(top_level(slack)) == 2
+
+    # the next alert of r1 starts a new episode: a new message
+    fresh = await deliver(bot, storm("r1", range(100, 101))[0])
+    assert fresh.status_code in (200, 202)
+    await slack.wait_for(lambda: len(top_level(slack)) == 3)
+    assert limits.total_ratelimited > 0  # Slack did say wait…
+    assert limits.early_calls == 0  # …and no call came before its Retry-After had passed
+
+
+async def test_buttons_and_menus_act_on_the_group_message(
+    bot: RunningBot, slack: FakeSlack, kibana: FakeKibana, driver: SlackDriver
+) -> None:
+    kibana.add_rule(id="r1", name="Rule r1", active_alerts=[f"r1-host-{n}" for n in range(3)])
+    for body in storm("r1", range(3)):
+        assert (await deliver(bot, body)).status_code == 200
+    [message] = top_level(slack)
+    await settled(slack, "C0ALERTS", {"r1": (3, 0)})
+    message = slack.message("C0ALERTS", message["ts"]) or message
+    one = Target(rule_id="r1", space="default", alert_id="r1-host-1", alert_uuid="r1-uuid-1").pack()
+    updates = len(slack.calls_to("chat.update"))
+    response = await driver.post(driver.block_action("alert_mute", one, message=message))
+    assert response.status_code == 200
+    await slack.wait_for(lambda: any(r.path.endswith("/r1/alert/r1-host-1/_mute") for r in kibana.requests))
+    await slack.wait_for("chat.update", count=updates + 1)
+
+    def muted_menu() -> dict[str, Any] | None:
+        now = slack.message("C0ALERTS", message["ts"])
+        return element(now, "alert_unmute") if now and "alert_unmute" in action_ids(now) else None
+
+    menu = await slack.wait_for(muted_menu)
+    assert [Target.unpack(o["value"]).alert_id for o in menu["options"]] == ["r1-host-1"]
+    now = slack.message("C0ALERTS", message["ts"])
+    assert now is not None
+    assert [Target.unpack(o["value"]).alert_id for o in element(now, "alert_mute")["options"]] == [
+        "r1-host-2",
+        "r1-host-0",
+    ]
+    assert "muted alert `r1-host-1`" in all_text(now)  # the status line
+
+
+async def test_a_restart_in_the_middle_of_a_storm_loses_nothing(
+    kibana: FakeKibana, slack: FakeSlack, tmp_path: Path, quick: None
+) -> None:
+    settings = make_settings(kibana, slack, tmp_path)
+    slack.fail("chat.postMessage", "ratelimited", status=429, retry_after=2, times=None)  # Slack says wait
+    async with running_bot(settings) as first:
+        answers = await asyncio.gather(*(deliver(first, b) for b in storm("r1", range(25))))
+        assert {a.status_code for a in answers} == {202}  # stored and queued, never refused
+    assert top_level(slack) == []  # nothing could be posted before the restart
+    slack.clear_faults()
+    async with running_bot(settings) as second:
+        await asyncio.gather(*(deliver(second, b) for b in storm("r1", range(25, 40))))
+        found = await settled(slack, "C0ALERTS", {"r1": (40, 0)})
+    assert len(top_level(slack)) == 1
+    assert found["r1"]["ts"] == top_level(slack)[0]["ts"]
