@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     alert_channel: str | None = None
     alert_channels: str | None = Field(None, description="comma-separated Slack channel ids, such as C0123,C0456")
     alert_update_interval: float = Field(3.0, ge=0.1, le=300, description="seconds, between 0.1 and 300")
-    alert_updates_per_minute: int = Field(30, ge=1, le=600, description="a number of updates, 1-600")
+    alert_updates_per_minute: int = Field(20, ge=1, le=600, description="a number of updates, 1-600")
 
     access_policy: Path | None = Field(None, description="the path of a readable TOML file")
 

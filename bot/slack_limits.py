@@ -97,6 +97,14 @@ def tier_budgets(window: float = 60.0) -> dict[int, Budget]:
     return budgets
 
 
+def special_budgets(window: float = 60.0) -> dict[str, Budget]:
+    """Methods whose calls come in waves: the same calls a window as their tier, more of them at once.
+    chat.update (Tier 3): the updates that close alert episodes after a storm's recovery wave, 20
+    rules recovering together being 20 updates; the alert publisher paces its other updates to less
+    than the refill (ALERT_UPDATES_PER_MINUTE), so the burst is there when the wave ends."""
+    return {"chat.update": Budget.per_minute(TIER_PER_MINUTE[3], 20, window)}
+
+
 @dataclass(frozen=True)
 class SlackBudgets:
     """What the limiter allows: a budget per tier, the tier of each method, and chat.postMessage's
@@ -107,8 +115,12 @@ class SlackBudgets:
     default_tier: int = DEFAULT_TIER
     post_per_channel: Budget = Budget(per_second=1.0, burst=2)
     post_workspace: Budget = field(default_factory=lambda: Budget.per_minute(300, 10))
+    # methods with a budget of their own (special_budgets), instead of their tier's
+    special: Mapping[str, Budget] = field(default_factory=lambda: special_budgets())
 
     def for_method(self, method: str) -> Budget:
+        if method in self.special:
+            return self.special[method]
         return self.tiers[self.methods.get(method, self.default_tier)]
 
     @classmethod
@@ -116,7 +128,7 @@ class SlackBudgets:
         """No pacing: calls still go out in order, one at a time per method (channel), and Slack's
         429s are still waited out."""
         free = Budget(per_second=UNPACED, burst=UNPACED)
-        return cls(tiers=dict.fromkeys(TIER_PER_MINUTE, free), post_per_channel=free, post_workspace=free)
+        return cls(tiers=dict.fromkeys(TIER_PER_MINUTE, free), post_per_channel=free, post_workspace=free, special={})
 
 
 class SlackRateLimited(SlackApiError):

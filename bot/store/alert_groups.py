@@ -56,6 +56,7 @@ class AlertGroup:
     shown_version: int
     logged_version: int
     due_at: datetime
+    shown_at: datetime | None
     failure: str | None
     failures: int
 
@@ -116,6 +117,7 @@ def _group(row: Any) -> AlertGroup:
         shown_version=row.shown_version,
         logged_version=row.logged_version,
         due_at=row.due_at,
+        shown_at=row.shown_at,
         failure=row.failure,
         failures=row.failures,
     )
@@ -155,11 +157,13 @@ class Delivered:
 
 
 class AlertGroupsMixin(Database):
-    async def record_alert(self, delivered: Delivered, *, channel: str) -> Recorded:
+    async def record_alert(self, delivered: Delivered, *, channel: str, debounce: timedelta = timedelta(0)) -> Recorded:
         """Count the delivery in the rule's open group in `channel` (opening one), exactly once.
 
         An alert already known stays in its group whatever channel the delivery names (the key is
-        space, rule, alert id and alert uuid): one alert, one message.
+        space, rule, alert id and alert uuid): one alert, one message. A recovery that leaves the
+        group with no firing alert brings its next update forward to `debounce` after the last one
+        (an update postponed for pacing would otherwise show the final state late).
         """
         d = delivered
         key = (
@@ -195,6 +199,8 @@ class AlertGroupsMixin(Database):
                 if d.recovered:
                     seqs["recovered_seq"] = version
                 await conn.execute(update(alert_messages).where(alert_messages.c.id == row.id).values(**seqs))
+                if d.recovered:
+                    await self._closing_soon(conn, group_id, now, debounce)
                 outcome: Outcome = "recovered_new" if d.recovered else "new"
                 return Recorded(outcome, group_id, version, first, d.recovered)
             group_id = row.group_id
@@ -214,7 +220,24 @@ class AlertGroupsMixin(Database):
                 values = {"action_group": d.action_group, "reason": d.reason, "changed_seq": version}
                 outcome = "changed"
             await conn.execute(update(alert_messages).where(alert_messages.c.id == row.id).values(**values))
+            if d.recovered:
+                await self._closing_soon(conn, group_id, now, debounce)
             return Recorded(outcome, group_id, version, first, d.recovered)
+
+    async def _closing_soon(self, conn: AsyncConnection, group_id: int, now: datetime, debounce: timedelta) -> None:
+        firing = await conn.execute(
+            select(func.count()).where(alert_messages.c.group_id == group_id, alert_messages.c.recovered_at.is_(None))
+        )
+        if firing.scalar_one():
+            return
+        group = (
+            await conn.execute(
+                select(alert_groups.c.due_at, alert_groups.c.shown_at).where(alert_groups.c.id == group_id)
+            )
+        ).one()
+        soonest = max(now, group.shown_at + debounce) if group.shown_at is not None else now
+        if group.due_at > soonest:
+            await conn.execute(update(alert_groups).where(alert_groups.c.id == group_id).values(due_at=soonest))
 
     async def _join_open_group(
         self, conn: AsyncConnection, d: Delivered, channel: str, now: datetime
@@ -449,6 +472,7 @@ class AlertGroupsMixin(Database):
                     else func.greatest(alert_groups.c.shown_version, version),
                     logged_version=logged_version,
                     due_at=next_due,
+                    shown_at=now,
                     lease_owner=None,
                     lease_until=None,
                     failure=None,
@@ -467,9 +491,11 @@ class AlertGroupsMixin(Database):
             )
             return closed.rowcount == 1
 
-    async def alert_group_failed(self, group_id: int, *, owner: str, failure: str | None, retry_at: datetime) -> None:
-        """Slack did not take the group's message: try again at `retry_at`. `failure` None means
-        nothing went wrong (Slack asked to wait: rate limits), so no failure is counted."""
+    async def postpone_alert_group(
+        self, group_id: int, *, owner: str, retry_at: datetime, failure: str | None = None
+    ) -> None:
+        """Show the group at `retry_at` instead, and let go of it: after `failure` (what Slack
+        answered; counted), or without one (its turn was not yet: pacing, Slack asking to wait)."""
         values: dict[str, Any] = {"due_at": retry_at, "lease_owner": None, "lease_until": None, "updated_at": utcnow()}
         if failure is not None:
             values |= {"failure": failure, "failures": alert_groups.c.failures + 1}

@@ -128,6 +128,7 @@ alert_groups = Table(
     Column("shown_version", Integer, nullable=False, default=0),
     Column("logged_version", Integer, nullable=False, default=0),  # changes up to here are in the thread log
     Column("due_at", UtcDateTime, nullable=False),
+    Column("shown_at", UtcDateTime, nullable=True),  # when Slack last took the message (the debounce)
     Column("lease_owner", String(255), nullable=True),
     Column("lease_until", UtcDateTime, nullable=True),
     Column("failure", Text, nullable=True),  # Slack's error for the last attempt, until one succeeds

@@ -19,7 +19,7 @@ and Kibana's retry, or the publisher's own backoff, tries again).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.services import Services
 from bot.store.alert_groups import Delivered, Recorded
@@ -69,7 +69,8 @@ class Intake:
 
     async def record(self, delivery: AlertDelivery, channel: str) -> Recorded:
         """Record the delivery and have it shown, without waiting for Slack (the poller's way)."""
-        recorded = await self._services.store.record_alert(delivered(delivery), channel=channel)
+        debounce = timedelta(seconds=self._services.settings.alert_update_interval)
+        recorded = await self._services.store.record_alert(delivered(delivery), channel=channel, debounce=debounce)
         if recorded.outcome != "duplicate":
             self._publisher.wake()
         return recorded

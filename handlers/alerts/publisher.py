@@ -48,20 +48,19 @@ class Shown:
 
 
 class Pace:
-    """At most `per_minute` turns a minute, one after the other."""
+    """At most `per_minute` turns a minute, evenly spaced."""
 
     def __init__(self, per_minute: int) -> None:
         self._gap = 60.0 / per_minute
         self._next = 0.0
-        self._lock = asyncio.Lock()
 
-    async def turn(self) -> None:
-        async with self._lock:
-            loop = asyncio.get_running_loop()
-            wait = self._next - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._next = loop.time() + self._gap
+    def take(self) -> float:
+        """0 and the turn is taken; else the seconds until the next turn (nothing is taken)."""
+        now = asyncio.get_running_loop().time()
+        if now < self._next:
+            return self._next - now
+        self._next = now + self._gap
+        return 0.0
 
 
 def _retry_after(error: SlackApiError) -> float | None:
@@ -185,7 +184,7 @@ class Publisher:
 
     async def _retry(self, group_id: int, failure: str | None, wait: float) -> None:
         retry_at = datetime.now(UTC) + timedelta(seconds=wait)
-        await self._store.alert_group_failed(group_id, owner=self._owner, failure=failure, retry_at=retry_at)
+        await self._store.postpone_alert_group(group_id, owner=self._owner, retry_at=retry_at, failure=failure)
 
     async def _show(self, group_id: int) -> None:
         store, slack = self._store, self._services.slack
@@ -194,9 +193,11 @@ class Publisher:
             await store.release_alert_group(group_id, owner=self._owner)
             return
         first_post = snapshot.group.ts is None
-        if not first_post and snapshot.firing > 0:
-            await self._pace.turn()  # a progress update: the newest state when its turn comes
-            snapshot = await store.alert_group_snapshot(group_id) or snapshot
+        if not first_post and snapshot.firing > 0 and (wait := self._pace.take()) > 0:
+            # a progress update whose turn has not come: later, with the newest state (a recovery that
+            # closes the episode brings it forward: bot/store/alert_groups.py)
+            await self._retry(group_id, None, wait)
+            return
         group = snapshot.group
         if group.ts is None or group.message_channel is None:
             blocks, text = render(self._services, snapshot)

@@ -166,7 +166,8 @@ async def test_a_restart_in_the_middle_of_a_storm_loses_nothing(
     kibana: FakeKibana, slack: FakeSlack, tmp_path: Path, quick: None
 ) -> None:
     settings = make_settings(kibana, slack, tmp_path)
-    slack.fail("chat.postMessage", "ratelimited", status=429, retry_after=2, times=None)  # Slack says wait
+    limits = slack.limit_rates()  # Slack's own limits, and on top of them a Slack that says wait to every post:
+    slack.fail("chat.postMessage", "ratelimited", status=429, retry_after=2, times=None)
     async with running_bot(settings) as first:
         answers = await asyncio.gather(*(deliver(first, b) for b in storm("r1", range(25))))
         assert {a.status_code for a in answers} == {202}  # stored and queued, never refused
@@ -177,3 +178,4 @@ async def test_a_restart_in_the_middle_of_a_storm_loses_nothing(
         found = await settled(slack, "C0ALERTS", {"r1": (40, 0)})
     assert len(top_level(slack)) == 1
     assert found["r1"]["ts"] == top_level(slack)[0]["ts"]
+    assert limits.early_calls == 0

@@ -85,8 +85,11 @@ async def test_publishing_shows_a_version_and_a_closed_episode_makes_way_for_a_n
     group = await store.alert_group_at(channel="C1ID", ts="1.1")
     assert group is not None and group.id == first.group_id and not group.pending
 
-    await store.record_alert(alert(1, recovered=True), channel="C1")
-    assert await store.due_alert_groups() == []  # the debounce: not before next_due
+    await store.record_alert(alert(1, recovered=True), channel="C1", debounce=timedelta(seconds=30))
+    assert await store.due_alert_groups() == []  # the debounce: not yet…
+    closing = await store.alert_group(first.group_id)
+    assert closing is not None and closing.shown_at is not None
+    assert closing.due_at == closing.shown_at + timedelta(seconds=30)  # …but no more than 30 s after the last update
     assert await store.lease_alert_group(first.group_id, owner="a")
     assert await store.alert_group_shown(
         first.group_id, owner="a", version=2, logged_version=2, next_due=datetime.now(UTC), close=True
@@ -112,7 +115,7 @@ async def test_a_failure_is_kept_until_a_delivery_asks_again(store: Store) -> No
     first = await store.record_alert(alert(1), channel="C1")
     assert await store.lease_alert_group(first.group_id, owner="a")
     later = datetime.now(UTC) + timedelta(minutes=5)
-    await store.alert_group_failed(first.group_id, owner="a", failure="channel_not_found", retry_at=later)
+    await store.postpone_alert_group(first.group_id, owner="a", retry_at=later, failure="channel_not_found")
     group = await store.alert_group(first.group_id)
     assert group is not None and (group.failure, group.failures) == ("channel_not_found", 1)
     assert await store.due_alert_groups() == []  # backing off
@@ -124,7 +127,7 @@ async def test_a_failure_is_kept_until_a_delivery_asks_again(store: Store) -> No
 async def test_a_rate_limit_wait_is_not_a_failure(store: Store) -> None:
     first = await store.record_alert(alert(1), channel="C1")
     assert await store.lease_alert_group(first.group_id, owner="a")
-    await store.alert_group_failed(first.group_id, owner="a", failure=None, retry_at=datetime.now(UTC))
+    await store.postpone_alert_group(first.group_id, owner="a", retry_at=datetime.now(UTC))
     group = await store.alert_group(first.group_id)
     assert group is not None and (group.failure, group.failures, group.pending) == (None, 0, True)
 

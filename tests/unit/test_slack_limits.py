@@ -27,6 +27,7 @@ from bot.slack_limits import (
     SlackRateLimited,
     bounded_wait,
     parse_retry_after,
+    special_budgets,
     tier_budgets,
 )
 from handlers.shared.errors import describe
@@ -39,6 +40,7 @@ FAST_SLACK = RateLimits(
 )
 FAST_BOT = SlackBudgets(
     tiers=tier_budgets(window=1.0),
+    special=special_budgets(window=1.0),
     post_per_channel=Budget(per_second=20.0, burst=2),
     post_workspace=Budget.per_minute(200, 10, window=1.0),
 )
@@ -119,7 +121,7 @@ async def test_a_bounded_wait_becomes_a_sentence_and_sends_nothing_early(session
 
 
 async def test_a_bounded_caller_behind_a_long_queue_is_told_at_once(session: aiohttp.ClientSession) -> None:
-    slow = SlackBudgets(tiers={tier: Budget(per_second=1.0, burst=1) for tier in (1, 2, 3, 4)})
+    slow = SlackBudgets(tiers={tier: Budget(per_second=1.0, burst=1) for tier in (1, 2, 3, 4)}, special={})
     async with FakeSlack() as slack:
         client = client_for(slack, session, slow)
         queued = [asyncio.create_task(client.auth_test()) for _ in range(5)]

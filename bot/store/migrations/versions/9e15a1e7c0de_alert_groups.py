@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("shown_version", sa.Integer(), nullable=False),
         sa.Column("logged_version", sa.Integer(), nullable=False),
         sa.Column("due_at", Utc, nullable=False),
+        sa.Column("shown_at", Utc, nullable=True),
         sa.Column("lease_owner", sa.String(length=255), nullable=True),
         sa.Column("lease_until", Utc, nullable=True),
         sa.Column("failure", sa.Text(), nullable=True),
