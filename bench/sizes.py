@@ -36,6 +36,11 @@ class Size:
     storm_attempts: int  # Kibana's connector: attempts per delivery (5xx or no answer: retried)
     storm_retry_backoff: float  # seconds before the first retry, doubling
     storm_settle_timeout: float  # seconds after the last delivery to wait for the final state
+    # alerts_poll: one alert-poller tick
+    alerts_poll_alerts: int = 10_000
+    alerts_poll_subscriptions: int = 50
+    alerts_poll_spaces: int = 5
+    alerts_poll_rounds: int = 3
 
 
 FULL = Size(
@@ -88,6 +93,10 @@ TINY = Size(
     storm_attempts=3,
     storm_retry_backoff=0.2,
     storm_settle_timeout=20.0,
+    alerts_poll_alerts=200,
+    alerts_poll_subscriptions=10,
+    alerts_poll_spaces=2,
+    alerts_poll_rounds=1,
 )
 
 SIZES = {size.name: size for size in (FULL, TINY)}

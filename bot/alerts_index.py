@@ -46,6 +46,7 @@ SOURCE_FIELDS = [
     "event.action",
     "kibana.alert.uuid",
     "kibana.alert.instance.id",
+    "kibana.alert.action_group",
     "kibana.alert.rule.uuid",
     "kibana.alert.rule.name",
     "kibana.alert.rule.tags",
@@ -221,6 +222,7 @@ class AlertChange(BaseModel):
 
     alert_uuid: str = Field(alias="kibana.alert.uuid")
     instance_id: str = Field(alias="kibana.alert.instance.id")
+    action_group: str | None = Field(None, alias="kibana.alert.action_group")
     rule_uuid: str = Field(alias="kibana.alert.rule.uuid")
     rule_name: str = Field("", alias="kibana.alert.rule.name")
     rule_tags: list[str] = Field(default_factory=list, alias="kibana.alert.rule.tags")
@@ -404,11 +406,16 @@ def _hits(body: Any) -> list[dict[str, Any]]:
 
 
 def _change(hit: dict[str, Any]) -> AlertChange:
-    source = _flatten(hit.get("_source") or {})
+    raw = hit.get("_source") or {}
+    # Kibana writes the framework fields as dotted keys: flatten only what is nested.
+    source = _flatten(raw) if any(isinstance(value, dict) for value in raw.values()) else dict(raw)
     sort = hit.get("sort") or []
     try:
-        cursor = AlertCursor(timestamp_ms=int(sort[0]), alert_uuid=str(sort[1]))
-        return AlertChange.model_validate({**source, "index": hit.get("_index", ""), "cursor": cursor})
+        # Both values are converted here, so the cursor needs no validation of its own (a hot path:
+        # one per alert document read).
+        cursor = AlertCursor.model_construct(timestamp_ms=int(sort[0]), alert_uuid=str(sort[1]))
+        source["index"], source["cursor"] = hit.get("_index", ""), cursor
+        return AlertChange.model_validate(source)
     except (IndexError, TypeError, ValueError, ValidationError) as error:
         detail = type(error).__name__
         if isinstance(error, ValidationError):

@@ -14,6 +14,7 @@ from bot.alerts_index import (
     client_from_settings,
     translate,
 )
+from bot.kibana.capabilities import Capabilities
 from bot.kibana.client import KibanaClient
 from bot.kibana.errors import (
     KibanaError,
@@ -42,10 +43,15 @@ class CheckResult:
 async def check_kibana(settings: Settings) -> list[CheckResult]:
     """Reachability and health, then one line with the version and licence, then one line per
     feature this Kibana (or the bot's credentials for it) lacks, saying why."""
+    lines, _ = await _check_kibana(settings)
+    return lines
+
+
+async def _check_kibana(settings: Settings) -> tuple[list[CheckResult], Capabilities | None]:
     async with KibanaClient.from_settings(settings, retry_attempts=1) as kibana:
         reached = await _check_health(settings, kibana)
         if not reached.ok:
-            return [reached]
+            return [reached], None
         capabilities = await KibanaProfile().refresh(kibana, agent_key_credentials=settings.agent_key_auth is not None)
     info = capabilities.info
     lines = [reached, CheckResult("Kibana version", info.version is not None, info.summary())]
@@ -60,7 +66,48 @@ async def check_kibana(settings: Settings) -> list[CheckResult]:
             )
         )
     lines.extend(CheckResult(f"Kibana {m.feature}", True, m.why, warning=True) for m in capabilities.missing)
-    return lines
+    return lines, capabilities
+
+
+def check_alert_intake(
+    settings: Settings, capabilities: Capabilities | None, elasticsearch: list[CheckResult]
+) -> CheckResult:
+    """Which way alerts reach Slack with this licence and these settings: the webhook (Kibana's Webhook
+    connector needs Gold or better) and/or polling alerts-as-data for `alerts subscribe` (any licence)."""
+    licence = capabilities.info.license_type if capabilities is not None else None
+    webhook_licensed = capabilities.webhook_connector if capabilities is not None else None
+    webhook_on = settings.alert_webhook_token is not None
+    if webhook_licensed is False:
+        webhook = f"not the webhook ({licence or 'this'} licence: Kibana's Webhook connector needs Gold or better)"
+    elif webhook_on:
+        webhook = "the webhook /kibana/alerts (Kibana's Webhook connector, Gold or better)"
+    else:
+        webhook = "not the webhook (ALERT_WEBHOOK_TOKEN is unset)"
+    every = f"{settings.alerts_poll_interval:g} s"
+    if settings.elasticsearch_url is not None:
+        if all(line.ok for line in elasticsearch):
+            return CheckResult(
+                "Alert intake",
+                True,
+                f"polling {ALERTS_INDEX} every {every} for `alerts subscribe` (any licence); {webhook}",
+            )
+        return CheckResult(
+            "Alert intake",
+            False,
+            f"`alerts subscribe` cannot read {ALERTS_INDEX} (see the Elasticsearch line), so subscribed channels get "
+            f"no alerts; {webhook}",
+        )
+    if webhook_licensed is False or not webhook_on:
+        return CheckResult(
+            "Alert intake",
+            True,
+            f"{webhook}, and ELASTICSEARCH_URL is unset, so no alerts reach Slack: set ELASTICSEARCH_URL (with an "
+            f"API key that may read {ALERTS_INDEX}) for `alerts subscribe`, which works on any licence",
+            warning=True,
+        )
+    return CheckResult(
+        "Alert intake", True, f"{webhook}; set ELASTICSEARCH_URL for `alerts subscribe` (no connector needed)"
+    )
 
 
 async def _check_health(settings: Settings, kibana: KibanaClient) -> CheckResult:
@@ -185,9 +232,12 @@ def _failure(problem: AlertsIndexError, url: str) -> str:
 
 
 async def run_checks(settings: Settings) -> list[CheckResult]:
+    kibana, capabilities = await _check_kibana(settings)
+    elasticsearch = await check_elasticsearch(settings)
     return [
-        *await check_kibana(settings),
-        *await check_elasticsearch(settings),
+        *kibana,
+        *elasticsearch,
+        check_alert_intake(settings, capabilities, elasticsearch),
         *await check_slack(settings),
         await check_database(settings),
     ]

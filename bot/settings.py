@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     health_channel: str | None = None
     health_schedule: str | None = None
 
+    alerts_subscription_channel: str | None = None
+    alerts_subscription: str | None = Field(
+        None, description="--all, --rule <id> or --tag <tag>, optionally with --space <id>"
+    )
+    alerts_poll_interval: float = Field(5.0, ge=1, le=3600, description="seconds, between 1 and 3600")
+    alerts_page_size: int = Field(5000, ge=10, le=10_000, description="alert documents per search, 10-10000")
+
     case_owner: CaseOwner = Field("cases", description="cases, observability or securitySolution")
 
     health_max_per_channel: int = Field(10, ge=1, le=1000, description="a number of subscriptions, 1-1000")
@@ -181,7 +188,34 @@ class Settings(BaseSettings):
                 parse_schedule(self.health_schedule, offer_on_change=False)  # it has no --on-change
             except ScheduleError as error:
                 raise _named("HEALTH_SCHEDULE", f"a schedule such as {EXAMPLES} ({error.problem})") from None
+        self._alerts_subscription()
         return self
+
+    def _alerts_subscription(self) -> None:
+        if bool(self.alerts_subscription_channel) != bool(self.alerts_subscription):
+            missing = "ALERTS_SUBSCRIPTION" if self.alerts_subscription_channel else "ALERTS_SUBSCRIPTION_CHANNEL"
+            raise _named(missing, "to be set together with ALERTS_SUBSCRIPTION_CHANNEL and ALERTS_SUBSCRIPTION")
+        if not self.alerts_subscription:
+            return
+        from bot.alert_filters import AlertFilterError, parse_setting
+
+        try:
+            parse_setting(self.alerts_subscription, self.kibana_space)
+        except AlertFilterError as error:
+            expected = "--all, --rule <id> or --tag <tag>, optionally with --space <id>"
+            raise _named("ALERTS_SUBSCRIPTION", f"{expected} ({error.message.rstrip('.')})") from None
+        if self.elasticsearch_url is None:
+            raise _named("ELASTICSEARCH_URL", "the Elasticsearch URL alert subscriptions read .alerts-* from")
+
+    @property
+    def configured_alert_subscription(self) -> tuple[str, str, str, str] | None:
+        """(channel, space, kind, value) of the alert subscription declared in settings."""
+        if not self.alerts_subscription or not self.alerts_subscription_channel:
+            return None
+        from bot.alert_filters import parse_setting
+
+        found, space = parse_setting(self.alerts_subscription, self.kibana_space)
+        return self.alerts_subscription_channel, space, found.kind, found.value
 
     # --- derived values -------------------------------------------------------------
 

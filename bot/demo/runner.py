@@ -20,6 +20,7 @@ from pathlib import Path
 from bot.demo.conversation import DEMO_CHANNEL, DEMO_USER, Conversation
 from bot.demo.samples import SampleAlerts, fake_kibana_rules, kibana_rules
 from bot.demo.server import DemoPage
+from bot.devkit.fake_elasticsearch import FakeElasticsearch
 from bot.devkit.fake_kibana import FakeKibana, seed_demo
 from bot.devkit.fake_slack import FakeSlack
 from bot.devkit.harness import RunningBot, running_bot
@@ -44,6 +45,7 @@ class Demo:
     slack: FakeSlack
     kibana: FakeKibana | None  # None with a real Kibana
     settings: Settings
+    elasticsearch: FakeElasticsearch | None = None  # the fake Kibana's alerts-as-data, when polled
 
     @property
     def page_url(self) -> str:
@@ -59,6 +61,7 @@ def demo_settings(
     webhook_token: str,
     kibana_api_key: str | None = None,
     env: Mapping[str, str] | None = None,
+    elasticsearch: FakeElasticsearch | None = None,
 ) -> Settings:
     """Settings built here, not from the environment: no Slack app is needed.
     With a real Kibana, its credentials come from KIBANA_API_KEY or KIBANA_USERNAME/KIBANA_PASSWORD."""
@@ -83,6 +86,14 @@ def demo_settings(
         "health_schedule": None,
         "log_level": env.get("LOG_LEVEL", "WARNING"),
     }
+    if elasticsearch is not None:  # the demo channel subscribes to every alert, read from alerts-as-data
+        values.update(
+            elasticsearch_url=elasticsearch.url,
+            elasticsearch_api_key=elasticsearch.api_key,
+            alerts_subscription_channel=DEMO_CHANNEL,
+            alerts_subscription="--all",
+            alerts_poll_interval=2,
+        )
     if kibana_api_key is not None:  # the fake Kibana: nothing of a real one's settings applies
         values.update(
             kibana_api_key=kibana_api_key,
@@ -104,9 +115,18 @@ def demo_settings(
 
 @contextlib.asynccontextmanager
 async def running_demo(
-    *, kibana_url: str | None = None, host: str = "127.0.0.1", port: int = 0, env: Mapping[str, str] | None = None
+    *,
+    kibana_url: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    env: Mapping[str, str] | None = None,
+    alerts_as_data: bool = False,
 ) -> AsyncIterator[Demo]:
-    """Everything the demo needs, started in order and stopped in reverse."""
+    """Everything the demo needs, started in order and stopped in reverse.
+
+    `alerts_as_data` (with the fake Kibana): a fake Elasticsearch holds the alerts its rules write
+    (a rule run every RULE_RUN_SECONDS), and the demo channel subscribes to them all, so alerts
+    arrive by polling, with no webhook."""
     signing_secret = secrets.token_hex(16)
     webhook_token = secrets.token_urlsafe(24)
     async with contextlib.AsyncExitStack() as stack:
@@ -119,6 +139,11 @@ async def running_demo(
             seed_demo(kibana)
             kibana_url = await kibana.start(host)
             stack.push_async_callback(kibana.stop)
+        es: FakeElasticsearch | None = None
+        if alerts_as_data and kibana is not None:
+            es = FakeElasticsearch()
+            await es.start(host)
+            stack.push_async_callback(es.stop)
         slack = await stack.enter_async_context(FakeSlack())
         settings = demo_settings(
             slack,
@@ -128,8 +153,12 @@ async def running_demo(
             webhook_token=webhook_token,
             kibana_api_key=api_key,
             env=env,
+            elasticsearch=es,
         )
         bot = await stack.enter_async_context(running_bot(settings, mode="http"))
+        if es is not None and kibana is not None:
+            runs = asyncio.create_task(_rule_runs(es, kibana), name="demo-rule-runs")
+            stack.push_async_callback(_cancel, runs)
         driver = SlackDriver(signing_secret=signing_secret, events_url=bot.events_url, fake_slack=slack)
         source = (
             fake_kibana_rules(kibana)
@@ -143,7 +172,24 @@ async def running_demo(
         )
         await page.start(host, port)
         stack.push_async_callback(page.stop)
-        yield Demo(page=page, bot=bot, slack=slack, kibana=kibana, settings=settings)
+        yield Demo(page=page, bot=bot, slack=slack, kibana=kibana, settings=settings, elasticsearch=es)
+
+
+RULE_RUN_SECONDS = 10.0
+
+
+async def _rule_runs(es: FakeElasticsearch, kibana: FakeKibana) -> None:
+    """The fake Kibana's rules run: their alerts are written to the fake Elasticsearch (then the
+    bot's poller finds them)."""
+    while True:
+        es.alerts_from(kibana)
+        await asyncio.sleep(RULE_RUN_SECONDS)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def serve_demo(*, kibana_url: str | None, port: int, announce: bool = True) -> None:
@@ -153,7 +199,7 @@ async def serve_demo(*, kibana_url: str | None, port: int, announce: bool = True
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    async with running_demo(kibana_url=kibana_url, port=port) as demo:
+    async with running_demo(kibana_url=kibana_url, port=port, alerts_as_data=kibana_url is None) as demo:
         settings = demo.settings
         configure_logging(settings.log_level, settings.log_format, settings.secret_values)
         if announce:

@@ -110,7 +110,8 @@ def derive(info: KibanaInfo) -> Capabilities:
                 Missing(
                     "alert messages",
                     f"Kibana's Webhook connector needs a Gold licence or better, this Kibana has {licence}; "
-                    "a connector-free alert intake (`alerts subscribe`) is planned",
+                    "channels get alerts by polling alerts-as-data instead "
+                    "(`alerts subscribe`, with ELASTICSEARCH_URL)",
                 )
             )
         elif (info.license_status or "active").lower() != "active":

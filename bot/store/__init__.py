@@ -8,6 +8,7 @@ health reports, Slack event ids and button double clicks.
 from __future__ import annotations
 
 from bot.store.alert_groups import AlertGroup, AlertGroupsMixin, Delivered, GroupSnapshot, Recorded
+from bot.store.alert_subscriptions import AlertPollState, AlertSubscription, AlertSubscriptionsMixin
 from bot.store.alerts import AlertContent, AlertsMixin
 from bot.store.audit import AuditEntry, AuditMixin, AuditResult
 from bot.store.cases import CaseClaim, CaseRecord, CasesMixin
@@ -21,6 +22,8 @@ from bot.store.subscriptions import Subscription, SubscriptionsMixin
 __all__ = [
     "AlertContent",
     "AlertGroup",
+    "AlertPollState",
+    "AlertSubscription",
     "AuditEntry",
     "AuditResult",
     "CaseClaim",
@@ -38,7 +41,15 @@ __all__ = [
 
 
 class Store(
-    EventsMixin, ReplaysMixin, AlertGroupsMixin, AlertsMixin, CasesMixin, SubscriptionsMixin, AuditMixin, SnoozesMixin
+    EventsMixin,
+    ReplaysMixin,
+    AlertGroupsMixin,
+    AlertsMixin,
+    CasesMixin,
+    SubscriptionsMixin,
+    AuditMixin,
+    SnoozesMixin,
+    AlertSubscriptionsMixin,
 ):
     """One per process; every method is one short transaction."""
 

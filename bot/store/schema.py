@@ -264,3 +264,36 @@ snooze_schedules = Table(
     UniqueConstraint("space", "rule_id", "schedule_id", name="uq_snooze_schedules_schedule"),
     sqlite_autoincrement=True,
 )
+
+# Alert subscriptions: a channel gets the alerts of one space read from Kibana's alerts-as-data,
+# of one rule (`kind` rule, `value` its id), one tag (`kind` tag) or all (`kind` all, `value` "").
+# `config_key` is set for the one declared in settings (ALERTS_SUBSCRIPTION_CHANNEL).
+alert_subscriptions = Table(
+    "alert_subscriptions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("channel", String(64), nullable=False),
+    Column("space", String(255), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", String(255), nullable=False, default=""),
+    Column("created_by", String(255), nullable=False),
+    Column("config_key", String(64), nullable=True, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("channel", "space", "kind", "value", name="uq_alert_subscriptions_filter"),
+    Index("ix_alert_subscriptions_space", "space"),
+    sqlite_autoincrement=True,
+)
+
+# Per space: where polling `.alerts-*` has got to (the sort values of the last alert document
+# read), and the Elasticsearch problem the subscribed channels were last told about.
+alert_poll_spaces = Table(
+    "alert_poll_spaces",
+    metadata,
+    Column("space", String(255), primary_key=True),
+    Column("cursor_ms", BigInteger, nullable=True),
+    Column("cursor_uuid", String(255), nullable=True),
+    Column("problem", String(32), nullable=True),
+    Column("problem_text", Text, nullable=True),
+    Column("problem_since", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)

@@ -1,7 +1,10 @@
-"""Alert messages: the Kibana webhook posts them, buttons act on them, recoveries update them.
+"""Alert messages: the Kibana webhook posts them, or polling Kibana's alerts-as-data does for the
+channels that subscribed; buttons act on them, recoveries update them.
 
 - `handlers.alerts.webhook`: `POST /kibana/alerts` (auth, body limit, validation, fast answer);
-- `handlers.alerts.delivery`: a delivery is recorded in its rule's group, exactly once;
+- `handlers.alerts.polling`: reads `.alerts-*` for the alert subscriptions (any licence);
+- `handlers.alerts.subscriptions`: `alerts subscribe|unsubscribe|subscriptions` and the one in settings;
+- `handlers.alerts.delivery`: a delivery is recorded in its rule's group, exactly once (both paths);
 - `handlers.alerts.publisher`: shows each group in Slack (one message per rule, space and
   channel), debounced and within Slack's limits, restart-safe and shared by replicas;
 - `handlers.alerts.message`, `handlers.alerts.group_message`: the Block Kit, and the renderer
@@ -10,26 +13,40 @@
 
 from __future__ import annotations
 
-from handlers.alerts import redraw, webhook
+from handlers.alerts import polling, redraw, subscriptions, webhook
 from handlers.alerts.delivery import Intake
 from handlers.alerts.publisher import Publisher
-from handlers.shared.feature import Contribution, Plumbing
+from handlers.shared.feature import Contribution, Plumbing, Route
 
 WEBHOOK_PATH = "/kibana/alerts"
 
 
 def register(plumbing: Plumbing) -> Contribution:
-    """The webhook route (only when ALERT_WEBHOOK_TOKEN is set), the publisher and the renderer."""
+    """The webhook route (only when ALERT_WEBHOOK_TOKEN is set), the publisher and the renderer, the
+    subscription commands and the poller (started with the server when ELASTICSEARCH_URL is set)."""
     services = plumbing.services
     publisher = Publisher(services)
     intake = Intake(services, publisher)
     routes = {}
     if services.settings.alert_webhook_token is not None:
         routes[WEBHOOK_PATH] = webhook.make_endpoint(services, intake.process)
+    poller = polling.AlertPoller(services, polling.recorder(intake))
+
+    async def start() -> None:
+        await subscriptions.apply_configured_subscription(services)
+        await publisher.start()
+        await poller.start()
+
+    commands: dict[str, Route] = {
+        "alerts subscribe": subscriptions.subscribe,
+        "alerts unsubscribe": subscriptions.unsubscribe,
+        "alerts subscriptions": subscriptions.list_subscriptions,
+    }
     return Contribution(
+        commands=commands,
         routes=routes,
-        background=[publisher.start],
-        closers=[publisher.close],
+        background=[start],
+        closers=[poller.close, publisher.close],
         renderers=[redraw.renderer(services, publisher)],
-        parts=[publisher, intake],
+        parts=[publisher, intake, poller],
     )

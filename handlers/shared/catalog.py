@@ -79,6 +79,26 @@ CATALOG: tuple[Action, ...] = (
         "list health-report subscriptions (`health subscriptions`)",
         read_only=True,
     ),
+    Action(
+        "alerts subscribe",
+        "alerts subscribe (--rule <id> | --tag <tag> | --all)   post this space's alerts here, read from "
+        "Kibana's alerts-as-data (any licence, no rule changes)",
+        OP,
+        "subscribe channels to alerts (`alerts subscribe`)",
+    ),
+    Action(
+        "alerts unsubscribe",
+        "alerts unsubscribe <id>|all",
+        OP,
+        "remove alert subscriptions (`alerts unsubscribe`)",
+    ),
+    Action(
+        "alerts subscriptions",
+        "alerts subscriptions",
+        OP,
+        "list alert subscriptions (`alerts subscriptions`)",
+        read_only=True,
+    ),
     Action("rules", "rules [<words>]", V, "find `rules`", read_only=True),
     Action("rule", "rule <rule_id>", V, "show a `rule`", read_only=True, action_ids=(RULE_SHOW,)),
     Action("mute", "mute <rule_id> <alert_id>", R, "`mute` alerts", action_ids=(ALERT_MUTE,)),

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
+from bot.alert_filters import AlertFilter, AlertFilterError, parse_alert_filter
 from handlers.shared.catalog import USAGE
 
 MAX_TEXT = 2000  # characters; Slack allows more, nobody types more
@@ -61,6 +62,11 @@ class SubscribeArgs:
 @dataclass(frozen=True)
 class UnsubscribeArgs:
     target: int | Literal["all"] = "all"
+
+
+@dataclass(frozen=True)
+class AlertSubscribeArgs:
+    filter: AlertFilter
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,7 @@ Args = (
     | HelpArgs
     | SubscribeArgs
     | UnsubscribeArgs
+    | AlertSubscribeArgs
     | SearchArgs
     | RuleArgs
     | AlertArgs
@@ -301,6 +308,32 @@ def _health(words: list[str]) -> Command:
         _arity(rest, "health subscriptions", 0, 0)
         return Command("health subscriptions")
     raise UsageError(f"`health` has no subcommand `{_short(sub)}`.", "health")
+
+
+def _alerts(words: list[str]) -> Command:
+    if not words:
+        raise UsageError("Which `alerts` command?", "alerts subscribe")
+    sub, rest = words[0].lower(), words[1:]
+    if sub == "subscribe":
+        try:
+            return Command("alerts subscribe", AlertSubscribeArgs(parse_alert_filter(rest)))
+        except AlertFilterError as error:
+            raise UsageError(error.message, "alerts subscribe") from None
+    if sub == "unsubscribe":
+        _flags(rest, set(), "alerts unsubscribe")
+        if not rest:
+            raise UsageError(
+                "Say which subscription to remove: its id (see `alerts subscriptions`) or `all`.", "alerts unsubscribe"
+            )
+        _arity(rest, "alerts unsubscribe", 1, 1)
+        target = rest[0].lower().lstrip("#")
+        if target != "all" and not target.isdigit():
+            raise UsageError(f"`{_short(target)}` is not a subscription id.", "alerts unsubscribe")
+        return Command("alerts unsubscribe", UnsubscribeArgs("all" if target == "all" else int(target)))
+    if sub in {"subscriptions", "subs", "list"}:
+        _arity(rest, "alerts subscriptions", 0, 0)
+        return Command("alerts subscriptions")
+    raise UsageError(f"`alerts` has no subcommand `{_short(sub)}`.", "alerts subscribe")
 
 
 def _rules(words: list[str]) -> Command:
@@ -480,6 +513,7 @@ def _audit(words: list[str]) -> Command:
 _PARSERS: dict[str, Callable[[list[str]], Command]] = {
     "help": _help,
     "health": _health,
+    "alerts": _alerts,
     "rules": _rules,
     "rule": _one_rule("rule"),
     "mute": _alert("mute"),

@@ -96,5 +96,7 @@ async def test_run_checks_puts_the_elasticsearch_line_after_kibanas(fake_es: Fak
     services = [r.service for r in results]
     kibana_lines = [s for s in services if s.startswith("Kibana")]
     assert services[: len(kibana_lines)] == kibana_lines  # Kibana's lines (reachability, version, what it lacks)
-    assert services[len(kibana_lines) : len(kibana_lines) + 2] == ["Elasticsearch", "Slack"]  # then these
+    assert services[len(kibana_lines) : len(kibana_lines) + 3] == ["Elasticsearch", "Alert intake", "Slack"]
+    intake = next(r for r in results if r.service == "Alert intake")
+    assert intake.ok and intake.detail.startswith("polling .alerts-* every 5 s for `alerts subscribe` (any licence)")
     assert all(r.ok for r in results if r.service in ("Kibana", "Elasticsearch", "Slack"))

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMES = ("ack", "kibana", "fanout", "memory", "startup", "storm")
+NAMES = ("ack", "kibana", "fanout", "memory", "startup", "storm", "alerts_poll")
 NO_BASELINE = {"storm"}  # measured against its targets only
 HEADLINE = ("measure", "bot", "baseline", "ratio", "met", "targets", "figures", "seconds")
 

@@ -177,3 +177,32 @@ async def test_with_a_real_kibana_url_the_credentials_come_from_the_environment(
             await until(client, lambda s: [e for e in s["ephemerals"] if "alerting health" in e["text"]])
             assert all(r.headers.get("authorization") == "ApiKey real-key" for r in real.requests)
             assert (await state(client))["kibana"] == f"the Kibana at {real.url}"
+
+
+async def test_with_alerts_as_data_alerts_arrive_by_polling_with_no_webhook() -> None:
+    """`python -m bot demo` (the fake Kibana): its rules write their alerts to a fake Elasticsearch,
+    and the demo channel, subscribed to them all, gets them by polling."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.demo.conversation import DEMO_CHANNEL
+    from handlers.alerts.polling import AlertPoller
+
+    async with running_demo(port=0, alerts_as_data=True) as demo:
+        poller = demo.bot.runtime.part(AlertPoller)
+        poller.paused = True  # this test ticks it
+        assert demo.elasticsearch is not None and demo.kibana is not None
+        demo.elasticsearch.alerts_from(demo.kibana)  # a rule run
+        polls = await poller.tick(datetime.now(UTC) + timedelta(minutes=1))
+        active = sum(
+            len(rule.active_alerts) for rule in demo.kibana.rules.values() if rule.enabled and rule.space == "default"
+        )
+        firing = [rule for rule in demo.kibana.rules.values() if rule.enabled and rule.active_alerts]
+        assert active and polls["default"].handed_on == active
+        # The publisher shows them: one message per rule (its alerts grouped), with buttons.
+        await demo.slack.wait_for(
+            lambda: (
+                len([m for m in demo.slack.channel_messages(DEMO_CHANNEL) if m.get("blocks")])
+                >= len([r for r in firing if r.space == "default"])
+            ),
+            timeout=10,
+        )

@@ -206,6 +206,13 @@ async def subscribed(env: Env) -> None:
     raise AssertionError("Alice's subscription was not made")
 
 
+async def alert_subscribed(env: Env) -> None:
+    store = env.bot.runtime.services.store
+    await store.add_alert_subscription(
+        channel=env.driver.channel_id, space="default", kind="all", value="", created_by="U0ALICE"
+    )
+
+
 async def sourcemap(env: Env) -> None:
     artifact = env.kibana.add_sourcemap(service_name="frontend", service_version="1.0.0", bundle_filepath="/a.js")
     env.data["sourcemap"] = artifact["id"]
@@ -290,6 +297,10 @@ async def has_subscription(store: Any) -> bool:
 
 async def no_subscription(store: Any) -> bool:
     return not await store.list_subscriptions()
+
+
+async def no_alert_subscription(store: Any) -> bool:
+    return not await store.list_alert_subscriptions()
 
 
 REPLY_REFUSAL = reply_refusal
@@ -378,6 +389,12 @@ PATHS: dict[str, list[EntryPath]] = {
     "health unsubscribe": [cmd("health unsubscribe all", store_check(no_subscription), subscribed)],
     "health subscriptions": [
         cmd("health subscriptions", reply_without_refusal("health-report subscription"), subscribed)
+    ],
+    # Without ELASTICSEARCH_URL (as here) subscribing is answered with what is missing, after the access check.
+    "alerts subscribe": [cmd("alerts subscribe --all", reply_without_refusal("ELASTICSEARCH_URL"))],
+    "alerts unsubscribe": [cmd("alerts unsubscribe all", store_check(no_alert_subscription), alert_subscribed)],
+    "alerts subscriptions": [
+        cmd("alerts subscriptions", reply_without_refusal("alert subscription"), alert_subscribed)
     ],
     "audit": [cmd("audit", reply_without_refusal("udit trail"))],
     "apm config set": [

@@ -33,7 +33,7 @@ async def test_check_on_8_15_basic_names_each_missing_feature(slack: FakeSlack, 
     assert lines[2].startswith("Kibana snooze: WARNING — Kibana 8.15.0 has no snooze API")
     assert "mute-all or disable" in lines[2]
     assert lines[3].startswith("Kibana alert messages: WARNING — Kibana's Webhook connector needs a Gold licence")
-    assert "`alerts subscribe`) is planned" in lines[3]
+    assert "polling alerts-as-data instead (`alerts subscribe`, with ELASTICSEARCH_URL)" in lines[3]
     assert lines[4].startswith("Kibana APM agent keys: WARNING — the bot uses an API key")
     assert "KIBANA_AGENT_KEY_USERNAME and KIBANA_AGENT_KEY_PASSWORD" in lines[4]
 
@@ -48,7 +48,7 @@ async def test_check_on_9_3_platinum_with_agent_key_credentials_lacks_nothing(sl
     assert lines[2] == (
         "Kibana licence: ok — platinum allows the Webhook connector that feeds alert messages (Gold or better)"
     )
-    assert [line.split(":")[0] for line in lines[3:]] == ["Slack", "Database"]
+    assert [line.split(":")[0] for line in lines[3:]] == ["Alert intake", "Slack", "Database"]
     assert "changeme" not in out
 
 

@@ -72,10 +72,14 @@ async def test_check_passes_against_the_fakes(kibana: FakeKibana, slack: FakeSla
         "Kibana version",
         "Kibana licence",
         "Kibana APM agent keys",  # an API key and no KIBANA_AGENT_KEY_* credentials: a warning, not a failure
+        "Alert intake",
         "Slack",
         "Database",
     ]
-    assert all(": ok" in line for line in lines if not line.startswith("Kibana APM agent keys"))
+    assert all(": ok" in line for line in lines if not line.startswith(("Kibana APM agent keys", "Alert intake")))
+    [intake] = [line for line in lines if line.startswith("Alert intake")]
+    assert intake.startswith("Alert intake: WARNING — not the webhook (ALERT_WEBHOOK_TOKEN is unset)")
+    assert "ELASTICSEARCH_URL is unset, so no alerts reach Slack" in intake
 
 
 async def test_check_names_the_failing_service(kibana: FakeKibana, slack: FakeSlack, tmp_path: Path) -> None:

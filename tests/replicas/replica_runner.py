@@ -7,6 +7,8 @@ scheduler, polling the store every `--poll` seconds). It prints one JSON line
 
 - `{"op": "tick", "at": "<ISO time>"}`: run every schedule firing at that instant (the
   explicit fire time stands in for the clock) -> `{"results": {subscription id: outcome}}`
+- `{"op": "alerts_tick", "at": "<ISO time>"}`: one tick of the alert poller at that instant ->
+  `{"spaces": {space: {"polled": bool, "outcomes": {...}}}}`
 - `{"op": "groups"}` -> `{"groups": [[cron, timezone], …]}` (the jobs this replica has)
 - `{"op": "quit"}`: shut down cleanly.
 """
@@ -25,6 +27,7 @@ from bot.devkit.harness import start_uvicorn, stop_uvicorn
 from bot.scheduler import HealthScheduler
 from bot.server import create_asgi
 from bot.settings import load_settings
+from handlers.alerts.polling import AlertPoller
 
 
 def emit(message: dict[str, Any]) -> None:
@@ -43,15 +46,17 @@ async def main(poll_seconds: float) -> None:
     # The test drives time with `tick`: real-clock runs would add a report whenever the test happens
     # to cross a 5-minute mark (the poll that syncs subscriptions keeps running).
     scheduler.apscheduler.pause()
+    poller = runtime.part(AlertPoller)
+    poller.paused = True  # likewise the alert poller: `alerts_tick` drives it
     try:
         emit({"ready": url, "replica": runtime.services.replica})
-        await answer_commands(scheduler)
+        await answer_commands(scheduler, poller)
     finally:
         await stop_uvicorn(server, task)
         await runtime.close()
 
 
-async def answer_commands(scheduler: HealthScheduler[Any]) -> None:
+async def answer_commands(scheduler: HealthScheduler[Any], poller: AlertPoller) -> None:
     loop = asyncio.get_running_loop()
     for _ in range(100_000):  # bounded: the test sends a few dozen commands
         line = await loop.run_in_executor(None, sys.stdin.readline)
@@ -63,6 +68,9 @@ async def answer_commands(scheduler: HealthScheduler[Any]) -> None:
         if command["op"] == "tick":
             results = await scheduler.fire_due(datetime.fromisoformat(command["at"]))
             emit({"results": {str(k): v for k, v in results.items()}})
+        elif command["op"] == "alerts_tick":
+            polls = await poller.tick(datetime.fromisoformat(command["at"]))
+            emit({"spaces": {s: {"polled": p.polled, "outcomes": p.outcomes} for s, p in polls.items()}})
         elif command["op"] == "groups":
             emit({"groups": sorted([g.cron, g.timezone] for g in scheduler.groups())})
         else:

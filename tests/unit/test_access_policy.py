@@ -88,6 +88,9 @@ def test_the_action_table_follows_the_design() -> None:
         "health subscribe",
         "health unsubscribe",
         "health subscriptions",
+        "alerts subscribe",
+        "alerts unsubscribe",
+        "alerts subscriptions",
         "audit",
     }
     assert by_role[Role.ADMIN] == [

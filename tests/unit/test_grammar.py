@@ -171,6 +171,10 @@ def test_every_usage_entry_parses_from_its_own_example() -> None:
             line = "health subscribe every 15m"
         elif action == "health unsubscribe":
             line = "health unsubscribe 3"
+        elif action == "alerts subscribe":
+            line = "alerts subscribe --all"
+        elif action == "alerts unsubscribe":
+            line = "alerts unsubscribe 3"
         elif action == "apm sourcemaps list":
             line = "apm sourcemaps list"
         for placeholder, value in fills.items():

@@ -37,7 +37,7 @@ def test_the_webhook_connector_needs_an_active_gold_licence(licence: str, status
     lines = [m.line() for m in capabilities.missing]
     assert bool(lines) is not webhook
     if licence == "basic":
-        assert "Gold" in lines[0] and "alerts subscribe" in lines[0] and "planned" in lines[0]
+        assert "Gold" in lines[0] and "alerts subscribe" in lines[0] and "polling alerts-as-data" in lines[0]
 
 
 def test_agent_keys_need_basic_credentials_beside_an_api_key() -> None:

@@ -4,6 +4,8 @@
         es.add_alert(rule_id="r1", instance_id="host-1", tags=["prod"])
         es.recover(rule_id="r1", instance_id="host-1")
         es.alerts_from(fake_kibana)                     # one rule run of the fake Kibana's rules
+        es.fire(fake_kibana, "r1", "host-1")            # that rule finds host-1 and runs: a new alert
+        es.resolve(fake_kibana, "r1", "host-1")         # … no longer finds it and runs: it recovers
         es.deny_alerts_read()                           # 403 on every search, as ES words it
         es.fault("POST", r"/.+/_search", status=503, times=1)
         ...                                             # drive the official client against es.url

@@ -165,40 +165,63 @@ class FakeElasticsearch(ServedFake):
         return None
 
     def alerts_from(self, fake_kibana: Any, *, at: datetime | None = None) -> int:
-        """One rule run for every enabled rule of `fake_kibana` (a FakeKibana): its active alerts become
+        """One rule run for every rule of `fake_kibana` (a FakeKibana): its active alerts become
         (or stay) active alert documents, its untracked alerts are untracked, and alerts no longer active
         recover. A disabled rule writes nothing but the untracking of its alerts. Returns how many
         documents were written."""
+        return sum(self._run(rule, at) for rule in fake_kibana.rules.values())
+
+    def run_rule(self, fake_kibana: Any, rule_id: str, *, space: str = "default", at: datetime | None = None) -> int:
+        """One run of one rule of `fake_kibana`, as `alerts_from` runs every rule."""
+        return self._run(fake_kibana.stored_rule(rule_id, space), at)
+
+    def fire(
+        self, fake_kibana: Any, rule_id: str, *alert_ids: str, space: str = "default", at: datetime | None = None
+    ) -> int:
+        """The fake Kibana rule finds `alert_ids` (besides the ones already active) and runs once: new
+        alert documents for them, the active ones written again. Returns how many documents were written."""
+        rule = fake_kibana.stored_rule(rule_id, space)
+        fake_kibana.set_active_alerts(rule_id, [*rule.active_alerts, *alert_ids], space=space)
+        return self._run(rule, at)
+
+    def resolve(
+        self, fake_kibana: Any, rule_id: str, *alert_ids: str, space: str = "default", at: datetime | None = None
+    ) -> int:
+        """The fake Kibana rule no longer finds `alert_ids` (all its alerts when none is named) and runs
+        once: those alerts recover. Returns how many documents were written."""
+        rule = fake_kibana.stored_rule(rule_id, space)
+        kept = [a for a in rule.active_alerts if alert_ids and a not in alert_ids]
+        fake_kibana.set_active_alerts(rule_id, kept, space=space)
+        return self._run(rule, at)
+
+    def _run(self, rule: Any, at: datetime | None) -> int:
         written = 0
-        for rule in fake_kibana.rules.values():
-            if not rule.enabled:  # a disabled rule does not run; untracking (disable --untrack) still shows
-                for instance in rule.untracked_alerts:
-                    if self._active(rule.id, instance, rule.space) is not None:
-                        self._finish(rule.id, instance, rule.space, at, status="untracked")
-                        written += 1
+        if not rule.enabled:  # a disabled rule does not run; untracking (disable --untrack) still shows
+            for instance in rule.untracked_alerts:
+                if self._active(rule.id, instance, rule.space) is not None:
+                    self._finish(rule.id, instance, rule.space, at, status="untracked")
+                    written += 1
+            return written
+        for instance in rule.active_alerts:
+            self.add_alert(
+                rule_id=rule.id,
+                instance_id=instance,
+                rule_name=rule.name,
+                space=rule.space,
+                tags=rule.tags,
+                rule_type_id=rule.rule_type_id,
+                consumer=rule.consumer,
+                at=at,
+            )
+            written += 1
+        for alert in list(self.alerts.values()):
+            if (alert.rule_uuid, alert.space, alert.status) != (rule.id, rule.space, "active"):
                 continue
-            for instance in rule.active_alerts:
-                self.add_alert(
-                    rule_id=rule.id,
-                    instance_id=instance,
-                    rule_name=rule.name,
-                    space=rule.space,
-                    tags=rule.tags,
-                    rule_type_id=rule.rule_type_id,
-                    consumer=rule.consumer,
-                    at=at,
-                )
-                written += 1
-            for alert in list(self.alerts.values()):
-                if (alert.rule_uuid, alert.space, alert.status) != (rule.id, rule.space, "active"):
-                    continue
-                if alert.instance_id in rule.active_alerts:
-                    continue
-                untracked = alert.instance_id in getattr(rule, "untracked_alerts", [])
-                self._finish(
-                    rule.id, alert.instance_id, rule.space, at, status="untracked" if untracked else "recovered"
-                )
-                written += 1
+            if alert.instance_id in rule.active_alerts:
+                continue
+            untracked = alert.instance_id in getattr(rule, "untracked_alerts", [])
+            self._finish(rule.id, alert.instance_id, rule.space, at, status="untracked" if untracked else "recovered")
+            written += 1
         return written
 
     def alert(self, rule_id: str, instance_id: str, space: str = "default") -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """alert groups: one message per rule, space and channel while its alerts fire
 
 Revision ID: 9e15a1e7c0de
-Revises: 3f1c2d9a7b10
+Revises: 7a16c0a1e5b0
 Create Date: 2026-12-02 01:20:00.000000
 
 A storm of alerts from one rule becomes one message, updated in place (issue 15): each alert
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "9e15a1e7c0de"
-down_revision: str | Sequence[str] | None = "3f1c2d9a7b10"
+down_revision: str | Sequence[str] | None = "7a16c0a1e5b0"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,254 @@
+"""`alerts_poll`: one tick of the alert poller over 10,000 active alerts, 50 subscriptions, 5 spaces.
+
+The fake Elasticsearch runs on its own event loop in a thread of its own; the poller (the bot's
+`AlertPoller`, its SQLite store, the official async client) runs on this thread's loop, and its CPU
+time is this thread's (`time.thread_time`), so the fake's work is not counted. Each round the fake's
+rules run once (every active alert document is written again, `@timestamp` moved on), then:
+
+- the poll: `AlertPoller.tick` — one search per space for all its subscriptions, the documents parsed,
+  matched to subscriptions and recognised or handed on, the cursor stored. Handing on is counted,
+  not sent to Slack (`process` is a stub): Slack's side is what the `fanout` benchmark measures;
+- the baseline: the same searches (same bodies, same `search_after` start, same paging) made
+  directly with `AsyncElasticsearch.search`, reading `hits.hits`.
+
+They alternate which goes first. Round 0 hands every alert on (all are new); the rounds after
+find them all already handed on (written again, unchanged), as a steady state does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+from elasticsearch import AsyncElasticsearch
+
+from bench.figures import Result, Target, ratio
+from bench.sizes import Size
+from bot.alerts_index import ALERTS_INDEX, SORT, SOURCE_FIELDS, build_query
+from bot.devkit.fake_elasticsearch import FakeElasticsearch
+from bot.services import Services
+from bot.settings import load_settings
+from bot.store import Store
+from bot.store.alert_subscriptions import AlertFilterKind
+from handlers.alerts.polling import AlertPoller, interest_of
+from handlers.alerts.webhook import AlertDelivery, Answer
+
+RULES_PER_SPACE = 10
+
+
+@contextlib.contextmanager
+def es_thread() -> Iterator[tuple[FakeElasticsearch, asyncio.AbstractEventLoop]]:
+    """The fake Elasticsearch served from its own loop in a daemon thread."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="fake-es", daemon=True)
+    thread.start()
+    fake = FakeElasticsearch()
+    asyncio.run_coroutine_threadsafe(fake.start(), loop).result(timeout=30)
+    try:
+        yield fake, loop
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+
+
+def on(loop: asyncio.AbstractEventLoop, work: Any) -> Any:
+    """Run a plain function on the fake's loop (its state belongs to that thread)."""
+
+    async def call() -> Any:
+        return work()
+
+    return asyncio.run_coroutine_threadsafe(call(), loop).result(timeout=120)
+
+
+def seed(fake: FakeElasticsearch, alerts: int, spaces: int, at: datetime) -> None:
+    """`alerts` active alerts over `spaces` spaces, RULES_PER_SPACE rules each (two of them tagged)."""
+    per_rule = max(1, alerts // (spaces * RULES_PER_SPACE))
+    for s in range(spaces):
+        for r in range(RULES_PER_SPACE):
+            tags = ["team-a"] if r == 8 else ["team-b"] if r == 9 else ["prod"]
+            for a in range(per_rule):
+                fake.add_alert(
+                    rule_id=f"r{s}-{r}",
+                    instance_id=f"host-{a}",
+                    space=f"space-{s}",
+                    tags=tags,
+                    rule_name=f"Rule {r}",
+                    at=at,
+                )
+
+
+def rewrite(fake: FakeElasticsearch, at: datetime) -> None:
+    """A rule run: every active alert document written again, unchanged but for `@timestamp`."""
+    for alert in fake.alerts.values():
+        alert.event_action, alert.timestamp = "active", at
+
+
+@contextlib.asynccontextmanager
+async def poller_for(fake: FakeElasticsearch, workdir: Path, size: Size) -> AsyncIterator[tuple[AlertPoller, Store]]:
+    settings = load_settings(
+        slack_bot_token="xoxb-bench",
+        elasticsearch_url=fake.url,
+        elasticsearch_api_key=fake.api_key,
+        database_url=f"sqlite+aiosqlite:///{workdir / 'bot.db'}",
+        _env_file=None,
+    )
+    store = await Store.open(settings.database_url)
+    services = Services(
+        settings=settings, kibana=cast(Any, None), store=store, access=cast(Any, None), slack=cast(Any, None)
+    )
+    handed: list[int] = [0]
+
+    async def count(_services: Services, _delivery: AlertDelivery, _channel: str) -> Answer:
+        handed[0] += 1
+        return Answer(200, {"status": "posted"}, "posted")
+
+    poller = AlertPoller(services, count)
+    try:
+        yield poller, store
+    finally:
+        await poller.close()
+        await store.close()
+
+
+async def direct_searches(es: AsyncElasticsearch, plan: list[tuple[str, dict[str, Any], list[Any]]], page: int) -> int:
+    """The poll's searches made directly: returns how many requests that took."""
+    requests = 0
+    for _space, query, search_after in plan:
+        after = search_after
+        while True:
+            arguments: dict[str, Any] = {
+                "index": ALERTS_INDEX,
+                "query": query,
+                "sort": SORT,
+                "size": page,
+                "track_total_hits": False,
+                "source": SOURCE_FIELDS,
+                "ignore_unavailable": True,
+                "allow_no_indices": True,
+                "search_after": after,
+            }
+            answer = await es.search(**arguments)
+            requests += 1
+            hits = answer.body["hits"]["hits"]
+            if len(hits) < page:
+                break
+            after = hits[-1]["sort"]
+    return requests
+
+
+async def run(size: Size) -> Result:
+    alerts, subscriptions, spaces = size.alerts_poll_alerts, size.alerts_poll_subscriptions, size.alerts_poll_spaces
+    poll_cpu: list[float] = []
+    direct_cpu: list[float] = []
+    requests_per_tick: list[int] = []
+    direct_requests: list[int] = []
+    handed_on: list[int] = []
+    start = datetime.now(UTC) - timedelta(minutes=10)
+    with tempfile.TemporaryDirectory(prefix="bench-alerts-poll-") as tmp, es_thread() as (fake, loop):
+        on(loop, lambda: seed(fake, alerts, spaces, start))
+        async with poller_for(fake, Path(tmp), size) as (poller, store):
+            for n in range(subscriptions):  # per space: rules first, then the two tags
+                s, k = n % spaces, n // spaces
+                tag = "team-a" if k % 2 == 0 else "team-b"
+                kind: AlertFilterKind = "tag" if k >= RULES_PER_SPACE - 2 else "rule"
+                value = tag if kind == "tag" else f"r{s}-{k}"
+                await store.add_alert_subscription(
+                    channel=f"C{n:05d}",
+                    space=f"space-{s}",
+                    kind=kind,
+                    value=value,
+                    created_by="U0BENCH",
+                )
+            subs = await store.list_alert_subscriptions()
+            for s in range(spaces):  # the subscriptions were made after the alerts: read from before them
+                await store.start_alert_cursor(
+                    f"space-{s}", cursor_ms=int(start.timestamp() * 1000) - 1, cursor_uuid=""
+                )
+            expected = expected_pairs(subs, alerts, spaces)
+            direct = AsyncElasticsearch(fake.url, api_key=fake.api_key, request_timeout=60)
+            try:
+                tick_at = start + timedelta(minutes=1)
+                for n in range(size.alerts_poll_rounds + 1):  # round 0 is every alert new
+                    written = start + timedelta(seconds=n + 1)
+                    if n:
+                        on(loop, lambda at=written: rewrite(fake, at))
+                    # The baseline's plan: what this tick will search, from where.
+                    plan = []
+                    for s in range(spaces):
+                        space = f"space-{s}"
+                        state = await store.alert_poll_state(space)
+                        assert state is not None and state.cursor_ms is not None
+                        since = state.cursor_ms - int(poller.overlap.total_seconds() * 1000)
+                        interest = interest_of(x for x in subs if x.space == space)
+                        plan.append((space, build_query(space, interest), [since, ""]))
+                    if n == 0:
+                        await direct_searches(direct, plan, poller.page_size)  # warm-up of the client
+                    direct_first = n % 2 == 0
+
+                    async def baseline(plan: list[tuple[str, dict[str, Any], list[Any]]] = plan) -> None:
+                        began = time.thread_time()
+                        direct_requests.append(await direct_searches(direct, plan, poller.page_size))
+                        direct_cpu.append(time.thread_time() - began)
+
+                    if direct_first:
+                        await baseline()
+                    before = poller.searches
+                    began = time.thread_time()
+                    polls = await poller.tick(tick_at + timedelta(seconds=10 * n))
+                    poll_cpu.append(time.thread_time() - began)
+                    requests_per_tick.append(poller.searches - before)
+                    handed_on.append(sum(p.handed_on for p in polls.values()))
+                    if not direct_first:
+                        await baseline()
+            finally:
+                await direct.close()
+    page_size = load_settings(slack_bot_token="xoxb-bench", _env_file=None).alerts_page_size
+    steady_poll, steady_direct = poll_cpu[1:] or poll_cpu, direct_cpu[1:] or direct_cpu
+    bot, base = sum(steady_poll) / len(steady_poll), sum(steady_direct) / len(steady_direct)
+    share = ratio(bot, base)
+    figures = {
+        "alerts": alerts,
+        "subscriptions": subscriptions,
+        "spaces": spaces,
+        "page_size": page_size,
+        "rounds": size.alerts_poll_rounds,
+        "es_requests_per_tick": requests_per_tick,
+        "direct_requests_per_tick": direct_requests,
+        "handed_on_per_tick": handed_on,
+        "poll_cpu_s": poll_cpu,
+        "direct_cpu_s": direct_cpu,
+        "first_tick_ratio": ratio(poll_cpu[0], direct_cpu[0]),
+    }
+    one_per_space = all(r == spaces for r in requests_per_tick)
+    targets = [
+        Target(f"ES requests per tick = {spaces} (one per space)", float(max(requests_per_tick)), spaces, "eq"),
+        Target("every tick one search per space", 1.0 if one_per_space else 0.0, 1.0, "eq"),
+        Target("first tick handed on every subscribed alert", float(handed_on[0]), float(expected), "eq"),
+    ]
+    return Result("alerts_poll", "poll CPU (s)", bot, base, share, targets, figures)
+
+
+def expected_pairs(subs: list[Any], alerts: int, spaces: int) -> int:
+    """(alert, channel) pairs of round 0: the alerts of each subscribed rule, once per subscription."""
+    per_rule = max(1, alerts // (spaces * RULES_PER_SPACE))
+    pairs = 0
+    for sub in subs:
+        s = int(sub.space.split("-")[1])
+        if sub.kind == "rule":
+            pairs += per_rule
+        else:
+            pairs += per_rule * sum(
+                1
+                for r in range(RULES_PER_SPACE)
+                if (r == 8 and sub.value == "team-a") or (r == 9 and sub.value == "team-b")
+            )
+        del s
+    return pairs

@@ -1,0 +1,213 @@
+"""Alert subscriptions: `alerts subscribe|unsubscribe|subscriptions`, and the subscription declared
+in settings (ALERTS_SUBSCRIPTION_CHANNEL / ALERTS_SUBSCRIPTION). The poller (`polling.py`) posts them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.alert_filters import AlertFilter
+from bot.services import Services
+from bot.store import AlertPollState, AlertSubscription
+from handlers.shared.audit import record
+from handlers.shared.blocks import Block, context, escape, header, section
+from handlers.shared.context import Invocation
+from handlers.shared.grammar import AlertSubscribeArgs, UnsubscribeArgs
+from handlers.shared.words import count
+
+log = logging.getLogger(__name__)
+
+CONFIG_KEY = "alerts"
+MAX_PER_CHANNEL = 50
+LISTED = 45  # Slack allows 50 blocks
+
+
+def describe(subscription: AlertSubscription) -> str:
+    return AlertFilter(subscription.kind, subscription.value).describe()
+
+
+def not_configured(inv: Invocation) -> str | None:
+    if inv.services.settings.elasticsearch_url is not None:
+        return None
+    return (
+        "Alert subscriptions read Kibana's alerts-as-data from Elasticsearch, and this bot has no "
+        "ELASTICSEARCH_URL. An admin of the bot sets it (with an API key that may `read` `.alerts-*`); "
+        "until then alerts reach Slack only through the Kibana webhook (Gold licence or better)."
+    )
+
+
+async def apply_configured_subscription(services: Services) -> None:
+    """Create/update the subscription declared in settings, or remove it when they declare none."""
+    store, configured = services.store, services.settings.configured_alert_subscription
+    if configured is None:
+        if await store.remove_config_alert_subscription(CONFIG_KEY):
+            log.info("alert subscription from configuration removed (ALERTS_SUBSCRIPTION_CHANNEL unset)")
+        return
+    channel, space, kind, value = configured
+    await store.upsert_config_alert_subscription(
+        channel=channel,
+        space=space,
+        kind=kind,  # type: ignore[arg-type]
+        value=value,
+        key=CONFIG_KEY,
+    )
+
+
+# ---- commands ----------------------------------------------------------------------------
+async def subscribe(inv: Invocation) -> None:
+    missing = not_configured(inv)
+    if missing is not None:
+        await inv.reply(missing)
+        return
+    wanted = inv.args(AlertSubscribeArgs).filter
+    channel = inv.actor.channel_id or ""
+    problem = await channel_problem(inv.client, channel)
+    if problem is not None:
+        await inv.reply(problem)
+        return
+    store = inv.services.store
+    here = await store.list_alert_subscriptions(channel=channel)
+    if len(here) >= MAX_PER_CHANNEL:
+        await inv.reply(
+            f"This channel already has {len(here)} alert subscriptions, the most a channel may have. "
+            f"Remove one first: `{inv.slash} alerts subscriptions` lists them."
+        )
+        return
+    subscription, created = await store.add_alert_subscription(
+        channel=channel, space=inv.space, kind=wanted.kind, value=wanted.value, created_by=inv.actor.user_id
+    )
+    if not created:
+        await inv.reply(
+            f"This channel already gets the alerts of {wanted.describe()} in space `{inv.space}` "
+            f"(subscription *#{subscription.id}*)."
+        )
+        return
+    await record(
+        inv.services,
+        inv.actor,
+        "alerts subscribe",
+        f"alert subscription {subscription.id}",
+        result="ok",
+        detail=f"{wanted.words()} in {channel}",
+        space=inv.space,
+    )
+    every = inv.services.settings.alerts_poll_interval
+    await inv.reply(
+        f"{inv.actor.mention} subscribed this channel to the alerts of {wanted.describe()} in Kibana space "
+        f"`{inv.space}` (subscription *#{subscription.id}*). New alerts, and the alerts still active when "
+        f"their rule next runs, are posted here within {every:g} s of Kibana writing them; recoveries update "
+        f"their message.\nStop with `{inv.slash} alerts unsubscribe {subscription.id}`.",
+        public=True,
+    )
+
+
+async def unsubscribe(inv: Invocation) -> None:
+    store, channel = inv.services.store, inv.actor.channel_id or ""
+    target = inv.args(UnsubscribeArgs).target
+    if target == "all":
+        mine = await store.list_alert_subscriptions(channel=channel)
+        removed = [
+            s for s in mine if not s.from_config and await store.remove_alert_subscription(s.id, channel=channel)
+        ]
+        kept = [s for s in mine if s.from_config]
+        if not removed:
+            note = " (only the one declared in configuration, which settings control)" if kept else ""
+            await inv.reply(f"This channel has no alert subscriptions to remove{note}.")
+            return
+        ids = ", ".join(f"#{s.id}" for s in removed)
+        await record(inv.services, inv.actor, "alerts unsubscribe", "all", result="ok", detail=f"{ids} in {channel}")
+        await inv.reply(
+            f"{inv.actor.mention} removed {count(len(removed), 'alert subscription')} from this channel: {ids}.",
+            public=True,
+        )
+        return
+    subscription = await store.get_alert_subscription(int(target))
+    if subscription is None or subscription.channel != channel:
+        await inv.reply(
+            f"There is no alert subscription #{target} in this channel. "
+            f"See this channel's subscriptions with `{inv.slash} alerts subscriptions`."
+        )
+        return
+    if subscription.from_config:
+        await inv.reply(
+            f"Subscription #{target} is declared in the bot's configuration (ALERTS_SUBSCRIPTION_CHANNEL, "
+            "ALERTS_SUBSCRIPTION); an admin removes it by unsetting those settings."
+        )
+        return
+    if await store.remove_alert_subscription(subscription.id, channel=channel):
+        await record(
+            inv.services,
+            inv.actor,
+            "alerts unsubscribe",
+            f"alert subscription {subscription.id}",
+            result="ok",
+            detail=f"{AlertFilter(subscription.kind, subscription.value).words()} in {channel}",
+            space=subscription.space,
+        )
+    await inv.reply(
+        f"{inv.actor.mention} removed alert subscription #{target} ({describe(subscription)}, "
+        f"space `{subscription.space}`).",
+        public=True,
+    )
+
+
+async def list_subscriptions(inv: Invocation) -> None:
+    store = inv.services.store
+    mine = await store.list_alert_subscriptions(channel=inv.actor.channel_id or "")
+    if not mine:
+        await inv.reply(
+            "No alerts are posted in this channel by subscription. Add some with "
+            f"`{inv.slash} alerts subscribe --all`, `… --tag <tag>` or `… --rule <id>` (add `--space <id>` for "
+            "another space)."
+        )
+        return
+    states = {state.space: state for state in await store.alert_poll_states()}
+    await inv.reply(
+        f"{count(len(mine), 'alert subscription')} in this channel",
+        blocks=subscription_blocks(mine, states, inv.slash),
+    )
+
+
+def subscription_blocks(
+    subscriptions: list[AlertSubscription], states: dict[str, AlertPollState], slash: str
+) -> list[Block]:
+    blocks: list[Block] = [header("Alert subscriptions in this channel")]
+    for subscription in subscriptions[:LISTED]:
+        facts = [f"*#{subscription.id}* · {describe(subscription)}", f"space `{subscription.space}`"]
+        if subscription.from_config:
+            facts.append("from configuration")
+        state = states.get(subscription.space)
+        if state is not None and state.problem is not None:
+            since = state.problem_since.strftime("%Y-%m-%d %H:%M UTC") if state.problem_since else "a while"
+            line = f":warning: *not reading alerts* since {since}: {escape(state.problem_text or state.problem)}"
+        else:
+            line = "reading alerts from Elasticsearch"
+        blocks.append(section(" · ".join(facts) + "\n" + line))
+    if len(subscriptions) > LISTED:
+        blocks.append(context(f"…and {len(subscriptions) - LISTED} more."))
+    blocks.append(context(f"Remove one with `{slash} alerts unsubscribe <id>`, all with `… unsubscribe all`."))
+    return blocks
+
+
+async def channel_problem(client: AsyncWebClient, channel: str) -> str | None:
+    """Why the bot could not post alerts in `channel` (a sentence for the user), or None when it can."""
+    invite = "Invite the bot first (`/invite @Kibana ChatOps`), then subscribe again."
+    try:
+        answer = await client.conversations_info(channel=channel)
+    except SlackApiError as error:
+        code = str(error.response.get("error", ""))
+        if code == "channel_not_found":
+            return f"I cannot see this channel, so I could not post alerts here. {invite}"
+        log.warning("conversations.info for %s failed (%s); assuming the bot can post", channel, code)
+        return None
+    info: dict[str, Any] = answer.get("channel") or {}
+    if info.get("is_im") or info.get("is_mpim"):
+        return "Alerts go to channels, never to a direct message; subscribe from a channel."
+    if info.get("is_archived"):
+        return "This channel is archived; subscribe a channel that is in use."
+    if info.get("is_member") is False:
+        return f"I am not a member of this channel, so I could not post alerts here. {invite}"
+    return None
