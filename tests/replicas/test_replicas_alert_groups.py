@@ -33,6 +33,9 @@ TOKEN = "replicas-webhook-token"
 async def replicas(tmp_path: Path, database_url: str) -> AsyncIterator[tuple[FakeSlack, list[Replica]]]:
     policy = tmp_path / "policy.toml"
     policy.write_text(POLICY)
+    # Slack's limits on. Each replica paces its own calls and waits out the Retry-After Slack sends it;
+    # the limits are the app's, so one replica may call while the other was told to wait (the fake
+    # counts those as early calls; README, several replicas): the storm still lands, counted once.
     async with FakeSlack(rate_limits=True) as slack, FakeKibana(api_keys=(KIBANA_KEY,)) as kibana:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "KIBANA_", "HEALTH_", "ALERT_"))}
         env.update(
@@ -107,11 +110,6 @@ async def test_a_storm_through_two_replicas_counts_every_alert_once(replicas: tu
 
         recoveries = [body(rule, n, recovered=True) for rule in ("r1", "r2", "r3") for n in range(30)]
         await asyncio.gather(*(both(d) for d in recoveries))
-        try:
-            await slack.wait_for(lambda: shown(slack) == {"r1": (0, 30), "r2": (0, 30), "r3": (0, 30)}, timeout=60)
-        except TimeoutError:
-            print("SHOWN", shown(slack), slack.rate_limit_stats, [(c.method, c.status) for c in slack.calls][-30:])
-            raise
+        await slack.wait_for(lambda: shown(slack) == {"r1": (0, 30), "r2": (0, 30), "r3": (0, 30)}, timeout=60)
     top_level = [m for m in slack.channel_messages("C0ALERTS") if m.get("thread_ts") in (None, m["ts"])]
     assert len(top_level) == 3  # one message per rule, whichever replica posted it
-    assert slack.rate_limit_stats.early_calls == 0  # the replicas' 429s, if any, were waited out

@@ -165,8 +165,11 @@ class RateLimiter:
         self.stats.calls[method] += 1
         open_at = self._open_at.get(key, 0.0)
         if now < open_at:
+            # refused with what is left of the wait, which the refusal does not extend (a second client
+            # of the app, another replica, that was never told would otherwise keep the window shut)
             self.stats.early.append(EarlyCall(method, key[1], now, open_at))
-            return self._refuse(method, key, open_at - now, now)
+            self.stats.ratelimited[method] += 1
+            return max(1, math.ceil(open_at - now))
         if method == POST_MESSAGE:
             bucket = self._channels.get(channel or "")
             if bucket is None:
