@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import ColumnElement, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.database import Database
@@ -157,11 +157,16 @@ class Delivered:
 
 
 class AlertGroupsMixin(Database):
-    async def record_alert(self, delivered: Delivered, *, channel: str, debounce: timedelta = timedelta(0)) -> Recorded:
+    async def record_alert(
+        self, delivered: Delivered, *, channel: str, debounce: timedelta = timedelta(0), fan_out: bool = False
+    ) -> Recorded:
         """Count the delivery in the rule's open group in `channel` (opening one), exactly once.
 
-        An alert already known stays in its group whatever channel the delivery names (the key is
-        space, rule, alert id and alert uuid): one alert, one message. A recovery that leaves the
+        The key is space, rule, alert id and alert uuid. A webhook delivery (`fan_out` False) goes
+        where the alert already is, whatever channel it names: one alert, one message. A delivery for
+        a subscribed channel (`fan_out`) is the same alert only in that channel (named as a delivery
+        named it, or where Slack posted its message): each subscribed channel gets it once, and a
+        channel that has it from the webhook gets nothing more. A recovery that leaves the
         group with no firing alert brings its next update forward to `debounce` after the last one
         (an update postponed for pacing would otherwise show the final state late).
         """
@@ -174,6 +179,9 @@ class AlertGroupsMixin(Database):
         )
         now = utcnow()
         async with self._write() as conn:
+            known = await self._known(conn, key, channel, fan_out=fan_out)
+            if known is not None:
+                return await self._again(conn, known, d, now, debounce)
             inserted = await conn.execute(
                 self._insert(alert_messages)
                 .values(
@@ -192,37 +200,53 @@ class AlertGroupsMixin(Database):
                 )
                 .on_conflict_do_nothing()
             )
-            row = (await conn.execute(select(alert_messages).where(*key))).one()
-            if inserted.rowcount == 1:
-                group_id, version, first = await self._join_open_group(conn, d, channel, now)
-                seqs: dict[str, Any] = {"group_id": group_id, "seq": version}
-                if d.recovered:
-                    seqs["recovered_seq"] = version
-                await conn.execute(update(alert_messages).where(alert_messages.c.id == row.id).values(**seqs))
-                if d.recovered:
-                    await self._closing_soon(conn, group_id, now, debounce)
-                outcome: Outcome = "recovered_new" if d.recovered else "new"
-                return Recorded(outcome, group_id, version, first, d.recovered)
-            group_id = row.group_id
-            if group_id is None:  # a message of the release before grouping: it becomes a group of one
-                group_id = await self._adopt(conn, row, d, now)
-                row = (await conn.execute(select(alert_messages).where(*key))).one()
-            first = await self._opened(conn, group_id, row.id)
-            shown_at = max(row.seq or 0, row.changed_seq or 0, row.recovered_seq or 0)
-            recovered = row.recovered_at is not None
-            if recovered or (not d.recovered and (row.action_group, row.reason or "") == (d.action_group, d.reason)):
-                return Recorded("duplicate", group_id, shown_at, first, recovered)
-            version = await self._bump(conn, group_id, now, d)
+            row = (await conn.execute(select(alert_messages).where(*key, alert_messages.c.channel == channel))).one()
+            if inserted.rowcount == 0:  # recorded meanwhile, by a delivery on another replica
+                return await self._again(conn, row, d, now, debounce)
+            group_id, version, first = await self._join_open_group(conn, d, channel, now)
+            seqs: dict[str, Any] = {"group_id": group_id, "seq": version}
             if d.recovered:
-                values: dict[str, Any] = {"recovered_at": d.date, "recovery_reason": d.reason, "recovered_seq": version}
-                outcome = "recovered"
-            else:
-                values = {"action_group": d.action_group, "reason": d.reason, "changed_seq": version}
-                outcome = "changed"
-            await conn.execute(update(alert_messages).where(alert_messages.c.id == row.id).values(**values))
+                seqs["recovered_seq"] = version
+            await conn.execute(update(alert_messages).where(alert_messages.c.id == row.id).values(**seqs))
             if d.recovered:
                 await self._closing_soon(conn, group_id, now, debounce)
+            outcome: Outcome = "recovered_new" if d.recovered else "new"
             return Recorded(outcome, group_id, version, first, d.recovered)
+
+    async def _known(
+        self, conn: AsyncConnection, key: tuple[ColumnElement[bool], ...], channel: str, *, fan_out: bool
+    ) -> Any:
+        """The row of the alert this delivery is about, when it is recorded (see `record_alert`)."""
+        query = select(alert_messages).where(*key)
+        if fan_out:
+            posted_there = select(alert_groups.c.id).where(alert_groups.c.message_channel == channel)
+            query = query.where(or_(alert_messages.c.channel == channel, alert_messages.c.group_id.in_(posted_there)))
+        return (await conn.execute(query.order_by(alert_messages.c.id).limit(1))).first()
+
+    async def _again(
+        self, conn: AsyncConnection, row: Any, d: Delivered, now: datetime, debounce: timedelta
+    ) -> Recorded:
+        """A delivery of an alert already recorded: a duplicate, a change, or its recovery."""
+        group_id = row.group_id
+        if group_id is None:  # a message of the release before grouping: it becomes a group of one
+            group_id = await self._adopt(conn, row, d, now)
+            row = (await conn.execute(select(alert_messages).where(alert_messages.c.id == row.id))).one()
+        first = await self._opened(conn, group_id, row.id)
+        shown_at = max(row.seq or 0, row.changed_seq or 0, row.recovered_seq or 0)
+        recovered = row.recovered_at is not None
+        if recovered or (not d.recovered and (row.action_group, row.reason or "") == (d.action_group, d.reason)):
+            return Recorded("duplicate", group_id, shown_at, first, recovered)
+        version = await self._bump(conn, group_id, now, d)
+        if d.recovered:
+            values: dict[str, Any] = {"recovered_at": d.date, "recovery_reason": d.reason, "recovered_seq": version}
+            outcome: Outcome = "recovered"
+        else:
+            values = {"action_group": d.action_group, "reason": d.reason, "changed_seq": version}
+            outcome = "changed"
+        await conn.execute(update(alert_messages).where(alert_messages.c.id == row.id).values(**values))
+        if d.recovered:
+            await self._closing_soon(conn, group_id, now, debounce)
+        return Recorded(outcome, group_id, version, first, d.recovered)
 
     async def _closing_soon(self, conn: AsyncConnection, group_id: int, now: datetime, debounce: timedelta) -> None:
         firing = await conn.execute(

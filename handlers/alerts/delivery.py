@@ -67,10 +67,13 @@ class Intake:
         self._publisher = publisher
         self._waiting = 0
 
-    async def record(self, delivery: AlertDelivery, channel: str) -> Recorded:
-        """Record the delivery and have it shown, without waiting for Slack (the poller's way)."""
+    async def record(self, delivery: AlertDelivery, channel: str, *, fan_out: bool = False) -> Recorded:
+        """Record the delivery and have it shown, without waiting for Slack (the poller's way, with
+        `fan_out`: the alert is shown in each subscribed channel; see `Store.record_alert`)."""
         debounce = timedelta(seconds=self._services.settings.alert_update_interval)
-        recorded = await self._services.store.record_alert(delivered(delivery), channel=channel, debounce=debounce)
+        recorded = await self._services.store.record_alert(
+            delivered(delivery), channel=channel, debounce=debounce, fan_out=fan_out
+        )
         if recorded.outcome != "duplicate":
             self._publisher.wake()
         return recorded

@@ -72,16 +72,16 @@ Process = Callable[[Services, AlertDelivery, str], Awaitable[Answer]]
 
 
 class Recording(Protocol):
-    async def record(self, delivery: AlertDelivery, channel: str) -> Any: ...
+    async def record(self, delivery: AlertDelivery, channel: str, *, fan_out: bool = False) -> Any: ...
 
 
 def recorder(intake: Recording) -> Process:
-    """The poller's way into the delivery path: record the alert (exactly once, keyed on space, rule,
-    alert id and alert uuid) and let the publisher show it when Slack allows, without waiting for
-    Slack. The answer's outcome is the store's: new, recovered_new, changed, recovered, duplicate."""
+    """The poller's way into the delivery path: record the alert (exactly once per subscribed channel,
+    keyed on space, rule, alert id and alert uuid) and let the publisher show it when Slack allows,
+    without waiting for Slack. The answer's outcome is the store's: new, recovered_new, changed, recovered, duplicate."""
 
     async def record(_services: Services, delivery: AlertDelivery, channel: str) -> Answer:
-        recorded = await intake.record(delivery, channel)
+        recorded = await intake.record(delivery, channel, fan_out=True)  # each subscribed channel gets it
         return Answer(200, {"status": recorded.outcome}, str(recorded.outcome))
 
     return record

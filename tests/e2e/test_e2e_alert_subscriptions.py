@@ -203,6 +203,23 @@ async def test_the_webhook_and_polling_together_give_one_message(
     assert len(alert_messages(slack)) == 1
 
 
+async def test_two_subscribed_channels_each_get_the_alert_once(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, es: FakeElasticsearch, bot: RunningBot, clock: Clock
+) -> None:
+    slack.add_channel("C0DB", "db")
+    await command(driver, slack, "alerts subscribe --all")
+    before = len(slack.responses)
+    await driver.post(driver.slash_command("alerts subscribe --tag db", channel_id="C0DB"))
+    await slack.wait_for(lambda: len(slack.responses) > before)
+    es.fire(kibana, "r1", "host-1")  # rule r1 is tagged prod and db: both subscriptions match
+    poll = (await tick(bot, clock))["default"]
+    assert poll.outcomes == {"new": 2}
+    await shown(slack, "alert host-1")
+    await shown(slack, "alert host-1", channel="C0DB")
+    await tick(bot, clock)  # read again: nothing more in either channel
+    assert len(alert_messages(slack)) == len(alert_messages(slack, "C0DB")) == 1
+
+
 async def test_elasticsearch_403_tells_the_channel_once_and_check_fails(
     driver: SlackDriver,
     slack: FakeSlack,

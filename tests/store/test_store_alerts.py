@@ -51,6 +51,20 @@ async def test_the_same_delivery_again_is_a_duplicate_and_counts_once(store: Sto
     assert await store.alert_counts() == (1, 0)
 
 
+async def test_a_subscribed_channel_gets_its_own_copy_but_not_where_the_webhook_posted(store: Store) -> None:
+    webhook = await store.record_alert(alert(1), channel="#alerts")
+    await store.alert_group_posted(webhook.group_id, channel="C0ALERTS", ts="1.1")  # Slack named the id
+    same_channel = await store.record_alert(alert(1), channel="C0ALERTS", fan_out=True)
+    assert (same_channel.outcome, same_channel.group_id) == ("duplicate", webhook.group_id)
+    other = await store.record_alert(alert(1), channel="C0DB", fan_out=True)
+    assert other.outcome == "new" and other.group_id != webhook.group_id and other.first
+    again = await store.record_alert(alert(1), channel="C0DB", fan_out=True)
+    assert (again.outcome, again.group_id) == ("duplicate", other.group_id)
+    recovered = await store.record_alert(alert(1, recovered=True), channel="C0DB", fan_out=True)
+    assert (recovered.outcome, recovered.group_id) == ("recovered", other.group_id)
+    assert await store.alert_counts() == (1, 1)  # one alert row per channel showing it
+
+
 async def test_a_new_reason_is_a_change_and_a_recovery_counts_as_recovered(store: Store) -> None:
     first = await store.record_alert(alert(1), channel="C1")
     changed = await store.record_alert(alert(1, reason="CPU 99%"), channel="C1")

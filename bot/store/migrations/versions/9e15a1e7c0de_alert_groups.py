@@ -39,6 +39,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("changed_seq", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("recovered_seq", sa.Integer(), nullable=True))
         batch.create_index("ix_alert_messages_group", ["group_id", "id"])
+        # an alert may be shown in each channel whose subscription matches it: the channel joins the key
+        batch.drop_constraint("uq_alert_messages_alert", type_="unique")
+        batch.create_unique_constraint(
+            "uq_alert_messages_alert_channel", ["space", "rule_id", "alert_id", "alert_uuid", "channel"]
+        )
+        batch.create_index("ix_alert_messages_alert", ["space", "rule_id", "alert_id", "alert_uuid"])
     op.create_table(
         "alert_groups",
         sa.Column("id", Id, autoincrement=True, nullable=False),
@@ -81,6 +87,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("alert_groups")
     with op.batch_alter_table("alert_messages") as batch:
+        batch.drop_index("ix_alert_messages_alert")
+        batch.drop_constraint("uq_alert_messages_alert_channel", type_="unique")
+        batch.create_unique_constraint("uq_alert_messages_alert", ["space", "rule_id", "alert_id", "alert_uuid"])
         batch.drop_index("ix_alert_messages_group")
         for column in (
             "recovered_seq",
