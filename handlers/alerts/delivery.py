@@ -8,13 +8,15 @@
 - recovered: the alert counts as recovered, the thread logs it, and once every alert of the
   group has recovered the message says so and the episode closes;
 - the key is (space, rule, alert id, alert uuid), whichever way the alert came (webhook or
-  alerts-as-data) and on whichever replica: an alert is counted once and shown once.
+  alerts-as-data) and on whichever replica: an alert is counted once and shown once in a channel
+  (each channel subscribed to it gets it: `Store.record_alert`).
 
 The webhook's answer says where the alert stands in Slack: 200 shown (posted, grouped, updated,
-recovered or duplicate), 202 stored and queued (Slack's rate limits, a slow Slack, or a storm —
-past MAX_WAITING deliveries waiting, the next are answered at once: the publisher shows them when
-Slack allows, after a restart too), 502 Slack refused it (the error is named; the delivery is kept,
-and Kibana's retry, or the publisher's own backoff, tries again).
+recovered or duplicate), 202 stored and queued (Slack's rate limits, a slow Slack, a change that
+waits for the message's next debounced update, or a storm — past MAX_WAITING deliveries waiting,
+the next are answered at once: the publisher shows them when Slack allows, after a restart too),
+502 Slack refused it (the error is named; the delivery is kept, and Kibana's retry, or the
+publisher's own backoff, tries again).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ WAIT_FOR_SLACK = 6.0  # seconds a webhook waits to answer where the alert is sho
 # Deliveries that may wait for Slack at once; past it (a storm) a recorded delivery is answered 202
 # at once, so that Kibana's connections are not held while the publisher works through Slack's limits.
 MAX_WAITING = 32
+# A change to a message already posted is shown at the group's next update: waited for when that
+# update is due within this many seconds, else answered 202 at once (the debounce, pacing).
+WAIT_FOR_UPDATE = 1.0
 
 
 def delivered(delivery: AlertDelivery) -> Delivered:
@@ -90,7 +95,7 @@ class Intake:
             if not await services.store.retry_alert_group(recorded.group_id):
                 status = "duplicate"  # being shown by another delivery: this one adds nothing
             self._publisher.wake()
-        if self._waiting >= MAX_WAITING:
+        if self._waiting >= MAX_WAITING or await self._update_is_not_soon(recorded.group_id):
             return Answer(202, {"status": "queued"}, "queued")
         self._waiting += 1
         try:
@@ -109,6 +114,12 @@ class Intake:
             }
             return Answer(502, body, "slack_error")
         return Answer(202, {"status": "queued"}, "queued")
+
+    async def _update_is_not_soon(self, group_id: int) -> bool:
+        group = await self._services.store.alert_group(group_id)
+        if group is None or group.ts is None:
+            return False  # a new message is posted at once: worth waiting for (a 502 says what Slack refused)
+        return group.due_at - datetime.now(UTC) > timedelta(seconds=WAIT_FOR_UPDATE)
 
 
 def _answer(code: int, status: str, channel: str | None, ts: str | None) -> Answer:

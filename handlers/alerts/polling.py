@@ -78,7 +78,8 @@ class Recording(Protocol):
 def recorder(intake: Recording) -> Process:
     """The poller's way into the delivery path: record the alert (exactly once per subscribed channel,
     keyed on space, rule, alert id and alert uuid) and let the publisher show it when Slack allows,
-    without waiting for Slack. The answer's outcome is the store's: new, recovered_new, changed, recovered, duplicate."""
+    without waiting for Slack. The answer's outcome is the store's: new, recovered_new, changed,
+    recovered, duplicate."""
 
     async def record(_services: Services, delivery: AlertDelivery, channel: str) -> Answer:
         recorded = await intake.record(delivery, channel, fan_out=True)  # each subscribed channel gets it
