@@ -20,20 +20,14 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from elasticsearch import (
-    ApiError,
-    AsyncElasticsearch,
-    AuthenticationException,
-    AuthorizationException,
-    ConnectionError,
-    ConnectionTimeout,
-    TransportError,
-)
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.settings import Settings
+
+if TYPE_CHECKING:  # the client is imported when it is first used (~0.1 s a start-up without ELASTICSEARCH_URL)
+    from elasticsearch import ApiError, AsyncElasticsearch, ConnectionError
 
 ALERTS_INDEX = ".alerts-*"
 MAX_PAGE_SIZE = 10_000  # index.max_result_window's default: Elasticsearch refuses a larger page
@@ -138,6 +132,15 @@ def _reason(error: ApiError) -> str:
 
 def translate(error: Exception, *, url: str, index: str = ALERTS_INDEX) -> AlertsIndexError:
     """The typed error for an exception of the official client."""
+    from elasticsearch import (
+        ApiError,
+        AuthenticationException,
+        AuthorizationException,
+        ConnectionError,
+        ConnectionTimeout,
+        TransportError,
+    )
+
     if isinstance(error, ConnectionTimeout):
         return AlertsIndexUnreachable(
             f"Elasticsearch at {url} did not answer in time; alerts will be read when it does"
@@ -277,6 +280,8 @@ class AlertChanges:
 # --------------------------------------------------------------------------- the client and the search
 def client_from_settings(settings: Settings, **overrides: Any) -> AsyncElasticsearch:
     """The official async client for ELASTICSEARCH_URL with the bot's credentials and TLS settings."""
+    from elasticsearch import AsyncElasticsearch
+
     if settings.elasticsearch_url is None:
         raise ValueError("ELASTICSEARCH_URL is not set")
     url = str(settings.elasticsearch_url).rstrip("/")

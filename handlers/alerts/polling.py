@@ -33,9 +33,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from elasticsearch import AsyncElasticsearch
 from slack_sdk.errors import SlackApiError
 
 from bot.alerts_index import (
@@ -54,6 +53,9 @@ from bot.alerts_index import (
 from bot.services import Services
 from bot.store import AlertSubscription
 from handlers.alerts.webhook import AlertDelivery, Answer
+
+if TYPE_CHECKING:
+    from elasticsearch import AsyncElasticsearch
 
 log = logging.getLogger(__name__)
 

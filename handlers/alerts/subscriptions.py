@@ -4,16 +4,13 @@ in settings (ALERTS_SUBSCRIPTION_CHANNEL / ALERTS_SUBSCRIPTION). The poller (`po
 from __future__ import annotations
 
 import logging
-from typing import Any
-
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alert_filters import AlertFilter
 from bot.services import Services
 from bot.store import AlertPollState, AlertSubscription
 from handlers.shared.audit import record
 from handlers.shared.blocks import Block, context, escape, header, section
+from handlers.shared.channels import channel_problem
 from handlers.shared.context import Invocation
 from handlers.shared.grammar import AlertSubscribeArgs, UnsubscribeArgs
 from handlers.shared.words import count
@@ -64,7 +61,7 @@ async def subscribe(inv: Invocation) -> None:
         return
     wanted = inv.args(AlertSubscribeArgs).filter
     channel = inv.actor.channel_id or ""
-    problem = await channel_problem(inv.client, channel)
+    problem = await channel_problem(inv.client, channel, "alerts", direct=False)
     if problem is not None:
         await inv.reply(problem)
         return
@@ -190,24 +187,3 @@ def subscription_blocks(
         blocks.append(context(f"…and {len(subscriptions) - LISTED} more."))
     blocks.append(context(f"Remove one with `{slash} alerts unsubscribe <id>`, all with `… unsubscribe all`."))
     return blocks
-
-
-async def channel_problem(client: AsyncWebClient, channel: str) -> str | None:
-    """Why the bot could not post alerts in `channel` (a sentence for the user), or None when it can."""
-    invite = "Invite the bot first (`/invite @Kibana ChatOps`), then subscribe again."
-    try:
-        answer = await client.conversations_info(channel=channel)
-    except SlackApiError as error:
-        code = str(error.response.get("error", ""))
-        if code == "channel_not_found":
-            return f"I cannot see this channel, so I could not post alerts here. {invite}"
-        log.warning("conversations.info for %s failed (%s); assuming the bot can post", channel, code)
-        return None
-    info: dict[str, Any] = answer.get("channel") or {}
-    if info.get("is_im") or info.get("is_mpim"):
-        return "Alerts go to channels, never to a direct message; subscribe from a channel."
-    if info.get("is_archived"):
-        return "This channel is archived; subscribe a channel that is in use."
-    if info.get("is_member") is False:
-        return f"I am not a member of this channel, so I could not post alerts here. {invite}"
-    return None

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.schedule import Schedule, ScheduleError, parse_schedule
 from bot.scheduler import ChannelUnusable, HealthScheduler
@@ -21,6 +20,7 @@ from handlers.health.report import HealthOutcome, check_health, health_blocks, h
 from handlers.shared.audit import record
 from handlers.shared.blocks import Block, context, escape, header, section
 from handlers.shared.catalog import USAGE
+from handlers.shared.channels import channel_problem
 from handlers.shared.context import Invocation
 from handlers.shared.feature import Contribution, Plumbing, Route
 from handlers.shared.grammar import SubscribeArgs, UnsubscribeArgs
@@ -155,7 +155,7 @@ async def subscribe(inv: Invocation, scheduler: HealthScheduler[HealthOutcome]) 
         await inv.reply(f"{error}\nUsage: `{inv.slash} {USAGE['health subscribe']}`")
         return
     channel = inv.actor.channel_id or ""
-    problem = await channel_problem(inv.client, channel)
+    problem = await channel_problem(inv.client, channel, "reports", direct=True)
     if problem is not None:
         await inv.reply(problem)
         return
@@ -293,25 +293,6 @@ def subscription_blocks(subscriptions: list[Subscription], slash: str) -> list[B
         blocks.append(context(f"…and {len(subscriptions) - 45} more."))
     blocks.append(context(f"Remove one with `{slash} health unsubscribe <id>`, all with `… unsubscribe all`."))
     return blocks
-
-
-async def channel_problem(client: AsyncWebClient, channel: str) -> str | None:
-    """Why the bot could not post in `channel` (a sentence for the user), or None when it can."""
-    invite = "Invite the bot first (`/invite @Kibana ChatOps`), then subscribe again."
-    try:
-        answer = await client.conversations_info(channel=channel)
-    except SlackApiError as error:
-        code = str(error.response.get("error", ""))
-        if code == "channel_not_found":
-            return f"I cannot see this channel, so I could not post reports here. {invite}"
-        log.warning("conversations.info for %s failed (%s); assuming the bot can post", channel, code)
-        return None
-    info: dict[str, Any] = answer.get("channel") or {}
-    if info.get("is_archived"):
-        return "This channel is archived; subscribe a channel that is in use."
-    if info.get("is_member") is False and not info.get("is_im"):
-        return f"I am not a member of this channel, so I could not post reports here. {invite}"
-    return None
 
 
 def _schedule(subscription: Subscription) -> Schedule:

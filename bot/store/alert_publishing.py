@@ -1,0 +1,146 @@
+"""Who shows each alert group in Slack, and what Slack shows: the publisher's side of the store.
+
+A group is pending while its `version` is ahead of `shown_version`. Its turn comes at `due_at`
+(the debounce, pacing, a Retry-After or a failure's backoff); one publisher, on any replica,
+leases it, shows it and lets go.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+
+from bot.store.database import Database
+from bot.store.schema import alert_groups, alert_messages, utcnow
+
+# A publisher that died holding a group is replaced after this; it is also how long a
+# publisher may wait for Slack's rate limits on one message before another replica may try.
+LEASE = timedelta(minutes=5)
+
+
+class AlertPublishingMixin(Database):
+    async def due_alert_groups(self, *, limit: int = 100) -> list[int]:
+        """Groups Slack does not show as stored yet whose turn has come, and whose lease is free."""
+        now = utcnow()
+        query = (
+            select(alert_groups.c.id)
+            .where(
+                alert_groups.c.shown_version < alert_groups.c.version,
+                alert_groups.c.due_at <= now,
+                or_(alert_groups.c.lease_until.is_(None), alert_groups.c.lease_until <= now),
+            )
+            .order_by(alert_groups.c.due_at, alert_groups.c.id)
+            .limit(limit)
+        )
+        async with self._read() as conn:
+            return [int(r.id) for r in await conn.execute(query)]
+
+    async def next_alert_group_due(self) -> datetime | None:
+        """When the next pending group falls due (None: nothing pending)."""
+        query = select(func.min(alert_groups.c.due_at)).where(alert_groups.c.shown_version < alert_groups.c.version)
+        async with self._read() as conn:
+            return (await conn.execute(query)).scalar()
+
+    async def lease_alert_group(self, group_id: int, *, owner: str, lease: timedelta = LEASE) -> bool:
+        """True for the one publisher (on any replica) that may show the group now."""
+        now = utcnow()
+        async with self._write() as conn:
+            taken = await conn.execute(
+                update(alert_groups)
+                .where(
+                    alert_groups.c.id == group_id,
+                    or_(
+                        alert_groups.c.lease_until.is_(None),
+                        alert_groups.c.lease_until <= now,
+                        alert_groups.c.lease_owner == owner,
+                    ),
+                )
+                .values(lease_owner=owner, lease_until=now + lease)
+            )
+            return taken.rowcount == 1
+
+    async def alert_group_posted(self, group_id: int, *, channel: str, ts: str) -> None:
+        """Where the group's message went (`channel`: its id), as soon as Slack said."""
+        now = utcnow()
+        async with self._write() as conn:
+            await conn.execute(
+                update(alert_groups)
+                .where(alert_groups.c.id == group_id)
+                .values(ts=ts, message_channel=channel, updated_at=now)
+            )
+            await conn.execute(
+                update(alert_messages)
+                .where(alert_messages.c.group_id == group_id, alert_messages.c.ts.is_(None))
+                .values(ts=ts, posted_at=now)
+            )
+
+    async def alert_group_shown(
+        self, group_id: int, *, owner: str, version: int, logged_version: int, next_due: datetime, close: bool
+    ) -> bool:
+        """Slack shows `version`; release the lease. With `close` (no alert fires) the episode closes,
+        unless a change came in meanwhile. True when it closed."""
+        now = utcnow()
+        async with self._write() as conn:
+            await conn.execute(
+                update(alert_groups)
+                .where(alert_groups.c.id == group_id, alert_groups.c.lease_owner == owner)
+                .values(
+                    shown_version=func.max(alert_groups.c.shown_version, version)
+                    if self.dialect == "sqlite"
+                    else func.greatest(alert_groups.c.shown_version, version),
+                    logged_version=logged_version,
+                    due_at=next_due,
+                    shown_at=now,
+                    lease_owner=None,
+                    lease_until=None,
+                    failure=None,
+                    failures=0,
+                    updated_at=now,
+                )
+            )
+            if not close:
+                return False
+            closed = await conn.execute(
+                update(alert_groups)
+                .where(
+                    alert_groups.c.id == group_id, alert_groups.c.version == version, alert_groups.c.closed_at.is_(None)
+                )
+                .values(closed_at=now)
+            )
+            return closed.rowcount == 1
+
+    async def postpone_alert_group(
+        self, group_id: int, *, owner: str, retry_at: datetime, failure: str | None = None
+    ) -> None:
+        """Show the group at `retry_at` instead, and let go of it: after `failure` (what Slack
+        answered; counted), or without one (its turn was not yet: pacing, Slack asking to wait)."""
+        values: dict[str, Any] = {"due_at": retry_at, "lease_owner": None, "lease_until": None, "updated_at": utcnow()}
+        if failure is not None:
+            values |= {"failure": failure, "failures": alert_groups.c.failures + 1}
+        async with self._write() as conn:
+            await conn.execute(
+                update(alert_groups)
+                .where(alert_groups.c.id == group_id, alert_groups.c.lease_owner == owner)
+                .values(**values)
+            )
+
+    async def release_alert_group(self, group_id: int, *, owner: str) -> None:
+        """Give the lease back (shutting down), so another replica may publish at once."""
+        async with self._write() as conn:
+            await conn.execute(
+                update(alert_groups)
+                .where(alert_groups.c.id == group_id, alert_groups.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    async def retry_alert_group(self, group_id: int) -> bool:
+        """A delivery came again for a group whose last attempt failed: try now. True when it had failed."""
+        async with self._write() as conn:
+            retried = await conn.execute(
+                update(alert_groups)
+                .where(alert_groups.c.id == group_id, alert_groups.c.failure.is_not(None))
+                .values(due_at=utcnow(), failure=None)
+            )
+            return retried.rowcount == 1
