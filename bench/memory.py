@@ -34,6 +34,10 @@ async def _settle(bot: Child) -> dict[str, Any]:
     return state or {}
 
 
+def _heap(state: dict[str, Any]) -> dict[str, Any]:
+    return {key: state.get(key) for key in ("tasks", "python_blocks", "threads")}
+
+
 async def run(size: Size) -> Result:
     conc = size.memory_concurrency
     measured = size.memory_requests - size.memory_warmup
@@ -67,13 +71,13 @@ async def run(size: Size) -> Result:
                 await send(size.memory_warmup)
                 state = await _settle(bot)
                 rss_warm = bot.rss_kib()
-                series.append({"requests": size.memory_warmup, "rss_kib": rss_warm, "tasks": state.get("tasks")})
+                series.append({"requests": size.memory_warmup, "rss_kib": rss_warm, **_heap(state)})
                 sent = size.memory_warmup
                 for _ in range(BATCHES):
                     await send(per_batch)
                     sent += per_batch
                     state = await _settle(bot)
-                    series.append({"requests": sent, "rss_kib": bot.rss_kib(), "tasks": state.get("tasks")})
+                    series.append({"requests": sent, "rss_kib": bot.rss_kib(), **_heap(state)})
                 rss_end = series[-1]["rss_kib"]
                 stats = await fake.ask({"cmd": "stats"})
     growth = ratio(rss_end, rss_warm)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
+import threading
 from collections import Counter
 from typing import Any
 
@@ -127,7 +129,15 @@ async def run_bot(values: dict[str, Any]) -> None:
         async def handle(command: dict[str, Any]) -> dict[str, Any]:
             if command.get("cmd") == "state":
                 gc.collect()
-                return {"tasks": len(asyncio.all_tasks()), "inflight": len(services.inflight)}
+                return {
+                    "tasks": len(asyncio.all_tasks()),
+                    "inflight": len(services.inflight),
+                    # what the Python heap holds (pymalloc blocks) and how many threads run (each
+                    # SQLite connection is a thread of aiosqlite's): RSS growth that these do not
+                    # show is native memory (SQLite's page caches, malloc's per-thread arenas)
+                    "python_blocks": sys.getallocatedblocks(),
+                    "threads": threading.active_count(),
+                }
             raise ValueError(f"unknown command {command.get('cmd')!r}")
 
         say({"url": bot.url})

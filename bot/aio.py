@@ -8,11 +8,16 @@ runs uvicorn's server inside its own loop (with Socket Mode and the scheduler), 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
+import logging
+import os
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 # Young collections every 7,000 net allocations instead of 700: a burst of hundreds of in-flight
 # calls then triggers ten times fewer full collections (the frozen heap makes each one cheap, but
@@ -29,8 +34,37 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
+# glibc's mallopt() parameter for the number of malloc arenas (malloc.h: M_ARENA_MAX).
+M_ARENA_MAX = -8
+MALLOC_ARENAS = 2
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """At most `arenas` malloc arenas in this process (glibc only), unless MALLOC_ARENA_MAX says otherwise.
+
+    glibc gives threads arenas of their own, up to 8 per core, and memory freed in an arena stays
+    with it. Every SQLite connection is a thread of aiosqlite's, and SQLite allocates its page
+    cache and statements there: the `memory` benchmark's RSS grew 9.5 % over 7,000 requests
+    (17.8 % over 18,000) with the default, 3.2 % with two arenas, while the Python heap
+    (`sys.getallocatedblocks()`) grew alike in both. Must run before those threads start; the
+    MALLOC_ARENA_MAX environment variable, read by glibc itself, is left to win. Returns whether
+    the limit was set."""
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError):  # not glibc (musl, macOS): nothing to set
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    if mallopt(M_ARENA_MAX, arenas) != 1:
+        log.debug("mallopt(M_ARENA_MAX, %d) was refused", arenas)
+        return False
+    return True
+
+
 def run(main: Coroutine[Any, Any, T]) -> T:
-    """`asyncio.run(main)`, on uvloop when available."""
+    """`asyncio.run(main)`, on uvloop when available, with at most MALLOC_ARENAS malloc arenas."""
+    limit_malloc_arenas()
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
         return runner.run(main)
 
