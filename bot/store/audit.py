@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,6 +9,7 @@ from typing import Any, Literal, cast
 
 from sqlalchemy import delete, select
 
+from bot.store.batches import GroupCommit
 from bot.store.database import Database
 from bot.store.schema import audit_log, utcnow
 
@@ -60,11 +60,6 @@ def _entry(row: Any) -> AuditEntry:
     )
 
 
-def _retrieved(written: asyncio.Future[None]) -> None:
-    if not written.cancelled() and written.exception() is not None:
-        log.debug("audit entry not written: %r", written.exception())
-
-
 def _row(entry: AuditEntry) -> dict[str, Any]:
     return {
         "at": entry.at,
@@ -83,57 +78,22 @@ def _row(entry: AuditEntry) -> dict[str, Any]:
 
 
 class AuditMixin(Database):
-    """Audit entries written in batches: the entries that arrive while a write is under way go
-    in the next transaction, together (one executemany). A burst of actions
-    (hundreds of mutes answered at once) then costs a few transactions instead of one each,
-    which kept the event loop, and the Slack acks behind it, busy. `add_audit` still returns
-    only once its entry is committed, and raises when it could not be written."""
+    """Audit entries written in batches (`GroupCommit`): a burst of actions (hundreds of mutes
+    answered at once) costs a few transactions instead of one each, which kept the event loop, and
+    the Slack acks behind it, busy. `add_audit` still returns only once its entry is committed, and
+    raises when it could not be written."""
 
-    _audit_queue: list[tuple[dict[str, Any], asyncio.Future[None]]]
-    _audit_writer: asyncio.Task[None] | None
+    _audit_writes: GroupCommit[dict[str, Any], None]
 
     async def add_audit(self, entry: AuditEntry) -> None:
-        if "_audit_queue" not in self.__dict__:
-            self._audit_queue, self._audit_writer = [], None
-        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        written.add_done_callback(_retrieved)  # a cancelled caller's failure is logged, not left unretrieved
-        self._audit_queue.append((_row(entry), written))
-        if self._audit_writer is None or self._audit_writer.done():
-            self._audit_writer = asyncio.create_task(self._write_audit_batches(), name="audit-writer")
-        # shielded: a caller that is cancelled leaves its entry to be written all the same
-        await asyncio.shield(written)
+        if "_audit_writes" not in self.__dict__:
+            self._audit_writes = GroupCommit("audit-writer", self._insert_audit)
+        await self._audit_writes.submit(_row(entry))
 
-    async def _write_audit_batches(self) -> None:
-        batch: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
-        try:
-            while self._audit_queue:
-                batch, self._audit_queue = self._audit_queue, []
-                await self._write_audit_batch(batch)
-        except BaseException as stopped:  # cancelled (shutdown): nobody waits forever
-            for _, written in batch + self._audit_queue:
-                if not written.done():
-                    written.set_exception(RuntimeError(f"the audit writer stopped: {stopped!r}"))
-            self._audit_queue = []
-            raise
-
-    async def _write_audit_batch(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
-        try:
-            await self._insert_audit([row for row, _ in batch])
-        except Exception:  # one entry that cannot be written must not take the others with it
-            for row, written in batch:
-                try:
-                    await self._insert_audit([row])
-                except Exception as error:
-                    written.set_exception(error)
-                else:
-                    written.set_result(None)
-            return
-        for _, written in batch:
-            written.set_result(None)
-
-    async def _insert_audit(self, rows: list[dict[str, Any]]) -> None:
+    async def _insert_audit(self, rows: list[dict[str, Any]]) -> list[None]:
         async with self._write() as conn:
             await conn.execute(audit_log.insert(), rows)
+        return [None] * len(rows)
 
     async def list_audit(self, *, rule_id: str | None = None, limit: int = 20) -> list[AuditEntry]:
         """The latest entries, newest first; only those about one rule when `rule_id` is given."""

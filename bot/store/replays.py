@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 
+from bot.store.batches import GroupCommit
 from bot.store.database import Database
 from bot.store.schema import slack_replays, utcnow
 
@@ -17,19 +18,37 @@ PRUNE_EVERY = timedelta(minutes=1)
 
 class ReplaysMixin(Database):
     _replays_pruned_at: datetime | None = None
+    _replay_writes: GroupCommit[str, bool]
 
     async def seen_slack_request(self, signature: str) -> bool:
         """True when this signature was already recorded (a replay); records it otherwise.
-        Rows older than the window are pruned now and then."""
+
+        Every Slack request waits on this before it is acknowledged, so the signatures of requests
+        arriving together are recorded in one transaction (`GroupCommit`). Rows older than the
+        window are pruned now and then."""
+        if "_replay_writes" not in self.__dict__:
+            self._replay_writes = GroupCommit("replay-writer", self._record_signatures)
+        seen = await self._replay_writes.submit(signature)
         now = utcnow()
-        async with self._write() as conn:
-            inserted = await conn.execute(
-                self._insert(slack_replays).values(signature=signature, seen_at=now).on_conflict_do_nothing()
-            )
         if self._replays_pruned_at is None or now - self._replays_pruned_at >= PRUNE_EVERY:
             self._replays_pruned_at = now
             await self.prune_slack_replays(now - 2 * REPLAY_WINDOW)
-        return inserted.rowcount != 1
+        return seen
+
+    async def _record_signatures(self, signatures: list[str]) -> list[bool]:
+        """Insert the signatures not recorded yet; for each, whether it was seen before (in the
+        store, or earlier in this same batch)."""
+        now = utcnow()
+        fresh = list(dict.fromkeys(signatures))
+        insert = self._insert(slack_replays).values([{"signature": s, "seen_at": now} for s in fresh])
+        async with self._write() as conn:
+            inserted = await conn.execute(insert.on_conflict_do_nothing().returning(slack_replays.c.signature))
+            new = {row.signature for row in inserted}
+        seen: list[bool] = []
+        for signature in signatures:
+            seen.append(signature not in new)
+            new.discard(signature)  # the same signature twice in one batch: the second is a replay
+        return seen
 
     async def prune_slack_replays(self, before: datetime) -> int:
         async with self._write() as conn:

@@ -86,9 +86,9 @@ async def test_a_burst_of_entries_is_written_in_a_few_transactions(store: Store)
     transactions: list[int] = []
     insert = store._insert_audit
 
-    async def counted(rows: list[dict[str, Any]]) -> None:
+    async def counted(rows: list[dict[str, Any]]) -> list[None]:
         transactions.append(len(rows))
-        await insert(rows)
+        return await insert(rows)
 
     store._insert_audit = counted  # type: ignore[method-assign]
     await asyncio.gather(
