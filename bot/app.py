@@ -25,6 +25,7 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.slack_client import LimitedWebClient
 from bot.slack_limits import Budget, SlackBudgets, SlackLimiter
+from bot.slack_replays import checked
 from bot.store import Store
 from handlers import FEATURES
 from handlers.shared.commands import Commands
@@ -197,13 +198,15 @@ def _merge_features(runtime: Runtime, plumbing: Plumbing) -> None:
     app = runtime.app
     contributions = [register(plumbing) for _, register in FEATURES]
     commands = Commands(plumbing, _merged([c.commands for c in contributions], "command"))
-    app.command(runtime.settings.slack_command)(commands.on_command)
+    # A replayed request is acknowledged and does nothing (bot/slack_replays.py); a modal
+    # submission checks access (and audits a refusal) before its ack, so it waits for the check first.
+    app.command(runtime.settings.slack_command)(checked(commands.on_command))
     for action_id, listener in _merged([c.actions for c in contributions], "action id").items():
-        app.action(action_id)(listener)
+        app.action(action_id)(checked(listener))
     for callback_id, listener in _merged([c.views for c in contributions], "view").items():
-        app.view(callback_id)(listener)
+        app.view(callback_id)(checked(listener, before_ack=True))
     for callback_id, listener in _merged([c.shortcuts for c in contributions], "shortcut").items():
-        app.shortcut(callback_id)(listener)
+        app.shortcut(callback_id)(checked(listener))
     app.error(error_handler(plumbing.replies))
     runtime.routes.update(_merged([c.routes for c in contributions], "route"))
     runtime.background.extend(job for c in contributions for job in c.background)

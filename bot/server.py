@@ -28,7 +28,7 @@ from starlette.types import Message
 from uvicorn.config import HTTP_PROTOCOLS
 from uvicorn.importer import import_from_string
 
-from bot import aio, metrics
+from bot import aio, metrics, slack_replays
 from bot.app import Endpoint, Runtime
 from bot.logs import request_id
 from bot.request_context import BodyNotReceived, read_limited, start_request
@@ -135,9 +135,6 @@ def unparseable(body: str, content_type: str) -> bool:
     return False
 
 
-REPLAYED = {"response_type": "ephemeral", "text": "This request was already handled; nothing was done again."}
-
-
 def _slack_events(runtime: Runtime) -> Endpoint:
     handler = AsyncSlackRequestHandler(runtime.app)
     secret = runtime.settings.slack_signing_secret
@@ -172,16 +169,11 @@ def _slack_events(runtime: Runtime) -> Endpoint:
                 return reject("bad_signature", 401, "invalid request")
             if unparseable(text, request.headers.get("content-type", "")):
                 return reject("unparseable", 400, "the body is not a Slack payload")
+            checking = slack_replays.start_check(store, signature)  # listeners act only on its answer
             try:
-                replayed = await store.seen_slack_request(signature)
-            except Exception:  # a store failure must not drop Slack's request: handle it
-                log.exception("could not check a Slack request for a replay; handling it")
-                replayed = False
-            if replayed:
-                metrics.SLACK_REJECTED.labels("replay").inc()
-                log.warning("refused a request to /slack/events: a replay of a request already handled")
-                return JSONResponse(REPLAYED)
-            return await handler.handle(_replay(request, body))
+                return await handler.handle(_replay(request, body))
+            finally:
+                slack_replays.end_check(checking)
         finally:
             request_id.reset(token)
 

@@ -19,12 +19,14 @@ from bot.devkit.harness import RunningBot, running_bot
 from bot.devkit.slack_driver import SlackDriver
 from bot.devkit.slack_driver.signing import sign
 from bot.devkit.slack_driver.transport import body_for
+from handlers.shared.codec import Target
 
 from .conftest import SIGNING_SECRET, make_settings
 from .test_e2e_alerts_webhook import BODY, deliver, element
 
 FORM = "application/x-www-form-urlencoded"
 MUTE = "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute"
+SNOOZE, SNOOZE_PATH = "rule_snooze_modal", "/api/alerting/rule/{id}/snooze_schedule"
 NESTED = "[" * 100_000 + "]" * 100_000
 
 
@@ -97,8 +99,7 @@ async def test_a_replayed_slash_command_is_answered_without_acting(
     assert first.status_code == 200
     await slack.wait_for(lambda: kibana.count("POST", MUTE) == 1)
     again = await post(bot.events_url, body.encode(), headers)  # byte for byte, same signature
-    assert again.status_code == 200
-    assert "already handled" in again.json()["text"]
+    assert again.status_code == 200  # acknowledged like any request (the check runs beside the ack)
     await asyncio.sleep(0.3)
     assert kibana.count("POST", MUTE) == 1
     assert len(slack.responses) == 1  # only the first one's answer
@@ -117,6 +118,40 @@ async def test_a_replayed_click_is_answered_without_acting(
     assert (await post(bot.events_url, body.encode(), headers)).status_code == 200
     await asyncio.sleep(0.3)
     assert kibana.count("POST", MUTE) == 1
+
+
+async def test_a_replayed_modal_submission_is_answered_without_acting(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    kibana.add_rule(id="r1", name="CPU high", active_alerts=["host-1"])
+    assert (await deliver(bot, BODY)).status_code == 200
+    custom = Target(rule_id="r1", space="default", option="custom").pack()
+    await driver.post(driver.block_action("rule_snooze", custom))
+    view = await slack.wait_for(lambda: next((v for v in slack.views.values() if v.get("callback_id") == SNOOZE), None))
+    body = body_for(driver.view_submission(view, {"duration": {"duration": "8h"}}), "interactive")
+    headers = {"Content-Type": FORM} | sign(SIGNING_SECRET, body)
+    assert (await post(bot.events_url, body.encode(), headers)).status_code == 200
+    await slack.wait_for(lambda: kibana.count("POST", SNOOZE_PATH) == 1)
+
+    caplog.set_level(logging.WARNING)
+    assert (await post(bot.events_url, body.encode(), headers)).status_code == 200  # no second snooze
+    await asyncio.sleep(0.3)
+    assert kibana.count("POST", SNOOZE_PATH) == 1
+    assert len(kibana.rule("r1")["snooze_schedule"]) == 1
+    assert any("a replay of a request already handled" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_replayed_message_shortcut_opens_no_second_form(
+    driver: SlackDriver, slack: FakeSlack, bot: RunningBot
+) -> None:
+    message = {"type": "message", "user": "U0BOB0001", "ts": "1700000000.000100", "text": "disk full on db-1"}
+    body = body_for(driver.message_shortcut("open_case", message), "interactive")
+    headers = {"Content-Type": FORM} | sign(SIGNING_SECRET, body)
+    assert (await post(bot.events_url, body.encode(), headers)).status_code == 200
+    await slack.wait_for("views.open")
+    assert (await post(bot.events_url, body.encode(), headers)).status_code == 200
+    await asyncio.sleep(0.3)
+    assert len(slack.calls_to("views.open")) == 1
 
 
 async def test_replay_rows_older_than_the_window_are_pruned(bot: RunningBot) -> None:
