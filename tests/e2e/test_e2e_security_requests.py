@@ -29,6 +29,8 @@ from .conftest import SIGNING_SECRET, WEBHOOK_TOKEN
 
 FORM = "application/x-www-form-urlencoded"
 
+KIBANA_LOG = "bot.kibana.connection"  # one debug line per exchange with Kibana
+
 
 def nothing_done(kibana: FakeKibana, slack: FakeSlack) -> None:
     assert kibana.requests == []
@@ -218,7 +220,7 @@ async def test_json_log_lines_carry_one_request_id_per_request(
     await post_raw(f"{bot.url}/kibana/alerts", b"{", {"Authorization": f"Bearer {WEBHOOK_TOKEN}"})
     records = lines(json_log)
     assert records and all({"time", "level", "logger", "request_id", "message"} <= set(r) for r in records)
-    kibana_calls = [r for r in records if r["logger"] == "httpx" and "/api/alerting/" in r["message"]]
+    kibana_calls = [r for r in records if r["logger"] == KIBANA_LOG and "/api/alerting/" in r["message"]]
     assert len(kibana_calls) == 2  # the listener's Kibana call, logged after the ack, in the request's context
     ids = {r["request_id"] for r in kibana_calls}
     assert len(ids) == 2 and "-" not in ids and all(len(i) == 8 for i in ids)
@@ -239,7 +241,7 @@ async def test_socket_mode_requests_get_request_ids_and_metrics(
     await socket_driver.send_socket(socket_driver.slash_command("health"))
     await slack.wait_for(lambda: slack.responses)
     await slack.wait_for(lambda: kibana.count("GET", "/api/alerting/_health") == 1)
-    [call] = [r for r in lines(json_log) if r["logger"] == "httpx" and "_health" in r["message"]]
+    [call] = [r for r in lines(json_log) if r["logger"] == KIBANA_LOG and "_health" in r["message"]]
     assert call["request_id"] != "-"
     after = await metric_values(socket_bot)
     labels = {"mode": "socket", "kind": "slash_command"}
