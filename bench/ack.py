@@ -46,6 +46,9 @@ async def run(size: Size) -> Result:
     base_acks: list[float] = []
     completion: list[float] = []
     failures: dict[str, int] = {}
+    # CPU seconds: the baseline's while its batches were sent; the bot's while its batches were sent
+    # (acks and whatever ran beside them) and until every mute was answered and replied to
+    cpu = {"baseline": 0.0, "bot_acks": 0.0, "bot_all": 0.0}
     all_completed = True
     with tempfile.TemporaryDirectory(prefix="bench-ack-") as tmp:
         async with fakes(latency=size.ack_latency) as fake, loadgen() as gen:
@@ -58,12 +61,17 @@ async def run(size: Size) -> Result:
                 await load(gen, fake, bot.ready["url"], templates, count=conc, concurrency=conc)
                 await _completion(fake, before, conc)
                 for _ in range(size.ack_rounds):
+                    used = bolt.cpu_seconds()
                     base = await load(gen, fake, bolt.ready["url"], templates, count=per_round, concurrency=conc)
+                    cpu["baseline"] += bolt.cpu_seconds() - used
                     base_acks += base["latencies"]
                     before = await fake.ask({"cmd": "stats", "marker": MUTED})
+                    used = bot.cpu_seconds()
                     mine = await load(gen, fake, bot.ready["url"], templates, count=per_round, concurrency=conc)
+                    cpu["bot_acks"] += bot.cpu_seconds() - used
                     bot_acks += mine["latencies"]
                     met, _ = await _completion(fake, before, per_round)
+                    cpu["bot_all"] += bot.cpu_seconds() - used
                     completion.append(time.time() - mine["first_send"])
                     all_completed &= met and not mine["errors"] and mine["statuses"] == {"200": per_round}
                     for key, n in {**mine["errors"], **{f"HTTP {k}": v for k, v in mine["statuses"].items()}}.items():
@@ -90,6 +98,7 @@ async def run(size: Size) -> Result:
         "kibana_mutes_answered_other": answered(final, "POST", "_mute") - answered(final, "POST", "_mute", 204),
         "replies_saying_muted": final["responses_marked"],
         "failures": failures,
+        "cpu_ms_per_request": {key: 1000 * value / max(1, per_round * size.ack_rounds) for key, value in cpu.items()},
     }
     targets = [
         Target("p99 ratio ≤ 2", ratio(p99, base_p99), 2.0, "max"),

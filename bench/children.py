@@ -68,6 +68,11 @@ class Child:
                 return int(line.split()[1])
         raise ChildError(f"{self.name}: no VmRSS in /proc/{self.pid}/status")
 
+    def cpu_seconds(self) -> float:
+        """CPU time the child has used so far (user + system, all its threads), read from /proc."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])

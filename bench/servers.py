@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import threading
 from collections import Counter
@@ -209,7 +210,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.mode == "fakes":
         aio.run(run_fakes(args.latency, args.channels, args.rate_limits))
     elif args.mode == "bot":
-        aio.run(run_bot(json.loads(args.settings_json)))
+        profile = os.environ.get("BENCH_PROFILE_BOT")  # a path: cProfile the bot's process, its stats there
+        if profile:
+            import cProfile
+
+            with cProfile.Profile() as profiler:
+                aio.run(run_bot(json.loads(args.settings_json)))
+            profiler.dump_stats(profile)
+        else:
+            aio.run(run_bot(json.loads(args.settings_json)))
     else:
         aio.run(run_bolt(args.token, args.secret, args.slack_api_url))
 
