@@ -23,8 +23,10 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.authorization.async_single_team_authorization import AsyncSingleTeamAuthorization
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from starlette.requests import ClientDisconnect, Request
 
 from bot import metrics
@@ -99,6 +101,29 @@ def hidden_environment(names: tuple[str, ...]) -> Iterator[None]:
         os.environ.update(saved)
 
 
+class OneAuthTest(AsyncSingleTeamAuthorization):
+    """Bolt's single-workspace authorization, with one `auth.test` however many requests arrive
+    before Slack has answered it. Bolt's own calls `auth.test` for each of them, before their ack:
+    after a restart, a burst of requests was a burst of `auth.test` calls, which the Slack limiter
+    then refused ("Slack is rate limiting auth.test"), and those people got an error instead of an
+    answer (25 of the first 50 commands in the `ack` benchmark). The others now wait for the one."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._asking = asyncio.Lock()
+
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse:
+        if self.auth_test_result is None:
+            async with self._asking:
+                # on failure Bolt's own attempt, below, asks again, logs it and tells the person
+                with contextlib.suppress(SlackApiError):
+                    if self.auth_test_result is None:
+                        self.auth_test_result = await req.context.client.auth_test()
+        return await super().async_process(req=req, resp=resp, next=next)
+
+
 class ChatOpsApp(AsyncApp):
     """Bolt's AsyncApp, with every dispatched request counted, timed and given a request id.
 
@@ -109,6 +134,13 @@ class ChatOpsApp(AsyncApp):
         self.reply_max_wait = reply_max_wait
         with hidden_environment(BOLT_ENVIRONMENT):
             super().__init__(**kwargs)
+        middleware = self._async_middleware_list
+        for n, step in enumerate(middleware):
+            if type(step) is AsyncSingleTeamAuthorization:
+                middleware[n] = OneAuthTest(
+                    base_logger=self._base_logger,
+                    user_facing_authorize_error_message=step.user_facing_authorize_error_message,
+                )
 
     def _init_context(self, req: AsyncBoltRequest) -> None:
         """Bolt gives every request a new AsyncWebClient (`context.client`, behind `say` and the
