@@ -59,7 +59,10 @@ async def run(size: Size) -> Result:
                 await load(gen, fake, bolt.ready["url"], templates, count=conc, concurrency=conc)
                 before = await fake.ask({"cmd": "stats", "marker": MUTED})
                 await load(gen, fake, bot.ready["url"], templates, count=conc, concurrency=conc)
-                await _completion(fake, before, conc)
+                warmed, _ = await _completion(fake, before, conc)
+                if not warmed:  # the first requests after a start must be answered too
+                    all_completed = False
+                    failures["unfinished warm-up mutes"] = conc
                 for _ in range(size.ack_rounds):
                     used = bolt.cpu_seconds()
                     base = await load(gen, fake, bolt.ready["url"], templates, count=per_round, concurrency=conc)
