@@ -74,17 +74,16 @@ class ClaimsMixin(Database):
         if not subscription_ids:
             return won
         claimed_at = utcnow()
+        rows = [
+            {"subscription_id": n, "fire_time": fire_time, "replica": replica, "claimed_at": claimed_at}
+            for n in sorted(set(subscription_ids))
+        ]
+        # One statement for every row (SQLAlchemy sends them as multi-row INSERTs, in this order):
+        # building an INSERT per subscription cost a 1,000-subscription tick a tenth of its time.
+        claim = self._insert(subscription_runs).on_conflict_do_nothing().returning(subscription_runs.c.subscription_id)
         async with self._write() as conn:
-            for subscription_id in sorted(set(subscription_ids)):
-                inserted = await conn.execute(
-                    self._insert(subscription_runs)
-                    .values(
-                        subscription_id=subscription_id, fire_time=fire_time, replica=replica, claimed_at=claimed_at
-                    )
-                    .on_conflict_do_nothing()
-                )
-                if inserted.rowcount == 1:
-                    won.add(subscription_id)
+            inserted = await conn.execute(claim, rows)
+            won.update(row.subscription_id for row in inserted)
         return won
 
     async def claim_space_check(self, space: str, fire_time: datetime, *, replica: str) -> bool:

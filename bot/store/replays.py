@@ -40,9 +40,9 @@ class ReplaysMixin(Database):
         store, or earlier in this same batch)."""
         now = utcnow()
         fresh = list(dict.fromkeys(signatures))
-        insert = self._insert(slack_replays).values([{"signature": s, "seen_at": now} for s in fresh])
+        record = self._insert(slack_replays).on_conflict_do_nothing().returning(slack_replays.c.signature)
         async with self._write() as conn:
-            inserted = await conn.execute(insert.on_conflict_do_nothing().returning(slack_replays.c.signature))
+            inserted = await conn.execute(record, [{"signature": s, "seen_at": now} for s in fresh])
             new = {row.signature for row in inserted}
         seen: list[bool] = []
         for signature in signatures:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, datetime
 
 from bot.kibana.client import KibanaClient
@@ -33,7 +34,8 @@ class HealthOutcome:
     problem: str | None = None  # "unreachable", "401", "403"
     detail: str = ""
 
-    @property
+    # Worked out once per outcome: a tick posts one outcome to every subscription of its space.
+    @cached_property
     def status(self) -> str:
         """ok, warn (a sub-state is not ok), or unreachable (no health could be read)."""
         if self.health is None:
@@ -43,6 +45,10 @@ class HealthOutcome:
 
     def sub_states(self) -> dict[str, tuple[str, str]]:
         """name -> (status, when Kibana last computed it, as text)."""
+        return dict(self._sub_states)
+
+    @cached_property
+    def _sub_states(self) -> dict[str, tuple[str, str]]:
         if self.health is None:
             return {}
         framework = self.health.alerting_framework_health
