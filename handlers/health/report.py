@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import UTC, datetime
+from functools import cached_property
 
 from bot.kibana.client import KibanaClient
 from bot.kibana.errors import KibanaError, KibanaForbidden, KibanaUnauthorized
