@@ -6,9 +6,11 @@ import logging
 import os
 
 import pytest
+from slack_bolt.middleware.authorization.async_authorization import AsyncAuthorization
+from slack_bolt.middleware.authorization.async_single_team_authorization import AsyncSingleTeamAuthorization
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.request_context import ChatOpsApp
+from bot.request_context import ChatOpsApp, OneAuthTest
 
 
 def test_bolt_reads_nothing_from_the_environment(
@@ -24,9 +26,10 @@ def test_bolt_reads_nothing_from_the_environment(
     # to switch to OAuth installations (SLACK_CLIENT_ID/SECRET), which authorise no request of this bot.
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert app.client is client and app.oauth_flow is None
-    assert [type(m).__name__ for m in app._async_middleware_list if "Authorization" in type(m).__name__] == [
-        "AsyncSingleTeamAuthorization"
-    ]
+    # single-workspace authorization (one auth.test for a burst of first requests), not OAuth's
+    authorization = [m for m in app._async_middleware_list if isinstance(m, AsyncAuthorization)]
+    assert [type(m) for m in authorization] == [OneAuthTest]
+    assert isinstance(authorization[0], AsyncSingleTeamAuthorization)
     # The environment is as it was.
     assert os.environ["SLACK_BOT_TOKEN"] == "xoxb-from-the-environment"
     assert (os.environ["SLACK_CLIENT_ID"], os.environ["SLACK_CLIENT_SECRET"]) == ("123.456", "an-oauth-client-secret")
