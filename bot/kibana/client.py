@@ -10,10 +10,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import httpx
 
 from bot.settings import Settings
 
@@ -37,6 +35,9 @@ from .models import (
     SourceMapPage,
 )
 from .retry import RetryPolicy
+
+if TYPE_CHECKING:
+    import httpx
 
 _SNOOZE_DURATION = re.compile(r"^[1-9][0-9]*[dhms]$")
 

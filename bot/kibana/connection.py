@@ -1,27 +1,30 @@
 """One pooled HTTP connection to Kibana: auth, spaces, headers, errors and retries.
 
 `KibanaConnection.call` sends one logical request (possibly several HTTP exchanges,
-see `retry.py`) and returns the successful `httpx.Response` or raises a typed
-`KibanaError`. The public, per-endpoint API is `client.KibanaClient`.
+see `retry.py`) and returns the successful `Answer` or raises a typed `KibanaError`.
+The public, per-endpoint API is `client.KibanaClient`; how bytes travel is `transport.py`.
 """
 
 from __future__ import annotations
 
 import base64
+import json as jsonlib
 import logging
 import re
 import ssl
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote, urlencode, urlsplit
 
-import httpx
 from pydantic import BaseModel, ValidationError
 
 from .errors import KibanaInvalidInput, KibanaResponseInvalid, error_from_response
 from .retry import RetryPolicy, error_from_transport, parse_retry_after
-from .transport import KibanaTransport
+from .transport import AiohttpSender, Answer, HttpxSender, Outgoing, Sender, Timeouts, TransportFailure
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,7 @@ def path_segment(value: str, what: str) -> str:
 
 
 class KibanaConnection:
-    """The HTTP transport (one aiohttp pool) shared by every call of one process, under httpx's API."""
+    """The HTTP connection pool shared by every call of one process, with Kibana's conventions."""
 
     def __init__(
         self,
@@ -88,13 +91,15 @@ class KibanaConnection:
         retry: RetryPolicy,
         observer: Observer | None,
     ) -> None:
-        url = httpx.URL(base_url)
-        if url.scheme not in {"http", "https"} or not url.host:
+        url = urlsplit(base_url)
+        if url.scheme not in {"http", "https"} or not url.hostname:
             raise ValueError("base_url must be an http(s) URL such as http://localhost:5601")
-        if url.userinfo:
+        if url.username is not None or url.password is not None:
             raise ValueError("base_url must not contain credentials; pass username/password or api_key")
+        if url.query or url.fragment:
+            raise ValueError("base_url must not have a query or a fragment, such as http://localhost:5601")
         space_prefix(default_space)
-        self.base_url = str(url).rstrip("/")
+        self.base_url = url.geturl().rstrip("/")
         self.default_space = default_space
         self.timeout = timeout
         self.pool_wait = max(timeout, CONNECTION_WAIT_SECONDS)
@@ -109,17 +114,18 @@ class KibanaConnection:
             self.auth_scheme = "Basic"
         else:
             self.auth_scheme = "none"
+        timeouts = Timeouts(connect=timeout, read=timeout, pool=self.pool_wait)
+        self.sender: Sender
         if transport is None:
             # An http:// Kibana never uses TLS (the client follows no redirects), so it gets no CA
             # bundle: loading certifi's takes about 30 ms of start-up. https:// gets the settings'.
-            tls = _tls(verify) if url.scheme == "https" else False
-            transport = KibanaTransport(verify=tls, max_connections=MAX_CONNECTIONS, keepalive_expiry=KEEPALIVE_SECONDS)
-        # Each exchange is an httpx.Request handed straight to the transport: the client's own
-        # layers (cookies, auth flows, redirects, hooks, merging defaults) did nothing for these
-        # calls and cost about a third of the client's CPU per call (bench `kibana`).
-        self.transport = transport
+            tls = tls_context(verify) if url.scheme == "https" else False
+            self.sender = AiohttpSender(
+                verify=tls, timeouts=timeouts, max_connections=MAX_CONNECTIONS, keepalive_expiry=KEEPALIVE_SECONDS
+            )
+        else:
+            self.sender = HttpxSender(transport, timeouts)
         self.headers = {**headers, "Accept-Encoding": "gzip, deflate"}
-        self.timeouts = httpx.Timeout(timeout, pool=self.pool_wait).as_dict()
 
     def space(self, space: str | None) -> str:
         return self.default_space if space is None else space
@@ -138,86 +144,52 @@ class KibanaConnection:
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
         apm: bool = False,
         basic_auth: tuple[str, str] | None = None,
-    ) -> httpx.Response:
+    ) -> Answer:
         """Send `method route` in `space`, retrying as `RetryPolicy` allows. `basic_auth`
         replaces the connection's credentials for this one call."""
         space_id = self.space(space)
         path = space_prefix(space_id) + _fill(route, path_params or {})
-        headers: dict[str, str] = {}
+        headers = dict(self.headers)
         if basic_auth is not None:
             headers["Authorization"] = basic_header(*basic_auth)
         if method != "GET":
             headers["kbn-xsrf"] = XSRF_VALUE
         if apm:
             headers["elastic-api-version"] = APM_API_VERSION
-        url = self.base_url + path  # absolute: httpx parses it once, instead of joining it to base_url
-        params = _query(query) if query else None
-        async for attempt in self.retry.attempts_for(idempotent=idempotent):
-            with attempt:
-                return await self._exchange(
-                    method,
-                    route,
-                    url,
-                    path,
-                    space_id,
-                    headers=headers,
-                    params=params,
-                    json=json,
-                    data=data,
-                    files=files,
-                )
-        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+        body = None
+        if json is not None:
+            # As httpx encodes JSON: compact, UTF-8, no NaN.
+            body = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+            headers["Content-Type"] = "application/json"
+        elif data is not None or files is not None:
+            body, headers["Content-Type"] = _form(data, files)
+        query_string = _query(query) if query else ""
+        request = Outgoing(method, self.base_url + path + (f"?{query_string}" if query_string else ""), headers, body)
+        return await self.retry.run(lambda: self._exchange(request, route, path, space_id), idempotent=idempotent)
 
-    async def _exchange(
-        self,
-        method: str,
-        route: str,
-        url: str,
-        path: str,
-        space: str,
-        *,
-        headers: dict[str, str],
-        params: httpx.QueryParams | None,
-        json: Any,
-        data: Mapping[str, str] | None,
-        files: Mapping[str, tuple[str, bytes, str]] | None,
-    ) -> httpx.Response:
+    async def _exchange(self, request: Outgoing, route: str, path: str, space: str) -> Answer:
         started = time.perf_counter()  # observed: the exchange, with any wait for a pooled connection
-        request = httpx.Request(
-            method,
-            url,
-            params=params,
-            headers={**self.headers, **headers},
-            json=json,
-            data=data,
-            files=files,
-            extensions={"timeout": self.timeouts},
-        )
+        method = request.method
         try:
-            response = await self.transport.handle_async_request(request)
-            response.request = request
-            try:
-                await response.aread()
-            finally:
-                await response.aclose()
-        except httpx.TransportError as exc:
+            answer = await self.sender.send(request, path)
+        except TransportFailure as exc:
             self._observe(method, route, None, time.perf_counter() - started)
             raise error_from_transport(
                 exc, method=method, path=path, space=space, timeout=self.timeout, pool_wait=self.pool_wait
             ) from None
         seconds = time.perf_counter() - started
-        self._observe(method, route, response.status_code, seconds)
-        log.debug("Kibana answered %d to %s %s in %.0f ms", response.status_code, method, path, seconds * 1000)
-        if response.is_success:
-            return response
+        self._observe(method, route, answer.status_code, seconds)
+        log.debug("Kibana answered %d to %s %s in %.0f ms", answer.status_code, method, path, seconds * 1000)
+        if answer.is_success:
+            return answer
         raise error_from_response(
-            response.status_code,
-            response.content,
-            reason=response.reason_phrase,
+            answer.status_code,
+            answer.content,
+            reason=answer.reason_phrase,
             method=method,
             path=path,
             space=space,
-            retry_after=parse_retry_after(response.headers.get("retry-after")),
+            retry_after=parse_retry_after(answer.headers.get("retry-after")),
         ) from None
 
     def _observe(self, method: str, route: str, status: int | None, seconds: float) -> None:
@@ -229,10 +201,10 @@ class KibanaConnection:
             log.exception("the Kibana call observer failed")
 
     async def aclose(self) -> None:
-        await self.transport.aclose()
+        await self.sender.aclose()
 
 
-def parse_body(model: type[M], response: httpx.Response, *, space: str | None, key: str | None = None) -> M:
+def parse_body(model: type[M], response: Answer, *, space: str | None, key: str | None = None) -> M:
     """Read a successful answer into `model` (optionally from one top-level `key`)."""
     try:
         payload = response.json()
@@ -243,7 +215,7 @@ def parse_body(model: type[M], response: httpx.Response, *, space: str | None, k
         raise unreadable(response, exc, space=space) from None
 
 
-def unreadable(response: httpx.Response, exc: Exception, *, space: str | None) -> KibanaResponseInvalid:
+def unreadable(response: Answer, exc: Exception, *, space: str | None) -> KibanaResponseInvalid:
     if isinstance(exc, ValidationError):
         first = exc.errors(include_input=False, include_url=False)[0]
         detail = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
@@ -252,8 +224,8 @@ def unreadable(response: httpx.Response, exc: Exception, *, space: str | None) -
     return KibanaResponseInvalid(
         f"Kibana answered {response.status_code} with a body the bot could not read ({detail})",
         status_code=response.status_code,
-        method=response.request.method,
-        path=response.request.url.path,
+        method=response.method,
+        path=response.path,
         space=space,
     )
 
@@ -267,8 +239,8 @@ def _fill(route: str, params: Mapping[str, str]) -> str:
     return _PLACEHOLDER.sub(one, route)
 
 
-def _query(query: Mapping[str, QueryValue]) -> httpx.QueryParams | None:
-    """The query's parameters (None when every value is None: httpx then parses no query)."""
+def _query(query: Mapping[str, QueryValue]) -> str:
+    """The query string ("" when every value is None); spaces as %20, like httpx."""
     pairs: list[tuple[str, str]] = []
     for name, value in query.items():
         if value is None:
@@ -276,10 +248,22 @@ def _query(query: Mapping[str, QueryValue]) -> httpx.QueryParams | None:
         values = value if isinstance(value, list) else [value]
         for item in values:
             pairs.append((name, ("true" if item else "false") if isinstance(item, bool) else str(item)))
-    return httpx.QueryParams(tuple(pairs)) if pairs else None
+    return urlencode(pairs, quote_via=quote)
 
 
-def _tls(verify: bool | str) -> bool | ssl.SSLContext:
-    if isinstance(verify, str):
-        return ssl.create_default_context(cafile=verify)
-    return verify
+def _form(data: Mapping[str, str] | None, files: Mapping[str, tuple[str, bytes, str]] | None) -> tuple[bytes, str]:
+    """A form body (multipart when there are files) and its content type, encoded by httpx
+    (only source map uploads send forms, so httpx is imported when one is sent)."""
+    import httpx
+
+    request = httpx.Request("POST", "http://kibana", data=data, files=files)
+    return request.read(), request.headers["content-type"]
+
+
+def tls_context(verify: bool | str) -> bool | ssl.SSLContext:
+    """aiohttp's `ssl`: certifi's CA bundle (as httpx used), a CA file, or no verification."""
+    if verify is False:
+        return False
+    import certifi
+
+    return ssl.create_default_context(cafile=verify if isinstance(verify, str) else certifi.where())

@@ -1,5 +1,5 @@
-"""The aiohttp transport under httpx: aiohttp's errors mapped by whether the request left, and
-what reaches a real server (percent-encoded ids, bodies, multipart)."""
+"""The Kibana client's HTTP layer: aiohttp's and httpx's errors classified by whether the request
+left, and what reaches a real server (percent-encoded ids, bodies, multipart)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,7 @@ import pytest
 
 from bot.devkit.fake_kibana import FakeKibana
 from bot.kibana import KibanaClient
-from bot.kibana.retry import NEVER_SENT
-from bot.kibana.transport import KibanaTransport, _httpx_error
-
-
-def _request(connect: float = 10.0) -> httpx.Request:
-    timeouts = {"connect": connect, "read": connect, "write": connect, "pool": 60.0}
-    return httpx.Request("POST", "http://kibana.test/api/cases", extensions={"timeout": timeouts})
+from bot.kibana.transport import AiohttpSender, failure_from_aiohttp, failure_from_httpx
 
 
 class _Key:
@@ -29,29 +23,45 @@ class _Key:
 @pytest.mark.parametrize(
     ("error", "elapsed", "expected"),
     [
-        (aiohttp.ClientConnectorError(_Key(), OSError(111, "Connection refused")), 0.0, httpx.ConnectError),  # type: ignore[arg-type]
-        (aiohttp.ConnectionTimeoutError("Connection timeout"), 10.0, httpx.ConnectTimeout),
-        (aiohttp.ConnectionTimeoutError("Connection timeout"), 60.0, httpx.PoolTimeout),
-        (aiohttp.SocketTimeoutError("Timeout on reading data from socket"), 10.0, httpx.ReadTimeout),
-        (aiohttp.ServerTimeoutError("timeout"), 10.0, httpx.ReadTimeout),
-        (TimeoutError(), 10.0, httpx.ReadTimeout),
-        (aiohttp.ServerDisconnectedError(), 0.0, httpx.RemoteProtocolError),
-        (aiohttp.ClientPayloadError("Response payload is not completed"), 0.0, httpx.ReadError),
-        (aiohttp.ClientConnectionResetError("Connection reset by peer"), 0.0, httpx.ReadError),
-        (aiohttp.ClientOSError(32, "Broken pipe"), 0.0, httpx.NetworkError),
-        (aiohttp.ClientConnectionError("Connection closed"), 0.0, httpx.NetworkError),
+        (aiohttp.ClientConnectorError(_Key(), OSError(111, "Connection refused")), 0.0, "ConnectError"),  # type: ignore[arg-type]
+        (aiohttp.ConnectionTimeoutError("Connection timeout"), 10.0, "ConnectTimeout"),
+        (aiohttp.ConnectionTimeoutError("Connection timeout"), 60.0, "PoolTimeout"),
+        (aiohttp.SocketTimeoutError("Timeout on reading data from socket"), 10.0, "ReadTimeout"),
+        (aiohttp.ServerTimeoutError("timeout"), 10.0, "ReadTimeout"),
+        (TimeoutError(), 10.0, "ReadTimeout"),
+        (aiohttp.ServerDisconnectedError(), 0.0, "RemoteProtocolError"),
+        (aiohttp.ClientPayloadError("Response payload is not completed"), 0.0, "ReadError"),
+        (aiohttp.ClientConnectionResetError("Connection reset by peer"), 0.0, "ReadError"),
+        (aiohttp.ClientOSError(32, "Broken pipe"), 0.0, "NetworkError"),
+        (aiohttp.ClientConnectionError("Connection closed"), 0.0, "NetworkError"),
     ],
 )
-def test_aiohttp_errors_map_by_whether_the_request_was_sent(
-    error: Exception, elapsed: float, expected: type[httpx.TransportError]
-) -> None:
-    request = _request()
-    mapped = _httpx_error(error, request, elapsed)
+def test_aiohttp_errors_map_by_whether_the_request_was_sent(error: Exception, elapsed: float, expected: str) -> None:
+    failure = failure_from_aiohttp(error, elapsed, connect_timeout=10.0)
 
-    assert type(mapped) is expected
-    assert mapped.request is request
-    never_sent = expected in {httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout}
-    assert isinstance(mapped, NEVER_SENT) is never_sent
+    assert failure.kind == expected
+    assert failure.sent is (expected not in {"ConnectError", "ConnectTimeout", "PoolTimeout"})
+    assert failure.timed_out is expected.endswith("Timeout")
+
+
+@pytest.mark.parametrize(
+    ("error", "expected", "sent"),
+    [
+        (httpx.ConnectError("refused"), "ConnectError", False),
+        (httpx.ConnectTimeout("slow"), "ConnectTimeout", False),
+        (httpx.PoolTimeout("busy"), "PoolTimeout", False),
+        (httpx.ReadTimeout("slow"), "ReadTimeout", True),
+        (httpx.WriteTimeout("slow"), "ReadTimeout", True),
+        (httpx.RemoteProtocolError("closed"), "RemoteProtocolError", True),
+        (httpx.ReadError("reset"), "ReadError", True),
+        (httpx.WriteError("broken pipe"), "NetworkError", True),
+        (httpx.UnsupportedProtocol("ftp"), "UnsupportedProtocol", True),
+    ],
+)
+def test_an_httpx_transports_errors_map_the_same_way(error: httpx.TransportError, expected: str, sent: bool) -> None:
+    failure = failure_from_httpx(error)
+
+    assert (failure.kind, failure.sent) == (expected, sent)
 
 
 async def test_odd_ids_reach_kibana_as_sent(fake: FakeKibana, connect: Callable[..., KibanaClient]) -> None:
@@ -83,12 +93,13 @@ async def test_bodies_and_multipart_uploads_arrive_whole(
 
 
 async def test_the_session_is_made_in_the_loop_and_closed_with_the_client(fake: FakeKibana) -> None:
-    transport = KibanaTransport(verify=True, max_connections=3, keepalive_expiry=5.0)
-    client = KibanaClient(base_url=fake.url, api_key="test-api-key", transport=transport)
+    client = KibanaClient(base_url=fake.url, api_key="test-api-key")
+    sender = client._kibana.sender
+    assert isinstance(sender, AiohttpSender) and sender.session is None
     async with client:
         await asyncio.gather(*(client.health() for _ in range(6)))
-        session = transport._inner.client
+        session = sender.session
         assert isinstance(session, aiohttp.ClientSession) and not session.closed
-        assert session.connector is not None and session.connector.limit == 3
+        assert session.connector is not None and session.connector.limit == 100
 
     assert session.closed
