@@ -13,7 +13,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.shared.blocks import code
@@ -69,6 +68,8 @@ async def fetch(slack: AsyncWebClient, file_id: str, *, bot_token: str, http_tim
 
 async def download(url: str, name: str, *, bot_token: str, http_timeout: float) -> bytes:
     """GET a private Slack file with the bot token, reading at most MAX_BYTES (+1 to notice more)."""
+    import httpx  # here: only an upload downloads, and importing httpx takes ~50 ms of start-up
+
     headers = {"Authorization": f"Bearer {bot_token}"}
     async with (
         httpx.AsyncClient(timeout=http_timeout, follow_redirects=False, trust_env=False) as http,
