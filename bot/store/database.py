@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.store import schema_version
-from bot.store.schema import versions
+from bot.store.schema import postgresql_forms, versions
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects import postgresql
@@ -44,6 +44,7 @@ def make_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _tune_sqlite(engine)
     else:
+        postgresql_forms()
         engine = create_async_engine(parsed, pool_pre_ping=True)
     return engine
 
