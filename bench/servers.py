@@ -118,6 +118,7 @@ async def run_fakes(latency: float, channels: int, rate_limits: bool = False) ->
 async def run_bot(values: dict[str, Any]) -> None:
     import gc
 
+    aio.pause_gc_for_startup()  # as `python -m bot serve` does; running_bot(freeze_heap=True) resumes it
     from bot.devkit.harness import running_bot
     from bot.logs import configure_logging
     from bot.settings import load_settings

@@ -71,6 +71,7 @@ def _settings() -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    aio.pause_gc_for_startup()  # until serve() freezes the start-up heap, once it listens
     settings = _settings()
     mode = args.mode or ("socket" if settings.socket_mode else "http")
     if mode == "socket" and settings.slack_app_token is None:
