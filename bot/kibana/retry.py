@@ -23,12 +23,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TypeVar
-
-import stamina
+from typing import TYPE_CHECKING, TypeVar
 
 from .errors import KibanaError, KibanaRateLimited, KibanaTimeout, KibanaUnavailable
 from .transport import TransportFailure
+
+if TYPE_CHECKING:
+    import stamina
 
 T = TypeVar("T")
 
@@ -66,6 +67,8 @@ class RetryPolicy:
     def attempts_for(self, *, idempotent: bool, started: float | None = None) -> AsyncIterator[stamina.Attempt]:
         """`async for attempt in policy.attempts_for(...): with attempt: ...`; `started` (monotonic)
         when the first attempt began, if before now."""
+        import stamina  # with tenacity ~8 ms of start-up, and only a failed call needs it
+
         started = time.monotonic() if started is None else started
         hook = self.should_retry_hook(idempotent=idempotent, started=started)
         remaining = self.timeout - (time.monotonic() - started)
