@@ -164,14 +164,15 @@ class KibanaConnection:
         elif data is not None or files is not None:
             body, headers["Content-Type"] = _form(data, files)
         query_string = _query(query) if query else ""
-        request = Outgoing(method, self.base_url + path + (f"?{query_string}" if query_string else ""), headers, body)
-        return await self.retry.run(lambda: self._exchange(request, route, path, space_id), idempotent=idempotent)
+        url = self.base_url + path + (f"?{query_string}" if query_string else "")
+        request = Outgoing(method, url, path, headers, body)
+        return await self.retry.run(lambda: self._exchange(request, route, space_id), idempotent=idempotent)
 
-    async def _exchange(self, request: Outgoing, route: str, path: str, space: str) -> Answer:
+    async def _exchange(self, request: Outgoing, route: str, space: str) -> Answer:
         started = time.perf_counter()  # observed: the exchange, with any wait for a pooled connection
-        method = request.method
+        method, path = request.method, request.path
         try:
-            answer = await self.sender.send(request, path)
+            answer = await self.sender.send(request)
         except TransportFailure as exc:
             self._observe(method, route, None, time.perf_counter() - started)
             raise error_from_transport(

@@ -74,10 +74,12 @@ class Timeouts:
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """One HTTP request: `url` is absolute and already percent-encoded (query included)."""
+    """One HTTP request: `url` is absolute and already percent-encoded (query included); `path`
+    is the part of it that errors name."""
 
     method: str
     url: str
+    path: str
     headers: dict[str, str]
     body: bytes | None = None
 
@@ -102,7 +104,7 @@ class Answer:
 
 
 class Sender(Protocol):
-    async def send(self, request: Outgoing, path: str) -> Answer: ...
+    async def send(self, request: Outgoing) -> Answer: ...
 
     async def aclose(self) -> None: ...
 
@@ -134,7 +136,7 @@ class AiohttpSender:
         )
         return self.session
 
-    async def send(self, request: Outgoing, path: str) -> Answer:
+    async def send(self, request: Outgoing) -> Answer:
         session = self.session or self._open()
         started = time.monotonic()
         try:
@@ -148,15 +150,20 @@ class AiohttpSender:
                 content = await response.read()
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise failure_from_aiohttp(exc, time.monotonic() - started, self.timeouts.connect) from exc
-        return Answer(response.status, response.reason or "", response.headers, content, request.method, path)
+        return Answer(response.status, response.reason or "", response.headers, content, request.method, request.path)
 
     async def aclose(self) -> None:
         if self.session is not None:
             await self.session.close()
 
 
+def _reason(exc: BaseException) -> str:
+    """What the failure said, on one line and short (it ends up in a sentence to the user)."""
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
 def failure_from_aiohttp(exc: BaseException, elapsed: float, connect_timeout: float) -> TransportFailure:
-    reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+    reason = _reason(exc)
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         # A wait longer than the connect bound was a wait for a free connection of the pool.
         waited_for_pool = elapsed > connect_timeout * 1.1 + 1.0
@@ -188,7 +195,7 @@ class HttpxSender:
             "pool": timeouts.pool,
         }
 
-    async def send(self, request: Outgoing, path: str) -> Answer:
+    async def send(self, request: Outgoing) -> Answer:
         import httpx
 
         outgoing = httpx.Request(
@@ -206,7 +213,9 @@ class HttpxSender:
                 await response.aclose()
         except httpx.TransportError as exc:
             raise failure_from_httpx(exc) from exc
-        return Answer(response.status_code, response.reason_phrase, response.headers, content, request.method, path)
+        return Answer(
+            response.status_code, response.reason_phrase, response.headers, content, request.method, request.path
+        )
 
     async def aclose(self) -> None:
         await self.transport.aclose()
@@ -215,7 +224,7 @@ class HttpxSender:
 def failure_from_httpx(exc: httpx.TransportError) -> TransportFailure:
     import httpx
 
-    reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+    reason = _reason(exc)
     for never_sent in (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ConnectError):
         if isinstance(exc, never_sent):
             return TransportFailure(never_sent.__name__, reason)
