@@ -125,7 +125,7 @@ async def run_bot(values: dict[str, Any]) -> None:
 
     settings = load_settings(**values, _env_file=None)
     configure_logging(settings.log_level, settings.log_format, settings.secret_values)
-    async with running_bot(settings, freeze_heap=True) as bot:
+    async with running_bot(settings, freeze_heap=True, wait_for_kibana=False) as bot:  # as `serve`
         services = bot.runtime.services
 
         async def handle(command: dict[str, Any]) -> dict[str, Any]:

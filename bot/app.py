@@ -157,7 +157,11 @@ async def _create_runtime(
 
 def _watch_kibana(runtime: Runtime) -> None:
     """Read the Kibana's version and licence once the server runs, then every
-    PROFILE_REFRESH_SECONDS (a background job owned here, since every feature reads it)."""
+    PROFILE_REFRESH_SECONDS (a background job owned here, since every feature reads it).
+
+    Starting it does not wait for the first read: an unreachable Kibana makes that read last its
+    timeouts and retries, and until it lands the profile assumes everything works (Kibana's
+    answers then decide). `KibanaProfile.first_read` is there for whoever must wait (the tests)."""
     services = runtime.services
     task: asyncio.Task[None] | None = None
 
@@ -171,12 +175,11 @@ def _watch_kibana(runtime: Runtime) -> None:
 
     async def loop() -> None:
         while True:
-            await asyncio.sleep(PROFILE_REFRESH_SECONDS)
             await refresh()
+            await asyncio.sleep(PROFILE_REFRESH_SECONDS)
 
     async def start() -> None:
         nonlocal task
-        await refresh()
         task = asyncio.create_task(loop(), name="kibana-profile")
 
     async def stop() -> None:

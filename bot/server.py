@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 SLACK_BODY_LIMIT = 1024 * 1024  # bytes; Slack's own payloads stay far below this
 SIGNATURE_WINDOW = 60 * 5  # seconds either side of now, as Slack and slack_sdk define it
+LISTEN_POLL_SECONDS = 0.002  # uvicorn says it listens by a flag (`Server.started`), not an event
+LISTEN_POLLS = 15_000  # 30 s
 
 
 def create_asgi(runtime: Runtime, *, http_mode: bool, socket: AsyncSocketModeHandler | None = None) -> Starlette:
@@ -267,9 +269,48 @@ class GracefulServer(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+class ServerNotStarted(Exception):
+    """uvicorn could not start (it logged why) and asked for exit status `code`."""
+
+    def __init__(self, code: object) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+async def _run_server(server: uvicorn.Server) -> None:
+    try:
+        await server.serve()
+    except SystemExit as stop:  # uvicorn's way of saying it could not bind, raised in a task
+        raise ServerNotStarted(stop.code) from None
+
+
+async def start_listening(server: uvicorn.Server) -> asyncio.Task[None]:
+    """Run `server` in a task of this loop and return once it listens. When it cannot (a port in
+    use: uvicorn has logged why), exit with uvicorn's status as awaiting `server.serve()` would."""
+    task = asyncio.create_task(_run_server(server), name="http-server")
+    for _ in range(LISTEN_POLLS):
+        if server.started or task.done():
+            break
+        await asyncio.sleep(LISTEN_POLL_SECONDS)
+    if server.started:
+        return task
+    if not task.done():
+        server.should_exit = True
+    try:
+        await task
+    except ServerNotStarted as failed:
+        raise SystemExit(failed.code) from None
+    raise RuntimeError("the HTTP server did not start listening")
+
+
 async def serve(runtime: Runtime, *, mode: str, host: str, port: int) -> None:
-    """Run until SIGTERM/SIGINT, then shut down cleanly (also when a start-up step fails)."""
+    """Run until SIGTERM/SIGINT, then shut down cleanly (also when a start-up step fails).
+
+    The server listens before the background jobs start: nothing they wait for (the first read of
+    Kibana's version and licence, which an unreachable Kibana makes last its timeouts and retries)
+    holds back `/readyz`, Slack's requests or Kibana's webhooks."""
     socket: AsyncSocketModeHandler | None = None
+    serving: asyncio.Task[None] | None = None
     try:
         if mode == "socket":
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -283,12 +324,17 @@ async def serve(runtime: Runtime, *, mode: str, host: str, port: int) -> None:
         if socket is not None:
             await socket.connect_async()
             log.info("connected to Slack over Socket Mode")
+        serving = await start_listening(server)
+        log.info("serving on http://%s:%d (%s mode)", host, port, mode)
         await runtime.start_background()
         aio.freeze_startup_heap_soon()
-        log.info("serving on http://%s:%d (%s mode)", host, port, mode)
-        await server.serve()
+        await serving
     finally:
         log.info("shutting down")
+        if serving is not None and not serving.done():  # a background job failed to start
+            server.should_exit = True
+            with contextlib.suppress(Exception):
+                await serving
         if socket is not None:
             await socket.close_async()
         await runtime.close()

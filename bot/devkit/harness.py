@@ -12,7 +12,7 @@ import uvicorn
 
 from bot import aio
 from bot.app import Runtime, create_runtime
-from bot.server import create_asgi, server_config
+from bot.server import create_asgi, server_config, start_listening
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -40,14 +40,7 @@ async def start_uvicorn(
     else:
         config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="off", access_log=False)  # type: ignore[arg-type]
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.01)
-    if not server.started:
-        task.result()  # raises what went wrong
-        raise RuntimeError("uvicorn did not start")
+    task = await start_listening(server)
     bound = server.servers[0].sockets[0].getsockname()
     return server, task, f"http://{bound[0]}:{bound[1]}"
 
@@ -60,12 +53,16 @@ async def stop_uvicorn(server: uvicorn.Server, task: asyncio.Task[None]) -> None
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    settings: Settings, *, mode: str = "http", freeze_heap: bool = False
+    settings: Settings, *, mode: str = "http", freeze_heap: bool = False, wait_for_kibana: bool = True
 ) -> AsyncIterator[RunningBot]:
-    """The bot as `python -m bot serve` runs it, with its HTTP routes on 127.0.0.1 (ephemeral port).
+    """The bot as `python -m bot serve` runs it, with its HTTP routes on 127.0.0.1 (ephemeral port):
+    listening first, then the background jobs.
 
-    `freeze_heap`: freeze the start-up heap as `serve` does (`aio.freeze_startup_heap`), for a
-    process that runs this one bot (the benchmarks); tests, which start many, leave it off."""
+    `wait_for_kibana`: return once the start-up read of Kibana's version and licence has been
+    tried, as tests want (what they assert then does not race it); `serve` does not wait for it,
+    nor do the benchmarks. `freeze_heap`: freeze the start-up heap as `serve` does
+    (`aio.freeze_startup_heap`), for a process that runs this one bot (the benchmarks); tests,
+    which start many, leave it off."""
     runtime = await create_runtime(settings)
     socket = None
     if mode == "socket":
@@ -80,6 +77,8 @@ async def running_bot(
     if freeze_heap:
         aio.freeze_startup_heap_soon()
     try:
+        if wait_for_kibana:
+            await runtime.services.profile.first_read()
         yield RunningBot(runtime=runtime, url=url, socket=socket)
     finally:
         await stop_uvicorn(server, task)

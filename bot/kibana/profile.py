@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from .capabilities import Capabilities, KibanaInfo, derive
@@ -42,9 +43,19 @@ class KibanaProfile:
 
     def __init__(self, capabilities: Capabilities | None = None) -> None:
         self.current = capabilities or Capabilities()
+        self._tried = asyncio.Event()
+
+    async def first_read(self) -> None:
+        """Return once a first read has been tried (whether Kibana answered or not)."""
+        await self._tried.wait()
 
     async def refresh(self, kibana: KibanaClient, *, agent_key_credentials: bool) -> Capabilities:
-        info = await read_info(kibana, agent_key_credentials=agent_key_credentials)
+        try:
+            return self._learn(await read_info(kibana, agent_key_credentials=agent_key_credentials))
+        finally:
+            self._tried.set()
+
+    def _learn(self, info: KibanaInfo) -> Capabilities:
         if info.version is None and info.license_type is None and self.current.info.version is not None:
             # Kibana did not answer this time: keep what was known rather than forget it.
             log.warning("Kibana: could not re-read version and licence (%s); keeping the last ones", info.error)

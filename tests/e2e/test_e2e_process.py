@@ -312,3 +312,50 @@ async def test_a_fresh_process_has_samples_on_its_first_scrape(
         f'chatops_build_info{{python="{platform.python_version()}",version="{version}"}} 1.0'
     )
     assert "# TYPE chatops_slack_requests_total counter" in response.text
+
+
+async def test_serve_is_ready_and_acts_while_kibana_withholds_its_version(
+    kibana: FakeKibana, slack: FakeSlack, tmp_path: Path
+) -> None:
+    """`serve` listens before its background jobs start: the start-up read of Kibana's version and
+    licence (which an unreachable Kibana makes last its timeouts and retries) holds back neither
+    `/readyz` nor a command. It once ran first, and the bot answered nothing until it was done."""
+    kibana.add_rule(id="r1", active_alerts=["a1"])
+    kibana.fault("GET", r"/api/status", latency=60)  # longer than `serving` waits for /readyz
+    env = env_for(kibana, slack, tmp_path, KIBANA_TIMEOUT="120")
+    async with serving(env, tmp_path, mode="http") as (base, captured), httpx.AsyncClient() as http:
+        asked = [r for r in kibana.requests if r.route == "/api/status"]
+        answered = [e for e in kibana.exchanges if e.request.route == "/api/status"]
+        assert len(asked) == 1 and answered == []  # ready while the read is still under way
+        driver = SlackDriver(signing_secret=SIGNING_SECRET, events_url=f"{base}/slack/events", fake_slack=slack)
+        response = await driver.post(driver.slash_command("mute r1 a1"), client=http)
+        assert response.status_code == 200
+        await slack.wait_for(lambda: any("muted alert `a1`" in str(r.body.get("text")) for r in slack.responses))
+        assert [e for e in kibana.exchanges if e.request.route == "/api/status"] == []
+    assert kibana.rule("r1")["muted_alert_ids"] == ["a1"]
+    assert "Traceback" not in captured[1].decode()  # the read still under way was cancelled cleanly at SIGTERM
+
+
+async def test_serve_on_a_port_in_use_exits_3_with_one_error_line(
+    kibana: FakeKibana, slack: FakeSlack, tmp_path: Path
+) -> None:
+    """uvicorn says why it could not listen and exits 3; the server runs in a task of its own, and
+    its exit comes out as the process's status, without a traceback."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        code, _, err = await run_bot(
+            "serve",
+            "--mode",
+            "http",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            env=env_for(kibana, slack, tmp_path),
+            cwd=tmp_path,
+        )
+    assert code == 3, err
+    assert re.search(r"ERROR uvicorn.error .*address already in use", err), err
+    assert "Traceback" not in err and "never retrieved" not in err

@@ -43,6 +43,7 @@ async def main(poll_seconds: float) -> None:
     scheduler.poll_seconds = poll_seconds  # before start: the poll loop reads it
     server, task, url = await start_uvicorn(create_asgi(runtime, http_mode=True, socket=None))
     await runtime.start_background()
+    await runtime.services.profile.first_read()  # as running_bot does for tests: no start-up read races them
     # The test drives time with `tick`: real-clock runs would add a report whenever the test happens
     # to cross a 5-minute mark (the poll that syncs subscriptions keeps running).
     scheduler.apscheduler.pause()
