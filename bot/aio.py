@@ -8,6 +8,7 @@ runs uvicorn's server inside its own loop (with Socket Mode and the scheduler), 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import gc
 import logging
@@ -101,3 +102,12 @@ def freeze_startup_heap_soon(delay: float = FREEZE_AFTER_SECONDS) -> asyncio.Tim
     """`freeze_startup_heap` a moment after the server started: its collection (0.1–0.2 s here)
     then does not hold back readiness (`/readyz` answers while it waits)."""
     return asyncio.get_running_loop().call_later(delay, freeze_startup_heap)
+
+
+async def cancel(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a background task and wait until it has stopped (nothing when there is none)."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -17,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot import aio
 from bot.access import AccessControl, load_policy
 from bot.kibana.client import KibanaClient
 from bot.metrics import observe_kibana_call
@@ -183,10 +183,7 @@ def _watch_kibana(runtime: Runtime) -> None:
         task = asyncio.create_task(loop(), name="kibana-profile")
 
     async def stop() -> None:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await aio.cancel(task)
 
     runtime.background.append(start)
     runtime.closers.append(stop)

@@ -26,7 +26,6 @@ posts; the subscription is then paused).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
@@ -38,6 +37,7 @@ from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from bot import aio
 from bot.metrics import SCHEDULED_RUNS
 from bot.schedule import Schedule
 from bot.store import Store, Subscription
@@ -138,10 +138,7 @@ class HealthScheduler(Generic[R]):
 
     async def close(self) -> None:
         poller, self._poller = self._poller, None
-        if poller is not None:
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poller
+        await aio.cancel(poller)
         if self.apscheduler.running:
             self.apscheduler.shutdown(wait=False)
         for task in self._checks.values():

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot import aio
 from bot.demo.conversation import DEMO_CHANNEL, DEMO_USER, Conversation
 from bot.demo.samples import SampleAlerts, fake_kibana_rules, kibana_rules
 from bot.demo.server import DemoPage
@@ -158,7 +159,7 @@ async def running_demo(
         bot = await stack.enter_async_context(running_bot(settings, mode="http"))
         if es is not None and kibana is not None:
             runs = asyncio.create_task(_rule_runs(es, kibana), name="demo-rule-runs")
-            stack.push_async_callback(_cancel, runs)
+            stack.push_async_callback(aio.cancel, runs)
         driver = SlackDriver(signing_secret=signing_secret, events_url=bot.events_url, fake_slack=slack)
         source = (
             fake_kibana_rules(kibana)
@@ -184,12 +185,6 @@ async def _rule_runs(es: FakeElasticsearch, kibana: FakeKibana) -> None:
     while True:
         es.alerts_from(kibana)
         await asyncio.sleep(RULE_RUN_SECONDS)
-
-
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 async def serve_demo(*, kibana_url: str | None, port: int, announce: bool = True) -> None:

@@ -27,7 +27,6 @@ works again, the channels are told so and the cursor resumes where it stopped: n
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 
+from bot import aio
 from bot.alerts_index import (
     AlertChange,
     AlertChanges,
@@ -219,11 +219,8 @@ class AlertPoller:
                 log.exception("alert polling: the tick failed")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await aio.cancel(task)
         if self._es is not None and self._own_es:
             await self._es.close()
             self._es = None
