@@ -88,6 +88,7 @@ class Settings(BaseSettings):
     health_max_per_workspace: int = Field(200, ge=1, le=100_000, description="a number of subscriptions, 1-100000")
 
     audit_retention_days: int = Field(90, ge=1, le=3650, description="a number of days, 1-3650")
+    alert_history_days: int = Field(30, ge=1, le=3650, description="a number of days, 1-3650")
 
     port: int = Field(3000, ge=1, le=65535, description="a TCP port, 1-65535")
     http_header_timeout: float = Field(10.0, gt=0, le=300, description="seconds, between 0 and 300")

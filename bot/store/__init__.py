@@ -8,6 +8,7 @@ health reports, Slack event ids and button double clicks.
 from __future__ import annotations
 
 from bot.store.alert_groups import AlertGroup, AlertGroupsMixin, Delivered, GroupSnapshot, Recorded
+from bot.store.alert_history import AlertHistoryMixin
 from bot.store.alert_publishing import AlertPublishingMixin
 from bot.store.alert_subscriptions import AlertPollState, AlertSubscription, AlertSubscriptionsMixin
 from bot.store.alerts import AlertContent, AlertsMixin
@@ -46,6 +47,7 @@ class Store(
     ReplaysMixin,
     AlertGroupsMixin,
     AlertPublishingMixin,
+    AlertHistoryMixin,
     AlertsMixin,
     CasesMixin,
     SubscriptionsMixin,

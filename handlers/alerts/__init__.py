@@ -8,13 +8,15 @@ channels that subscribed; buttons act on them, recoveries update them.
 - `handlers.alerts.publisher`: shows each group in Slack (one message per rule, space and
   channel), debounced and within Slack's limits, restart-safe and shared by replicas;
 - `handlers.alerts.message`, `handlers.alerts.group_message`: the Block Kit, and the renderer
-  that re-draws a message after a button (answered by the alerting feature) acted on it.
+  that re-draws a message after a button (answered by the alerting feature) acted on it;
+- `handlers.alerts.history`: closed episodes are pruned ALERT_HISTORY_DAYS after they close.
 """
 
 from __future__ import annotations
 
 from handlers.alerts import polling, redraw, subscriptions, webhook
 from handlers.alerts.delivery import Intake
+from handlers.alerts.history import AlertHistoryRetention
 from handlers.alerts.publisher import Publisher
 from handlers.shared.feature import Contribution, Plumbing, Route
 
@@ -31,11 +33,13 @@ def register(plumbing: Plumbing) -> Contribution:
     if services.settings.alert_webhook_token is not None:
         routes[WEBHOOK_PATH] = webhook.make_endpoint(services, intake.process)
     poller = polling.AlertPoller(services, polling.recorder(intake))
+    history = AlertHistoryRetention(services)
 
     async def start() -> None:
         await subscriptions.apply_configured_subscription(services)
         await publisher.start()
         await poller.start()
+        await history.start()
 
     commands: dict[str, Route] = {
         "alerts subscribe": subscriptions.subscribe,
@@ -46,7 +50,7 @@ def register(plumbing: Plumbing) -> Contribution:
         commands=commands,
         routes=routes,
         background=[start],
-        closers=[poller.close, publisher.close],
+        closers=[poller.close, publisher.close, history.close],
         renderers=[redraw.renderer(services, publisher)],
-        parts=[publisher, intake, poller],
+        parts=[publisher, intake, poller, history],
     )

@@ -1,11 +1,13 @@
 """A rule's alerts as one group message: a storm adds no messages, every alert is counted once, the
-thread keeps a compact log, buttons and menus act on the group, and a restart loses nothing."""
+thread keeps a compact log, buttons and menus act on the group, a restart loses nothing, and
+closed episodes are pruned after ALERT_HISTORY_DAYS."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from bot.devkit.fake_slack import FakeSlack, PerSecond, RateLimits
 from bot.devkit.harness import RunningBot, running_bot
 from bot.devkit.slack_driver import SlackDriver
 from handlers.alerts import delivery
+from handlers.alerts.history import AlertHistoryRetention
 from handlers.shared.codec import Target
 
 from .conftest import make_settings
@@ -179,3 +182,42 @@ async def test_a_restart_in_the_middle_of_a_storm_loses_nothing(
     assert len(top_level(slack)) == 1
     assert found["r1"]["ts"] == top_level(slack)[0]["ts"]
     assert limits.early_calls == 0
+
+
+async def test_closed_episodes_are_pruned_after_alert_history_days(
+    bot: RunningBot, slack: FakeSlack, kibana: FakeKibana, driver: SlackDriver
+) -> None:
+    """A closed episode (its group, its alerts' keys, what its message shows) goes ALERT_HISTORY_DAYS
+    after it closed; an open one stays. A button on the old message still acts and leaves a receipt."""
+    kibana.add_rule(id="r1", name="Rule r1", active_alerts=["r1-host-0"])
+    assert (await deliver(bot, storm("r1", range(1))[0])).status_code == 200
+    assert (await deliver(bot, storm("r1", range(1), recovered=True)[0])).status_code in (200, 202)
+    [old] = top_level(slack)
+    await slack.wait_for(lambda: "Recovered: Rule r1" in str(slack.message("C0ALERTS", old["ts"])))
+    store = bot.runtime.services.store
+    for _ in range(200):  # the publisher closes the episode once Slack shows its last state
+        old_group = await store.alert_group_at(channel="C0ALERTS", ts=old["ts"])
+        if old_group is not None and old_group.closed_at is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert old_group is not None and old_group.closed_at is not None
+    assert (await deliver(bot, storm("r2", range(1))[0])).status_code == 200  # r2's episode is open
+    [open_message] = [m for m in top_level(slack) if m["ts"] != old["ts"]]
+
+    retention = bot.runtime.part(AlertHistoryRetention)
+    assert bot.runtime.services.settings.alert_history_days == 30
+    assert await retention.prune_once() == 0  # closed a moment ago: kept
+    assert await retention.prune_once(datetime.now(UTC) + timedelta(days=29)) == 0
+    assert await retention.prune_once(datetime.now(UTC) + timedelta(days=31)) == 1
+    assert await store.alert_group_at(channel="C0ALERTS", ts=old["ts"]) is None
+    assert await store.alert_group(old_group.id) is None
+    assert await store.get_alert_content(channel="C0ALERTS", ts=old["ts"]) is None
+    assert await store.alert_group_at(channel="C0ALERTS", ts=open_message["ts"]) is not None
+    assert await retention.prune_once(datetime.now(UTC) + timedelta(days=31)) == 0  # idempotent
+
+    updates = len(slack.calls_to("chat.update"))
+    rule = Target(rule_id="r1", space="default").pack()
+    assert (await driver.post(driver.block_action("rule_mute_all", rule, message=old))).status_code == 200
+    await slack.wait_for(lambda: "<@U0ALICE> muted all alerts of rule `r1`." in log(slack, old))
+    assert kibana.rule("r1")["mute_all"] is True
+    assert len(slack.calls_to("chat.update")) == updates  # nothing left to re-draw it from: left as it was

@@ -210,3 +210,35 @@ async def test_twenty_replicas_add_status_lines_and_none_is_lost(replicas: list[
     )
     found = await replicas[0].get_alert_content(channel="C1", ts="1.1")
     assert found is not None and sorted(found.status_lines) == sorted(f"by {n}" for n in range(20))
+
+
+async def closed_episode(store: Store, rule: str, ts: str) -> int:
+    """An episode of one alert of `rule`, posted at (C1ID, ts), recovered and closed."""
+    group = (await store.record_alert(alert(1, rule=rule), channel="C1")).group_id
+    assert await store.lease_alert_group(group, owner="a")
+    await store.alert_group_posted(group, channel="C1ID", ts=ts)
+    await store.save_alert_content(channel="C1ID", ts=ts, content=f'{{"group": {group}}}')
+    await store.alert_group_shown(group, owner="a", version=1, logged_version=1, next_due=T0, close=False)
+    await store.record_alert(alert(1, rule=rule, recovered=True), channel="C1")
+    assert await store.lease_alert_group(group, owner="a")
+    assert await store.alert_group_shown(group, owner="a", version=2, logged_version=2, next_due=T0, close=True)
+    return group
+
+
+async def test_closed_episodes_are_pruned_in_batches_with_their_keys_and_content(store: Store) -> None:
+    closed = [await closed_episode(store, f"r-{n}", f"1.{n}") for n in range(5)]
+    changed = await closed_episode(store, "r-changed", "2.1")
+    await store.change_alert_group(changed, rule_muted_all=True)  # a button's change Slack does not show yet
+    still_open = (await store.record_alert(alert(1, rule="r-open"), channel="C1")).group_id
+
+    assert await store.prune_alert_history(datetime.now(UTC) - timedelta(minutes=1)) == 0  # closed after that
+    assert await store.prune_alert_history(datetime.now(UTC) + timedelta(minutes=1), batch=2) == 5
+    for n, group in enumerate(closed):
+        assert await store.alert_group(group) is None
+        assert await store.get_alert_content(channel="C1ID", ts=f"1.{n}") is None
+    assert await store.alert_group(changed) is not None
+    assert await store.get_alert_content(channel="C1ID", ts="2.1") is not None
+    assert await store.alert_group(still_open) is not None
+    # the alert's keys went with it: the same alert again, much later, is a new episode's first alert
+    again = await store.record_alert(alert(1, rule="r-0"), channel="C1")
+    assert again.outcome == "new" and again.first and again.group_id not in closed

@@ -1,0 +1,53 @@
+"""Closed alert episodes are history: kept ALERT_HISTORY_DAYS after they close, then deleted.
+
+An episode is its group, its alerts (the exactly-once keys of their deliveries) and what its
+message shows (kept beside the message for buttons to re-draw it). Kibana re-sends a delivery
+within minutes, never weeks later, so keys that old guard nothing; a button on a message whose
+episode was deleted still acts on Kibana and puts its receipt in the thread, it only no longer
+re-draws the message.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select, tuple_
+
+from bot.store.database import Database
+from bot.store.schema import alert_groups, alert_message_content, alert_messages
+
+PRUNE_BATCH = 500  # episodes per transaction: a long history goes in short write locks
+
+
+class AlertHistoryMixin(Database):
+    async def prune_alert_history(self, before: datetime, *, batch: int = PRUNE_BATCH) -> int:
+        """Delete the episodes that closed before `before` and have nothing left to show; how many went."""
+        removed = 0
+        while True:
+            gone = await self._prune_alert_batch(before, batch)
+            removed += gone
+            if gone < batch:
+                return removed
+
+    async def _prune_alert_batch(self, before: datetime, batch: int) -> int:
+        old = (
+            select(alert_groups.c.id, alert_groups.c.message_channel, alert_groups.c.ts)
+            .where(
+                alert_groups.c.closed_at < before,
+                alert_groups.c.shown_version >= alert_groups.c.version,  # a button's change not yet shown stays
+            )
+            .order_by(alert_groups.c.id)
+            .limit(batch)
+        )
+        async with self._write() as conn:
+            groups = (await conn.execute(old)).all()
+            if not groups:
+                return 0
+            ids = [g.id for g in groups]
+            messages = [(g.message_channel, g.ts) for g in groups if g.ts is not None and g.message_channel is not None]
+            if messages:
+                shown = tuple_(alert_message_content.c.channel, alert_message_content.c.ts)
+                await conn.execute(delete(alert_message_content).where(shown.in_(messages)))
+            await conn.execute(delete(alert_messages).where(alert_messages.c.group_id.in_(ids)))
+            await conn.execute(delete(alert_groups).where(alert_groups.c.id.in_(ids)))
+            return len(ids)
