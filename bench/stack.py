@@ -51,8 +51,9 @@ async def spawn_bot(fakes: Child, workdir: Path, name: str = "bot", **overrides:
     return await spawn(name, "bench.servers", "bot", "--settings-json", json.dumps(values))
 
 
-async def spawn_bolt(fakes: Child, name: str = "bolt") -> Child:
-    """The baseline: a bare Bolt AsyncApp (Starlette adapter, uvicorn) whose listener only acks."""
+async def spawn_bolt(fakes: Child, name: str = "bolt", *, with_stack: bool = False) -> Child:
+    """The baseline: a bare Bolt AsyncApp (Starlette adapter, uvicorn) whose listener only acks;
+    `with_stack`: importing the libraries DESIGN.md puts under the bot first (`servers.DESIGN_STACK`)."""
     return await spawn(
         name,
         "bench.servers",
@@ -63,6 +64,7 @@ async def spawn_bolt(fakes: Child, name: str = "bolt") -> Child:
         SIGNING_SECRET,
         "--slack-api-url",
         fakes.ready["slack_api_url"],
+        *(["--with-stack"] if with_stack else []),
     )
 
 

@@ -84,7 +84,8 @@ def test_kibana_fanout_memory_startup_figures(
     assert all(_finite(memory[k]) for k in ("rss_start_kib", "rss_after_warmup_kib", "rss_end_kib"))
     startup = bench["startup"]["figures"]
     assert startup["bot_s"] and startup["bare_bolt_s"]
-    assert all(_finite(s) for s in startup["bot_s"] + startup["bare_bolt_s"])
+    assert all(_finite(s) for s in startup["bot_s"] + startup["bare_bolt_s"] + startup["stack_floor_s"])
+    assert "sqlalchemy.ext.asyncio" in startup["stack_floor_modules"] and _finite(startup["stack_floor_ratio"])
 
 
 def test_storm_figures(tiny_run: tuple[subprocess.CompletedProcess[str], dict[str, Any]]) -> None:
