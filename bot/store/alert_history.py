@@ -5,6 +5,10 @@ message shows (kept beside the message for buttons to re-draw it). Kibana re-sen
 within minutes, never weeks later, so keys that old guard nothing; a button on a message whose
 episode was deleted still acts on Kibana and puts its receipt in the thread, it only no longer
 re-draws the message.
+
+Rows of the release before grouping (one message per alert, no group) are history the same way once
+their alert recovered: they are deleted with what their message shows `ALERT_HISTORY_DAYS` after the
+recovery. One still firing stays: its recovery may yet come and is then adopted into a group.
 """
 
 from __future__ import annotations
@@ -21,13 +25,16 @@ PRUNE_BATCH = 500  # episodes per transaction: a long history goes in short writ
 
 class AlertHistoryMixin(Database):
     async def prune_alert_history(self, before: datetime, *, batch: int = PRUNE_BATCH) -> int:
-        """Delete the episodes that closed before `before` and have nothing left to show; how many went."""
+        """Delete the episodes that closed before `before` and have nothing left to show, and the
+        alerts from before grouping that recovered before it; how many episodes and alerts went."""
         removed = 0
-        while True:
-            gone = await self._prune_alert_batch(before, batch)
-            removed += gone
-            if gone < batch:
-                return removed
+        for prune in (self._prune_alert_batch, self._prune_ungrouped_batch):
+            while True:
+                gone = await prune(before, batch)
+                removed += gone
+                if gone < batch:
+                    break
+        return removed
 
     async def _prune_alert_batch(self, before: datetime, batch: int) -> int:
         old = (
@@ -51,3 +58,21 @@ class AlertHistoryMixin(Database):
             await conn.execute(delete(alert_messages).where(alert_messages.c.group_id.in_(ids)))
             await conn.execute(delete(alert_groups).where(alert_groups.c.id.in_(ids)))
             return len(ids)
+
+    async def _prune_ungrouped_batch(self, before: datetime, batch: int) -> int:
+        old = (
+            select(alert_messages.c.id, alert_messages.c.channel, alert_messages.c.ts)
+            .where(alert_messages.c.group_id.is_(None), alert_messages.c.recovered_at < before)
+            .order_by(alert_messages.c.id)
+            .limit(batch)
+        )
+        async with self._write() as conn:
+            rows = (await conn.execute(old)).all()
+            if not rows:
+                return 0
+            messages = [(r.channel, r.ts) for r in rows if r.ts is not None]
+            if messages:
+                shown = tuple_(alert_message_content.c.channel, alert_message_content.c.ts)
+                await conn.execute(delete(alert_message_content).where(shown.in_(messages)))
+            await conn.execute(delete(alert_messages).where(alert_messages.c.id.in_([r.id for r in rows])))
+            return len(rows)

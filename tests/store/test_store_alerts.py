@@ -6,7 +6,10 @@ import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import DateTime, bindparam, text
+
 from bot.store import Delivered, Store
+from bot.store.database import make_engine
 
 T0 = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 
@@ -242,3 +245,33 @@ async def test_closed_episodes_are_pruned_in_batches_with_their_keys_and_content
     # the alert's keys went with it: the same alert again, much later, is a new episode's first alert
     again = await store.record_alert(alert(1, rule="r-0"), channel="C1")
     assert again.outcome == "new" and again.first and again.group_id not in closed
+
+
+async def test_alerts_from_before_grouping_are_pruned_once_recovered(store_url: str, store: Store) -> None:
+    """Rows the release before grouping wrote (no group): history once their alert recovered."""
+    long_ago = bindparam("long_ago", T0 - timedelta(days=40), type_=DateTime(timezone=True))
+    engine = make_engine(store_url)
+    try:
+        async with engine.begin() as conn:
+            for n, recovered in enumerate(("long_ago", "long_ago", None)):
+                insert = text(
+                    "INSERT INTO alert_messages (space, rule_id, alert_id, alert_uuid, channel, ts, claimed_at,"
+                    f" posted_at, recovered_at, muted) VALUES ('ops', 'r-old', 'host-{n}', 'u-old-{n}', 'C1ID',"
+                    f" '9.{n}', :long_ago, :long_ago, {':long_ago' if recovered else 'NULL'}, false)"
+                )
+                await conn.execute(insert.bindparams(long_ago))
+    finally:
+        await engine.dispose()
+    for n in range(3):
+        await store.save_alert_content(channel="C1ID", ts=f"9.{n}", content="{}")
+    group = await closed_episode(store, "r-new", "1.0")
+
+    assert await store.prune_alert_history(T0 - timedelta(days=50)) == 0  # they recovered after that
+    assert await store.prune_alert_history(T0, batch=1) == 2  # the two recovered ones, one batch each
+    assert await store.get_alert_content(channel="C1ID", ts="9.0") is None
+    assert await store.get_alert_content(channel="C1ID", ts="9.1") is None
+    assert await store.get_alert_content(channel="C1ID", ts="9.2") is not None  # still firing: its message stays
+    assert await store.alert_group(group) is not None  # closed just now, after T0
+    # the firing one is still known: its recovery is that alert's, not a new one
+    recovery = replace(alert(2, rule="r-old"), alert_id="host-2", alert_uuid="u-old-2", recovered=True)
+    assert (await store.record_alert(recovery, channel="C1")).outcome == "recovered"
