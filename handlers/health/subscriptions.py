@@ -3,11 +3,9 @@ declared in settings (HEALTH_CHANNEL/HEALTH_SCHEDULE), and the scheduler that po
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
@@ -30,8 +28,6 @@ log = logging.getLogger(__name__)
 
 CONFIG_KEY = "health"
 POLL_SECONDS = 30.0
-RATE_LIMIT_ATTEMPTS = 4
-RATE_LIMIT_MAX_WAIT = 60.0
 NEXT_TIMES = 3
 
 # chat.postMessage errors that will not go away by trying again: the subscription is paused.
@@ -107,32 +103,15 @@ async def apply_configured_subscription(services: Services, schedule: Schedule |
 
 # ---- posting a report --------------------------------------------------------------------
 async def post_report(services: Services, subscription: Subscription, outcome: HealthOutcome) -> None:
-    """Post one report; Slack's 429 waits Retry-After (bounded); an unusable channel raises ChannelUnusable."""
+    """Post one report (a Slack 429 is the limiter's to wait out); an unusable channel raises ChannelUnusable."""
     blocks = health_blocks(outcome, footer=report_footer(services, subscription))
-    text = health_text(outcome)
-    for attempt in range(1, RATE_LIMIT_ATTEMPTS + 1):
-        try:
-            await services.slack.chat_postMessage(channel=subscription.channel, text=text, blocks=blocks)
-            return
-        except SlackApiError as error:
-            code = str(error.response.get("error", ""))
-            if code in UNUSABLE_CHANNEL:
-                raise ChannelUnusable(f"{UNUSABLE_CHANNEL[code]} ({code})") from None
-            if error.response.status_code != 429 or attempt == RATE_LIMIT_ATTEMPTS:
-                raise
-            wait = _retry_after(error.response.headers)
-            log.info("Slack rate limit on chat.postMessage: waiting %.0f s (attempt %d)", wait, attempt)
-            await asyncio.sleep(wait)
-
-
-def _retry_after(headers: Any) -> float:
-    for name, value in dict(headers or {}).items():
-        if str(name).lower() == "retry-after":
-            try:
-                return min(max(float(value), 0.0), RATE_LIMIT_MAX_WAIT)
-            except (TypeError, ValueError):
-                break
-    return 1.0
+    try:
+        await services.slack.chat_postMessage(channel=subscription.channel, text=health_text(outcome), blocks=blocks)
+    except SlackApiError as error:
+        code = str(error.response.get("error", ""))
+        if code in UNUSABLE_CHANNEL:
+            raise ChannelUnusable(f"{UNUSABLE_CHANNEL[code]} ({code})") from None
+        raise
 
 
 def report_footer(services: Services, subscription: Subscription) -> str:
