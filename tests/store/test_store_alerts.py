@@ -249,17 +249,18 @@ async def test_closed_episodes_are_pruned_in_batches_with_their_keys_and_content
 
 async def test_alerts_from_before_grouping_are_pruned_once_recovered(store_url: str, store: Store) -> None:
     """Rows the release before grouping wrote (no group): history once their alert recovered."""
-    long_ago = bindparam("long_ago", T0 - timedelta(days=40), type_=DateTime(timezone=True))
+    long_ago = T0 - timedelta(days=40)
+    insert = text(
+        "INSERT INTO alert_messages (space, rule_id, alert_id, alert_uuid, channel, ts, claimed_at, posted_at,"
+        " recovered_at, muted)"
+        " VALUES ('ops', 'r-old', :alert_id, :alert_uuid, 'C1ID', :ts, :at, :at, :recovered, false)"
+    ).bindparams(bindparam("at", type_=DateTime(timezone=True)), bindparam("recovered", type_=DateTime(timezone=True)))
     engine = make_engine(store_url)
     try:
         async with engine.begin() as conn:
-            for n, recovered in enumerate(("long_ago", "long_ago", None)):
-                insert = text(
-                    "INSERT INTO alert_messages (space, rule_id, alert_id, alert_uuid, channel, ts, claimed_at,"
-                    f" posted_at, recovered_at, muted) VALUES ('ops', 'r-old', 'host-{n}', 'u-old-{n}', 'C1ID',"
-                    f" '9.{n}', :long_ago, :long_ago, {':long_ago' if recovered else 'NULL'}, false)"
-                )
-                await conn.execute(insert.bindparams(long_ago))
+            for n, recovered in enumerate((long_ago, long_ago, None)):
+                row = {"alert_id": f"host-{n}", "alert_uuid": f"u-old-{n}", "ts": f"9.{n}"}
+                await conn.execute(insert, row | {"at": long_ago, "recovered": recovered})
     finally:
         await engine.dispose()
     for n in range(3):
