@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.database import Database
 from bot.store.schema import alert_groups, alert_message_content, alert_messages
@@ -51,10 +52,7 @@ class AlertHistoryMixin(Database):
             if not groups:
                 return 0
             ids = [g.id for g in groups]
-            messages = [(g.message_channel, g.ts) for g in groups if g.ts is not None and g.message_channel is not None]
-            if messages:
-                shown = tuple_(alert_message_content.c.channel, alert_message_content.c.ts)
-                await conn.execute(delete(alert_message_content).where(shown.in_(messages)))
+            await _forget_shown(conn, [(g.message_channel, g.ts) for g in groups])
             await conn.execute(delete(alert_messages).where(alert_messages.c.group_id.in_(ids)))
             await conn.execute(delete(alert_groups).where(alert_groups.c.id.in_(ids)))
             return len(ids)
@@ -70,9 +68,14 @@ class AlertHistoryMixin(Database):
             rows = (await conn.execute(old)).all()
             if not rows:
                 return 0
-            messages = [(r.channel, r.ts) for r in rows if r.ts is not None]
-            if messages:
-                shown = tuple_(alert_message_content.c.channel, alert_message_content.c.ts)
-                await conn.execute(delete(alert_message_content).where(shown.in_(messages)))
+            await _forget_shown(conn, [(r.channel, r.ts) for r in rows])
             await conn.execute(delete(alert_messages).where(alert_messages.c.id.in_([r.id for r in rows])))
             return len(rows)
+
+
+async def _forget_shown(conn: AsyncConnection, messages: list[tuple[str | None, str | None]]) -> None:
+    """Delete what the messages at these (channel, ts) show; one never posted has neither."""
+    posted = [(channel, ts) for channel, ts in messages if channel is not None and ts is not None]
+    if posted:
+        shown = tuple_(alert_message_content.c.channel, alert_message_content.c.ts)
+        await conn.execute(delete(alert_message_content).where(shown.in_(posted)))
