@@ -18,7 +18,7 @@ run: install
 	$(BIN)/python -m bot serve
 
 demo: install
-	$(BIN)/python -m bot demo
+	$(BIN)/python -m devkit.demo
 
 test: install
 	$(BIN)/pytest -q

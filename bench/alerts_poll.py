@@ -32,11 +32,11 @@ from elasticsearch import AsyncElasticsearch
 from bench.figures import Result, Target, ratio
 from bench.sizes import Size
 from bot.alerts_index import ALERTS_INDEX, SORT, SOURCE_FIELDS, build_query
-from bot.devkit.fake_elasticsearch import FakeElasticsearch
 from bot.services import Services
 from bot.settings import load_settings
 from bot.store import Store
 from bot.store.alert_subscriptions import AlertFilterKind
+from devkit.fake_elasticsearch import FakeElasticsearch
 from handlers.alerts.polling import AlertPoller, interest_of
 from handlers.alerts.webhook import AlertDelivery, Answer
 

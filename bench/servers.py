@@ -49,7 +49,7 @@ def channel_id(n: int) -> str:
 
 
 async def serve_asgi(app: object) -> tuple[Any, asyncio.Task[None], str]:
-    """uvicorn with exactly the configuration of bot.devkit.harness.start_uvicorn (no bot import)."""
+    """uvicorn with exactly the configuration of devkit.harness.start_uvicorn (no bot import)."""
     import uvicorn
 
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="off", access_log=False)  # type: ignore[arg-type]
@@ -68,8 +68,8 @@ async def serve_asgi(app: object) -> tuple[Any, asyncio.Task[None], str]:
 
 # ---- the fakes ------------------------------------------------------------------------
 async def run_fakes(latency: float, channels: int, rate_limits: bool = False) -> None:
-    from bot.devkit.fake_kibana import Exchange, FakeKibana
-    from bot.devkit.fake_slack import FakeSlack
+    from devkit.fake_kibana import Exchange, FakeKibana
+    from devkit.fake_slack import FakeSlack
 
     answered: Counter[str] = Counter()
 
@@ -131,9 +131,9 @@ async def run_bot(values: dict[str, Any]) -> None:
     import gc
 
     aio.pause_gc_for_startup()  # as `python -m bot serve` does; running_bot(freeze_heap=True) resumes it
-    from bot.devkit.harness import running_bot
     from bot.logs import configure_logging
     from bot.settings import load_settings
+    from devkit.harness import running_bot
 
     settings = load_settings(**values, _env_file=None)
     configure_logging(settings.log_level, settings.log_format, settings.secret_values)

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from bench.servers import ALERT_CHANNEL, ALERT_ID, RULE_ID, SIGNING_SECRET, WEBHOOK_TOKEN
-from bot.devkit.slack_driver import SlackDriver, body_for
+from devkit.slack_driver import SlackDriver, body_for
 
 FORM = "application/x-www-form-urlencoded"
 EVENTS_PATH = "/slack/events"

@@ -3,7 +3,7 @@
 Full size: 1,000 webhook deliveries (`POST /kibana/alerts`, the README's connector body) from 20
 rules over 60 s, into 5 channels, then a recovery wave (every alert recovered). The bot runs as
 `python -m bot serve` runs it (its own process); the fake Kibana and the fake Slack, with Slack's
-rate limits enforced (bot/devkit/fake_slack/rate_limits.py), run in another; this process is
+rate limits enforced (devkit/fake_slack/rate_limits.py), run in another; this process is
 Kibana's Webhook connector: a delivery answered 5xx (or not answered) is retried like the
 connector's action task (a few attempts with a doubling backoff); 4xx is not retried.
 
@@ -37,7 +37,7 @@ from bench.sizes import Size
 from bench.stack import fakes, spawn_bot, started
 
 if TYPE_CHECKING:
-    from bot.devkit.fake_slack import FakeSlack
+    from devkit.fake_slack import FakeSlack
 
 MAX_MESSAGES_PER_RULE = 2
 FINAL_WITHIN = 15.0  # seconds after the last delivery

@@ -1,4 +1,4 @@
-"""`python -m bot serve|check|demo` (also the `kibana-chatops` console script).
+"""`python -m bot serve|check` (also the `kibana-chatops` console script).
 
 Configuration errors end with one message naming the setting and exit status 2,
 never a traceback.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot import aio
 from bot.access import PolicyError, load_policy
@@ -25,8 +25,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    return run_reporting_errors(args.run, args)
+
+
+def run_reporting_errors(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Runs a command; a configuration error is one line on stderr and exit status 2, never a traceback."""
     try:
-        return int(args.run(args))
+        return int(command(args))
     except ConfigError as error:
         setting = "ACCESS_POLICY: " if isinstance(error, PolicyError) else ""
         print(f"configuration error: {setting}{error}", file=sys.stderr)
@@ -51,14 +56,6 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="check the configuration against the real services")
     check.set_defaults(run=_check)
 
-    demo = sub.add_parser(
-        "demo", help="try the bot in a Slack-like page, without Slack (fake Kibana unless --kibana-url)"
-    )
-    demo.add_argument(
-        "--kibana-url", help="a real Kibana (credentials from KIBANA_API_KEY or KIBANA_USERNAME/PASSWORD)"
-    )
-    demo.add_argument("--port", type=int, default=0, help="the page's port on 127.0.0.1 (default: any free port)")
-    demo.set_defaults(run=_demo)
     return parser
 
 
@@ -98,10 +95,3 @@ def _check(args: argparse.Namespace) -> int:
     for result in results:
         print(result.line())
     return 0 if all(r.ok for r in results) else 1
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from bot.demo import serve_demo
-
-    aio.run(serve_demo(kibana_url=args.kibana_url, port=args.port))
-    return 0

@@ -63,7 +63,7 @@ class ScheduleError(ValueError):
         self.problem = problem
 
 
-class WallClockCronTrigger(CronTrigger):
+class WallClockCronTrigger(CronTrigger):  # type: ignore[misc]  # APScheduler 3 ships no types
     """APScheduler's CronTrigger, except that a wall-clock time fires at most once.
 
     When clocks go back, the times of the repeated hour happen twice; APScheduler fires

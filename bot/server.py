@@ -322,7 +322,7 @@ async def serve(runtime: Runtime, *, mode: str, host: str, port: int) -> None:
         config = server_config(asgi, runtime.settings, host=host, port=port)
         server = GracefulServer(config)
         if socket is not None:
-            await socket.connect_async()
+            await socket.connect_async()  # type: ignore[no-untyped-call]  # slack_bolt's handler
             log.info("connected to Slack over Socket Mode")
         serving = await start_listening(server)
         log.info("serving on http://%s:%d (%s mode)", host, port, mode)
@@ -336,6 +336,6 @@ async def serve(runtime: Runtime, *, mode: str, host: str, port: int) -> None:
             with contextlib.suppress(Exception):
                 await serving
         if socket is not None:
-            await socket.close_async()
+            await socket.close_async()  # type: ignore[no-untyped-call]
         await runtime.close()
         await asyncio.sleep(0)

@@ -96,7 +96,8 @@ class LimitedWebClient(AsyncWebClient):
                 )
             except SlackApiError as error:
                 if getattr(error.response, "status_code", None) == 429:
-                    return error.response
+                    refused: AsyncSlackResponse = error.response
+                    return refused
                 raise
 
         try:

@@ -139,7 +139,7 @@ class SlackRateLimited(SlackApiError):
     def __init__(self, method: str, retry_in: float, response: Any) -> None:
         self.method = method
         self.retry_in = retry_in
-        super().__init__(self.sentence(), response)
+        super().__init__(self.sentence(), response)  # type: ignore[no-untyped-call]  # slack_sdk's error
 
     def sentence(self) -> str:
         return f"Slack is rate limiting {self.method}; try again in {max(1, math.ceil(self.retry_in))} s."

@@ -26,11 +26,11 @@ from typing import Any
 
 import pytest
 
-from bot.devkit.fake_kibana.state import KibanaState
 from bot.logs import RedactingFormatter
 from bot.settings import Settings
+from devkit.fake_kibana.state import KibanaState
 
-# The suite's fixed secrets: tests/e2e/conftest.py and bot/devkit/fake_slack defaults.
+# The suite's fixed secrets: tests/e2e/conftest.py and devkit/fake_slack defaults.
 SUITE_SECRETS = (
     "e2e-signing-secret-0123456789",
     "e2e-kibana-api-key",

@@ -310,7 +310,7 @@ class AlertGroupsMixin(Database):
 
     async def _opened(self, conn: AsyncConnection, group_id: int, alert_row: int) -> bool:
         oldest = await conn.execute(select(func.min(alert_messages.c.id)).where(alert_messages.c.group_id == group_id))
-        return oldest.scalar() == alert_row
+        return bool(oldest.scalar() == alert_row)
 
     async def _adopt(self, conn: AsyncConnection, row: Any, d: Delivered, now: datetime) -> int:
         """A group for a message posted before grouping: closed (new alerts open their own), shown."""

@@ -25,8 +25,8 @@ from bot.alerts_index import (
     forbidden,
     search_alert_changes,
 )
-from bot.devkit.fake_elasticsearch import FakeElasticsearch
 from bot.settings import load_settings
+from devkit.fake_elasticsearch import FakeElasticsearch
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ALL = Interest.of(everything=True)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from bot.checks import check_elasticsearch, run_checks
-from bot.devkit.fake_elasticsearch import FakeElasticsearch
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
 from bot.settings import Settings, load_settings
+from devkit.fake_elasticsearch import FakeElasticsearch
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.devkit.contract import SPEC_ENV, ContractValidator, ContractViolation, spec_path
-from bot.devkit.fake_kibana import Exchange, FakeKibana
 from bot.kibana import KibanaClient
+from devkit.contract import SPEC_ENV, ContractValidator, ContractViolation, spec_path
+from devkit.fake_kibana import Exchange, FakeKibana
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import yaml
 
-from bot.devkit.contract import (
+from devkit.contract import (
     DEFAULT_SPEC,
     SPEC_ENV,
     ContractValidator,

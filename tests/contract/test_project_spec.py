@@ -1,4 +1,4 @@
-"""The project's Kibana spec (bot/devkit/openapi/kibana.yaml) describes exactly the calls of
+"""The project's Kibana spec (devkit/openapi/kibana.yaml) describes exactly the calls of
 `KibanaClient`: one operation per call, each naming the client method that sends it."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from bot.devkit.contract import DEFAULT_SPEC, load_spec
 from bot.kibana import client as client_module
+from devkit.contract import DEFAULT_SPEC, load_spec
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -68,6 +68,5 @@ def test_the_spec_has_exactly_the_clients_operations() -> None:
 
 
 def test_the_spec_ships_with_the_devkit() -> None:
-    assert DEFAULT_SPEC.relative_to(Path(client_module.__file__).resolve().parents[1]) == Path(
-        "devkit/openapi/kibana.yaml"
-    )
+    repository = Path(client_module.__file__).resolve().parents[2]
+    assert DEFAULT_SPEC.relative_to(repository) == Path("devkit/openapi/kibana.yaml")

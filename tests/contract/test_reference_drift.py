@@ -1,6 +1,6 @@
 """Drift between the project's own fixtures and the team's reference material.
 
-The repository carries everything its tests read: the Kibana spec (bot/devkit/openapi/kibana.yaml)
+The repository carries everything its tests read: the Kibana spec (devkit/openapi/kibana.yaml)
 and the Slack fixtures (tests/fixtures/slack/). Both were written from a reference collection
 (Kibana's OpenAPI documents, real Slack payloads, Slack's manifest schema) that is not part of the
 repository. Where that collection sits beside the repository (a `shared/reference` folder next to it, or
@@ -28,8 +28,8 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.devkit.contract import DEFAULT_SPEC, load_spec
-from bot.devkit.slack_driver import sign
+from devkit.contract import DEFAULT_SPEC, load_spec
+from devkit.slack_driver import sign
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "slack"
@@ -231,7 +231,7 @@ def test_the_kibana_spec_matches_the_reference(reference: Path) -> None:
     ours = load_spec(DEFAULT_SPEC)
     theirs = load_spec(reference_file(reference, KIBANA_REFERENCE))
     problems = spec_drift(ours, theirs)
-    assert not problems, "bot/devkit/openapi/kibana.yaml drifted from the reference:\n" + "\n".join(problems)
+    assert not problems, "devkit/openapi/kibana.yaml drifted from the reference:\n" + "\n".join(problems)
     now_there = [op for op in NOT_IN_REFERENCE if op.split()[0].lower() in theirs["paths"].get(op.split()[1], {})]
     assert not now_there, f"now in the reference, so compare them: remove {now_there} from NOT_IN_REFERENCE"
     assert all(op.split()[0].lower() in ours["paths"][op.split()[1]] for op in NOT_IN_REFERENCE)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.demo import Demo, running_demo
+from devkit.demo import Demo, running_demo
 
 CHROMIUM = os.environ.get("DEMO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

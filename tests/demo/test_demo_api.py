@@ -13,12 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.demo import Demo, running_demo
-from bot.demo.conversation import MESSAGE_SHORTCUTS
-from bot.devkit.fake_kibana import FakeKibana
+from devkit.demo import Demo, running_demo
+from devkit.demo.conversation import MESSAGE_SHORTCUTS
+from devkit.fake_kibana import FakeKibana
 
 REPO = Path(__file__).resolve().parents[2]
-STATIC = REPO / "bot" / "demo" / "static"
+STATIC = REPO / "devkit" / "demo" / "static"
 
 
 @pytest.fixture
@@ -186,11 +186,11 @@ async def test_with_a_real_kibana_url_the_credentials_come_from_the_environment(
 
 
 async def test_with_alerts_as_data_alerts_arrive_by_polling_with_no_webhook() -> None:
-    """`python -m bot demo` (the fake Kibana): its rules write their alerts to a fake Elasticsearch,
+    """`python -m devkit.demo` (the fake Kibana): its rules write their alerts to a fake Elasticsearch,
     and the demo channel, subscribed to them all, gets them by polling."""
     from datetime import UTC, datetime, timedelta
 
-    from bot.demo.conversation import DEMO_CHANNEL
+    from devkit.demo.conversation import DEMO_CHANNEL
     from handlers.alerts.polling import AlertPoller
 
     async with running_demo(port=0, alerts_as_data=True) as demo:

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from bot.demo import Demo
+from devkit.demo import Demo
 
 TIMEOUT = 10_000  # ms: generous bounds for "it appeared", never a measurement
 

@@ -1,4 +1,4 @@
-"""`python -m bot demo` as a user runs it: no Slack settings needed, prints the page's
+"""`python -m devkit.demo` as a user runs it: no Slack settings needed, prints the page's
 address, stops cleanly on Ctrl-C; a configuration error is one line and exit status 2."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def clean_env() -> dict[str, str]:
 
 def test_demo_starts_without_slack_settings_prints_its_address_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "demo", "--port", "0"],
+        [sys.executable, "-m", "devkit.demo", "--port", "0"],
         cwd=tmp_path,  # no .env file here, and the store stays out of the working directory
         env={**clean_env(), "PYTHONPATH": str(REPO)},
         stdout=subprocess.PIPE,
@@ -56,7 +56,7 @@ def test_demo_starts_without_slack_settings_prints_its_address_and_stops_on_ctrl
 def test_a_bad_kibana_setting_is_one_message_and_exit_status_2(tmp_path: Path) -> None:
     env = {**clean_env(), "PYTHONPATH": str(REPO), "KIBANA_PASSWORD": "secret-without-user"}
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "demo", "--kibana-url", "http://127.0.0.1:9", "--port", "0"],
+        [sys.executable, "-m", "devkit.demo", "--kibana-url", "http://127.0.0.1:9", "--port", "0"],
         cwd=tmp_path,
         env=env,
         capture_output=True,

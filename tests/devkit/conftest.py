@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator as _KibanaAsyncIterator
 import httpx as _httpx
 import pytest as _pytest
 
-from bot.devkit.fake_kibana import FakeKibana
+from devkit.fake_kibana import FakeKibana
 
 KIBANA_API_KEY = "test-api-key"
 
@@ -42,8 +42,8 @@ from collections.abc import AsyncIterator  # noqa: E402
 import pytest  # noqa: E402
 from slack_sdk.web.async_client import AsyncWebClient  # noqa: E402
 
-from bot.devkit.fake_slack import FakeSlack  # noqa: E402
-from bot.devkit.slack_driver import SlackDriver  # noqa: E402
+from devkit.fake_slack import FakeSlack  # noqa: E402
+from devkit.slack_driver import SlackDriver  # noqa: E402
 
 SLACK_SIGNING_SECRET = "devkit-signing-secret"
 

@@ -19,8 +19,8 @@ from elasticsearch import (
     NotFoundError,
 )
 
-from bot.devkit.fake_elasticsearch import FakeElasticsearch
-from bot.devkit.fake_kibana import FakeKibana
+from devkit.fake_elasticsearch import FakeElasticsearch
+from devkit.fake_kibana import FakeKibana
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SORT = [{"@timestamp": {"order": "asc"}}, {"kibana.alert.uuid": "asc"}]
@@ -291,7 +291,7 @@ async def test_bool_term_terms_range_exists(es: AsyncElasticsearch, fake_es: Fak
 
 
 async def test_fields_are_found_as_dotted_keys_or_nested_objects(fake_es: FakeElasticsearch) -> None:
-    from bot.devkit.fake_elasticsearch.query import values
+    from devkit.fake_elasticsearch.query import values
 
     doc = {"kibana.alert.rule.uuid": "a", "kibana": {"alert": {"rule.tags": ["x", "y"]}}, "event": {"action": "open"}}
     assert values(doc, "kibana.alert.rule.uuid") == ["a"]

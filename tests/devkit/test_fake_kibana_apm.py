@@ -7,7 +7,7 @@ import json
 
 import httpx
 
-from bot.devkit.fake_kibana import FakeKibana
+from devkit.fake_kibana import FakeKibana
 
 CONFIG = "/api/apm/settings/agent-configuration"
 APM = {"elastic-api-version": "2023-10-31"}

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from bot.devkit.fake_kibana import FakeKibana
+from devkit.fake_kibana import FakeKibana
 
 
 def new_case(**overrides: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
+from devkit.fake_kibana import FakeKibana
 
 DISABLE = r"/api/alerting/rule/[^/]+/_disable"
 

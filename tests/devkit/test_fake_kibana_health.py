@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from bot.devkit.fake_kibana import FakeKibana, seed_demo
+from devkit.fake_kibana import FakeKibana, seed_demo
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -1,5 +1,5 @@
 """Fake Kibana self-check: every answer of a broad session validates against the project's
-Kibana spec (bot/devkit/openapi/kibana.yaml, or $KIBANA_OPENAPI_SPEC)."""
+Kibana spec (devkit/openapi/kibana.yaml, or $KIBANA_OPENAPI_SPEC)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import httpx
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
-from bot.devkit.contract import load_spec, spec_path
-from bot.devkit.fake_kibana import TEMPLATES, Exchange, FakeKibana, seed_demo
+from devkit.contract import load_spec, spec_path
+from devkit.fake_kibana import TEMPLATES, Exchange, FakeKibana, seed_demo
 
 APM = {"elastic-api-version": "2023-10-31"}
 # Routes the fake serves that the bot never calls, so the project's spec does not describe them.

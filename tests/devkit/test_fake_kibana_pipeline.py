@@ -6,7 +6,7 @@ import base64
 
 import httpx
 
-from bot.devkit.fake_kibana import FakeKibana
+from devkit.fake_kibana import FakeKibana
 
 DISABLE = "/api/alerting/rule/{id}/_disable"
 

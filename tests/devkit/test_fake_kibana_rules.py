@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
+from devkit.fake_kibana import FakeKibana
 
 
 async def test_get_rule_has_the_api_shape(fake_kibana: FakeKibana, kibana_http: httpx.AsyncClient) -> None:

@@ -7,7 +7,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.devkit.fake_slack import FakeSlack
+from devkit.fake_slack import FakeSlack
 
 SOURCE_MAP = b'{"version":3,"file":"main.js","sources":["main.ts"],"mappings":"AAAA"}'
 

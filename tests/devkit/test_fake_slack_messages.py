@@ -6,7 +6,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.devkit.fake_slack import FakeSlack
+from devkit.fake_slack import FakeSlack
 
 SECTION = {"type": "section", "block_id": "alert", "text": {"type": "mrkdwn", "text": "*CPU high*"}}
 # Slack stores text objects completed: mrkdwn gets `verbatim: false`, plain_text `emoji: true`

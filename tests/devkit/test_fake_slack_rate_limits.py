@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.devkit.fake_slack import FakeSlack, PerSecond, RateLimits, Window, slack_tiers
+from devkit.fake_slack import FakeSlack, PerSecond, RateLimits, Window, slack_tiers
 
 
 async def call(session: aiohttp.ClientSession, slack: FakeSlack, method: str, **args: Any) -> tuple[int, Any, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.devkit.fake_slack import FakeSlack
+from devkit.fake_slack import FakeSlack
 
 
 async def test_posts_are_recorded(fake_slack: FakeSlack) -> None:

@@ -15,8 +15,8 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.slack_driver import SlackDriver
+from devkit.fake_slack import FakeSlack
+from devkit.slack_driver import SlackDriver
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "slack"  # modelled on real frames: see its README.md
 

@@ -10,7 +10,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.devkit.fake_slack import FakeSlack
+from devkit.fake_slack import FakeSlack
 
 # the keys of `view` in a real payload (the fixture has them: tests/contract/test_reference_drift.py)
 VIEW_KEYS = set(json.loads((Path(__file__).parents[1] / "fixtures/slack/view_submission.json").read_text())["view"])

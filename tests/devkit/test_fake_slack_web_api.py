@@ -10,7 +10,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.devkit.fake_slack import FakeSlack
+from devkit.fake_slack import FakeSlack
 
 
 async def raw_call(fake: FakeSlack, method: str, token: str | None, **kwargs: object) -> httpx.Response:

@@ -13,8 +13,8 @@ from urllib.parse import parse_qsl
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.slack_driver import SlackDriver
+from devkit.fake_slack import FakeSlack
+from devkit.slack_driver import SlackDriver
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "slack"
 

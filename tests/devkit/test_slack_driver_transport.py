@@ -16,8 +16,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.slack_driver import SlackDriver, body_for, sign
+from devkit.fake_slack import FakeSlack
+from devkit.slack_driver import SlackDriver, body_for, sign
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "slack"
 SECRET = "driver-test-secret"

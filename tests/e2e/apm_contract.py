@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.devkit.contract import SPEC_ENV, ContractValidator, ContractViolation, spec_path
-from bot.devkit.fake_kibana import FakeKibana
+from devkit.contract import SPEC_ENV, ContractValidator, ContractViolation, spec_path
+from devkit.fake_kibana import FakeKibana
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _VALIDATOR: list[ContractValidator] = []

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.harness import RunningBot, running_bot
-from bot.devkit.slack_driver import SlackDriver
 from bot.settings import Settings, load_settings
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.harness import RunningBot, running_bot
+from devkit.slack_driver import SlackDriver
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789"
 KIBANA_KEY = "e2e-kibana-api-key"

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.harness import RunningBot
-from bot.devkit.slack_driver import SlackDriver
 from bot.settings import Settings
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.harness import RunningBot
+from devkit.slack_driver import SlackDriver
 from handlers.shared import catalog as values
 from handlers.shared.blocks import actions, button
 from handlers.shared.codec import Target

@@ -22,11 +22,11 @@ import httpx
 import pytest
 
 from bot.access import Role
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.harness import RunningBot
-from bot.devkit.slack_driver import SlackDriver
 from bot.settings import Settings
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.harness import RunningBot
+from devkit.slack_driver import SlackDriver
 from handlers.apm.values import ConfigChange, SourceMapRef
 from handlers.shared import catalog as values
 from handlers.shared.blocks import actions, button

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack, PerSecond, RateLimits
-from bot.devkit.harness import RunningBot, running_bot
-from bot.devkit.slack_driver import SlackDriver
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack, PerSecond, RateLimits
+from devkit.harness import RunningBot, running_bot
+from devkit.slack_driver import SlackDriver
 from handlers.alerts import delivery
 from handlers.alerts.history import AlertHistoryRetention
 from handlers.shared.codec import Target

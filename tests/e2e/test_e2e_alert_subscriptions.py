@@ -16,12 +16,12 @@ import httpx
 import pytest
 
 from bot.checks import check_elasticsearch
-from bot.devkit.fake_elasticsearch import FakeElasticsearch
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.harness import RunningBot, running_bot
-from bot.devkit.slack_driver import SlackDriver
 from bot.settings import Settings
+from devkit.fake_elasticsearch import FakeElasticsearch
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.harness import RunningBot, running_bot
+from devkit.slack_driver import SlackDriver
 from handlers.alerts.polling import AlertPoller, SpacePoll
 
 from .conftest import SIGNING_SECRET, WEBHOOK_TOKEN, forget_start_up, make_settings

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.harness import RunningBot, running_bot
 from bot.metrics import REGISTRY
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.harness import RunningBot, running_bot
 from handlers.alerts import webhook as alert_webhook
 from handlers.shared.codec import Target
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.harness import RunningBot
-from bot.devkit.slack_driver import SlackDriver
 from bot.settings import Settings
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.harness import RunningBot
+from devkit.slack_driver import SlackDriver
 
 from .apm_contract import kibana_calls_follow_the_contract  # noqa: F401 - autouse: every APM call checked against the contract
 from .conftest import make_settings

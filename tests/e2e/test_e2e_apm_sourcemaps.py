@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_kibana.pipeline import parse_form
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.harness import RunningBot
-from bot.devkit.slack_driver import SlackDriver
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_kibana.pipeline import parse_form
+from devkit.fake_slack import FakeSlack
+from devkit.harness import RunningBot
+from devkit.slack_driver import SlackDriver
 from handlers.apm import sourcemap_upload as apm_sourcemap_upload
 
 from .apm_contract import kibana_calls_follow_the_contract  # noqa: F401 - autouse: every APM call checked against the contract

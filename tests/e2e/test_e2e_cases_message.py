@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.devkit.contract import ContractValidator, spec_path
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.slack_driver import SlackDriver
+from devkit.contract import ContractValidator, spec_path
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.slack_driver import SlackDriver
 
 CHANNEL = "C0ALERTS"
 TEXT = "Checkout p99 is 4s since the 10:40 deploy\nSee the grafana board, error rate is fine"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.slack_driver import SlackDriver
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.slack_driver import SlackDriver
 
 
 async def run(driver: SlackDriver, slack: FakeSlack, text: str, *, count: int = 1) -> list[dict]:

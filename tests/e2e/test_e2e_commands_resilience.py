@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.harness import running_bot
-from bot.devkit.slack_driver import SlackDriver
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.harness import running_bot
+from devkit.slack_driver import SlackDriver
 from tests.e2e.conftest import SIGNING_SECRET, make_settings
 
 ANY_ROUTE = r"/api/.*"

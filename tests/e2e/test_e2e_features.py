@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.harness import RunningBot
-from bot.devkit.slack_driver import SlackDriver
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.harness import RunningBot
+from devkit.slack_driver import SlackDriver
 from handlers.shared.blocks import actions, button, plain
 from handlers.shared.catalog import BY_ACTION_ID, BY_VIEW, CATALOG
 

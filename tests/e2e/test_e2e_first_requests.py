@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.harness import RunningBot
-from bot.devkit.slack_driver import SlackDriver
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.harness import RunningBot
+from devkit.slack_driver import SlackDriver
 
 MUTE = "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute"
 

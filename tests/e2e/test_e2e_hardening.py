@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.harness import RunningBot
-from bot.devkit.slack_driver import SlackDriver
 from bot.settings import Settings
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.harness import RunningBot
+from devkit.slack_driver import SlackDriver
 from handlers.shared.blocks import BACKTICK_LOOKALIKE, actions, button, option
 
 from .conftest import make_settings

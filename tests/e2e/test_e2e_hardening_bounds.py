@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.harness import RunningBot, running_bot
-from bot.devkit.slack_driver import SlackDriver
 from bot.settings import Settings
 from bot.store import AuditEntry
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.harness import RunningBot, running_bot
+from devkit.slack_driver import SlackDriver
 from handlers.access.retention import AuditRetention
 
 from .conftest import make_settings

@@ -13,12 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.harness import RunningBot, running_bot
-from bot.devkit.slack_driver import SlackDriver
-from bot.devkit.slack_driver.signing import sign
-from bot.devkit.slack_driver.transport import body_for
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.harness import RunningBot, running_bot
+from devkit.slack_driver import SlackDriver
+from devkit.slack_driver.signing import sign
+from devkit.slack_driver.transport import body_for
 from handlers.shared.codec import Target
 
 from .conftest import SIGNING_SECRET, make_settings

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot import app as app_module
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.harness import running_bot
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.harness import running_bot
 from tests.e2e.conftest import KIBANA_KEY, make_settings
 from tests.e2e.test_e2e_process import env_for, run_bot
 

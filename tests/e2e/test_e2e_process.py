@@ -18,10 +18,10 @@ from pathlib import Path
 
 import httpx
 
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.slack_driver import SlackDriver
 from bot.store.migrate import head_revision
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.slack_driver import SlackDriver
 from tests.e2e.conftest import KIBANA_KEY, SIGNING_SECRET
 
 ROOT = Path(__file__).parents[2]

@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.devkit.fake_kibana import Exchange, FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.harness import RunningBot, running_bot
-from bot.devkit.slack_driver import SlackDriver
 from bot.settings import Settings
+from devkit.fake_kibana import Exchange, FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.harness import RunningBot, running_bot
+from devkit.slack_driver import SlackDriver
 
 from .conftest import KIBANA_KEY, SIGNING_SECRET, forget_start_up, make_settings
 from .test_e2e_alerts_webhook import BODY, action_ids, all_text, deliver

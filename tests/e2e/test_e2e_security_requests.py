@@ -15,14 +15,14 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.harness import RunningBot
-from bot.devkit.slack_driver import SlackDriver
-from bot.devkit.slack_driver.signing import sign
-from bot.devkit.slack_driver.transport import body_for
 from bot.logs import RedactingFormatter
 from bot.server import SLACK_BODY_LIMIT
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.harness import RunningBot
+from devkit.slack_driver import SlackDriver
+from devkit.slack_driver.signing import sign
+from devkit.slack_driver.transport import body_for
 from handlers.alerts.webhook import BODY_LIMIT as WEBHOOK_LIMIT
 
 from .conftest import SIGNING_SECRET, WEBHOOK_TOKEN

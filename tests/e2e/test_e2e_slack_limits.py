@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack, RateLimits, Window, slack_tiers
-from bot.devkit.harness import running_bot
-from bot.devkit.slack_driver import SlackDriver
 from bot.slack_client import LimitedWebClient
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack, RateLimits, Window, slack_tiers
+from devkit.harness import running_bot
+from devkit.slack_driver import SlackDriver
 from tests.e2e.conftest import SIGNING_SECRET, make_settings
 
 

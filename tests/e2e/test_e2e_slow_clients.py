@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.harness import RunningBot
 from bot.settings import Settings
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.harness import RunningBot
 
 from .conftest import WEBHOOK_TOKEN, make_settings
 

@@ -8,11 +8,11 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.harness import RunningBot
-from bot.devkit.slack_driver import SlackDriver
 from bot.scheduler import HealthScheduler
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.harness import RunningBot
+from devkit.slack_driver import SlackDriver
 
 
 async def run(driver: SlackDriver, slack: FakeSlack, text: str, channel: str = "C0ALERTS") -> dict[str, Any]:

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.harness import running_bot
-from bot.devkit.slack_driver import SlackDriver
 from bot.settings import ConfigError
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.harness import running_bot
+from devkit.slack_driver import SlackDriver
 
 from .conftest import SIGNING_SECRET, make_settings
 

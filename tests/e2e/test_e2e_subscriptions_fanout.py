@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.harness import RunningBot
 from bot.schedule import parse_schedule
 from bot.scheduler import HealthScheduler, count
 from bot.settings import Settings
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.harness import RunningBot
 from tests.e2e.conftest import make_settings
 
 CHANNELS = [f"C{n:04d}" for n in range(200)]

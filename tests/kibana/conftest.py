@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
 from bot.kibana import KibanaClient
+from devkit.fake_kibana import FakeKibana
 
 API_KEY = "c2VjcmV0LWlkOnNlY3JldC1rZXk="
 PASSWORD = "hunter2-very-secret"

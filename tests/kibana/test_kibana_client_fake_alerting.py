@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
 from bot.kibana import KibanaClient, KibanaNotFound
+from devkit.fake_kibana import FakeKibana
 
 RULE_ROUTE = "/api/alerting/rule/{id}"
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
 from bot.kibana import CaseCreate, KibanaBadRequest, KibanaClient, KibanaNotFound
+from devkit.fake_kibana import FakeKibana
 
 SOURCE_MAP = json.dumps({"version": 3, "sources": ["src/app.ts"], "mappings": "AAAA"}).encode()
 

@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
 from bot.kibana import (
     KibanaBadRequest,
     KibanaClient,
@@ -24,6 +23,7 @@ from bot.kibana import (
     KibanaUnauthorized,
     KibanaUnavailable,
 )
+from devkit.fake_kibana import FakeKibana
 
 RULE_PATH = r"/api/alerting/rule/[^/]+"
 

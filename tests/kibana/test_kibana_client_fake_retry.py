@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.devkit.fake_kibana import Exchange, FakeKibana
 from bot.kibana import CaseCreate, KibanaClient, KibanaRateLimited, KibanaTimeout, KibanaUnavailable
+from devkit.fake_kibana import Exchange, FakeKibana
 
 RULE_PATH = r"/api/alerting/rule/[^/]+"
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import trustme
 
-from bot.devkit.fake_kibana import FakeKibana
 from bot.kibana import KibanaClient, KibanaTimeout, KibanaUnavailable
 from bot.settings import Settings
+from devkit.fake_kibana import FakeKibana
 
 API_KEY = "test-api-key"
 

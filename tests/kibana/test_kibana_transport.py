@@ -10,9 +10,9 @@ import aiohttp
 import httpx
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
 from bot.kibana import KibanaClient
 from bot.kibana.transport import AiohttpSender, failure_from_aiohttp, failure_from_httpx
+from devkit.fake_kibana import FakeKibana
 
 
 class _Key:

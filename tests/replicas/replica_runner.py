@@ -23,10 +23,10 @@ from datetime import datetime
 from typing import Any
 
 from bot.app import create_runtime
-from bot.devkit.harness import start_uvicorn, stop_uvicorn
 from bot.scheduler import HealthScheduler
 from bot.server import create_asgi
 from bot.settings import load_settings
+from devkit.harness import start_uvicorn, stop_uvicorn
 from handlers.alerts.polling import AlertPoller
 
 

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
 
 from .test_replicas_health_reports import KIBANA_KEY, POLICY, SECRET, TEST_DATABASE_URL, Replica, database_url
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.devkit.fake_elasticsearch import FakeElasticsearch
-from bot.devkit.fake_kibana import FakeKibana
-from bot.devkit.fake_slack import FakeSlack
-from bot.devkit.slack_driver import SlackDriver
+from devkit.fake_elasticsearch import FakeElasticsearch
+from devkit.fake_kibana import FakeKibana
+from devkit.fake_slack import FakeSlack
+from devkit.slack_driver import SlackDriver
 
 from .test_replicas_health_reports import KIBANA_KEY, POLICY, SECRET, TEST_DATABASE_URL, Replica, database_url
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.devkit.fake_slack.block_kit import message_problems
+from devkit.fake_slack.block_kit import message_problems
 from handlers.alerts.message import AlertView, alert_blocks, alert_text
 from handlers.shared.codec import Target
 from handlers.shared.outcome import STATUS_BLOCK, Done

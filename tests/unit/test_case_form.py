@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.devkit.fake_slack.block_kit import view_problems
-from bot.devkit.slack_driver.state import state_values
+from devkit.fake_slack.block_kit import view_problems
+from devkit.slack_driver.state import state_values
 from handlers.cases.form import (
     CaseFields,
     CaseOrigin,

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_http_mode_imports_no_socket_mode() -> None:
     probe = (
-        "import sys, bot.server, bot.devkit.harness, bot.cli\n"
+        "import sys, bot.server, devkit.harness, bot.cli\n"
         "loaded = sorted(m for m in sys.modules if 'socket_mode' in m)\n"
         "print(','.join(loaded))\n"
     )

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.devkit.fake_kibana import FakeKibana
 from bot.kibana import KibanaClient
+from devkit.fake_kibana import FakeKibana
 from handlers.health.report import HealthOutcome, check_health, health_blocks, health_text
 
 KEY = "report-test-key"

@@ -17,7 +17,6 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 
 from bot.app import slack_client
-from bot.devkit.fake_slack import FakeSlack, PerSecond, RateLimits, Window, slack_tiers
 from bot.settings import load_settings
 from bot.slack_client import LimitedWebClient
 from bot.slack_limits import (
@@ -30,6 +29,7 @@ from bot.slack_limits import (
     special_budgets,
     tier_budgets,
 )
+from devkit.fake_slack import FakeSlack, PerSecond, RateLimits, Window, slack_tiers
 from handlers.shared.errors import describe
 
 # Slack's tiers with one-second windows: Tier 3 is 50 calls a second, Tier 4 100.
