@@ -119,15 +119,15 @@ def test_unknown_fields_are_ignored() -> None:
     assert delivery.rule_id == "r1"
 
 
-def test_the_readme_bodies_render_to_deliveries_the_bot_reads() -> None:
-    """The two connector bodies of the README, rendered as Kibana's Webhook connector does (every
+def test_the_documented_bodies_render_to_deliveries_the_bot_reads() -> None:
+    """The two connector bodies of docs/alerts.md, rendered as Kibana's Webhook connector does (every
     variable JSON-escaped; `{{rule.tags.asJSON}}` a JSON list), give an active and a recovered delivery."""
     import json as json_module
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    bodies = [b for b in re.findall(r"```json\n(\{.*?\})\n```", readme, re.S) if '"rule_id"' in b]
+    guide = (Path(__file__).parents[2] / "docs" / "alerts.md").read_text(encoding="utf-8")
+    bodies = [b for b in re.findall(r"```json\n(\{.*?\})\n```", guide, re.S) if '"rule_id"' in b]
     assert len(bodies) == 2
     values = {
         "rule.id": "r1", "rule.name": "CPU high", "rule.spaceId": "ops", "alert.id": "host-1", "alert.uuid": "u-1",
