@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from bot.identifiers import CaseOwner
 from bot.settings import Settings
 
 from .connection import DEFAULT_SPACE, KibanaConnection, Observer, parse_body, space_prefix, unreadable
@@ -24,7 +25,6 @@ from .models import (
     Case,
     CaseConfiguration,
     CaseCreate,
-    CaseOwner,
     CasePage,
     KibanaStatus,
     LicensingInfo,
