@@ -24,6 +24,7 @@ from bot.kibana.errors import (
     KibanaUnavailable,
 )
 from bot.kibana.profile import KibanaProfile
+from bot.kibana.retry import RetryPolicy
 from bot.settings import Settings
 from bot.slack_client import LimitedWebClient
 
@@ -48,7 +49,7 @@ async def check_kibana(settings: Settings) -> list[CheckResult]:
 
 
 async def _check_kibana(settings: Settings) -> tuple[list[CheckResult], Capabilities | None]:
-    async with KibanaClient.from_settings(settings, retry_attempts=1) as kibana:
+    async with KibanaClient.from_settings(settings, retry=RetryPolicy(attempts=1)) as kibana:
         reached = await _check_health(settings, kibana)
         if not reached.ok:
             return [reached], None
