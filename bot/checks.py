@@ -41,14 +41,9 @@ class CheckResult:
         return f"{self.service}: {state} — {self.detail}"
 
 
-async def check_kibana(settings: Settings) -> list[CheckResult]:
+async def _check_kibana(settings: Settings) -> tuple[list[CheckResult], Capabilities | None]:
     """Reachability and health, then one line with the version and licence, then one line per
     feature this Kibana (or the bot's credentials for it) lacks, saying why."""
-    lines, _ = await _check_kibana(settings)
-    return lines
-
-
-async def _check_kibana(settings: Settings) -> tuple[list[CheckResult], Capabilities | None]:
     async with KibanaClient.from_settings(settings, retry=RetryPolicy(attempts=1)) as kibana:
         reached = await _check_health(settings, kibana)
         if not reached.ok:
