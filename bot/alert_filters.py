@@ -3,16 +3,15 @@ alert of the space (`--all`). Parsed the same way from the command and from ALER
 
 from __future__ import annotations
 
-import re
 import shlex
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.identifiers import is_rule_id, is_space_id
+
 Kind = Literal["rule", "tag", "all"]
 FORMS = "`--rule <id>`, `--tag <tag>` or `--all`"
 
-_RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,254}$")
-_SPACE = re.compile(r"^[a-z0-9_-]{1,100}$")
 MAX_TAG = 255
 
 
@@ -72,7 +71,7 @@ def parse_alert_filter(words: list[str]) -> AlertFilter:
 
 def _checked(kind: Kind, value: str) -> AlertFilter:
     value = value.strip()
-    if kind == "rule" and not _RULE_ID.fullmatch(value):
+    if kind == "rule" and not is_rule_id(value):
         raise AlertFilterError(f"`{_short(value)}` is not a Kibana rule id (letters, digits, `_`, `.`, `:` and `-`).")
     if kind == "tag" and not (0 < len(value) <= MAX_TAG):
         raise AlertFilterError(f"A tag has 1 to {MAX_TAG} characters.")
@@ -98,7 +97,7 @@ def parse_setting(text: str, default_space: str) -> tuple[AlertFilter, str]:
                 space = words[i]
             else:
                 raise AlertFilterError("`--space` needs a space id")
-            if not _SPACE.fullmatch(space):
+            if not is_space_id(space):
                 raise AlertFilterError(f"`{_short(space)}` is not a Kibana space id")
         else:
             rest.append(words[i])

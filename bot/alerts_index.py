@@ -242,10 +242,6 @@ class AlertChange(BaseModel):
     index: str = ""
     cursor: AlertCursor
 
-    @property
-    def is_new(self) -> bool:
-        return self.event_action == "open"
-
 
 @dataclass(frozen=True)
 class Interest:

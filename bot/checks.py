@@ -24,6 +24,7 @@ from bot.kibana.errors import (
     KibanaUnavailable,
 )
 from bot.kibana.profile import KibanaProfile
+from bot.kibana.retry import RetryPolicy
 from bot.settings import Settings
 from bot.slack_client import LimitedWebClient
 
@@ -40,15 +41,10 @@ class CheckResult:
         return f"{self.service}: {state} — {self.detail}"
 
 
-async def check_kibana(settings: Settings) -> list[CheckResult]:
+async def _check_kibana(settings: Settings) -> tuple[list[CheckResult], Capabilities | None]:
     """Reachability and health, then one line with the version and licence, then one line per
     feature this Kibana (or the bot's credentials for it) lacks, saying why."""
-    lines, _ = await _check_kibana(settings)
-    return lines
-
-
-async def _check_kibana(settings: Settings) -> tuple[list[CheckResult], Capabilities | None]:
-    async with KibanaClient.from_settings(settings, retry_attempts=1) as kibana:
+    async with KibanaClient.from_settings(settings, retry=RetryPolicy(attempts=1)) as kibana:
         reached = await _check_health(settings, kibana)
         if not reached.ok:
             return [reached], None

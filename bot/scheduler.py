@@ -89,10 +89,6 @@ class Group:
     def trigger(self) -> CronTrigger:
         return Schedule(text=self.cron, cron=self.cron, timezone=self.timezone).trigger()
 
-    def fires_at(self, moment: datetime) -> bool:
-        fire = self.trigger().get_next_fire_time(None, moment)
-        return fire is not None and fire == moment
-
     @classmethod
     def of(cls, subscription: Subscription) -> Group:
         return cls(subscription.cron, subscription.timezone)
@@ -221,14 +217,6 @@ class HealthScheduler(Generic[R]):
             latest = moment
             moment = trigger.get_next_fire_time(moment, moment)
         return latest
-
-    async def fire_due(self, fire_time: datetime) -> dict[int, str]:
-        """Run every schedule (with a job here) that fires at exactly `fire_time`."""
-        results: dict[int, str] = {}
-        for group in sorted(self.groups()):
-            if group.fires_at(fire_time):
-                results.update(await self.tick(group, fire_time))
-        return results
 
     async def tick(self, group: Group, fire_time: datetime) -> dict[int, str]:
         """One fire time of one schedule: subscription id -> outcome (see OUTCOMES)."""

@@ -15,9 +15,7 @@ from typing import Literal
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-CaseOwner = Literal["cases", "observability", "securitySolution"]
-
-_SPACE_ID = re.compile(r"^[a-z0-9_-]+$")
+from bot.identifiers import CaseOwner, is_space_id
 
 
 class ConfigError(Exception):
@@ -138,7 +136,7 @@ class Settings(BaseSettings):
     @field_validator("kibana_space")
     @classmethod
     def _space(cls, value: str) -> str:
-        if not _SPACE_ID.fullmatch(value):
+        if not is_space_id(value):
             raise ValueError("a Kibana space id (a-z, 0-9, _ and -)")
         return value
 

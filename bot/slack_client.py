@@ -37,15 +37,13 @@ def retry_handlers() -> list[Any]:
 
 class LimitedWebClient(AsyncWebClient):
     """slack_sdk's AsyncWebClient whose every call (`api_call`, which every method helper uses) goes
-    through a `SlackLimiter`. `max_wait` bounds the wait of this client's calls when the calling
-    context does not (`bounded_wait`)."""
+    through a `SlackLimiter`; the calling context may bound the wait (`set_max_wait`)."""
 
-    def __init__(self, *args: Any, limiter: SlackLimiter | None = None, max_wait: float | None = None, **kwargs: Any):
+    def __init__(self, *args: Any, limiter: SlackLimiter | None = None, **kwargs: Any):
         kwargs.setdefault("retry_handlers", retry_handlers())
         super().__init__(*args, **kwargs)
         self.retry_handlers = [h for h in self.retry_handlers if not _retries_429(h)]
         self.limiter = limiter or SlackLimiter()
-        self.max_wait = max_wait
 
     def sibling(self, *, token: str | None, team_id: str | None = None) -> LimitedWebClient:
         """A copy for one request (as Bolt makes for every request), sharing this client's limiter."""
@@ -62,7 +60,6 @@ class LimitedWebClient(AsyncWebClient):
             logger=self.logger,
             retry_handlers=list(self.retry_handlers),
             limiter=self.limiter,
-            max_wait=self.max_wait,
         )
 
     async def api_call(
@@ -78,8 +75,7 @@ class LimitedWebClient(AsyncWebClient):
         auth: Any = None,
     ) -> AsyncSlackResponse:
         channel = channel_of(json, data, params) if api_method == POST_MESSAGE else None
-        given = current_max_wait()
-        max_wait = given if given is not None else self.max_wait
+        max_wait = current_max_wait()
 
         async def send() -> AsyncSlackResponse:
             try:

@@ -15,8 +15,8 @@ the limiter):
 - **Retry-After.** On HTTP 429 (`ratelimited`) the bucket is closed for the `Retry-After` seconds
   Slack sent and the call is made again after them, keeping its place in the queue; the caller
   just waits. slack_sdk's own retry handlers are not given 429s.
-- **A bounded wait.** A caller may bound how long it waits (`bounded_wait(seconds)`, or a
-  client's `max_wait`): when the wait would be longer, `SlackRateLimited` is raised at once, a
+- **A bounded wait.** A caller may bound how long it waits (`set_max_wait(seconds)`, for the
+  calls made in its context): when the wait would be longer, `SlackRateLimited` is raised at once, a
   `SlackApiError` whose message is a sentence ("Slack is rate limiting chat.update; try again in
   12 s."). Answers to a person use it (`SLACK_REPLY_MAX_WAIT`); alert deliveries and scheduled
   reports wait as long as it takes.
@@ -25,12 +25,11 @@ the limiter):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,19 +151,9 @@ class SlackRateLimited(SlackApiError):
 _max_wait: contextvars.ContextVar[float | None] = contextvars.ContextVar("slack_max_wait", default=None)
 
 
-@contextlib.contextmanager
-def bounded_wait(seconds: float | None) -> Iterator[None]:
-    """Inside the block (and in tasks started from it), Web API calls wait at most `seconds`
-    for the rate limit, then raise SlackRateLimited."""
-    token = _max_wait.set(seconds)
-    try:
-        yield
-    finally:
-        _max_wait.reset(token)
-
-
 def set_max_wait(seconds: float | None) -> contextvars.Token[float | None]:
-    """`bounded_wait` for code that cannot use a with-block (reset with `reset_max_wait`)."""
+    """From here on in this context (and in tasks started from it), Web API calls wait at most
+    `seconds` for the rate limit, then raise SlackRateLimited; `reset_max_wait` ends it."""
     return _max_wait.set(seconds)
 
 

@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from bot.identifiers import CaseOwner
 from bot.settings import Settings
 
 from .connection import DEFAULT_SPACE, KibanaConnection, Observer, parse_body, space_prefix, unreadable
@@ -24,7 +25,6 @@ from .models import (
     Case,
     CaseConfiguration,
     CaseCreate,
-    CaseOwner,
     CasePage,
     KibanaStatus,
     LicensingInfo,
@@ -34,7 +34,7 @@ from .models import (
     SourceMapArtifact,
     SourceMapPage,
 )
-from .retry import RetryPolicy
+from .retry import DEFAULT_RETRY, RetryPolicy
 
 if TYPE_CHECKING:
     import httpx
@@ -62,22 +62,9 @@ class KibanaClient:
         timeout: float = 10.0,
         verify: bool | str = True,
         transport: httpx.AsyncBaseTransport | None = None,
-        retry_attempts: int = 4,
-        retry_timeout: float = 20.0,
-        retry_wait_initial: float = 0.1,
-        retry_wait_max: float = 5.0,
-        retry_wait_jitter: float = 1.0,
-        retry_after_max: float = 10.0,
+        retry: RetryPolicy = DEFAULT_RETRY,
         observer: Observer | None = None,
     ) -> None:
-        retry = RetryPolicy(
-            attempts=retry_attempts,
-            timeout=retry_timeout,
-            wait_initial=retry_wait_initial,
-            wait_max=retry_wait_max,
-            wait_jitter=retry_wait_jitter,
-            retry_after_max=retry_after_max,
-        )
         self._kibana = KibanaConnection(
             base_url=base_url,
             api_key=api_key,
@@ -92,19 +79,27 @@ class KibanaClient:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings, **kwargs: Any) -> KibanaClient:
-        """A client configured from KIBANA_* settings; keyword arguments override them."""
-        options: dict[str, Any] = {
-            "base_url": str(settings.kibana_url),
-            "api_key": settings.kibana_api_key.get_secret_value() if settings.kibana_api_key else None,
-            "username": settings.kibana_username,
-            "password": settings.kibana_password.get_secret_value() if settings.kibana_password else None,
-            "default_space": settings.kibana_space,
-            "timeout": settings.kibana_timeout,
-            "verify": str(settings.kibana_ca_cert) if settings.kibana_ca_cert else settings.kibana_verify_tls,
-        }
-        options.update(kwargs)
-        return cls(**options)
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        transport: httpx.AsyncBaseTransport | None = None,
+        observer: Observer | None = None,
+    ) -> KibanaClient:
+        """A client configured from the KIBANA_* settings."""
+        return cls(
+            base_url=str(settings.kibana_url),
+            api_key=settings.kibana_api_key.get_secret_value() if settings.kibana_api_key else None,
+            username=settings.kibana_username,
+            password=settings.kibana_password.get_secret_value() if settings.kibana_password else None,
+            default_space=settings.kibana_space,
+            timeout=settings.kibana_timeout,
+            verify=str(settings.kibana_ca_cert) if settings.kibana_ca_cert else settings.kibana_verify_tls,
+            transport=transport,
+            retry=retry,
+            observer=observer,
+        )
 
     @property
     def base_url(self) -> str:

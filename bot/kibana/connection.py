@@ -19,6 +19,8 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
+from bot.identifiers import is_space_id
+
 from .errors import KibanaInvalidInput, KibanaResponseInvalid, error_from_response
 from .retry import RetryPolicy, error_from_transport, parse_retry_after
 from .transport import AiohttpSender, Answer, HttpxSender, Outgoing, Sender, Timeouts, TransportFailure
@@ -51,13 +53,12 @@ _WHAT = {
     "caseId": "case id",
     "scheduleId": "snooze schedule id",
 }
-_SPACE_ID = re.compile(r"^[a-z0-9_-]+$")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
 
 
 def space_prefix(space: str) -> str:
     """`""` for the default space, else `/s/{space}`; refuses ids Kibana cannot have."""
-    if not _SPACE_ID.fullmatch(space):
+    if not is_space_id(space):
         raise KibanaInvalidInput(f"{space!r} is not a Kibana space id (a-z, 0-9, _ and -)", space=space)
     return "" if space == DEFAULT_SPACE else f"/s/{space}"
 

@@ -36,7 +36,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounds of the retries: total attempts, total seconds, and the backoff."""
+    """Bounds of the retries: total attempts, total seconds, and the backoff. A client is given one
+    (`KibanaClient(retry=…)`); `DEFAULT_RETRY` serves the bot."""
 
     attempts: int = 4
     timeout: float = 20.0
@@ -98,6 +99,9 @@ class RetryPolicy:
             return isinstance(exc, KibanaUnavailable)
 
         return hook
+
+
+DEFAULT_RETRY = RetryPolicy()
 
 
 def parse_retry_after(value: str | None) -> float | None:

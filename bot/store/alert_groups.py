@@ -407,18 +407,6 @@ class AlertGroupsMixin(Database):
                 left_total=int(counts[3] or 0),
             )
 
-    async def alert_counts(self, *, space: str | None = None) -> tuple[int, int]:
-        """(firing, recovered) alerts the store counts, for benchmarks and checks."""
-        query = select(
-            func.sum(case((alert_messages.c.recovered_at.is_(None), 1), else_=0)),
-            func.sum(case((alert_messages.c.recovered_at.is_not(None), 1), else_=0)),
-        )
-        if space is not None:
-            query = query.where(alert_messages.c.space == space)
-        async with self._read() as conn:
-            row = (await conn.execute(query)).one()
-        return int(row[0] or 0), int(row[1] or 0)
-
     # ---- what buttons change --------------------------------------------------------------
 
     async def change_alert_group(

@@ -37,13 +37,6 @@ class AlertPublishingMixin(Database):
         async with self._read() as conn:
             return [int(r.id) for r in await conn.execute(query)]
 
-    async def next_alert_group_due(self) -> datetime | None:
-        """When the next pending group falls due (None: nothing pending)."""
-        query = select(func.min(alert_groups.c.due_at)).where(alert_groups.c.shown_version < alert_groups.c.version)
-        async with self._read() as conn:
-            due: datetime | None = (await conn.execute(query)).scalar()
-            return due
-
     async def lease_alert_group(self, group_id: int, *, owner: str, lease: timedelta = LEASE) -> bool:
         """True for the one publisher (on any replica) that may show the group now."""
         now = utcnow()

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
 
 from bot.store.database import Database
 from bot.store.schema import claim_keys, subscription_runs, utcnow
-
-SPACE_CHECK = "space-check"
 
 
 class ClaimsMixin(Database):
@@ -49,23 +47,9 @@ class ClaimsMixin(Database):
             )
             return deleted.rowcount == 1
 
-    async def claim_run(self, subscription_id: int, fire_time: datetime, *, replica: str) -> bool:
-        """True for exactly one replica per (subscription, fire time): that one posts the report."""
-        async with self._write() as conn:
-            inserted = await conn.execute(
-                self._insert(subscription_runs)
-                .values(
-                    subscription_id=subscription_id,
-                    fire_time=fire_time,
-                    replica=replica,
-                    claimed_at=utcnow(),
-                )
-                .on_conflict_do_nothing()
-            )
-            return inserted.rowcount == 1
-
     async def claim_runs(self, subscription_ids: list[int], fire_time: datetime, *, replica: str) -> set[int]:
-        """`claim_run` for many subscriptions in one transaction; returns the ids this caller won.
+        """The runs of these subscriptions at `fire_time` that this caller won (exactly one replica
+        wins each (subscription, fire time), and posts that report), claimed in one transaction.
 
         One write per tick instead of one per subscription (a tick of 1,000 subscriptions
         spent most of its time committing 1,000 single-row transactions). Rows are inserted
@@ -86,11 +70,6 @@ class ClaimsMixin(Database):
             won.update(row.subscription_id for row in inserted)
         return won
 
-    async def claim_space_check(self, space: str, fire_time: datetime, *, replica: str) -> bool:
-        """True for exactly one caller per (space, fire time), e.g. one health read per space."""
-        key = f"{space}@{_utc_iso(fire_time)}"
-        return await self.claim_key(SPACE_CHECK, key, owner=replica)
-
     async def prune_claims(self, before: datetime) -> int:
         """Delete run claims fired before `before` and keys that expired before it."""
         async with self._write() as conn:
@@ -99,9 +78,3 @@ class ClaimsMixin(Database):
                 delete(claim_keys).where(claim_keys.c.expires_at.is_not(None), claim_keys.c.expires_at < before)
             )
             return runs.rowcount + keys.rowcount
-
-
-def _utc_iso(moment: datetime) -> str:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"naive datetime {moment!r}: use a timezone-aware one")
-    return moment.astimezone(UTC).isoformat()

@@ -160,10 +160,6 @@ class Database:
             log.info("database schema upgraded from %s to %s%s", change.before or "nothing", change.after, adopted)
         return change
 
-    async def create_all(self) -> None:
-        """The name upgrade_schema had before the schema was versioned."""
-        await self.upgrade_schema()
-
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""
         try:

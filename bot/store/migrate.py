@@ -42,12 +42,6 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None, "bot/store/migrations/versions has no revision"
-    return head
-
-
 def current_revisions(connection: Connection) -> tuple[str, ...]:
     """The revisions in the database's alembic_version table (none when it has none)."""
     return tuple(MigrationContext.configure(connection).get_current_heads())

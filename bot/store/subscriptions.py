@@ -126,24 +126,6 @@ class SubscriptionsMixin(Database):
             await self._changed(conn)
         return True
 
-    async def remove_channel_subscriptions(self, channel: str) -> int:
-        """Delete every subscription of a channel; returns how many there were."""
-        async with self._write() as conn:
-            ids = (
-                (
-                    await conn.execute(
-                        delete(subscriptions).where(subscriptions.c.channel == channel).returning(subscriptions.c.id)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            if not ids:
-                return 0
-            await conn.execute(delete(subscription_runs).where(subscription_runs.c.subscription_id.in_(ids)))
-            await self._changed(conn)
-        return len(ids)
-
     async def subscriptions_version(self) -> str:
         """A value that changes whenever any subscription is added, removed or changed."""
         async with self._read() as conn:

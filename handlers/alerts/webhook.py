@@ -38,15 +38,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot import metrics
+from bot.identifiers import is_rule_id, is_space_id
 from bot.request_context import BodyNotReceived, read_limited
 from bot.services import Services
-from handlers.shared.grammar import is_identifier
 
 log = logging.getLogger(__name__)
 
 BODY_LIMIT = 256 * 1024  # bytes; a rendered alert is a few KiB
 ANSWER_WITHIN = 8.0  # seconds; Kibana's webhook connector waits far longer, Slack answers far sooner
-SPACE_ID = re.compile(r"[a-z0-9_\-]+")
 # A direct message: a user id (U…, W…), a DM channel id (D…) or @name. Webhooks never post there.
 DIRECT = re.compile(r"(?:[UWD][A-Z0-9]{2,}|@.*)")
 
@@ -89,14 +88,14 @@ class AlertDelivery(BaseModel):
     @field_validator("rule_id")
     @classmethod
     def _rule_id(cls, value: str) -> str:
-        if value and not is_identifier(value):
+        if value and not is_rule_id(value):
             raise ValueError("a Kibana rule id has only letters, digits, '_', '.', ':' and '-'")
         return value
 
     @field_validator("space_id")
     @classmethod
     def _space(cls, value: str) -> str:
-        if value and not SPACE_ID.fullmatch(value):
+        if value and not is_space_id(value):
             raise ValueError("a Kibana space id has only lowercase letters, digits, '_' and '-'")
         return value
 

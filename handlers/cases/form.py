@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from bot.kibana.models.cases import CaseOwner, CaseSeverity
+from bot.identifiers import CaseOwner
+from bot.kibana.models.cases import CaseSeverity
 from handlers.shared.blocks import Block, clip, context, escape, modal, option, plain, section
 from handlers.shared.catalog import CASE_MODAL, COMMENT_MODAL
 from handlers.shared.codec import Metadata

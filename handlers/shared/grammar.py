@@ -14,14 +14,15 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
 from bot.alert_filters import AlertFilter, AlertFilterError, parse_alert_filter
+from bot.identifiers import RULE_ID, SPACE_ID
 from handlers.shared.catalog import USAGE
 
 MAX_TEXT = 2000  # characters; Slack allows more, nobody types more
 
 AGENT_KEY_PRIVILEGES = ("event:write", "config_agent:read")
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,254}$")
-_SPACE = re.compile(r"^[a-z0-9_-]{1,100}$")
+_ID = RULE_ID
+_SPACE = SPACE_ID
 _DURATION = re.compile(r"^(\d{1,4})([mhdw])$")
 _DURATION_LIMIT_MINUTES = 365 * 24 * 60
 _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})

@@ -74,7 +74,7 @@ async def test_one_search_per_space_covers_rules_and_tags_of_every_subscription(
 async def test_changes_are_typed_models_with_a_cursor(es: AsyncElasticsearch, fake_es: FakeElasticsearch) -> None:
     fake_es.add_alert(rule_id="cpu", instance_id="h1", rule_name="CPU", tags=["prod"], at=at(0))
     [change] = (await search_alert_changes(es, space="default", interest=ALL, cursor=None)).changes
-    assert change.status == "active" and change.is_new and change.event_action == "open"
+    assert change.status == "active" and change.event_action == "open"
     assert change.rule_name == "CPU" and change.rule_tags == ["prod"] and change.space_ids == ["default"]
     assert change.timestamp == T0 and change.start == T0 and change.end is None
     assert change.index == ".internal.alerts-stack.alerts-default-000001"

@@ -69,10 +69,10 @@ async def test_hundreds_of_concurrent_sqlite_writes_all_land(tmp_path: Path) -> 
 async def test_claim_runs_wins_each_run_once(tmp_path: Path) -> None:
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
     try:
-        assert await store.claim_run(3, FIRE, replica="other")
+        assert await store.claim_runs([3], FIRE, replica="other") == {3}
         assert await store.claim_runs([1, 2, 3, 4, 2], FIRE, replica="me") == {1, 2, 4}
         assert await store.claim_runs([1, 2, 3, 4], FIRE, replica="again") == set()
         assert await store.claim_runs([], FIRE, replica="me") == set()
-        assert not await store.claim_run(1, FIRE, replica="other")
+        assert await store.claim_runs([1], FIRE, replica="other") == set()
     finally:
         await store.close()

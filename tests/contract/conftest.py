@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.kibana import KibanaClient
+from bot.kibana import KibanaClient, RetryPolicy
 from devkit.contract import SPEC_ENV, ContractValidator, ContractViolation, spec_path
 from devkit.fake_kibana import Exchange, FakeKibana
 
@@ -88,9 +88,7 @@ async def run(contract: ContractValidator) -> AsyncIterator[ContractRun]:
         base_url=checked.fake.url,
         api_key="test-api-key",
         transport=checked.transport,
-        retry_wait_initial=0.001,
-        retry_wait_max=0.01,
-        retry_wait_jitter=0.0,
+        retry=RetryPolicy(wait_initial=0.001, wait_max=0.01, wait_jitter=0.0),
     )
     yield checked
     await checked.client.aclose()

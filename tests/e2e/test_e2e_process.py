@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.store.migrate import head_revision
+from bot.store.schema_version import HEAD
 from devkit.fake_kibana import FakeKibana
 from devkit.fake_slack import FakeSlack
 from devkit.slack_driver import SlackDriver
@@ -130,7 +130,7 @@ async def test_a_database_newer_than_the_bot_exits_2_with_one_line(
         db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
         db.execute("INSERT INTO alembic_version VALUES ('abc123')")
     refusal = (
-        f"schema revision abc123 is newer than this kibana-chatops (knows up to {head_revision()}); "
+        f"schema revision abc123 is newer than this kibana-chatops (knows up to {HEAD}); "
         "upgrade the bot or point DATABASE_URL at another database"
     )
     env = env_for(kibana, slack, tmp_path)

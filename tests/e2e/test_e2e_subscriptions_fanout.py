@@ -44,23 +44,23 @@ async def test_two_hundred_channels_one_health_request_per_tick(
         )
     scheduler = bot.runtime.part(HealthScheduler)
     assert isinstance(scheduler, HealthScheduler)
-    await scheduler.sync()
+    [group] = await scheduler.sync()
     # the test fires the ticks itself: the real clock's (a run crossing a 5-minute mark) would read
     # Kibana once more
     scheduler.apscheduler.pause()
     times = schedule.next_fire_times(datetime(2026, 1, 5, 10, 2, tzinfo=UTC), 3)
 
-    first = await scheduler.fire_due(times[0])
+    first = await scheduler.tick(group, times[0])
     assert count(first.values()) == {"posted": 200}
     assert kibana.count("GET", "/api/alerting/_health") == 1
     assert kibana.count("GET", "/api/alerting/_health", space="ops") == 1
 
-    second = await scheduler.fire_due(times[1])  # nothing changed: the on-change half stays quiet
+    second = await scheduler.tick(group, times[1])  # nothing changed: the on-change half stays quiet
     assert count(second.values()) == {"posted": 100, "skipped_unchanged": 100}
     assert kibana.count("GET", "/api/alerting/_health") == 2
 
     kibana.add_rule(id="broken", space="ops", execution_status="error", error_reason="decrypt")
-    third = await scheduler.fire_due(times[2])
+    third = await scheduler.tick(group, times[2])
     assert count(third.values()) == {"posted": 200}
     assert kibana.count("GET", "/api/alerting/_health") == 3
 

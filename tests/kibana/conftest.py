@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
 
-from bot.kibana import KibanaClient
+from bot.kibana import KibanaClient, RetryPolicy
 from devkit.fake_kibana import FakeKibana
 
 API_KEY = "c2VjcmV0LWlkOnNlY3JldC1rZXk="
 PASSWORD = "hunter2-very-secret"
 
 Answer = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
+QUICK_RETRY = RetryPolicy(wait_initial=0.001, wait_max=0.01, wait_jitter=0.0)
+
+
+def quick_retry(**changes: Any) -> RetryPolicy:
+    """The test-suite's retry policy (a tiny backoff), with `changes`."""
+    return replace(QUICK_RETRY, **changes)
 
 
 class ScriptedKibana:
@@ -49,9 +56,7 @@ def fast_client(transport: httpx.AsyncBaseTransport, **kwargs: Any) -> KibanaCli
         "base_url": "http://kibana.test:5601",
         "api_key": API_KEY,
         "transport": transport,
-        "retry_wait_initial": 0.001,
-        "retry_wait_max": 0.01,
-        "retry_wait_jitter": 0.0,
+        "retry": QUICK_RETRY,
     }
     options.update(kwargs)
     return KibanaClient(**options)
@@ -155,6 +160,7 @@ class Kit:
     password = PASSWORD
     Script = ScriptedKibana
     boom = staticmethod(boom)
+    retry = staticmethod(quick_retry)
     health_body = HEALTH_BODY
     rule_body = RULE_BODY
     case_body = CASE_BODY
@@ -200,9 +206,7 @@ async def connect(fake: FakeKibana) -> AsyncIterator[Callable[..., KibanaClient]
             "base_url": fake.url,
             "api_key": FAKE_API_KEY,
             "timeout": 2.0,
-            "retry_wait_initial": 0.001,
-            "retry_wait_max": 0.01,
-            "retry_wait_jitter": 0.0,
+            "retry": QUICK_RETRY,
         }
         options.update(kwargs)
         client = KibanaClient(**options)

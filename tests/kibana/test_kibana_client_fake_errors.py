@@ -25,6 +25,8 @@ from bot.kibana import (
 )
 from devkit.fake_kibana import FakeKibana
 
+from .conftest import quick_retry
+
 RULE_PATH = r"/api/alerting/rule/[^/]+"
 
 
@@ -124,7 +126,7 @@ async def test_payload_too_large(kibana: KibanaClient) -> None:
 
 
 async def test_rate_limited_after_the_retries(fake: FakeKibana, connect: Callable[..., KibanaClient]) -> None:
-    client = connect(retry_attempts=3)
+    client = connect(retry=quick_retry(attempts=3))
     fake.fault("GET", r"/api/alerting/_health", status=429, retry_after=0)
 
     with pytest.raises(KibanaRateLimited) as caught:
@@ -151,7 +153,7 @@ async def test_unreadable_answer(fake: FakeKibana, kibana: KibanaClient) -> None
 
 
 async def test_timeout(fake: FakeKibana, connect: Callable[..., KibanaClient]) -> None:
-    client = connect(timeout=0.3, retry_attempts=1)
+    client = connect(timeout=0.3, retry=quick_retry(attempts=1))
     fake.add_rule(id="r1")
     fake.fault("GET", RULE_PATH, latency=2.0)
 
@@ -162,7 +164,7 @@ async def test_timeout(fake: FakeKibana, connect: Callable[..., KibanaClient]) -
 
 
 async def test_connection_refused(fake: FakeKibana, connect: Callable[..., KibanaClient]) -> None:
-    client = connect(retry_attempts=2)
+    client = connect(retry=quick_retry(attempts=2))
     await fake.stop()
 
     with pytest.raises(KibanaUnavailable, match="could not connect to Kibana") as caught:

@@ -11,6 +11,8 @@ import pytest
 from bot.kibana import CaseCreate, KibanaClient, KibanaRateLimited, KibanaTimeout, KibanaUnavailable
 from devkit.fake_kibana import Exchange, FakeKibana
 
+from .conftest import quick_retry
+
 RULE_PATH = r"/api/alerting/rule/[^/]+"
 
 
@@ -119,7 +121,7 @@ async def test_retry_after_is_honoured(fake: FakeKibana, kibana: KibanaClient) -
 
 
 async def test_retry_after_beyond_the_budget_gives_up(fake: FakeKibana, connect: Callable[..., KibanaClient]) -> None:
-    client = connect(retry_timeout=5, retry_after_max=60)
+    client = connect(retry=quick_retry(timeout=5, retry_after_max=60))
     fake.fault("GET", r"/api/alerting/_health", status=429, retry_after=30)
 
     started = time.monotonic()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import trustme
 
-from bot.kibana import KibanaClient, KibanaTimeout, KibanaUnavailable
+from bot.kibana import KibanaClient, KibanaTimeout, KibanaUnavailable, RetryPolicy
 from bot.settings import Settings
 from devkit.fake_kibana import FakeKibana
 
@@ -52,7 +52,7 @@ async def test_kibana_ca_cert_is_trusted(https_kibana: FakeKibana, ca_pem: Path)
 
 
 async def test_an_unknown_ca_is_refused_before_anything_is_sent(https_kibana: FakeKibana) -> None:
-    async with KibanaClient.from_settings(_settings(https_kibana.url), retry_attempts=1) as client:
+    async with KibanaClient.from_settings(_settings(https_kibana.url), retry=RetryPolicy(attempts=1)) as client:
         with pytest.raises(KibanaUnavailable, match="could not connect to Kibana") as caught:
             await client.health()
 
@@ -75,7 +75,7 @@ async def test_a_ca_cert_that_did_not_sign_kibanas_certificate_is_refused(
     other = tmp_path / "other-ca.pem"
     trustme.CA().cert_pem.write_to_path(str(other))
     async with KibanaClient.from_settings(
-        _settings(https_kibana.url, kibana_ca_cert=other), retry_attempts=1
+        _settings(https_kibana.url, kibana_ca_cert=other), retry=RetryPolicy(attempts=1)
     ) as client:
         with pytest.raises(KibanaUnavailable, match="could not connect to Kibana") as caught:
             await client.health()

@@ -65,7 +65,7 @@ REASONS = {
 )
 async def test_status_maps_to_typed_error_with_kibana_fields(kit: Any, status: int, error_class: type) -> None:
     script = kit.Script(kit.boom(status, REASONS[status], f"message {status}", attributes={"data": None}))
-    client = kit.client(script, retry_attempts=1)
+    client = kit.client(script, retry=kit.retry(attempts=1))
 
     with pytest.raises(error_class) as caught:
         await client.get_rule("r1", space="ops")
@@ -92,7 +92,7 @@ async def test_non_kibana_error_bodies_still_give_a_message(
 ) -> None:
     status = 502 if body.startswith(b"<html>") else 503
     script = kit.Script(httpx.Response(status, content=body, headers={"content-type": content_type}))
-    client = kit.client(script, retry_attempts=1)
+    client = kit.client(script, retry=kit.retry(attempts=1))
 
     with pytest.raises(KibanaUnavailable) as caught:
         await client.health()
@@ -126,8 +126,8 @@ async def test_transport_failures_never_carry_credentials(
     kit: Any, failure: httpx.TransportError, error_class: type, sent: bool
 ) -> None:
     script = kit.Script(failure)
-    client = kit.client(script, retry_attempts=1)
-    basic = kit.client(script, api_key=None, username="elastic", password=kit.password, retry_attempts=1)
+    client = kit.client(script, retry=kit.retry(attempts=1))
+    basic = kit.client(script, api_key=None, username="elastic", password=kit.password, retry=kit.retry(attempts=1))
 
     for each in (client, basic):
         with pytest.raises(error_class) as caught:
@@ -177,7 +177,7 @@ async def test_idempotent_call_survives_a_503(kit: Any) -> None:
 
 async def test_retries_are_bounded_by_attempts(kit: Any) -> None:
     script = kit.Script(kit.boom(502, "Bad Gateway", "proxy"))
-    client = kit.client(script, retry_attempts=3)
+    client = kit.client(script, retry=kit.retry(attempts=3))
 
     with pytest.raises(KibanaUnavailable):
         await client.mute_all("r1")
@@ -258,7 +258,7 @@ async def test_unsnooze_is_not_retried_after_reaching_kibana(kit: Any) -> None:
 
 async def test_rate_limit_beyond_the_retry_budget_gives_up_at_once(kit: Any) -> None:
     script = kit.Script(httpx.Response(429, headers={"retry-after": "3600"}), httpx.Response(204))
-    client = kit.client(script, retry_after_max=5000, retry_timeout=2)
+    client = kit.client(script, retry=kit.retry(retry_after_max=5000, timeout=2))
 
     with pytest.raises(KibanaRateLimited) as caught:
         await client.enable_rule("r1")
@@ -269,7 +269,7 @@ async def test_rate_limit_beyond_the_retry_budget_gives_up_at_once(kit: Any) -> 
 
 async def test_rate_limit_wait_is_capped(kit: Any) -> None:
     script = kit.Script(httpx.Response(429, headers={"retry-after": "3600"}), httpx.Response(204))
-    client = kit.client(script, retry_after_max=0.01)
+    client = kit.client(script, retry=kit.retry(retry_after_max=0.01))
 
     await client.enable_rule("r1")
 
@@ -278,7 +278,7 @@ async def test_rate_limit_wait_is_capped(kit: Any) -> None:
 
 async def test_rate_limited_after_all_attempts(kit: Any) -> None:
     script = kit.Script(kit.boom(429, "Too Many Requests", "slow down"))
-    client = kit.client(script, retry_attempts=2)
+    client = kit.client(script, retry=kit.retry(attempts=2))
 
     with pytest.raises(KibanaRateLimited, match="slow down"):
         await client.health()

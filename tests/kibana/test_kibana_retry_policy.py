@@ -14,7 +14,7 @@ import stamina.instrumentation
 from bot.kibana import CaseCreate, KibanaError
 from bot.kibana.retry import RetryPolicy
 
-from .conftest import RULE_BODY, ScriptedKibana, fast_client
+from .conftest import RULE_BODY, ScriptedKibana, fast_client, quick_retry
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ async def test_a_first_failure_gets_stamina_backoff_before_the_second_attempt(
     retries: list[stamina.instrumentation.RetryDetails],
 ) -> None:
     script = ScriptedKibana(httpx.Response(503), httpx.Response(503), httpx.Response(200, json=RULE_BODY))
-    client = fast_client(script.transport, retry_wait_initial=0.02, retry_wait_max=1.0, retry_wait_jitter=0.0)
+    client = fast_client(script.transport, retry=RetryPolicy(wait_initial=0.02, wait_max=1.0, wait_jitter=0.0))
     async with client:
         rule = await client.get_rule("rule-1")
 
@@ -60,7 +60,7 @@ async def test_a_first_failure_gets_stamina_backoff_before_the_second_attempt(
 
 async def test_the_attempts_are_counted_from_the_first_failure() -> None:
     script = ScriptedKibana(httpx.ConnectError("refused"))
-    async with fast_client(script.transport, retry_attempts=3) as client:
+    async with fast_client(script.transport, retry=quick_retry(attempts=3)) as client:
         with pytest.raises(KibanaError) as caught:
             await client.get_rule("rule-1")
 

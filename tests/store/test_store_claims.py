@@ -65,36 +65,29 @@ async def test_twenty_replicas_take_over_an_expired_key_exactly_once(replicas: l
     assert results.count(True) == 1
 
 
-async def test_claim_run_once_per_subscription_and_fire_time(store: Store) -> None:
-    assert await store.claim_run(1, FIRE, replica="a") is True
-    assert await store.claim_run(1, FIRE, replica="b") is False
-    assert await store.claim_run(1, FIRE + timedelta(minutes=15), replica="b") is True
-    assert await store.claim_run(2, FIRE, replica="b") is True
+async def test_claim_runs_once_per_subscription_and_fire_time(store: Store) -> None:
+    assert await store.claim_runs([1], FIRE, replica="a") == {1}
+    assert await store.claim_runs([1], FIRE, replica="b") == set()
+    assert await store.claim_runs([1], FIRE + timedelta(minutes=15), replica="b") == {1}
+    assert await store.claim_runs([2], FIRE, replica="b") == {2}
 
 
-async def test_claim_run_compares_instants_not_time_zones(store: Store) -> None:
+async def test_claim_runs_compares_instants_not_time_zones(store: Store) -> None:
     paris = timezone(timedelta(hours=1))
-    assert await store.claim_run(7, FIRE, replica="a")
-    assert await store.claim_run(7, FIRE.astimezone(paris), replica="b") is False
+    assert await store.claim_runs([7], FIRE, replica="a") == {7}
+    assert await store.claim_runs([7], FIRE.astimezone(paris), replica="b") == set()
 
 
-async def test_claim_run_refuses_naive_datetimes(store: Store) -> None:
+async def test_claim_runs_refuses_naive_datetimes(store: Store) -> None:
     with pytest.raises((ValueError, StatementError)):
-        await store.claim_run(1, datetime(2025, 3, 1, 9, 0), replica="a")
+        await store.claim_runs([1], datetime(2025, 3, 1, 9, 0), replica="a")
 
 
 async def test_twenty_replicas_claim_one_run_and_exactly_one_wins(replicas: list[Store]) -> None:
     results = await asyncio.gather(
-        *(replica.claim_run(42, FIRE, replica=f"r{i}") for i, replica in enumerate(replicas))
+        *(replica.claim_runs([42], FIRE, replica=f"r{i}") for i, replica in enumerate(replicas))
     )
-    assert results.count(True) == 1
-
-
-async def test_claim_space_check_once_per_space_and_fire_time(store: Store) -> None:
-    assert await store.claim_space_check("ops", FIRE, replica="a") is True
-    assert await store.claim_space_check("ops", FIRE, replica="b") is False
-    assert await store.claim_space_check("default", FIRE, replica="b") is True
-    assert await store.claim_space_check("ops", FIRE + timedelta(hours=1), replica="b") is True
+    assert results.count({42}) == 1 and results.count(set()) == len(replicas) - 1
 
 
 async def test_seen_slack_event_records_the_id_the_first_time(store: Store) -> None:
@@ -105,14 +98,14 @@ async def test_seen_slack_event_records_the_id_the_first_time(store: Store) -> N
 
 async def test_prune_claims_forgets_old_runs_and_expired_keys(store: Store, clock: Clock) -> None:
     start = clock.now
-    assert await store.claim_run(1, start - timedelta(days=2), replica="a")
-    assert await store.claim_run(1, start + timedelta(hours=3), replica="a")
+    assert await store.claim_runs([1], start - timedelta(days=2), replica="a") == {1}
+    assert await store.claim_runs([1], start + timedelta(hours=3), replica="a") == {1}
     assert await store.claim_key("lease", "old", ttl=timedelta(hours=1))
     assert await store.claim_key("webhook", "forever")
 
     assert await store.prune_claims(start + timedelta(hours=2)) == 2
 
-    assert await store.claim_run(1, start - timedelta(days=2), replica="b") is True
-    assert await store.claim_run(1, start + timedelta(hours=3), replica="b") is False
+    assert await store.claim_runs([1], start - timedelta(days=2), replica="b") == {1}
+    assert await store.claim_runs([1], start + timedelta(hours=3), replica="b") == set()
     assert await store.release_key("lease", "old") is False
     assert await store.claim_key("webhook", "forever") is False

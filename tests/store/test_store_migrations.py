@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store import Store, StoreSchemaMismatch, StoreSchemaTooNew
 from bot.store.database import make_engine
-from bot.store.migrate import BASELINE, alembic_config, current_revisions, head_revision
+from bot.store.migrate import BASELINE, alembic_config, current_revisions
 from bot.store.schema import metadata
+from bot.store.schema_version import HEAD
 
 from .conftest import OpenStore
 
@@ -63,8 +64,8 @@ async def test_a_new_database_is_created_at_head_and_reopening_changes_nothing(
     caplog.set_level(logging.INFO, logger="bot.store.database")
     store = await Store.open(store_url)
     try:
-        assert upgrades(caplog) == [f"{UPGRADED} from nothing to {head_revision()}"]
-        assert await revisions(store_url) == (head_revision(),)
+        assert upgrades(caplog) == [f"{UPGRADED} from nothing to {HEAD}"]
+        assert await revisions(store_url) == (HEAD,)
         assert await store.claim_key("webhook", "k")
         assert await store.upgrade_schema() is None
     finally:
@@ -75,7 +76,7 @@ async def test_a_new_database_is_created_at_head_and_reopening_changes_nothing(
         assert await again.claim_key("webhook", "k") is False
     finally:
         await again.close()
-    assert await revisions(store_url) == (head_revision(),)
+    assert await revisions(store_url) == (HEAD,)
 
 
 async def test_replicas_starting_together_upgrade_once(
@@ -85,7 +86,7 @@ async def test_replicas_starting_together_upgrade_once(
     first, second = await asyncio.gather(open_store(), open_store())
     assert await first.ping() and await second.ping()
     assert len(upgrades(caplog)) == 1
-    assert await revisions(store_url) == (head_revision(),)
+    assert await revisions(store_url) == (HEAD,)
     engine = make_engine(store_url)
     try:
         async with engine.connect() as conn:
@@ -122,9 +123,9 @@ async def test_a_database_of_the_previous_release_is_adopted_and_keeps_its_rows(
 
     store = await Store.open(store_url)
     try:
-        assert await revisions(store_url) == (head_revision(),)
+        assert await revisions(store_url) == (HEAD,)
         assert upgrades(caplog) == [
-            f"{UPGRADED} from {BASELINE} to {head_revision()} (adopted the unversioned tables at the baseline)"
+            f"{UPGRADED} from {BASELINE} to {HEAD} (adopted the unversioned tables at the baseline)"
         ]
         assert await store.claim_key("webhook", "k") is False
         assert await store.subscriptions_version() == "3"
@@ -160,7 +161,7 @@ async def test_unrelated_tables_do_not_stop_a_new_database(store_url: str) -> No
     await execute(store_url, "CREATE TABLE someone_elses (id INTEGER PRIMARY KEY)")
     store = await Store.open(store_url)
     await store.close()
-    assert await revisions(store_url) == (head_revision(),)
+    assert await revisions(store_url) == (HEAD,)
 
 
 async def test_a_database_newer_than_the_code_is_refused(open_store: OpenStore, store_url: str) -> None:
@@ -169,7 +170,7 @@ async def test_a_database_newer_than_the_code_is_refused(open_store: OpenStore, 
     with pytest.raises(StoreSchemaTooNew) as refused:
         await Store.open(store_url)
     assert str(refused.value) == (
-        f"schema revision abc123 is newer than this kibana-chatops (knows up to {head_revision()}); "
+        f"schema revision abc123 is newer than this kibana-chatops (knows up to {HEAD}); "
         "upgrade the bot or point DATABASE_URL at another database"
     )
     assert await revisions(store_url) == ("abc123",)

@@ -34,7 +34,7 @@ async def test_open_twice_keeps_the_data(open_store: OpenStore) -> None:
     first = await open_store()
     assert await first.claim_key("webhook", "k")
     second = await open_store()
-    await second.create_all()
+    await second.upgrade_schema()
     assert await second.claim_key("webhook", "k") is False
 
 

@@ -85,8 +85,9 @@ async def test_a_job_run_claims_its_scheduled_fire_time(store: Store) -> None:
         scheduler.apscheduler.wakeup()
         await asyncio.wait_for(recorder.posted.wait(), timeout=3)
         assert recorder.posts == [subscription.id]
-        assert not await store.claim_run(subscription.id, scheduled, replica="other")  # taken: that exact time
-        assert await store.claim_run(subscription.id, scheduled + timedelta(seconds=1), replica="other")
+        taken = await store.claim_runs([subscription.id], scheduled, replica="other")
+        assert taken == set()  # taken: that exact time
+        assert await store.claim_runs([subscription.id], scheduled + timedelta(seconds=1), replica="other")
         [job] = scheduler.apscheduler.get_jobs()
         assert job.next_run_time == far.replace(second=0, microsecond=0)  # back on the cron
     finally:
@@ -119,11 +120,11 @@ async def test_changes_made_on_another_replica_are_polled(store: Store, store_ur
         assert scheduler.groups() == set()
         added = await add(other, "every 15m")
         await wait_until(lambda: {g.cron for g in scheduler.groups()} == {"*/15 * * * *"})
-        await add(other, "daily 09:00 Europe/Paris", channel="C2")
+        paris = await add(other, "daily 09:00 Europe/Paris", channel="C2")
         await wait_until(lambda: len(scheduler.groups()) == 2)
         await other.set_subscription_paused(added.id, True, reason="the channel is archived")
         await wait_until(lambda: {g.cron for g in scheduler.groups()} == {"0 9 * * *"})
-        await other.remove_channel_subscriptions("C2")
+        await other.remove_subscription(paris.id)
         await wait_until(lambda: scheduler.groups() == set())
     finally:
         await scheduler.close()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.kibana import KibanaClient
+from bot.kibana import KibanaClient, RetryPolicy
 from devkit.fake_kibana import FakeKibana
 from handlers.health.report import HealthOutcome, check_health, health_blocks, health_text
 
@@ -24,7 +24,7 @@ async def kibana() -> AsyncIterator[FakeKibana]:
 
 def client(url: str, key: str = KEY) -> KibanaClient:
     return KibanaClient(
-        base_url=url, api_key=key, retry_attempts=2, retry_wait_initial=0.001, retry_wait_max=0.01, retry_wait_jitter=0
+        base_url=url, api_key=key, retry=RetryPolicy(attempts=2, wait_initial=0.001, wait_max=0.01, wait_jitter=0)
     )
 
 

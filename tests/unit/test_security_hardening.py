@@ -15,6 +15,7 @@ import pytest
 
 from bot.kibana.client import KibanaClient
 from bot.kibana.errors import KibanaError
+from bot.kibana.retry import RetryPolicy
 from bot.logs import REDACTED, RedactingFormatter, request_id
 from bot.request_context import new_request_id, request_kind, start_request
 from bot.server import SIGNATURE_WINDOW, timestamp_problem
@@ -99,7 +100,10 @@ async def test_kibana_errors_and_reprs_never_carry_the_credentials() -> None:
         return httpx.Response(401, json={"statusCode": 401, "error": "Unauthorized", "message": "bad key"})
 
     client = KibanaClient(
-        base_url="http://kibana.test:5601", api_key=KEY, transport=httpx.MockTransport(answer), retry_attempts=1
+        base_url="http://kibana.test:5601",
+        api_key=KEY,
+        transport=httpx.MockTransport(answer),
+        retry=RetryPolicy(attempts=1),
     )
     try:
         seen: list[str] = [repr(client)]

@@ -24,8 +24,9 @@ from bot.slack_limits import (
     SlackBudgets,
     SlackLimiter,
     SlackRateLimited,
-    bounded_wait,
     parse_retry_after,
+    reset_max_wait,
+    set_max_wait,
     special_budgets,
     tier_budgets,
 )
@@ -104,11 +105,15 @@ async def test_a_bounded_wait_becomes_a_sentence_and_sends_nothing_early(session
         client = client_for(slack, session, FAST_BOT)
         posted = await client.chat_postMessage(channel="C0ALERTS", text="x")
         slack.fail("chat.update", "ratelimited", status=429, retry_after=30)
-        with bounded_wait(2.0), pytest.raises(SlackRateLimited) as raised:
-            await client.chat_update(channel="C0ALERTS", ts=posted["ts"], text="y")
-        sent = len(slack.calls_to("chat.update"))
-        with bounded_wait(2.0), pytest.raises(SlackRateLimited) as again:
-            await client.chat_update(channel="C0ALERTS", ts=posted["ts"], text="z")
+        answering = set_max_wait(2.0)  # as ChatOpsApp does for every Slack request
+        try:
+            with pytest.raises(SlackRateLimited) as raised:
+                await client.chat_update(channel="C0ALERTS", ts=posted["ts"], text="y")
+            sent = len(slack.calls_to("chat.update"))
+            with pytest.raises(SlackRateLimited) as again:
+                await client.chat_update(channel="C0ALERTS", ts=posted["ts"], text="z")
+        finally:
+            reset_max_wait(answering)
         assert len(slack.calls_to("chat.update")) == sent == 1  # the second one never went out
         # other methods are not held up by chat.update's Retry-After
         await client.chat_postMessage(channel="C0ALERTS", text="still fine")
@@ -126,8 +131,12 @@ async def test_a_bounded_caller_behind_a_long_queue_is_told_at_once(session: aio
         client = client_for(slack, session, slow)
         queued = [asyncio.create_task(client.auth_test()) for _ in range(5)]
         await asyncio.sleep(0)
-        with bounded_wait(1.5), pytest.raises(SlackRateLimited) as raised:
-            await client.auth_test()
+        answering = set_max_wait(1.5)
+        try:
+            with pytest.raises(SlackRateLimited) as raised:
+                await client.auth_test()
+        finally:
+            reset_max_wait(answering)
         for task in queued:
             task.cancel()
         await asyncio.gather(*queued, return_exceptions=True)

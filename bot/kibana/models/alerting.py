@@ -41,10 +41,6 @@ class AlertingHealth(KibanaResponse):
         states = (health.decryption_health, health.execution_health, health.read_health)
         return max((s.status for s in states), key=lambda s: _STATUS_RANK[s])
 
-    @property
-    def is_healthy(self) -> bool:
-        return self.status == "ok" and self.is_sufficiently_secure and self.has_permanent_encryption_key
-
 
 class RuleSchedule(KibanaResponse):
     interval: str
@@ -124,10 +120,6 @@ class Rule(KibanaResponse):
         if self.last_run is None:
             return 0
         return self.last_run.alerts_count.active or 0
-
-    @property
-    def is_snoozed(self) -> bool:
-        return self.is_snoozed_until is not None or bool(self.active_snoozes)
 
 
 class RulePage(KibanaResponse):

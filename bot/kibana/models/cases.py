@@ -7,9 +7,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
+from bot.identifiers import CaseOwner
+
 from ._base import KibanaRequest, KibanaResponse
 
-CaseOwner = Literal["cases", "observability", "securitySolution"]
 CaseSeverity = Literal["low", "medium", "high", "critical"]
 CaseStatus = Literal["open", "in-progress", "closed"]
 
