@@ -36,7 +36,7 @@ def button(message: dict[str, Any], action_id: str = "alert_mute") -> dict[str, 
 
 
 def alert_delivery(alert_id: str = "host-__N__", uuid_suffix: str = "__N__") -> dict[str, Any]:
-    """What Kibana's Webhook connector sends for the README's body (an active alert)."""
+    """What Kibana's Webhook connector sends for docs/alerts.md's body (an active alert)."""
     body = {
         "rule_id": RULE_ID,
         "rule_name": "CPU high",

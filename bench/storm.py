@@ -1,6 +1,6 @@
 """`storm`: an alert storm through the webhook, into Slack with Slack's rate limits on.
 
-Full size: 1,000 webhook deliveries (`POST /kibana/alerts`, the README's connector body) from 20
+Full size: 1,000 webhook deliveries (`POST /kibana/alerts`, the connector body of docs/alerts.md) from 20
 rules over 60 s, into 5 channels, then a recovery wave (every alert recovered). The bot runs as
 `python -m bot serve` runs it (its own process); the fake Kibana and the fake Slack, with Slack's
 rate limits enforced (devkit/fake_slack/rate_limits.py), run in another; this process is
@@ -62,7 +62,7 @@ class Alert:
         return channel_id(self.rule % channels)
 
     def body(self, channels: int, state: str) -> dict[str, Any]:
-        """What Kibana's Webhook connector renders from the README's body (handlers/alerts/webhook.py)."""
+        """What Kibana's Webhook connector renders from docs/alerts.md's body (handlers/alerts/webhook.py)."""
         return {
             "rule_id": self.rule_id,
             "rule_name": f"Storm rule {self.rule:02d}",

@@ -88,7 +88,7 @@ def reason_for(rule: SampleRule) -> str:
 
 
 def webhook_body(rule: SampleRule, kibana_link_base: str, now: datetime | None = None) -> dict[str, Any]:
-    """The connector body of the README, with Kibana's mustache variables rendered."""
+    """The connector body of docs/alerts.md, with Kibana's mustache variables rendered."""
     space_prefix = "" if rule.space == "default" else f"/s/{rule.space}"
     return {
         "rule_id": rule.rule_id,

@@ -65,7 +65,7 @@ async def test_sample_alert_then_mute_updates_the_message_and_threads_a_receipt(
     assert shot.stat().st_size > 10_000
     if os.environ.get(
         "DEMO_SCREENSHOT"
-    ):  # `DEMO_SCREENSHOT=docs/demo.png pytest tests/demo` refreshes the README's picture
+    ):  # `DEMO_SCREENSHOT=docs/demo.png pytest tests/demo` refreshes the README's picture (docs/demo.png)
         shutil.copyfile(shot, os.environ["DEMO_SCREENSHOT"])
 
 

@@ -20,7 +20,7 @@ from handlers.shared.codec import Target
 
 from .conftest import WEBHOOK_TOKEN, make_settings
 
-# What Kibana's Webhook connector sends for the body in the README (mustache already rendered).
+# What Kibana's Webhook connector sends for the body in docs/alerts.md (mustache already rendered).
 BODY: dict[str, Any] = {
     "rule_id": "r1",
     "rule_name": "CPU high",

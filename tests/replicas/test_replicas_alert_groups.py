@@ -35,7 +35,7 @@ async def replicas(tmp_path: Path, database_url: str) -> AsyncIterator[tuple[Fak
     policy.write_text(POLICY)
     # Slack's limits on. Each replica paces its own calls and waits out the Retry-After Slack sends it;
     # the limits are the app's, so one replica may call while the other was told to wait (the fake
-    # counts those as early calls; README, several replicas): the storm still lands, counted once.
+    # counts those as early calls; docs/settings.md, several replicas): the storm still lands, counted once.
     async with FakeSlack(rate_limits=True) as slack, FakeKibana(api_keys=(KIBANA_KEY,)) as kibana:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "KIBANA_", "HEALTH_", "ALERT_"))}
         env.update(
