@@ -78,7 +78,7 @@ class Invocation:
     actor: Actor
     respond: AsyncRespond
     client: AsyncWebClient
-    body: dict[str, Any]
+    response_url: str | None = None
     trigger_id: str | None = None
 
     def args(self, kind: type[A]) -> A:
@@ -92,11 +92,6 @@ class Invocation:
     @property
     def slash(self) -> str:
         return self.services.settings.slack_command
-
-    @property
-    def response_url(self) -> str | None:
-        url = self.body.get("response_url")
-        return url if isinstance(url, str) and url else None
 
     @property
     def surface(self) -> Surface:
