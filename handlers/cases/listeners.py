@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -41,7 +42,8 @@ from handlers.shared.context import Actor, Invocation
 from handlers.shared.errors import Doing, describe
 from handlers.shared.feature import Contribution, Listener, Plumbing
 from handlers.shared.grammar import CaseArgs
-from handlers.shared.guard import Aim, element_value, surface_of
+from handlers.shared.guard import Aim, Submission, packed
+from handlers.shared.interaction import Interaction, Message
 from handlers.shared.replies import Replies
 
 log = logging.getLogger(__name__)
@@ -53,46 +55,45 @@ def register(plumbing: Plumbing) -> Contribution:
     """The command, the shortcut, the alert button and the two modals."""
     services, replies = plumbing.services, plumbing.replies
 
-    async def on_shortcut(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_shortcut(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
         await ack()
         services.track_current_task()
-        message = body.get("message") or {}
-        channel = (body.get("channel") or {}).get("id")
+        interaction = Interaction.parse(body, context)
+        message = interaction.message or Message()
         origin = CaseOrigin(
             kind="message",
-            channel=channel,
-            message_ts=body.get("message_ts") or message.get("ts"),
-            thread_ts=message.get("thread_ts"),
+            channel=interaction.channel,
+            message_ts=interaction.message_ts,
+            thread_ts=interaction.thread_ts,
             space=services.settings.kibana_space,
-            author=message.get("user"),
-            response_url=body.get("response_url"),
+            author=message.author,
+            response_url=interaction.response_url,
         )
-        actor = _actor(body, origin)
-        await _open_for_message(plumbing, client, body["trigger_id"], origin, actor, message.get("text") or "")
+        trigger_id = interaction.trigger_id or ""
+        await _open_for_message(plumbing, services.slack, trigger_id, origin, interaction.actor, message.text)
 
-    async def on_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_button(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
         """Opens the form at once (its access check follows, in the form; submitting is guarded)."""
         await ack()
         services.track_current_task()
-        container = body.get("container") or {}
-        message = body.get("message") or {}
+        interaction = Interaction.parse(body, context)
         try:
-            target = Target.unpack(element_value(body))
+            target = Target.unpack(interaction.value)
         except ForgedValue as error:
-            await replies.privately(surface_of(body, Actor.from_interaction(body)), str(error))
+            await replies.privately(interaction.surface, str(error))
             return
         origin = CaseOrigin(
             kind="alert",
-            channel=container.get("channel_id") or (body.get("channel") or {}).get("id"),
-            message_ts=container.get("message_ts") or message.get("ts"),
-            thread_ts=message.get("thread_ts"),
+            channel=interaction.channel,
+            message_ts=interaction.message_ts,
+            thread_ts=interaction.thread_ts,
             space=target.space,
             rule_id=target.rule_id,
             alert_id=target.alert_id,
-            response_url=body.get("response_url"),
+            response_url=interaction.response_url,
         )
-        actor = _actor(body, origin)
-        await _open_for_message(plumbing, client, body["trigger_id"], origin, actor, message.get("text") or "")
+        text = (interaction.message or Message()).text
+        await _open_for_message(plumbing, services.slack, interaction.trigger_id or "", origin, interaction.actor, text)
 
     async def case_command(inv: Invocation) -> None:
         """`/kibana case [<title>]`: the same form, in the command's channel, with no source message."""
@@ -108,11 +109,8 @@ def register(plumbing: Plumbing) -> Contribution:
             raise ValueError("Slack sent no trigger_id with the command")
         await inv.client.views_open(trigger_id=inv.trigger_id, view=case_form(prefill, origin))
 
-    async def tell(origin: CaseOrigin, actor: Actor, text: str) -> None:
-        await replies.privately(origin.surface(actor.user_id), text)
-
-    def aim(origin: CaseOrigin) -> Aim:
-        return Aim(target=origin.case_id or "", space=origin.space, rule_id=origin.rule_id, channel=origin.channel)
+    async def tell(origin: CaseOrigin, interaction: Interaction, text: str) -> None:
+        await replies.privately(origin.surface(interaction.actor.user_id), text)
 
     def read_case(origin: CaseOrigin, view: dict[str, Any]) -> CaseFields | dict[str, str]:
         return read_case_form(view, footer=source_line(origin) if origin.kind != "command" else "")
@@ -122,52 +120,45 @@ def register(plumbing: Plumbing) -> Contribution:
             return {COMMENT: "No case to add to."}
         return read_comment(view)
 
-    async def on_case_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        async def run(origin: CaseOrigin, fields: CaseFields, actor: Actor) -> None:
-            await _create(services, replies, actor, origin, fields, view_id=str(view.get("id")))
+    async def create(origin: CaseOrigin, fields: CaseFields, interaction: Interaction) -> None:
+        await _create(services, replies, interaction.actor, origin, fields, view_id=interaction.view_id or "")
 
-        async def acknowledge(fields: CaseFields, ack: AsyncAck) -> bool:
-            problem = await required_custom_fields(
-                services, fields.owner, CaseOrigin.unpack(view.get("private_metadata"))
-            )
-            if problem is None:
-                await ack()
-                return True
-            await ack(response_action="errors", errors={OWNER: problem})
-            return False
+    async def acknowledge(origin: CaseOrigin, fields: CaseFields, ack: AsyncAck) -> bool:
+        problem = await required_custom_fields(services, fields.owner, origin)
+        if problem is None:
+            await ack()
+            return True
+        await ack(response_action="errors", errors={OWNER: problem})
+        return False
 
-        await plumbing.guard.submission(
-            ack,
-            body,
-            view,
-            decode=CaseOrigin.unpack,
-            aim=aim,
-            read=read_case,
-            run=run,
-            tell=tell,
-            error_block=lambda _: TITLE,
-            acknowledge=acknowledge,
-            refusal_target=lambda _, fields: fields.title,
-        )
+    async def add_comment(origin: CaseOrigin, text: str, interaction: Interaction) -> None:
+        await _add_comment(services, replies, interaction.actor, origin, text, view_id=interaction.view_id or "")
 
-    async def on_comment_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        async def run(origin: CaseOrigin, text: str, actor: Actor) -> None:
-            await _add_comment(services, replies, actor, origin, text, view_id=str(view.get("id")))
+    def aim(origin: CaseOrigin, target: str, detail: str = "") -> Aim:
+        return Aim(target, origin.space, origin.rule_id, channel=origin.channel, detail=detail)
 
-        await plumbing.guard.submission(
-            ack,
-            body,
-            view,
-            decode=CaseOrigin.unpack,
-            aim=aim,
-            read=read_new_comment,
-            run=run,
-            tell=tell,
-            error_block=lambda _: COMMENT,
-            refusal_detail=lambda _, __: "comment",
-        )
-
-    views: dict[str, Listener] = {catalog.CASE_MODAL: on_case_submitted, catalog.COMMENT_MODAL: on_comment_submitted}
+    new_case = Submission(
+        decode=packed(CaseOrigin.unpack),
+        read=read_case,
+        aim=lambda origin, fields: aim(origin, fields.title),
+        run=create,
+        tell=tell,
+        error_block=TITLE,
+        acknowledge=acknowledge,
+    )
+    new_comment = Submission(
+        decode=packed(CaseOrigin.unpack),
+        read=read_new_comment,
+        aim=lambda origin, _: aim(origin, origin.case_id or "", "comment"),
+        run=add_comment,
+        tell=tell,
+        error_block=COMMENT,
+    )
+    guard = plumbing.guard
+    views: dict[str, Listener] = {
+        catalog.CASE_MODAL: guard.submission(new_case),
+        catalog.COMMENT_MODAL: guard.submission(new_comment),
+    }
     return Contribution(
         commands={"case": case_command},
         actions={catalog.CASE_OPEN: on_button},
@@ -200,11 +191,6 @@ async def required_custom_fields(services: Services, owner: str, origin: CaseOri
         "from Slack cannot fill them in; choose another app, or ask a Kibana admin to give them a default "
         "or make them optional (Cases → Settings)."
     )
-
-
-def _actor(body: dict[str, Any], origin: CaseOrigin) -> Actor:
-    actor = Actor.from_interaction(body)
-    return actor.in_channel(origin.channel or actor.channel_id)
 
 
 def _doing(services: Services, origin: CaseOrigin) -> Doing:
