@@ -1,15 +1,17 @@
 """Open a Kibana case from Slack: the `open_case` message shortcut, the `case_open` button on
 alert messages and `/kibana case [<title>]` open a prefilled form; submitting it creates the
-case exactly once and posts its link in the message's thread."""
+case exactly once and posts its link in the message's thread. The shortcut and the button are
+guarded like every other write; their form opens before the access check (the trigger id lives
+3 s), and a refusal is shown in it."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck
-from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -36,13 +38,13 @@ from handlers.cases.form import (
 )
 from handlers.shared import catalog
 from handlers.shared.audit import record
-from handlers.shared.blocks import clip, code, escape
-from handlers.shared.codec import ForgedValue, Target
+from handlers.shared.blocks import Block, clip, code, escape
+from handlers.shared.codec import Target
 from handlers.shared.context import Actor, Invocation
 from handlers.shared.errors import Doing, describe
 from handlers.shared.feature import Contribution, Listener, Plumbing
 from handlers.shared.grammar import CaseArgs
-from handlers.shared.guard import Aim, Submission, packed
+from handlers.shared.guard import Aim, Click, Submission, packed
 from handlers.shared.interaction import Interaction, Message
 from handlers.shared.replies import Replies
 
@@ -51,14 +53,31 @@ log = logging.getLogger(__name__)
 ACTION = catalog.action("case")
 
 
+@dataclass(frozen=True)
+class OpenedForm:
+    """The modal the bot opened, to update in place (the hash refuses an update of a changed form)."""
+
+    view_id: str
+    view_hash: str
+    callback_id: str
+
+
+@dataclass(frozen=True)
+class Opening:
+    """The form being opened on a message (the shortcut) or an alert message (its button)."""
+
+    origin: CaseOrigin
+    text: str  # the message's, for the prefill
+    target: Target | None = None  # the alert's, from its button
+    case_url: str | None = None  # the message already has a case: the form adds to it
+    form: OpenedForm | None = None  # once open, the person is told through it
+
+
 def register(plumbing: Plumbing) -> Contribution:
     """The command, the shortcut, the alert button and the two modals."""
     services, replies = plumbing.services, plumbing.replies
 
-    async def on_shortcut(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
-        await ack()
-        services.track_current_task()
-        interaction = Interaction.parse(body, context)
+    def from_message(interaction: Interaction) -> Opening:
         message = interaction.message or Message()
         origin = CaseOrigin(
             kind="message",
@@ -69,19 +88,10 @@ def register(plumbing: Plumbing) -> Contribution:
             author=message.author,
             response_url=interaction.response_url,
         )
-        trigger_id = interaction.trigger_id or ""
-        await _open_for_message(plumbing, services.slack, trigger_id, origin, interaction.actor, message.text)
+        return Opening(origin, message.text)
 
-    async def on_button(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
-        """Opens the form at once (its access check follows, in the form; submitting is guarded)."""
-        await ack()
-        services.track_current_task()
-        interaction = Interaction.parse(body, context)
-        try:
-            target = Target.unpack(interaction.value)
-        except ForgedValue as error:
-            await replies.privately(interaction.surface, str(error))
-            return
+    def from_alert(interaction: Interaction) -> Opening:
+        target = Target.unpack(interaction.value)
         origin = CaseOrigin(
             kind="alert",
             channel=interaction.channel,
@@ -92,8 +102,47 @@ def register(plumbing: Plumbing) -> Contribution:
             alert_id=target.alert_id,
             response_url=interaction.response_url,
         )
-        text = (interaction.message or Message()).text
-        await _open_for_message(plumbing, services.slack, interaction.trigger_id or "", origin, interaction.actor, text)
+        return Opening(origin, (interaction.message or Message()).text, target=target)
+
+    def aim_opening(opening: Opening) -> Aim:
+        origin, target = opening.origin, opening.target
+        if target is not None:
+            return Aim(target, target.space, target.rule_id, target.alert_id, detail="open the form")
+        return Aim(f"{origin.channel}:{origin.message_ts}", origin.space, detail="open the form")
+
+    async def open_form(opening: Opening, interaction: Interaction) -> Opening:
+        """At once (the trigger id lives 3 s): the form, or the add-to-case form when the message has a case."""
+        origin = opening.origin
+        if origin.channel and origin.message_ts:
+            existing = await services.store.case_for_message(origin.channel, origin.message_ts)
+            if existing is not None and existing.case_id:
+                origin = origin.model_copy(update={"case_id": existing.case_id})
+                opening = replace(opening, origin=origin, case_url=existing.case_url)
+        view = _form_view(opening, _message_prefill(origin, opening.text, services.settings.case_owner))
+        opened = (await services.slack.views_open(trigger_id=interaction.trigger_id or "", view=view))["view"]
+        form = OpenedForm(str(opened["id"]), str(opened["hash"]), str(opened.get("callback_id") or catalog.CASE_MODAL))
+        return replace(opening, form=form)
+
+    async def fill_form(opening: Opening, interaction: Interaction) -> None:
+        """Once access is granted: the message's permalink, and for an alert its rule."""
+        assert opening.form is not None
+        origin = opening.origin.model_copy(update={"permalink": await _permalink(services, opening.origin)})
+        prefill = _message_prefill(origin, opening.text, services.settings.case_owner)
+        if origin.case_id is None and origin.kind == "alert":
+            await _add_rule(services, origin, prefill, opening.text)
+        await _update(services.slack, opening.form, _form_view(replace(opening, origin=origin), prefill))
+
+    async def tell_opening(opening: Opening, interaction: Interaction, text: str) -> None:
+        """In the form once it is open (a refusal, a failure while filling it in), else privately."""
+        form = opening.form
+        if form is not None:
+            shown = notice(form.callback_id, "Open a Kibana case", text, opening.origin)
+            if await _update(services.slack, form, shown):
+                return
+        await replies.privately(opening.origin.surface(interaction.actor.user_id), text)
+
+    on_message = Click(decode=from_message, aim=aim_opening, run=fill_form, tell=tell_opening, open_form=open_form)
+    on_alert = replace(on_message, decode=from_alert)
 
     async def case_command(inv: Invocation) -> None:
         """`/kibana case [<title>]`: the same form, in the command's channel, with no source message."""
@@ -161,9 +210,9 @@ def register(plumbing: Plumbing) -> Contribution:
     }
     return Contribution(
         commands={"case": case_command},
-        actions={catalog.CASE_OPEN: on_button},
+        actions={catalog.CASE_OPEN: guard.click(on_alert)},
         views=views,
-        shortcuts={catalog.OPEN_CASE_SHORTCUT: on_shortcut},
+        shortcuts={catalog.OPEN_CASE_SHORTCUT: guard.click(on_message)},
     )
 
 
@@ -200,45 +249,13 @@ def _doing(services: Services, origin: CaseOrigin) -> Doing:
 # ---- opening the form -------------------------------------------------------------------
 
 
-async def _open_for_message(
-    plumbing: Plumbing, client: AsyncWebClient, trigger_id: str, origin: CaseOrigin, actor: Actor, text: str
-) -> None:
-    """Open the form at once (the trigger id lives 3 s), then check access and fill in the rest."""
-    services = plumbing.services
-    existing = None
-    if origin.channel and origin.message_ts:
-        existing = await services.store.case_for_message(origin.channel, origin.message_ts)
-    if existing is not None and existing.case_id:
-        origin = origin.model_copy(update={"case_id": existing.case_id})
-
-        def view_for(o: CaseOrigin) -> dict[str, Any]:
-            return comment_form(o, case_title="the case", case_url=existing.case_url, comment=description_for(text, o))
-    else:
-        settings = services.settings
-
-        def view_for(o: CaseOrigin) -> dict[str, Any]:
-            return case_form(_message_prefill(o, text, settings.case_owner), o)
-
-    try:
-        opened = await client.views_open(trigger_id=trigger_id, view=view_for(origin))
-    except SlackApiError as error:
-        await plumbing.replies.privately(origin.surface(actor.user_id), describe(error, _doing(services, origin)))
-        return
-    view_id, view_hash = opened["view"]["id"], opened["view"]["hash"]
-    callback = opened["view"].get("callback_id") or catalog.CASE_MODAL
-
-    refusal = await services.access.check(actor.user_id, origin.channel, ACTION)
-    if refusal is not None:
-        await _update(client, view_id, view_hash, notice(callback, "Open a Kibana case", refusal.message(), origin))
-        return
-    origin = origin.model_copy(update={"permalink": await _permalink(services, origin)})
-    if origin.case_id is not None:
-        await _update(client, view_id, view_hash, view_for(origin))
-        return
-    prefill = _message_prefill(origin, text, services.settings.case_owner)
-    if origin.kind == "alert":
-        await _add_rule(services, origin, prefill, text)
-    await _update(client, view_id, view_hash, case_form(prefill, origin))
+def _form_view(opening: Opening, prefill: Prefill) -> Block:
+    """The new-case form, or the add-to-case form for a message that already has a case."""
+    origin = opening.origin
+    if origin.case_id is None:
+        return case_form(prefill, origin)
+    comment = description_for(opening.text, origin)
+    return comment_form(origin, case_title="the case", case_url=opening.case_url, comment=comment)
 
 
 def _message_prefill(origin: CaseOrigin, text: str, owner: str) -> Prefill:
@@ -281,11 +298,13 @@ async def _permalink(services: Services, origin: CaseOrigin) -> str | None:
     return link if isinstance(link, str) else None
 
 
-async def _update(client: AsyncWebClient, view_id: str, view_hash: str, view: dict[str, Any]) -> None:
+async def _update(client: AsyncWebClient, form: OpenedForm, view: Block) -> bool:
     try:
-        await client.views_update(view_id=view_id, hash=view_hash, view=view)
+        await client.views_update(view_id=form.view_id, hash=form.view_hash, view=view)
     except SlackApiError as error:  # closed meanwhile, or changed by someone else: the form still works
-        log.info("could not update the case form %s: %s", view_id, error.response.get("error"))
+        log.info("could not update the case form %s: %s", form.view_id, error.response.get("error"))
+        return False
+    return True
 
 
 # ---- submitting -----------------------------------------------------------------------
