@@ -97,7 +97,7 @@ class Submission(Generic[V, F]):
     acknowledge: Callable[[V, F, AsyncAck], Awaitable[bool]] | None = None
 
 
-def performed(interaction: Interaction) -> Action:
+def _performed(interaction: Interaction) -> Action:
     """The catalog's action for the element used: a button's or menu's action id, else the callback
     id of the modal or the message shortcut."""
     if interaction.action_id is not None:
@@ -140,7 +140,7 @@ class Guard:
         return on_submit
 
     async def _clicked(self, spec: Click[V], interaction: Interaction) -> None:
-        action = performed(interaction)
+        action = _performed(interaction)
 
         async def privately(text: str) -> object:
             return await self.replies.privately(interaction.surface, text)
@@ -177,7 +177,7 @@ class Guard:
             await self._safely(told(value), describe(error, self._doing(action, aimed)), action)
 
     async def _submitted(self, spec: Submission[V, F], ack: AsyncAck, interaction: Interaction) -> None:
-        action = performed(interaction)
+        action = _performed(interaction)
         view = interaction.form
         error_block = spec.error_block if isinstance(spec.error_block, str) else spec.error_block(view)
         try:

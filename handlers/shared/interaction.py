@@ -35,6 +35,8 @@ class Message:
 
 @dataclass(frozen=True)
 class Interaction:
+    """What the guard and the features know of one interaction: who, where, the value, the origin."""
+
     actor: Actor  # who, in which team, and the one channel they act in (what the access policy reads)
     conflict: str | None = None  # "channel C1 ≠ container C2": the payload names two different channels
     response_url: str | None = None  # where the person is answered privately (the first of a modal's)
