@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck
-from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.alerting import writes
 from handlers.alerting.commands import card_blocks
@@ -13,9 +12,9 @@ from handlers.alerting.modals import open_disable_modal, open_snooze_modal
 from handlers.shared import catalog
 from handlers.shared.blocks import escape
 from handlers.shared.codec import Target
-from handlers.shared.context import Actor
 from handlers.shared.feature import Listener, Plumbing
-from handlers.shared.guard import Aim, surface_of
+from handlers.shared.guard import Aim, Click, packed
+from handlers.shared.interaction import Interaction
 from handlers.shared.outcome import Done, Origin
 
 # The catalog's actions whose buttons and menus this feature answers.
@@ -32,24 +31,24 @@ def listeners(plumbing: Plumbing) -> dict[str, Listener]:
         rule = await services.kibana.get_rule(target.rule_id, space=target.space)
         return f"Rule {escape(rule.name)}", await card_blocks(services, rule, target.space)
 
-    async def on_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        action_id = str((body.get("actions") or [{}])[0].get("action_id"))
-        name = catalog.BY_ACTION_ID[action_id].name
-        origin = Origin.from_action(body)
+    def clicked(name: str) -> Listener:
+        """The guarded listener of the buttons and menus that perform `name`."""
 
-        async def perform(target: Target, actor: Actor) -> None:
+        async def perform(target: Target, interaction: Interaction) -> None:
+            actor, origin = interaction.actor, Origin.of(interaction)
             if name == "rule":
                 text, blocks = await card(target)
-                await plumbing.replies.privately(surface_of(body, actor), text, blocks=blocks)
+                await plumbing.replies.privately(interaction.surface, text, blocks=blocks)
                 return
+            trigger_id = interaction.trigger_id or ""
             if name == "disable":
                 await open_disable_modal(
-                    plumbing, client, trigger_id=body["trigger_id"], target=target, untrack=False, origin=origin
+                    plumbing, services.slack, trigger_id=trigger_id, target=target, untrack=False, origin=origin
                 )
                 return
             duration = target.option if name == "snooze" else None
             if duration == "custom":
-                await open_snooze_modal(client, trigger_id=body["trigger_id"], target=target, origin=origin)
+                await open_snooze_modal(services.slack, trigger_id=trigger_id, target=target, origin=origin)
                 return
             sentence = await writes.apply(services, actor, name, target, duration=duration)
             await plumbing.outcomes.report(
@@ -60,10 +59,11 @@ def listeners(plumbing: Plumbing) -> dict[str, Listener]:
                 done=Done(name, target),
             )
 
-        await plumbing.guard.click(ack, body, decode=Target.unpack, aim=Aim.at, run=perform)
+        return plumbing.guard.click(Click(decode=packed(Target.unpack), aim=Aim.at, run=perform))
 
     buttons: dict[str, Listener] = {catalog.RULE_LINK: on_link}
     for name in RULE_ACTIONS:
+        listener = clicked(name)
         for action_id in catalog.action(name).action_ids:
-            buttons[action_id] = on_button
+            buttons[action_id] = listener
     return buttons

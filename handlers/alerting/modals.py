@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import Field
-from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.kibana.errors import KibanaError
@@ -20,7 +19,8 @@ from handlers.shared.context import Actor
 from handlers.shared.errors import Doing, describe
 from handlers.shared.feature import Listener, Plumbing
 from handlers.shared.grammar import UsageError, parse_duration
-from handlers.shared.guard import Aim
+from handlers.shared.guard import Aim, Submission, packed
+from handlers.shared.interaction import Interaction
 from handlers.shared.outcome import Done, Origin
 from handlers.shared.replies import Surface
 from handlers.shared.words import count
@@ -146,34 +146,31 @@ def listeners(plumbing: Plumbing) -> dict[str, Listener]:
     """The submissions of both modals, by callback id."""
     services, replies = plumbing.services, plumbing.replies
 
-    async def tell(form: RuleForm, actor: Actor, text: str) -> None:
+    async def tell(form: RuleForm, interaction: Interaction, text: str) -> None:
         """An error after a modal closed: tell only the person, where they were."""
-        await replies.privately(form.surface(actor), text)
+        await replies.privately(form.surface(interaction.actor), text)
 
     def submitted(action: str) -> Listener:
         read: Callable[[RuleForm, dict[str, Any]], Choice | dict[str, str]] = (
             _untrack if action == "disable" else _duration
         )
 
-        async def run(form: RuleForm, choice: Choice, actor: Actor) -> None:
+        async def run(form: RuleForm, choice: Choice, interaction: Interaction) -> None:
+            actor = interaction.actor
             sentence = await writes.apply(
                 services, actor, action, form.target, untrack=choice.untrack, duration=choice.duration
             )
             await plumbing.outcomes.report(form.origin, actor, sentence, done=Done(action, form.target))
 
-        async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-            await plumbing.guard.submission(
-                ack,
-                body,
-                view,
-                decode=RuleForm.unpack,
-                aim=RuleForm.aim,
+        return plumbing.guard.submission(
+            Submission(
+                decode=packed(RuleForm.unpack),
                 read=read,
+                aim=lambda form, _: form.aim(),
                 run=run,
                 tell=tell,
                 error_block=_first_input,
             )
-
-        return on_submit
+        )
 
     return {catalog.DISABLE_MODAL: submitted("disable"), catalog.SNOOZE_MODAL: submitted("snooze")}

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.kibana.errors import KibanaBadRequest
 from bot.kibana.models.apm import AgentConfiguration
@@ -18,7 +19,8 @@ from handlers.shared.catalog import CONFIG_CANCEL, CONFIG_OVERWRITE
 from handlers.shared.context import Actor, Invocation
 from handlers.shared.feature import Listener, Plumbing
 from handlers.shared.grammar import ConfigSetArgs, ServiceArgs
-from handlers.shared.guard import surface_of
+from handlers.shared.guard import Click, packed
+from handlers.shared.interaction import Interaction
 from handlers.shared.words import count
 
 log = logging.getLogger(__name__)
@@ -200,20 +202,18 @@ async def write(services: Services, actor: Actor, change: ConfigChange, *, overw
 def listeners(plumbing: Plumbing) -> dict[str, Listener]:
     services, replies = plumbing.services, plumbing.replies
 
-    async def on_overwrite(ack: AsyncAck, body: dict[str, Any]) -> None:
-        async def overwrite(change: ConfigChange, actor: Actor) -> None:
-            await write(services, actor, change, overwrite=True)
-            response_url = surface_of(body, actor).response_url or ""
-            sentence = done_sentence(change, overwrote=True)
-            await replies.to_response_url(response_url, f"Done: you {sentence}.", replace=True)
-            await replies.to_response_url(response_url, f"{actor.mention} {sentence}", public=True)
+    async def overwrite(change: ConfigChange, interaction: Interaction) -> None:
+        await write(services, interaction.actor, change, overwrite=True)
+        response_url = interaction.response_url or ""
+        sentence = done_sentence(change, overwrote=True)
+        await replies.to_response_url(response_url, f"Done: you {sentence}.", replace=True)
+        await replies.to_response_url(response_url, f"{interaction.actor.mention} {sentence}", public=True)
 
-        await plumbing.guard.click(ack, body, decode=ConfigChange.unpack, aim=ConfigChange.aim, run=overwrite)
-
-    async def on_cancel(ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def on_cancel(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
         await ack()
-        response_url = body.get("response_url")
+        response_url = Interaction.parse(body, context).response_url
         if response_url:
             await replies.to_response_url(response_url, "Left the agent configuration unchanged.", replace=True)
 
+    on_overwrite = plumbing.guard.click(Click(decode=packed(ConfigChange.unpack), aim=ConfigChange.aim, run=overwrite))
     return {CONFIG_OVERWRITE: on_overwrite, CONFIG_CANCEL: on_cancel}

@@ -32,7 +32,8 @@ from handlers.shared.context import Actor, Invocation
 from handlers.shared.errors import Doing, describe
 from handlers.shared.feature import Listener, Plumbing
 from handlers.shared.grammar import is_space_id
-from handlers.shared.guard import Aim
+from handlers.shared.guard import Aim, Submission, packed
+from handlers.shared.interaction import Interaction
 from handlers.shared.replies import Replies, Surface
 
 log = logging.getLogger(__name__)
@@ -64,9 +65,6 @@ class UploadOrigin(Metadata):
         if not is_space_id(value):
             raise ValueError("not a space id")
         return value
-
-    def aim(self) -> Aim:
-        return Aim("", self.space, channel=self.channel)
 
     def surface(self, actor: Actor) -> Surface:
         return Surface(user=actor.user_id, channel=self.channel, response_url=self.response_url)
@@ -166,58 +164,51 @@ def _read(origin: UploadOrigin, view: dict[str, Any]) -> PendingUpload | dict[st
 def listeners(plumbing: Plumbing) -> dict[str, Listener]:
     services, replies = plumbing.services, plumbing.replies
 
-    async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        view_id = str((body.get("view") or {}).get("id") or view.get("id") or "")
-
-        async def acknowledge(pending: PendingUpload, ack: AsyncAck) -> bool:
-            """Within ACK_BUDGET, a file that cannot be uploaded is shown as the file field's error."""
-            origin = pending.origin
-            token = services.settings.slack_bot_token.get_secret_value()
-            fetching = asyncio.create_task(
-                sourcemap_file.fetch(services.slack, pending.form.file_ids[0], bot_token=token)
-            )
-            pending.fetching = fetching
-            done, _ = await asyncio.wait({fetching}, timeout=ACK_BUDGET)
-            label = escape(pending.form.label)
-            if not done:
-                checking = f"Checking {code(pending.form.label)}'s file…"
-                await ack(response_action="update", view=status_view(origin, checking))
-                return True
-            problem = _problem(services, fetching, origin)
-            if problem is not None:
-                await ack(response_action="errors", errors={FILE_BLOCK: problem})
-                return False
-            await ack(response_action="update", view=status_view(origin, f"Uploading *{label}* to Kibana…"))
+    async def acknowledge(origin: UploadOrigin, pending: PendingUpload, ack: AsyncAck) -> bool:
+        """Within ACK_BUDGET, a file that cannot be uploaded is shown as the file field's error."""
+        token = services.settings.slack_bot_token.get_secret_value()
+        fetching = asyncio.create_task(sourcemap_file.fetch(services.slack, pending.form.file_ids[0], bot_token=token))
+        pending.fetching = fetching
+        done, _ = await asyncio.wait({fetching}, timeout=ACK_BUDGET)
+        label = escape(pending.form.label)
+        if not done:
+            checking = f"Checking {code(pending.form.label)}'s file…"
+            await ack(response_action="update", view=status_view(origin, checking))
             return True
+        problem = _problem(services, fetching, origin)
+        if problem is not None:
+            await ack(response_action="errors", errors={FILE_BLOCK: problem})
+            return False
+        await ack(response_action="update", view=status_view(origin, f"Uploading *{label}* to Kibana…"))
+        return True
 
-        async def run(origin: UploadOrigin, pending: PendingUpload, actor: Actor) -> None:
-            assert pending.fetching is not None
-            await asyncio.wait({pending.fetching})
-            problem = _problem(services, pending.fetching, origin)
-            if problem is not None:
-                retry = form_view(origin, values=pending.form, problem=problem)
-                await _show(services, replies, view_id, origin, actor, retry, problem)
-                return
-            await upload(services, replies, actor, origin, pending.form, pending.fetching.result(), view_id)
+    async def run(origin: UploadOrigin, pending: PendingUpload, interaction: Interaction) -> None:
+        assert pending.fetching is not None
+        actor, view_id = interaction.actor, interaction.view_id or ""
+        await asyncio.wait({pending.fetching})
+        problem = _problem(services, pending.fetching, origin)
+        if problem is not None:
+            retry = form_view(origin, values=pending.form, problem=problem)
+            await _show(services, replies, view_id, origin, actor, retry, problem)
+            return
+        await upload(services, replies, actor, origin, pending.form, pending.fetching.result(), view_id)
 
-        async def tell(origin: UploadOrigin, actor: Actor, text: str) -> None:
-            await replies.privately(origin.surface(actor), text)
+    async def tell(origin: UploadOrigin, interaction: Interaction, text: str) -> None:
+        await replies.privately(origin.surface(interaction.actor), text)
 
-        await plumbing.guard.submission(
-            ack,
-            body,
-            view,
-            decode=UploadOrigin.unpack,
-            aim=UploadOrigin.aim,
-            read=_read,
-            run=run,
-            tell=tell,
-            error_block=lambda _: FILE_BLOCK,
-            acknowledge=acknowledge,
-            refusal_target=lambda _, pending: pending.form.label,
-        )
+    def aim(origin: UploadOrigin, pending: PendingUpload) -> Aim:
+        return Aim(pending.form.label, origin.space, channel=origin.channel)
 
-    return {SOURCEMAP_UPLOAD_MODAL: on_submit}
+    upload_spec = Submission(
+        decode=packed(UploadOrigin.unpack),
+        read=_read,
+        aim=aim,
+        run=run,
+        tell=tell,
+        error_block=FILE_BLOCK,
+        acknowledge=acknowledge,
+    )
+    return {SOURCEMAP_UPLOAD_MODAL: plumbing.guard.submission(upload_spec)}
 
 
 def _problem(services: Services, fetching: asyncio.Task[SourceMapFile], origin: UploadOrigin) -> str | None:

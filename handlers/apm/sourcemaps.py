@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
-
-from slack_bolt.async_app import AsyncAck
 
 from bot.kibana.models.apm import SourceMapArtifact, SourceMapPage
 from bot.services import Services
@@ -16,7 +13,8 @@ from handlers.shared.catalog import SOURCEMAP_DELETE
 from handlers.shared.context import Actor, Invocation
 from handlers.shared.feature import Listener, Plumbing
 from handlers.shared.grammar import SourceMapArgs
-from handlers.shared.guard import surface_of
+from handlers.shared.guard import Click, packed
+from handlers.shared.interaction import Interaction
 from handlers.shared.words import count
 
 log = logging.getLogger(__name__)
@@ -99,20 +97,19 @@ async def delete_sourcemap(inv: Invocation) -> None:
 def listeners(plumbing: Plumbing) -> dict[str, Listener]:
     services, replies = plumbing.services, plumbing.replies
 
-    async def on_delete(ack: AsyncAck, body: dict[str, Any]) -> None:
-        async def deleted(ref: SourceMapRef, actor: Actor) -> None:
-            await delete(services, actor, ref)
-            response_url = surface_of(body, actor).response_url or ""
-            sentence = _deleted(ref)
-            try:
-                text, blocks = await _listing(services, ref.space)
-                blocks.append(context(f":white_check_mark: You {sentence}."))
-                await replies.to_response_url(response_url, text, blocks=blocks, replace=True)
-            except Exception:
-                log.exception("could not refresh the source map list after a delete")
-                await replies.to_response_url(response_url, f"You {sentence}.")
-            await replies.to_response_url(response_url, f"{actor.mention} {sentence}", public=True)
+    async def deleted(ref: SourceMapRef, interaction: Interaction) -> None:
+        actor = interaction.actor
+        await delete(services, actor, ref)
+        response_url = interaction.response_url or ""
+        sentence = _deleted(ref)
+        try:
+            text, blocks = await _listing(services, ref.space)
+            blocks.append(context(f":white_check_mark: You {sentence}."))
+            await replies.to_response_url(response_url, text, blocks=blocks, replace=True)
+        except Exception:
+            log.exception("could not refresh the source map list after a delete")
+            await replies.to_response_url(response_url, f"You {sentence}.")
+        await replies.to_response_url(response_url, f"{actor.mention} {sentence}", public=True)
 
-        await plumbing.guard.click(ack, body, decode=SourceMapRef.unpack, aim=SourceMapRef.aim, run=deleted)
-
+    on_delete = plumbing.guard.click(Click(decode=packed(SourceMapRef.unpack), aim=SourceMapRef.aim, run=deleted))
     return {SOURCEMAP_DELETE: on_delete}

@@ -1,11 +1,14 @@
 """Open a Kibana case from Slack: the `open_case` message shortcut, the `case_open` button on
 alert messages and `/kibana case [<title>]` open a prefilled form; submitting it creates the
-case exactly once and posts its link in the message's thread."""
+case exactly once and posts its link in the message's thread. The shortcut and the button are
+guarded like every other write; their form opens before the access check (the trigger id lives
+3 s), and a refusal is shown in it."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck
@@ -35,13 +38,14 @@ from handlers.cases.form import (
 )
 from handlers.shared import catalog
 from handlers.shared.audit import record
-from handlers.shared.blocks import clip, code, escape
-from handlers.shared.codec import ForgedValue, Target
+from handlers.shared.blocks import Block, clip, code, escape
+from handlers.shared.codec import Target
 from handlers.shared.context import Actor, Invocation
 from handlers.shared.errors import Doing, describe
 from handlers.shared.feature import Contribution, Listener, Plumbing
 from handlers.shared.grammar import CaseArgs
-from handlers.shared.guard import Aim, element_value, surface_of
+from handlers.shared.guard import Aim, Click, Submission, packed
+from handlers.shared.interaction import Interaction, Message
 from handlers.shared.replies import Replies
 
 log = logging.getLogger(__name__)
@@ -49,50 +53,96 @@ log = logging.getLogger(__name__)
 ACTION = catalog.action("case")
 
 
+@dataclass(frozen=True)
+class OpenedForm:
+    """The modal the bot opened, to update in place (the hash refuses an update of a changed form)."""
+
+    view_id: str
+    view_hash: str
+    callback_id: str
+
+
+@dataclass(frozen=True)
+class Opening:
+    """The form being opened on a message (the shortcut) or an alert message (its button)."""
+
+    origin: CaseOrigin
+    text: str  # the message's, for the prefill
+    target: Target | None = None  # the alert's, from its button
+    case_url: str | None = None  # the message already has a case: the form adds to it
+    form: OpenedForm | None = None  # once open, the person is told through it
+
+
 def register(plumbing: Plumbing) -> Contribution:
     """The command, the shortcut, the alert button and the two modals."""
     services, replies = plumbing.services, plumbing.replies
 
-    async def on_shortcut(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        services.track_current_task()
-        message = body.get("message") or {}
-        channel = (body.get("channel") or {}).get("id")
+    def from_message(interaction: Interaction) -> Opening:
+        message = interaction.message or Message()
         origin = CaseOrigin(
             kind="message",
-            channel=channel,
-            message_ts=body.get("message_ts") or message.get("ts"),
-            thread_ts=message.get("thread_ts"),
+            channel=interaction.channel,
+            message_ts=interaction.message_ts,
+            thread_ts=interaction.thread_ts,
             space=services.settings.kibana_space,
-            author=message.get("user"),
-            response_url=body.get("response_url"),
+            author=message.author,
+            response_url=interaction.response_url,
         )
-        actor = _actor(body, origin)
-        await _open_for_message(plumbing, client, body["trigger_id"], origin, actor, message.get("text") or "")
+        return Opening(origin, message.text)
 
-    async def on_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        """Opens the form at once (its access check follows, in the form; submitting is guarded)."""
-        await ack()
-        services.track_current_task()
-        container = body.get("container") or {}
-        message = body.get("message") or {}
-        try:
-            target = Target.unpack(element_value(body))
-        except ForgedValue as error:
-            await replies.privately(surface_of(body, Actor.from_interaction(body)), str(error))
-            return
+    def from_alert(interaction: Interaction) -> Opening:
+        target = Target.unpack(interaction.value)
         origin = CaseOrigin(
             kind="alert",
-            channel=container.get("channel_id") or (body.get("channel") or {}).get("id"),
-            message_ts=container.get("message_ts") or message.get("ts"),
-            thread_ts=message.get("thread_ts"),
+            channel=interaction.channel,
+            message_ts=interaction.message_ts,
+            thread_ts=interaction.thread_ts,
             space=target.space,
             rule_id=target.rule_id,
             alert_id=target.alert_id,
-            response_url=body.get("response_url"),
+            response_url=interaction.response_url,
         )
-        actor = _actor(body, origin)
-        await _open_for_message(plumbing, client, body["trigger_id"], origin, actor, message.get("text") or "")
+        return Opening(origin, (interaction.message or Message()).text, target=target)
+
+    def aim_opening(opening: Opening) -> Aim:
+        origin, target = opening.origin, opening.target
+        if target is not None:
+            return Aim(target, target.space, target.rule_id, target.alert_id, detail="open the form")
+        return Aim(f"{origin.channel}:{origin.message_ts}", origin.space, detail="open the form")
+
+    async def open_form(opening: Opening, interaction: Interaction) -> Opening:
+        """At once (the trigger id lives 3 s): the form, or the add-to-case form when the message has a case."""
+        origin = opening.origin
+        if origin.channel and origin.message_ts:
+            existing = await services.store.case_for_message(origin.channel, origin.message_ts)
+            if existing is not None and existing.case_id:
+                origin = origin.model_copy(update={"case_id": existing.case_id})
+                opening = replace(opening, origin=origin, case_url=existing.case_url)
+        view = _form_view(opening, _message_prefill(origin, opening.text, services.settings.case_owner))
+        opened = (await services.slack.views_open(trigger_id=interaction.trigger_id or "", view=view))["view"]
+        form = OpenedForm(str(opened["id"]), str(opened["hash"]), str(opened.get("callback_id") or catalog.CASE_MODAL))
+        return replace(opening, form=form)
+
+    async def fill_form(opening: Opening, interaction: Interaction) -> None:
+        """Once access is granted: the message's permalink, and for an alert its rule."""
+        assert opening.form is not None
+        origin = opening.origin.model_copy(update={"permalink": await _permalink(services, opening.origin)})
+        prefill = _message_prefill(origin, opening.text, services.settings.case_owner)
+        if origin.case_id is None and origin.kind == "alert":
+            await _add_rule(services, origin, prefill, opening.text)
+        await _update(services.slack, opening.form, _form_view(replace(opening, origin=origin), prefill))
+
+    async def tell_opening(opening: Opening, interaction: Interaction, text: str) -> None:
+        """In the form once it is open (a refusal, a failure while filling it in), else privately."""
+        form = opening.form
+        if form is not None:
+            shown = notice(form.callback_id, "Open a Kibana case", text, opening.origin)
+            if await _update(services.slack, form, shown):
+                return
+        await replies.privately(opening.origin.surface(interaction.actor.user_id), text)
+
+    on_message = Click(decode=from_message, aim=aim_opening, run=fill_form, tell=tell_opening, open_form=open_form)
+    on_alert = replace(on_message, decode=from_alert)
 
     async def case_command(inv: Invocation) -> None:
         """`/kibana case [<title>]`: the same form, in the command's channel, with no source message."""
@@ -108,11 +158,8 @@ def register(plumbing: Plumbing) -> Contribution:
             raise ValueError("Slack sent no trigger_id with the command")
         await inv.client.views_open(trigger_id=inv.trigger_id, view=case_form(prefill, origin))
 
-    async def tell(origin: CaseOrigin, actor: Actor, text: str) -> None:
-        await replies.privately(origin.surface(actor.user_id), text)
-
-    def aim(origin: CaseOrigin) -> Aim:
-        return Aim(target=origin.case_id or "", space=origin.space, rule_id=origin.rule_id, channel=origin.channel)
+    async def tell(origin: CaseOrigin, interaction: Interaction, text: str) -> None:
+        await replies.privately(origin.surface(interaction.actor.user_id), text)
 
     def read_case(origin: CaseOrigin, view: dict[str, Any]) -> CaseFields | dict[str, str]:
         return read_case_form(view, footer=source_line(origin) if origin.kind != "command" else "")
@@ -122,57 +169,50 @@ def register(plumbing: Plumbing) -> Contribution:
             return {COMMENT: "No case to add to."}
         return read_comment(view)
 
-    async def on_case_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        async def run(origin: CaseOrigin, fields: CaseFields, actor: Actor) -> None:
-            await _create(services, replies, actor, origin, fields, view_id=str(view.get("id")))
+    async def create(origin: CaseOrigin, fields: CaseFields, interaction: Interaction) -> None:
+        await _create(services, replies, interaction.actor, origin, fields, view_id=interaction.view_id or "")
 
-        async def acknowledge(fields: CaseFields, ack: AsyncAck) -> bool:
-            problem = await required_custom_fields(
-                services, fields.owner, CaseOrigin.unpack(view.get("private_metadata"))
-            )
-            if problem is None:
-                await ack()
-                return True
-            await ack(response_action="errors", errors={OWNER: problem})
-            return False
+    async def acknowledge(origin: CaseOrigin, fields: CaseFields, ack: AsyncAck) -> bool:
+        problem = await required_custom_fields(services, fields.owner, origin)
+        if problem is None:
+            await ack()
+            return True
+        await ack(response_action="errors", errors={OWNER: problem})
+        return False
 
-        await plumbing.guard.submission(
-            ack,
-            body,
-            view,
-            decode=CaseOrigin.unpack,
-            aim=aim,
-            read=read_case,
-            run=run,
-            tell=tell,
-            error_block=lambda _: TITLE,
-            acknowledge=acknowledge,
-            refusal_target=lambda _, fields: fields.title,
-        )
+    async def add_comment(origin: CaseOrigin, text: str, interaction: Interaction) -> None:
+        await _add_comment(services, replies, interaction.actor, origin, text, view_id=interaction.view_id or "")
 
-    async def on_comment_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        async def run(origin: CaseOrigin, text: str, actor: Actor) -> None:
-            await _add_comment(services, replies, actor, origin, text, view_id=str(view.get("id")))
+    def aim(origin: CaseOrigin, target: str, detail: str = "") -> Aim:
+        return Aim(target, origin.space, origin.rule_id, channel=origin.channel, detail=detail)
 
-        await plumbing.guard.submission(
-            ack,
-            body,
-            view,
-            decode=CaseOrigin.unpack,
-            aim=aim,
-            read=read_new_comment,
-            run=run,
-            tell=tell,
-            error_block=lambda _: COMMENT,
-            refusal_detail=lambda _, __: "comment",
-        )
-
-    views: dict[str, Listener] = {catalog.CASE_MODAL: on_case_submitted, catalog.COMMENT_MODAL: on_comment_submitted}
+    new_case = Submission(
+        decode=packed(CaseOrigin.unpack),
+        read=read_case,
+        aim=lambda origin, fields: aim(origin, fields.title),
+        run=create,
+        tell=tell,
+        error_block=TITLE,
+        acknowledge=acknowledge,
+    )
+    new_comment = Submission(
+        decode=packed(CaseOrigin.unpack),
+        read=read_new_comment,
+        aim=lambda origin, _: aim(origin, origin.case_id or "", "comment"),
+        run=add_comment,
+        tell=tell,
+        error_block=COMMENT,
+    )
+    guard = plumbing.guard
+    views: dict[str, Listener] = {
+        catalog.CASE_MODAL: guard.submission(new_case),
+        catalog.COMMENT_MODAL: guard.submission(new_comment),
+    }
     return Contribution(
         commands={"case": case_command},
-        actions={catalog.CASE_OPEN: on_button},
+        actions={catalog.CASE_OPEN: guard.click(on_alert)},
         views=views,
-        shortcuts={catalog.OPEN_CASE_SHORTCUT: on_shortcut},
+        shortcuts={catalog.OPEN_CASE_SHORTCUT: guard.click(on_message)},
     )
 
 
@@ -202,11 +242,6 @@ async def required_custom_fields(services: Services, owner: str, origin: CaseOri
     )
 
 
-def _actor(body: dict[str, Any], origin: CaseOrigin) -> Actor:
-    actor = Actor.from_interaction(body)
-    return actor.in_channel(origin.channel or actor.channel_id)
-
-
 def _doing(services: Services, origin: CaseOrigin) -> Doing:
     return Doing(action=ACTION.name, space=origin.space, command=services.settings.slack_command)
 
@@ -214,45 +249,13 @@ def _doing(services: Services, origin: CaseOrigin) -> Doing:
 # ---- opening the form -------------------------------------------------------------------
 
 
-async def _open_for_message(
-    plumbing: Plumbing, client: AsyncWebClient, trigger_id: str, origin: CaseOrigin, actor: Actor, text: str
-) -> None:
-    """Open the form at once (the trigger id lives 3 s), then check access and fill in the rest."""
-    services = plumbing.services
-    existing = None
-    if origin.channel and origin.message_ts:
-        existing = await services.store.case_for_message(origin.channel, origin.message_ts)
-    if existing is not None and existing.case_id:
-        origin = origin.model_copy(update={"case_id": existing.case_id})
-
-        def view_for(o: CaseOrigin) -> dict[str, Any]:
-            return comment_form(o, case_title="the case", case_url=existing.case_url, comment=description_for(text, o))
-    else:
-        settings = services.settings
-
-        def view_for(o: CaseOrigin) -> dict[str, Any]:
-            return case_form(_message_prefill(o, text, settings.case_owner), o)
-
-    try:
-        opened = await client.views_open(trigger_id=trigger_id, view=view_for(origin))
-    except SlackApiError as error:
-        await plumbing.replies.privately(origin.surface(actor.user_id), describe(error, _doing(services, origin)))
-        return
-    view_id, view_hash = opened["view"]["id"], opened["view"]["hash"]
-    callback = opened["view"].get("callback_id") or catalog.CASE_MODAL
-
-    refusal = await services.access.check(actor.user_id, origin.channel, ACTION)
-    if refusal is not None:
-        await _update(client, view_id, view_hash, notice(callback, "Open a Kibana case", refusal.message(), origin))
-        return
-    origin = origin.model_copy(update={"permalink": await _permalink(services, origin)})
-    if origin.case_id is not None:
-        await _update(client, view_id, view_hash, view_for(origin))
-        return
-    prefill = _message_prefill(origin, text, services.settings.case_owner)
-    if origin.kind == "alert":
-        await _add_rule(services, origin, prefill, text)
-    await _update(client, view_id, view_hash, case_form(prefill, origin))
+def _form_view(opening: Opening, prefill: Prefill) -> Block:
+    """The new-case form, or the add-to-case form for a message that already has a case."""
+    origin = opening.origin
+    if origin.case_id is None:
+        return case_form(prefill, origin)
+    comment = description_for(opening.text, origin)
+    return comment_form(origin, case_title="the case", case_url=opening.case_url, comment=comment)
 
 
 def _message_prefill(origin: CaseOrigin, text: str, owner: str) -> Prefill:
@@ -295,11 +298,13 @@ async def _permalink(services: Services, origin: CaseOrigin) -> str | None:
     return link if isinstance(link, str) else None
 
 
-async def _update(client: AsyncWebClient, view_id: str, view_hash: str, view: dict[str, Any]) -> None:
+async def _update(client: AsyncWebClient, form: OpenedForm, view: Block) -> bool:
     try:
-        await client.views_update(view_id=view_id, hash=view_hash, view=view)
+        await client.views_update(view_id=form.view_id, hash=form.view_hash, view=view)
     except SlackApiError as error:  # closed meanwhile, or changed by someone else: the form still works
-        log.info("could not update the case form %s: %s", view_id, error.response.get("error"))
+        log.info("could not update the case form %s: %s", form.view_id, error.response.get("error"))
+        return False
+    return True
 
 
 # ---- submitting -----------------------------------------------------------------------

@@ -53,7 +53,6 @@ class Commands:
         command: dict[str, Any],
         respond: AsyncRespond,
         client: AsyncWebClient,
-        body: dict[str, Any],
     ) -> None:
         services = self.plumbing.services
         try:
@@ -64,6 +63,7 @@ class Commands:
             return
         await ack()
         services.track_current_task()
+        response_url = command.get("response_url")
         invocation = Invocation(
             services=services,
             replies=self.plumbing.replies,
@@ -71,7 +71,7 @@ class Commands:
             actor=Actor.from_command(command),
             respond=respond,
             client=client,
-            body=body,
+            response_url=response_url if isinstance(response_url, str) and response_url else None,
             trigger_id=command.get("trigger_id"),
         )
         await self.run(invocation)

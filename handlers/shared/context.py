@@ -14,25 +14,11 @@ from handlers.shared.grammar import A, Command
 from handlers.shared.replies import Replies, ReplyFailed, Surface
 
 
-def interaction_channels(body: dict[str, Any]) -> tuple[str | None, str | None]:
-    """The two channels a block action names: `channel.id` and `container.channel_id`."""
-    channel, container = body.get("channel"), body.get("container")
-    named = channel.get("id") if isinstance(channel, dict) else None
-    contained = container.get("channel_id") if isinstance(container, dict) else None
-    return (named if isinstance(named, str) and named else None), (
-        contained if isinstance(contained, str) and contained else None
-    )
-
-
-def interaction_channel(body: dict[str, Any]) -> str | None:
-    """The one channel an interaction happens in, for the access check and for the answer alike:
-    `channel.id`, else `container.channel_id` (the guard refuses an interaction where they differ)."""
-    named, contained = interaction_channels(body)
-    return named or contained
-
-
 @dataclass(frozen=True)
 class Actor:
+    """Who acts, in which team, and the one channel they act in (what the access policy reads);
+    for a click, shortcut or modal, `handlers.shared.interaction` says which channel that is."""
+
     user_id: str
     user_name: str = ""
     team_id: str | None = None
@@ -45,18 +31,6 @@ class Actor:
             user_name=command.get("user_name", ""),
             team_id=command.get("team_id"),
             channel_id=command.get("channel_id"),
-        )
-
-    @classmethod
-    def from_interaction(cls, body: dict[str, Any]) -> Actor:
-        user = body.get("user") or {}
-        channel = interaction_channel(body)
-        team = (body.get("team") or {}).get("id") or user.get("team_id")
-        return cls(
-            user_id=user.get("id", ""),
-            user_name=user.get("username") or user.get("name") or "",
-            team_id=team,
-            channel_id=channel,
         )
 
     def in_channel(self, channel_id: str | None) -> Actor:
@@ -78,7 +52,7 @@ class Invocation:
     actor: Actor
     respond: AsyncRespond
     client: AsyncWebClient
-    body: dict[str, Any]
+    response_url: str | None = None
     trigger_id: str | None = None
 
     def args(self, kind: type[A]) -> A:
@@ -92,11 +66,6 @@ class Invocation:
     @property
     def slash(self) -> str:
         return self.services.settings.slack_command
-
-    @property
-    def response_url(self) -> str | None:
-        url = self.body.get("response_url")
-        return url if isinstance(url, str) and url else None
 
     @property
     def surface(self) -> Surface:

@@ -1,9 +1,12 @@
-"""The one guard around every button, menu and modal submission.
+"""The one guard around every button, menu, message shortcut and modal submission.
 
-Each goes: (ack a click at once) → track the task, so shutdown waits for it → decode the value
-the bot packed into the element → check access for what that value targets, auditing a refused
-write → run → turn any failure into a sentence for the person. Which action an element performs
-is the catalog's to say (by its action id or its modal's callback id).
+Each action declares its spec once, next to its code — a `Click` for a button, a menu or a message
+shortcut, a `Submission` for a modal — and registers the listener the guard makes of it. A click
+goes: ack at once → track the task, so shutdown waits for it → parse the payload once
+(`Interaction`) → refuse one that names two different channels → decode the value the bot packed
+→ (open its form at once) → check access for what that value targets → run → turn any failure into
+a sentence for the person. A forged value and a refused write are audited. Which action an element
+performs is the catalog's to say (by its action id, or its modal's or shortcut's callback id).
 """
 
 from __future__ import annotations
@@ -11,23 +14,28 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from slack_bolt.async_app import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.services import Services
 from handlers.shared.audit import check_access, record
 from handlers.shared.blocks import clip
-from handlers.shared.catalog import BY_ACTION_ID, BY_VIEW, Action
+from handlers.shared.catalog import BY_ACTION_ID, BY_VIEW, CATALOG, Action
 from handlers.shared.codec import Target
-from handlers.shared.context import Actor, interaction_channels
+from handlers.shared.context import Actor
 from handlers.shared.errors import Doing, describe
-from handlers.shared.replies import Replies, Surface
+from handlers.shared.interaction import Interaction
+from handlers.shared.replies import Replies
 
 log = logging.getLogger(__name__)
 
 V = TypeVar("V")
 F = TypeVar("F")
+
+Told = Callable[[str], Awaitable[object]]
+GuardedListener = Callable[..., Awaitable[None]]  # Bolt passes ack, body and context by name
 
 
 class NothingToDo(Exception):
@@ -43,27 +51,59 @@ class Aim:
     rule_id: str | None = None
     alert_id: str | None = None
     channel: str | None = None  # where a modal was opened from (its actor acts there)
+    detail: str = ""  # said in the audit entry of a refusal
 
     @classmethod
     def at(cls, target: Target, *, channel: str | None = None) -> Aim:
         return cls(target, target.space, target.rule_id, target.alert_id, channel)
 
 
-def element_value(body: dict[str, Any]) -> str | None:
-    """The value of the button or menu option that was used."""
-    action = (body.get("actions") or [{}])[0]
-    selected = action.get("selected_option")
-    value = selected.get("value") if isinstance(selected, dict) else action.get("value")
-    return value if isinstance(value, str) else None
+def packed(unpack: Callable[[str | None], V]) -> Callable[[Interaction], V]:
+    """A decoder of the value the bot packed into the element, or into the modal's private_metadata
+    (`unpack` is a `Packed` model's: it raises ForgedValue for anything the bot did not make)."""
+
+    def decode(interaction: Interaction) -> V:
+        return unpack(interaction.value)
+
+    return decode
 
 
-def surface_of(body: dict[str, Any], actor: Actor) -> Surface:
-    """Where the person who clicked can be answered privately."""
-    response_url = body.get("response_url")
-    if not response_url:
-        urls = body.get("response_urls") or [{}]
-        response_url = urls[0].get("response_url") if isinstance(urls[0], dict) else None
-    return Surface(user=actor.user_id, channel=actor.channel_id, response_url=response_url or None)
+@dataclass(frozen=True)
+class Click(Generic[V]):
+    """A button, a menu or a message shortcut: what it acts on, and what it does."""
+
+    decode: Callable[[Interaction], V]  # the value (ValueError, e.g. ForgedValue: not one the bot made)
+    aim: Callable[[V], Aim]
+    run: Callable[[V, Interaction], Awaitable[None]]
+    # How the person is told a refusal or a failure; by default privately, where they clicked.
+    tell: Callable[[V, Interaction, str], Awaitable[object]] | None = None
+    # Opens a modal at once, before the access check (the trigger id lives 3 s; the check may wait
+    # for Slack's user groups); the value it returns is the one told through and run from then on.
+    open_form: Callable[[V, Interaction], Awaitable[V]] | None = None
+
+
+@dataclass(frozen=True)
+class Submission(Generic[V, F]):
+    """A modal's submission: a bad value, bad input or a refusal is shown in the form (the ack's
+    errors, under `error_block`); then it is acknowledged — by `acknowledge(value, form, ack)` when
+    given, which returns False when it answered with errors itself — and run."""
+
+    decode: Callable[[Interaction], V]  # the modal's private_metadata (ValueError: not one the bot made)
+    read: Callable[[V, dict[str, Any]], F | dict[str, str]]  # what was entered, or {block_id: what is wrong}
+    aim: Callable[[V, F], Aim]
+    run: Callable[[V, F, Interaction], Awaitable[None]]
+    tell: Callable[[V, Interaction, str], Awaitable[object]]  # a failure after the modal closed
+    error_block: str | Callable[[dict[str, Any]], str]  # the block a form-wide error is shown under
+    acknowledge: Callable[[V, F, AsyncAck], Awaitable[bool]] | None = None
+
+
+def _performed(interaction: Interaction) -> Action:
+    """The catalog's action for the element used: a button's or menu's action id, else the callback
+    id of the modal or the message shortcut."""
+    if interaction.action_id is not None:
+        return BY_ACTION_ID[interaction.action_id]
+    callback = interaction.callback_id or ""
+    return BY_VIEW.get(callback) or next(a for a in CATALOG if callback in a.shortcuts)
 
 
 class Guard:
@@ -71,121 +111,108 @@ class Guard:
         self.services = services
         self.replies = replies
 
-    def _doing(self, action: Action, aim: Aim | None) -> Doing:
-        command = self.services.settings.slack_command
-        version = self.services.profile.current.info.version
-        if aim is None:
-            return Doing(
-                action=action.name, space=self.services.settings.kibana_space, command=command, kibana_version=version
-            )
+    def _doing(self, action: Action, aim: Aim) -> Doing:
         return Doing(
             action=action.name,
             space=aim.space,
             rule_id=aim.rule_id,
             alert_id=aim.alert_id,
-            command=command,
-            kibana_version=version,
+            command=self.services.settings.slack_command,
+            kibana_version=self.services.profile.current.info.version,
         )
 
-    async def click(
-        self,
-        ack: AsyncAck,
-        body: dict[str, Any],
-        *,
-        decode: Callable[[str | None], V],
-        aim: Callable[[V], Aim],
-        run: Callable[[V, Actor], Awaitable[None]],
-        tell: Callable[[str], Awaitable[object]] | None = None,
-    ) -> None:
-        """A button or menu: acknowledged first, then guarded."""
-        await ack()
-        self.services.track_current_task()
-        action_id = str((body.get("actions") or [{}])[0].get("action_id"))
-        action = BY_ACTION_ID[action_id]
-        actor = Actor.from_interaction(body)
-        surface = surface_of(body, actor)
+    def click(self, spec: Click[V]) -> GuardedListener:
+        """The listener of a button, a menu or a message shortcut."""
+
+        async def on_click(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+            await ack()
+            self.services.track_current_task()
+            await self._clicked(spec, Interaction.parse(body, context))
+
+        return on_click
+
+    def submission(self, spec: Submission[V, F]) -> GuardedListener:
+        """The listener of a modal's submission (it answers Slack itself: with errors, or the ack)."""
+
+        async def on_submit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+            await self._submitted(spec, ack, Interaction.parse(body, context))
+
+        return on_submit
+
+    async def _clicked(self, spec: Click[V], interaction: Interaction) -> None:
+        action = _performed(interaction)
 
         async def privately(text: str) -> object:
-            return await self.replies.privately(surface, text)
+            return await self.replies.privately(interaction.surface, text)
 
-        say = tell or privately
-        named, contained = interaction_channels(body)
-        if named and contained and named != contained:
-            await self._refuse_forged(
-                actor, action, str(element_value(body)), f"channel {named} ≠ container {contained}"
+        if interaction.conflict is not None:
+            await self._refuse_forged(interaction.actor, action, interaction.value, interaction.conflict)
+            await self._safely(privately, "This click names two different channels; nothing was done.", action)
+            return
+        try:
+            value = spec.decode(interaction)
+        except ValueError as error:
+            await self._refuse_forged(interaction.actor, action, interaction.value, str(error))
+            await self._safely(privately, str(error), action)
+            return
+        aimed = spec.aim(value)
+
+        def told(value: V) -> Told:
+            tell = spec.tell
+            return privately if tell is None else (lambda text: tell(value, interaction, text))
+
+        try:
+            if spec.open_form is not None:
+                value = await spec.open_form(value, interaction)
+            refusal = await check_access(
+                self.services, interaction.actor, action, aimed.target, space=aimed.space, detail=aimed.detail
             )
-            await self._safely(say, "This click names two different channels; nothing was done.", action)
-            return
-        raw = element_value(body)
-        try:
-            value = decode(raw)
-        except ValueError as error:
-            await self._refuse_forged(actor, action, raw, str(error))
-            await self._safely(say, str(error), action)
-            return
-        aimed = aim(value)
-        try:
-            refusal = await check_access(self.services, actor, action, aimed.target, space=aimed.space)
             if refusal is not None:
-                await say(refusal.message())
+                await told(value)(refusal.message())
                 return
-            await run(value, actor)
+            await spec.run(value, interaction)
         except NothingToDo as nothing:
-            await self._safely(say, str(nothing), action)
+            await self._safely(told(value), str(nothing), action)
         except Exception as error:
-            await self._safely(say, describe(error, self._doing(action, aimed)), action)
+            await self._safely(told(value), describe(error, self._doing(action, aimed)), action)
 
-    async def submission(
-        self,
-        ack: AsyncAck,
-        body: dict[str, Any],
-        view: dict[str, Any],
-        *,
-        decode: Callable[[str | None], V],
-        aim: Callable[[V], Aim],
-        read: Callable[[V, dict[str, Any]], F | dict[str, str]],
-        run: Callable[[V, F, Actor], Awaitable[None]],
-        tell: Callable[[V, Actor, str], Awaitable[object]],
-        error_block: Callable[[dict[str, Any]], str],
-        acknowledge: Callable[[F, AsyncAck], Awaitable[bool]] | None = None,
-        refusal_detail: Callable[[V, F], str] | None = None,
-        refusal_target: Callable[[V, F], Target | str] | None = None,
-    ) -> None:
-        """A modal submission: a bad value, bad input or a refusal is shown in the form (the ack's
-        errors); then it is acknowledged — by `acknowledge(form, ack)` when given, which returns False
-        when it answered with errors itself — and guarded."""
-        action = BY_VIEW[str(view.get("callback_id"))]
+    async def _submitted(self, spec: Submission[V, F], ack: AsyncAck, interaction: Interaction) -> None:
+        action = _performed(interaction)
+        view = interaction.form
+        error_block = spec.error_block if isinstance(spec.error_block, str) else spec.error_block(view)
         try:
-            value = decode(view.get("private_metadata"))
+            value = spec.decode(interaction)
         except ValueError as error:
-            await ack(response_action="errors", errors={error_block(view): str(error)})
-            await self._refuse_forged(Actor.from_interaction(body), action, view.get("private_metadata"), str(error))
+            await ack(response_action="errors", errors={error_block: str(error)})
+            await self._refuse_forged(interaction.actor, action, interaction.value, str(error))
             return
-        aimed = aim(value)
-        form = read(value, view)
+        form = spec.read(value, view)
         if isinstance(form, dict):
             await ack(response_action="errors", errors=form)
             return
-        actor = Actor.from_interaction(body).in_channel(aimed.channel)
-        target = refusal_target(value, form) if refusal_target else aimed.target
-        detail = refusal_detail(value, form) if refusal_detail else ""
-        refusal = await check_access(self.services, actor, action, target, space=aimed.space, detail=detail)
+        aimed = spec.aim(value, form)
+        interaction = interaction.in_channel(aimed.channel)
+        refusal = await check_access(
+            self.services, interaction.actor, action, aimed.target, space=aimed.space, detail=aimed.detail
+        )
         if refusal is not None:
-            await ack(response_action="errors", errors={error_block(view): refusal.message()})
+            await ack(response_action="errors", errors={error_block: refusal.message()})
             return
-        if acknowledge is None:
+        if spec.acknowledge is None:
             await ack()
-        elif not await acknowledge(form, ack):
+        elif not await spec.acknowledge(value, form, ack):
             return
         self.services.track_current_task()
+
+        async def tell(text: str) -> object:
+            return await spec.tell(value, interaction, text)
+
         try:
-            await run(value, form, actor)
+            await spec.run(value, form, interaction)
         except NothingToDo as nothing:
-            await self._safely(lambda text: tell(value, actor, text), str(nothing), action)
+            await self._safely(tell, str(nothing), action)
         except Exception as error:
-            await self._safely(
-                lambda text: tell(value, actor, text), describe(error, self._doing(action, aimed)), action
-            )
+            await self._safely(tell, describe(error, self._doing(action, aimed)), action)
 
     async def _refuse_forged(self, actor: Actor, action: Action, raw: object, why: str) -> None:
         """A value the bot did not make (or a click that contradicts itself): a refused write is audited."""
@@ -195,7 +222,7 @@ class Guard:
         shown = clip(raw if isinstance(raw, str) else "", 200)
         await record(self.services, actor, action.name, shown, result="refused", detail=f"forged value: {why}")
 
-    async def _safely(self, say: Callable[[str], Awaitable[object]], text: str, action: Action) -> None:
+    async def _safely(self, say: Told, text: str, action: Action) -> None:
         try:
             await say(text)
         except Exception:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+
+from slack_bolt.context.async_context import AsyncBoltContext
 
 from handlers.shared.errors import describe
 from handlers.shared.replies import Replies
@@ -13,10 +14,10 @@ from handlers.shared.replies import Replies
 log = logging.getLogger(__name__)
 
 
-def error_handler(replies: Replies) -> Callable[[Exception, dict[str, Any]], Awaitable[None]]:
-    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+def error_handler(replies: Replies) -> Callable[[Exception, AsyncBoltContext], Awaitable[None]]:
+    async def on_error(error: Exception, context: AsyncBoltContext) -> None:
         text = describe(error)
-        response_url = body.get("response_url") if isinstance(body, dict) else None
+        response_url = context.response_url  # Bolt's, read from the request it failed on
         if response_url:
             try:
                 await replies.to_response_url(response_url, text)

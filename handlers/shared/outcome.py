@@ -12,13 +12,13 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import Field
 
 from handlers.shared.blocks import Block
 from handlers.shared.codec import Packed, Target
-from handlers.shared.context import Actor, interaction_channel
+from handlers.shared.context import Actor
+from handlers.shared.interaction import Interaction
 from handlers.shared.replies import Replies
 
 log = logging.getLogger(__name__)
@@ -37,15 +37,13 @@ class Origin(Packed):
     ephemeral: bool = Field(True, alias="e")
 
     @classmethod
-    def from_action(cls, body: dict[str, Any]) -> Origin:
-        container = body.get("container") or {}
-        message = body.get("message") or {}
+    def of(cls, interaction: Interaction) -> Origin:
         return cls(
-            channel=interaction_channel(body),  # the channel the access check used
-            message_ts=container.get("message_ts") or message.get("ts"),
-            thread_ts=message.get("thread_ts"),
-            response_url=body.get("response_url"),
-            ephemeral=bool(container.get("is_ephemeral")) or not message,
+            channel=interaction.channel,  # the channel the access check used
+            message_ts=interaction.message_ts,
+            thread_ts=interaction.thread_ts,
+            response_url=interaction.response_url,
+            ephemeral=interaction.ephemeral,
         )
 
     @property
