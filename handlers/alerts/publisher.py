@@ -10,8 +10,10 @@ each group whose stored version is ahead of what Slack shows:
   episode, so that the final state of a storm lands quickly;
 - one replica at a time holds a group (a lease in the store); a replica that dies loses nothing:
   the group is still pending and another replica (or this one, restarted) shows it;
-- Slack asking to wait (429) is no failure: the group is tried again after Retry-After. Any other
-  Slack error is kept on the group (the webhook answers it as 502) and retried with backoff.
+- Slack asking to wait (429) is no failure: the bot's Slack client waits out Retry-After and makes
+  the call again (bot/slack_limits.py; started with the server, not by a person's request, the
+  publisher's calls have no bounded wait). Any other Slack error is kept on the group (a webhook
+  delivery waiting on it is told that Slack refused it) and retried with backoff.
 """
 
 from __future__ import annotations
@@ -61,19 +63,6 @@ class Pace:
             return self._next - now
         self._next = now + self._gap
         return 0.0
-
-
-def _retry_after(error: SlackApiError) -> float | None:
-    """Seconds Slack asked to wait, when it answered 429 (ratelimited); None for other errors."""
-    response = error.response
-    if getattr(response, "status_code", None) != 429 and response.get("error") != "ratelimited":
-        return None
-    headers = getattr(response, "headers", {}) or {}
-    value = headers.get("Retry-After") or headers.get("retry-after") or "1"
-    try:
-        return max(1.0, float(value))
-    except (TypeError, ValueError):
-        return 1.0
 
 
 class Publisher:
@@ -152,12 +141,7 @@ class Publisher:
             await asyncio.shield(self._store.release_alert_group(group_id, owner=self._owner))
             raise
         except SlackApiError as error:
-            wait = _retry_after(error)
-            if wait is not None:
-                log.info("alert publisher: Slack asked to wait %.0f s before showing group %s", wait, group_id)
-                await self._retry(group_id, None, wait)
-            else:
-                await self._failed(group_id, str(error.response.get("error", "error")))
+            await self._failed(group_id, str(error.response.get("error", "error")))
         except (ClientError, TimeoutError) as error:
             await self._failed(group_id, f"Slack could not be reached ({type(error).__name__})")
         except Exception:
