@@ -147,6 +147,7 @@ async def _create_runtime(
         request_verification_enabled=signing_secret is not None,
         process_before_response=False,
         reply_max_wait=settings.slack_reply_max_wait,
+        bot_user=services.bot_user,
     )
     install_event_dedupe(app, store)
     runtime = Runtime(settings=settings, services=services, app=app, closers=closers)
