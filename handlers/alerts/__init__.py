@@ -29,12 +29,12 @@ def register(plumbing: Plumbing) -> Contribution:
     """The webhook route (only when ALERT_WEBHOOK_TOKEN is set), the publisher and the renderer, the
     subscription commands and the poller (started with the server when ELASTICSEARCH_URL is set)."""
     services = plumbing.services
-    publisher = Publisher(services)
+    publisher = Publisher(services, plumbing.replies)
     intake = Intake(services, publisher)
     routes = {}
     if services.settings.alert_webhook_token is not None:
         routes[WEBHOOK_PATH] = webhook.make_endpoint(services, intake.deliver)
-    poller = polling.AlertPoller(services, intake)
+    poller = polling.AlertPoller(services, intake, plumbing.replies)
     history = AlertHistoryRetention(services)
 
     async def start() -> None:

@@ -54,6 +54,7 @@ from bot.services import Services
 from bot.store import AlertSubscription
 from bot.store.alert_groups import Recorded
 from handlers.alerts.webhook import AlertDelivery
+from handlers.shared.replies import Replies
 
 if TYPE_CHECKING:
     from elasticsearch import AsyncElasticsearch
@@ -154,6 +155,7 @@ class AlertPoller:
         self,
         services: Services,
         intake: Recording,
+        replies: Replies,
         *,
         es: AsyncElasticsearch | None = None,
         interval: float | None = None,
@@ -164,6 +166,7 @@ class AlertPoller:
         settings = services.settings
         self.services = services
         self.intake = intake
+        self.replies = replies
         self.interval = interval if interval is not None else settings.alerts_poll_interval
         self.page_size = page_size if page_size is not None else settings.alerts_page_size
         self.max_pages = max_pages
@@ -368,7 +371,7 @@ class AlertPoller:
     async def _tell(self, subscriptions: Sequence[AlertSubscription], text: str) -> None:
         for channel in dict.fromkeys(s.channel for s in subscriptions):
             try:
-                await self.services.slack.chat_postMessage(channel=channel, text=text)
+                await self.replies.post(channel, text)
             except SlackApiError as error:
                 log.warning("alert polling: could not tell %s: %s", channel, error.response.get("error"))
             except Exception as error:  # aiohttp errors, timeouts

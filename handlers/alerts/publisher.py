@@ -25,7 +25,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
@@ -33,6 +33,7 @@ from slack_sdk.errors import SlackApiError
 from bot.services import Services
 from bot.store.alert_groups import AlertGroup
 from handlers.alerts.group_message import log_line, render
+from handlers.shared.replies import Replies
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +69,10 @@ class Pace:
 class Publisher:
     """One per replica: `start()` once the loop runs, `close()` at shutdown, `wake()` after a record."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, replies: Replies) -> None:
         settings = services.settings
         self._services = services
+        self._replies = replies
         self._store = services.store
         self._owner = services.replica
         self._interval = timedelta(seconds=settings.alert_update_interval)
@@ -171,7 +173,7 @@ class Publisher:
         await self._store.postpone_alert_group(group_id, owner=self._owner, retry_at=retry_at, failure=failure)
 
     async def _show(self, group_id: int) -> None:
-        store, slack = self._store, self._services.slack
+        store, replies = self._store, self._replies
         snapshot = await store.alert_group_snapshot(group_id)
         if snapshot is None or not snapshot.group.pending:
             await store.release_alert_group(group_id, owner=self._owner)
@@ -185,9 +187,7 @@ class Publisher:
         group = snapshot.group
         if group.ts is None or group.message_channel is None:
             blocks, text = render(self._services, snapshot)
-            answer: Any = await slack.chat_postMessage(
-                channel=group.channel, blocks=blocks, text=text, unfurl_links=False
-            )
+            answer = await replies.post(group.channel, text, blocks=blocks)
             channel, ts = str(answer["channel"]), str(answer["ts"])
             await store.alert_group_posted(group_id, channel=channel, ts=ts)
             await store.save_alert_content(channel=channel, ts=ts, content=json.dumps({"group": group_id}))
@@ -195,10 +195,10 @@ class Publisher:
             channel, ts = group.message_channel, group.ts
             stored = await store.get_alert_content(channel=channel, ts=ts)
             blocks, text = render(self._services, snapshot, stored.status_lines if stored else ())
-            await slack.chat_update(channel=channel, ts=ts, blocks=blocks, text=text)
+            await replies.update(channel, ts, text, blocks=blocks)
         line = log_line(snapshot, first_post=first_post)
         if line is not None:
-            await slack.chat_postMessage(channel=channel, thread_ts=ts, text=line, unfurl_links=False)
+            await replies.post(channel, line, thread_ts=ts)
         closed = await store.alert_group_shown(
             group_id,
             owner=self._owner,

@@ -32,6 +32,7 @@ from bot.kibana.errors import (
 from bot.slack_limits import SlackRateLimited
 from handlers.shared.blocks import code, escape
 from handlers.shared.catalog import READ_ACTIONS
+from handlers.shared.channels import ChannelRefused, what_to_do
 from handlers.shared.grammar import UsageError
 
 log = logging.getLogger(__name__)
@@ -94,10 +95,7 @@ def describe(error: BaseException, doing: Doing | None = None) -> str:
         return f"{error.sentence()} Nothing was changed in Slack."
     if isinstance(error, SlackApiError):
         slack_code = str(error.response.get("error", "unknown_error"))
-        hint = {
-            "channel_not_found": "Invite the bot to the channel (`/invite @Kibana ChatOps`) and try again.",
-            "not_in_channel": "Invite the bot to the channel (`/invite @Kibana ChatOps`) and try again.",
-            "is_archived": "The channel is archived; use another channel.",
+        hint = what_to_do(slack_code, error.bot if isinstance(error, ChannelRefused) else None) or {
             "expired_trigger_id": "Slack took too long to open the form; run the command again.",
             "ratelimited": "Slack is rate-limiting the bot; try again in a minute.",
         }.get(slack_code, "Try again; if it keeps failing, an admin can look at the bot's log.")
