@@ -53,15 +53,15 @@ _CUSTOM_FIELDS = re.compile(r"Missing required custom fields without default val
 _KIBANA_MISSING = re.compile(r"granted by the Kibana privileges \[(?P<privs>[^\]]*)\]")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Doing:
     """What the user was doing, for the wording of errors."""
 
+    command: str  # the slash command (SLACK_COMMAND), for the sentences that name it
     action: str = ""
     space: str = "default"
     rule_id: str | None = None
     alert_id: str | None = None
-    command: str = "/kibana"
     kibana_version: str | None = None  # as last read from GET /api/status
 
 
@@ -81,8 +81,7 @@ class Refused(Exception):
     the message is the refusal, for the person."""
 
 
-def describe(error: BaseException, doing: Doing | None = None) -> str:
-    doing = doing or Doing()
+def describe(error: BaseException, doing: Doing) -> str:
     cmd = doing.command
     if isinstance(error, Refused):
         return str(error)
