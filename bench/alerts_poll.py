@@ -28,17 +28,21 @@ from pathlib import Path
 from typing import Any, cast
 
 from elasticsearch import AsyncElasticsearch
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bench.figures import Result, Target, ratio
 from bench.sizes import Size
 from bot.alerts_index import ALERTS_INDEX, SORT, SOURCE_FIELDS, build_query
 from bot.services import Services
 from bot.settings import load_settings
+from bot.slack_identity import BotUser
 from bot.store import Store
+from bot.store.alert_groups import Recorded
 from bot.store.alert_subscriptions import AlertFilterKind
 from devkit.fake_elasticsearch import FakeElasticsearch
 from handlers.alerts.polling import AlertPoller, interest_of
-from handlers.alerts.webhook import AlertDelivery, Answer
+from handlers.alerts.webhook import AlertDelivery
+from handlers.shared.replies import Replies
 
 RULES_PER_SPACE = 10
 
@@ -91,6 +95,17 @@ def rewrite(fake: FakeElasticsearch, at: datetime) -> None:
         alert.event_action, alert.timestamp = "active", at
 
 
+class Counted:
+    """The delivery path, counted only: each alert handed on counts as recorded, new."""
+
+    def __init__(self) -> None:
+        self.handed = 0
+
+    async def record(self, delivery: AlertDelivery, channel: str, *, fan_out: bool = False) -> Recorded:
+        self.handed += 1
+        return Recorded(outcome="new", group_id=self.handed, version=1, first=True, recovered=False)
+
+
 @contextlib.asynccontextmanager
 async def poller_for(fake: FakeElasticsearch, workdir: Path, size: Size) -> AsyncIterator[tuple[AlertPoller, Store]]:
     settings = load_settings(
@@ -104,13 +119,8 @@ async def poller_for(fake: FakeElasticsearch, workdir: Path, size: Size) -> Asyn
     services = Services(
         settings=settings, kibana=cast(Any, None), store=store, access=cast(Any, None), slack=cast(Any, None)
     )
-    handed: list[int] = [0]
-
-    async def count(_services: Services, _delivery: AlertDelivery, _channel: str) -> Answer:
-        handed[0] += 1
-        return Answer(200, {"status": "posted"}, "posted")
-
-    poller = AlertPoller(services, count)
+    replies = Replies(AsyncWebClient(token="xoxb-bench"), None, BotUser())  # Elasticsearch never fails here
+    poller = AlertPoller(services, Counted(), replies)
     try:
         yield poller, store
     finally:

@@ -242,6 +242,21 @@ class AlertChange(BaseModel):
     index: str = ""
     cursor: AlertCursor
 
+    @property
+    def finished(self) -> bool:
+        """The alert no longer fires: it recovered, or it is no longer tracked."""
+        return self.status != "active"
+
+    @property
+    def untracked(self) -> bool:
+        """Kibana stopped tracking the alert (its rule was disabled or deleted, or the alert was untracked)."""
+        return self.status == "untracked"
+
+    @property
+    def shown(self) -> tuple[object, ...]:
+        """What a message shows of the alert: a document written again with the same is nothing new."""
+        return (self.status, self.reason, self.action_group, self.rule_name, tuple(self.rule_tags))
+
 
 @dataclass(frozen=True)
 class Interest:

@@ -147,6 +147,7 @@ async def _create_runtime(
         request_verification_enabled=signing_secret is not None,
         process_before_response=False,
         reply_max_wait=settings.slack_reply_max_wait,
+        bot_user=services.bot_user,
     )
     install_event_dedupe(app, store)
     runtime = Runtime(settings=settings, services=services, app=app, closers=closers)
@@ -207,7 +208,7 @@ def _merge_features(runtime: Runtime, plumbing: Plumbing) -> None:
         app.view(callback_id)(checked(listener, before_ack=True))
     for callback_id, listener in _merged([c.shortcuts for c in contributions], "shortcut").items():
         app.shortcut(callback_id)(checked(listener))
-    app.error(error_handler(plumbing.replies))
+    app.error(error_handler(plumbing.replies, runtime.settings.slack_command))
     runtime.routes.update(_merged([c.routes for c in contributions], "route"))
     runtime.background.extend(job for c in contributions for job in c.background)
     runtime.closers.extend(job for c in contributions for job in c.closers)

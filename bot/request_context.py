@@ -32,6 +32,7 @@ from starlette.requests import ClientDisconnect, Request
 from bot import metrics
 from bot.logs import request_id
 from bot.slack_client import LimitedWebClient
+from bot.slack_identity import BotUser
 from bot.slack_limits import reset_max_wait, set_max_wait
 
 if TYPE_CHECKING:
@@ -106,21 +107,20 @@ class OneAuthTest(AsyncSingleTeamAuthorization):
     before Slack has answered it. Bolt's own calls `auth.test` for each of them, before their ack:
     after a restart, a burst of requests was a burst of `auth.test` calls, which the Slack limiter
     then refused ("Slack is rate limiting auth.test"), and those people got an error instead of an
-    answer (25 of the first 50 commands in the `ack` benchmark). The others now wait for the one."""
+    answer (25 of the first 50 commands in the `ack` benchmark). The others now wait for the one,
+    asked through `bot_user` (bot/slack_identity.py), which keeps the answer for whoever names the bot."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, bot_user: BotUser, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._asking = asyncio.Lock()
+        self.bot_user = bot_user
 
     async def async_process(
         self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
     ) -> BoltResponse:
-        if self.auth_test_result is None:
-            async with self._asking:
-                # on failure Bolt's own attempt, below, asks again, logs it and tells the person
-                with contextlib.suppress(SlackApiError):
-                    if self.auth_test_result is None:
-                        self.auth_test_result = await req.context.client.auth_test()
+        if self.auth_test_result is None or self.bot_user.answer is None:
+            # on failure Bolt's own attempt, below, asks again, logs it and tells the person
+            with contextlib.suppress(SlackApiError):
+                self.auth_test_result = await self.bot_user.ask(req.context.client)
         return await super().async_process(req=req, resp=resp, next=next)
 
 
@@ -130,7 +130,7 @@ class ChatOpsApp(AsyncApp):
     Configured only by its arguments: Bolt's environment fallbacks (BOLT_ENVIRONMENT) are not read.
     """
 
-    def __init__(self, *, reply_max_wait: float | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, reply_max_wait: float | None = None, bot_user: BotUser | None = None, **kwargs: Any) -> None:
         self.reply_max_wait = reply_max_wait
         with hidden_environment(BOLT_ENVIRONMENT):
             super().__init__(**kwargs)
@@ -138,6 +138,7 @@ class ChatOpsApp(AsyncApp):
         for n, step in enumerate(middleware):
             if type(step) is AsyncSingleTeamAuthorization:
                 middleware[n] = OneAuthTest(
+                    bot_user=bot_user or BotUser(),
                     base_logger=self._base_logger,
                     user_facing_authorize_error_message=step.user_facing_authorize_error_message,
                 )

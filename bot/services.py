@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.kibana.profile import KibanaProfile
 from bot.settings import Settings
+from bot.slack_identity import BotUser
 
 if TYPE_CHECKING:
     from bot.access import AccessControl
@@ -27,6 +28,7 @@ class Services:
     replica: str = "replica"
     profile: KibanaProfile = field(default_factory=KibanaProfile)  # the Kibana's version, licence, capabilities
     inflight: set[asyncio.Task[object]] = field(default_factory=set)
+    bot_user: BotUser = field(default_factory=BotUser)  # who the bot is in Slack (auth.test)
 
     def track_current_task(self) -> None:
         """Mark the running listener as in flight, so shutdown waits for it."""

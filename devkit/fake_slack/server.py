@@ -19,8 +19,8 @@ from devkit.fake_slack.workspace import Channel, Workspace
 
 
 class FakeSlack:
-    """A faithful stand-in for Slack. Pre-populated: bot user `bot_user_id`, user
-    `U0ALICE` ("alice") and public channel `C0ALERTS` ("alerts", bot is a member)."""
+    """A faithful stand-in for Slack. Pre-populated: bot user `bot_user_id` (named `bot_name`, as
+    auth.test says), user `U0ALICE` ("alice") and public channel `C0ALERTS` ("alerts", bot is a member)."""
 
     def __init__(
         self,
@@ -29,6 +29,7 @@ class FakeSlack:
         app_token: str = "xapp-test-token",  # noqa: S107 - a fake's test token
         team_id: str = "T0001",
         bot_user_id: str = "U0BOT",
+        bot_name: str = "kibana-chatops",
         bot_id: str = "B0BOT",
         team_domain: str = "acme",
         app_id: str = "A0001",
@@ -37,7 +38,7 @@ class FakeSlack:
         self.bot_token = bot_token
         self.app_token = app_token
         self.workspace = Workspace(team_id, team_domain, bot_user_id, bot_id, app_id)
-        self.workspace.add_user(bot_user_id, "kibana-chatops", real_name="Kibana ChatOps", is_bot=True)
+        self.workspace.add_user(bot_user_id, bot_name, real_name="Kibana ChatOps", is_bot=True)
         self.workspace.add_user("U0ALICE", "alice", real_name="Alice Example")
         self.workspace.add_channel("C0ALERTS", "alerts")
         self.calls: list[ApiCall] = []

@@ -1,10 +1,12 @@
 """Alert messages: the Kibana webhook posts them, or polling Kibana's alerts-as-data does for the
 channels that subscribed; buttons act on them, recoveries update them.
 
-- `handlers.alerts.webhook`: `POST /kibana/alerts` (auth, body limit, validation, fast answer);
+- `handlers.alerts.webhook`: `POST /kibana/alerts` (auth, body limit, validation, fast answer); the
+  only module that speaks HTTP;
 - `handlers.alerts.polling`: reads `.alerts-*` for the alert subscriptions (any licence);
 - `handlers.alerts.subscriptions`: `alerts subscribe|unsubscribe|subscriptions` and the one in settings;
-- `handlers.alerts.delivery`: a delivery is recorded in its rule's group, exactly once (both paths);
+- `handlers.alerts.delivery`: a delivery is recorded in its rule's group, exactly once (both paths),
+  and answered with where it stands in Slack (`handlers.alerts.results`);
 - `handlers.alerts.publisher`: shows each group in Slack (one message per rule, space and
   channel), debounced and within Slack's limits, restart-safe and shared by replicas;
 - `handlers.alerts.message`, `handlers.alerts.group_message`: the Block Kit, and the renderer
@@ -27,12 +29,12 @@ def register(plumbing: Plumbing) -> Contribution:
     """The webhook route (only when ALERT_WEBHOOK_TOKEN is set), the publisher and the renderer, the
     subscription commands and the poller (started with the server when ELASTICSEARCH_URL is set)."""
     services = plumbing.services
-    publisher = Publisher(services)
+    publisher = Publisher(services, plumbing.replies)
     intake = Intake(services, publisher)
     routes = {}
     if services.settings.alert_webhook_token is not None:
-        routes[WEBHOOK_PATH] = webhook.make_endpoint(services, intake.process)
-    poller = polling.AlertPoller(services, polling.recorder(intake))
+        routes[WEBHOOK_PATH] = webhook.make_endpoint(services, intake.deliver)
+    poller = polling.AlertPoller(services, intake, plumbing.replies)
     history = AlertHistoryRetention(services)
 
     async def start() -> None:

@@ -11,12 +11,12 @@
   alerts-as-data) and on whichever replica: an alert is counted once and shown once in a channel
   (each channel subscribed to it gets it: `Store.record_alert`).
 
-The webhook's answer says where the alert stands in Slack: 200 shown (posted, grouped, updated,
-recovered or duplicate), 202 stored and queued (Slack's rate limits, a slow Slack, a change that
-waits for the message's next debounced update, or a storm — past MAX_WAITING deliveries waiting,
-the next are answered at once: the publisher shows them when Slack allows, after a restart too),
-502 Slack refused it (the error is named; the delivery is kept, and Kibana's retry, or the
-publisher's own backoff, tries again).
+A webhook delivery is answered with where the alert stands in Slack (handlers.alerts.results):
+in Slack (posted, grouped, updated, recovered, or shown already), queued (Slack's rate limits, a
+slow Slack, a change that waits for the message's next debounced update, or a storm — past
+MAX_WAITING deliveries waiting, the next are answered at once: the publisher shows them when Slack
+allows, after a restart too), or refused by Slack (the error is named; the delivery is kept, and
+Kibana's retry, or the publisher's own backoff, tries again).
 """
 
 from __future__ import annotations
@@ -26,14 +26,15 @@ from datetime import UTC, datetime, timedelta
 from bot.services import Services
 from bot.store.alert_groups import Delivered, Recorded
 from handlers.alerts.publisher import Publisher
-from handlers.alerts.webhook import AlertDelivery, Answer
+from handlers.alerts.results import DeliveryResult, How, InSlack, Queued, SlackRefused
+from handlers.alerts.webhook import AlertDelivery
 
-WAIT_FOR_SLACK = 6.0  # seconds a webhook waits to answer where the alert is shown (then 202)
-# Deliveries that may wait for Slack at once; past it (a storm) a recorded delivery is answered 202
+WAIT_FOR_SLACK = 6.0  # seconds a webhook delivery waits for Slack to show it (then it is queued)
+# Deliveries that may wait for Slack at once; past it (a storm) a recorded delivery is answered queued
 # at once, so that Kibana's connections are not held while the publisher works through Slack's limits.
 MAX_WAITING = 32
 # A change to a message already posted is shown at the group's next update: waited for when that
-# update is due within this many seconds, else answered 202 at once (the debounce, pacing).
+# update is due within this many seconds, else answered queued at once (the debounce, pacing).
 WAIT_FOR_UPDATE = 1.0
 
 
@@ -55,8 +56,8 @@ def delivered(delivery: AlertDelivery) -> Delivered:
     )
 
 
-def _status(recorded: Recorded) -> str:
-    """What the webhook says once Slack shows the recorded change."""
+def _how(recorded: Recorded) -> How:
+    """How Slack shows the recorded change, once it does."""
     if recorded.outcome == "changed":
         return "updated"
     if recorded.recovered:
@@ -83,20 +84,20 @@ class Intake:
             self._publisher.wake()
         return recorded
 
-    async def process(self, services: Services, delivery: AlertDelivery, channel: str) -> Answer:
-        """Record the delivery, then answer where it stands in Slack (the webhook's way)."""
+    async def deliver(self, delivery: AlertDelivery, channel: str) -> DeliveryResult:
+        """Record the delivery, then say where it stands in Slack (the webhook's way)."""
         recorded = await self.record(delivery, channel)
-        status = _status(recorded)
+        how = _how(recorded)
         if recorded.outcome == "duplicate":
-            group = await services.store.alert_group(recorded.group_id)
+            group = await self._services.store.alert_group(recorded.group_id)
             assert group is not None
             if group.shown_version >= recorded.version and group.ts is not None:
-                return _answer(200, "duplicate", group.message_channel, group.ts)
-            if not await services.store.retry_alert_group(recorded.group_id):
-                status = "duplicate"  # being shown by another delivery: this one adds nothing
+                return InSlack("duplicate", group.message_channel, group.ts)
+            if not await self._services.store.retry_alert_group(recorded.group_id):
+                how = "duplicate"  # being shown by another delivery: this one adds nothing
             self._publisher.wake()
         if self._waiting >= MAX_WAITING or await self._update_is_not_soon(recorded.group_id):
-            return Answer(202, {"status": "queued"}, "queued")
+            return Queued()
         self._waiting += 1
         try:
             result = await self._publisher.shown(recorded.group_id, recorded.version, within=WAIT_FOR_SLACK)
@@ -104,23 +105,13 @@ class Intake:
             self._waiting -= 1
         group = result.group
         if result.state == "shown":
-            return _answer(200, status, group.message_channel, group.ts)
+            return InSlack(how, group.message_channel, group.ts)
         if result.state == "failed":
-            reason = group.failure or "error"
-            body = {
-                "error": f"Slack refused to show the alert message: {reason}; the delivery is kept and retried",
-                "slack_error": reason,
-                "channel": group.channel,
-            }
-            return Answer(502, body, "slack_error")
-        return Answer(202, {"status": "queued"}, "queued")
+            return SlackRefused(group.failure or "error", group.channel)
+        return Queued()
 
     async def _update_is_not_soon(self, group_id: int) -> bool:
         group = await self._services.store.alert_group(group_id)
         if group is None or group.ts is None:
-            return False  # a new message is posted at once: worth waiting for (a 502 says what Slack refused)
+            return False  # a new message is posted at once: worth waiting for (a refusal names Slack's error)
         return group.due_at - datetime.now(UTC) > timedelta(seconds=WAIT_FOR_UPDATE)
-
-
-def _answer(code: int, status: str, channel: str | None, ts: str | None) -> Answer:
-    return Answer(code, {"status": status, "channel": channel, "ts": ts}, status)

@@ -8,10 +8,10 @@ Every ALERTS_POLL_INTERVAL seconds, for each space that has alert subscriptions:
   or "everything"), from the space's cursor in the store, paging with `search_after` (pages of
   ALERTS_PAGE_SIZE, at most MAX_PAGES a tick: the rest follows next tick);
 - each alert document that changed becomes the `AlertDelivery` the webhook would have parsed and
-  is recorded through the delivery path (`recorder(intake)`: `Intake.record`, which the publisher then
-  shows in Slack) for each subscribed channel it matches. That is
-  the webhook's own path, keyed on (space, rule, alert id, alert uuid): an alert that arrives by
-  webhook and by polling, or is read twice, is posted once; a recovery updates its message;
+  is recorded through the delivery path (`Intake.record`, which the publisher then shows in Slack,
+  retrying what Slack refuses) for each subscribed channel it matches. That is the webhook's own
+  path, keyed on (space, rule, alert id, alert uuid): an alert that arrives by webhook and by
+  polling, or is read twice, is posted once; a recovery updates its message;
 - the cursor moves on (never backwards) once the alerts before it went through.
 
 The search starts OVERLAP before the stored cursor: Elasticsearch makes a write searchable up to
@@ -29,10 +29,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from slack_sdk.errors import SlackApiError
 
@@ -52,7 +52,9 @@ from bot.alerts_index import (
 )
 from bot.services import Services
 from bot.store import AlertSubscription
-from handlers.alerts.webhook import AlertDelivery, Answer
+from bot.store.alert_groups import Recorded
+from handlers.alerts.webhook import AlertDelivery
+from handlers.shared.replies import Replies
 
 if TYPE_CHECKING:
     from elasticsearch import AsyncElasticsearch
@@ -65,29 +67,14 @@ MAX_PAGES = 10  # per space and tick; the rest follows on the next tick
 MAX_BACKOFF = timedelta(minutes=5)
 TELL_TRANSIENT_AFTER = 3  # unreachable / 5xx: tell the channels after this many failed polls in a row
 REMEMBERED_ALERTS = 200_000  # alert states remembered to recognise documents read again
-# Slack errors that will not go away by trying again: the alert is left out for that channel.
-PERMANENT_SLACK_ERRORS = frozenset(
-    {"channel_not_found", "is_archived", "not_in_channel", "restricted_action", "invalid_blocks", "msg_too_long"}
-)
-
-Process = Callable[[Services, AlertDelivery, str], Awaitable[Answer]]
 
 
 class Recording(Protocol):
-    async def record(self, delivery: AlertDelivery, channel: str, *, fan_out: bool = False) -> Any: ...
+    """The poller's way into the delivery path (`Intake.record`): the alert is recorded (exactly once per
+    subscribed channel, keyed on space, rule, alert id and alert uuid, with `fan_out`) and the publisher
+    shows it when Slack allows; the poller does not wait for Slack."""
 
-
-def recorder(intake: Recording) -> Process:
-    """The poller's way into the delivery path: record the alert (exactly once per subscribed channel,
-    keyed on space, rule, alert id and alert uuid) and let the publisher show it when Slack allows,
-    without waiting for Slack. The answer's outcome is the store's: new, recovered_new, changed,
-    recovered, duplicate."""
-
-    async def record(_services: Services, delivery: AlertDelivery, channel: str) -> Answer:
-        recorded = await intake.record(delivery, channel, fan_out=True)  # each subscribed channel gets it
-        return Answer(200, {"status": recorded.outcome}, str(recorded.outcome))
-
-    return record
+    async def record(self, delivery: AlertDelivery, channel: str, *, fan_out: bool = False) -> Recorded: ...
 
 
 @dataclass
@@ -99,10 +86,10 @@ class SpacePoll:
     skipped: str = ""  # why it was not polled: "claimed elsewhere", "backing off"
     searches: int = 0
     changes: int = 0  # alert documents read
-    handed_on: int = 0  # (alert, channel) pairs given to `process`
-    outcomes: dict[str, int] = field(default_factory=dict)
+    handed_on: int = 0  # (alert, channel) pairs recorded
+    outcomes: dict[str, int] = field(default_factory=dict)  # the store's: new, changed, recovered, duplicate, …
     problem: str | None = None  # the Elasticsearch problem, when the search failed
-    incomplete: bool = False  # stopped early (more pages, or a Slack failure to retry)
+    incomplete: bool = False  # stopped early (more pages, or a delivery that failed to be recorded)
 
 
 def problem_kind(error: AlertsIndexError) -> str:
@@ -139,9 +126,9 @@ def interest_of(subscriptions: Iterable[AlertSubscription]) -> Interest:
 
 def delivery_of(change: AlertChange, space: str) -> AlertDelivery:
     """The delivery the webhook connector would have sent for this alert document."""
-    finished = change.status != "active"
+    finished = change.finished
     reason = change.reason or ""
-    if change.status == "untracked" and not reason:
+    if change.untracked and not reason:
         reason = "The alert is no longer tracked (its rule was disabled or deleted, or the alert was untracked)."
     return AlertDelivery(
         rule_id=change.rule_uuid,
@@ -167,7 +154,8 @@ class AlertPoller:
     def __init__(
         self,
         services: Services,
-        process: Process,
+        intake: Recording,
+        replies: Replies,
         *,
         es: AsyncElasticsearch | None = None,
         interval: float | None = None,
@@ -177,7 +165,8 @@ class AlertPoller:
     ) -> None:
         settings = services.settings
         self.services = services
-        self.process = process
+        self.intake = intake
+        self.replies = replies
         self.interval = interval if interval is not None else settings.alerts_poll_interval
         self.page_size = page_size if page_size is not None else settings.alerts_page_size
         self.max_pages = max_pages
@@ -307,18 +296,18 @@ class AlertPoller:
     async def _hand_on(
         self, space: str, subscriptions: Sequence[AlertSubscription], changes: list[AlertChange], poll: SpacePoll
     ) -> AlertCursor:
-        """Give each changed alert to `process` for each channel it matches, oldest first; returns the
-        cursor after the last alert that went through (a Slack failure stops there: next tick retries)."""
+        """Record each changed alert for each channel it matches, oldest first; returns the cursor after
+        the last alert that went through (a failure to record stops there: the next tick tries again)."""
         done = AlertCursor(timestamp_ms=0, alert_uuid="")
         for change in changes:
             remembered = (space, change.alert_uuid)
-            state = (change.status, change.reason, change.action_group, change.rule_name, tuple(change.rule_tags))
-            if self._handed.get(remembered) != state:
+            shown = change.shown
+            if self._handed.get(remembered) != shown:
                 channels = list(dict.fromkeys(s.channel for s in subscriptions if matches(s, change)))
                 if channels and not await self._deliver(delivery_of(change, space), channels, poll):
                     poll.incomplete = True
                     break
-                self._remember(remembered, state)
+                self._remember(remembered, shown)
             if _key(change.cursor) > _key(done):
                 done = change.cursor
         return done
@@ -326,7 +315,7 @@ class AlertPoller:
     async def _deliver(self, delivery: AlertDelivery, channels: list[str], poll: SpacePoll) -> bool:
         for channel in channels:
             try:
-                answer = await self.process(self.services, delivery, channel)
+                recorded = await self.intake.record(delivery, channel, fan_out=True)  # each subscribed channel
             except Exception:
                 log.exception(
                     "alert polling: failed on alert %s of rule %s (space %s)",
@@ -336,17 +325,7 @@ class AlertPoller:
                 )
                 return False
             poll.handed_on += 1
-            poll.outcomes[answer.outcome] = poll.outcomes.get(answer.outcome, 0) + 1
-            if answer.status >= 500 and str(answer.body.get("slack_error", "")) not in PERMANENT_SLACK_ERRORS:
-                log.warning(
-                    "alert polling: alert %s of rule %s (space %s) in %s: %s; retrying next tick",
-                    delivery.alert_id,
-                    delivery.rule_id,
-                    delivery.space,
-                    channel,
-                    answer.body.get("error", answer.outcome),
-                )
-                return False
+            poll.outcomes[recorded.outcome] = poll.outcomes.get(recorded.outcome, 0) + 1
         return True
 
     def _remember(self, key: tuple[str, str], state: tuple[object, ...]) -> None:
@@ -392,7 +371,7 @@ class AlertPoller:
     async def _tell(self, subscriptions: Sequence[AlertSubscription], text: str) -> None:
         for channel in dict.fromkeys(s.channel for s in subscriptions):
             try:
-                await self.services.slack.chat_postMessage(channel=channel, text=text)
+                await self.replies.post(channel, text)
             except SlackApiError as error:
                 log.warning("alert polling: could not tell %s: %s", channel, error.response.get("error"))
             except Exception as error:  # aiohttp errors, timeouts

@@ -10,8 +10,10 @@ each group whose stored version is ahead of what Slack shows:
   episode, so that the final state of a storm lands quickly;
 - one replica at a time holds a group (a lease in the store); a replica that dies loses nothing:
   the group is still pending and another replica (or this one, restarted) shows it;
-- Slack asking to wait (429) is no failure: the group is tried again after Retry-After. Any other
-  Slack error is kept on the group (the webhook answers it as 502) and retried with backoff.
+- Slack asking to wait (429) is no failure: the bot's Slack client waits out Retry-After and makes
+  the call again (bot/slack_limits.py; started with the server, not by a person's request, the
+  publisher's calls have no bounded wait). Any other Slack error is kept on the group (a webhook
+  delivery waiting on it is told that Slack refused it) and retried with backoff.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
@@ -31,6 +33,7 @@ from slack_sdk.errors import SlackApiError
 from bot.services import Services
 from bot.store.alert_groups import AlertGroup
 from handlers.alerts.group_message import log_line, render
+from handlers.shared.replies import Replies
 
 log = logging.getLogger(__name__)
 
@@ -63,25 +66,13 @@ class Pace:
         return 0.0
 
 
-def _retry_after(error: SlackApiError) -> float | None:
-    """Seconds Slack asked to wait, when it answered 429 (ratelimited); None for other errors."""
-    response = error.response
-    if getattr(response, "status_code", None) != 429 and response.get("error") != "ratelimited":
-        return None
-    headers = getattr(response, "headers", {}) or {}
-    value = headers.get("Retry-After") or headers.get("retry-after") or "1"
-    try:
-        return max(1.0, float(value))
-    except (TypeError, ValueError):
-        return 1.0
-
-
 class Publisher:
     """One per replica: `start()` once the loop runs, `close()` at shutdown, `wake()` after a record."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, replies: Replies) -> None:
         settings = services.settings
         self._services = services
+        self._replies = replies
         self._store = services.store
         self._owner = services.replica
         self._interval = timedelta(seconds=settings.alert_update_interval)
@@ -152,12 +143,7 @@ class Publisher:
             await asyncio.shield(self._store.release_alert_group(group_id, owner=self._owner))
             raise
         except SlackApiError as error:
-            wait = _retry_after(error)
-            if wait is not None:
-                log.info("alert publisher: Slack asked to wait %.0f s before showing group %s", wait, group_id)
-                await self._retry(group_id, None, wait)
-            else:
-                await self._failed(group_id, str(error.response.get("error", "error")))
+            await self._failed(group_id, str(error.response.get("error", "error")))
         except (ClientError, TimeoutError) as error:
             await self._failed(group_id, f"Slack could not be reached ({type(error).__name__})")
         except Exception:
@@ -187,7 +173,7 @@ class Publisher:
         await self._store.postpone_alert_group(group_id, owner=self._owner, retry_at=retry_at, failure=failure)
 
     async def _show(self, group_id: int) -> None:
-        store, slack = self._store, self._services.slack
+        store, replies = self._store, self._replies
         snapshot = await store.alert_group_snapshot(group_id)
         if snapshot is None or not snapshot.group.pending:
             await store.release_alert_group(group_id, owner=self._owner)
@@ -201,9 +187,7 @@ class Publisher:
         group = snapshot.group
         if group.ts is None or group.message_channel is None:
             blocks, text = render(self._services, snapshot)
-            answer: Any = await slack.chat_postMessage(
-                channel=group.channel, blocks=blocks, text=text, unfurl_links=False
-            )
+            answer = await replies.post(group.channel, text, blocks=blocks)
             channel, ts = str(answer["channel"]), str(answer["ts"])
             await store.alert_group_posted(group_id, channel=channel, ts=ts)
             await store.save_alert_content(channel=channel, ts=ts, content=json.dumps({"group": group_id}))
@@ -211,10 +195,10 @@ class Publisher:
             channel, ts = group.message_channel, group.ts
             stored = await store.get_alert_content(channel=channel, ts=ts)
             blocks, text = render(self._services, snapshot, stored.status_lines if stored else ())
-            await slack.chat_update(channel=channel, ts=ts, blocks=blocks, text=text)
+            await replies.update(channel, ts, text, blocks=blocks)
         line = log_line(snapshot, first_post=first_post)
         if line is not None:
-            await slack.chat_postMessage(channel=channel, thread_ts=ts, text=line, unfurl_links=False)
+            await replies.post(channel, line, thread_ts=ts)
         closed = await store.alert_group_shown(
             group_id,
             owner=self._owner,

@@ -61,7 +61,7 @@ async def subscribe(inv: Invocation) -> None:
         return
     wanted = inv.args(AlertSubscribeArgs).filter
     channel = inv.actor.channel_id or ""
-    problem = await channel_problem(inv.client, channel, "alerts", direct=False)
+    problem = await channel_problem(inv.client, channel, "alerts", direct=False, bot=inv.services.bot_user.name)
     if problem is not None:
         await inv.reply(problem)
         return

@@ -17,9 +17,12 @@ mustache renderer gives arrays an `asJSON` (`{{rule.tags.asJSON}}` → `["prod",
 inside the quotes), so tags containing commas survive; both forms are accepted.
 
 Authenticated by `Authorization: Bearer $ALERT_WEBHOOK_TOKEN` (constant-time compare).
-Answers: 200 done, 202 still working (it finishes in the background), 400 bad body
-(naming the field), 401 bad token, 413 body too large, 502 Slack refused (the claim is
-released so Kibana's retry posts it), 503 the alert's message is still being posted.
+This module alone speaks HTTP; the intake (handlers.alerts.delivery) answers each delivery with where
+it stands in Slack (handlers.alerts.results). Answers: 200 Slack shows it (posted, grouped, updated,
+recovered, duplicate), 202 queued (the publisher shows it when Slack allows, or the work goes on in
+the background past ANSWER_WITHIN), 400 bad body (naming the field) or a body sent incompletely,
+401 bad token, 408 a body that did not arrive in time, 413 body too large, 500 the bot failed on it,
+502 Slack refused it (the delivery is kept and retried, by the publisher and by Kibana's retry).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from bot import metrics
 from bot.identifiers import is_rule_id, is_space_id
 from bot.request_context import BodyNotReceived, read_limited
 from bot.services import Services
+from handlers.alerts.results import DeliveryResult, InSlack, Queued, SlackRefused
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +232,8 @@ def _describe(error: ValidationError) -> BadDelivery:
 
 # ---- the endpoint ----------------------------------------------------------------------
 
-Process = Callable[[Services, AlertDelivery, str], Awaitable["Answer"]]
+# The intake: records a delivery for a channel and says where it stands in Slack.
+Process = Callable[[AlertDelivery, str], Awaitable[DeliveryResult]]
 
 
 class Answer:
@@ -239,6 +244,25 @@ class Answer:
 
     def response(self) -> Response:
         return JSONResponse(self.body, status_code=self.status)
+
+
+QUEUED = Answer(202, {"status": "queued"}, "queued")
+
+
+def answer_for(result: DeliveryResult) -> Answer:
+    """Where the delivery stands in Slack, as HTTP: 200 shown, 202 queued, 502 Slack refused it."""
+    match result:
+        case InSlack(how=how, channel=channel, ts=ts):
+            return Answer(200, {"status": how, "channel": channel, "ts": ts}, how)
+        case Queued():
+            return QUEUED
+        case SlackRefused(error=error, channel=channel):
+            body = {
+                "error": f"Slack refused to show the alert message: {error}; the delivery is kept and retried",
+                "slack_error": error,
+                "channel": channel,
+            }
+            return Answer(502, body, "slack_error")
 
 
 def _authorized(request: Request, token: bytes) -> bool:
@@ -282,8 +306,8 @@ def make_endpoint(services: Services, process: Process) -> Callable[[Request], A
         work.add_done_callback(services.inflight.discard)
         done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN)
         if not done:
-            metrics.WEBHOOK_DELIVERIES.labels("queued").inc()
-            return JSONResponse({"status": "queued"}, status_code=202)
+            metrics.WEBHOOK_DELIVERIES.labels(QUEUED.outcome).inc()
+            return QUEUED.response()
         return work.result().response()
 
     return alerts_webhook
@@ -291,7 +315,7 @@ def make_endpoint(services: Services, process: Process) -> Callable[[Request], A
 
 async def _run(services: Services, process: Process, delivery: AlertDelivery, channel: str) -> Answer:
     try:
-        answer = await process(services, delivery, channel)
+        answer = answer_for(await process(delivery, channel))
     except Exception:
         log.exception(
             "alert webhook: failed on alert %s of rule %s (space %s)",

@@ -401,7 +401,8 @@ async def _comment_on_new_case(
     except KibanaError as error:
         log.warning("case %s: could not add the Slack comment: %s", opened.case_id, error)
         await replies.privately(
-            origin.surface(actor.user_id), f"The case is open, but naming you on it failed: {describe(error)}"
+            origin.surface(actor.user_id),
+            f"The case is open, but naming you on it failed: {describe(error, _doing(services, origin))}",
         )
 
 

@@ -7,8 +7,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from slack_sdk.errors import SlackApiError
-
 from bot.schedule import Schedule, ScheduleError, parse_schedule
 from bot.scheduler import ChannelUnusable, HealthScheduler
 from bot.services import Services
@@ -18,10 +16,11 @@ from handlers.health.report import HealthOutcome, check_health, health_blocks, h
 from handlers.shared.audit import record
 from handlers.shared.blocks import Block, context, escape, header, section
 from handlers.shared.catalog import USAGE
-from handlers.shared.channels import channel_problem
+from handlers.shared.channels import CHANNEL_ERRORS, ChannelRefused, channel_problem
 from handlers.shared.context import Invocation
 from handlers.shared.feature import Contribution, Plumbing, Route
 from handlers.shared.grammar import SubscribeArgs, UnsubscribeArgs
+from handlers.shared.replies import Replies
 from handlers.shared.words import count
 
 log = logging.getLogger(__name__)
@@ -30,21 +29,13 @@ CONFIG_KEY = "health"
 POLL_SECONDS = 30.0
 NEXT_TIMES = 3
 
-# chat.postMessage errors that will not go away by trying again: the subscription is paused.
-UNUSABLE_CHANNEL = {
-    "channel_not_found": "the channel was not found (deleted, or private without the bot)",
-    "is_archived": "the channel is archived",
-    "not_in_channel": "the bot is not a member of the channel",
-    "restricted_action": "the workspace does not let the bot post in the channel",
-}
-
 
 # ---- wiring ------------------------------------------------------------------------------
 def register(plumbing: Plumbing) -> Contribution:
     """The subscription commands, and the scheduler that starts with the server."""
     services = plumbing.services
     configured = configured_schedule(services.settings)
-    scheduler = make_scheduler(services)
+    scheduler = make_scheduler(services, plumbing.replies)
 
     async def start() -> None:
         await apply_configured_subscription(services, configured)
@@ -64,12 +55,14 @@ def register(plumbing: Plumbing) -> Contribution:
     return Contribution(commands=commands, background=[start], closers=[scheduler.close], parts=[scheduler])
 
 
-def make_scheduler(services: Services, *, poll_seconds: float = POLL_SECONDS) -> HealthScheduler[HealthOutcome]:
+def make_scheduler(
+    services: Services, replies: Replies, *, poll_seconds: float = POLL_SECONDS
+) -> HealthScheduler[HealthOutcome]:
     async def check(space: str) -> HealthOutcome:
         return await check_health(services.kibana, space)
 
     async def post(subscription: Subscription, outcome: HealthOutcome) -> None:
-        await post_report(services, subscription, outcome)
+        await post_report(services, replies, subscription, outcome)
 
     return HealthScheduler(services.store, check=check, post=post, replica=services.replica, poll_seconds=poll_seconds)
 
@@ -102,16 +95,14 @@ async def apply_configured_subscription(services: Services, schedule: Schedule |
 
 
 # ---- posting a report --------------------------------------------------------------------
-async def post_report(services: Services, subscription: Subscription, outcome: HealthOutcome) -> None:
-    """Post one report (a Slack 429 is the limiter's to wait out); an unusable channel raises ChannelUnusable."""
+async def post_report(services: Services, replies: Replies, subscription: Subscription, outcome: HealthOutcome) -> None:
+    """Post one report (a Slack 429 is the limiter's to wait out); a channel Slack refuses (it will not
+    go away by trying again) raises ChannelUnusable: the subscription is paused."""
     blocks = health_blocks(outcome, footer=report_footer(services, subscription))
     try:
-        await services.slack.chat_postMessage(channel=subscription.channel, text=health_text(outcome), blocks=blocks)
-    except SlackApiError as error:
-        code = str(error.response.get("error", ""))
-        if code in UNUSABLE_CHANNEL:
-            raise ChannelUnusable(f"{UNUSABLE_CHANNEL[code]} ({code})") from None
-        raise
+        await replies.post(subscription.channel, health_text(outcome), blocks=blocks)
+    except ChannelRefused as refused:
+        raise ChannelUnusable(f"{CHANNEL_ERRORS[refused.code].what} ({refused.code})") from None
 
 
 def report_footer(services: Services, subscription: Subscription) -> str:
@@ -134,7 +125,7 @@ async def subscribe(inv: Invocation, scheduler: HealthScheduler[HealthOutcome]) 
         await inv.reply(f"{error}\nUsage: `{inv.slash} {USAGE['health subscribe']}`")
         return
     channel = inv.actor.channel_id or ""
-    problem = await channel_problem(inv.client, channel, "reports", direct=True)
+    problem = await channel_problem(inv.client, channel, "reports", direct=True, bot=inv.services.bot_user.name)
     if problem is not None:
         await inv.reply(problem)
         return

@@ -32,6 +32,7 @@ from bot.kibana.errors import (
 from bot.slack_limits import SlackRateLimited
 from handlers.shared.blocks import code, escape
 from handlers.shared.catalog import READ_ACTIONS
+from handlers.shared.channels import ChannelRefused, what_to_do
 from handlers.shared.grammar import UsageError
 
 log = logging.getLogger(__name__)
@@ -52,15 +53,15 @@ _CUSTOM_FIELDS = re.compile(r"Missing required custom fields without default val
 _KIBANA_MISSING = re.compile(r"granted by the Kibana privileges \[(?P<privs>[^\]]*)\]")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Doing:
     """What the user was doing, for the wording of errors."""
 
+    command: str  # the slash command (SLACK_COMMAND), for the sentences that name it
     action: str = ""
     space: str = "default"
     rule_id: str | None = None
     alert_id: str | None = None
-    command: str = "/kibana"
     kibana_version: str | None = None  # as last read from GET /api/status
 
 
@@ -80,8 +81,7 @@ class Refused(Exception):
     the message is the refusal, for the person."""
 
 
-def describe(error: BaseException, doing: Doing | None = None) -> str:
-    doing = doing or Doing()
+def describe(error: BaseException, doing: Doing) -> str:
     cmd = doing.command
     if isinstance(error, Refused):
         return str(error)
@@ -94,10 +94,7 @@ def describe(error: BaseException, doing: Doing | None = None) -> str:
         return f"{error.sentence()} Nothing was changed in Slack."
     if isinstance(error, SlackApiError):
         slack_code = str(error.response.get("error", "unknown_error"))
-        hint = {
-            "channel_not_found": "Invite the bot to the channel (`/invite @Kibana ChatOps`) and try again.",
-            "not_in_channel": "Invite the bot to the channel (`/invite @Kibana ChatOps`) and try again.",
-            "is_archived": "The channel is archived; use another channel.",
+        hint = what_to_do(slack_code, error.bot if isinstance(error, ChannelRefused) else None) or {
             "expired_trigger_id": "Slack took too long to open the form; run the command again.",
             "ratelimited": "Slack is rate-limiting the bot; try again in a minute.",
         }.get(slack_code, "Try again; if it keeps failing, an admin can look at the bot's log.")

@@ -56,5 +56,5 @@ class Plumbing:
         settings = services.settings
         secret = settings.slack_signing_secret or settings.slack_bot_token
         use_metadata_key(secret.get_secret_value())
-        replies = Replies(services.slack, session)
+        replies = Replies(services.slack, session, services.bot_user)
         return cls(services, replies, Outcomes(replies), Guard(services, replies))

@@ -8,15 +8,17 @@ from collections.abc import Awaitable, Callable
 
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from handlers.shared.errors import describe
+from handlers.shared.errors import Doing, describe
 from handlers.shared.replies import Replies
 
 log = logging.getLogger(__name__)
 
 
-def error_handler(replies: Replies) -> Callable[[Exception, AsyncBoltContext], Awaitable[None]]:
+def error_handler(replies: Replies, command: str) -> Callable[[Exception, AsyncBoltContext], Awaitable[None]]:
+    """`command`: the slash command (SLACK_COMMAND), for the sentences that name it."""
+
     async def on_error(error: Exception, context: AsyncBoltContext) -> None:
-        text = describe(error)
+        text = describe(error, Doing(command=command))
         response_url = context.response_url  # Bolt's, read from the request it failed on
         if response_url:
             try:

@@ -3,7 +3,9 @@
 - `to_response_url`: a reply through a command's or an interaction's `response_url`
   (ephemeral or in the channel, new or replacing the original);
 - `post`, `update`, `ephemeral`: the Web API (a message, in a thread or not; an edit; a
-  message only one person sees);
+  message only one person sees) — every Web API post of the bot, so that each unfurls as
+  `UNFURL_LINKS` says, and a channel Slack refuses (handlers/shared/channels.py) raises `ChannelRefused`, whose
+  hint names the bot as `auth.test` does;
 - `privately` / `publicly`: the person's answer on the best surface they have, falling back
   to the next one when Slack refuses (an expired response_url, a channel the bot is not in).
 
@@ -13,7 +15,9 @@ a logger set to WARNING, so slack_sdk never formats the body into any log record
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,7 +28,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.slack_identity import BotUser
 from handlers.shared.blocks import Block
+from handlers.shared.channels import CHANNEL_ERRORS, ChannelRefused
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +39,8 @@ _SECRET_SAFE = logging.getLogger("kibana_chatops.secret_replies")
 _SECRET_SAFE.setLevel(logging.WARNING)
 
 REPLY_TIMEOUT = 10  # seconds for a response_url post
+# Whether the bot's posts unfurl their links: no (a preview of each rule or case link would fill the channel).
+UNFURL_LINKS = False
 
 
 class ReplyFailed(RuntimeError):
@@ -66,10 +74,11 @@ def slack_origin_allows(api_url: str, url: str) -> bool:
 
 
 class Replies:
-    def __init__(self, slack: AsyncWebClient, session: aiohttp.ClientSession | None) -> None:
+    def __init__(self, slack: AsyncWebClient, session: aiohttp.ClientSession | None, bot_user: BotUser) -> None:
         self.slack = slack
         self._session = session
         self._api_url = str(slack.base_url)
+        self._bot_user = bot_user
 
     def follows(self, url: str) -> bool:
         """Whether a response_url is one the bot posts to (Slack's host only)."""
@@ -100,15 +109,27 @@ class Replies:
         if response.status_code != 200:
             raise ReplyFailed(f"Slack answered {response.status_code} to a response_url post")
 
+    @contextlib.contextmanager
+    def _channel_errors(self) -> Iterator[None]:
+        """An error Slack gives for the channel (CHANNEL_ERRORS) becomes `ChannelRefused`, naming the bot."""
+        try:
+            yield
+        except SlackApiError as error:
+            if str(error.response.get("error", "")) in CHANNEL_ERRORS:
+                raise ChannelRefused(error, self._bot_user.name) from error
+            raise
+
     async def post(
         self, channel: str, text: str, *, blocks: list[Block] | None = None, thread_ts: str | None = None
     ) -> AsyncSlackResponse:
-        return await self.slack.chat_postMessage(
-            channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=False
-        )
+        with self._channel_errors():
+            return await self.slack.chat_postMessage(
+                channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=UNFURL_LINKS
+            )
 
     async def update(self, channel: str, ts: str, text: str, *, blocks: list[Block] | None = None) -> None:
-        await self.slack.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        with self._channel_errors():
+            await self.slack.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
 
     async def ephemeral(
         self,
@@ -120,7 +141,8 @@ class Replies:
         thread_ts: str | None = None,
     ) -> None:
         kwargs: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
-        await self.slack.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks, **kwargs)
+        with self._channel_errors():
+            await self.slack.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks, **kwargs)
 
     async def privately(self, to: Surface, text: str, *, blocks: list[Block] | None = None) -> bool:
         """Only the person sees it: through the response_url, else an ephemeral message. False if neither took it."""

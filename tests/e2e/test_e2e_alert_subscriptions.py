@@ -251,6 +251,19 @@ async def test_elasticsearch_403_tells_the_channel_once_and_check_fails(
     await shown(slack, "— alert host-1")
 
 
+async def test_what_the_channels_are_told_about_elasticsearch_is_posted_without_unfurling(
+    driver: SlackDriver, slack: FakeSlack, es: FakeElasticsearch, bot: RunningBot, clock: Clock
+) -> None:
+    await command(driver, slack, "alerts subscribe --all")
+    es.deny_alerts_read("none")
+    assert (await tick(bot, clock))["default"].problem == "forbidden"
+    es.allow_alerts_read()
+    assert (await tick(bot, clock))["default"].problem is None
+    told = slack.calls_to("chat.postMessage")
+    assert [call.params["text"].split(" ")[0] for call in told] == [":warning:", ":white_check_mark:"]
+    assert [call.params.get("unfurl_links") for call in told] == [False, False]
+
+
 async def test_polling_backs_off_while_elasticsearch_is_down(
     driver: SlackDriver, slack: FakeSlack, es: FakeElasticsearch, bot: RunningBot
 ) -> None:

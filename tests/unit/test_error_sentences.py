@@ -32,7 +32,7 @@ def _never_sent(error: KibanaUnavailable) -> KibanaUnavailable:
     return error
 
 
-MUTE = Doing(action="mute", space="ops", rule_id="r1", alert_id="a1")
+MUTE = Doing(command="/kibana", action="mute", space="ops", rule_id="r1", alert_id="a1")
 
 
 @pytest.mark.parametrize(
@@ -40,7 +40,7 @@ MUTE = Doing(action="mute", space="ops", rule_id="r1", alert_id="a1")
     [
         (
             KibanaNotFound("Saved object [alert/r1] not found", path="/s/ops/api/alerting/rule/r1/_enable"),
-            Doing(action="enable", space="ops", rule_id="r1"),
+            Doing(command="/kibana", action="enable", space="ops", rule_id="r1"),
             "Rule `r1` was not found in space `ops`. Check the id with `/kibana rules`",
         ),
         (
@@ -74,7 +74,7 @@ MUTE = Doing(action="mute", space="ops", rule_id="r1", alert_id="a1")
         ),
         (
             KibanaTimeout("timed out"),
-            Doing(action="rules"),
+            Doing(command="/kibana", action="rules"),
             "did not answer in time, so `/kibana rules` did not happen",
         ),
         (KibanaRateLimited("Too Many Requests"), MUTE, "rate-limiting the bot"),
@@ -103,7 +103,7 @@ def test_slack_errors_say_what_to_do() -> None:
         headers={},
         status_code=200,
     )
-    text = describe(SlackApiError("not_in_channel", response))
+    text = describe(SlackApiError("not_in_channel", response), Doing(command="/kibana"))
     assert "`not_in_channel`" in text and "/invite" in text
 
 
@@ -121,7 +121,7 @@ def _from_kibana(status: int, body: bytes, method: str, path: str) -> KibanaErro
 
 BARE_404 = b'{"statusCode":404,"error":"Not Found","message":"Not Found"}'
 NO_RULE = b'{"statusCode":404,"error":"Not Found","message":"Saved object [alert/r1] not found"}'
-SNOOZE = Doing(action="snooze", space="default", rule_id="r1", kibana_version="9.0.0")
+SNOOZE = Doing(command="/kibana", action="snooze", space="default", rule_id="r1", kibana_version="9.0.0")
 
 
 def test_a_missing_snooze_route_is_told_apart_from_a_missing_rule() -> None:
@@ -140,13 +140,13 @@ def test_agent_keys_refused_to_an_api_key_name_the_settings() -> None:
     error = _from_kibana(
         400, b'{"statusCode":400,"error":"Bad Request","message":' + message + b"}", "POST", "/api/apm/agent_keys"
     )
-    text = describe(error, Doing(action="apm-key-create"))
+    text = describe(error, Doing(command="/kibana", action="apm-key-create"))
     assert "KIBANA_AGENT_KEY_USERNAME" in text and "KIBANA_AGENT_KEY_PASSWORD" in text and "derived" not in text
 
 
 def test_required_custom_fields_are_named() -> None:
     body = b'{"statusCode":400,"error":"Bad Request","message":"Missing required custom fields without default value configured: \\"Team\\", \\"Ticket id\\""}'  # noqa: E501
-    text = describe(_from_kibana(400, body, "POST", "/api/cases"), Doing(action="case"))
+    text = describe(_from_kibana(400, body, "POST", "/api/cases"), Doing(command="/kibana", action="case"))
     assert "require custom fields (`Team`, `Ticket id`)" in text
 
 
@@ -156,5 +156,7 @@ def test_required_custom_fields_are_named() -> None:
      (404, BARE_404, "no such route")],
 )  # fmt: skip
 def test_a_missing_source_map_api_is_explained(status: int, body: bytes, why: str) -> None:
-    text = describe(_from_kibana(status, body, "GET", "/api/apm/sourcemaps"), Doing(action="apm-sourcemaps"))
+    text = describe(
+        _from_kibana(status, body, "GET", "/api/apm/sourcemaps"), Doing(command="/kibana", action="apm-sourcemaps")
+    )
     assert text.startswith("The APM source-map API is not available on this Kibana") and why in text
