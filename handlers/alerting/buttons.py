@@ -1,69 +1,69 @@
-"""Buttons on the rule card and on alert messages: act on Kibana, then show who did what."""
+"""The buttons of the catalog's rule and alert actions, as the rule card and alert messages show
+them: only what applies to the current state (Mute all or Unmute all, Disable… or Enable,
+Mute alert or Unmute alert, and the Snooze menu only where Kibana has a snooze API)."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
-from slack_bolt.async_app import AsyncAck
-from slack_sdk.web.async_client import AsyncWebClient
-
-from handlers.alerting import writes
-from handlers.alerting.commands import card_blocks
-from handlers.alerting.modals import open_disable_modal, open_snooze_modal
+from handlers.alerting.target import Target
 from handlers.shared import catalog
-from handlers.shared.blocks import escape
-from handlers.shared.codec import Target
-from handlers.shared.context import Actor
-from handlers.shared.feature import Listener, Plumbing
-from handlers.shared.guard import Aim, surface_of
-from handlers.shared.outcome import Done, Origin
+from handlers.shared.blocks import Block, button, code, confirm, escape, option
 
-# The catalog's actions whose buttons and menus this feature answers.
-RULE_ACTIONS = ("rule", *sorted(writes.WRITES))
+SNOOZE_CHOICES = (("1 hour", "1h"), ("4 hours", "4h"), ("1 day", "1d"), ("Custom…", "custom"))
 
 
-def listeners(plumbing: Plumbing) -> dict[str, Listener]:
-    services = plumbing.services
+@dataclass(frozen=True)
+class RuleState:
+    """What the rule-level buttons depend on."""
 
-    async def on_link(ack: AsyncAck) -> None:
-        await ack()  # a URL button: Slack opens the link, the bot only acknowledges
+    muted_all: bool = False
+    enabled: bool = True
+    snooze_api: bool = True  # False on Kibanas without the snooze API (before 8.19, 9.0): no Snooze menu
 
-    async def card(target: Target) -> tuple[str, list[dict[str, Any]]]:
-        rule = await services.kibana.get_rule(target.rule_id, space=target.space)
-        return f"Rule {escape(rule.name)}", await card_blocks(services, rule, target.space)
 
-    async def on_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        action_id = str((body.get("actions") or [{}])[0].get("action_id"))
-        name = catalog.BY_ACTION_ID[action_id].name
-        origin = Origin.from_action(body)
+def rule_elements(target: Target, rule_name: str | None, state: RuleState) -> list[Block]:
+    """Mute all / Unmute all, Disable… / Enable, and the snooze menu, for the rule `target` names.
+    `rule_name` is the name Kibana gave (from a GET of the rule); without it the rule is named by id."""
+    value = Target(rule_id=target.rule_id, space=target.space).pack()
+    elements: list[Block] = []
+    if state.muted_all:
+        elements.append(button("Unmute all", catalog.RULE_UNMUTE_ALL, value))
+    else:
+        named = f"*{escape(rule_name)}*" if rule_name else f"rule {code(target.rule_id)}"
+        sure = confirm(
+            "Mute all alerts?",
+            f"No notifications for any alert of {named} until someone unmutes it.",
+            "Mute all",
+        )
+        elements.append(button("Mute all", catalog.RULE_MUTE_ALL, value, confirm=sure))
+    if state.enabled:
+        elements.append(button("Disable…", catalog.RULE_DISABLE, value, style="danger"))
+    else:
+        elements.append(button("Enable", catalog.RULE_ENABLE, value, style="primary"))
+    if state.snooze_api:
+        elements.append(snooze_menu(target))
+    return elements
 
-        async def perform(target: Target, actor: Actor) -> None:
-            if name == "rule":
-                text, blocks = await card(target)
-                await plumbing.replies.privately(surface_of(body, actor), text, blocks=blocks)
-                return
-            if name == "disable":
-                await open_disable_modal(
-                    plumbing, client, trigger_id=body["trigger_id"], target=target, untrack=False, origin=origin
-                )
-                return
-            duration = target.option if name == "snooze" else None
-            if duration == "custom":
-                await open_snooze_modal(client, trigger_id=body["trigger_id"], target=target, origin=origin)
-                return
-            sentence = await writes.apply(services, actor, name, target, duration=duration)
-            await plumbing.outcomes.report(
-                origin,
-                actor,
-                sentence,
-                ephemeral_blocks=(await card(target))[1] if origin.ephemeral else None,
-                done=Done(name, target),
-            )
 
-        await plumbing.guard.click(ack, body, decode=Target.unpack, aim=Aim.at, run=perform)
+def alert_element(target: Target, *, muted: bool) -> Block:
+    """Mute alert, or Unmute alert when it is muted."""
+    if muted:
+        return button("Unmute alert", catalog.ALERT_UNMUTE, target.pack())
+    return button("Mute alert", catalog.ALERT_MUTE, target.pack())
 
-    buttons: dict[str, Listener] = {catalog.RULE_LINK: on_link}
-    for name in RULE_ACTIONS:
-        for action_id in catalog.action(name).action_ids:
-            buttons[action_id] = on_button
-    return buttons
+
+def snooze_menu(target: Target) -> Block:
+    return {
+        "type": "static_select",
+        "action_id": catalog.RULE_SNOOZE,
+        "placeholder": {"type": "plain_text", "text": "Snooze…"},
+        "options": [
+            option(label, Target(rule_id=target.rule_id, space=target.space, option=duration).pack())
+            for label, duration in SNOOZE_CHOICES
+        ],
+    }
+
+
+def link(url: str) -> Block:
+    return button("Open in Kibana", catalog.RULE_LINK, url=url)

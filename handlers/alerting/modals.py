@@ -13,15 +13,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.kibana.errors import KibanaError
 from handlers.alerting import writes
+from handlers.alerting.target import Target
 from handlers.shared import catalog
 from handlers.shared.blocks import Block, code, escape, modal, plain, section
-from handlers.shared.codec import Metadata, Target
+from handlers.shared.codec import Metadata
 from handlers.shared.context import Actor
 from handlers.shared.errors import Doing, describe
 from handlers.shared.feature import Listener, Plumbing
 from handlers.shared.grammar import UsageError, parse_duration
 from handlers.shared.guard import Aim
-from handlers.shared.outcome import Done, Origin
+from handlers.shared.outcome import Origin
 from handlers.shared.replies import Surface
 from handlers.shared.words import count
 
@@ -38,7 +39,7 @@ class RuleForm(Metadata):
     origin: Origin = Field(alias="o")
 
     def aim(self) -> Aim:
-        return Aim.at(self.target, channel=self.origin.channel)
+        return self.target.aim(channel=self.origin.channel)
 
     def surface(self, actor: Actor) -> Surface:
         return Surface(
@@ -159,7 +160,7 @@ def listeners(plumbing: Plumbing) -> dict[str, Listener]:
             sentence = await writes.apply(
                 services, actor, action, form.target, untrack=choice.untrack, duration=choice.duration
             )
-            await plumbing.outcomes.report(form.origin, actor, sentence, done=Done(action, form.target))
+            await plumbing.outcomes.report(form.origin, actor, sentence, done=writes.Written(action, form.target))
 
         async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
             await plumbing.guard.submission(

@@ -7,24 +7,34 @@ Each returns a past-tense sentence for the receipt, and records the action in th
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.kibana.errors import KibanaBadRequest
 from bot.services import Services
+from handlers.alerting.target import Target
 from handlers.shared import catalog
 from handlers.shared.audit import audited, record
 from handlers.shared.blocks import code, escape
-from handlers.shared.codec import Target
 from handlers.shared.context import Actor
 from handlers.shared.errors import Refused
 from handlers.shared.grammar import duration_minutes, parse_duration
 from handlers.shared.guard import NothingToDo
+from handlers.shared.outcome import Done
 
 # Kibana no longer has the schedule (it ended and was cleaned up, or someone cancelled it in Kibana).
 _GONE = re.compile(r"Rule has no snooze schedule(s\.| with id )")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 WRITES = frozenset({"mute", "unmute", "mute-all", "unmute-all", "disable", "enable", "snooze", "unsnooze"})
+
+
+@dataclass(frozen=True)
+class Written(Done):
+    """A rule or alert write that happened, and on what."""
+
+    action: str
+    target: Target
 
 
 async def apply(

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 
 from bot.services import Services
 from bot.store.alert_groups import AlertGroup, GroupAlert, GroupSnapshot
+from handlers.alerting.target import Target
 from handlers.alerts.message import ALERT_BLOCK, RULE_BLOCK, AlertView, alert_blocks, alert_text, rule_buttons
 from handlers.shared import catalog
 from handlers.shared.blocks import Block, actions, clip, code, context, escape, header, option, section
-from handlers.shared.codec import Target
 from handlers.shared.outcome import MAX_STATUS_LINES, STATUS_BLOCK
 from handlers.shared.words import count
 

@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ValidationError
 
 from bot.services import Services
+from handlers.alerting.buttons import RuleState, alert_element, link, rule_elements
+from handlers.alerting.target import Target
+from handlers.alerting.writes import Written
 from handlers.shared import catalog
 from handlers.shared.blocks import Block, actions, button, clip, code, context, escape, header, section
-from handlers.shared.buttons import RuleState, alert_element, link, rule_elements
-from handlers.shared.codec import Target
-from handlers.shared.outcome import MAX_STATUS_LINES, STATUS_BLOCK, Done
+from handlers.shared.outcome import MAX_STATUS_LINES, STATUS_BLOCK
 
 REASON_LIMIT = 2500  # leaves room in the section's 3000 characters
 TEXT_LIMIT = 300  # the notification text
@@ -54,7 +55,7 @@ class AlertView(BaseModel):
     def target(self) -> Target:
         return Target(rule_id=self.rule_id, space=self.space, alert_id=self.alert_id, alert_uuid=self.alert_uuid)
 
-    def after(self, done: Done) -> AlertView:
+    def after(self, done: Written) -> AlertView:
         """What the message shows once `done` happened (to this alert, or to its rule)."""
         if done.target.rule_id != self.rule_id or done.target.space != self.space:
             return self

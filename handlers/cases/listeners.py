@@ -20,6 +20,7 @@ from handlers.cases.form import (
     COMMENT,
     OWNER,
     TITLE,
+    AlertRef,
     CaseFields,
     CaseOrigin,
     Prefill,
@@ -36,7 +37,7 @@ from handlers.cases.form import (
 from handlers.shared import catalog
 from handlers.shared.audit import record
 from handlers.shared.blocks import clip, code, escape
-from handlers.shared.codec import ForgedValue, Target
+from handlers.shared.codec import ForgedValue
 from handlers.shared.context import Actor, Invocation
 from handlers.shared.errors import Doing, describe
 from handlers.shared.feature import Contribution, Listener, Plumbing
@@ -77,7 +78,7 @@ def register(plumbing: Plumbing) -> Contribution:
         container = body.get("container") or {}
         message = body.get("message") or {}
         try:
-            target = Target.unpack(element_value(body))
+            target = AlertRef.unpack(element_value(body))
         except ForgedValue as error:
             await replies.privately(surface_of(body, Actor.from_interaction(body)), str(error))
             return

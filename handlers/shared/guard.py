@@ -16,10 +16,9 @@ from typing import Any, TypeVar
 from slack_bolt.async_app import AsyncAck
 
 from bot.services import Services
-from handlers.shared.audit import check_access, record
+from handlers.shared.audit import Subject, check_access, record
 from handlers.shared.blocks import clip
 from handlers.shared.catalog import BY_ACTION_ID, BY_VIEW, Action
-from handlers.shared.codec import Target
 from handlers.shared.context import Actor, interaction_channels
 from handlers.shared.errors import Doing, describe
 from handlers.shared.replies import Replies, Surface
@@ -38,15 +37,11 @@ class NothingToDo(Exception):
 class Aim:
     """What a decoded value acts on: for the access check, the audit trail and the wording of errors."""
 
-    target: Target | str
+    target: Subject | str
     space: str
     rule_id: str | None = None
     alert_id: str | None = None
     channel: str | None = None  # where a modal was opened from (its actor acts there)
-
-    @classmethod
-    def at(cls, target: Target, *, channel: str | None = None) -> Aim:
-        return cls(target, target.space, target.rule_id, target.alert_id, channel)
 
 
 def element_value(body: dict[str, Any]) -> str | None:
@@ -149,7 +144,7 @@ class Guard:
         error_block: Callable[[dict[str, Any]], str],
         acknowledge: Callable[[F, AsyncAck], Awaitable[bool]] | None = None,
         refusal_detail: Callable[[V, F], str] | None = None,
-        refusal_target: Callable[[V, F], Target | str] | None = None,
+        refusal_target: Callable[[V, F], Subject | str] | None = None,
     ) -> None:
         """A modal submission: a bad value, bad input or a refusal is shown in the form (the ack's
         errors); then it is acknowledged — by `acknowledge(form, ack)` when given, which returns False

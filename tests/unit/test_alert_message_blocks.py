@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from devkit.fake_slack.block_kit import message_problems
+from handlers.alerting.target import Target
+from handlers.alerting.writes import Written as Done
 from handlers.alerts.message import AlertView, alert_blocks, alert_text
-from handlers.shared.codec import Target
-from handlers.shared.outcome import STATUS_BLOCK, Done
+from handlers.shared.outcome import STATUS_BLOCK
 
 VIEW = AlertView(
     rule_id="r1",
