@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from handlers.alerting import clicks, commands, modals
+from handlers.alerting.actions import ACTIONS
 from handlers.shared.feature import Contribution, Plumbing
+
+__all__ = ["ACTIONS", "register"]
 
 
 def register(plumbing: Plumbing) -> Contribution:

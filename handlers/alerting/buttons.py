@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from handlers.alerting import actions
 from handlers.alerting.target import Target
-from handlers.shared import catalog
 from handlers.shared.blocks import Block, button, code, confirm, escape, option
 
 SNOOZE_CHOICES = (("1 hour", "1h"), ("4 hours", "4h"), ("1 day", "1d"), ("Custom…", "custom"))
@@ -28,7 +28,7 @@ def rule_elements(target: Target, rule_name: str | None, state: RuleState) -> li
     value = Target(rule_id=target.rule_id, space=target.space).pack()
     elements: list[Block] = []
     if state.muted_all:
-        elements.append(button("Unmute all", catalog.RULE_UNMUTE_ALL, value))
+        elements.append(button("Unmute all", actions.RULE_UNMUTE_ALL, value))
     else:
         named = f"*{escape(rule_name)}*" if rule_name else f"rule {code(target.rule_id)}"
         sure = confirm(
@@ -36,11 +36,11 @@ def rule_elements(target: Target, rule_name: str | None, state: RuleState) -> li
             f"No notifications for any alert of {named} until someone unmutes it.",
             "Mute all",
         )
-        elements.append(button("Mute all", catalog.RULE_MUTE_ALL, value, confirm=sure))
+        elements.append(button("Mute all", actions.RULE_MUTE_ALL, value, confirm=sure))
     if state.enabled:
-        elements.append(button("Disable…", catalog.RULE_DISABLE, value, style="danger"))
+        elements.append(button("Disable…", actions.RULE_DISABLE, value, style="danger"))
     else:
-        elements.append(button("Enable", catalog.RULE_ENABLE, value, style="primary"))
+        elements.append(button("Enable", actions.RULE_ENABLE, value, style="primary"))
     if state.snooze_api:
         elements.append(snooze_menu(target))
     return elements
@@ -49,14 +49,14 @@ def rule_elements(target: Target, rule_name: str | None, state: RuleState) -> li
 def alert_element(target: Target, *, muted: bool) -> Block:
     """Mute alert, or Unmute alert when it is muted."""
     if muted:
-        return button("Unmute alert", catalog.ALERT_UNMUTE, target.pack())
-    return button("Mute alert", catalog.ALERT_MUTE, target.pack())
+        return button("Unmute alert", actions.ALERT_UNMUTE, target.pack())
+    return button("Mute alert", actions.ALERT_MUTE, target.pack())
 
 
 def snooze_menu(target: Target) -> Block:
     return {
         "type": "static_select",
-        "action_id": catalog.RULE_SNOOZE,
+        "action_id": actions.RULE_SNOOZE,
         "placeholder": {"type": "plain_text", "text": "Snooze…"},
         "options": [
             option(label, Target(rule_id=target.rule_id, space=target.space, option=duration).pack())
@@ -66,4 +66,4 @@ def snooze_menu(target: Target) -> Block:
 
 
 def link(url: str) -> Block:
-    return button("Open in Kibana", catalog.RULE_LINK, url=url)
+    return button("Open in Kibana", actions.RULE_LINK, url=url)

@@ -7,11 +7,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.alerting import writes
+from handlers.alerting import actions, writes
 from handlers.alerting.commands import card_blocks
 from handlers.alerting.modals import open_disable_modal, open_snooze_modal
 from handlers.alerting.target import Target
-from handlers.shared import catalog
 from handlers.shared.blocks import escape
 from handlers.shared.context import Actor
 from handlers.shared.feature import Listener, Plumbing
@@ -20,6 +19,7 @@ from handlers.shared.outcome import Origin
 
 # The catalog's actions whose buttons and menus this feature answers.
 RULE_ACTIONS = ("rule", *sorted(writes.WRITES))
+ACTION_NAMES = {action_id: row.name for row in actions.ACTIONS.rows for action_id in row.action_ids}
 
 
 def listeners(plumbing: Plumbing) -> dict[str, Listener]:
@@ -34,7 +34,7 @@ def listeners(plumbing: Plumbing) -> dict[str, Listener]:
 
     async def on_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         action_id = str((body.get("actions") or [{}])[0].get("action_id"))
-        name = catalog.BY_ACTION_ID[action_id].name
+        name = ACTION_NAMES[action_id]
         origin = Origin.from_action(body)
 
         async def perform(target: Target, actor: Actor) -> None:
@@ -62,8 +62,8 @@ def listeners(plumbing: Plumbing) -> dict[str, Listener]:
 
         await plumbing.guard.click(ack, body, decode=Target.unpack, aim=Target.aim, run=perform)
 
-    buttons: dict[str, Listener] = {catalog.RULE_LINK: on_link}
-    for name in RULE_ACTIONS:
-        for action_id in catalog.action(name).action_ids:
+    buttons: dict[str, Listener] = {actions.RULE_LINK: on_link}
+    for action_id, name in ACTION_NAMES.items():
+        if name in RULE_ACTIONS:
             buttons[action_id] = on_button
     return buttons

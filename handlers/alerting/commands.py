@@ -5,13 +5,13 @@ from __future__ import annotations
 from bot.kibana.models import Rule
 from bot.services import Services
 from handlers.alerting import writes
+from handlers.alerting.actions import AlertArgs, DisableArgs, RuleArgs, SearchArgs, SnoozeArgs, UnsnoozeArgs
 from handlers.alerting.modals import open_disable_modal
 from handlers.alerting.rule_card import rule_buttons, rule_card_blocks, rule_list_blocks
 from handlers.alerting.target import Target
 from handlers.shared.blocks import Block, code, escape, section
 from handlers.shared.context import Invocation
 from handlers.shared.feature import Plumbing, Route
-from handlers.shared.grammar import AlertArgs, DisableArgs, RuleArgs, SearchArgs, SnoozeArgs, UnsnoozeArgs
 from handlers.shared.outcome import Origin
 from handlers.shared.words import count
 

@@ -13,14 +13,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.kibana.errors import KibanaError
 from handlers.alerting import writes
+from handlers.alerting.actions import DISABLE_MODAL, SNOOZE_MODAL, snooze_duration
 from handlers.alerting.target import Target
-from handlers.shared import catalog
 from handlers.shared.blocks import Block, code, escape, modal, plain, section
 from handlers.shared.codec import Metadata
 from handlers.shared.context import Actor
 from handlers.shared.errors import Doing, describe
 from handlers.shared.feature import Listener, Plumbing
-from handlers.shared.grammar import UsageError, parse_duration
+from handlers.shared.grammar import UsageError
 from handlers.shared.guard import Aim
 from handlers.shared.outcome import Origin
 from handlers.shared.replies import Surface
@@ -57,7 +57,7 @@ async def open_disable_modal(
     services = plumbing.services
     metadata = RuleForm(target=target, origin=origin).pack()
     loading = modal(
-        catalog.DISABLE_MODAL,
+        DISABLE_MODAL,
         "Disable rule",
         [section(f"Loading rule {code(target.rule_id)}…")],
         metadata,
@@ -73,7 +73,7 @@ async def open_disable_modal(
         )
         failed = [section(describe(error, doing))]
         await client.views_update(
-            view_id=view_id, view=modal(catalog.DISABLE_MODAL, "Disable rule", failed, metadata, submit=None)
+            view_id=view_id, view=modal(DISABLE_MODAL, "Disable rule", failed, metadata, submit=None)
         )
         return
     choice = {
@@ -93,7 +93,7 @@ async def open_disable_modal(
         {"type": "input", "block_id": UNTRACK, "optional": True, "label": plain("Alerts"), "element": checkbox},
     ]
     await client.views_update(
-        view_id=view_id, view=modal(catalog.DISABLE_MODAL, "Disable rule", blocks, metadata, submit="Disable")
+        view_id=view_id, view=modal(DISABLE_MODAL, "Disable rule", blocks, metadata, submit="Disable")
     )
 
 
@@ -110,7 +110,7 @@ async def open_snooze_modal(client: AsyncWebClient, *, trigger_id: str, target: 
     ]
     metadata = RuleForm(target=target, origin=origin).pack()
     await client.views_open(
-        trigger_id=trigger_id, view=modal(catalog.SNOOZE_MODAL, "Snooze rule", blocks, metadata, submit="Snooze")
+        trigger_id=trigger_id, view=modal(SNOOZE_MODAL, "Snooze rule", blocks, metadata, submit="Snooze")
     )
 
 
@@ -131,7 +131,7 @@ def _untrack(_: RuleForm, view: dict[str, Any]) -> Choice:
 def _duration(_: RuleForm, view: dict[str, Any]) -> Choice | dict[str, str]:
     text = view.get("state", {}).get("values", {}).get(DURATION, {}).get(DURATION, {}).get("value") or ""
     try:
-        return Choice(duration=parse_duration(text))
+        return Choice(duration=snooze_duration(text))
     except UsageError as error:
         return {DURATION: error.message}
 
@@ -177,4 +177,4 @@ def listeners(plumbing: Plumbing) -> dict[str, Listener]:
 
         return on_submit
 
-    return {catalog.DISABLE_MODAL: submitted("disable"), catalog.SNOOZE_MODAL: submitted("snooze")}
+    return {DISABLE_MODAL: submitted("disable"), SNOOZE_MODAL: submitted("snooze")}

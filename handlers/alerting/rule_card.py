@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from bot.kibana.models import Rule, RulePage
 from bot.store import KnownSnooze
+from handlers.alerting.actions import RULE_SHOW
 from handlers.alerting.buttons import RuleState, link, rule_elements
 from handlers.alerting.target import Target
-from handlers.shared import catalog
 from handlers.shared.blocks import Block, actions, button, code, context, divider, escape, header, section
 from handlers.shared.words import count
 
@@ -75,7 +75,7 @@ def rule_list_blocks(page: RulePage, *, search: str, space: str) -> list[Block]:
         blocks.append(
             section(
                 f"*{escape(rule.name)}*  {code(rule.id)}\n{rule_state(rule)}",
-                accessory=button("Details", catalog.RULE_SHOW, target.pack()),
+                accessory=button("Details", RULE_SHOW, target.pack()),
             )
         )
         if tags:

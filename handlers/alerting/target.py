@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
+from handlers.alerting.actions import snooze_duration
 from handlers.shared.codec import Packed
-from handlers.shared.grammar import UsageError, is_identifier, is_space_id, parse_duration
+from handlers.shared.grammar import UsageError, is_identifier, is_space_id
 from handlers.shared.guard import Aim
 
 CUSTOM = "custom"  # the snooze menu's "Custom…": opens the form instead of snoozing
@@ -48,7 +49,7 @@ class Target(Packed):
         if value is None or value == CUSTOM:
             return value
         try:
-            return parse_duration(value)
+            return snooze_duration(value)
         except UsageError as error:
             raise ValueError(error.message) from None
 

@@ -12,13 +12,13 @@ from datetime import UTC, datetime, timedelta
 
 from bot.kibana.errors import KibanaBadRequest
 from bot.services import Services
+from handlers.alerting import actions
 from handlers.alerting.target import Target
-from handlers.shared import catalog
 from handlers.shared.audit import audited, record
 from handlers.shared.blocks import code, escape
 from handlers.shared.context import Actor
 from handlers.shared.errors import Refused
-from handlers.shared.grammar import duration_minutes, parse_duration
+from handlers.shared.grammar import duration_minutes
 from handlers.shared.guard import NothingToDo
 from handlers.shared.outcome import Done
 
@@ -58,13 +58,13 @@ async def _allowed_snooze(services: Services, actor: Actor, target: Target, dura
     """The snooze's duration, checked as the command checks it (whichever path it came by), and
     allowed for this person: longer than a day needs the role of `snooze-long`."""
     try:
-        checked = parse_duration(duration or "")
+        checked = actions.snooze_duration(duration or "")
     except ValueError as error:
         await record(services, actor, "snooze", target, result="refused", detail=f"duration {duration!r}: {error}")
         raise Refused(f"That snooze length is not one the bot accepts: {escape(str(error))}") from None
-    if duration_minutes(checked) <= catalog.LONGEST_SHORT_SNOOZE_MINUTES:
+    if duration_minutes(checked) <= actions.LONGEST_SHORT_SNOOZE_MINUTES:
         return checked
-    refusal = await services.access.check(actor.user_id, actor.channel_id, catalog.SNOOZE_LONG)
+    refusal = await services.access.check(actor.user_id, actor.channel_id, actions.SNOOZE_LONG)
     if refusal is None:
         return checked
     needs = f"for {checked}: longer than 1 day needs {refusal.needed.name.lower()}"

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 from bot.services import Services
 from bot.store.alert_groups import AlertGroup, GroupAlert, GroupSnapshot
+from handlers.alerting.actions import ALERT_MUTE, ALERT_UNMUTE
 from handlers.alerting.target import Target
 from handlers.alerts.message import ALERT_BLOCK, RULE_BLOCK, AlertView, alert_blocks, alert_text, rule_buttons
-from handlers.shared import catalog
 from handlers.shared.blocks import Block, actions, clip, code, context, escape, header, option, section
 from handlers.shared.outcome import MAX_STATUS_LINES, STATUS_BLOCK
 from handlers.shared.words import count
@@ -130,8 +130,8 @@ def _alert_menus(group: AlertGroup, firing: list[GroupAlert]) -> list[Block]:
     """A menu to mute one firing alert, and one to unmute a muted one (the newest 100 of each)."""
     menus: list[Block] = []
     for muted, action_id, placeholder in (
-        (False, catalog.ALERT_MUTE, "Mute one alert…"),
-        (True, catalog.ALERT_UNMUTE, "Unmute one alert…"),
+        (False, ALERT_MUTE, "Mute one alert…"),
+        (True, ALERT_UNMUTE, "Unmute one alert…"),
     ):
         options = []
         for alert in firing:

@@ -15,8 +15,8 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from bot.kibana.models.cases import CaseOwner, CaseSeverity
+from handlers.cases.actions import CASE_MODAL, COMMENT_MODAL, TITLE_LIMIT
 from handlers.shared.blocks import Block, clip, context, escape, modal, option, plain, section
-from handlers.shared.catalog import CASE_MODAL, COMMENT_MODAL
 from handlers.shared.codec import Metadata, Packed
 from handlers.shared.grammar import is_identifier, is_space_id
 from handlers.shared.replies import Surface
@@ -25,7 +25,6 @@ TITLE, DESCRIPTION, SEVERITY, TAGS, OWNER, SYNC = "title", "description", "sever
 COMMENT = "comment"
 SOURCE_BLOCK = "case_source"
 
-TITLE_LIMIT = 160
 DESCRIPTION_LIMIT = 30000
 TAG_LIMIT = 256
 TAGS_LIMIT = 200

@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.kibana.errors import KibanaError
 from bot.kibana.models.cases import CaseCreate, CaseSettings
 from bot.services import Services
+from handlers.cases.actions import CASE, CASE_MODAL, CASE_OPEN, COMMENT_MODAL, OPEN_CASE_SHORTCUT, CaseArgs
 from handlers.cases.creation import CaseOutcomeUnknown, CaseStillPending, OpenedCase, link_for, open_case_once
 from handlers.cases.form import (
     COMMENT,
@@ -34,20 +35,18 @@ from handlers.cases.form import (
     source_line,
     title_from,
 )
-from handlers.shared import catalog
 from handlers.shared.audit import record
 from handlers.shared.blocks import clip, code, escape
 from handlers.shared.codec import ForgedValue
 from handlers.shared.context import Actor, Invocation
 from handlers.shared.errors import Doing, describe
 from handlers.shared.feature import Contribution, Listener, Plumbing
-from handlers.shared.grammar import CaseArgs
 from handlers.shared.guard import Aim, element_value, surface_of
 from handlers.shared.replies import Replies
 
 log = logging.getLogger(__name__)
 
-ACTION = catalog.action("case")
+ACTION = CASE
 
 
 def register(plumbing: Plumbing) -> Contribution:
@@ -168,12 +167,12 @@ def register(plumbing: Plumbing) -> Contribution:
             refusal_detail=lambda _, __: "comment",
         )
 
-    views: dict[str, Listener] = {catalog.CASE_MODAL: on_case_submitted, catalog.COMMENT_MODAL: on_comment_submitted}
+    views: dict[str, Listener] = {CASE_MODAL: on_case_submitted, COMMENT_MODAL: on_comment_submitted}
     return Contribution(
-        commands={"case": case_command},
-        actions={catalog.CASE_OPEN: on_button},
+        commands={CASE.name: case_command},
+        actions={CASE_OPEN: on_button},
         views=views,
-        shortcuts={catalog.OPEN_CASE_SHORTCUT: on_shortcut},
+        shortcuts={OPEN_CASE_SHORTCUT: on_shortcut},
     )
 
 
@@ -240,7 +239,7 @@ async def _open_for_message(
         await plumbing.replies.privately(origin.surface(actor.user_id), describe(error, _doing(services, origin)))
         return
     view_id, view_hash = opened["view"]["id"], opened["view"]["hash"]
-    callback = opened["view"].get("callback_id") or catalog.CASE_MODAL
+    callback = opened["view"].get("callback_id") or CASE_MODAL
 
     refusal = await services.access.check(actor.user_id, origin.channel, ACTION)
     if refusal is not None:

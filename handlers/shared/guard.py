@@ -18,7 +18,7 @@ from slack_bolt.async_app import AsyncAck
 from bot.services import Services
 from handlers.shared.audit import Subject, check_access, record
 from handlers.shared.blocks import clip
-from handlers.shared.catalog import BY_ACTION_ID, BY_VIEW, Action
+from handlers.shared.catalog import Action, Catalog
 from handlers.shared.context import Actor, interaction_channels
 from handlers.shared.errors import Doing, describe
 from handlers.shared.replies import Replies, Surface
@@ -62,19 +62,25 @@ def surface_of(body: dict[str, Any], actor: Actor) -> Surface:
 
 
 class Guard:
-    def __init__(self, services: Services, replies: Replies) -> None:
+    def __init__(self, services: Services, replies: Replies, catalog: Catalog) -> None:
         self.services = services
         self.replies = replies
+        self.catalog = catalog
 
     def _doing(self, action: Action, aim: Aim | None) -> Doing:
         command = self.services.settings.slack_command
         version = self.services.profile.current.info.version
         if aim is None:
             return Doing(
-                action=action.name, space=self.services.settings.kibana_space, command=command, kibana_version=version
+                action=action.name,
+                space=self.services.settings.kibana_space,
+                command=command,
+                kibana_version=version,
+                read_only=action.read_only,
             )
         return Doing(
             action=action.name,
+            read_only=action.read_only,
             space=aim.space,
             rule_id=aim.rule_id,
             alert_id=aim.alert_id,
@@ -96,7 +102,7 @@ class Guard:
         await ack()
         self.services.track_current_task()
         action_id = str((body.get("actions") or [{}])[0].get("action_id"))
-        action = BY_ACTION_ID[action_id]
+        action = self.catalog.by_action_id[action_id]
         actor = Actor.from_interaction(body)
         surface = surface_of(body, actor)
 
@@ -149,7 +155,7 @@ class Guard:
         """A modal submission: a bad value, bad input or a refusal is shown in the form (the ack's
         errors); then it is acknowledged — by `acknowledge(form, ack)` when given, which returns False
         when it answered with errors itself — and guarded."""
-        action = BY_VIEW[str(view.get("callback_id"))]
+        action = self.catalog.by_view[str(view.get("callback_id"))]
         try:
             value = decode(view.get("private_metadata"))
         except ValueError as error:

@@ -15,8 +15,8 @@ from devkit.fake_kibana import FakeKibana
 from devkit.fake_slack import FakeSlack
 from devkit.harness import RunningBot
 from devkit.slack_driver import SlackDriver
+from handlers.alerting import actions as values
 from handlers.alerting.target import Target
-from handlers.shared import catalog as values
 from handlers.shared.blocks import actions, button
 
 from .conftest import make_settings

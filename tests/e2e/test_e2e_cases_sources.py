@@ -11,7 +11,7 @@ from devkit.fake_slack import FakeSlack
 from devkit.harness import RunningBot
 from devkit.slack_driver import SlackDriver
 from handlers.alerting.target import Target
-from handlers.shared.catalog import CASE_OPEN
+from handlers.cases.actions import CASE_OPEN
 
 CHANNEL = "C0ALERTS"
 CREATE = "/api/cases"
