@@ -1,16 +1,22 @@
-"""The buttons of the catalog's rule and alert actions, as the rule card and alert messages show
-them: only what applies to the current state (Mute all or Unmute all, Disable… or Enable,
-Mute alert or Unmute alert, and the Snooze menu only where Kibana has a snooze API)."""
+"""The buttons of the rule and alert writes, as the rule card and alert messages show them: only
+what applies to the current state (a write's button shows while pressing it would change
+something: Mute all or Unmute all, Disable… or Enable, Mute alert or Unmute alert), and the Snooze
+menu only where Kibana has a snooze API."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handlers.alerting import actions
-from handlers.alerting.target import Target
+from handlers.alerting import writes
+from handlers.alerting.actions import RULE_LINK, RULE_SNOOZE
+from handlers.alerting.target import CUSTOM, Target
+from handlers.alerting.writes import StateChange, Write
 from handlers.shared.blocks import Block, button, code, confirm, escape, option
 
-SNOOZE_CHOICES = (("1 hour", "1h"), ("4 hours", "4h"), ("1 day", "1d"), ("Custom…", "custom"))
+SNOOZE_CHOICES = (("1 hour", "1h"), ("4 hours", "4h"), ("1 day", "1d"), ("Custom…", CUSTOM))
+
+RULE_WRITES = tuple(w for w in writes.WRITES if w.button is not None and not w.of_alert)
+ALERT_WRITES = tuple(w for w in writes.WRITES if w.button is not None and w.of_alert)
 
 
 @dataclass(frozen=True)
@@ -21,26 +27,16 @@ class RuleState:
     enabled: bool = True
     snooze_api: bool = True  # False on Kibanas without the snooze API (before 8.19, 9.0): no Snooze menu
 
+    def changed_by(self, change: StateChange) -> bool:
+        return change.rule_muted_all not in (None, self.muted_all) or change.rule_enabled not in (None, self.enabled)
+
 
 def rule_elements(target: Target, rule_name: str | None, state: RuleState) -> list[Block]:
-    """Mute all / Unmute all, Disable… / Enable, and the snooze menu, for the rule `target` names.
+    """The buttons of the rule writes that apply, and the snooze menu, for the rule `target` names.
     `rule_name` is the name Kibana gave (from a GET of the rule); without it the rule is named by id."""
-    value = Target(rule_id=target.rule_id, space=target.space).pack()
-    elements: list[Block] = []
-    if state.muted_all:
-        elements.append(button("Unmute all", actions.RULE_UNMUTE_ALL, value))
-    else:
-        named = f"*{escape(rule_name)}*" if rule_name else f"rule {code(target.rule_id)}"
-        sure = confirm(
-            "Mute all alerts?",
-            f"No notifications for any alert of {named} until someone unmutes it.",
-            "Mute all",
-        )
-        elements.append(button("Mute all", actions.RULE_MUTE_ALL, value, confirm=sure))
-    if state.enabled:
-        elements.append(button("Disable…", actions.RULE_DISABLE, value, style="danger"))
-    else:
-        elements.append(button("Enable", actions.RULE_ENABLE, value, style="primary"))
+    value = target.rule().pack()
+    named = f"*{escape(rule_name)}*" if rule_name else f"rule {code(target.rule_id)}"
+    elements = [_button(w, value, named) for w in RULE_WRITES if state.changed_by(w.change)]
     if state.snooze_api:
         elements.append(snooze_menu(target))
     return elements
@@ -48,15 +44,34 @@ def rule_elements(target: Target, rule_name: str | None, state: RuleState) -> li
 
 def alert_element(target: Target, *, muted: bool) -> Block:
     """Mute alert, or Unmute alert when it is muted."""
-    if muted:
-        return button("Unmute alert", actions.ALERT_UNMUTE, target.pack())
-    return button("Mute alert", actions.ALERT_MUTE, target.pack())
+    shown = next(w for w in ALERT_WRITES if w.change.alert_muted is not muted)
+    return _button(shown, target.pack(), f"alert {code(target.alert_id or '')}")
+
+
+def alert_menu(write: Write, options: list[Block]) -> Block:
+    """A menu of alerts for one alert write: a group message's "Mute one alert…"."""
+    assert write.button is not None
+    return {
+        "type": "static_select",
+        "action_id": write.action.action_ids[0],
+        "placeholder": {"type": "plain_text", "text": write.button.menu or write.button.label},
+        "options": options,
+    }
+
+
+def _button(write: Write, value: str, named: str) -> Block:
+    assert write.button is not None
+    look = write.button
+    sure = None
+    if look.confirm is not None:
+        sure = confirm(look.confirm.title, look.confirm.text.format(rule=named), look.confirm.ok)
+    return button(look.label, write.action.action_ids[0], value, style=look.style, confirm=sure)
 
 
 def snooze_menu(target: Target) -> Block:
     return {
         "type": "static_select",
-        "action_id": actions.RULE_SNOOZE,
+        "action_id": RULE_SNOOZE,
         "placeholder": {"type": "plain_text", "text": "Snooze…"},
         "options": [
             option(label, Target(rule_id=target.rule_id, space=target.space, option=duration).pack())
@@ -66,4 +81,4 @@ def snooze_menu(target: Target) -> Block:
 
 
 def link(url: str) -> Block:
-    return button("Open in Kibana", actions.RULE_LINK, url=url)
+    return button("Open in Kibana", RULE_LINK, url=url)

@@ -69,7 +69,10 @@ async def open_disable_modal(
         rule = await services.kibana.get_rule(target.rule_id, space=target.space)
     except KibanaError as error:
         doing = Doing(
-            action="disable", space=target.space, rule_id=target.rule_id, command=services.settings.slack_command
+            action=writes.DISABLE.name,
+            space=target.space,
+            rule_id=target.rule_id,
+            command=services.settings.slack_command,
         )
         failed = [section(describe(error, doing))]
         await client.views_update(
@@ -151,16 +154,12 @@ def listeners(plumbing: Plumbing) -> dict[str, Listener]:
         """An error after a modal closed: tell only the person, where they were."""
         await replies.privately(form.surface(actor), text)
 
-    def submitted(action: str) -> Listener:
-        read: Callable[[RuleForm, dict[str, Any]], Choice | dict[str, str]] = (
-            _untrack if action == "disable" else _duration
-        )
-
+    def submitted(write: writes.Write, read: Callable[[RuleForm, dict[str, Any]], Choice | dict[str, str]]) -> Listener:
         async def run(form: RuleForm, choice: Choice, actor: Actor) -> None:
             sentence = await writes.apply(
-                services, actor, action, form.target, untrack=choice.untrack, duration=choice.duration
+                services, actor, write, form.target, untrack=choice.untrack, duration=choice.duration
             )
-            await plumbing.outcomes.report(form.origin, actor, sentence, done=writes.Written(action, form.target))
+            await plumbing.outcomes.report(form.origin, actor, sentence, done=writes.Written(write, form.target))
 
         async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
             await plumbing.guard.submission(
@@ -177,4 +176,4 @@ def listeners(plumbing: Plumbing) -> dict[str, Listener]:
 
         return on_submit
 
-    return {DISABLE_MODAL: submitted("disable"), SNOOZE_MODAL: submitted("snooze")}
+    return {DISABLE_MODAL: submitted(writes.DISABLE, _untrack), SNOOZE_MODAL: submitted(writes.SNOOZE, _duration)}

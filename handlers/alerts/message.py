@@ -62,16 +62,9 @@ class AlertView(BaseModel):
         """What the message shows once `done` happened (to this alert, or to its rule)."""
         if done.target.rule_id != self.rule_id or done.target.space != self.space:
             return self
-        this_alert = done.target.alert_id == self.alert_id
-        table: dict[str, dict[str, bool]] = {
-            "mute": {"muted": True} if this_alert else {},
-            "unmute": {"muted": False} if this_alert else {},
-            "mute-all": {"rule_muted_all": True},
-            "unmute-all": {"rule_muted_all": False},
-            "disable": {"rule_enabled": False},
-            "enable": {"rule_enabled": True},
-        }
-        changes = table.get(done.action, {})
+        changes: dict[str, bool] = done.change.rule_fields()
+        if done.change.alert_muted is not None and done.target.alert_id == self.alert_id:
+            changes["muted"] = done.change.alert_muted
         return self.model_copy(update=changes) if changes else self
 
 

@@ -45,15 +45,6 @@ class Wakeable(Protocol):
     def wake(self) -> None: ...
 
 
-RULE_CHANGES: dict[str, dict[str, bool]] = {
-    "mute-all": {"rule_muted_all": True},
-    "unmute-all": {"rule_muted_all": False},
-    "disable": {"rule_enabled": False},
-    "enable": {"rule_enabled": True},
-}
-ALERT_CHANGES = {"mute": True, "unmute": False}
-
-
 async def _render_group(
     services: Services,
     publisher: Wakeable,
@@ -68,8 +59,8 @@ async def _render_group(
     if group is None:
         return None
     if isinstance(done, Written) and (done.target.rule_id, done.target.space) == (group.rule_id, group.space):
-        rule = RULE_CHANGES.get(done.action, {})
-        muted = ALERT_CHANGES.get(done.action)
+        rule = done.change.rule_fields()
+        muted = done.change.alert_muted
         alert = (done.target.alert_id, muted) if muted is not None and done.target.alert_id else None
         if rule or alert:
             # stored first, and the group marked pending: the publisher shows it again, so the last

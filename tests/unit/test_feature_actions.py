@@ -1,6 +1,6 @@
 """The catalog is built from what the features contribute: a feature's command is its rows and its
 parser, in its own folder; two features cannot claim one name, command word or element; the alert
-message's case button is the cases feature's."""
+message's buttons are alerting's write table and the cases feature's button."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import pytest
 
 from bot.access import Role
 from handlers import access, build_catalog
+from handlers.alerting import writes
+from handlers.alerting.buttons import RuleState, alert_element, rule_elements
 from handlers.alerting.target import Target
 from handlers.alerts.message import OPEN_CASE
 from handlers.cases.actions import CASE
@@ -96,3 +98,26 @@ def test_the_alert_messages_case_button_is_the_case_actions_and_carries_what_it_
     target = Target(rule_id="r1", space="ops", alert_id="host-1", alert_uuid="u-1")
     ref = AlertRef.unpack(target.pack())
     assert (ref.rule_id, ref.space, ref.alert_id) == ("r1", "ops", "host-1")
+
+
+def _ids(elements: list[dict[str, Any]]) -> list[str]:
+    return [e["action_id"] for e in elements]
+
+
+def test_a_writes_button_shows_while_it_would_change_something() -> None:
+    rule = Target(rule_id="r1", space="ops")
+    shown = _ids(rule_elements(rule, "CPU", RuleState()))
+    assert shown == ["rule_mute_all", "rule_disable", "rule_snooze"]
+    shown = _ids(rule_elements(rule, "CPU", RuleState(muted_all=True, enabled=False, snooze_api=False)))
+    assert shown == ["rule_unmute_all", "rule_enable"]
+    alert = Target(rule_id="r1", space="ops", alert_id="a1")
+    assert alert_element(alert, muted=False)["action_id"] == "alert_mute"
+    assert alert_element(alert, muted=True)["action_id"] == "alert_unmute"
+
+
+def test_every_write_is_a_row_of_the_catalog_with_its_buttons() -> None:
+    catalog = build_catalog()
+    for write in writes.WRITES:
+        assert catalog.action(write.name) is write.action
+        assert write.action.action_ids, write.name
+        assert write.of_alert == (write.change.alert_muted is not None), write.name
