@@ -27,7 +27,7 @@ from bot.slack_client import LimitedWebClient
 from bot.slack_limits import Budget, SlackBudgets, SlackLimiter
 from bot.slack_replays import checked
 from bot.store import Store
-from handlers import FEATURES
+from handlers import FEATURES, build_catalog
 from handlers.shared.commands import Commands
 from handlers.shared.feature import Plumbing
 from handlers.shared.last_resort import error_handler
@@ -152,7 +152,7 @@ async def _create_runtime(
     install_event_dedupe(app, store)
     runtime = Runtime(settings=settings, services=services, app=app, closers=closers)
     _watch_kibana(runtime)
-    _merge_features(runtime, Plumbing.build(services, session or client.session))
+    _merge_features(runtime, Plumbing.build(services, session or client.session, build_catalog()))
     return runtime
 
 

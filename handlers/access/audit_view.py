@@ -7,9 +7,9 @@ import re
 from collections.abc import Iterable
 
 from bot.store import AuditEntry
+from handlers.access.actions import AuditArgs
 from handlers.shared.blocks import SECTION_TEXT_LIMIT, Block, clip, code, context, escape, header, section
 from handlers.shared.context import Invocation
-from handlers.shared.grammar import AuditArgs
 from handlers.shared.words import count
 
 MESSAGE_BLOCK_LIMIT = 50

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from bot.access import Role
 from handlers.shared.blocks import Block, context, escape, section
-from handlers.shared.catalog import CATALOG, action
+from handlers.shared.catalog import Catalog
 from handlers.shared.context import Invocation
-from handlers.shared.grammar import CanIArgs
+from handlers.shared.feature import Route
+from handlers.shared.grammar import ActionArgs
 
 
-def actions_by_role(up_to: Role) -> dict[Role, list[str]]:
+def actions_by_role(catalog: Catalog, up_to: Role) -> dict[Role, list[str]]:
     """The actions each role from viewer to `up_to` adds, in the policy's order."""
     grouped: dict[Role, list[str]] = {}
-    for entry in CATALOG:
+    for entry in catalog.rows:
         if entry.role <= up_to:
             grouped.setdefault(entry.role, []).append(entry.name)
     return dict(sorted(grouped.items()))
@@ -23,7 +24,25 @@ def _where(channel_id: str | None) -> str:
     return f" in <#{channel_id}>" if channel_id else ""
 
 
-async def whoami(inv: Invocation) -> None:
+def whoami(catalog: Catalog) -> Route:
+    """Your role here, where it comes from, and what it allows (from the catalog)."""
+
+    async def answer(inv: Invocation) -> None:
+        await _whoami(inv, catalog)
+
+    return answer
+
+
+def can_i(catalog: Catalog) -> Route:
+    """Whether you may do an action of the catalog, here (and where else you may)."""
+
+    async def answer(inv: Invocation) -> None:
+        await _can_i(inv, catalog)
+
+    return answer
+
+
+async def _whoami(inv: Invocation, catalog: Catalog) -> None:
     actor = inv.actor
     decision = await inv.services.access.role_of(actor.user_id, actor.channel_id)
     role = decision.role
@@ -34,7 +53,7 @@ async def whoami(inv: Invocation) -> None:
         title = f"You are *{role}*{_where(actor.channel_id)}."
     reasons = "\n".join(f"• {escape(reason)}" for reason in decision.reasons)
     blocks: list[Block] = [section(f"{title}\n*Where it comes from* (policy: {escape(source)}):\n{reasons}")]
-    for granted, names in actions_by_role(role).items():
+    for granted, names in actions_by_role(catalog, role).items():
         listed = ", ".join(f"`{name}`" for name in names)
         blocks.append(section(f"*{granted}*: {listed}"))
     higher = [str(r) for r in Role if r > role]
@@ -45,9 +64,9 @@ async def whoami(inv: Invocation) -> None:
     await inv.reply(f"You are {role}{_where(actor.channel_id)}.", blocks=blocks)
 
 
-async def can_i(inv: Invocation) -> None:
+async def _can_i(inv: Invocation, catalog: Catalog) -> None:
     actor = inv.actor
-    asked = action(inv.args(CanIArgs).action)
+    asked = catalog.action(inv.args(ActionArgs).action)
     needed = asked.role
     refusal = await inv.services.access.check(actor.user_id, actor.channel_id, asked)
     if refusal is None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from handlers.alerting import buttons, commands, modals
+from handlers.alerting import clicks, commands, modals
+from handlers.alerting.actions import ACTIONS
 from handlers.shared.feature import Contribution, Plumbing
+
+__all__ = ["ACTIONS", "register"]
 
 
 def register(plumbing: Plumbing) -> Contribution:
     return Contribution(
         commands=commands.routes(plumbing),
-        actions=buttons.listeners(plumbing),
+        actions=clicks.listeners(plumbing),
         views=modals.listeners(plumbing),
     )

@@ -1,69 +1,84 @@
-"""Buttons on the rule card and on alert messages: act on Kibana, then show who did what."""
+"""The buttons of the rule and alert writes, as the rule card and alert messages show them: only
+what applies to the current state (a write's button shows while pressing it would change
+something: Mute all or Unmute all, Disable… or Enable, Mute alert or Unmute alert), and the Snooze
+menu only where Kibana has a snooze API."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from slack_bolt.async_app import AsyncAck
+from dataclasses import dataclass
 
 from handlers.alerting import writes
-from handlers.alerting.commands import card_blocks
-from handlers.alerting.modals import open_disable_modal, open_snooze_modal
-from handlers.shared import catalog
-from handlers.shared.blocks import escape
-from handlers.shared.codec import Target
-from handlers.shared.feature import Listener, Plumbing
-from handlers.shared.guard import Aim, Click, packed
-from handlers.shared.interaction import Interaction
-from handlers.shared.outcome import Done, Origin
+from handlers.alerting.actions import RULE_LINK, RULE_SNOOZE
+from handlers.alerting.target import CUSTOM, Target
+from handlers.alerting.writes import StateChange, Write
+from handlers.shared.blocks import Block, button, code, confirm, escape, option
 
-# The catalog's actions whose buttons and menus this feature answers.
-RULE_ACTIONS = ("rule", *sorted(writes.WRITES))
+SNOOZE_CHOICES = (("1 hour", "1h"), ("4 hours", "4h"), ("1 day", "1d"), ("Custom…", CUSTOM))
+
+RULE_WRITES = tuple(w for w in writes.WRITES if w.button is not None and not w.of_alert)
+ALERT_WRITES = tuple(w for w in writes.WRITES if w.button is not None and w.of_alert)
 
 
-def listeners(plumbing: Plumbing) -> dict[str, Listener]:
-    services = plumbing.services
+@dataclass(frozen=True)
+class RuleState:
+    """What the rule-level buttons depend on."""
 
-    async def on_link(ack: AsyncAck) -> None:
-        await ack()  # a URL button: Slack opens the link, the bot only acknowledges
+    muted_all: bool = False
+    enabled: bool = True
+    snooze_api: bool = True  # False on Kibanas without the snooze API (before 8.19, 9.0): no Snooze menu
 
-    async def card(target: Target) -> tuple[str, list[dict[str, Any]]]:
-        rule = await services.kibana.get_rule(target.rule_id, space=target.space)
-        return f"Rule {escape(rule.name)}", await card_blocks(services, rule, target.space)
+    def changed_by(self, change: StateChange) -> bool:
+        return change.rule_muted_all not in (None, self.muted_all) or change.rule_enabled not in (None, self.enabled)
 
-    def clicked(name: str) -> Listener:
-        """The guarded listener of the buttons and menus that perform `name`."""
 
-        async def perform(target: Target, interaction: Interaction) -> None:
-            actor, origin = interaction.actor, Origin.of(interaction)
-            if name == "rule":
-                text, blocks = await card(target)
-                await plumbing.replies.privately(interaction.surface, text, blocks=blocks)
-                return
-            trigger_id = interaction.trigger_id or ""
-            if name == "disable":
-                await open_disable_modal(
-                    plumbing, services.slack, trigger_id=trigger_id, target=target, untrack=False, origin=origin
-                )
-                return
-            duration = target.option if name == "snooze" else None
-            if duration == "custom":
-                await open_snooze_modal(services.slack, trigger_id=trigger_id, target=target, origin=origin)
-                return
-            sentence = await writes.apply(services, actor, name, target, duration=duration)
-            await plumbing.outcomes.report(
-                origin,
-                actor,
-                sentence,
-                ephemeral_blocks=(await card(target))[1] if origin.ephemeral else None,
-                done=Done(name, target),
-            )
+def rule_elements(target: Target, rule_name: str | None, state: RuleState) -> list[Block]:
+    """The buttons of the rule writes that apply, and the snooze menu, for the rule `target` names.
+    `rule_name` is the name Kibana gave (from a GET of the rule); without it the rule is named by id."""
+    value = target.rule().pack()
+    named = f"*{escape(rule_name)}*" if rule_name else f"rule {code(target.rule_id)}"
+    elements = [_button(w, value, named) for w in RULE_WRITES if state.changed_by(w.change)]
+    if state.snooze_api:
+        elements.append(snooze_menu(target))
+    return elements
 
-        return plumbing.guard.click(Click(decode=packed(Target.unpack), aim=Aim.at, run=perform))
 
-    buttons: dict[str, Listener] = {catalog.RULE_LINK: on_link}
-    for name in RULE_ACTIONS:
-        listener = clicked(name)
-        for action_id in catalog.action(name).action_ids:
-            buttons[action_id] = listener
-    return buttons
+def alert_element(target: Target, *, muted: bool) -> Block:
+    """Mute alert, or Unmute alert when it is muted."""
+    shown = next(w for w in ALERT_WRITES if w.change.alert_muted is not muted)
+    return _button(shown, target.pack(), f"alert {code(target.alert_id or '')}")
+
+
+def alert_menu(write: Write, options: list[Block]) -> Block:
+    """A menu of alerts for one alert write: a group message's "Mute one alert…"."""
+    assert write.button is not None
+    return {
+        "type": "static_select",
+        "action_id": write.action.action_ids[0],
+        "placeholder": {"type": "plain_text", "text": write.button.menu or write.button.label},
+        "options": options,
+    }
+
+
+def _button(write: Write, value: str, named: str) -> Block:
+    assert write.button is not None
+    look = write.button
+    sure = None
+    if look.confirm is not None:
+        sure = confirm(look.confirm.title, look.confirm.text.format(rule=named), look.confirm.ok)
+    return button(look.label, write.action.action_ids[0], value, style=look.style, confirm=sure)
+
+
+def snooze_menu(target: Target) -> Block:
+    return {
+        "type": "static_select",
+        "action_id": RULE_SNOOZE,
+        "placeholder": {"type": "plain_text", "text": "Snooze…"},
+        "options": [
+            option(label, Target(rule_id=target.rule_id, space=target.space, option=duration).pack())
+            for label, duration in SNOOZE_CHOICES
+        ],
+    }
+
+
+def link(url: str) -> Block:
+    return button("Open in Kibana", RULE_LINK, url=url)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from bot.kibana.models import Rule
 from bot.services import Services
-from handlers.alerting import writes
+from handlers.alerting import actions, writes
+from handlers.alerting.actions import AlertArgs, DisableArgs, RuleArgs, SearchArgs, SnoozeArgs, UnsnoozeArgs
 from handlers.alerting.modals import open_disable_modal
 from handlers.alerting.rule_card import rule_buttons, rule_card_blocks, rule_list_blocks
+from handlers.alerting.target import Target
 from handlers.shared.blocks import Block, code, escape, section
-from handlers.shared.codec import Target
 from handlers.shared.context import Invocation
 from handlers.shared.feature import Plumbing, Route
-from handlers.shared.grammar import AlertArgs, DisableArgs, RuleArgs, SearchArgs, SnoozeArgs, UnsnoozeArgs
 from handlers.shared.outcome import Origin
 from handlers.shared.words import count
 
@@ -39,21 +39,25 @@ async def card_blocks(services: Services, rule: Rule, space: str) -> list[Block]
     )
 
 
-async def write(inv: Invocation) -> None:
-    """mute, unmute, enable, unmute-all, snooze, unsnooze: act at once, tell the channel."""
-    args = inv.command.args
-    if not isinstance(args, RuleArgs | AlertArgs | SnoozeArgs | UnsnoozeArgs):
-        raise TypeError(f"`{inv.command.action}` is not a rule write")
-    target = Target(rule_id=args.rule_id, space=inv.space, alert_id=getattr(args, "alert_id", None))
-    done = await writes.apply(
-        inv.services,
-        inv.actor,
-        inv.command.action,
-        target,
-        duration=args.duration if isinstance(args, SnoozeArgs) else None,
-        schedule_id=args.schedule_id if isinstance(args, UnsnoozeArgs) else None,
-    )
-    await inv.reply(f"{inv.actor.mention} {done}.", public=True)
+def write_now(write: writes.Write) -> Route:
+    """A write typed as a command acts at once and tells the channel."""
+
+    async def run(inv: Invocation) -> None:
+        args = inv.command.args
+        if not isinstance(args, RuleArgs | AlertArgs | SnoozeArgs | UnsnoozeArgs):
+            raise TypeError(f"`{inv.command.action}` is not a rule write")
+        target = Target(rule_id=args.rule_id, space=inv.space, alert_id=getattr(args, "alert_id", None))
+        done = await writes.apply(
+            inv.services,
+            inv.actor,
+            write,
+            target,
+            duration=args.duration if isinstance(args, SnoozeArgs) else None,
+            schedule_id=args.schedule_id if isinstance(args, UnsnoozeArgs) else None,
+        )
+        await inv.reply(f"{inv.actor.mention} {done}.", public=True)
+
+    return run
 
 
 async def confirm_mute_all(inv: Invocation) -> None:
@@ -84,11 +88,12 @@ def routes(plumbing: Plumbing) -> dict[str, Route]:
             origin=Origin(response_url=inv.response_url, channel=inv.actor.channel_id),
         )
 
-    immediate = ("mute", "unmute", "enable", "unmute-all", "snooze", "unsnooze")
+    # Every write acts at once, but those that ask first: mute-all shows the rule and a confirmed
+    # button, disable opens the form that asks whether to untrack.
     return {
-        "rules": list_rules,
-        "rule": show_rule,
-        "mute-all": confirm_mute_all,
-        "disable": confirm_disable,
-        **dict.fromkeys(immediate, write),
+        **{write.name: write_now(write) for write in writes.WRITES},
+        actions.RULES.name: list_rules,
+        actions.RULE.name: show_rule,
+        actions.MUTE_ALL.name: confirm_mute_all,
+        actions.DISABLE.name: confirm_disable,
     }

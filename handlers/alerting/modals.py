@@ -12,16 +12,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.kibana.errors import KibanaError
 from handlers.alerting import writes
-from handlers.shared import catalog
+from handlers.alerting.actions import DISABLE_MODAL, SNOOZE_MODAL, snooze_duration
+from handlers.alerting.target import Target
 from handlers.shared.blocks import Block, code, escape, modal, plain, section
-from handlers.shared.codec import Metadata, Target
+from handlers.shared.codec import Metadata
 from handlers.shared.context import Actor
 from handlers.shared.errors import Doing, describe
 from handlers.shared.feature import Listener, Plumbing
-from handlers.shared.grammar import UsageError, parse_duration
+from handlers.shared.grammar import UsageError
 from handlers.shared.guard import Aim, Submission, packed
 from handlers.shared.interaction import Interaction
-from handlers.shared.outcome import Done, Origin
+from handlers.shared.outcome import Origin
 from handlers.shared.replies import Surface
 from handlers.shared.words import count
 
@@ -38,7 +39,7 @@ class RuleForm(Metadata):
     origin: Origin = Field(alias="o")
 
     def aim(self) -> Aim:
-        return Aim.at(self.target, channel=self.origin.channel)
+        return self.target.aim(channel=self.origin.channel)
 
     def surface(self, actor: Actor) -> Surface:
         return Surface(
@@ -56,7 +57,7 @@ async def open_disable_modal(
     services = plumbing.services
     metadata = RuleForm(target=target, origin=origin).pack()
     loading = modal(
-        catalog.DISABLE_MODAL,
+        DISABLE_MODAL,
         "Disable rule",
         [section(f"Loading rule {code(target.rule_id)}…")],
         metadata,
@@ -68,11 +69,14 @@ async def open_disable_modal(
         rule = await services.kibana.get_rule(target.rule_id, space=target.space)
     except KibanaError as error:
         doing = Doing(
-            action="disable", space=target.space, rule_id=target.rule_id, command=services.settings.slack_command
+            action=writes.DISABLE.name,
+            space=target.space,
+            rule_id=target.rule_id,
+            command=services.settings.slack_command,
         )
         failed = [section(describe(error, doing))]
         await client.views_update(
-            view_id=view_id, view=modal(catalog.DISABLE_MODAL, "Disable rule", failed, metadata, submit=None)
+            view_id=view_id, view=modal(DISABLE_MODAL, "Disable rule", failed, metadata, submit=None)
         )
         return
     choice = {
@@ -92,7 +96,7 @@ async def open_disable_modal(
         {"type": "input", "block_id": UNTRACK, "optional": True, "label": plain("Alerts"), "element": checkbox},
     ]
     await client.views_update(
-        view_id=view_id, view=modal(catalog.DISABLE_MODAL, "Disable rule", blocks, metadata, submit="Disable")
+        view_id=view_id, view=modal(DISABLE_MODAL, "Disable rule", blocks, metadata, submit="Disable")
     )
 
 
@@ -109,7 +113,7 @@ async def open_snooze_modal(client: AsyncWebClient, *, trigger_id: str, target: 
     ]
     metadata = RuleForm(target=target, origin=origin).pack()
     await client.views_open(
-        trigger_id=trigger_id, view=modal(catalog.SNOOZE_MODAL, "Snooze rule", blocks, metadata, submit="Snooze")
+        trigger_id=trigger_id, view=modal(SNOOZE_MODAL, "Snooze rule", blocks, metadata, submit="Snooze")
     )
 
 
@@ -130,7 +134,7 @@ def _untrack(_: RuleForm, view: dict[str, Any]) -> Choice:
 def _duration(_: RuleForm, view: dict[str, Any]) -> Choice | dict[str, str]:
     text = view.get("state", {}).get("values", {}).get(DURATION, {}).get(DURATION, {}).get("value") or ""
     try:
-        return Choice(duration=parse_duration(text))
+        return Choice(duration=snooze_duration(text))
     except UsageError as error:
         return {DURATION: error.message}
 
@@ -150,17 +154,13 @@ def listeners(plumbing: Plumbing) -> dict[str, Listener]:
         """An error after a modal closed: tell only the person, where they were."""
         await replies.privately(form.surface(interaction.actor), text)
 
-    def submitted(action: str) -> Listener:
-        read: Callable[[RuleForm, dict[str, Any]], Choice | dict[str, str]] = (
-            _untrack if action == "disable" else _duration
-        )
-
+    def submitted(write: writes.Write, read: Callable[[RuleForm, dict[str, Any]], Choice | dict[str, str]]) -> Listener:
         async def run(form: RuleForm, choice: Choice, interaction: Interaction) -> None:
             actor = interaction.actor
             sentence = await writes.apply(
-                services, actor, action, form.target, untrack=choice.untrack, duration=choice.duration
+                services, actor, write, form.target, untrack=choice.untrack, duration=choice.duration
             )
-            await plumbing.outcomes.report(form.origin, actor, sentence, done=Done(action, form.target))
+            await plumbing.outcomes.report(form.origin, actor, sentence, done=writes.Written(write, form.target))
 
         return plumbing.guard.submission(
             Submission(
@@ -173,4 +173,4 @@ def listeners(plumbing: Plumbing) -> dict[str, Listener]:
             )
         )
 
-    return {catalog.DISABLE_MODAL: submitted("disable"), catalog.SNOOZE_MODAL: submitted("snooze")}
+    return {DISABLE_MODAL: submitted(writes.DISABLE, _untrack), SNOOZE_MODAL: submitted(writes.SNOOZE, _duration)}

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from bot.kibana.models import Rule, RulePage
 from bot.store import KnownSnooze
-from handlers.shared import catalog
+from handlers.alerting.actions import RULE_SHOW
+from handlers.alerting.buttons import RuleState, link, rule_elements
+from handlers.alerting.target import Target
 from handlers.shared.blocks import Block, actions, button, code, context, divider, escape, header, section
-from handlers.shared.buttons import RuleState, link, rule_elements
-from handlers.shared.codec import Target
 from handlers.shared.words import count
 
 MAX_LISTED = 15  # 3 blocks each stays far below Slack's 50 blocks a message
@@ -75,7 +75,7 @@ def rule_list_blocks(page: RulePage, *, search: str, space: str) -> list[Block]:
         blocks.append(
             section(
                 f"*{escape(rule.name)}*  {code(rule.id)}\n{rule_state(rule)}",
-                accessory=button("Details", catalog.RULE_SHOW, target.pack()),
+                accessory=button("Details", RULE_SHOW, target.pack()),
             )
         )
         if tags:

@@ -1,36 +1,122 @@
 """The rule and alert writes (mute, unmute, mute-all, unmute-all, disable, enable, snooze,
 unsnooze), shared by the slash command, the rule card and the alert-message buttons.
 
-Each returns a past-tense sentence for the receipt, and records the action in the audit trail.
+One row per write: its catalog action, the Kibana call, the receipt's wording, what messages that
+show the rule show once it is done, and how its button looks. `apply` runs a row, records it in
+the audit trail and returns the receipt (a past-tense sentence).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from bot.kibana.errors import KibanaBadRequest
 from bot.services import Services
-from handlers.shared import catalog
+from handlers.alerting import actions
+from handlers.alerting.target import Target
 from handlers.shared.audit import audited, record
 from handlers.shared.blocks import code, escape
-from handlers.shared.codec import Target
+from handlers.shared.catalog import Action
 from handlers.shared.context import Actor
 from handlers.shared.errors import Refused
-from handlers.shared.grammar import duration_minutes, parse_duration
+from handlers.shared.grammar import duration_minutes
 from handlers.shared.guard import NothingToDo
+from handlers.shared.outcome import Done
 
 # Kibana no longer has the schedule (it ended and was cleaned up, or someone cancelled it in Kibana).
 _GONE = re.compile(r"Rule has no snooze schedule(s\.| with id )")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
-WRITES = frozenset({"mute", "unmute", "mute-all", "unmute-all", "disable", "enable", "snooze", "unsnooze"})
+
+@dataclass(frozen=True)
+class Asked:
+    """One write as asked: by whom, on what, with which choices."""
+
+    services: Services
+    actor: Actor
+    target: Target
+    untrack: bool = False
+    duration: str | None = None
+    schedule_id: str | None = None
+
+    @property
+    def alert_id(self) -> str:
+        assert self.target.alert_id is not None, "an alert write without an alert"
+        return self.target.alert_id
+
+    @property
+    def where(self) -> str:
+        space = self.target.space
+        return f"rule {code(self.target.rule_id)}" + ("" if space == "default" else f" (space {code(space)})")
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """What messages showing the rule show once a write is done (None: what it was)."""
+
+    rule_muted_all: bool | None = None
+    rule_enabled: bool | None = None
+    alert_muted: bool | None = None  # of the alert the write named
+
+    def rule_fields(self) -> dict[str, bool]:
+        """The rule-level changes, by the field name alert messages and alert groups store them under."""
+        fields = {"rule_muted_all": self.rule_muted_all, "rule_enabled": self.rule_enabled}
+        return {name: value for name, value in fields.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class Confirm:
+    title: str
+    text: str  # `{rule}` names the rule
+    ok: str
+
+
+@dataclass(frozen=True)
+class Button:
+    """A write's button on the rule card and alert messages; it shows while pressing it would change
+    something (Mute all, or Unmute all once all are muted)."""
+
+    label: str
+    style: Literal["primary", "danger"] | None = None
+    confirm: Confirm | None = None
+    menu: str | None = None  # for an alert write: the placeholder of a group message's menu of alerts
+
+
+@dataclass(frozen=True)
+class Write:
+    action: Action  # the catalog's row: its name, role and buttons
+    call: Callable[[Asked], Awaitable[str | None]]  # the Kibana call; returns what Kibana named (a schedule id)
+    receipt: Callable[[Asked, str | None], str]  # what happened, in words
+    change: StateChange = StateChange()
+    button: Button | None = None
+    of_alert: bool = False  # acts on one alert: its target names the alert
+    prepare: Callable[[Asked], Awaitable[Asked]] | None = None  # checks what was asked, before Kibana is called
+
+    @property
+    def name(self) -> str:
+        return self.action.name
+
+
+@dataclass(frozen=True)
+class Written(Done):
+    """A rule or alert write that happened, and on what."""
+
+    write: Write
+    target: Target
+
+    @property
+    def change(self) -> StateChange:
+        return self.write.change
 
 
 async def apply(
     services: Services,
     actor: Actor,
-    action: str,
+    write: Write,
     target: Target,
     *,
     untrack: bool = False,
@@ -38,95 +124,72 @@ async def apply(
     schedule_id: str | None = None,
 ) -> str:
     """Run one write against Kibana and return what happened, in words."""
-    if action == "snooze":
-        duration = await _allowed_snooze(services, actor, target, duration)
-    call = _call(services, actor, action, target, untrack=untrack, duration=duration, schedule_id=schedule_id)
-    return await audited(services, actor, action, target, call, detail=lambda sentence: sentence)
+    asked = Asked(services, actor, target, untrack=untrack, duration=duration, schedule_id=schedule_id)
+    if write.prepare is not None:
+        asked = await write.prepare(asked)
+
+    async def run() -> str:
+        return write.receipt(asked, await write.call(asked))
+
+    return await audited(services, actor, write.name, target, run(), detail=lambda sentence: sentence)
 
 
-async def _allowed_snooze(services: Services, actor: Actor, target: Target, duration: str | None) -> str:
+# ---- the calls that are more than one Kibana call -------------------------------------------
+
+
+async def _allowed_snooze(asked: Asked) -> Asked:
     """The snooze's duration, checked as the command checks it (whichever path it came by), and
     allowed for this person: longer than a day needs the role of `snooze-long`."""
+    services, actor, target, duration = asked.services, asked.actor, asked.target, asked.duration
     try:
-        checked = parse_duration(duration or "")
+        checked = actions.snooze_duration(duration or "")
     except ValueError as error:
         await record(services, actor, "snooze", target, result="refused", detail=f"duration {duration!r}: {error}")
         raise Refused(f"That snooze length is not one the bot accepts: {escape(str(error))}") from None
-    if duration_minutes(checked) <= catalog.LONGEST_SHORT_SNOOZE_MINUTES:
-        return checked
-    refusal = await services.access.check(actor.user_id, actor.channel_id, catalog.SNOOZE_LONG)
+    if duration_minutes(checked) <= actions.LONGEST_SHORT_SNOOZE_MINUTES:
+        return replace(asked, duration=checked)
+    refusal = await services.access.check(actor.user_id, actor.channel_id, actions.SNOOZE_LONG)
     if refusal is None:
-        return checked
+        return replace(asked, duration=checked)
     needs = f"for {checked}: longer than 1 day needs {refusal.needed.name.lower()}"
     await record(services, actor, "snooze", target, result="refused", detail=needs)
     raise Refused(refusal.message())
 
 
-async def _call(
-    services: Services,
-    actor: Actor,
-    action: str,
-    target: Target,
-    *,
-    untrack: bool,
-    duration: str | None,
-    schedule_id: str | None,
-) -> str:
-    kibana = services.kibana
-    rule, space = target.rule_id, target.space
-    where = f"rule {code(rule)}" + ("" if space == "default" else f" (space {code(space)})")
-    if action == "mute":
-        assert target.alert_id is not None
-        await kibana.mute_alert(rule, target.alert_id, space=space)
-        return f"muted alert {code(target.alert_id)} of {where}"
-    if action == "unmute":
-        assert target.alert_id is not None
-        await kibana.unmute_alert(rule, target.alert_id, space=space)
-        return f"unmuted alert {code(target.alert_id)} of {where}"
-    if action == "mute-all":
-        await kibana.mute_all(rule, space=space)
-        return f"muted all alerts of {where}"
-    if action == "unmute-all":
-        await kibana.unmute_all(rule, space=space)
-        return f"unmuted all alerts of {where}"
-    if action == "disable":
-        await kibana.disable_rule(rule, untrack=untrack, space=space)
-        return f"disabled {where}" + (" and untracked its alerts" if untrack else "")
-    if action == "enable":
-        await kibana.enable_rule(rule, space=space)
-        return f"enabled {where}"
-    if action == "snooze":
-        assert duration is not None
-        start = datetime.now(UTC)
-        schedule = await kibana.snooze_rule(rule, duration, start=start, space=space)
-        # Kibana's public rule API does not show the schedule: remember it (for unsnooze, "snoozed until").
-        await services.store.remember_snooze(
-            space=space,
-            rule_id=rule,
-            schedule_id=schedule.id,
-            ends_at=start + snooze_length(duration),
-            created_by=actor.user_id,
+async def _snooze(asked: Asked) -> str:
+    assert asked.duration is not None
+    services, target = asked.services, asked.target
+    start = datetime.now(UTC)
+    schedule = await services.kibana.snooze_rule(target.rule_id, asked.duration, start=start, space=target.space)
+    # Kibana's public rule API does not show the schedule: remember it (for unsnooze, "snoozed until").
+    await services.store.remember_snooze(
+        space=target.space,
+        rule_id=target.rule_id,
+        schedule_id=schedule.id,
+        ends_at=start + snooze_length(asked.duration),
+        created_by=asked.actor.user_id,
+    )
+    return schedule.id
+
+
+async def _unsnooze(asked: Asked) -> str | None:
+    services, rule, space, schedule_id = asked.services, asked.target.rule_id, asked.target.space, asked.schedule_id
+    if schedule_id:
+        try:
+            await services.kibana.unsnooze_rule(rule, schedule_id, space=space)
+        except KibanaBadRequest as error:
+            if _GONE.search(error.message):  # Kibana no longer has it: the bot forgets it too
+                await services.store.forget_snooze(space=space, rule_id=rule, schedule_id=schedule_id)
+            raise
+        await services.store.forget_snooze(space=space, rule_id=rule, schedule_id=schedule_id)
+        return schedule_id
+    if not await _unsnooze_all(services, asked.target):
+        raise NothingToDo(
+            f"Rule {code(rule)} has no snooze schedule to cancel that the bot knows of. Kibana's API does not "
+            "always list snoozes made in Kibana itself: cancel those in Kibana, or with "
+            f"{code(f'unsnooze {rule} <schedule_id>')}."
         )
-        return f"snoozed {where} for {duration} (schedule {code(schedule.id)})"
-    if action == "unsnooze":
-        if schedule_id:
-            try:
-                await kibana.unsnooze_rule(rule, schedule_id, space=space)
-            except KibanaBadRequest as error:
-                if _GONE.search(error.message):  # Kibana no longer has it: the bot forgets it too
-                    await services.store.forget_snooze(space=space, rule_id=rule, schedule_id=schedule_id)
-                raise
-            await services.store.forget_snooze(space=space, rule_id=rule, schedule_id=schedule_id)
-            return f"cancelled snooze schedule {code(schedule_id)} of {where}"
-        cancelled = await _unsnooze_all(services, target)
-        if not cancelled:
-            raise NothingToDo(
-                f"Rule {code(rule)} has no snooze schedule to cancel that the bot knows of. Kibana's API does not "
-                "always list snoozes made in Kibana itself: cancel those in Kibana, or with "
-                f"{code(f'unsnooze {rule} <schedule_id>')}."
-            )
-        return f"cancelled the snooze of {where}"
-    raise ValueError(f"not a rule write: {action}")
+    return None
 
 
 def snooze_length(duration: str) -> timedelta:
@@ -151,3 +214,71 @@ async def _unsnooze_all(services: Services, target: Target) -> list[str]:
                 raise
         await services.store.forget_snooze(space=space, rule_id=rule, schedule_id=one)
     return cancelled
+
+
+# ---- the table --------------------------------------------------------------------------------
+
+MUTE = Write(
+    actions.MUTE,
+    call=lambda a: a.services.kibana.mute_alert(a.target.rule_id, a.alert_id, space=a.target.space),
+    receipt=lambda a, _: f"muted alert {code(a.alert_id)} of {a.where}",
+    change=StateChange(alert_muted=True),
+    button=Button("Mute alert", menu="Mute one alert…"),
+    of_alert=True,
+)
+UNMUTE = Write(
+    actions.UNMUTE,
+    call=lambda a: a.services.kibana.unmute_alert(a.target.rule_id, a.alert_id, space=a.target.space),
+    receipt=lambda a, _: f"unmuted alert {code(a.alert_id)} of {a.where}",
+    change=StateChange(alert_muted=False),
+    button=Button("Unmute alert", menu="Unmute one alert…"),
+    of_alert=True,
+)
+MUTE_ALL = Write(
+    actions.MUTE_ALL,
+    call=lambda a: a.services.kibana.mute_all(a.target.rule_id, space=a.target.space),
+    receipt=lambda a, _: f"muted all alerts of {a.where}",
+    change=StateChange(rule_muted_all=True),
+    button=Button(
+        "Mute all",
+        confirm=Confirm(
+            "Mute all alerts?", "No notifications for any alert of {rule} until someone unmutes it.", "Mute all"
+        ),
+    ),
+)
+UNMUTE_ALL = Write(
+    actions.UNMUTE_ALL,
+    call=lambda a: a.services.kibana.unmute_all(a.target.rule_id, space=a.target.space),
+    receipt=lambda a, _: f"unmuted all alerts of {a.where}",
+    change=StateChange(rule_muted_all=False),
+    button=Button("Unmute all"),
+)
+DISABLE = Write(
+    actions.DISABLE,
+    call=lambda a: a.services.kibana.disable_rule(a.target.rule_id, untrack=a.untrack, space=a.target.space),
+    receipt=lambda a, _: f"disabled {a.where}" + (" and untracked its alerts" if a.untrack else ""),
+    change=StateChange(rule_enabled=False),
+    button=Button("Disable…", style="danger"),  # opens the form that asks whether to untrack
+)
+ENABLE = Write(
+    actions.ENABLE,
+    call=lambda a: a.services.kibana.enable_rule(a.target.rule_id, space=a.target.space),
+    receipt=lambda a, _: f"enabled {a.where}",
+    change=StateChange(rule_enabled=True),
+    button=Button("Enable", style="primary"),
+)
+SNOOZE = Write(
+    actions.SNOOZE,
+    call=_snooze,
+    receipt=lambda a, schedule: f"snoozed {a.where} for {a.duration} (schedule {code(schedule or '')})",
+    prepare=_allowed_snooze,  # its button is the snooze menu (buttons.snooze_menu)
+)
+UNSNOOZE = Write(
+    actions.UNSNOOZE,
+    call=_unsnooze,
+    receipt=lambda a, schedule: (
+        f"cancelled snooze schedule {code(schedule)} of {a.where}" if schedule else f"cancelled the snooze of {a.where}"
+    ),
+)
+
+WRITES: tuple[Write, ...] = (MUTE, UNMUTE, MUTE_ALL, UNMUTE_ALL, DISABLE, ENABLE, SNOOZE, UNSNOOZE)

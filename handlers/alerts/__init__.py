@@ -17,10 +17,13 @@ channels that subscribed; buttons act on them, recoveries update them.
 from __future__ import annotations
 
 from handlers.alerts import polling, redraw, subscriptions, webhook
+from handlers.alerts.actions import ACTIONS, SUBSCRIBE, SUBSCRIPTIONS, UNSUBSCRIBE
 from handlers.alerts.delivery import Intake
 from handlers.alerts.history import AlertHistoryRetention
 from handlers.alerts.publisher import Publisher
 from handlers.shared.feature import Contribution, Plumbing, Route
+
+__all__ = ["ACTIONS", "WEBHOOK_PATH", "register"]
 
 WEBHOOK_PATH = "/kibana/alerts"
 
@@ -44,9 +47,9 @@ def register(plumbing: Plumbing) -> Contribution:
         await history.start()
 
     commands: dict[str, Route] = {
-        "alerts subscribe": subscriptions.subscribe,
-        "alerts unsubscribe": subscriptions.unsubscribe,
-        "alerts subscriptions": subscriptions.list_subscriptions,
+        SUBSCRIBE.name: subscriptions.subscribe,
+        UNSUBSCRIBE.name: subscriptions.unsubscribe,
+        SUBSCRIPTIONS.name: subscriptions.list_subscriptions,
     }
     return Contribution(
         commands=commands,

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 
 from bot.services import Services
 from bot.store.alert_groups import AlertGroup, GroupAlert, GroupSnapshot
+from handlers.alerting.buttons import ALERT_WRITES, alert_menu
+from handlers.alerting.target import Target
 from handlers.alerts.message import ALERT_BLOCK, RULE_BLOCK, AlertView, alert_blocks, alert_text, rule_buttons
-from handlers.shared import catalog
 from handlers.shared.blocks import Block, actions, clip, code, context, escape, header, option, section
-from handlers.shared.codec import Target
 from handlers.shared.outcome import MAX_STATUS_LINES, STATUS_BLOCK
 from handlers.shared.words import count
 
@@ -127,15 +127,13 @@ def _group_blocks(
 
 
 def _alert_menus(group: AlertGroup, firing: list[GroupAlert]) -> list[Block]:
-    """A menu to mute one firing alert, and one to unmute a muted one (the newest 100 of each)."""
+    """A menu to mute one firing alert, and one to unmute a muted one (the newest 100 of each): one
+    menu per alert write, listing the alerts it would change."""
     menus: list[Block] = []
-    for muted, action_id, placeholder in (
-        (False, catalog.ALERT_MUTE, "Mute one alert…"),
-        (True, catalog.ALERT_UNMUTE, "Unmute one alert…"),
-    ):
+    for write in ALERT_WRITES:
         options = []
         for alert in firing:
-            if alert.muted != muted:
+            if alert.muted == write.change.alert_muted:
                 continue
             value = Target(
                 rule_id=group.rule_id, space=group.space, alert_id=alert.alert_id, alert_uuid=alert.alert_uuid
@@ -145,14 +143,7 @@ def _alert_menus(group: AlertGroup, firing: list[GroupAlert]) -> list[Block]:
             if len(options) == MENU_LIMIT:
                 break
         if options:
-            menus.append(
-                {
-                    "type": "static_select",
-                    "action_id": action_id,
-                    "placeholder": {"type": "plain_text", "text": placeholder},
-                    "options": options,
-                }
-            )
+            menus.append(alert_menu(write, options))
     return menus
 
 

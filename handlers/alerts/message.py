@@ -12,16 +12,20 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ValidationError
 
 from bot.services import Services
-from handlers.shared import catalog
+from handlers.alerting.buttons import RuleState, alert_element, link, rule_elements
+from handlers.alerting.target import Target
+from handlers.alerting.writes import Written
 from handlers.shared.blocks import Block, actions, button, clip, code, context, escape, header, section
-from handlers.shared.buttons import RuleState, alert_element, link, rule_elements
-from handlers.shared.codec import Target
-from handlers.shared.outcome import MAX_STATUS_LINES, STATUS_BLOCK, Done
+from handlers.shared.outcome import MAX_STATUS_LINES, STATUS_BLOCK
 
 REASON_LIMIT = 2500  # leaves room in the section's 3000 characters
 TEXT_LIMIT = 300  # the notification text
 ALERT_BLOCK = "alert_actions"
 RULE_BLOCK = "rule_actions"
+# The cases feature's button: it opens a case form for the alert its value names (a `Target`). Features
+# other than alerting are independent of alerts, so the id is written here; a unit test
+# (tests/unit/test_feature_actions.py) keeps it the id of the catalog's `case` action.
+OPEN_CASE = "case_open"
 
 
 class AlertView(BaseModel):
@@ -54,20 +58,13 @@ class AlertView(BaseModel):
     def target(self) -> Target:
         return Target(rule_id=self.rule_id, space=self.space, alert_id=self.alert_id, alert_uuid=self.alert_uuid)
 
-    def after(self, done: Done) -> AlertView:
+    def after(self, done: Written) -> AlertView:
         """What the message shows once `done` happened (to this alert, or to its rule)."""
         if done.target.rule_id != self.rule_id or done.target.space != self.space:
             return self
-        this_alert = done.target.alert_id == self.alert_id
-        table: dict[str, dict[str, bool]] = {
-            "mute": {"muted": True} if this_alert else {},
-            "unmute": {"muted": False} if this_alert else {},
-            "mute-all": {"rule_muted_all": True},
-            "unmute-all": {"rule_muted_all": False},
-            "disable": {"rule_enabled": False},
-            "enable": {"rule_enabled": True},
-        }
-        changes = table.get(done.action, {})
+        changes: dict[str, bool] = done.change.rule_fields()
+        if done.change.alert_muted is not None and done.target.alert_id == self.alert_id:
+            changes["muted"] = done.change.alert_muted
         return self.model_copy(update=changes) if changes else self
 
 
@@ -128,7 +125,7 @@ def rule_buttons(view: AlertView, target: Target, *, snooze_api: bool = True) ->
     return [
         # The confirmation names the rule by its id: the name came in the webhook body, not from Kibana.
         *rule_elements(target, None, state),
-        button("Open case", catalog.CASE_OPEN, target.pack()),
+        button("Open case", OPEN_CASE, target.pack()),
         link(view.rule_url),
     ]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bot.services import Services
+from handlers.alerting.writes import Written
 from handlers.alerts.group_message import render
 from handlers.alerts.message import alert_blocks, alert_text, load, save
 from handlers.shared.blocks import Block
@@ -29,7 +30,7 @@ def renderer(services: Services, publisher: Wakeable) -> MessageRenderer:
         if loaded is None:
             return None
         view, lines = loaded
-        if done is not None and (changed := view.after(done)) is not view:
+        if isinstance(done, Written) and (changed := view.after(done)) is not view:
             view = changed
             await save(services, channel, ts, view)
         if new_lines:
@@ -42,15 +43,6 @@ def renderer(services: Services, publisher: Wakeable) -> MessageRenderer:
 
 class Wakeable(Protocol):
     def wake(self) -> None: ...
-
-
-RULE_CHANGES: dict[str, dict[str, bool]] = {
-    "mute-all": {"rule_muted_all": True},
-    "unmute-all": {"rule_muted_all": False},
-    "disable": {"rule_enabled": False},
-    "enable": {"rule_enabled": True},
-}
-ALERT_CHANGES = {"mute": True, "unmute": False}
 
 
 async def _render_group(
@@ -66,9 +58,9 @@ async def _render_group(
     group = await store.alert_group(group_id)
     if group is None:
         return None
-    if done is not None and (done.target.rule_id, done.target.space) == (group.rule_id, group.space):
-        rule = RULE_CHANGES.get(done.action, {})
-        muted = ALERT_CHANGES.get(done.action)
+    if isinstance(done, Written) and (done.target.rule_id, done.target.space) == (group.rule_id, group.space):
+        rule = done.change.rule_fields()
+        muted = done.change.alert_muted
         alert = (done.target.alert_id, muted) if muted is not None and done.target.alert_id else None
         if rule or alert:
             # stored first, and the group marked pending: the publisher shows it again, so the last

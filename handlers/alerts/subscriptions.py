@@ -8,11 +8,11 @@ import logging
 from bot.alert_filters import AlertFilter
 from bot.services import Services
 from bot.store import AlertPollState, AlertSubscription
+from handlers.alerts.actions import AlertSubscribeArgs, UnsubscribeArgs
 from handlers.shared.audit import record
 from handlers.shared.blocks import Block, context, escape, header, section
 from handlers.shared.channels import channel_problem
 from handlers.shared.context import Invocation
-from handlers.shared.grammar import AlertSubscribeArgs, UnsubscribeArgs
 from handlers.shared.words import count
 
 log = logging.getLogger(__name__)

@@ -12,13 +12,12 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from bot.kibana.errors import KibanaBadRequest
 from bot.kibana.models.apm import AgentConfiguration
 from bot.services import Services
+from handlers.apm.actions import CONFIG_CANCEL, CONFIG_OVERWRITE, CONFIG_SET, ConfigSetArgs, ServiceArgs
 from handlers.apm.values import ConfigChange
 from handlers.shared.audit import audited
 from handlers.shared.blocks import Block, actions, button, clip, code, context, escape, header, section
-from handlers.shared.catalog import CONFIG_CANCEL, CONFIG_OVERWRITE
 from handlers.shared.context import Actor, Invocation
 from handlers.shared.feature import Listener, Plumbing
-from handlers.shared.grammar import ConfigSetArgs, ServiceArgs
 from handlers.shared.guard import Click, packed
 from handlers.shared.interaction import Interaction
 from handlers.shared.words import count
@@ -27,7 +26,7 @@ log = logging.getLogger(__name__)
 
 MESSAGE_BLOCKS = 50
 ALREADY_EXISTS = "A configuration already exists"
-ACTION = "apm config set"
+ACTION = CONFIG_SET.name
 
 
 # --- rendering -------------------------------------------------------------------------------

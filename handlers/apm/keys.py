@@ -6,15 +6,15 @@ import logging
 
 from bot.kibana.errors import KibanaError
 from bot.kibana.models.apm import AgentKey
+from handlers.apm.actions import KEY_CREATE, AgentKeyArgs
 from handlers.shared.audit import record
 from handlers.shared.blocks import Block, code, context, escape, section
 from handlers.shared.context import Invocation
 from handlers.shared.errors import agent_key_needs_user
-from handlers.shared.grammar import AgentKeyArgs
 
 log = logging.getLogger(__name__)
 
-ACTION = "apm key create"
+ACTION = KEY_CREATE.name
 
 
 def key_reply(key: AgentKey, privileges: list[str]) -> tuple[str, list[Block]]:

@@ -23,10 +23,10 @@ from slack_bolt.async_app import AsyncAck
 from bot.kibana.errors import KibanaError
 from bot.services import Services
 from handlers.apm import sourcemap_file
+from handlers.apm.actions import SOURCEMAP_UPLOAD_MODAL, SOURCEMAPS_UPLOAD
 from handlers.apm.sourcemap_file import SourceMapFile, SourceMapRefused
 from handlers.shared.audit import record
 from handlers.shared.blocks import Block, code, context, escape, modal, plain, section
-from handlers.shared.catalog import SOURCEMAP_UPLOAD_MODAL
 from handlers.shared.codec import Metadata
 from handlers.shared.context import Actor, Invocation
 from handlers.shared.errors import Doing, describe
@@ -38,7 +38,7 @@ from handlers.shared.replies import Replies, Surface
 
 log = logging.getLogger(__name__)
 
-ACTION = "apm sourcemaps upload"
+ACTION = SOURCEMAPS_UPLOAD.name
 ACK_BUDGET = 2.0  # seconds for files.info + download + checks before Slack's 3 s run out
 FILE_BLOCK = "file_block"
 FILE_ACTION = "sourcemap_file"

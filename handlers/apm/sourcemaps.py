@@ -6,21 +6,20 @@ import logging
 
 from bot.kibana.models.apm import SourceMapArtifact, SourceMapPage
 from bot.services import Services
+from handlers.apm.actions import SOURCEMAP_DELETE, SOURCEMAPS_DELETE, SOURCEMAPS_LIST, SourceMapArgs
 from handlers.apm.values import SourceMapRef
 from handlers.shared.audit import audited
 from handlers.shared.blocks import Block, button, code, confirm, context, escape, header, section
-from handlers.shared.catalog import SOURCEMAP_DELETE
 from handlers.shared.context import Actor, Invocation
 from handlers.shared.feature import Listener, Plumbing
-from handlers.shared.grammar import SourceMapArgs
 from handlers.shared.guard import Click, packed
 from handlers.shared.interaction import Interaction
 from handlers.shared.words import count
 
 log = logging.getLogger(__name__)
 
-LIST_ACTION = "apm sourcemaps list"
-DELETE_ACTION = "apm sourcemaps delete"
+LIST_ACTION = SOURCEMAPS_LIST.name
+DELETE_ACTION = SOURCEMAPS_DELETE.name
 PER_MESSAGE = 45  # one block each, within Slack's 50 per message with the header and footers
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.cases.actions import ACTIONS
 from handlers.cases.listeners import register
 
-__all__ = ["register"]
+__all__ = ["ACTIONS", "register"]

@@ -18,11 +18,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.kibana.errors import KibanaError
 from bot.kibana.models.cases import CaseCreate, CaseSettings
 from bot.services import Services
+from handlers.cases.actions import CASE, CASE_MODAL, CASE_OPEN, COMMENT_MODAL, OPEN_CASE_SHORTCUT, CaseArgs
 from handlers.cases.creation import CaseOutcomeUnknown, CaseStillPending, OpenedCase, link_for, open_case_once
 from handlers.cases.form import (
     COMMENT,
     OWNER,
     TITLE,
+    AlertRef,
     CaseFields,
     CaseOrigin,
     Prefill,
@@ -36,21 +38,18 @@ from handlers.cases.form import (
     source_line,
     title_from,
 )
-from handlers.shared import catalog
 from handlers.shared.audit import record
 from handlers.shared.blocks import Block, clip, code, escape
-from handlers.shared.codec import Target
 from handlers.shared.context import Actor, Invocation
 from handlers.shared.errors import Doing, describe
 from handlers.shared.feature import Contribution, Listener, Plumbing
-from handlers.shared.grammar import CaseArgs
 from handlers.shared.guard import Aim, Click, Submission, packed
 from handlers.shared.interaction import Interaction, Message
 from handlers.shared.replies import Replies
 
 log = logging.getLogger(__name__)
 
-ACTION = catalog.action("case")
+ACTION = CASE
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ class Opening:
 
     origin: CaseOrigin
     text: str  # the message's, for the prefill
-    target: Target | None = None  # the alert's, from its button
+    target: AlertRef | None = None  # the alert's, from its button
     case_url: str | None = None  # the message already has a case: the form adds to it
     form: OpenedForm | None = None  # once open, the person is told through it
 
@@ -91,7 +90,7 @@ def register(plumbing: Plumbing) -> Contribution:
         return Opening(origin, message.text)
 
     def from_alert(interaction: Interaction) -> Opening:
-        target = Target.unpack(interaction.value)
+        target = AlertRef.unpack(interaction.value)
         origin = CaseOrigin(
             kind="alert",
             channel=interaction.channel,
@@ -120,7 +119,7 @@ def register(plumbing: Plumbing) -> Contribution:
                 opening = replace(opening, origin=origin, case_url=existing.case_url)
         view = _form_view(opening, _message_prefill(origin, opening.text, services.settings.case_owner))
         opened = (await services.slack.views_open(trigger_id=interaction.trigger_id or "", view=view))["view"]
-        form = OpenedForm(str(opened["id"]), str(opened["hash"]), str(opened.get("callback_id") or catalog.CASE_MODAL))
+        form = OpenedForm(str(opened["id"]), str(opened["hash"]), str(opened.get("callback_id") or CASE_MODAL))
         return replace(opening, form=form)
 
     async def fill_form(opening: Opening, interaction: Interaction) -> None:
@@ -205,14 +204,14 @@ def register(plumbing: Plumbing) -> Contribution:
     )
     guard = plumbing.guard
     views: dict[str, Listener] = {
-        catalog.CASE_MODAL: guard.submission(new_case),
-        catalog.COMMENT_MODAL: guard.submission(new_comment),
+        CASE_MODAL: guard.submission(new_case),
+        COMMENT_MODAL: guard.submission(new_comment),
     }
     return Contribution(
-        commands={"case": case_command},
-        actions={catalog.CASE_OPEN: guard.click(on_alert)},
+        commands={CASE.name: case_command},
+        actions={CASE_OPEN: guard.click(on_alert)},
         views=views,
-        shortcuts={catalog.OPEN_CASE_SHORTCUT: guard.click(on_message)},
+        shortcuts={OPEN_CASE_SHORTCUT: guard.click(on_message)},
     )
 
 

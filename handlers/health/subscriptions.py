@@ -12,14 +12,13 @@ from bot.scheduler import ChannelUnusable, HealthScheduler
 from bot.services import Services
 from bot.settings import Settings
 from bot.store import Subscription
+from handlers.health.actions import SUBSCRIBE, SUBSCRIPTIONS, UNSUBSCRIBE, SubscribeArgs, UnsubscribeArgs
 from handlers.health.report import HealthOutcome, check_health, health_blocks, health_text
 from handlers.shared.audit import record
 from handlers.shared.blocks import Block, context, escape, header, section
-from handlers.shared.catalog import USAGE
 from handlers.shared.channels import CHANNEL_ERRORS, ChannelRefused, channel_problem
 from handlers.shared.context import Invocation
 from handlers.shared.feature import Contribution, Plumbing, Route
-from handlers.shared.grammar import SubscribeArgs, UnsubscribeArgs
 from handlers.shared.replies import Replies
 from handlers.shared.words import count
 
@@ -48,9 +47,9 @@ def register(plumbing: Plumbing) -> Contribution:
         return run
 
     commands: dict[str, Route] = {
-        "health subscribe": with_scheduler(subscribe),
-        "health unsubscribe": with_scheduler(unsubscribe),
-        "health subscriptions": list_subscriptions,
+        SUBSCRIBE.name: with_scheduler(subscribe),
+        UNSUBSCRIBE.name: with_scheduler(unsubscribe),
+        SUBSCRIPTIONS.name: list_subscriptions,
     }
     return Contribution(commands=commands, background=[start], closers=[scheduler.close], parts=[scheduler])
 
@@ -122,7 +121,7 @@ async def subscribe(inv: Invocation, scheduler: HealthScheduler[HealthOutcome]) 
     try:
         schedule = parse_schedule(raw, on_change=on_change)  # --on-change may check every minute
     except ScheduleError as error:
-        await inv.reply(f"{error}\nUsage: `{inv.slash} {USAGE['health subscribe']}`")
+        await inv.reply(f"{error}\nUsage: `{inv.slash} {SUBSCRIBE.usage}`")
         return
     channel = inv.actor.channel_id or ""
     problem = await channel_problem(inv.client, channel, "reports", direct=True, bot=inv.services.bot_user.name)

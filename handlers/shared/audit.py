@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from bot.access import Refusal
 from bot.kibana.errors import KibanaError
 from bot.services import Services
 from bot.store import AuditEntry
 from handlers.shared.catalog import Action
-from handlers.shared.codec import Target
 from handlers.shared.context import Actor
 
 log = logging.getLogger(__name__)
@@ -19,11 +18,25 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+class Subject(Protocol):
+    """What a write acts on, as a feature names it (a rule or an alert, in a space); a plain string
+    names it in the default space."""
+
+    @property
+    def audit_target(self) -> str: ...
+
+    @property
+    def space(self) -> str: ...
+
+    @property
+    def rule_id(self) -> str | None: ...
+
+
 async def record(
     services: Services,
     actor: Actor,
     action: str,
-    target: Target | str,
+    target: Subject | str,
     *,
     result: str,
     kibana_status: int | None = None,
@@ -32,10 +45,10 @@ async def record(
 ) -> None:
     """Append one entry; a failing store is logged, never hidden from the user's outcome."""
     rule_id = None
-    if isinstance(target, Target):
-        what, space, rule_id = target.audit_target, target.space, target.rule_id
-    else:
+    if isinstance(target, str):
         what = target
+    else:
+        what, space, rule_id = target.audit_target, target.space, target.rule_id
     entry = AuditEntry(
         user_id=actor.user_id,
         user_name=actor.user_name,
@@ -59,7 +72,7 @@ async def audited(
     services: Services,
     actor: Actor,
     action: str,
-    target: Target | str,
+    target: Subject | str,
     call: Awaitable[T],
     *,
     detail: str | Callable[[T], str] = "",
@@ -89,7 +102,7 @@ async def check_access(
     services: Services,
     actor: Actor,
     action: Action,
-    target: Target | str,
+    target: Subject | str,
     *,
     space: str | None = None,
     detail: str = "",

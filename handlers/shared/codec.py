@@ -14,11 +14,7 @@ import hmac
 import secrets
 from typing import ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from handlers.shared.grammar import UsageError, is_identifier, is_space_id, parse_duration
-
-CUSTOM = "custom"  # the snooze menu's "Custom…": opens the form instead of snoozing
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 BUTTON_VALUE_LIMIT = 2000  # characters: a button's value, or a menu option's
 METADATA_LIMIT = 3000  # characters: a modal's private_metadata
@@ -98,49 +94,3 @@ class Metadata(Packed):
         if not body or not hmac.compare_digest(tag.encode(), _tag(body).encode()):
             raise ForgedValue(cls.FORGED)
         return super().unpack(body)
-
-
-class Target(Packed):
-    """What a rule or alert button acts on."""
-
-    rule_id: str = Field(alias="r", min_length=1, max_length=255)
-    space: str = Field("default", alias="s", min_length=1, max_length=100)
-    alert_id: str | None = Field(None, alias="a", max_length=512)
-    alert_uuid: str | None = Field(None, alias="u", max_length=255)
-    option: str | None = Field(None, alias="o", max_length=20)  # e.g. a snooze duration
-
-    # A value that comes back from Slack obeys the same rules as the slash command's arguments.
-    @field_validator("rule_id")
-    @classmethod
-    def _rule_id(cls, value: str) -> str:
-        if not is_identifier(value):
-            raise ValueError("not a rule id")
-        return value
-
-    @field_validator("space")
-    @classmethod
-    def _space(cls, value: str) -> str:
-        if not is_space_id(value):
-            raise ValueError("not a space id")
-        return value
-
-    @field_validator("alert_id")
-    @classmethod
-    def _alert_id(cls, value: str | None) -> str | None:
-        if value is not None and not value:
-            raise ValueError("an empty alert id")
-        return value
-
-    @field_validator("option")
-    @classmethod
-    def _option(cls, value: str | None) -> str | None:
-        if value is None or value == CUSTOM:
-            return value
-        try:
-            return parse_duration(value)
-        except UsageError as error:
-            raise ValueError(error.message) from None
-
-    @property
-    def audit_target(self) -> str:
-        return self.rule_id + (f"/{self.alert_id}" if self.alert_id else "")

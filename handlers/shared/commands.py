@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.shared.audit import check_access
-from handlers.shared.catalog import USAGE, action
+from handlers.shared.catalog import Catalog
 from handlers.shared.context import Actor, Invocation
 from handlers.shared.errors import Doing, describe
 from handlers.shared.feature import Plumbing, Route
@@ -23,17 +24,20 @@ from handlers.shared.guard import NothingToDo
 log = logging.getLogger(__name__)
 
 
-async def show_help(inv: Invocation) -> None:
-    topic = inv.args(HelpArgs).topic
-    lines = [f"`{inv.slash} {usage}`" for name, usage in USAGE.items() if name.startswith(topic)]
-    if not lines:
-        lines = [f"`{inv.slash} {usage}`" for usage in USAGE.values()]
-    text = "*Kibana ChatOps* — act on Kibana alerting from Slack.\n" + "\n".join(lines)
-    text += "\nEvery command takes `--space <id>` to act in another Kibana space."
-    await inv.reply(text)
+def help_route(catalog: Catalog) -> Route:
+    """`help [<topic>]`: the usage of every command (starting with the topic), from the catalog."""
 
+    async def show_help(inv: Invocation) -> None:
+        topic = inv.args(HelpArgs).topic
+        usage = catalog.usage
+        lines = [f"`{inv.slash} {line}`" for name, line in usage.items() if name.startswith(topic)]
+        if not lines:
+            lines = [f"`{inv.slash} {line}`" for line in usage.values()]
+        text = "*Kibana ChatOps* — act on Kibana alerting from Slack.\n" + "\n".join(lines)
+        text += "\nEvery command takes `--space <id>` to act in another Kibana space."
+        await inv.reply(text)
 
-BUILT_IN: Mapping[str, Route] = {"help": show_help}
+    return show_help
 
 
 class Commands:
@@ -41,9 +45,11 @@ class Commands:
 
     def __init__(self, plumbing: Plumbing, routes: Mapping[str, Route]) -> None:
         self.plumbing = plumbing
-        self.routes = {**BUILT_IN, **routes}
-        missing = sorted(set(USAGE) - set(self.routes))
-        unknown = sorted(set(self.routes) - set(USAGE))
+        self.catalog = plumbing.catalog
+        self.routes = {"help": help_route(self.catalog), **routes}
+        names = self.catalog.by_name
+        missing = sorted(set(names) - set(self.routes))
+        unknown = sorted(set(self.routes) - set(names))
         if missing or unknown:
             raise RuntimeError(f"commands without a route: {missing}; routes without a command: {unknown}")
 
@@ -56,7 +62,7 @@ class Commands:
     ) -> None:
         services = self.plumbing.services
         try:
-            parsed = parse(command.get("text") or "")
+            parsed = parse(command.get("text") or "", self.catalog)
         except UsageError as error:
             doing = Doing(command=services.settings.slack_command, space=services.settings.kibana_space)
             await ack(response_type="ephemeral", text=describe(error, doing))
@@ -79,9 +85,10 @@ class Commands:
     async def run(self, invocation: Invocation) -> None:
         """Check access, run the route, and turn any failure into a sentence."""
         name = invocation.command.action
+        action = self.catalog.action(name)
         try:
             refusal = await check_access(
-                invocation.services, invocation.actor, action(name), _target(invocation), space=invocation.space
+                invocation.services, invocation.actor, action, _target(invocation), space=invocation.space
             )
             if refusal is not None:
                 await invocation.reply(refusal.message())
@@ -90,7 +97,7 @@ class Commands:
         except NothingToDo as nothing:
             await self._tell(invocation, str(nothing))
         except Exception as error:
-            await self._tell(invocation, describe(error, invocation.doing()))
+            await self._tell(invocation, describe(error, replace(invocation.doing(), read_only=action.read_only)))
 
     async def _tell(self, invocation: Invocation, text: str) -> None:
         try:

@@ -31,7 +31,6 @@ from bot.kibana.errors import (
 )
 from bot.slack_limits import SlackRateLimited
 from handlers.shared.blocks import code, escape
-from handlers.shared.catalog import READ_ACTIONS
 from handlers.shared.channels import ChannelRefused, what_to_do
 from handlers.shared.grammar import UsageError
 
@@ -59,6 +58,7 @@ class Doing:
 
     command: str  # the slash command (SLACK_COMMAND), for the sentences that name it
     action: str = ""
+    read_only: bool = False  # the action changes nothing (so a timeout leaves no doubt)
     space: str = "default"
     rule_id: str | None = None
     alert_id: str | None = None
@@ -191,7 +191,7 @@ def _kibana(error: KibanaError, doing: Doing) -> str:
         status = f" ({error.status_code})" if error.status_code else ""
         cause = "did not answer in time" if isinstance(error, KibanaTimeout) else f"could not be reached{status}"
         ambiguous = getattr(error, "request_sent", True) and error.status_code != 503
-        if ambiguous and doing.action not in READ_ACTIONS:
+        if ambiguous and not doing.read_only:
             check = f" Check with `{cmd} rule {escape(doing.rule_id)}`" if doing.rule_id else " Check in Kibana"
             return f"Kibana {cause}, so it is not known whether {_what(doing)} happened.{check} before trying again."
         return f"Kibana {cause}, so {_what(doing)} did not happen. Nothing was changed; try again in a minute."

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.services import Services
+from handlers.shared.catalog import Catalog
 from handlers.shared.codec import use_metadata_key
 from handlers.shared.context import Invocation
 from handlers.shared.guard import Guard
@@ -44,17 +45,18 @@ class Contribution:
 
 @dataclass(frozen=True)
 class Plumbing:
-    """The shared Slack plumbing every feature is given."""
+    """The shared Slack plumbing every feature is given, with the catalog of every feature's actions."""
 
     services: Services
     replies: Replies
     outcomes: Outcomes
     guard: Guard
+    catalog: Catalog
 
     @classmethod
-    def build(cls, services: Services, session: aiohttp.ClientSession | None) -> Plumbing:
+    def build(cls, services: Services, session: aiohttp.ClientSession | None, catalog: Catalog) -> Plumbing:
         settings = services.settings
         secret = settings.slack_signing_secret or settings.slack_bot_token
         use_metadata_key(secret.get_secret_value())
         replies = Replies(services.slack, session, services.bot_user)
-        return cls(services, replies, Outcomes(replies), Guard(services, replies))
+        return cls(services, replies, Outcomes(replies), Guard(services, replies, catalog), catalog)

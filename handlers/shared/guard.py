@@ -20,10 +20,9 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.services import Services
-from handlers.shared.audit import check_access, record
+from handlers.shared.audit import Subject, check_access, record
 from handlers.shared.blocks import clip
-from handlers.shared.catalog import BY_ACTION_ID, BY_VIEW, CATALOG, Action
-from handlers.shared.codec import Target
+from handlers.shared.catalog import Action, Catalog
 from handlers.shared.context import Actor
 from handlers.shared.errors import Doing, describe
 from handlers.shared.interaction import Interaction
@@ -46,16 +45,12 @@ class NothingToDo(Exception):
 class Aim:
     """What a decoded value acts on: for the access check, the audit trail and the wording of errors."""
 
-    target: Target | str
+    target: Subject | str
     space: str
     rule_id: str | None = None
     alert_id: str | None = None
     channel: str | None = None  # where a modal was opened from (its actor acts there)
     detail: str = ""  # said in the audit entry of a refusal
-
-    @classmethod
-    def at(cls, target: Target, *, channel: str | None = None) -> Aim:
-        return cls(target, target.space, target.rule_id, target.alert_id, channel)
 
 
 def packed(unpack: Callable[[str | None], V]) -> Callable[[Interaction], V]:
@@ -97,23 +92,24 @@ class Submission(Generic[V, F]):
     acknowledge: Callable[[V, F, AsyncAck], Awaitable[bool]] | None = None
 
 
-def _performed(interaction: Interaction) -> Action:
-    """The catalog's action for the element used: a button's or menu's action id, else the callback
-    id of the modal or the message shortcut."""
-    if interaction.action_id is not None:
-        return BY_ACTION_ID[interaction.action_id]
-    callback = interaction.callback_id or ""
-    return BY_VIEW.get(callback) or next(a for a in CATALOG if callback in a.shortcuts)
-
-
 class Guard:
-    def __init__(self, services: Services, replies: Replies) -> None:
+    def __init__(self, services: Services, replies: Replies, catalog: Catalog) -> None:
         self.services = services
         self.replies = replies
+        self.catalog = catalog
+
+    def _performed(self, interaction: Interaction) -> Action:
+        """The catalog's action for the element used: a button's or menu's action id, else the callback
+        id of the modal or the message shortcut."""
+        if interaction.action_id is not None:
+            return self.catalog.by_action_id[interaction.action_id]
+        callback = interaction.callback_id or ""
+        return self.catalog.by_view.get(callback) or self.catalog.by_shortcut[callback]
 
     def _doing(self, action: Action, aim: Aim) -> Doing:
         return Doing(
             action=action.name,
+            read_only=action.read_only,
             space=aim.space,
             rule_id=aim.rule_id,
             alert_id=aim.alert_id,
@@ -140,7 +136,7 @@ class Guard:
         return on_submit
 
     async def _clicked(self, spec: Click[V], interaction: Interaction) -> None:
-        action = _performed(interaction)
+        action = self._performed(interaction)
 
         async def privately(text: str) -> object:
             return await self.replies.privately(interaction.surface, text)
@@ -177,7 +173,7 @@ class Guard:
             await self._safely(told(value), describe(error, self._doing(action, aimed)), action)
 
     async def _submitted(self, spec: Submission[V, F], ack: AsyncAck, interaction: Interaction) -> None:
-        action = _performed(interaction)
+        action = self._performed(interaction)
         view = interaction.form
         error_block = spec.error_block if isinstance(spec.error_block, str) else spec.error_block(view)
         try:

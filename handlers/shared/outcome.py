@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pydantic import Field
 
 from handlers.shared.blocks import Block
-from handlers.shared.codec import Packed, Target
+from handlers.shared.codec import Packed
 from handlers.shared.context import Actor
 from handlers.shared.interaction import Interaction
 from handlers.shared.replies import Replies
@@ -53,10 +53,8 @@ class Origin(Packed):
 
 @dataclass(frozen=True)
 class Done:
-    """A write that happened: which action, on what."""
-
-    action: str
-    target: Target
+    """A write that happened. The feature that made it says what it did (a kind of its own); the
+    renderers of messages that show what it changed read the kinds they know."""
 
 
 # Renders a fresh version of a message a feature knows (an alert message kept in the store) after

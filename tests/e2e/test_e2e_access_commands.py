@@ -15,9 +15,9 @@ from devkit.fake_kibana import FakeKibana
 from devkit.fake_slack import FakeSlack
 from devkit.harness import RunningBot
 from devkit.slack_driver import SlackDriver
-from handlers.shared import catalog as values
+from handlers.alerting import actions as values
+from handlers.alerting.target import Target
 from handlers.shared.blocks import actions, button
-from handlers.shared.codec import Target
 
 from .conftest import make_settings
 

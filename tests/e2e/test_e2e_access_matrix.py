@@ -27,15 +27,18 @@ from devkit.fake_kibana import FakeKibana
 from devkit.fake_slack import FakeSlack
 from devkit.harness import RunningBot
 from devkit.slack_driver import SlackDriver
+from handlers import build_catalog
+from handlers.alerting.buttons import snooze_menu
+from handlers.alerting.target import Target
+from handlers.apm.actions import CONFIG_OVERWRITE, SOURCEMAP_DELETE
 from handlers.apm.values import ConfigChange, SourceMapRef
-from handlers.shared import catalog as values
 from handlers.shared.blocks import actions, button
-from handlers.shared.buttons import snooze_menu
-from handlers.shared.catalog import BY_ACTION_ID, CONFIG_OVERWRITE, SOURCEMAP_DELETE
-from handlers.shared.catalog import ROLES as ACTIONS
-from handlers.shared.codec import Target
 
+from . import action_ids as values
 from .conftest import make_settings
+
+_CATALOG = build_catalog()
+BY_ACTION_ID, ACTIONS = _CATALOG.by_action_id, _CATALOG.roles
 
 BOB = "U0BOB0001"
 RULE = "/api/alerting/rule/{id}"

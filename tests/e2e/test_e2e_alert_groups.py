@@ -17,9 +17,9 @@ from devkit.fake_kibana import FakeKibana
 from devkit.fake_slack import FakeSlack, PerSecond, RateLimits
 from devkit.harness import RunningBot, running_bot
 from devkit.slack_driver import SlackDriver
+from handlers.alerting.target import Target
 from handlers.alerts import delivery
 from handlers.alerts.history import AlertHistoryRetention
-from handlers.shared.codec import Target
 
 from .conftest import make_settings
 from .test_e2e_alerts_webhook import BODY, action_ids, all_text, deliver, element, top_level

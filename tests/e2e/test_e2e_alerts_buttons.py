@@ -12,7 +12,7 @@ from devkit.fake_kibana import FakeKibana
 from devkit.fake_slack import FakeSlack
 from devkit.harness import RunningBot
 from devkit.slack_driver import SlackDriver
-from handlers.shared.codec import Target
+from handlers.alerting.target import Target
 
 from .test_e2e_alerts_webhook import BODY, EVERY_BUTTON, action_ids, all_text, deliver, element
 

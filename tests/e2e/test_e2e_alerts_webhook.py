@@ -15,8 +15,8 @@ from bot.metrics import REGISTRY
 from devkit.fake_kibana import FakeKibana
 from devkit.fake_slack import FakeSlack
 from devkit.harness import RunningBot, running_bot
+from handlers.alerting.target import Target
 from handlers.alerts import webhook as alert_webhook
-from handlers.shared.codec import Target
 
 from .conftest import WEBHOOK_TOKEN, make_settings
 

@@ -16,9 +16,9 @@ from devkit.fake_kibana import FakeKibana
 from devkit.fake_slack import FakeSlack
 from devkit.harness import RunningBot
 from devkit.slack_driver import SlackDriver
+from handlers.alerting.target import Target
+from handlers.cases.actions import CASE_OPEN
 from handlers.shared.blocks import actions, button
-from handlers.shared.catalog import CASE_OPEN
-from handlers.shared.codec import Target
 
 from .conftest import make_settings
 

@@ -12,8 +12,11 @@ from devkit.fake_kibana import FakeKibana
 from devkit.fake_slack import FakeSlack
 from devkit.harness import RunningBot
 from devkit.slack_driver import SlackDriver
+from handlers import build_catalog
 from handlers.shared.blocks import actions, button, plain
-from handlers.shared.catalog import BY_ACTION_ID, BY_VIEW, CATALOG
+
+_CATALOG = build_catalog()
+BY_ACTION_ID, BY_VIEW, CATALOG = _CATALOG.by_action_id, _CATALOG.by_view, _CATALOG.rows
 
 FORGED = '{"r":"r1","x":"not made by the bot"}'
 

@@ -19,7 +19,7 @@ from devkit.harness import RunningBot, running_bot
 from devkit.slack_driver import SlackDriver
 from devkit.slack_driver.signing import sign
 from devkit.slack_driver.transport import body_for
-from handlers.shared.codec import Target
+from handlers.alerting.target import Target
 
 from .conftest import SIGNING_SECRET, make_settings
 from .test_e2e_alerts_webhook import BODY, deliver, element

@@ -8,8 +8,10 @@ import logging
 import pytest
 
 from bot.access import AccessControl, Policy, Refusal, Role, parse_policy
-from handlers.shared.catalog import ROLES as ACTIONS
-from handlers.shared.catalog import action as catalog_action
+from handlers import build_catalog
+
+CATALOG = build_catalog()
+ACTIONS, catalog_action = CATALOG.roles, CATALOG.action
 
 POLICY = """\
 default_role = "viewer"

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.access import Grant, Policy, PolicyError, Role, load_policy, parse_policy
-from handlers.shared.catalog import ROLES as ACTIONS
+from handlers import build_catalog
+
+ACTIONS = build_catalog().roles
 
 DESIGN_EXAMPLE = """\
 default_role = "responder"      # every workspace member; "none" denies everything by default

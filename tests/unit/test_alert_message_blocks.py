@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from devkit.fake_slack.block_kit import message_problems
+from handlers.alerting import writes
+from handlers.alerting.target import Target
+from handlers.alerting.writes import Written
 from handlers.alerts.message import AlertView, alert_blocks, alert_text
-from handlers.shared.codec import Target
-from handlers.shared.outcome import STATUS_BLOCK, Done
+from handlers.shared.outcome import STATUS_BLOCK
 
 VIEW = AlertView(
     rule_id="r1",
@@ -48,12 +50,12 @@ def test_each_action_turns_its_button_into_the_opposite_one() -> None:
     rule = Target(rule_id="r1", space="ops")
     view = VIEW
     steps = [
-        (Done("mute", alert), "alert_unmute", "alert_mute"),
-        (Done("unmute", alert), "alert_mute", "alert_unmute"),
-        (Done("mute-all", rule), "rule_unmute_all", "rule_mute_all"),
-        (Done("unmute-all", rule), "rule_mute_all", "rule_unmute_all"),
-        (Done("disable", rule), "rule_enable", "rule_disable"),
-        (Done("enable", rule), "rule_disable", "rule_enable"),
+        (Written(writes.MUTE, alert), "alert_unmute", "alert_mute"),
+        (Written(writes.UNMUTE, alert), "alert_mute", "alert_unmute"),
+        (Written(writes.MUTE_ALL, rule), "rule_unmute_all", "rule_mute_all"),
+        (Written(writes.UNMUTE_ALL, rule), "rule_mute_all", "rule_unmute_all"),
+        (Written(writes.DISABLE, rule), "rule_enable", "rule_disable"),
+        (Written(writes.ENABLE, rule), "rule_disable", "rule_enable"),
     ]
     for done, shown, gone in steps:
         view = view.after(done)
@@ -62,10 +64,10 @@ def test_each_action_turns_its_button_into_the_opposite_one() -> None:
 
 
 def test_actions_on_another_alert_or_rule_change_nothing() -> None:
-    assert VIEW.after(Done("mute", Target(rule_id="r1", space="ops", alert_id="host-2"))) is VIEW
-    assert VIEW.after(Done("disable", Target(rule_id="r2", space="ops"))) is VIEW
-    assert VIEW.after(Done("disable", Target(rule_id="r1", space="default"))) is VIEW
-    assert VIEW.after(Done("snooze", Target(rule_id="r1", space="ops"))) is VIEW
+    assert VIEW.after(Written(writes.MUTE, Target(rule_id="r1", space="ops", alert_id="host-2"))) is VIEW
+    assert VIEW.after(Written(writes.DISABLE, Target(rule_id="r2", space="ops"))) is VIEW
+    assert VIEW.after(Written(writes.DISABLE, Target(rule_id="r1", space="default"))) is VIEW
+    assert VIEW.after(Written(writes.SNOOZE, Target(rule_id="r1", space="ops"))) is VIEW
 
 
 def test_kibana_text_is_escaped_for_mrkdwn() -> None:

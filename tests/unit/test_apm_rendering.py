@@ -6,10 +6,10 @@ import json
 from datetime import UTC, datetime
 
 from bot.kibana.models.apm import AgentConfiguration, SourceMapArtifact, SourceMapPage
+from handlers.apm.actions import CONFIG_OVERWRITE
 from handlers.apm.config import comparison_blocks, config_list_blocks
 from handlers.apm.sourcemaps import sourcemap_list_blocks
 from handlers.apm.values import ConfigChange, SourceMapRef
-from handlers.shared.catalog import CONFIG_OVERWRITE
 
 
 def config(name: str, environment: str | None = None, **settings: str) -> AgentConfiguration:

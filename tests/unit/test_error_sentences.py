@@ -74,7 +74,7 @@ MUTE = Doing(command="/kibana", action="mute", space="ops", rule_id="r1", alert_
         ),
         (
             KibanaTimeout("timed out"),
-            Doing(command="/kibana", action="rules"),
+            Doing(command="/kibana", action="rules", read_only=True),
             "did not answer in time, so `/kibana rules` did not happen",
         ),
         (KibanaRateLimited("Too Many Requests"), MUTE, "rate-limiting the bot"),
@@ -86,7 +86,11 @@ MUTE = Doing(command="/kibana", action="mute", space="ops", rule_id="r1", alert_
             "Kibana refused `/kibana mute`",
         ),
         (KibanaServerError("boom", status_code=500), MUTE, "internal error (500)"),
-        (UsageError("Something is missing.", "mute"), MUTE, "Usage: `/kibana mute <rule_id> <alert_id>`"),
+        (
+            UsageError("Something is missing.", "mute", "mute <rule_id> <alert_id>"),
+            MUTE,
+            "Usage: `/kibana mute <rule_id> <alert_id>`",
+        ),
     ],
 )
 def test_sentences(error: Exception, doing: Doing, expected: str) -> None:

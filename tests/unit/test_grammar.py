@@ -6,30 +6,29 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers.shared.catalog import USAGE
-from handlers.shared.grammar import (
-    MAX_TEXT,
-    AgentKeyArgs,
+from handlers import build_catalog
+from handlers.access.actions import AuditArgs
+from handlers.alerting.actions import (
     AlertArgs,
-    AuditArgs,
-    CanIArgs,
-    CaseArgs,
-    Command,
-    ConfigSetArgs,
     DisableArgs,
-    HelpArgs,
     RuleArgs,
     SearchArgs,
-    ServiceArgs,
     SnoozeArgs,
-    SourceMapArgs,
-    SubscribeArgs,
     UnsnoozeArgs,
-    UnsubscribeArgs,
-    UsageError,
-    parse,
-    parse_duration,
+    snooze_duration,
 )
+from handlers.apm.actions import AgentKeyArgs, ConfigSetArgs, ServiceArgs, SourceMapArgs
+from handlers.cases.actions import CaseArgs
+from handlers.health.actions import SubscribeArgs, UnsubscribeArgs
+from handlers.shared.grammar import MAX_TEXT, ActionArgs, Command, HelpArgs, UsageError
+from handlers.shared.grammar import parse as parse_with
+
+CATALOG = build_catalog()
+USAGE = CATALOG.usage
+
+
+def parse(text: str) -> Command:
+    return parse_with(text, CATALOG)
 
 
 @pytest.mark.parametrize(
@@ -87,8 +86,8 @@ from handlers.shared.grammar import (
         ("apm sourcemaps upload", Command("apm sourcemaps upload")),
         ("apm sourcemaps delete apm:x-1", Command("apm sourcemaps delete", SourceMapArgs("apm:x-1"))),
         ("whoami", Command("whoami")),
-        ("can-i disable", Command("can-i", CanIArgs("disable"))),
-        ("can-i apm key create", Command("can-i", CanIArgs("apm key create"))),
+        ("can-i disable", Command("can-i", ActionArgs("disable"))),
+        ("can-i apm key create", Command("can-i", ActionArgs("apm key create"))),
         ("audit", Command("audit", AuditArgs(None, 20))),
         ("audit rule r1 last 5", Command("audit", AuditArgs("r1", 5))),
         ("MUTE r1 a1", Command("mute", AlertArgs("r1", "a1"))),
@@ -184,9 +183,9 @@ def test_every_usage_entry_parses_from_its_own_example() -> None:
 
 
 def test_durations() -> None:
-    assert parse_duration("30m") == "30m"
-    assert parse_duration("1H") == "1h"
-    assert parse_duration("3w") == "21d"
+    assert snooze_duration("30m") == "30m"
+    assert snooze_duration("1H") == "1h"
+    assert snooze_duration("3w") == "21d"
 
 
 @settings(max_examples=400, deadline=None)

@@ -19,14 +19,21 @@ from bot.identifiers import is_rule_id, is_space_id
 from bot.kibana.connection import space_prefix
 from bot.kibana.errors import KibanaInvalidInput
 from bot.settings import ConfigError, load_settings
+from handlers import build_catalog
+from handlers.alerting.target import Target
 from handlers.alerts.webhook import BadDelivery, parse_delivery
-from handlers.shared.codec import Target
-from handlers.shared.grammar import UsageError, parse
+from handlers.shared.grammar import UsageError
+from handlers.shared.grammar import parse as parse_with
 
 ROOT = Path(__file__).resolve().parents[2]
 SPACES = ["default", "ops", "team_a-1", "0", "a" * 100, "a" * 101, "Ops", "", "a b", "ops/x", "ops.x", "é"]
 RULES = ["r1", "9f3c2e1a-77b0-11ee-b962-0242ac120002", "a.b:c_d-e", "a" * 255, "a" * 256, "-r", "_r", "r 1", "r/1"]
+CATALOG = build_catalog()
 DELIVERY = {"rule_id": "r1", "alert_id": "a1", "alert_uuid": "u1", "action_group": "default", "space_id": "ops"}
+
+
+def parse(text: str) -> object:
+    return parse_with(text, CATALOG)
 
 
 def accepts(read: Callable[[], object], refusal: type[Exception]) -> bool:

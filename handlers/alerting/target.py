@@ -1,0 +1,66 @@
+"""What a rule or alert button acts on: the value the rule card, alert messages and rule modals carry."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from handlers.alerting.actions import snooze_duration
+from handlers.shared.codec import Packed
+from handlers.shared.grammar import UsageError, is_identifier, is_space_id
+from handlers.shared.guard import Aim
+
+CUSTOM = "custom"  # the snooze menu's "Custom…": opens the form instead of snoozing
+
+
+class Target(Packed):
+    """A rule, or one alert of it, in a space (and the menu's choice, when it came from one)."""
+
+    rule_id: str = Field(alias="r", min_length=1, max_length=255)
+    space: str = Field("default", alias="s", min_length=1, max_length=100)
+    alert_id: str | None = Field(None, alias="a", max_length=512)
+    alert_uuid: str | None = Field(None, alias="u", max_length=255)
+    option: str | None = Field(None, alias="o", max_length=20)  # e.g. a snooze duration
+
+    # A value that comes back from Slack obeys the same rules as the slash command's arguments.
+    @field_validator("rule_id")
+    @classmethod
+    def _rule_id(cls, value: str) -> str:
+        if not is_identifier(value):
+            raise ValueError("not a rule id")
+        return value
+
+    @field_validator("space")
+    @classmethod
+    def _space(cls, value: str) -> str:
+        if not is_space_id(value):
+            raise ValueError("not a space id")
+        return value
+
+    @field_validator("alert_id")
+    @classmethod
+    def _alert_id(cls, value: str | None) -> str | None:
+        if value is not None and not value:
+            raise ValueError("an empty alert id")
+        return value
+
+    @field_validator("option")
+    @classmethod
+    def _option(cls, value: str | None) -> str | None:
+        if value is None or value == CUSTOM:
+            return value
+        try:
+            return snooze_duration(value)
+        except UsageError as error:
+            raise ValueError(error.message) from None
+
+    @property
+    def audit_target(self) -> str:
+        return self.rule_id + (f"/{self.alert_id}" if self.alert_id else "")
+
+    def rule(self) -> Target:
+        """The rule alone (what the rule-level buttons carry)."""
+        return Target(rule_id=self.rule_id, space=self.space)
+
+    def aim(self, *, channel: str | None = None) -> Aim:
+        """For the guard: what the access check, the audit trail and error sentences name."""
+        return Aim(self, self.space, self.rule_id, self.alert_id, channel)
