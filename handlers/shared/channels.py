@@ -105,8 +105,13 @@ def _not_described(error: SlackApiError, channel: str, what: str, *, direct: boo
         log.warning("conversations.info for %s refused: %s", channel, lacking)
         return f"I could not check this conversation, {nothing}: {lacking}."
     if code == "channel_not_found":
-        if channel.startswith("D") and not direct:  # a direct message the bot is not part of (ids of DMs start with D)
-            return _direct_refused(what)
+        if channel.startswith("D"):  # a direct message the bot is not part of (ids of DMs start with D)
+            if not direct:
+                return _direct_refused(what)
+            return (
+                f"I cannot post {what} in a direct message between people; subscribe from a channel, or from "
+                "your direct message with me."
+            )
         return f"I cannot see this channel, so I could not post {what} here. {_invite_then(bot)}"
     log.warning("conversations.info for %s failed (%s); not subscribing it", channel, code)
     return (

@@ -147,3 +147,19 @@ async def test_check_names_the_scopes_the_app_lacks(settings: Settings, slack: F
     assert scopes.line().startswith(
         "Slack scopes: FAILED — the Slack app lacks `im:read`, `mpim:read`: reinstall it with the bot's manifest.json"
     )
+
+
+async def test_health_reports_go_to_the_bots_own_direct_message_not_to_one_between_people(
+    driver: SlackDriver, slack: FakeSlack, bot: RunningBot
+) -> None:
+    slack.add_user("U0BOB", "bob")
+    slack.add_direct_message("D0PEOPLE", "U0BOB", with_bot=False)
+    text = await command(driver, slack, "health subscribe every 1h", "D0PEOPLE")
+    assert text == (
+        "I cannot post reports in a direct message between people; subscribe from a channel, or from your direct "
+        "message with me."
+    )
+    assert await bot.runtime.services.store.list_subscriptions() == []
+    slack.add_direct_message("D0ALICE", "U0ALICE")
+    assert "subscribed this channel" in await command(driver, slack, "health subscribe every 1h", "D0ALICE")
+    assert [s.channel for s in await bot.runtime.services.store.list_subscriptions()] == ["D0ALICE"]
