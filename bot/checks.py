@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
@@ -27,6 +28,7 @@ from bot.kibana.profile import KibanaProfile
 from bot.kibana.retry import RetryPolicy
 from bot.settings import Settings
 from bot.slack_client import LimitedWebClient
+from bot.slack_scopes import granted_scopes, needed_scopes
 
 
 @dataclass(frozen=True)
@@ -135,13 +137,7 @@ async def check_slack(settings: Settings) -> list[CheckResult]:
     results = []
     try:
         answer = await client.auth_test()
-        results.append(
-            CheckResult(
-                "Slack",
-                True,
-                f"bot token accepted (team {answer.get('team')}, bot user {answer.get('user_id')})",
-            )
-        )
+        results.extend(_slack_token_lines(answer.get("team"), answer.get("user_id"), answer.headers))
     except SlackApiError as error:
         results.append(CheckResult("Slack", False, f"bot token rejected ({error.response.get('error')})"))
     except Exception as error:  # network errors from aiohttp
@@ -158,6 +154,36 @@ async def check_slack(settings: Settings) -> list[CheckResult]:
         except Exception as error:
             results.append(CheckResult("Slack Socket Mode", False, f"unreachable ({type(error).__name__})"))
     return results
+
+
+def _slack_token_lines(team: object, user_id: object, headers: Mapping[str, object]) -> list[CheckResult]:
+    """The bot token's line, and a failure naming the scopes it lacks (Slack names the token's scopes
+    in the `x-oauth-scopes` header of auth.test's answer)."""
+    accepted = f"bot token accepted (team {team}, bot user {user_id})"
+    granted = granted_scopes(headers)
+    if granted is None:
+        return [
+            CheckResult("Slack", True, accepted),
+            CheckResult(
+                "Slack scopes",
+                True,
+                "Slack did not say which scopes the bot token has (no x-oauth-scopes header), so they were not checked",
+                warning=True,
+            ),
+        ]
+    missing = sorted(needed_scopes() - granted)
+    if not missing:
+        return [CheckResult("Slack", True, f"{accepted}, with every scope the bot needs")]
+    named = ", ".join(f"`{scope}`" for scope in missing)
+    return [
+        CheckResult("Slack", True, accepted),
+        CheckResult(
+            "Slack scopes",
+            False,
+            f"the Slack app lacks {named}: reinstall it with the bot's manifest.json, which asks for every scope "
+            "the bot needs (what is refused for a missing scope is told to the person, never done)",
+        ),
+    ]
 
 
 async def check_database(settings: Settings) -> CheckResult:

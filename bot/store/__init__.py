@@ -13,6 +13,7 @@ from bot.store.alert_publishing import AlertPublishingMixin
 from bot.store.alert_subscriptions import AlertPollState, AlertSubscription, AlertSubscriptionsMixin
 from bot.store.alerts import AlertContent, AlertsMixin
 from bot.store.audit import AuditEntry, AuditMixin, AuditResult
+from bot.store.case_form_texts import CaseFormTextsMixin
 from bot.store.cases import CaseClaim, CaseRecord, CasesMixin
 from bot.store.database import make_engine
 from bot.store.errors import StoreSchemaError, StoreSchemaMismatch, StoreSchemaTooNew
@@ -50,6 +51,7 @@ class Store(
     AlertHistoryMixin,
     AlertsMixin,
     CasesMixin,
+    CaseFormTextsMixin,
     SubscriptionsMixin,
     AuditMixin,
     SnoozesMixin,

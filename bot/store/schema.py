@@ -172,6 +172,17 @@ cases = Table(
     Index("ix_cases_message", "channel", "message_ts"),
 )
 
+# The whole text of the message an open case form was opened on, when the form's field (at most
+# 3,000 characters) shows only its beginning: the submission adds it to the case as a comment.
+case_form_texts = Table(
+    "case_form_texts",
+    metadata,
+    Column("view_id", String(64), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("kept_at", UtcDateTime, nullable=False),
+    Index("ix_case_form_texts_kept_at", "kept_at"),
+)
+
 # Health-report subscriptions. `config_key` is set for the ones declared in settings.
 subscriptions = Table(
     "subscriptions",

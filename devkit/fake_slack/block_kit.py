@@ -23,6 +23,7 @@ ACTIONS_ELEMENTS = 25
 CONTEXT_ELEMENTS = 10
 INPUT_LABEL = 2000
 INPUT_HINT = 2000
+TEXT_INPUT = 3000  # a plain_text_input's value, initial_value and max_length (min_length 0–3000)
 BUTTON_TEXT = 75
 BUTTON_VALUE = 2000
 BUTTON_URL = 3000
@@ -85,6 +86,12 @@ def element_problems(element: object, pointer: str) -> Iterator[str]:
         yield from _too_long(_text_of(element.get("text")), BUTTON_TEXT, f"{pointer}/text/text")
         yield from _too_long(element.get("value"), BUTTON_VALUE, f"{pointer}/value")
         yield from _too_long(element.get("url"), BUTTON_URL, f"{pointer}/url")
+    if element.get("type") == "plain_text_input":
+        yield from _too_long(element.get("initial_value"), TEXT_INPUT, f"{pointer}/initial_value")
+        for key, least in (("min_length", 0), ("max_length", 1)):
+            value = element.get(key)
+            if isinstance(value, int) and not least <= value <= TEXT_INPUT:
+                yield f"[ERROR] must be between {least} and {TEXT_INPUT} [json-pointer:{pointer}/{key}]"
     for key in ("options", "option_groups"):
         yield from _too_many(element.get(key), OPTIONS, f"{pointer}/{key}")
     for index, option in enumerate(element.get("options") or []):

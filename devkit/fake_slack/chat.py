@@ -90,7 +90,9 @@ async def get_permalink(fake: FakeSlack, params: dict[str, Any]) -> dict[str, An
 
 async def conversations_info(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
     required(params, "channel")
-    return {"ok": True, "channel": fake.workspace.channel(params["channel"]).as_slack()}
+    channel = fake.workspace.channel(params["channel"])
+    fake.bot_scopes.require(channel.read_scope)
+    return {"ok": True, "channel": channel.as_slack()}
 
 
 async def conversations_join(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:

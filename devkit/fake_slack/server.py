@@ -15,12 +15,17 @@ from aiohttp import web
 from devkit.fake_slack import chat, directory, files, response_urls, socket_mode, views, web_api
 from devkit.fake_slack.rate_limits import RateLimiter, RateLimits, RateLimitStats
 from devkit.fake_slack.records import ApiCall, Fault, ResponseUrlPost
+from devkit.fake_slack.scopes import APP_TOKEN_SCOPES, Grant, manifest_scopes
 from devkit.fake_slack.workspace import Channel, Workspace
 
 
 class FakeSlack:
     """A faithful stand-in for Slack. Pre-populated: bot user `bot_user_id` (named `bot_name`, as
-    auth.test says), user `U0ALICE` ("alice") and public channel `C0ALERTS` ("alerts", bot is a member)."""
+    auth.test says), user `U0ALICE` ("alice") and public channel `C0ALERTS` ("alerts", bot is a member).
+
+    The bot token has `scopes` (by default exactly the bot scopes of the repository's manifest.json);
+    a method whose scope it lacks is answered `missing_scope` (scopes.py). `revoke_scopes(...)` and
+    `grant_scopes(...)` change them, as reinstalling the app with another manifest would."""
 
     def __init__(
         self,
@@ -34,9 +39,12 @@ class FakeSlack:
         team_domain: str = "acme",
         app_id: str = "A0001",
         rate_limits: RateLimits | bool = False,
+        scopes: list[str] | None = None,
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
+        self.bot_scopes = Grant(manifest_scopes() if scopes is None else scopes)
+        self.app_scopes = Grant(APP_TOKEN_SCOPES)
         self.workspace = Workspace(team_id, team_domain, bot_user_id, bot_id, app_id)
         self.workspace.add_user(bot_user_id, bot_name, real_name="Kibana ChatOps", is_bot=True)
         self.workspace.add_user("U0ALICE", "alice", real_name="Alice Example")
@@ -136,6 +144,26 @@ class FakeSlack:
 
     def add_channel(self, channel_id: str, name: str, *, is_private: bool = False, is_member: bool = True) -> Channel:
         return self.workspace.add_channel(channel_id, name, is_private=is_private, is_member=is_member)
+
+    def add_direct_message(self, channel_id: str, user: str = "U0ALICE", *, with_bot: bool = True) -> Channel:
+        """A direct message: the bot's own with `user` (its App Home's Messages tab), or, `with_bot=False`,
+        one between `user` and someone else, which the bot can neither see nor post in."""
+        return self.workspace.add_direct_message(channel_id, user, with_bot=with_bot)
+
+    def add_group_direct_message(self, channel_id: str, users: list[str], *, is_member: bool = True) -> Channel:
+        """A group direct message between `users` (and the bot, when it `is_member`)."""
+        return self.workspace.add_group_direct_message(channel_id, users, is_member=is_member)
+
+    @property
+    def scopes(self) -> list[str]:
+        """The bot token's scopes."""
+        return list(self.bot_scopes.scopes)
+
+    def revoke_scopes(self, *scopes: str) -> None:
+        self.bot_scopes.revoke(*scopes)
+
+    def grant_scopes(self, *scopes: str) -> None:
+        self.bot_scopes.grant(*scopes)
 
     def archive_channel(self, channel_id: str) -> None:
         self.workspace.channel(channel_id).is_archived = True

@@ -1,4 +1,5 @@
-"""The Web API front door: parse a call like Slack does, check the token, inject faults.
+"""The Web API front door: parse a call like Slack does, check the token and its scopes (scopes.py),
+inject faults.
 
 Slack accepts a method's arguments as query parameters, form fields or a JSON body
 (slack_sdk's AsyncWebClient uses all three), and JSON-valued arguments (`blocks`,
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from devkit.fake_slack.records import ApiCall, SlackApiFailure
+from devkit.fake_slack.scopes import METHOD_SCOPES, Grant
 
 if TYPE_CHECKING:
     from devkit.fake_slack.server import FakeSlack
@@ -66,12 +68,13 @@ def required(params: dict[str, Any], *names: str) -> None:
             raise SlackApiFailure("invalid_arguments", messages=[f"[ERROR] missing required field: {name}"])
 
 
-def check_token(fake: FakeSlack, method: str, token: str | None) -> None:
+def check_token(fake: FakeSlack, method: str, token: str | None) -> Grant:
+    """The scopes of the call's token, or Slack's error for a missing, unknown or wrong kind of token."""
     if not token:
         raise SlackApiFailure("not_authed")
-    wanted = fake.app_token if method in APP_TOKEN_METHODS else fake.bot_token
-    if token == wanted:
-        return
+    app = method in APP_TOKEN_METHODS
+    if token == (fake.app_token if app else fake.bot_token):
+        return fake.app_scopes if app else fake.bot_scopes
     if token in (fake.app_token, fake.bot_token):
         raise SlackApiFailure("not_allowed_token_type")
     raise SlackApiFailure("invalid_auth")
@@ -94,12 +97,16 @@ async def handle_call(fake: FakeSlack, request: web.Request) -> web.Response:
         handler = fake.handlers.get(method)
         if handler is None:
             raise SlackApiFailure("unknown_method")
-        check_token(fake, method, token)
+        grant = check_token(fake, method, token)
+        accepted = METHOD_SCOPES.get(method, ())
+        headers["x-oauth-scopes"] = grant.header()
+        headers["x-accepted-oauth-scopes"] = ",".join(accepted)
         if fake.rate_limiter is not None:
             retry_after = fake.rate_limiter.admit(method, _channel(params))
             if retry_after is not None:
                 headers["Retry-After"] = str(retry_after)
                 raise SlackApiFailure("ratelimited", status=429)
+        grant.require(*accepted)
         status, body = 200, await handler(fake, params)
     except SlackApiFailure as failure:
         status, body = failure.status, failure.body()

@@ -19,22 +19,49 @@ from devkit.fake_slack.records import SlackApiFailure
 
 @dataclass
 class Channel:
+    """A conversation: a public or private channel, a direct message (`is_im`, with `user`) or a group
+    direct message (`is_mpim`, between `members`)."""
+
     id: str
     name: str
     is_private: bool = False
     is_member: bool = True
     is_archived: bool = False
     created: int = field(default_factory=lambda: int(time.time()))
+    is_im: bool = False
+    is_mpim: bool = False
+    user: str | None = None  # a direct message's other person
+    members: list[str] = field(default_factory=list)  # a group direct message's people
+
+    @property
+    def read_scope(self) -> str:
+        """The scope conversations.info needs for this kind of conversation."""
+        if self.is_im:
+            return "im:read"
+        if self.is_mpim:
+            return "mpim:read"
+        return "groups:read" if self.is_private else "channels:read"
 
     def as_slack(self) -> dict[str, Any]:
         """The `channel` object of conversations.info."""
+        if self.is_im:  # Slack's direct-message object: no name, no membership flags
+            return {
+                "id": self.id,
+                "created": self.created,
+                "is_archived": self.is_archived,
+                "is_im": True,
+                "is_org_shared": False,
+                "user": self.user,
+                "is_user_deleted": False,
+                "priority": 0,
+            }
         return {
             "id": self.id,
             "name": self.name,
             "is_channel": not self.is_private,
-            "is_group": self.is_private,
+            "is_group": self.is_private and not self.is_mpim,
             "is_im": False,
-            "is_mpim": False,
+            "is_mpim": self.is_mpim,
             "is_private": self.is_private,
             "created": self.created,
             "is_archived": self.is_archived,
@@ -109,6 +136,21 @@ class Workspace:
         self.messages.setdefault(channel_id, {})
         return channel
 
+    def add_direct_message(self, channel_id: str, user: str, *, with_bot: bool = True) -> Channel:
+        """A direct message with `user`: the bot's own (`with_bot`), or one between two people."""
+        channel = Channel(channel_id, "", is_private=True, is_member=with_bot, is_im=True, user=user)
+        self.channels[channel_id] = channel
+        self.messages.setdefault(channel_id, {})
+        return channel
+
+    def add_group_direct_message(self, channel_id: str, users: list[str], *, is_member: bool = True) -> Channel:
+        names = [str(self.users.get(user, {}).get("name", user.lower())) for user in users]
+        name = f"mpdm-{'--'.join(names)}-1"
+        channel = Channel(channel_id, name, is_private=True, is_member=is_member, is_mpim=True, members=list(users))
+        self.channels[channel_id] = channel
+        self.messages.setdefault(channel_id, {})
+        return channel
+
     def add_user(
         self,
         user_id: str,
@@ -153,15 +195,17 @@ class Workspace:
         return self.usergroups[group_id]
 
     def channel(self, channel_id: object) -> Channel:
-        """The channel a call names (id or `#name`), or Slack's channel_not_found."""
+        """The channel a call names (id or `#name`), or Slack's channel_not_found. The bot sees no
+        direct message (group direct message) it is not part of."""
+        found: Channel | None = None
         if isinstance(channel_id, str):
-            if channel_id in self.channels:
-                return self.channels[channel_id]
+            found = self.channels.get(channel_id)
             name = channel_id.removeprefix("#")
-            for channel in self.channels.values():
-                if channel.name == name:
-                    return channel
-        raise SlackApiFailure("channel_not_found")
+            if found is None and name:
+                found = next((c for c in self.channels.values() if c.name == name and not c.is_im), None)
+        if found is None or ((found.is_im or found.is_mpim) and not found.is_member):
+            raise SlackApiFailure("channel_not_found")
+        return found
 
     def writable(self, channel_id: object) -> Channel:
         channel = self.channel(channel_id)

@@ -75,7 +75,8 @@ class SlackDriver:
         if channel_id == self.channel_id:
             return self.channel_name
         if self.fake_slack is not None and channel_id in self.fake_slack.channels:
-            return self.fake_slack.channels[channel_id].name
+            channel = self.fake_slack.channels[channel_id]
+            return "directmessage" if channel.is_im else channel.name  # as slash commands name a DM
         return channel_id.lower()
 
     def _user(self, user_id: str) -> dict[str, Any]:

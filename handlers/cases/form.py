@@ -2,7 +2,9 @@
 
 Pure functions only (no Slack or Kibana calls), so the prefill and the validation are
 testable on their own. Limits are Kibana's (`Cases_create_case_request`): title ≤ 160,
-description ≤ 30000, ≤ 200 tags of ≤ 256 characters each.
+description ≤ 30000, ≤ 200 tags of ≤ 256 characters each; and Slack's: a form field
+(`plain_text_input`) holds at most 3,000 characters, so a longer message is shown by its
+beginning and its whole text is added to the case as a comment (`whole_text_comments`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ TAG_LIMIT = 256
 TAGS_LIMIT = 200
 USER_TAGS_LIMIT = TAGS_LIMIT - 1  # one is kept for the de-duplication tag
 COMMENT_LIMIT = 30000
+FIELD_LIMIT = 3000  # a plain_text_input's value (Slack refuses a longer initial_value, and max_length > 3000)
 DEDUPE_TAG_PREFIX = "slack-dedupe:"
+WHOLE_BLOCK = "case_whole_message"
 
 SEVERITIES: tuple[CaseSeverity, ...] = ("low", "medium", "high", "critical")
 OWNERS: dict[str, str] = {"cases": "Stack Management", "observability": "Observability", "securitySolution": "Security"}
@@ -98,6 +102,7 @@ class CaseOrigin(Metadata):
     permalink: str | None = Field(None, alias="p")
     response_url: str | None = Field(None, alias="u")
     case_id: str | None = Field(None, alias="i")  # the add-to-case modal: the existing case
+    shortened: bool | None = Field(None, alias="l")  # the form shows the message's beginning: add the whole
 
     def pack(self) -> str:
         if not self.fits():  # only a huge permalink could do this: drop it, fetch it again later
@@ -162,6 +167,7 @@ class Prefill:
     owner: str = "cases"
     sync_alerts: bool = True
     note: str = ""  # a context line under the form (where it came from)
+    whole_note: str = ""  # under the description, when it shows only the beginning of the message
 
 
 def source_line(origin: CaseOrigin) -> str:
@@ -176,12 +182,31 @@ def source_line(origin: CaseOrigin) -> str:
     return ": ".join(parts)
 
 
+def message_text(slack_text: str) -> str:
+    """A message's text as the case gets it: Slack's entities (&lt; &gt; &amp;) decoded, trimmed."""
+    return html.unescape(slack_text).strip()
+
+
+def _footer(origin: CaseOrigin, extra: str) -> str:
+    return "\n\n".join(part for part in (extra, source_line(origin)) if part)
+
+
+def _room(footer: str) -> int:
+    """How much of the message fits in a form field beside the footer."""
+    return max(FIELD_LIMIT - len(footer) - 2, 0)
+
+
 def description_for(text: str, origin: CaseOrigin, *, extra: str = "") -> str:
-    """The message text, then where it came from; clipped so the whole fits Kibana's 30000."""
-    footer = "\n\n".join(part for part in (extra, source_line(origin)) if part)
-    room = DESCRIPTION_LIMIT - len(footer) - 2
-    body = clip(html.unescape(text).strip(), max(room, 0))
+    """The message text, then where it came from, fitting a form field (3,000 characters): a longer
+    message is clipped here, and its whole text added to the case as a comment (`shortened`)."""
+    footer = _footer(origin, extra)
+    body = clip(message_text(text), _room(footer))
     return "\n\n".join(part for part in (body, footer) if part)
+
+
+def shortened(text: str, origin: CaseOrigin, *, extra: str = "") -> bool:
+    """Whether `description_for` shows only the beginning of the message."""
+    return len(message_text(text)) > _room(_footer(origin, extra))
 
 
 def tags_text(tags: list[str]) -> str:
@@ -230,7 +255,11 @@ def case_form(prefill: Prefill, origin: CaseOrigin) -> Block:
         sync["initial_options"] = [SYNC_OPTION]
     blocks: list[Block] = [
         _input(TITLE, "Title", _text_input(prefill.title, max_length=TITLE_LIMIT)),
-        _input(DESCRIPTION, "Description", _text_input(prefill.description, multiline=True)),
+        _input(DESCRIPTION, "Description", _text_input(prefill.description, multiline=True, max_length=FIELD_LIMIT)),
+    ]
+    if prefill.whole_note:
+        blocks.append(context(prefill.whole_note, block_id=WHOLE_BLOCK))
+    blocks += [
         _input(SEVERITY, "Severity", _select(severities, prefill.severity)),
         _input(
             TAGS,
@@ -247,13 +276,17 @@ def case_form(prefill: Prefill, origin: CaseOrigin) -> Block:
     return modal(CASE_MODAL, "Open a Kibana case", blocks, origin.pack(), submit="Open case")
 
 
-def comment_form(origin: CaseOrigin, *, case_title: str, case_url: str | None, comment: str) -> Block:
+def comment_form(
+    origin: CaseOrigin, *, case_title: str, case_url: str | None, comment: str, whole_note: str = ""
+) -> Block:
     """Offered instead of a second case for a message that already has one."""
     named = f"<{case_url}|{escape(case_title)}>" if case_url else f"*{escape(case_title)}*"
     blocks = [
         section(f"This message already has a case: {named}.\nAdd the message to it as a comment instead?"),
-        _input(COMMENT, "Comment", _text_input(clip(comment, COMMENT_LIMIT), multiline=True)),
+        _input(COMMENT, "Comment", _text_input(clip(comment, FIELD_LIMIT), multiline=True, max_length=FIELD_LIMIT)),
     ]
+    if whole_note:
+        blocks.append(context(whole_note, block_id=WHOLE_BLOCK))
     return modal(COMMENT_MODAL, "Add to Kibana case", blocks, origin.pack(), submit="Add comment")
 
 

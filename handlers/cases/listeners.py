@@ -35,9 +35,11 @@ from handlers.cases.form import (
     notice,
     read_case_form,
     read_comment,
+    shortened,
     source_line,
     title_from,
 )
+from handlers.cases.whole_message import add_whole_message, whole_message_note
 from handlers.shared.audit import record
 from handlers.shared.blocks import Block, clip, code, escape
 from handlers.shared.context import Actor, Invocation
@@ -117,9 +119,11 @@ def register(plumbing: Plumbing) -> Contribution:
             if existing is not None and existing.case_id:
                 origin = origin.model_copy(update={"case_id": existing.case_id})
                 opening = replace(opening, origin=origin, case_url=existing.case_url)
-        view = _form_view(opening, _message_prefill(origin, opening.text, services.settings.case_owner))
+        view, whole = _form_view(opening, _message_prefill(origin, opening.text, services.settings.case_owner))
         opened = (await services.slack.views_open(trigger_id=interaction.trigger_id or "", view=view))["view"]
         form = OpenedForm(str(opened["id"]), str(opened["hash"]), str(opened.get("callback_id") or CASE_MODAL))
+        if whole:
+            await services.store.keep_case_form_text(form.view_id, opening.text)
         return replace(opening, form=form)
 
     async def fill_form(opening: Opening, interaction: Interaction) -> None:
@@ -129,7 +133,10 @@ def register(plumbing: Plumbing) -> Contribution:
         prefill = _message_prefill(origin, opening.text, services.settings.case_owner)
         if origin.case_id is None and origin.kind == "alert":
             await _add_rule(services, origin, prefill, opening.text)
-        await _update(services.slack, opening.form, _form_view(replace(opening, origin=origin), prefill))
+        view, whole = _form_view(replace(opening, origin=origin), prefill)
+        if whole:  # the link and the rule take room too: the form may show less of the message than at first
+            await services.store.keep_case_form_text(opening.form.view_id, opening.text)
+        await _update(services.slack, opening.form, view)
 
     async def tell_opening(opening: Opening, interaction: Interaction, text: str) -> None:
         """In the form once it is open (a refusal, a failure while filling it in), else privately."""
@@ -248,24 +255,38 @@ def _doing(services: Services, origin: CaseOrigin) -> Doing:
 # ---- opening the form -------------------------------------------------------------------
 
 
-def _form_view(opening: Opening, prefill: Prefill) -> Block:
-    """The new-case form, or the add-to-case form for a message that already has a case."""
+def _form_view(opening: Opening, prefill: Prefill) -> tuple[Block, bool]:
+    """The new-case form, or the add-to-case form for a message that already has a case; and whether
+    it shows only the beginning of the message (its whole text is then kept for the submission)."""
     origin = opening.origin
     if origin.case_id is None:
-        return case_form(prefill, origin)
+        whole = bool(prefill.whole_note)
+        return case_form(prefill, origin.model_copy(update={"shortened": whole or None})), whole
     comment = description_for(opening.text, origin)
-    return comment_form(origin, case_title="the case", case_url=opening.case_url, comment=comment)
+    whole = shortened(opening.text, origin)
+    note = whole_message_note(opening.text) if whole else ""
+    marked = origin.model_copy(update={"shortened": whole or None})
+    return comment_form(
+        marked, case_title="the case", case_url=opening.case_url, comment=comment, whole_note=note
+    ), whole
+
+
+def _describe(prefill: Prefill, text: str, origin: CaseOrigin, *, extra: str = "") -> None:
+    """The description from the message (its beginning, when the whole does not fit a form field)."""
+    prefill.description = description_for(text, origin, extra=extra)
+    prefill.whole_note = whole_message_note(text) if shortened(text, origin, extra=extra) else ""
 
 
 def _message_prefill(origin: CaseOrigin, text: str, owner: str) -> Prefill:
     where = f"<{origin.permalink}|this message>" if origin.permalink else "this message"
     by = f" by <@{origin.author}>" if origin.author else ""
-    return Prefill(
+    prefill = Prefill(
         title=title_from(text),
-        description=description_for(text, origin),
         owner=owner,
         note=f"From {where}{by}; the link to the case will be posted in its thread.",
     )
+    _describe(prefill, text, origin)
+    return prefill
 
 
 async def _add_rule(services: Services, origin: CaseOrigin, prefill: Prefill, text: str) -> None:
@@ -280,9 +301,7 @@ async def _add_rule(services: Services, origin: CaseOrigin, prefill: Prefill, te
     prefill.tags = list(dict.fromkeys(["slack", *rule.tags]))
     rule_url = services.kibana.rule_url(rule.id, space=origin.space, public_base=services.settings.kibana_link_base)
     alert = f", alert `{origin.alert_id}`" if origin.alert_id else ""
-    prefill.description = description_for(
-        text, origin, extra=f"Rule: [{rule.name}]({rule_url}){alert}, space `{origin.space}`."
-    )
+    _describe(prefill, text, origin, extra=f"Rule: [{rule.name}]({rule_url}){alert}, space `{origin.space}`.")
 
 
 async def _permalink(services: Services, origin: CaseOrigin) -> str | None:
@@ -365,6 +384,17 @@ async def _create(
     await record(services, actor, ACTION.name, opened.case_id, result="ok", space=origin.space, detail=fields.title)
     await _announce(replies, origin, actor, f"{actor.mention} opened Kibana case {_link(opened)}.")
     await _comment_on_new_case(services, replies, origin, actor, opened, fields)
+    if origin.shortened:
+        await add_whole_message(
+            services,
+            replies,
+            actor,
+            origin,
+            opened.case_id,
+            fields.owner,
+            view_id=view_id,
+            doing=_doing(services, origin),
+        )
 
 
 def _link(opened: OpenedCase) -> str:
@@ -432,6 +462,10 @@ async def _add_comment(
         )
         await replies.privately(origin.surface(actor.user_id), describe(error, _doing(services, origin)))
         return
+    if origin.shortened:
+        await add_whole_message(
+            services, replies, actor, origin, updated.id, updated.owner, view_id=view_id, doing=_doing(services, origin)
+        )
     url = link_for(services, updated, origin.space)
     await services.store.set_case_id(key, updated.id, case_url=url)
     await record(services, actor, ACTION.name, updated.id, result="ok", space=origin.space, detail="comment")

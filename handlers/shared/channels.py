@@ -17,6 +17,9 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack_limits import SlackRateLimited
+from bot.slack_scopes import lacks_scope
+
 log = logging.getLogger(__name__)
 
 
@@ -63,22 +66,55 @@ async def channel_problem(
     client: AsyncWebClient, channel: str, what: str, *, direct: bool, bot: str | None
 ) -> str | None:
     """Why the bot could not post `what` ("reports", "alerts") in `channel`, as a sentence for the
-    user; None when it can. `direct`: a direct message may subscribe. `bot`: the bot's name."""
-    then = f"Invite the bot first ({invite(bot)}), then subscribe again."
+    user; None when it can. `direct`: a direct message may subscribe. `bot`: the bot's name.
+
+    Only Slack's description of the conversation counts as permission: when Slack refuses to
+    describe it (a missing scope, a token of the wrong kind, any other error), the answer is a
+    sentence saying so, never a subscription."""
     try:
         answer = await client.conversations_info(channel=channel)
     except SlackApiError as error:
-        code = str(error.response.get("error", ""))
-        if code == "channel_not_found":
-            return f"I cannot see this channel, so I could not post {what} here. {then}"
-        log.warning("conversations.info for %s failed (%s); assuming the bot can post", channel, code)
-        return None
+        return _not_described(error, channel, what, direct=direct, bot=bot)
     info: dict[str, Any] = answer.get("channel") or {}
     is_direct = bool(info.get("is_im") or info.get("is_mpim"))
     if is_direct and not direct:
-        return f"{what.capitalize()} go to channels, never to a direct message; subscribe from a channel."
+        return _direct_refused(what)
     if info.get("is_archived"):
         return "This channel is archived; subscribe a channel that is in use."
     if info.get("is_member") is False and not info.get("is_im"):
-        return f"I am not a member of this channel, so I could not post {what} here. {then}"
+        return f"I am not a member of this channel, so I could not post {what} here. {_invite_then(bot)}"
     return None
+
+
+def _direct_refused(what: str) -> str:
+    return f"{what.capitalize()} go to channels, never to a direct message; subscribe from a channel."
+
+
+def _invite_then(bot: str | None) -> str:
+    return f"Invite the bot first ({invite(bot)}), then subscribe again."
+
+
+def _not_described(error: SlackApiError, channel: str, what: str, *, direct: bool, bot: str | None) -> str:
+    """The sentence for Slack's refusal to describe the conversation."""
+    code = str(error.response.get("error", ""))
+    nothing = "so nothing was subscribed"
+    if isinstance(error, SlackRateLimited):
+        return f"{error.sentence()} Nothing was subscribed."
+    lacking = lacks_scope(error.response)
+    if lacking is not None:
+        log.warning("conversations.info for %s refused: %s", channel, lacking)
+        return f"I could not check this conversation, {nothing}: {lacking}."
+    if code == "channel_not_found":
+        if channel.startswith("D"):  # a direct message the bot is not part of (ids of DMs start with D)
+            if not direct:
+                return _direct_refused(what)
+            return (
+                f"I cannot post {what} in a direct message between people; subscribe from a channel, or from "
+                "your direct message with me."
+            )
+        return f"I cannot see this channel, so I could not post {what} here. {_invite_then(bot)}"
+    log.warning("conversations.info for %s failed (%s); not subscribing it", channel, code)
+    return (
+        f"I could not check this channel (Slack answered {code or 'with an error'}), {nothing}. Try again; "
+        "if it keeps failing, an admin can look at the bot's log."
+    )

@@ -30,6 +30,7 @@ from bot.kibana.errors import (
     KibanaUnavailable,
 )
 from bot.slack_limits import SlackRateLimited
+from bot.slack_scopes import lacks_scope
 from handlers.shared.blocks import code, escape
 from handlers.shared.channels import ChannelRefused, what_to_do
 from handlers.shared.grammar import UsageError
@@ -94,6 +95,9 @@ def describe(error: BaseException, doing: Doing) -> str:
         return f"{error.sentence()} Nothing was changed in Slack."
     if isinstance(error, SlackApiError):
         slack_code = str(error.response.get("error", "unknown_error"))
+        lacking = lacks_scope(error.response)
+        if lacking is not None:
+            return f"Slack refused the bot's request: {lacking}."
         hint = what_to_do(slack_code, error.bot if isinstance(error, ChannelRefused) else None) or {
             "expired_trigger_id": "Slack took too long to open the form; run the command again.",
             "ratelimited": "Slack is rate-limiting the bot; try again in a minute.",

@@ -139,3 +139,33 @@ async def test_view_may_arrive_as_a_json_string_in_a_form(fake_slack: FakeSlack)
         )
     assert response.json()["ok"] is True
     assert response.json()["view"]["callback_id"] == "open_case"
+
+
+def text_input_modal(**element: Any) -> dict[str, Any]:
+    field = {"type": "plain_text_input", "action_id": "description", "multiline": True, **element}
+    block = {"type": "input", "block_id": "description", "label": {"type": "plain_text", "text": "D"}}
+    return modal(blocks=[{**block, "element": field}], submit={"type": "plain_text", "text": "Open"})
+
+
+@pytest.mark.parametrize(
+    ("element", "pointer"),
+    [
+        ({"initial_value": "x" * 3001}, "initial_value"),
+        ({"max_length": 30000}, "max_length"),
+        ({"max_length": 0}, "max_length"),
+        ({"min_length": 3001}, "min_length"),
+    ],
+)
+async def test_a_text_input_takes_at_most_3000_characters(
+    fake_slack: FakeSlack, slack_client: AsyncWebClient, element: dict[str, Any], pointer: str
+) -> None:
+    with pytest.raises(SlackApiError) as refused:
+        await slack_client.views_open(trigger_id=fake_slack.issue_trigger_id(), view=text_input_modal(**element))
+    assert refused.value.response["error"] == "invalid_arguments"
+    [message] = refused.value.response["response_metadata"]["messages"]
+    assert message.endswith(f"[json-pointer:/view/blocks/0/element/{pointer}]")
+    assert fake_slack.views == {}
+    opened = await slack_client.views_open(
+        trigger_id=fake_slack.issue_trigger_id(), view=text_input_modal(initial_value="x" * 3000, max_length=3000)
+    )
+    assert opened["ok"] is True

@@ -88,6 +88,7 @@ async def test_unknown_method(fake_slack: FakeSlack) -> None:
 
 
 async def test_users_info(fake_slack: FakeSlack, slack_client: AsyncWebClient) -> None:
+    fake_slack.grant_scopes("users:read")  # the bot's manifest does not ask for it
     fake_slack.add_user("U0BOB", "bob", real_name="Bob Builder", email="bob@acme.test")
     user = (await slack_client.users_info(user="U0BOB"))["user"]
     assert (user["id"], user["name"], user["real_name"]) == ("U0BOB", "bob", "Bob Builder")
@@ -106,6 +107,7 @@ async def test_usergroups_users_list(fake_slack: FakeSlack, slack_client: AsyncW
 
 
 async def test_conversations_info_and_join(fake_slack: FakeSlack, slack_client: AsyncWebClient) -> None:
+    fake_slack.grant_scopes("channels:join")  # the bot's manifest does not ask for it
     fake_slack.add_channel("C0OPS", "ops", is_member=False)
     info = (await slack_client.conversations_info(channel="C0OPS"))["channel"]
     assert (info["id"], info["name"], info["is_member"], info["is_private"]) == ("C0OPS", "ops", False, False)
@@ -117,6 +119,7 @@ async def test_conversations_info_and_join(fake_slack: FakeSlack, slack_client: 
 
 
 async def test_private_channels_cannot_be_joined(fake_slack: FakeSlack, slack_client: AsyncWebClient) -> None:
+    fake_slack.grant_scopes("channels:join")
     fake_slack.add_channel("G0SECRET", "secret", is_private=True, is_member=False)
     with pytest.raises(SlackApiError) as refused:
         await slack_client.conversations_join(channel="G0SECRET")
@@ -141,6 +144,7 @@ async def test_channel_errors(fake_slack: FakeSlack, slack_client: AsyncWebClien
 
 
 async def test_archived_channels_cannot_be_joined(fake_slack: FakeSlack, slack_client: AsyncWebClient) -> None:
+    fake_slack.grant_scopes("channels:join")
     fake_slack.archive_channel("C0ALERTS")
     with pytest.raises(SlackApiError) as failed:
         await slack_client.conversations_join(channel="C0ALERTS")
@@ -158,6 +162,7 @@ async def test_a_fault_applies_the_given_number_of_times(fake_slack: FakeSlack, 
 
 
 async def test_a_permanent_fault_until_cleared(fake_slack: FakeSlack, slack_client: AsyncWebClient) -> None:
+    fake_slack.grant_scopes("users:read")
     fake_slack.fail("users.info", "fatal_error", times=None)
     for _ in range(3):
         with pytest.raises(SlackApiError):

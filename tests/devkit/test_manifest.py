@@ -10,47 +10,12 @@ from typing import Any
 import jsonschema
 import pytest
 
+from bot.slack_scopes import FEATURE_SCOPES, METHOD_SCOPES, needed_scopes
+from tests.slack_calls import methods_the_code_calls
+
 ROOT = Path(__file__).parents[2]
 # Slack's manifest schema, trimmed to the parts this manifest uses (see its $comment)
 SCHEMA = ROOT / "tests" / "fixtures" / "slack" / "manifest.schema.1.0.0.trimmed.json"
-
-# Every Web API method the code may call → the bot scope it needs (None: no scope, or the app token).
-SCOPE_OF_METHOD: dict[str, str | None] = {
-    "chat_postMessage": "chat:write",
-    "chat_update": "chat:write",
-    "chat_postEphemeral": "chat:write",
-    "chat_delete": "chat:write",
-    "chat_getPermalink": None,
-    "conversations_info": "channels:read",  # and groups:read for private channels
-    "conversations_join": "channels:join",
-    "users_info": "users:read",
-    "usergroups_users_list": "usergroups:read",
-    "files_info": "files:read",  # and the download of url_private_download
-    "views_open": None,
-    "views_update": None,
-    "views_push": None,
-    "auth_test": None,
-    "apps_connections_open": None,  # the app-level token's connections:write
-}
-# Scopes that follow from a feature rather than from one method call.
-FEATURE_SCOPES = {"commands"}  # the slash command and the message shortcut
-COMPANION_SCOPES = {"channels:read": {"groups:read"}}  # conversations.info on private channels
-
-
-def methods_the_code_calls() -> set[str]:
-    import re
-
-    found: set[str] = set()
-    for folder in ("bot", "handlers"):
-        for path in (ROOT / folder).rglob("*.py"):
-            if "devkit" in path.parts:
-                continue
-            found |= set(
-                re.findall(
-                    r"\.((?:chat|conversations|users|usergroups|files|views|auth|apps)_[A-Za-z_]+)\(", path.read_text()
-                )
-            )
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -85,16 +50,24 @@ def test_command_shortcut_and_settings(manifest: dict[str, Any]) -> None:
     assert (settings["socket_mode_enabled"], settings["org_deploy_enabled"]) == (True, False)
 
 
-def test_bot_scopes_are_exactly_what_the_bot_uses(manifest: dict[str, Any]) -> None:
+def test_the_bot_knows_the_scopes_of_exactly_the_methods_it_calls() -> None:
     called = methods_the_code_calls()
-    unknown = called - set(SCOPE_OF_METHOD)
-    assert not unknown, f"add the scope of {unknown} to SCOPE_OF_METHOD (and manifest.json)"
-    needed = set(FEATURE_SCOPES)
-    for method in called:
-        scope = SCOPE_OF_METHOD[method]
-        if scope:
-            needed |= {scope, *COMPANION_SCOPES.get(scope, set())}
+    assert "files.info" in called and "chat.postMessage" in called  # the scan really reads the code
+    assert called == set(METHOD_SCOPES), "bot/slack_scopes.py METHOD_SCOPES must name every method the code calls"
+
+
+def test_bot_scopes_are_exactly_what_the_bot_uses(manifest: dict[str, Any]) -> None:
     scopes = manifest["oauth_config"]["scopes"]["bot"]
     assert len(scopes) == len(set(scopes))
-    assert set(scopes) == needed
-    assert "files_info" in called and "chat_postMessage" in called  # the scan really reads the code
+    assert set(scopes) == needed_scopes()
+    assert set(FEATURE_SCOPES) <= set(scopes)
+    # conversations.info describes every kind of conversation a command can come from (im:read, mpim:read:
+    # without them a direct message was refused `missing_scope`, which the bot then took as permission)
+    assert {"channels:read", "groups:read", "im:read", "mpim:read"} <= set(scopes)
+
+
+def test_the_fake_slack_asks_the_same_scopes_of_the_methods_the_bot_calls() -> None:
+    from devkit.fake_slack.scopes import METHOD_SCOPES as FAKE_SCOPES
+
+    bot_token_methods = set(METHOD_SCOPES) - {"apps.connections.open"}  # the app-level token's
+    assert {m: FAKE_SCOPES[m] for m in bot_token_methods} == {m: METHOD_SCOPES[m] for m in bot_token_methods}

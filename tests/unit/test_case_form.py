@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from slack_sdk.models.views import View
 
 from devkit.fake_slack.block_kit import view_problems
 from devkit.slack_driver.state import state_values
@@ -21,9 +22,11 @@ from handlers.cases.form import (
     plain_text,
     read_case_form,
     read_comment,
+    shortened,
     split_tags,
     title_from,
 )
+from handlers.cases.whole_message import whole_message_note, whole_text_comments
 
 ORIGIN = CaseOrigin(
     kind="message",
@@ -70,6 +73,42 @@ def test_description_has_text_author_and_permalink_and_fits() -> None:
     assert description.endswith(f"Slack message by <@U0BOB>: {ORIGIN.permalink}")
     short = description_for("CPU &gt; 90%", ORIGIN, extra="Rule: r1")
     assert short == f"CPU > 90%\n\nRule: r1\n\nSlack message by <@U0BOB>: {ORIGIN.permalink}"
+
+
+def test_a_long_message_fills_the_field_with_its_beginning() -> None:
+    """A form field holds 3,000 characters: the description shows the message's beginning and the footer."""
+    description = description_for("x" * 10_000, ORIGIN)
+    assert len(description) <= 3000 and description.startswith("x" * 2000)
+    assert description.endswith(f"Slack message by <@U0BOB>: {ORIGIN.permalink}")
+    assert shortened("x" * 10_000, ORIGIN) and not shortened("x" * 2000, ORIGIN)
+    assert shortened("x" * 2900, ORIGIN, extra="Rule: " + "r" * 200)  # the rule line takes room too
+
+
+def test_the_form_of_a_long_message_is_one_slack_accepts() -> None:
+    text = "line of the log\n" * 2499 + "line of the log."  # 40,000 characters: the longest message Slack keeps
+    prefill = Prefill(title="T", description=description_for(text, ORIGIN), whole_note=whole_message_note(text))
+    for view in (
+        case_form(prefill, ORIGIN),
+        comment_form(ORIGIN, case_title="c", case_url=None, comment=description_for(text, ORIGIN), whole_note="n"),
+    ):
+        assert view_problems(view) == []  # the fake's checks, Slack's limits (initial_value ≤ 3000 among them)
+        View(**view).validate_json()  # slack_sdk's Block Kit models (which do not check initial_value)
+        fields = [b["element"] for b in view["blocks"] if b["type"] == "input"]
+        assert all(len(f.get("initial_value", "")) <= 3000 for f in fields)
+    notes = [b for b in case_form(prefill, ORIGIN)["blocks"] if b.get("block_id") == "case_whole_message"]
+    assert "40,000 characters" in notes[0]["elements"][0]["text"]
+
+
+def test_the_whole_message_fits_case_comments() -> None:
+    text = "&lt;b&gt; " + "y" * 39_990
+    comments = whole_text_comments(text, ORIGIN)
+    assert len(comments) == 2 and all(len(c) <= 30_000 for c in comments)
+    assert comments[0].startswith(
+        f"The whole Slack message by <@U0BOB> ({ORIGIN.permalink}) (39,994 characters, part 1"
+    )
+    assert "".join(c.split(":\n\n", 1)[1] for c in comments) == "<b> " + "y" * 39_990
+    [one] = whole_text_comments("short", ORIGIN)
+    assert one.endswith("(5 characters):\n\nshort")
 
 
 def test_origin_round_trips_compactly() -> None:

@@ -111,6 +111,24 @@ def test_slack_errors_say_what_to_do() -> None:
     assert "`not_in_channel`" in text and "/invite" in text
 
 
+def test_a_missing_scope_is_named_with_what_to_do() -> None:
+    data = {"ok": False, "error": "missing_scope", "needed": "files:read", "provided": "commands,chat:write"}
+    response = AsyncSlackResponse(
+        client=None,
+        http_verb="POST",
+        api_url="u",
+        req_args={},  # type: ignore[arg-type]
+        data=data,
+        headers={},
+        status_code=200,
+    )
+    text = describe(SlackApiError("missing_scope", response), Doing(command="/kibana"))
+    assert text == (
+        "Slack refused the bot's request: the Slack app lacks the scope `files:read`; an admin of the Slack app "
+        "adds it by reinstalling the app with the bot's manifest.json."
+    )
+
+
 def test_unexpected_errors_get_a_reference_that_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR):
         text = describe(RuntimeError("kaboom"), MUTE)
