@@ -31,8 +31,10 @@ This module alone speaks HTTP; the intake (handlers.alerts.delivery) answers eac
 it stands in Slack (handlers.alerts.results). Answers: 200 Slack shows it (posted, grouped, updated,
 recovered, duplicate), 202 queued (the publisher shows it when Slack allows, or the work goes on in
 the background past ANSWER_WITHIN), 400 bad body (naming the field) or a body sent incompletely,
-401 bad token, 408 a body that did not arrive in time, 413 body too large, 500 the bot failed on it,
-502 Slack refused it (the delivery is kept and retried, by the publisher and by Kibana's retry).
+401 bad token, 408 a body that did not arrive in time, 413 body too large, 422 Slack refuses the
+channel for good (a second time in a row: shown in ALERT_CHANNEL instead, or nowhere; Kibana does not
+retry a 4xx and its action history shows the answer's `message`), 500 the bot failed on it, 502 Slack
+refused it (the delivery is kept and retried, by the publisher and by Kibana's retry).
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ from bot import metrics
 from bot.identifiers import is_rule_id, is_space_id
 from bot.request_context import BodyNotReceived, read_limited
 from bot.services import Services
-from handlers.alerts.results import DeliveryResult, InSlack, Queued, SlackRefused
+from handlers.alerts.answers import QUEUED, Answer, answer_for
+from handlers.alerts.results import DeliveryResult
 
 log = logging.getLogger(__name__)
 
@@ -299,35 +302,6 @@ def _describe(error: ValidationError) -> BadDelivery:
 
 # The intake: records a delivery for a channel and says where it stands in Slack.
 Process = Callable[[AlertDelivery, str], Awaitable[DeliveryResult]]
-
-
-class Answer:
-    """What the endpoint tells Kibana, and the metric outcome."""
-
-    def __init__(self, status: int, body: dict[str, Any], outcome: str) -> None:
-        self.status, self.body, self.outcome = status, body, outcome
-
-    def response(self) -> Response:
-        return JSONResponse(self.body, status_code=self.status)
-
-
-QUEUED = Answer(202, {"status": "queued"}, "queued")
-
-
-def answer_for(result: DeliveryResult) -> Answer:
-    """Where the delivery stands in Slack, as HTTP: 200 shown, 202 queued, 502 Slack refused it."""
-    match result:
-        case InSlack(how=how, channel=channel, ts=ts):
-            return Answer(200, {"status": how, "channel": channel, "ts": ts}, how)
-        case Queued():
-            return QUEUED
-        case SlackRefused(error=error, channel=channel):
-            body = {
-                "error": f"Slack refused to show the alert message: {error}; the delivery is kept and retried",
-                "slack_error": error,
-                "channel": channel,
-            }
-            return Answer(502, body, "slack_error")
 
 
 def _authorized(request: Request, token: bytes) -> bool:
