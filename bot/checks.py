@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
 
@@ -29,6 +31,9 @@ from bot.kibana.retry import RetryPolicy
 from bot.settings import Settings
 from bot.slack_client import LimitedWebClient
 from bot.slack_scopes import granted_scopes, needed_scopes
+
+if TYPE_CHECKING:
+    from bot.store.alert_publishing import RefusedChannel
 
 
 @dataclass(frozen=True)
@@ -186,22 +191,53 @@ def _slack_token_lines(team: object, user_id: object, headers: Mapping[str, obje
     ]
 
 
-async def check_database(settings: Settings) -> CheckResult:
+async def check_database(settings: Settings) -> list[CheckResult]:
+    """The database line; then, when Slack refused alert channels for good lately (read from the store),
+    a line naming them."""
     from bot.store import Store, StoreSchemaError
 
     try:
         store = await Store.open(settings.database_url)
     except StoreSchemaError as error:
-        return CheckResult("Database", False, str(error))
+        return [CheckResult("Database", False, str(error))]
     except Exception as error:
-        return CheckResult(
-            "Database", False, f"cannot open {_safe_url(settings.database_url)} ({type(error).__name__})"
-        )
+        return [
+            CheckResult("Database", False, f"cannot open {_safe_url(settings.database_url)} ({type(error).__name__})")
+        ]
     try:
         ok = await store.ping()
+        refused = await store.refused_alert_channels(datetime.now(UTC) - REFUSALS_SHOWN) if ok else []
     finally:
         await store.close()
-    return CheckResult("Database", ok, f"{_safe_url(settings.database_url)} answers" if ok else "no answer")
+    database = CheckResult("Database", ok, f"{_safe_url(settings.database_url)} answers" if ok else "no answer")
+    return [database, check_refused_channels(refused)] if refused else [database]
+
+
+REFUSALS_SHOWN = timedelta(hours=24)  # how far back `check` lists the alert channels Slack refused
+
+
+def check_refused_channels(refused: list[RefusedChannel]) -> CheckResult:
+    """A warning when Slack refused alert channels for good (their alerts went to ALERT_CHANNEL instead), a
+    failure when alerts were shown nowhere."""
+    listed = []
+    for channel in refused:
+        if channel.unshown == 0:
+            where = "shown in ALERT_CHANNEL instead"
+        elif channel.unshown == channel.groups:
+            where = "not shown anywhere"
+        else:
+            where = "shown in ALERT_CHANNEL, some not shown anywhere"
+        rules = f"{channel.rules} rule{'' if channel.rules == 1 else 's'}"
+        last = channel.last_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        listed.append(f"{channel.channel} ({channel.reason}: alerts of {rules}, last {last}, {where})")
+    detail = (
+        f"Slack refused alerts for good in the last {REFUSALS_SHOWN.total_seconds() / 3600:.0f} h in "
+        + "; ".join(listed)
+        + '. Invite the bot to the channel, or name another one ("channel" in the Kibana connector\'s body, or '
+        "`alerts subscribe` in another channel)"
+    )
+    lost = any(channel.unshown for channel in refused)
+    return CheckResult("Alert channels", not lost, detail, warning=not lost)
 
 
 def _safe_url(url: str) -> str:
@@ -261,5 +297,5 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
         *elasticsearch,
         check_alert_intake(settings, capabilities, elasticsearch),
         *await check_slack(settings),
-        await check_database(settings),
+        *await check_database(settings),
     ]

@@ -84,6 +84,13 @@ SCHEDULED_RUNS = Counter("chatops_scheduled_runs_total", "Scheduled health-repor
 WEBHOOK_DELIVERIES = Counter(
     "chatops_alert_webhooks_total", "Kibana alert webhook deliveries", ["outcome"], registry=REGISTRY
 )
+ALERT_CHANNELS_REFUSED = Counter(
+    "chatops_alert_channels_refused_total",
+    "Alert messages (a rule's episode in a channel) whose channel Slack refused for good, by Slack's error; "
+    "they go to ALERT_CHANNEL instead when it is set",
+    ["reason"],
+    registry=REGISTRY,
+)
 SLACK_API_CALLS = Counter(
     "chatops_slack_api_calls_total",
     "Slack Web API calls, by method and outcome (ok, error, ratelimited, waited_too_long, failed)",

@@ -55,6 +55,8 @@ class AlertGroup:
     shown_at: datetime | None
     failure: str | None
     failures: int
+    refused: str | None = None  # Slack's error for `channel`, once it refused it for good
+    refused_at: datetime | None = None
 
     @property
     def pending(self) -> bool:
@@ -116,6 +118,8 @@ def _group(row: Any) -> AlertGroup:
         shown_at=row.shown_at,
         failure=row.failure,
         failures=row.failures,
+        refused=row.refused,
+        refused_at=row.refused_at,
     )
 
 

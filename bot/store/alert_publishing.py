@@ -3,14 +3,18 @@
 A group is pending while its `version` is ahead of `shown_version`. Its turn comes at `due_at`
 (the debounce, pacing, a Retry-After or a failure's backoff); one publisher, on any replica,
 leases it, shows it and lets go.
+
+A group whose channel Slack refuses for good is `refused` (Slack's error, and when): it is shown in
+ALERT_CHANNEL instead from then on (a new message), or, with nowhere else to go, closed unshown.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 
 from bot.store.database import Database
 from bot.store.schema import alert_groups, alert_messages, utcnow
@@ -18,6 +22,18 @@ from bot.store.schema import alert_groups, alert_messages, utcnow
 # A publisher that died holding a group is replaced after this; it is also how long a
 # publisher may wait for Slack's rate limits on one message before another replica may try.
 LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedChannel:
+    """A channel Slack refused alerts in for good, since some moment (`python -m bot check` lists them)."""
+
+    channel: str  # as the delivery or the subscription named it
+    reason: str  # Slack's error
+    rules: int  # rules whose alerts it refused
+    groups: int  # rule episodes it refused
+    unshown: int  # … of which Slack shows nowhere (no ALERT_CHANNEL to go to, or it refused them too)
+    last_at: datetime
 
 
 class AlertPublishingMixin(Database):
@@ -138,3 +154,66 @@ class AlertPublishingMixin(Database):
                 .values(due_at=utcnow(), failure=None)
             )
             return retried.rowcount == 1
+
+    async def refuse_alert_group(self, group_id: int, *, owner: str, error: str, elsewhere: bool) -> None:
+        """Slack refuses the group's channel for good (`error`, kept from the first time). With `elsewhere`
+        (ALERT_CHANNEL) the group is shown there from now on, as a new message, at once. Without, Slack shows
+        it nowhere: it closes unshown (the rule's next alert opens a new group, which tries the channel again)
+        and its failure stays, so that deliveries waiting on it are told."""
+        now = utcnow()
+        values: dict[str, Any] = {
+            "refused": func.coalesce(alert_groups.c.refused, error),
+            "refused_at": func.coalesce(alert_groups.c.refused_at, now),
+            "ts": None,
+            "message_channel": None,
+            "lease_owner": None,
+            "lease_until": None,
+            "updated_at": now,
+        }
+        if elsewhere:
+            values |= {"due_at": now, "failure": None, "failures": 0}
+        else:
+            values |= {
+                "failure": error,
+                "failures": alert_groups.c.failures + 1,
+                "shown_version": alert_groups.c.version,
+                "closed_at": func.coalesce(alert_groups.c.closed_at, now),
+            }
+        async with self._write() as conn:
+            await conn.execute(
+                update(alert_groups)
+                .where(alert_groups.c.id == group_id, alert_groups.c.lease_owner == owner)
+                .values(**values)
+            )
+
+    async def refused_alert_channels(self, since: datetime, *, limit: int = 20) -> list[RefusedChannel]:
+        """The channels Slack refused for good since `since`, the most recent first."""
+        unshown = and_(alert_groups.c.ts.is_(None), alert_groups.c.closed_at.is_not(None))
+        last = func.max(alert_groups.c.refused_at)
+        query = (
+            select(
+                alert_groups.c.channel,
+                alert_groups.c.refused,
+                func.count(alert_groups.c.rule_id.distinct()).label("rules"),
+                func.count().label("groups"),
+                func.sum(case((unshown, 1), else_=0)).label("unshown"),
+                last.label("last_at"),
+            )
+            .where(alert_groups.c.refused.is_not(None), alert_groups.c.refused_at >= since)
+            .group_by(alert_groups.c.channel, alert_groups.c.refused)
+            .order_by(last.desc(), alert_groups.c.channel)
+            .limit(limit)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            RefusedChannel(
+                channel=r.channel,
+                reason=r.refused,
+                rules=int(r.rules),
+                groups=int(r.groups),
+                unshown=int(r.unshown or 0),
+                last_at=r.last_at,
+            )
+            for r in rows
+        ]

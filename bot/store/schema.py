@@ -138,6 +138,10 @@ alert_groups = Table(
     Column("failure", Text, nullable=True),  # Slack's error for the last attempt, until one succeeds
     Column("failures", Integer, nullable=False, default=0),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Slack refused `channel` for good (its error, and when): the group is shown in ALERT_CHANNEL instead, or
+    # nowhere (closed unshown); see bot/store/alert_publishing.py
+    Column("refused", String(64), nullable=True),
+    Column("refused_at", UtcDateTime, nullable=True),
     # at most one open episode per rule, space and channel (PostgreSQL's form: postgresql_forms())
     Index("uq_alert_groups_open", "space", "rule_id", "channel", unique=True, sqlite_where=_OPEN_GROUP),
     Index("ix_alert_groups_message", "message_channel", "ts"),

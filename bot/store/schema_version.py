@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 # The newest revision in bot/store/migrations/versions. Adding a revision means changing this;
 # tests/store/test_schema_version.py fails until it names Alembic's head.
-HEAD = "c4e7a9d2f5b1"
+HEAD = "b7d4e2a91c35"
 VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
 
 

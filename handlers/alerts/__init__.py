@@ -2,7 +2,7 @@
 channels that subscribed; buttons act on them, recoveries update them.
 
 - `handlers.alerts.webhook`: `POST /kibana/alerts` (auth, body limit, validation, fast answer); the
-  only module that speaks HTTP;
+  only module that speaks HTTP, with `handlers.alerts.answers` (what Kibana is told, and why);
 - `handlers.alerts.polling`: reads `.alerts-*` for the alert subscriptions (any licence);
 - `handlers.alerts.subscriptions`: `alerts subscribe|unsubscribe|subscriptions` and the one in settings;
 - `handlers.alerts.delivery`: a delivery is recorded in its rule's group, exactly once (both paths),

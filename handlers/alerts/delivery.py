@@ -16,7 +16,9 @@ in Slack (posted, grouped, updated, recovered, or shown already), queued (Slack'
 slow Slack, a change that waits for the message's next debounced update, or a storm — past
 MAX_WAITING deliveries waiting, the next are answered at once: the publisher shows them when Slack
 allows, after a restart too), or refused by Slack (the error is named; the delivery is kept, and
-Kibana's retry, or the publisher's own backoff, tries again).
+Kibana's retry, or the publisher's own backoff, tries again). A channel Slack refuses a second time in
+a row is refused for good (handlers.alerts.publisher): every delivery of that group is answered so at
+once, naming where the alert is shown instead (ALERT_CHANNEL), or that it is not.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.services import Services
-from bot.store.alert_groups import Delivered, Recorded
+from bot.store.alert_groups import AlertGroup, Delivered, Recorded
 from handlers.alerts.publisher import Publisher
-from handlers.alerts.results import DeliveryResult, How, InSlack, Queued, SlackRefused
+from handlers.alerts.results import DeliveryResult, How, InSlack, Queued, RefusedForGood, SlackRefused
 from handlers.alerts.webhook import AlertDelivery
 
 WAIT_FOR_SLACK = 6.0  # seconds a webhook delivery waits for Slack to show it (then it is queued)
@@ -87,16 +89,21 @@ class Intake:
     async def deliver(self, delivery: AlertDelivery, channel: str) -> DeliveryResult:
         """Record the delivery, then say where it stands in Slack (the webhook's way)."""
         recorded = await self.record(delivery, channel)
+        store = self._services.store
+        group = await store.alert_group(recorded.group_id)
+        assert group is not None
+        if group.refused is not None:  # retrying changes nothing: Kibana is told at once, wherever it is shown
+            return self._refused(group)
         how = _how(recorded)
+        retried = False
         if recorded.outcome == "duplicate":
-            group = await self._services.store.alert_group(recorded.group_id)
-            assert group is not None
             if group.shown_version >= recorded.version and group.ts is not None:
                 return InSlack("duplicate", group.message_channel, group.ts)
-            if not await self._services.store.retry_alert_group(recorded.group_id):
+            retried = await store.retry_alert_group(recorded.group_id)
+            if not retried:
                 how = "duplicate"  # being shown by another delivery: this one adds nothing
             self._publisher.wake()
-        if self._waiting >= MAX_WAITING or await self._update_is_not_soon(recorded.group_id):
+        if self._waiting >= MAX_WAITING or (not retried and _update_is_not_soon(group)):
             return Queued()
         self._waiting += 1
         try:
@@ -104,14 +111,24 @@ class Intake:
         finally:
             self._waiting -= 1
         group = result.group
+        if group.refused is not None:
+            return self._refused(group)
         if result.state == "shown":
             return InSlack(how, group.message_channel, group.ts)
         if result.state == "failed":
             return SlackRefused(group.failure or "error", group.channel)
         return Queued()
 
-    async def _update_is_not_soon(self, group_id: int) -> bool:
-        group = await self._services.store.alert_group(group_id)
-        if group is None or group.ts is None:
-            return False  # a new message is posted at once: worth waiting for (a refusal names Slack's error)
-        return group.due_at - datetime.now(UTC) > timedelta(seconds=WAIT_FOR_UPDATE)
+    def _refused(self, group: AlertGroup) -> RefusedForGood:
+        """Slack refuses the group's channel for good: where the alert is shown instead, if anywhere."""
+        shown_in = None if group.closed_at is not None and group.ts is None else group.message_channel
+        if shown_in is None and group.closed_at is None:
+            shown_in = self._services.settings.alert_channel  # its message there is on its way
+        assert group.refused is not None
+        return RefusedForGood(group.refused, group.channel, shown_in, group.ts, self._services.bot_user.name)
+
+
+def _update_is_not_soon(group: AlertGroup) -> bool:
+    if group.ts is None:
+        return False  # a new message is posted at once: worth waiting for (a refusal names Slack's error)
+    return group.due_at - datetime.now(UTC) > timedelta(seconds=WAIT_FOR_UPDATE)

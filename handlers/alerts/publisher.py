@@ -13,7 +13,14 @@ each group whose stored version is ahead of what Slack shows:
 - Slack asking to wait (429) is no failure: the bot's Slack client waits out Retry-After and makes
   the call again (bot/slack_limits.py; started with the server, not by a person's request, the
   publisher's calls have no bounded wait). Any other Slack error is kept on the group (a webhook
-  delivery waiting on it is told that Slack refused it) and retried with backoff.
+  delivery waiting on it is told that Slack refused it) and retried with backoff;
+- except a channel Slack refuses (handlers/shared/channels.py: not found, archived, the bot not in
+  it…) a second time in a row (the publisher's retry or Kibana's, whichever comes first: a channel
+  just made, or the bot invited meanwhile, gets that chance): that is for good. The group is shown
+  in ALERT_CHANNEL instead, as a new message whose thread says why (when ALERT_CHANNEL is set and
+  is another channel), else nowhere: it closes unshown and is not retried (the rule's next alert
+  tries the channel again). Counted in `chatops_alert_channels_refused_total{reason}`, listed by
+  `python -m bot check`, and told to Kibana (handlers.alerts.delivery).
 """
 
 from __future__ import annotations
@@ -30,9 +37,12 @@ from typing import Literal
 from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
 
+from bot import metrics
 from bot.services import Services
 from bot.store.alert_groups import AlertGroup
 from handlers.alerts.group_message import log_line, render
+from handlers.shared.blocks import code as code_span
+from handlers.shared.channels import CHANNEL_ERRORS, ChannelRefused, invite
 from handlers.shared.replies import Replies
 
 log = logging.getLogger(__name__)
@@ -142,6 +152,8 @@ class Publisher:
         except asyncio.CancelledError:
             await asyncio.shield(self._store.release_alert_group(group_id, owner=self._owner))
             raise
+        except ChannelRefused as refused:
+            await self._refused(group_id, refused.code)
         except SlackApiError as error:
             await self._failed(group_id, str(error.response.get("error", "error")))
         except (ClientError, TimeoutError) as error:
@@ -168,6 +180,44 @@ class Publisher:
         )
         await self._retry(group_id, failure, wait)
 
+    async def _refused(self, group_id: int, code: str) -> None:
+        """Slack refused the channel: a first time is retried like any failure, a second is for good."""
+        group = await self._store.alert_group(group_id)
+        if group is None:
+            return
+        if group.refused is None and group.failures == 0:
+            await self._failed(group_id, code)
+            return
+        elsewhere = self._instead(group) if group.refused is None else None
+        if group.refused is None:
+            metrics.ALERT_CHANNELS_REFUSED.labels(code).inc()
+        with contextlib.suppress(Exception):  # the bot's name, for `/invite @name` in what Kibana and Slack are told
+            await self._services.bot_user.ask(self._services.slack)
+        log.error(
+            "alert publisher: Slack refuses %s for good (%s); alerts of rule %s (space %s) there %s",
+            group.message_channel or group.channel,
+            code,
+            group.rule_id,
+            group.space,
+            f"go to ALERT_CHANNEL {elsewhere}" if elsewhere else "are not shown",
+        )
+        await self._store.refuse_alert_group(group_id, owner=self._owner, error=code, elsewhere=elsewhere is not None)
+        if elsewhere:
+            self.wake()
+
+    def _instead(self, group: AlertGroup) -> str | None:
+        """Where the group goes once Slack refused its channel for good: ALERT_CHANNEL, unless that is it."""
+        fallback = self._services.settings.alert_channel
+        return fallback if fallback and fallback not in (group.channel, group.message_channel) else None
+
+    def _target(self, group: AlertGroup) -> str | None:
+        """Where the group's message is posted: its channel, or where it goes instead (None: nowhere)."""
+        if group.refused is None:
+            return group.channel
+        if group.closed_at is not None:
+            return None  # closed unshown when Slack refused it
+        return self._instead(group)
+
     async def _retry(self, group_id: int, failure: str | None, wait: float) -> None:
         retry_at = datetime.now(UTC) + timedelta(seconds=wait)
         await self._store.postpone_alert_group(group_id, owner=self._owner, retry_at=retry_at, failure=failure)
@@ -186,11 +236,17 @@ class Publisher:
             return
         group = snapshot.group
         if group.ts is None or group.message_channel is None:
+            target = self._target(group)
+            if target is None:  # Slack refused its channel for good, and it has nowhere else to go
+                await store.refuse_alert_group(group_id, owner=self._owner, error=group.refused or "", elsewhere=False)
+                return
             blocks, text = render(self._services, snapshot)
-            answer = await replies.post(group.channel, text, blocks=blocks)
+            answer = await replies.post(target, text, blocks=blocks)
             channel, ts = str(answer["channel"]), str(answer["ts"])
             await store.alert_group_posted(group_id, channel=channel, ts=ts)
             await store.save_alert_content(channel=channel, ts=ts, content=json.dumps({"group": group_id}))
+            if group.refused is not None:
+                await replies.post(channel, self._why_here(group), thread_ts=ts)
         else:
             channel, ts = group.message_channel, group.ts
             stored = await store.get_alert_content(channel=channel, ts=ts)
@@ -209,6 +265,19 @@ class Publisher:
         )
         if closed:
             log.info("alert group %s: every alert of rule %s recovered; the episode is closed", group_id, group.rule_id)
+
+    def _why_here(self, group: AlertGroup) -> str:
+        """The first line in the thread of a message shown in ALERT_CHANNEL because Slack refused its channel."""
+        code = group.refused or ""
+        known = CHANNEL_ERRORS.get(code)
+        why = f"{known.what} (`{code}`)" if known else f"`{code}`"
+        fix = "name another channel (`channel` in the Kibana connector's body, or subscribe another channel)"
+        if known is None or known.invite:
+            fix = f"invite me there ({invite(self._services.bot_user.name)}), or {fix}"
+        return (
+            f":warning: These alerts are for {code_span(group.channel)}, where Slack refuses to let me post: {why}. "
+            f"They come here (ALERT_CHANNEL) instead. To fix it, {fix}."
+        )
 
     # ---- for the deliveries -------------------------------------------------------------------
 

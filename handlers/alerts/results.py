@@ -39,4 +39,17 @@ class SlackRefused:
     channel: str
 
 
-DeliveryResult = InSlack | Queued | SlackRefused
+@dataclass(frozen=True, slots=True)
+class RefusedForGood:
+    """Slack refuses `channel` for good (`error`, a second time in a row): the alert is shown in `shown_in`
+    (ALERT_CHANNEL) instead, at `ts` once posted, or nowhere (`shown_in` None). Retrying changes nothing;
+    someone must fix the channel. `bot`: the bot's name in Slack, for the invite hint (None: not known)."""
+
+    error: str
+    channel: str
+    shown_in: str | None
+    ts: str | None
+    bot: str | None = None
+
+
+DeliveryResult = InSlack | Queued | SlackRefused | RefusedForGood

@@ -6,23 +6,35 @@ for a JSON body it escapes them as JSON strings):
     {"rule_id":"{{rule.id}}","rule_name":"{{rule.name}}","space_id":"{{rule.spaceId}}",
      "alert_id":"{{alert.id}}","alert_uuid":"{{alert.uuid}}","action_group":"{{alert.actionGroup}}",
      "state":"active","reason":"{{context.reason}}","message":"{{context.message}}",
-     "rule_url":"{{rule.url}}","tags":"{{rule.tags.asJSON}}","date":"{{date}}","channel":"#optional"}
+     "rule_url":"{{rule.url}}","tags":"{{rule.tags.asJSON}}","date":"{{date}}"}
 
-(the Recovered action's body says `"state":"recovered"`). What Kibana's Webhook connector really renders
-(behaviours.md §11): `{{context.reason}}` is empty for index-threshold rules, so the message is shown
-when the reason is empty; a rule type may name its own recovery action group, so `state`, when present,
-wins over `action_group`; summary-frequency actions render `alert.id = alert.uuid = rule.id`, posted as
-one rule-level message without per-alert buttons; `{{rule.tags}}` renders comma-joined, and Kibana's
-mustache renderer gives arrays an `asJSON` (`{{rule.tags.asJSON}}` → `["prod","db,eu"]`, JSON-escaped
-inside the quotes), so tags containing commas survive; both forms are accepted.
+(the Recovered action's body says `"state":"recovered"`; a `"channel"` may be added, else ALERT_CHANNEL).
+What Kibana's Webhook connector really renders (behaviours.md §11): `{{context.reason}}` is empty for
+index-threshold rules, so the message is shown when the reason is empty; a rule type may name its own
+recovery action group, so `state`, when present, wins over `action_group`; summary-frequency actions
+render `alert.id = alert.uuid = rule.id`, posted as one rule-level message without per-alert buttons;
+`{{rule.tags}}` renders comma-joined, and Kibana's mustache renderer gives arrays an `asJSON`
+(`{{rule.tags.asJSON}}` → `["prod","db,eu"]`, JSON-escaped inside the quotes), so tags containing commas
+survive; both forms are accepted (a comma-joined first tag may itself start with `[`: `[x],prod` is two
+tags, not broken JSON).
+
+Kibana puts no limit on what a rule renders, and a 4xx fails the action for good (the alert is lost),
+so the body is taken as Kibana renders it and made fit for Slack and the store here: a lone UTF-16
+surrogate (`JSON.stringify` writes half an emoji as `\\ud83d`), NUL and the other control characters
+Slack cannot show become U+FFFD (PostgreSQL refuses NUL in text); the reason and the message are clipped
+to TEXT_KEPT characters (more than any Slack section shows), the tags to TAGS_KEPT of TAG_KEPT
+characters, the rule name to RULE_NAME_KEPT. Only what the bot cannot act on is refused: ids that are
+not Kibana's, a missing required field, a body that is not JSON or is over BODY_LIMIT.
 
 Authenticated by `Authorization: Bearer $ALERT_WEBHOOK_TOKEN` (constant-time compare).
 This module alone speaks HTTP; the intake (handlers.alerts.delivery) answers each delivery with where
 it stands in Slack (handlers.alerts.results). Answers: 200 Slack shows it (posted, grouped, updated,
 recovered, duplicate), 202 queued (the publisher shows it when Slack allows, or the work goes on in
 the background past ANSWER_WITHIN), 400 bad body (naming the field) or a body sent incompletely,
-401 bad token, 408 a body that did not arrive in time, 413 body too large, 500 the bot failed on it,
-502 Slack refused it (the delivery is kept and retried, by the publisher and by Kibana's retry).
+401 bad token, 408 a body that did not arrive in time, 413 body too large, 422 Slack refuses the
+channel for good (a second time in a row: shown in ALERT_CHANNEL instead, or nowhere; Kibana does not
+retry a 4xx and its action history shows the answer's `message`), 500 the bot failed on it, 502 Slack
+refused it (the delivery is kept and retried, by the publisher and by Kibana's retry).
 """
 
 from __future__ import annotations
@@ -36,7 +48,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -44,11 +56,19 @@ from bot import metrics
 from bot.identifiers import is_rule_id, is_space_id
 from bot.request_context import BodyNotReceived, read_limited
 from bot.services import Services
-from handlers.alerts.results import DeliveryResult, InSlack, Queued, SlackRefused
+from handlers.alerts.answers import QUEUED, Answer, answer_for
+from handlers.alerts.results import DeliveryResult
 
 log = logging.getLogger(__name__)
 
 BODY_LIMIT = 256 * 1024  # bytes; a rendered alert is a few KiB
+TEXT_KEPT = 3000  # characters of the reason and of the message: Slack shows at most 3000 in a section
+TAGS_KEPT = 100  # tags of a rule kept (a message shows the first 20)
+TAG_KEPT = 200  # characters of one tag
+RULE_NAME_KEPT = 1000  # characters of the rule name (a message's header shows 150)
+# What Slack cannot show and PostgreSQL cannot store: a lone UTF-16 surrogate, C0 controls but tab and
+# line breaks (NUL among them), DEL and C1 controls. Each becomes U+FFFD, the replacement character.
+UNSHOWABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 ANSWER_WITHIN = 8.0  # seconds; Kibana's webhook connector waits far longer, Slack answers far sooner
 # A direct message: a user id (U…, W…), a DM channel id (D…) or @name. Webhooks never post there.
 DIRECT = re.compile(r"(?:[UWD][A-Z0-9]{2,}|@.*)")
@@ -70,24 +90,46 @@ MUSTACHE = {
 }
 
 
+def readable(text: str) -> str:
+    """`text` with what Slack cannot show and PostgreSQL cannot store (UNSHOWABLE) replaced by U+FFFD."""
+    return UNSHOWABLE.sub("\ufffd", text)
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _comma_joined(text: str) -> list[str]:
+    return [tag.strip() for tag in text.split(",") if tag.strip()]
+
+
 class AlertDelivery(BaseModel):
     """One webhook delivery, as Kibana renders the connector body."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     rule_id: str = Field(min_length=1, max_length=255)
-    rule_name: str = Field("", max_length=1000)
+    rule_name: str = ""
     space_id: str = Field("", max_length=100)
     alert_id: str = Field(min_length=1, max_length=512)
     alert_uuid: str = Field(min_length=1, max_length=255)
     action_group: str = Field(min_length=1, max_length=255)
     state: Literal["active", "recovered"] | None = None  # wins over action_group when present
-    reason: str = Field("", max_length=20_000)
-    message: str = Field("", max_length=20_000)
-    rule_url: str = Field("", max_length=3000)
-    tags: list[str] = Field(default_factory=list, max_length=200)
+    reason: str = ""
+    message: str = ""
+    rule_url: str = ""
+    tags: list[str] = Field(default_factory=list)
     date: datetime | None = None
-    channel: str | None = Field(None, max_length=80)
+    # the store keeps 64 characters: a longer #name is refused (with what to do) rather than failing to store
+    channel: str | None = Field(None, max_length=64)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _readable(cls, data: Any) -> Any:
+        """Every text of the body made readable before it is validated (pydantic refuses a lone surrogate)."""
+        if not isinstance(data, dict):
+            return data
+        return {key: _readable_value(value) for key, value in data.items()}
 
     @field_validator("rule_id")
     @classmethod
@@ -106,21 +148,36 @@ class AlertDelivery(BaseModel):
     @field_validator("tags", mode="before")
     @classmethod
     def _tags(cls, value: Any) -> Any:
-        """Mustache renders `{{rule.tags}}` as "prod,db"; `{{#toJSON}}` as a JSON list (or its text)."""
+        """Mustache renders `{{rule.tags}}` as "prod,db" and `{{rule.tags.asJSON}}` as a JSON list (its text,
+        inside quotes). Comma-joined tags may start with `[` too (`[x],prod`): what is not a JSON list is
+        comma-joined. At most TAGS_KEPT tags of TAG_KEPT characters are kept."""
         if value is None:
             return []
         if isinstance(value, str):
             text = value.strip()
-            if text.startswith("["):
+            if not text.startswith("["):
+                value = _comma_joined(text)
+            else:
                 try:
                     value = json.loads(text)
-                except ValueError:
-                    raise ValueError("tags: a list that is not valid JSON") from None
-            else:
-                return [tag.strip() for tag in text.split(",") if tag.strip()]
+                except (ValueError, RecursionError):
+                    value = None
+                if not isinstance(value, list) or any(isinstance(tag, dict | list) for tag in value):
+                    value = _comma_joined(text)
         if isinstance(value, list):
-            return [str(tag).strip() for tag in value if str(tag).strip()]
+            tags = (readable(str(tag)).strip() for tag in value if tag is not None)
+            return [clip(tag, TAG_KEPT) for tag in tags if tag][:TAGS_KEPT]
         return value
+
+    @field_validator("reason", "message")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return clip(value, TEXT_KEPT)
+
+    @field_validator("rule_name")
+    @classmethod
+    def _rule_name(cls, value: str) -> str:
+        return clip(value, RULE_NAME_KEPT)
 
     @field_validator("state", mode="before")
     @classmethod
@@ -151,7 +208,7 @@ class AlertDelivery(BaseModel):
     def _url(cls, value: str) -> str:
         # Accepted for the connector bodies that send it, but never shown: the bot builds every link
         # from KIBANA_PUBLIC_URL and the ids (a body's link could point anywhere).
-        return value if value.startswith(("https://", "http://")) else ""
+        return value if value.startswith(("https://", "http://")) and len(value) <= 3000 else ""
 
     @property
     def space(self) -> str:
@@ -175,6 +232,14 @@ class AlertDelivery(BaseModel):
         return self.reason or self.message
 
 
+def _readable_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return readable(value)
+    if isinstance(value, list):
+        return [readable(item) if isinstance(item, str) else item for item in value]
+    return value
+
+
 class BadDelivery(Exception):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -182,7 +247,8 @@ class BadDelivery(Exception):
         self.field = field
 
     def response(self) -> Response:
-        return JSONResponse({"error": self.message, "field": self.field}, status_code=400)
+        # Kibana's Webhook connector records the answer's `message` in the action's history (`[400] Bad Request: …`)
+        return JSONResponse({"error": self.message, "field": self.field, "message": self.message}, status_code=400)
 
 
 def parse_delivery(
@@ -226,6 +292,8 @@ def _describe(error: ValidationError) -> BadDelivery:
         return BadDelivery(f"`{field}` is missing{hint}", field)
     if first["type"] == "string_too_short":
         return BadDelivery(f"`{field}` is empty{hint}", field)
+    if field == "channel" and first["type"] == "string_too_long":
+        return BadDelivery("`channel`: at most 64 characters; name the channel by its id (C0123…)", field)
     message = str(first["msg"]).removeprefix("Value error, ")
     return BadDelivery(f"`{field}`: {message}", field)
 
@@ -234,35 +302,6 @@ def _describe(error: ValidationError) -> BadDelivery:
 
 # The intake: records a delivery for a channel and says where it stands in Slack.
 Process = Callable[[AlertDelivery, str], Awaitable[DeliveryResult]]
-
-
-class Answer:
-    """What the endpoint tells Kibana, and the metric outcome."""
-
-    def __init__(self, status: int, body: dict[str, Any], outcome: str) -> None:
-        self.status, self.body, self.outcome = status, body, outcome
-
-    def response(self) -> Response:
-        return JSONResponse(self.body, status_code=self.status)
-
-
-QUEUED = Answer(202, {"status": "queued"}, "queued")
-
-
-def answer_for(result: DeliveryResult) -> Answer:
-    """Where the delivery stands in Slack, as HTTP: 200 shown, 202 queued, 502 Slack refused it."""
-    match result:
-        case InSlack(how=how, channel=channel, ts=ts):
-            return Answer(200, {"status": how, "channel": channel, "ts": ts}, how)
-        case Queued():
-            return QUEUED
-        case SlackRefused(error=error, channel=channel):
-            body = {
-                "error": f"Slack refused to show the alert message: {error}; the delivery is kept and retried",
-                "slack_error": error,
-                "channel": channel,
-            }
-            return Answer(502, body, "slack_error")
 
 
 def _authorized(request: Request, token: bytes) -> bool:

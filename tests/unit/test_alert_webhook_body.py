@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from handlers.alerts.webhook import AlertDelivery, BadDelivery, parse_delivery
+from devkit.fake_kibana.webhook_connector import AlertVariables, documented_bodies, render_body
+from handlers.alerts.webhook import (
+    RULE_NAME_KEPT,
+    TAG_KEPT,
+    TAGS_KEPT,
+    TEXT_KEPT,
+    AlertDelivery,
+    BadDelivery,
+    parse_delivery,
+)
+from tests.kibana_mustache import kibana_render
 
 BODY: dict[str, Any] = {
     "rule_id": "r1",
@@ -111,7 +122,75 @@ def test_too_long_and_wrong_types_are_named() -> None:
     assert refusal({**BODY, "alert_id": ["a"]}).field == "alert_id"
     assert refusal({**BODY, "space_id": "Ops Space"}).field == "space_id"
     assert refusal({**BODY, "date": "last tuesday"}).field == "date"
-    assert refusal({**BODY, "tags": "[not json"}).field == "tags"
+    assert refusal({**BODY, "tags": 42}).field == "tags"
+
+
+def test_a_channel_longer_than_the_store_keeps_is_named_with_what_to_do() -> None:
+    bad = refusal({**BODY, "channel": "#" + "c" * 70})
+    assert bad.field == "channel" and "by its id" in bad.message
+    assert json.loads(bad.response().body)["message"] == bad.message  # what Kibana's action history shows
+
+
+# ---- what a real rule renders is accepted, and made fit for Slack and the store ---------------
+
+
+def test_a_reason_and_a_message_over_20000_characters_are_accepted_and_clipped() -> None:
+    delivery, _ = parse({**BODY, "reason": "r" * 25_000, "message": "m" * 40_000})
+    assert len(delivery.reason) == len(delivery.message) == TEXT_KEPT
+    assert delivery.reason.endswith("r…")
+
+
+def test_more_than_200_tags_are_accepted_and_the_first_kept() -> None:
+    tags = [f"tag-{n}" for n in range(250)] + ["t" * 1000]
+    as_json, _ = parse({**BODY, "tags": json.dumps(tags)})
+    joined, _ = parse({**BODY, "tags": ",".join(tags)})
+    assert as_json.tags == joined.tags == tags[:TAGS_KEPT]
+    long_tag, _ = parse({**BODY, "tags": ["t" * 1000]})
+    assert len(long_tag.tags[0]) == TAG_KEPT
+
+
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        ("[x],prod", ["[x]", "prod"]),
+        ("[not json", ["[not json"]),
+        ("[a,b]", ["[a", "b]"]),
+        ('["prod",{"x":1}]', ['["prod"', '{"x":1}]']),
+        ('["db,eu","prod"]', ["db,eu", "prod"]),
+    ],
+)
+def test_comma_joined_tags_that_start_with_a_bracket_are_tags(tags: str, expected: list[str]) -> None:
+    assert parse({**BODY, "tags": tags})[0].tags == expected
+
+
+def test_a_lone_surrogate_becomes_the_replacement_character_in_every_field() -> None:
+    """`JSON.stringify` writes half an emoji (a log line cut short) as `\\ud83d`; Python's json gives a str that
+    cannot be encoded as UTF-8, which neither the store, the log nor Slack could take."""
+    raw = (
+        b'{"rule_id":"r1","alert_id":"host-\\ud83d","alert_uuid":"u","action_group":"g",'
+        b'"reason":"disk full \\ud83d","rule_name":"\\udc00 CPU","tags":"[\\"a\\\\ud83d\\"]"}'
+    )
+    delivery, _ = parse(raw)
+    assert delivery.reason == "disk full \ufffd" and delivery.rule_name == "\ufffd CPU"
+    assert delivery.alert_id == "host-\ufffd" and delivery.tags == ["a\ufffd"]
+    delivery.model_dump_json().encode("utf-8")  # nothing left that UTF-8 cannot encode
+
+
+def test_a_surrogate_pair_is_the_character_it_encodes() -> None:
+    raw = b'{"rule_id":"r1","alert_id":"a","alert_uuid":"u","action_group":"g","reason":"\\ud83d\\ude00"}'
+    delivery, _ = parse(raw)
+    assert delivery.reason == "\U0001f600"
+
+
+def test_nul_and_other_control_characters_become_the_replacement_character() -> None:
+    delivery, _ = parse({**BODY, "reason": "a\x00b\x07c\x1bd\x7fe\x85f\tg\nh", "tags": ["p\x00q"]})
+    assert delivery.reason == "a\ufffdb\ufffdc\ufffdd\ufffde\ufffdf\tg\nh"
+    assert delivery.tags == ["p\ufffdq"]
+
+
+def test_a_rule_name_and_a_rule_url_that_are_too_long_are_clipped_or_dropped() -> None:
+    delivery, _ = parse({**BODY, "rule_name": "n" * 5000, "rule_url": "https://k/" + "x" * 5000})
+    assert len(delivery.rule_name) == RULE_NAME_KEPT and delivery.rule_url == ""
 
 
 def test_unknown_fields_are_ignored() -> None:
@@ -119,27 +198,101 @@ def test_unknown_fields_are_ignored() -> None:
     assert delivery.rule_id == "r1"
 
 
+# ---- the documented bodies, rendered as Kibana renders them -------------------------------------
+
+GUIDE = Path(__file__).parents[2] / "docs" / "alerts.md"
+
+
+def documented() -> list[str]:
+    bodies = documented_bodies(GUIDE.read_text(encoding="utf-8"))
+    assert len(bodies) == 2  # the firing action's body, and the Recovered action's
+    return bodies
+
+
+def with_comma_joined_tags(body: str) -> str:
+    """The same body with `{{rule.tags}}` (comma-joined), as older bodies have it."""
+    assert "{{rule.tags.asJSON}}" in body
+    return body.replace("{{rule.tags.asJSON}}", "{{rule.tags}}")
+
+
 def test_the_documented_bodies_render_to_deliveries_the_bot_reads() -> None:
     """The two connector bodies of docs/alerts.md, rendered as Kibana's Webhook connector does (every
-    variable JSON-escaped; `{{rule.tags.asJSON}}` a JSON list), give an active and a recovered delivery."""
-    import json as json_module
-    import re
-    from pathlib import Path
+    variable JSON-escaped; `{{rule.tags.asJSON}}` a JSON list), give an active and a recovered delivery,
+    as pasted: without a channel they go to ALERT_CHANNEL."""
+    alert = AlertVariables(
+        rule_id="r1",
+        alert_id="host-1",
+        alert_uuid="u-1",
+        space_id="ops",
+        message="CPU 97% > 90%",
+        tags=["prod", "db,eu"],
+    )
+    firing, recovery = (
+        parse_delivery(render_body(b, alert.variables()), default_channel="C0ALERTS") for b in documented()
+    )
+    assert firing[1] == recovery[1] == "C0ALERTS"
+    assert firing[0].state == "active" and not firing[0].recovered and firing[0].text == "CPU 97% > 90%"
+    assert firing[0].tags == ["prod", "db,eu"] and firing[0].space == "ops"
+    assert recovery[0].state == "recovered" and recovery[0].recovered
 
-    guide = (Path(__file__).parents[2] / "docs" / "alerts.md").read_text(encoding="utf-8")
-    bodies = [b for b in re.findall(r"```json\n(\{.*?\})\n```", guide, re.S) if '"rule_id"' in b]
-    assert len(bodies) == 2
-    values = {
-        "rule.id": "r1", "rule.name": "CPU high", "rule.spaceId": "ops", "alert.id": "host-1", "alert.uuid": "u-1",
-        "alert.actionGroup": "threshold met", "context.reason": "", "context.message": "CPU 97% > 90%",
-        "rule.url": "", "rule.tags.asJSON": json_module.dumps(["prod", "db,eu"]), "date": "2025-03-04T10:42:07.123Z",
-    }  # fmt: skip
 
-    def render(body: str) -> bytes:
-        escaped = {k: json_module.dumps(v)[1:-1] for k, v in values.items()}  # escapeJSON
-        return re.sub(r"\{\{([^}]+)\}\}", lambda m: escaped[m.group(1)], body).encode()
+# What real rules render that Slack and the store cannot take as it is, and what the bot makes of it.
+HARD_CASES: dict[str, tuple[AlertVariables, dict[str, Any]]] = {
+    "a reason over 20,000 characters": (
+        AlertVariables(rule_id="r1", alert_id="a", alert_uuid="u", reason="x" * 25_000),
+        {"reason": "x" * (TEXT_KEPT - 1) + "…"},
+    ),
+    "more than 200 tags": (
+        AlertVariables(rule_id="r1", alert_id="a", alert_uuid="u", tags=[f"t{n}" for n in range(250)]),
+        {"tags": [f"t{n}" for n in range(TAGS_KEPT)]},
+    ),
+    "a lone surrogate (a log line cut in an emoji)": (
+        AlertVariables(
+            rule_id="r1", alert_id="a", alert_uuid="u", reason="disk \U0001f4be full \ud83d", message="\udc00"
+        ),
+        {"reason": "disk \U0001f4be full \ufffd", "message": "\ufffd"},
+    ),
+    "NUL and controls in the reason": (
+        AlertVariables(rule_id="r1", alert_id="a", alert_uuid="u", reason='say "hi"\x00\x1b[31m\nnext\tline'),
+        {"reason": 'say "hi"\ufffd\ufffd[31m\nnext\tline'},
+    ),
+    "tags with commas and brackets": (
+        AlertVariables(rule_id="r1", alert_id="a", alert_uuid="u", tags=["[x]", "db,eu", 'q"t']),
+        {"tags": ["[x]", "db,eu", 'q"t']},
+    ),
+}
 
-    firing, recovery = (parse_delivery(render(b), default_channel=None)[0] for b in bodies)
-    assert firing.state == "active" and not firing.recovered and firing.text == "CPU 97% > 90%"
-    assert firing.tags == ["prod", "db,eu"] and firing.space == "ops"
-    assert recovery.state == "recovered" and recovery.recovered
+
+@pytest.mark.parametrize("case", list(HARD_CASES))
+def test_what_real_rules_render_is_accepted_from_the_documented_bodies(case: str) -> None:
+    alert, expected = HARD_CASES[case]
+    for template in documented():
+        delivery, _ = parse_delivery(render_body(template, alert.variables()), default_channel="C0ALERTS")
+        assert {field: getattr(delivery, field) for field in expected} == expected
+
+
+def test_comma_joined_tags_whose_first_tag_starts_with_a_bracket_are_accepted() -> None:
+    alert = AlertVariables(rule_id="r1", alert_id="a", alert_uuid="u", tags=["[x]", "prod"])
+    for template in documented():
+        body = render_body(with_comma_joined_tags(template), alert.variables())
+        assert b'"tags":"[x],prod"' in body
+        assert parse_delivery(body, default_channel="C0ALERTS")[0].tags == ["[x]", "prod"]
+
+
+@pytest.mark.parametrize("case", list(HARD_CASES))
+def test_kibana_s_mustache_renders_the_documented_bodies_as_the_devkit_does_and_the_bot_reads_them(case: str) -> None:
+    alert, expected = HARD_CASES[case]
+    for template in [*documented(), with_comma_joined_tags(documented()[0])]:
+        by_kibana = kibana_render(template, alert.variables())
+        assert by_kibana == render_body(template, alert.variables())
+        delivery, channel = parse_delivery(by_kibana, default_channel="C0ALERTS")
+        assert channel == "C0ALERTS"
+        if "{{rule.tags.asJSON}}" in template:
+            assert {field: getattr(delivery, field) for field in expected} == expected
+
+
+def test_kibana_s_mustache_joins_tags_with_commas_and_the_bot_reads_a_first_tag_in_brackets() -> None:
+    alert = AlertVariables(rule_id="r1", alert_id="a", alert_uuid="u", tags=["[x]", "prod"])
+    by_kibana = kibana_render(with_comma_joined_tags(documented()[0]), alert.variables())
+    assert b'"tags":"[x],prod"' in by_kibana
+    assert parse_delivery(by_kibana, default_channel="C0ALERTS")[0].tags == ["[x]", "prod"]
