@@ -81,7 +81,7 @@ async def test_changes_are_typed_models_with_a_cursor(es: AsyncElasticsearch, fa
     assert change.cursor == AlertCursor(timestamp_ms=int(T0.timestamp() * 1000), alert_uuid=change.alert_uuid)
 
 
-async def test_after_the_cursor_come_recoveries_untracking_and_ongoing_alerts(
+async def test_after_the_cursor_come_recoveries_and_ongoing_alerts_but_not_untracking(
     es: AsyncElasticsearch, fake_es: FakeElasticsearch
 ) -> None:
     fake_es.add_alert(rule_id="cpu", instance_id="h1", at=at(0))
@@ -96,11 +96,15 @@ async def test_after_the_cursor_come_recoveries_untracking_and_ongoing_alerts(
     later = await search_alert_changes(es, space="default", interest=ALL, cursor=first.cursor)
     assert sorted((c.instance_id, c.status, c.event_action) for c in later.changes) == [
         ("h1", "recovered", "close"),
-        ("h2", "untracked", "close"),
         ("h3", "active", "active"),
     ]
     recovered = next(c for c in later.changes if c.instance_id == "h1")
     assert recovered.end == at(1)
+    # Untracking keeps @timestamp and event.action: it stays where the rule run put it, before the cursor.
+    [untracked] = [c for c in first.changes if c.instance_id == "h2"]
+    everything = await search_alert_changes(es, space="default", interest=ALL, cursor=None)
+    [now] = [c for c in everything.changes if c.instance_id == "h2"]
+    assert (now.status, now.event_action, now.cursor, now.end) == ("untracked", "open", untracked.cursor, at(1))
 
 
 async def test_paging_with_search_after_until_done(es: AsyncElasticsearch, fake_es: FakeElasticsearch) -> None:
