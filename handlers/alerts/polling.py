@@ -150,7 +150,7 @@ class AlertPoller:
         self._es = es
         self._own_es = es is None
         self._handed: OrderedDict[tuple[str, str], tuple[object, ...]] = OrderedDict()
-        self._readings: dict[str, SpaceReading] = {}  # where this replica reads each space from
+        self.readings: dict[str, SpaceReading] = {}  # where this replica reads each space from
         self._strikes: dict[tuple[str, str], int] = {}  # (space, alert uuid) -> ticks in a row the store refused it
         self._reported = Reported()
         self._failures: dict[str, int] = {}
@@ -200,8 +200,8 @@ class AlertPoller:
             spaces: dict[str, list[AlertSubscription]] = {}
             for subscription in subscriptions:
                 spaces.setdefault(subscription.space, []).append(subscription)
-            for gone in set(self._readings) - set(spaces):
-                del self._readings[gone]  # a space without subscriptions starts afresh if it gets some again
+            for gone in set(self.readings) - set(spaces):
+                del self.readings[gone]  # a space without subscriptions starts afresh if it gets some again
             polls = await asyncio.gather(*(self._space(space, subs, now) for space, subs in sorted(spaces.items())))
         return {poll.space: poll for poll in polls}
 
@@ -224,7 +224,7 @@ class AlertPoller:
         if state is None or state.cursor_ms is None:
             state = await store.start_alert_cursor(space, cursor_ms=floor, cursor_uuid="")
         assert state.cursor_ms is not None
-        reading = self._readings.setdefault(space, SpaceReading(searchable_within=self.overlap))
+        reading = self.readings.setdefault(space, SpaceReading(searchable_within=self.overlap))
         current = reading.pass_from(state.cursor_ms, floor, now)
         try:
             found = await self._read(space, subscriptions, current)
