@@ -3,13 +3,14 @@
 The fake Elasticsearch runs on its own event loop in a thread of its own; the poller (the bot's
 `AlertPoller`, its SQLite store, the official async client) runs on this thread's loop, and its CPU
 time is this thread's (`time.thread_time`), so the fake's work is not counted. Each round the fake's
-rules run once (every active alert document is written again, `@timestamp` moved on), then:
+rules run once (every active alert document is written again, `@timestamp` the run's start), then:
 
-- the poll: `AlertPoller.tick` — one search per space for all its subscriptions, the documents parsed,
-  matched to subscriptions and recognised or handed on, the cursor stored. Handing on is counted,
-  not sent to Slack (`process` is a stub): Slack's side is what the `fanout` benchmark measures;
-- the baseline: the same searches (same bodies, same `search_after` start, same paging) made
-  directly with `AsyncElasticsearch.search`, reading `hits.hits`.
+- the poll: `AlertPoller.tick` — one search per space for all its subscriptions, of the documents
+  new to it (after each rule's newest run read), parsed, matched to subscriptions and recognised
+  or handed on, the watermark stored. Handing on is counted, not sent to Slack (`process` is a
+  stub): Slack's side is what the `fanout` benchmark measures;
+- the baseline: the same searches (same bodies — the same read position, computed as the poller
+  computes it —, same paging) made directly with `AsyncElasticsearch.search`, reading `hits.hits`.
 
 They alternate which goes first. Round 0 hands every alert on (all are new); the rounds after
 find them all already handed on (written again, unchanged), as a steady state does.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import tempfile
 import threading
 import time
@@ -32,7 +34,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bench.figures import Result, Target, ratio
 from bench.sizes import Size
-from bot.alerts_index import ALERTS_INDEX, SORT, SOURCE_FIELDS, build_query
+from bot.alerts_index import ALERTS_INDEX, SORT, SOURCE_FIELDS, SpaceReading, build_query
+from bot.alerts_index.positions import millis
 from bot.services import Services
 from bot.settings import load_settings
 from bot.slack_identity import BotUser
@@ -128,11 +131,11 @@ async def poller_for(fake: FakeElasticsearch, workdir: Path, size: Size) -> Asyn
         await store.close()
 
 
-async def direct_searches(es: AsyncElasticsearch, plan: list[tuple[str, dict[str, Any], list[Any]]], page: int) -> int:
+async def direct_searches(es: AsyncElasticsearch, plan: list[tuple[str, dict[str, Any]]], page: int) -> int:
     """The poll's searches made directly: returns how many requests that took."""
     requests = 0
-    for _space, query, search_after in plan:
-        after = search_after
+    for _space, query in plan:
+        after: list[Any] | None = None
         while True:
             arguments: dict[str, Any] = {
                 "index": ALERTS_INDEX,
@@ -143,8 +146,9 @@ async def direct_searches(es: AsyncElasticsearch, plan: list[tuple[str, dict[str
                 "source": SOURCE_FIELDS,
                 "ignore_unavailable": True,
                 "allow_no_indices": True,
-                "search_after": after,
             }
+            if after is not None:
+                arguments["search_after"] = after
             answer = await es.search(**arguments)
             requests += 1
             hits = answer.body["hits"]["hits"]
@@ -161,9 +165,8 @@ async def run(size: Size) -> Result:
     requests_per_tick: list[int] = []
     direct_requests: list[int] = []
     handed_on: list[int] = []
-    start = datetime.now(UTC) - timedelta(minutes=10)
+    read: list[int] = []
     with tempfile.TemporaryDirectory(prefix="bench-alerts-poll-") as tmp, es_thread() as (fake, loop):
-        on(loop, lambda: seed(fake, alerts, spaces, start))
         async with poller_for(fake, Path(tmp), size) as (poller, store):
             for n in range(subscriptions):  # per space: rules first, then the two tags
                 s, k = n % spaces, n // spaces
@@ -178,10 +181,8 @@ async def run(size: Size) -> Result:
                     created_by="U0BENCH",
                 )
             subs = await store.list_alert_subscriptions()
-            for s in range(spaces):  # the subscriptions were made after the alerts: read from before them
-                await store.start_alert_cursor(
-                    f"space-{s}", cursor_ms=int(start.timestamp() * 1000) - 1, cursor_uuid=""
-                )
+            start = datetime.now(UTC)  # the rules run after the channels subscribed
+            on(loop, lambda: seed(fake, alerts, spaces, start))
             expected = expected_pairs(subs, alerts, spaces)
             direct = AsyncElasticsearch(fake.url, api_key=fake.api_key, request_timeout=60)
             try:
@@ -190,20 +191,25 @@ async def run(size: Size) -> Result:
                     written = start + timedelta(seconds=n + 1)
                     if n:
                         on(loop, lambda at=written: rewrite(fake, at))
-                    # The baseline's plan: what this tick will search, from where.
+                    # The baseline's plan: what this tick will search, computed as the poller computes it.
+                    now = tick_at + timedelta(seconds=10 * n)
                     plan = []
                     for s in range(spaces):
                         space = f"space-{s}"
+                        space_subs = [x for x in subs if x.space == space]
+                        floor = millis(min(x.created_at for x in space_subs) - poller.overlap)
                         state = await store.alert_poll_state(space)
-                        assert state is not None and state.cursor_ms is not None
-                        since = state.cursor_ms - int(poller.overlap.total_seconds() * 1000)
-                        interest = interest_of(x for x in subs if x.space == space)
-                        plan.append((space, build_query(space, interest), [since, ""]))
+                        watermark = floor if state is None or state.cursor_ms is None else state.cursor_ms
+                        reading = copy.deepcopy(
+                            poller.readings.get(space) or SpaceReading(searchable_within=poller.overlap)
+                        )
+                        read_from = reading.pass_from(watermark, floor, now).read_from
+                        plan.append((space, build_query(space, interest_of(space_subs), read_from=read_from)))
                     if n == 0:
                         await direct_searches(direct, plan, poller.page_size)  # warm-up of the client
                     direct_first = n % 2 == 0
 
-                    async def baseline(plan: list[tuple[str, dict[str, Any], list[Any]]] = plan) -> None:
+                    async def baseline(plan: list[tuple[str, dict[str, Any]]] = plan) -> None:
                         began = time.thread_time()
                         direct_requests.append(await direct_searches(direct, plan, poller.page_size))
                         direct_cpu.append(time.thread_time() - began)
@@ -212,10 +218,11 @@ async def run(size: Size) -> Result:
                         await baseline()
                     before = poller.searches
                     began = time.thread_time()
-                    polls = await poller.tick(tick_at + timedelta(seconds=10 * n))
+                    polls = await poller.tick(now)
                     poll_cpu.append(time.thread_time() - began)
                     requests_per_tick.append(poller.searches - before)
                     handed_on.append(sum(p.handed_on for p in polls.values()))
+                    read.append(sum(p.changes for p in polls.values()))
                     if not direct_first:
                         await baseline()
             finally:
@@ -233,6 +240,7 @@ async def run(size: Size) -> Result:
         "es_requests_per_tick": requests_per_tick,
         "direct_requests_per_tick": direct_requests,
         "handed_on_per_tick": handed_on,
+        "documents_read_per_tick": read,
         "poll_cpu_s": poll_cpu,
         "direct_cpu_s": direct_cpu,
         "first_tick_ratio": ratio(poll_cpu[0], direct_cpu[0]),

@@ -15,6 +15,7 @@ import signal
 import tempfile
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from bot import aio
@@ -142,7 +143,8 @@ async def running_demo(
             stack.push_async_callback(kibana.stop)
         es: FakeElasticsearch | None = None
         if alerts_as_data and kibana is not None:
-            es = FakeElasticsearch()
+            es = FakeElasticsearch(run_duration=RULE_RUN_TAKES)
+            es.follow(kibana)  # disabling a rule with untrack untracks its alerts there, as Kibana does
             await es.start(host)
             stack.push_async_callback(es.stop)
         slack = await stack.enter_async_context(FakeSlack())
@@ -177,13 +179,14 @@ async def running_demo(
 
 
 RULE_RUN_SECONDS = 10.0
+RULE_RUN_TAKES = timedelta(seconds=2)
 
 
 async def _rule_runs(es: FakeElasticsearch, kibana: FakeKibana) -> None:
-    """The fake Kibana's rules run: their alerts are written to the fake Elasticsearch (then the
-    bot's poller finds them)."""
+    """The fake Kibana's rules run: each run takes RULE_RUN_TAKES and writes its alerts to the fake
+    Elasticsearch when it ends, stamped with its start, as Kibana does (then the bot's poller finds them)."""
     while True:
-        es.alerts_from(kibana)
+        await es.run_rules(kibana)
         await asyncio.sleep(RULE_RUN_SECONDS)
 
 

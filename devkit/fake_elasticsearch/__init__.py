@@ -5,11 +5,19 @@
         es.recover(rule_id="r1", instance_id="host-1")
         es.alerts_from(fake_kibana)                     # one rule run of the fake Kibana's rules
         es.fire(fake_kibana, "r1", "host-1")            # that rule finds host-1 and runs: a new alert
-        es.resolve(fake_kibana, "r1", "host-1")         # … no longer finds it and runs: it recovers
+        es.resolve(fake_kibana, "r1", "host-1", took=timedelta(seconds=20))
+                                                        # … a 20 s run no longer finds it: it recovers,
+                                                        #   its document stamped 20 s ago (the run's start)
+        es.follow(fake_kibana)                          # disabling a rule with untrack untracks its alerts
+        es.untrack(rule_id="r1", instance_id="host-2")  # status, end and time range change, nothing else
         es.deny_alerts_read()                           # 403 on every search, as ES words it
         es.fault("POST", r"/.+/_search", status=503, times=1)
         ...                                             # drive the official client against es.url
         assert len(es.searches()) == 1
+
+Documents are written as Kibana's alerting framework writes them (devkit/fake_elasticsearch/writes.py):
+stamped with the rule run's start, written at its end (`FakeElasticsearch(run_duration=…)`, or `took=`
+per run); untracking changes only `kibana.alert.status`, `.end` and `.time_range`.
 
 Faithful to Elasticsearch 8.x/9.x as the official Python client sees it: `X-Elastic-Product` on
 every answer, `GET /` cluster info, REST compatibility headers (an 8.x server refuses

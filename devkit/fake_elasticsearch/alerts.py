@@ -1,10 +1,13 @@
 """Alert documents in Kibana's alerts-as-data shape, and the indices that hold them.
 
 Kibana writes one document per alert (its `_id` is `kibana.alert.uuid`) into the concrete index
-behind a write alias, and updates that same document as the alert goes on, recovers or is
-untracked: `event.action` open → active → close, `kibana.alert.status` active → recovered (or
-untracked), `@timestamp` the time of the rule run that last wrote it. Framework fields are stored
-as dotted keys, as the alerts client writes them. Aliases (`.alerts-{context}.alerts-{namespace}`)
+behind a write alias, and updates that same document as the alert goes on or recovers:
+`event.action` open → active → close, `kibana.alert.status` active → recovered, `@timestamp` the
+START of the rule run that last wrote it (`alerts_client.ts` `persistAlerts`: `startedAtString`),
+though the run writes its documents when it ends. Untracking (a rule disabled with untrack, a bulk
+untrack) is an update-by-query that changes `kibana.alert.status` (→ untracked), `kibana.alert.end`
+and `kibana.alert.time_range` only (`setAlertsToUntracked`). Framework fields are stored as dotted
+keys, as the alerts client writes them. Aliases (`.alerts-{context}.alerts-{namespace}`)
 and backing indices (`.internal.alerts-{context}.alerts-{namespace}-000001`) follow Elastic's
 "Query alert indices" documentation; only Security's namespace is the space id, every other rule
 type writes namespace `default` whatever the space, so the space is `kibana.space_ids`.
@@ -71,6 +74,8 @@ class AlertDoc:
     timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
     workflow_status: str = "open"
     action_group: str = "threshold met"
+    duration_us: int = 0  # as of the rule run that last wrote the document
+    execution_uuid: str = field(default_factory=lambda: str(uuid_module.uuid4()))  # that run's
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -83,19 +88,19 @@ class AlertDoc:
 
     def source(self) -> dict[str, Any]:
         context, category = RULE_TYPE_CONTEXTS.get(self.rule_type_id, DEFAULT_CONTEXT)
-        duration_end = self.end or self.timestamp
+        time_range = {"gte": iso(self.start)} if self.end is None else {"gte": iso(self.start), "lte": iso(self.end)}
         doc: dict[str, Any] = {
             "@timestamp": iso(self.timestamp),
             "event.action": self.event_action,
             "event.kind": "signal",
             "kibana.alert.action_group": "recovered" if self.status == "recovered" else self.action_group,
-            "kibana.alert.duration.us": max(0, int((duration_end - self.start).total_seconds() * 1_000_000)),
+            "kibana.alert.duration.us": self.duration_us,
             "kibana.alert.flapping": False,
             "kibana.alert.instance.id": self.instance_id,
             "kibana.alert.reason": self.reason,
             "kibana.alert.rule.category": category,
             "kibana.alert.rule.consumer": self.consumer,
-            "kibana.alert.rule.execution.uuid": str(uuid_module.uuid4()),
+            "kibana.alert.rule.execution.uuid": self.execution_uuid,
             "kibana.alert.rule.name": self.rule_name,
             "kibana.alert.rule.producer": context.split(".")[0] if context != "default" else "alerts",
             "kibana.alert.rule.revision": 0,
@@ -104,6 +109,7 @@ class AlertDoc:
             "kibana.alert.rule.uuid": self.rule_uuid,
             "kibana.alert.start": iso(self.start),
             "kibana.alert.status": self.status,
+            "kibana.alert.time_range": time_range,
             "kibana.alert.uuid": self.uuid,
             "kibana.alert.workflow_status": self.workflow_status,
             "kibana.space_ids": [self.space],

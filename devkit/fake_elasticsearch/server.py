@@ -10,8 +10,8 @@ import json
 import logging
 import re
 import uuid as uuid_module
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote
 
@@ -25,6 +25,7 @@ from . import errors
 from .alerts import AlertDoc
 from .errors import EsError
 from .search import Stored, merge_params, run_search
+from .writes import AlertWrites
 
 log = logging.getLogger(__name__)
 SEARCH_PATH = re.compile(r"^/(?:(?P<index>[^/_][^/]*)/)?_search$")
@@ -35,7 +36,7 @@ def _default_keys() -> dict[str, str]:
     return {"fake-es-key-id": "fake-es-key-secret"}
 
 
-class FakeElasticsearch(ServedFake):
+class FakeElasticsearch(AlertWrites, ServedFake):
     """A fake Elasticsearch; see devkit/fake_elasticsearch/__init__.py for the interface."""
 
     def __init__(
@@ -47,6 +48,7 @@ class FakeElasticsearch(ServedFake):
         api_key_owner: str = "elastic",
         version: str = "8.17.0",
         cluster_name: str = "fake-cluster",
+        run_duration: timedelta = timedelta(0),
     ) -> None:
         self.api_keys = dict(api_keys) if api_keys is not None else _default_keys()
         self.users = dict(users) if users is not None else {"elastic": "changeme"}
@@ -56,6 +58,8 @@ class FakeElasticsearch(ServedFake):
         self.cluster_name = cluster_name
         self.cluster_uuid = str(uuid_module.uuid5(uuid_module.NAMESPACE_DNS, cluster_name))
         self.alerts: dict[str, AlertDoc] = {}
+        self._active_ids: dict[tuple[str, str, str], str] = {}
+        self.run_duration = run_duration  # how long a rule run takes (its documents are stamped with its start)
         self.documents: dict[str, dict[str, dict[str, Any]]] = {}  # extra (non-alert) indices: name -> id -> source
         self.alerts_read: ReadMode = "granted"
         self.cluster_monitor = True
@@ -88,150 +92,6 @@ class FakeElasticsearch(ServedFake):
 
     def searches(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.route == "/{index}/_search"]
-
-    # ------------------------------------------------------------------ seeding
-    def add_alert(
-        self,
-        *,
-        rule_id: str,
-        instance_id: str,
-        rule_name: str = "CPU usage above 90%",
-        space: str = "default",
-        tags: Iterable[str] = (),
-        rule_type_id: str = ".index-threshold",
-        consumer: str = "alerts",
-        reason: str | None = None,
-        at: datetime | None = None,
-        uuid: str | None = None,
-    ) -> dict[str, Any]:
-        """A new active alert (`event.action` open), or, when that rule already has this alert active,
-        the next run that still sees it (`event.action` active, `@timestamp` moved on). Returns the
-        stored document."""
-        moment = at or datetime.now(UTC)
-        current = self._active(rule_id, instance_id, space)
-        if current is not None:
-            current.event_action = "active"
-            current.timestamp = moment
-            if reason is not None:
-                current.reason = reason
-            return current.source()
-        alert = AlertDoc(
-            uuid=uuid or str(uuid_module.uuid4()),
-            instance_id=instance_id,
-            rule_uuid=rule_id,
-            rule_name=rule_name,
-            rule_type_id=rule_type_id,
-            consumer=consumer,
-            space=space,
-            tags=list(tags),
-            reason=reason or f"{instance_id} is above the threshold of rule {rule_name}",
-            start=moment,
-            timestamp=moment,
-        )
-        self.alerts[alert.uuid] = alert
-        return alert.source()
-
-    def recover(
-        self, *, rule_id: str, instance_id: str, space: str = "default", at: datetime | None = None
-    ) -> dict[str, Any]:
-        """The run in which the alert recovers: status recovered, `event.action` close, `kibana.alert.end`."""
-        return self._finish(rule_id, instance_id, space, at, status="recovered")
-
-    def untrack(
-        self, *, rule_id: str, instance_id: str, space: str = "default", at: datetime | None = None
-    ) -> dict[str, Any]:
-        """The alert untracked (its rule disabled with untrack, or deleted): status untracked."""
-        return self._finish(rule_id, instance_id, space, at, status="untracked")
-
-    def _finish(
-        self, rule_id: str, instance_id: str, space: str, at: datetime | None, *, status: str
-    ) -> dict[str, Any]:
-        alert = self._active(rule_id, instance_id, space)
-        if alert is None:
-            raise KeyError(f"no active alert {instance_id!r} of rule {rule_id!r} in space {space!r}")
-        moment = at or datetime.now(UTC)
-        alert.status, alert.event_action, alert.end, alert.timestamp = status, "close", moment, moment
-        return alert.source()
-
-    def _active(self, rule_id: str, instance_id: str, space: str) -> AlertDoc | None:
-        for alert in self.alerts.values():
-            if (alert.rule_uuid, alert.instance_id, alert.space, alert.status) == (
-                rule_id,
-                instance_id,
-                space,
-                "active",
-            ):
-                return alert
-        return None
-
-    def alerts_from(self, fake_kibana: Any, *, at: datetime | None = None) -> int:
-        """One rule run for every rule of `fake_kibana` (a FakeKibana): its active alerts become
-        (or stay) active alert documents, its untracked alerts are untracked, and alerts no longer active
-        recover. A disabled rule writes nothing but the untracking of its alerts. Returns how many
-        documents were written."""
-        return sum(self._run(rule, at) for rule in fake_kibana.rules.values())
-
-    def run_rule(self, fake_kibana: Any, rule_id: str, *, space: str = "default", at: datetime | None = None) -> int:
-        """One run of one rule of `fake_kibana`, as `alerts_from` runs every rule."""
-        return self._run(fake_kibana.stored_rule(rule_id, space), at)
-
-    def fire(
-        self, fake_kibana: Any, rule_id: str, *alert_ids: str, space: str = "default", at: datetime | None = None
-    ) -> int:
-        """The fake Kibana rule finds `alert_ids` (besides the ones already active) and runs once: new
-        alert documents for them, the active ones written again. Returns how many documents were written."""
-        rule = fake_kibana.stored_rule(rule_id, space)
-        fake_kibana.set_active_alerts(rule_id, [*rule.active_alerts, *alert_ids], space=space)
-        return self._run(rule, at)
-
-    def resolve(
-        self, fake_kibana: Any, rule_id: str, *alert_ids: str, space: str = "default", at: datetime | None = None
-    ) -> int:
-        """The fake Kibana rule no longer finds `alert_ids` (all its alerts when none is named) and runs
-        once: those alerts recover. Returns how many documents were written."""
-        rule = fake_kibana.stored_rule(rule_id, space)
-        kept = [a for a in rule.active_alerts if alert_ids and a not in alert_ids]
-        fake_kibana.set_active_alerts(rule_id, kept, space=space)
-        return self._run(rule, at)
-
-    def _run(self, rule: Any, at: datetime | None) -> int:
-        written = 0
-        if not rule.enabled:  # a disabled rule does not run; untracking (disable --untrack) still shows
-            for instance in rule.untracked_alerts:
-                if self._active(rule.id, instance, rule.space) is not None:
-                    self._finish(rule.id, instance, rule.space, at, status="untracked")
-                    written += 1
-            return written
-        for instance in rule.active_alerts:
-            self.add_alert(
-                rule_id=rule.id,
-                instance_id=instance,
-                rule_name=rule.name,
-                space=rule.space,
-                tags=rule.tags,
-                rule_type_id=rule.rule_type_id,
-                consumer=rule.consumer,
-                at=at,
-            )
-            written += 1
-        for alert in list(self.alerts.values()):
-            if (alert.rule_uuid, alert.space, alert.status) != (rule.id, rule.space, "active"):
-                continue
-            if alert.instance_id in rule.active_alerts:
-                continue
-            untracked = alert.instance_id in getattr(rule, "untracked_alerts", [])
-            self._finish(rule.id, alert.instance_id, rule.space, at, status="untracked" if untracked else "recovered")
-            written += 1
-        return written
-
-    def alert(self, rule_id: str, instance_id: str, space: str = "default") -> dict[str, Any]:
-        """The latest document of that alert (KeyError when there is none)."""
-        found = [
-            a for a in self.alerts.values() if (a.rule_uuid, a.instance_id, a.space) == (rule_id, instance_id, space)
-        ]
-        if not found:
-            raise KeyError(f"no alert {instance_id!r} of rule {rule_id!r} in space {space!r}")
-        return max(found, key=lambda a: a.timestamp).source()
 
     # ------------------------------------------------------------------ HTTP
     async def _handle(self, request: web.Request) -> web.StreamResponse:

@@ -68,8 +68,10 @@ def disable_rule(call: Call) -> Reply:
             untrack = coerce_boolean(call.json["untrack"], "request body.untrack")
     rule = load_rule(call, call.params["id"], "disable")
     if untrack and rule.active_alerts:
-        rule.untracked_alerts.extend(rule.active_alerts)
-        rule.active_alerts = []
+        untracked, rule.active_alerts = rule.active_alerts, []
+        rule.untracked_alerts.extend(untracked)
+        for listener in call.state.untrack_listeners:  # the update-by-query on alerts-as-data
+            listener(rule, untracked)
     if rule.enabled:
         rule.enabled = False
         rule.touch(call.username, call.now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -90,6 +90,9 @@ class KibanaState:
         self.sourcemaps: list[dict[str, Any]] = []
         self.agent_keys: list[dict[str, Any]] = []
         self.forbidden: list[Forbidden] = []
+        # Called with (rule, alert ids) when a rule is disabled with `untrack`: Kibana untracks the
+        # alerts' documents in alerts-as-data then, while it answers (FakeElasticsearch.follow).
+        self.untrack_listeners: list[Callable[[Rule, list[str]], None]] = []
         self.is_sufficiently_secure = True
         self.has_permanent_encryption_key = True
         self._seq = 0

@@ -5,28 +5,34 @@ Every ALERTS_POLL_INTERVAL seconds, for each space that has alert subscriptions:
 - one replica claims the space for this tick (`claim_key`, one key per space and tick slot), so
   the replicas share the work instead of repeating it;
 - it makes one search for all the space's subscriptions together (the union of their rules, tags
-  or "everything"), from the space's cursor in the store, paging with `search_after` (pages of
-  ALERTS_PAGE_SIZE, at most MAX_PAGES a tick: the rest follows next tick);
+  or "everything"), of the documents new to it (`bot.alerts_index.positions`: per rule, those
+  after the newest run of it read, since Kibana stamps every document of a run with the run's
+  start and writes them at its end; for other rules, runs that started lately; untracked alerts by
+  `kibana.alert.end`, since untracking changes nothing else), paging with `search_after` in pages
+  of ALERTS_PAGE_SIZE, at most MAX_PAGES a tick: the rest of that pass follows next tick;
 - each alert document that changed becomes the `AlertDelivery` the webhook would have parsed and
   is recorded through the delivery path (`Intake.record`, which the publisher then shows in Slack,
   retrying what Slack refuses) for each subscribed channel it matches. That is the webhook's own
   path, keyed on (space, rule, alert id, alert uuid): an alert that arrives by webhook and by
-  polling, or is read twice, is posted once; a recovery updates its message;
-- the cursor moves on (never backwards) once the alerts before it went through.
+  polling, or is read twice, is posted once; a recovery or an untracking updates its message;
+- the space's watermark in the store (the newest `@timestamp` read) moves on, never backwards:
+  after a restart, or on another replica, reading starts from it (less the longest rule run).
 
-The search starts OVERLAP before the stored cursor: Elasticsearch makes a write searchable up to
-a second later (the refresh interval), so a document written just before the cursor may only show
-up on a later search. What is read again is recognised (this replica remembers the state it last
-handed on for each alert) or, after a restart, found a duplicate by the store.
+What is read again is recognised (this replica remembers the state it last handed on for each
+alert) or, after a restart, found a duplicate by the store. A document the bot cannot show as it is
+is shown clipped, or skipped, and reported once per cause and hour (handlers.alerts.alert_documents);
+one the store keeps refusing is skipped after GIVE_UP_AFTER tries while the store answers: no
+document stops the alerts after it.
 
 When Elasticsearch cannot be reached or refuses (401/403), the space's channels are told once, in a
 sentence saying what to do; polling that space backs off (doubling up to MAX_BACKOFF) and, once it
-works again, the channels are told so and the cursor resumes where it stopped: nothing is lost.
+works again, the channels are told so and reading resumes where it stopped: nothing is lost.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -34,6 +40,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 
 from bot import aio
@@ -42,17 +49,18 @@ from bot.alerts_index import (
     AlertChanges,
     AlertCursor,
     AlertsIndexError,
-    AlertsIndexForbidden,
-    AlertsIndexUnauthorized,
-    AlertsIndexUnavailable,
-    AlertsIndexUnreachable,
     Interest,
+    SpaceReading,
+    UnreadableAlert,
     client_from_settings,
     search_alert_changes,
 )
+from bot.alerts_index.positions import SEARCHABLE_WITHIN, Pass, millis
 from bot.services import Services
 from bot.store import AlertSubscription
 from bot.store.alert_groups import Recorded
+from handlers.alerts.alert_documents import Reported, cause_of, delivery_of
+from handlers.alerts.poll_problems import problem_kind, problem_text
 from handlers.alerts.webhook import AlertDelivery
 from handlers.shared.replies import Replies
 
@@ -62,11 +70,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CLAIMS = "alerts-poll"
-OVERLAP = timedelta(seconds=5)  # Elasticsearch's refresh interval is 1 s; a margin for clock skew too
-MAX_PAGES = 10  # per space and tick; the rest follows on the next tick
+MAX_PAGES = 10  # per space and tick; the rest of the pass follows on the next tick
 MAX_BACKOFF = timedelta(minutes=5)
 TELL_TRANSIENT_AFTER = 3  # unreachable / 5xx: tell the channels after this many failed polls in a row
 REMEMBERED_ALERTS = 200_000  # alert states remembered to recognise documents read again
+GIVE_UP_AFTER = 5  # ticks in a row the store refuses one alert (while it answers) before it is skipped
 
 
 class Recording(Protocol):
@@ -90,18 +98,8 @@ class SpacePoll:
     outcomes: dict[str, int] = field(default_factory=dict)  # the store's: new, changed, recovered, duplicate, …
     problem: str | None = None  # the Elasticsearch problem, when the search failed
     incomplete: bool = False  # stopped early (more pages, or a delivery that failed to be recorded)
-
-
-def problem_kind(error: AlertsIndexError) -> str:
-    if isinstance(error, AlertsIndexUnauthorized):
-        return "unauthorized"
-    if isinstance(error, AlertsIndexForbidden):
-        return "forbidden"
-    if isinstance(error, AlertsIndexUnreachable):
-        return "unreachable"
-    if isinstance(error, AlertsIndexUnavailable):
-        return "unavailable"
-    return "rejected"
+    clipped: int = 0  # alert documents shown clipped to what the bot keeps
+    unshown: int = 0  # alert documents that could not be shown (reported, never blocking)
 
 
 def matches(subscription: AlertSubscription, change: AlertChange) -> bool:
@@ -124,30 +122,6 @@ def interest_of(subscriptions: Iterable[AlertSubscription]) -> Interest:
     return interest
 
 
-def delivery_of(change: AlertChange, space: str) -> AlertDelivery:
-    """The delivery the webhook connector would have sent for this alert document."""
-    finished = change.finished
-    reason = change.reason or ""
-    if change.untracked and not reason:
-        reason = "The alert is no longer tracked (its rule was disabled or deleted, or the alert was untracked)."
-    return AlertDelivery(
-        rule_id=change.rule_uuid,
-        rule_name=change.rule_name,
-        space_id=space,
-        alert_id=change.instance_id,
-        alert_uuid=change.alert_uuid,
-        action_group=("recovered" if finished else change.action_group or "active"),
-        state="recovered" if finished else "active",
-        reason=reason,
-        tags=list(change.rule_tags),
-        date=(change.end if finished and change.end else change.start or change.timestamp),
-    )
-
-
-def _key(cursor: AlertCursor) -> tuple[int, str]:
-    return cursor.timestamp_ms, cursor.alert_uuid
-
-
 class AlertPoller:
     """The poller of one replica; `tick(now)` is one round (tests and benchmarks call it directly)."""
 
@@ -161,7 +135,7 @@ class AlertPoller:
         interval: float | None = None,
         page_size: int | None = None,
         max_pages: int = MAX_PAGES,
-        overlap: timedelta = OVERLAP,
+        overlap: timedelta = SEARCHABLE_WITHIN,
     ) -> None:
         settings = services.settings
         self.services = services
@@ -170,12 +144,15 @@ class AlertPoller:
         self.interval = interval if interval is not None else settings.alerts_poll_interval
         self.page_size = page_size if page_size is not None else settings.alerts_page_size
         self.max_pages = max_pages
-        self.overlap = overlap
+        self.overlap = overlap  # a write is searchable within this (refresh interval, clocks of Kibana's nodes)
         self.searches = 0  # Elasticsearch searches made, in all
         self.paused = False  # True: the background loop does not tick (tests drive `tick` themselves)
         self._es = es
         self._own_es = es is None
         self._handed: OrderedDict[tuple[str, str], tuple[object, ...]] = OrderedDict()
+        self.readings: dict[str, SpaceReading] = {}  # where this replica reads each space from
+        self._strikes: dict[tuple[str, str], int] = {}  # (space, alert uuid) -> ticks in a row the store refused it
+        self._reported = Reported()
         self._failures: dict[str, int] = {}
         self._retry_at: dict[str, datetime] = {}
         self._turn = asyncio.Lock()
@@ -223,6 +200,8 @@ class AlertPoller:
             spaces: dict[str, list[AlertSubscription]] = {}
             for subscription in subscriptions:
                 spaces.setdefault(subscription.space, []).append(subscription)
+            for gone in set(self.readings) - set(spaces):
+                del self.readings[gone]  # a space without subscriptions starts afresh if it gets some again
             polls = await asyncio.gather(*(self._space(space, subs, now) for space, subs in sorted(spaces.items())))
         return {poll.space: poll for poll in polls}
 
@@ -241,14 +220,14 @@ class AlertPoller:
         await store.release_key(CLAIMS, f"{space}@{slot - 1}")  # keeps one or two rows per space, not one a tick
         poll.polled = True
         state = await store.alert_poll_state(space)
+        floor = millis(min(s.created_at for s in subscriptions) - self.overlap)  # nothing from before subscribing
         if state is None or state.cursor_ms is None:
-            start = min(s.created_at for s in subscriptions) - self.overlap
-            state = await store.start_alert_cursor(space, cursor_ms=int(start.timestamp() * 1000), cursor_uuid="")
+            state = await store.start_alert_cursor(space, cursor_ms=floor, cursor_uuid="")
         assert state.cursor_ms is not None
-        stored = AlertCursor(timestamp_ms=state.cursor_ms, alert_uuid=state.cursor_uuid or "")
-        since = AlertCursor(timestamp_ms=stored.timestamp_ms - int(self.overlap.total_seconds() * 1000), alert_uuid="")
+        reading = self.readings.setdefault(space, SpaceReading(searchable_within=self.overlap))
+        current = reading.pass_from(state.cursor_ms, floor, now)
         try:
-            found = await self._read(space, subscriptions, since, stored)
+            found = await self._read(space, subscriptions, current)
         except AlertsIndexError as error:
             self.searches += 1
             poll.searches = 1
@@ -261,56 +240,87 @@ class AlertPoller:
         self._retry_at.pop(space, None)
         if state.problem is not None:
             await self._works_again(space, subscriptions)
-        done = await self._hand_on(space, subscriptions, found.changes, poll)
-        if _key(done) > _key(stored):
-            await store.advance_alert_cursor(space, cursor_ms=done.timestamp_ms, cursor_uuid=done.alert_uuid)
+        newest = await self._hand_on(space, subscriptions, found, poll, reading, current)
+        if not poll.incomplete:
+            reading.done(now)
+        if newest > state.cursor_ms:
+            await store.advance_alert_cursor(space, cursor_ms=newest, cursor_uuid="")
         return poll
 
-    async def _read(
-        self, space: str, subscriptions: Sequence[AlertSubscription], since: AlertCursor, stored: AlertCursor
-    ) -> AlertChanges:
-        """The changes from `since` on, page by page: at most `max_pages` pages past the stored cursor
-        (the pages of the overlap, read again, do not count, so a busy overlap never stalls the cursor)."""
-        found = AlertChanges(cursor=since)
-        fresh_pages = 0
-        while fresh_pages < self.max_pages:
-            page = await search_alert_changes(
-                self.es,
-                space=space,
-                interest=interest_of(subscriptions),
-                cursor=found.cursor,
-                page_size=self.page_size,
-                max_pages=1,
-                url=str(self.services.settings.elasticsearch_url or ""),
-            )
-            found.searches += page.searches
-            found.changes.extend(page.changes)
-            found.cursor = page.cursor
-            if page.complete:
-                return found
-            if page.cursor is not None and _key(page.cursor) > _key(stored):
-                fresh_pages += 1
-        found.complete = False
-        return found
+    async def _read(self, space: str, subscriptions: Sequence[AlertSubscription], current: Pass) -> AlertChanges:
+        """The next pages of the pass under way (at most `max_pages`)."""
+        after = AlertCursor(timestamp_ms=current.after[0], alert_uuid=current.after[1]) if current.after else None
+        return await search_alert_changes(
+            self.es,
+            space=space,
+            interest=interest_of(subscriptions),
+            cursor=after,
+            read_from=current.read_from,
+            page_size=self.page_size,
+            max_pages=self.max_pages,
+            url=str(self.services.settings.elasticsearch_url or ""),
+        )
 
     async def _hand_on(
-        self, space: str, subscriptions: Sequence[AlertSubscription], changes: list[AlertChange], poll: SpacePoll
-    ) -> AlertCursor:
-        """Record each changed alert for each channel it matches, oldest first; returns the cursor after
-        the last alert that went through (a failure to record stops there: the next tick tries again)."""
-        done = AlertCursor(timestamp_ms=0, alert_uuid="")
-        for change in changes:
-            remembered = (space, change.alert_uuid)
-            shown = change.shown
-            if self._handed.get(remembered) != shown:
-                channels = list(dict.fromkeys(s.channel for s in subscriptions if matches(s, change)))
-                if channels and not await self._deliver(delivery_of(change, space), channels, poll):
-                    poll.incomplete = True
-                    break
-                self._remember(remembered, shown)
-            if _key(change.cursor) > _key(done):
-                done = change.cursor
-        return done
+        self,
+        space: str,
+        subscriptions: Sequence[AlertSubscription],
+        found: AlertChanges,
+        poll: SpacePoll,
+        reading: SpaceReading,
+        current: Pass,
+    ) -> int:
+        """Record each changed alert for each channel it matches, in the order read; returns the newest
+        `@timestamp` gone through. A failure to record stops there (the pass resumes from it next tick),
+        unless the store keeps refusing that one alert while it answers: then it is skipped, reported."""
+        newest = 0
+        documents: Iterable[AlertChange | UnreadableAlert] = heapq.merge(
+            found.changes, found.unreadable, key=lambda d: (d.cursor.timestamp_ms, d.cursor.alert_uuid)
+        )
+        for document in documents:
+            rule = document.rule_uuid
+            if isinstance(document, UnreadableAlert):
+                poll.unshown += 1
+                self._reported(space, document.cause, f"skipped alert document {document.id} in {document.index}")
+            elif not await self._change(space, subscriptions, document, poll):
+                poll.incomplete = True
+                break
+            if rule is not None:
+                reading.read(rule, document.cursor.timestamp_ms)
+            newest = max(newest, document.cursor.timestamp_ms)
+            current.after = (document.cursor.timestamp_ms, document.cursor.alert_uuid)
+        return newest
+
+    async def _change(
+        self, space: str, subscriptions: Sequence[AlertSubscription], change: AlertChange, poll: SpacePoll
+    ) -> bool:
+        """Hand one alert document on (unless it is what was handed on last); False: try again next tick."""
+        remembered = (space, change.alert_uuid)
+        shown = change.shown
+        if self._handed.get(remembered) == shown:
+            return True
+        try:
+            delivery, clipped = delivery_of(change, space)
+        except ValidationError as error:
+            poll.unshown += 1
+            self._reported(space, cause_of(error), f"skipped alert {change.alert_uuid} of rule {change.rule_uuid}")
+            self._remember(remembered, shown)
+            return True
+        for cause in clipped:
+            self._reported(space, cause, f"alert {change.alert_uuid} of rule {change.rule_uuid} shown clipped")
+        poll.clipped += bool(clipped)
+        channels = list(dict.fromkeys(s.channel for s in subscriptions if matches(s, change)))
+        if channels and not await self._deliver(delivery, channels, poll):
+            strikes = self._strikes.get(remembered, 0) + 1
+            if strikes < GIVE_UP_AFTER or not await self.services.store.ping():
+                self._strikes[remembered] = strikes
+                return False
+            poll.unshown += 1
+            what = f"skipped alert {change.alert_uuid} of rule {change.rule_uuid}"
+            self._reported(space, f"the store refused it {GIVE_UP_AFTER} times", what)
+        self._strikes.pop(remembered, None)
+        self._remember(remembered, shown)
+        return True
 
     async def _deliver(self, delivery: AlertDelivery, channels: list[str], poll: SpacePoll) -> bool:
         for channel in channels:
@@ -376,26 +386,3 @@ class AlertPoller:
                 log.warning("alert polling: could not tell %s: %s", channel, error.response.get("error"))
             except Exception as error:  # aiohttp errors, timeouts
                 log.warning("alert polling: could not tell %s: %s", channel, type(error).__name__)
-
-
-def problem_text(space: str, kind: str, sentence: str, slash: str) -> str:
-    """One message for the channel: what happened, what to do, and that nothing will be lost."""
-    what = {
-        "forbidden": "Elasticsearch refuses to let me read Kibana's alerts",
-        "unauthorized": "Elasticsearch rejects my credentials",
-        "unreachable": "I cannot reach Elasticsearch",
-        "unavailable": "Elasticsearch is failing",
-        "rejected": "Elasticsearch refuses my alert search",
-    }[kind]
-    todo = {
-        "forbidden": "An admin of the bot should grant its API key `read` on `.alerts-*`.",
-        "unauthorized": "An admin of the bot should check ELASTICSEARCH_API_KEY (KIBANA_API_KEY when it is unset).",
-        "unreachable": "An admin of the bot should check ELASTICSEARCH_URL and that Elasticsearch is up.",
-        "unavailable": "It usually passes; if it lasts, an admin should look at the cluster's health.",
-        "rejected": "An admin of the bot should run `python -m bot check` and look at the bot's log.",
-    }[kind]
-    return (
-        f":warning: {what}, so alerts of space `{space}` are not reaching this channel: {sentence}. {todo} "
-        f"I keep trying and will post the alerts I missed once it works (`{slash} alerts subscriptions` "
-        "shows the state)."
-    )

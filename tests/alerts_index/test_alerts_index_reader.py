@@ -81,7 +81,7 @@ async def test_changes_are_typed_models_with_a_cursor(es: AsyncElasticsearch, fa
     assert change.cursor == AlertCursor(timestamp_ms=int(T0.timestamp() * 1000), alert_uuid=change.alert_uuid)
 
 
-async def test_after_the_cursor_come_recoveries_untracking_and_ongoing_alerts(
+async def test_after_the_cursor_come_recoveries_and_ongoing_alerts_but_not_untracking(
     es: AsyncElasticsearch, fake_es: FakeElasticsearch
 ) -> None:
     fake_es.add_alert(rule_id="cpu", instance_id="h1", at=at(0))
@@ -96,11 +96,15 @@ async def test_after_the_cursor_come_recoveries_untracking_and_ongoing_alerts(
     later = await search_alert_changes(es, space="default", interest=ALL, cursor=first.cursor)
     assert sorted((c.instance_id, c.status, c.event_action) for c in later.changes) == [
         ("h1", "recovered", "close"),
-        ("h2", "untracked", "close"),
         ("h3", "active", "active"),
     ]
     recovered = next(c for c in later.changes if c.instance_id == "h1")
     assert recovered.end == at(1)
+    # Untracking keeps @timestamp and event.action: it stays where the rule run put it, before the cursor.
+    [untracked] = [c for c in first.changes if c.instance_id == "h2"]
+    everything = await search_alert_changes(es, space="default", interest=ALL, cursor=None)
+    [now] = [c for c in everything.changes if c.instance_id == "h2"]
+    assert (now.status, now.event_action, now.cursor, now.end) == ("untracked", "open", untracked.cursor, at(1))
 
 
 async def test_paging_with_search_after_until_done(es: AsyncElasticsearch, fake_es: FakeElasticsearch) -> None:
@@ -188,10 +192,26 @@ async def test_unreachable_and_unavailable(fake_es: FakeElasticsearch) -> None:
             await search_alert_changes(client, space="default", interest=ALL, cursor=None, url=url)
 
 
-async def test_an_unreadable_document_is_rejected(es: AsyncElasticsearch, fake_es: FakeElasticsearch) -> None:
+async def test_an_unreadable_document_is_reported_and_the_others_are_read(
+    es: AsyncElasticsearch, fake_es: FakeElasticsearch
+) -> None:
     doc = fake_es.add_alert(rule_id="cpu", instance_id="h1", at=at(0))
     fake_es.alerts[doc["kibana.alert.uuid"]].extra["kibana.alert.start"] = "not a date"
-    with pytest.raises(AlertsIndexRejected, match="could not be read"):
+    fake_es.add_alert(rule_id="cpu", instance_id="h2", at=at(1))
+    result = await search_alert_changes(es, space="default", interest=ALL, cursor=None)
+    assert [c.instance_id for c in result.changes] == ["h2"]
+    [unreadable] = result.unreadable
+    assert (unreadable.id, unreadable.rule_uuid) == (doc["kibana.alert.uuid"], "cpu")
+    assert unreadable.cause.startswith("kibana.alert.start: Input should be a valid datetime")
+    assert unreadable.index == ".internal.alerts-stack.alerts-default-000001"
+    assert result.cursor == result.changes[0].cursor  # read past it
+
+
+async def test_an_answer_without_sort_values_is_rejected(es: AsyncElasticsearch, fake_es: FakeElasticsearch) -> None:
+    fake_es.add_alert(rule_id="cpu", instance_id="h1", at=at(0))
+    hit = {"_index": "x", "_id": "y", "_source": {}}
+    fake_es.fault("POST", r"/.+/_search", status=200, body={"hits": {"hits": [hit]}}, times=1)
+    with pytest.raises(AlertsIndexRejected, match="came without its sort values"):
         await search_alert_changes(es, space="default", interest=ALL, cursor=None)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -245,6 +246,63 @@ async def test_alerts_from_the_fake_kibana_agree_with_its_rules(
     cpu_rule.active_alerts, cpu_rule.enabled = [], False
     fake_es.alerts_from(kibana, at=T0 + timedelta(minutes=3))
     assert fake_es.alert("cpu", "h2")["kibana.alert.status"] == "untracked"
+
+
+# ------------------------------------------------------------------------ written as Kibana writes them
+async def test_a_run_stamps_its_documents_with_its_start_and_writes_them_at_its_end(
+    fake_es: FakeElasticsearch,
+) -> None:
+    kibana = FakeKibana()
+    kibana.add_rule(id="cpu", active_alerts=["h1"])
+    before = datetime.now(UTC)
+    fake_es.alerts_from(kibana, took=timedelta(seconds=20))  # a run that ends now began 20 s ago
+    stamped = datetime.fromisoformat(fake_es.alert("cpu", "h1")["@timestamp"])
+    assert before - timedelta(seconds=21) < stamped <= datetime.now(UTC) - timedelta(seconds=20)
+
+    kibana.set_active_alerts("cpu", ["h1", "h2"])
+    began = datetime.now(UTC)
+    run = asyncio.create_task(fake_es.run_rules(kibana, took=timedelta(milliseconds=200)))
+    await asyncio.sleep(0.05)
+    with pytest.raises(KeyError):  # nothing written while the run goes on
+        fake_es.alert("cpu", "h2")
+    assert await run == 2
+    h1, h2 = fake_es.alert("cpu", "h1"), fake_es.alert("cpu", "h2")
+    assert h1["@timestamp"] == h2["@timestamp"] and datetime.fromisoformat(h2["@timestamp"]) - began < timedelta(
+        milliseconds=100
+    )
+    assert h1["kibana.alert.rule.execution.uuid"] == h2["kibana.alert.rule.execution.uuid"]  # one run
+    assert h2["kibana.alert.time_range"] == {"gte": h2["kibana.alert.start"]}
+
+    fake_es.resolve(kibana, "cpu", "h1", at=T0 + timedelta(days=1000))
+    recovered = fake_es.alert("cpu", "h1")
+    assert recovered["kibana.alert.end"] == recovered["@timestamp"] == recovered["kibana.alert.time_range"]["lte"]
+    fake_es.alerts_from(kibana, at=T0 + timedelta(days=1001))
+    assert fake_es.alert("cpu", "h1") == recovered  # a recovered alert's document is not written again
+
+
+async def test_untracking_changes_only_the_status_the_end_and_the_time_range(fake_es: FakeElasticsearch) -> None:
+    before = fake_es.add_alert(rule_id="cpu", instance_id="h1", at=T0)
+    after = fake_es.untrack(rule_id="cpu", instance_id="h1", at=T0 + timedelta(hours=1))
+    changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+    assert changed == {"kibana.alert.status", "kibana.alert.end", "kibana.alert.time_range"}
+    assert after["kibana.alert.status"] == "untracked" and after["event.action"] == "open"
+    assert after["kibana.alert.end"] == after["kibana.alert.time_range"]["lte"] == "2026-03-01T13:00:00.000Z"
+
+
+async def test_a_rule_disabled_with_untrack_in_the_fake_kibana_is_untracked_at_once(
+    fake_es: FakeElasticsearch, fake_kibana: FakeKibana, kibana_http: httpx.AsyncClient
+) -> None:
+    fake_es.follow(fake_kibana)
+    fake_kibana.add_rule(id="cpu", active_alerts=["h1", "h2"])
+    fake_kibana.add_rule(id="disk", active_alerts=["d1"])
+    fake_es.alerts_from(fake_kibana, at=T0)
+    assert (await kibana_http.post("/api/alerting/rule/cpu/_disable", json={"untrack": True})).status_code == 204
+    assert [fake_es.alert("cpu", h)["kibana.alert.status"] for h in ("h1", "h2")] == ["untracked", "untracked"]
+    assert fake_es.alert("cpu", "h1")["@timestamp"] == "2026-03-01T12:00:00.000Z"
+    assert fake_es.alert("disk", "d1")["kibana.alert.status"] == "active"
+    assert fake_es.alerts_from(fake_kibana) == 1  # disk runs; cpu is disabled and has nothing left to untrack
+    assert (await kibana_http.post("/api/alerting/rule/disk/_disable", json={"untrack": False})).status_code == 204
+    assert fake_es.alert("disk", "d1")["kibana.alert.status"] == "active"
 
 
 # ------------------------------------------------------------------------ query DSL

@@ -1,22 +1,23 @@
-"""Reading Kibana's alerts-as-data (the `.alerts-*` indices) from Elasticsearch.
+"""Searching Kibana's alerts-as-data (the `.alerts-*` indices) in Elasticsearch.
 
 Kibana keeps one document per alert and updates it in place as the alert goes on, recovers or is
 untracked (`kibana.alert.status` active / recovered / untracked, `event.action` open / active /
-close, `@timestamp` the rule run that last wrote it). So "the changes after a cursor" are the
-documents whose (`@timestamp`, `kibana.alert.uuid`) sort after it: a new alert, an ongoing one
-written again, a recovery or an untracking. A document is seen again each time it is rewritten,
-and a new alert may first be seen already as `event.action: active` (two runs between two polls):
-callers key what they post on (rule, `kibana.alert.uuid`, space), not on `event.action`.
+close, `@timestamp` the START of the rule run that last wrote it; an untracking changes only the
+status, `kibana.alert.end` and `kibana.alert.time_range`). Which documents are new to the poller is
+the `ReadFrom` of `bot.alerts_index.positions`, not an order of `@timestamp`. A document is seen
+again each time it is rewritten, and a new alert may first be seen already as `event.action:
+active` (two runs between two polls): callers key what they post on (rule, `kibana.alert.uuid`,
+space), not on `event.action`.
 
 `search_alert_changes` makes one search per space for every subscription of that space (rules and
 tags of interest together), paging with `search_after` in pages of at most `page_size` up to
-`max_pages`. Errors are typed (`AlertsIndexUnreachable`, `…Unauthorized`, `…Forbidden`, …), each
-with a sentence that a handler can show as it is.
+`max_pages`. A document that cannot be read (a field of the wrong type, a date that is none) is
+reported in `unreadable`, and the others are read all the same. Errors are typed
+(`AlertsIndexUnreachable`, `…Unauthorized`, `…Forbidden`, …; bot.alerts_index.errors).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,12 +25,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.alerts_index.errors import ALERTS_INDEX, AlertsIndexForbidden, AlertsIndexRejected, translate
+from bot.alerts_index.positions import ReadFrom
 from bot.settings import Settings
 
 if TYPE_CHECKING:  # the client is imported when it is first used (~0.1 s a start-up without ELASTICSEARCH_URL)
-    from elasticsearch import ApiError, AsyncElasticsearch, ConnectionError
+    from elasticsearch import AsyncElasticsearch
 
-ALERTS_INDEX = ".alerts-*"
 MAX_PAGE_SIZE = 10_000  # index.max_result_window's default: Elasticsearch refuses a larger page
 DEFAULT_PAGE_SIZE = 500
 DEFAULT_MAX_PAGES = 20
@@ -54,150 +56,6 @@ SOURCE_FIELDS = [
     "kibana.space_ids",
 ]
 AlertStatus = Literal["active", "recovered", "untracked"]
-
-
-# --------------------------------------------------------------------------- errors
-class AlertsIndexError(Exception):
-    """Reading the alerts from Elasticsearch failed; `sentence` says what happened and what to do."""
-
-    status_code: int | None = None
-
-    def __init__(self, sentence: str, *, status_code: int | None = None, reason: str | None = None) -> None:
-        super().__init__(sentence)
-        self.sentence = sentence
-        if status_code is not None:
-            self.status_code = status_code
-        self.reason = reason
-
-
-class AlertsIndexUnreachable(AlertsIndexError):
-    """No answer: connection refused or dropped, DNS, TLS, or a timeout."""
-
-
-class AlertsIndexUnavailable(AlertsIndexError):
-    """Elasticsearch answered 5xx or 429: try again later."""
-
-
-class AlertsIndexUnauthorized(AlertsIndexError):
-    """401: the credentials are missing, wrong, expired or revoked."""
-
-    status_code = 401
-
-
-class AlertsIndexForbidden(AlertsIndexError):
-    """403: the credentials lack a privilege; `privileges`/`indices`/`who` come from Elasticsearch's reason."""
-
-    status_code = 403
-
-    def __init__(
-        self,
-        sentence: str,
-        *,
-        reason: str | None = None,
-        action: str | None = None,
-        who: str | None = None,
-        indices: str | None = None,
-        privileges: Sequence[str] = (),
-    ) -> None:
-        super().__init__(sentence, status_code=403, reason=reason)
-        self.action = action
-        self.who = who
-        self.indices = indices
-        self.privileges = list(privileges)
-
-
-class AlertsIndexRejected(AlertsIndexError):
-    """Any other 4xx, or an answer the bot could not read (a bug on this side, or an incompatible server)."""
-
-
-# AuthorizationDenialMessages.Default#actionDenied (x-pack security), with AuthorizationService's
-# "on indices [...]" context and IndexPrivilege.findPrivilegesThatGrant.
-_DENIAL = re.compile(
-    r"action \[(?P<action>[^\]]+)\] (?:towards remote cluster \S* )?is unauthorized for (?P<who>.+?)"
-    r"(?: on indices \[(?P<indices>[^\]]*)\])?"
-    r"(?:, this action is granted by the (?:index|cluster) privileges \[(?P<privileges>[^\]]*)\])?$"
-)
-
-
-def _reason(error: ApiError) -> str:
-    body = error.body
-    if isinstance(body, dict):
-        inner = body.get("error")
-        if isinstance(inner, dict) and isinstance(inner.get("reason"), str):
-            return str(inner["reason"])
-        if isinstance(inner, str):
-            return inner
-    return str(error.message)
-
-
-def translate(error: Exception, *, url: str, index: str = ALERTS_INDEX) -> AlertsIndexError:
-    """The typed error for an exception of the official client."""
-    from elasticsearch import (
-        ApiError,
-        AuthenticationException,
-        AuthorizationException,
-        ConnectionError,
-        ConnectionTimeout,
-        TransportError,
-    )
-
-    if isinstance(error, ConnectionTimeout):
-        return AlertsIndexUnreachable(
-            f"Elasticsearch at {url} did not answer in time; alerts will be read when it does"
-        )
-    if isinstance(error, ConnectionError):
-        return AlertsIndexUnreachable(f"Elasticsearch at {url} cannot be reached ({_connection_detail(error)})")
-    if isinstance(error, AuthenticationException):
-        return AlertsIndexUnauthorized(
-            "Elasticsearch rejected the bot's credentials (401): check ELASTICSEARCH_API_KEY (or KIBANA_API_KEY, "
-            "used when it is unset)",
-            reason=_reason(error),
-        )
-    if isinstance(error, AuthorizationException):
-        return forbidden(_reason(error), index=index)
-    if isinstance(error, ApiError):
-        status = error.status_code
-        if status == 429 or status >= 500:
-            return AlertsIndexUnavailable(
-                f"Elasticsearch answered {status} ({_reason(error)}); alerts will be read when it recovers",
-                status_code=status,
-                reason=_reason(error),
-            )
-        return AlertsIndexRejected(
-            f"Elasticsearch refused the alerts search ({status}: {_reason(error)})",
-            status_code=status,
-            reason=_reason(error),
-        )
-    if isinstance(error, TransportError):
-        return AlertsIndexUnreachable(f"Elasticsearch at {url} cannot be reached ({type(error).__name__})")
-    return AlertsIndexRejected(f"Elasticsearch's answer could not be read ({type(error).__name__})")
-
-
-def forbidden(reason: str, *, index: str = ALERTS_INDEX) -> AlertsIndexForbidden:
-    """A 403's sentence: who lacks which privilege on which indices, in words."""
-    found = _DENIAL.search(reason)
-    if found is None:
-        return AlertsIndexForbidden(f"Elasticsearch refused to let the bot read {index} (403): {reason}", reason=reason)
-    privileges = [p.strip() for p in (found.group("privileges") or "").split(",") if p.strip()]
-    indices = found.group("indices") or index
-    needed = " or ".join(f"`{p}`" for p in privileges if p != "all") or "`read`"
-    who = found.group("who")
-    sentence = (
-        f"the bot's Elasticsearch credentials ({who}) may not read {indices}: give them the index privilege "
-        f"{needed} on `{ALERTS_INDEX}` (Elasticsearch refused {found.group('action')})"
-    )
-    return AlertsIndexForbidden(
-        sentence, reason=reason, action=found.group("action"), who=who, indices=indices, privileges=privileges
-    )
-
-
-def _connection_detail(error: ConnectionError) -> str:
-    text = str(error.message or "")
-    if "Cannot connect" in text or "Connect call failed" in text or "refused" in text.lower():
-        return "connection refused"
-    if "certificate" in text.lower() or "SSL" in text:
-        return "TLS certificate not trusted: set ELASTICSEARCH_CA_CERT"
-    return "connection failed"
 
 
 # --------------------------------------------------------------------------- models
@@ -278,11 +136,23 @@ class Interest:
         return not (self.everything or self.rule_ids or self.tags)
 
 
+@dataclass(frozen=True)
+class UnreadableAlert:
+    """An alert document that could not be read into an `AlertChange`; `cause` says which field and why."""
+
+    index: str
+    id: str
+    rule_uuid: str | None
+    cause: str
+    cursor: AlertCursor
+
+
 @dataclass
 class AlertChanges:
     """The alert documents after a cursor, oldest first; `cursor` is where the next call starts."""
 
     changes: list[AlertChange] = field(default_factory=list)
+    unreadable: list[UnreadableAlert] = field(default_factory=list)
     cursor: AlertCursor | None = None
     complete: bool = True  # False when `max_pages` stopped the paging: call again from `cursor`
     searches: int = 0
@@ -317,12 +187,17 @@ def client_from_settings(settings: Settings, **overrides: Any) -> AsyncElasticse
     return AsyncElasticsearch(url, **options)
 
 
-def build_query(space: str, interest: Interest, *, statuses: Sequence[str] = STATUSES) -> dict[str, Any]:
-    """The `bool` query for one space: its alerts in these states, of the rules or tags of interest."""
+def build_query(
+    space: str, interest: Interest, *, statuses: Sequence[str] = STATUSES, read_from: ReadFrom | None = None
+) -> dict[str, Any]:
+    """The `bool` query for one space: its alerts in these states, of the rules or tags of interest,
+    and (with `read_from`) only those new to the poller."""
     filters: list[dict[str, Any]] = [
         {"term": {"kibana.space_ids": space}},
         {"terms": {"kibana.alert.status": list(statuses)}},
     ]
+    if read_from is not None:
+        filters.append(read_from.query())
     query: dict[str, Any] = {"filter": filters}
     if not interest.everything:
         should: list[dict[str, Any]] = []
@@ -341,16 +216,17 @@ async def search_alert_changes(
     space: str,
     interest: Interest,
     cursor: AlertCursor | None,
+    read_from: ReadFrom | None = None,
     page_size: int = DEFAULT_PAGE_SIZE,
     max_pages: int = DEFAULT_MAX_PAGES,
     index: str = ALERTS_INDEX,
     url: str = "",
 ) -> AlertChanges:
-    """The alert documents of `space` after `cursor` for `interest`, oldest first.
+    """The alert documents of `space` for `interest` (those `read_from` finds new, or all), in
+    (`@timestamp`, `kibana.alert.uuid`) order from after `cursor`.
 
     One search per page (pages of `page_size`, at most `max_pages`); a page shorter than `page_size`
-    ends the paging. Without a cursor it reads from the oldest document: pass `AlertCursor.at(now)`
-    to start from now instead."""
+    ends the paging. Without a cursor it reads from the first document in that order."""
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE} (index.max_result_window)")
     if max_pages < 1:
@@ -358,7 +234,7 @@ async def search_alert_changes(
     result = AlertChanges(cursor=cursor)
     if interest.empty:
         return result
-    query = build_query(space, interest)
+    query = build_query(space, interest, read_from=read_from)
     where = url or _url_of(es)
     while result.searches < max_pages:
         arguments: dict[str, Any] = {
@@ -381,7 +257,10 @@ async def search_alert_changes(
         hits = _hits(answer.body)
         for hit in hits:
             change = _change(hit)
-            result.changes.append(change)
+            if isinstance(change, UnreadableAlert):
+                result.unreadable.append(change)
+            else:
+                result.changes.append(change)
             result.cursor = change.cursor
         if len(hits) < page_size:
             return result
@@ -421,23 +300,31 @@ def _hits(body: Any) -> list[dict[str, Any]]:
     return hits
 
 
-def _change(hit: dict[str, Any]) -> AlertChange:
+def _change(hit: dict[str, Any]) -> AlertChange | UnreadableAlert:
     raw = hit.get("_source") or {}
     # Kibana writes the framework fields as dotted keys: flatten only what is nested.
     source = _flatten(raw) if any(isinstance(value, dict) for value in raw.values()) else dict(raw)
-    sort = hit.get("sort") or []
     try:
-        # Both values are converted here, so the cursor needs no validation of its own (a hot path:
-        # one per alert document read).
+        # Both sort values are converted here, so the cursor needs no validation of its own (a hot
+        # path: one per alert document read). Without them the answer itself is broken.
+        sort = hit["sort"]
         cursor = AlertCursor.model_construct(timestamp_ms=int(sort[0]), alert_uuid=str(sort[1]))
+    except (KeyError, IndexError, TypeError, ValueError):
+        raise AlertsIndexRejected(f"an alert document in {hit.get('_index')} came without its sort values") from None
+    try:
         source["index"], source["cursor"] = hit.get("_index", ""), cursor
         return AlertChange.model_validate(source)
-    except (IndexError, TypeError, ValueError, ValidationError) as error:
-        detail = type(error).__name__
-        if isinstance(error, ValidationError):
-            first = error.errors(include_input=False, include_url=False)[0]
-            detail = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-        raise AlertsIndexRejected(f"an alert document in {hit.get('_index')} could not be read ({detail})") from None
+    except ValidationError as error:
+        first = error.errors(include_input=False, include_url=False)[0]
+        detail = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        rule = source.get("kibana.alert.rule.uuid")
+        return UnreadableAlert(
+            index=str(hit.get("_index", "")),
+            id=str(hit.get("_id", "")),
+            rule_uuid=rule if isinstance(rule, str) else None,
+            cause=detail,
+            cursor=cursor,
+        )
 
 
 def _flatten(source: dict[str, Any], prefix: str = "") -> dict[str, Any]:
