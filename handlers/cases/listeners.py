@@ -20,6 +20,7 @@ from bot.kibana.models.cases import CaseCreate, CaseSettings
 from bot.services import Services
 from handlers.cases.actions import CASE, CASE_MODAL, CASE_OPEN, COMMENT_MODAL, OPEN_CASE_SHORTCUT, CaseArgs
 from handlers.cases.creation import CaseOutcomeUnknown, CaseStillPending, OpenedCase, link_for, open_case_once
+from handlers.cases.explain import explain
 from handlers.cases.form import (
     COMMENT,
     OWNER,
@@ -242,7 +243,7 @@ async def required_custom_fields(services: Services, owner: str, origin: CaseOri
 
 
 def _doing(services: Services, origin: CaseOrigin) -> Doing:
-    return Doing(action=ACTION.name, space=origin.space, command=services.settings.slack_command)
+    return Doing(action=ACTION.name, space=origin.space, command=services.settings.slack_command, explain=explain)
 
 
 # ---- opening the form -------------------------------------------------------------------
