@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.kibana.errors import KibanaError
 from bot.kibana.models.cases import CaseCreate, CaseSettings
 from bot.services import Services
+from handlers.alerting.target import Target
 from handlers.cases.actions import CASE, CASE_MODAL, CASE_OPEN, COMMENT_MODAL, OPEN_CASE_SHORTCUT, CaseArgs
 from handlers.cases.creation import CaseOutcomeUnknown, CaseStillPending, OpenedCase, link_for, open_case_once
 from handlers.cases.explain import explain
@@ -25,7 +26,6 @@ from handlers.cases.form import (
     COMMENT,
     OWNER,
     TITLE,
-    AlertRef,
     CaseFields,
     CaseOrigin,
     Prefill,
@@ -68,7 +68,7 @@ class Opening:
 
     origin: CaseOrigin
     text: str  # the message's, for the prefill
-    target: AlertRef | None = None  # the alert's, from its button
+    target: Target | None = None  # the alert's (alerting's rule-and-alert value), from its button
     case_url: str | None = None  # the message already has a case: the form adds to it
     form: OpenedForm | None = None  # once open, the person is told through it
 
@@ -91,7 +91,7 @@ def register(plumbing: Plumbing) -> Contribution:
         return Opening(origin, message.text)
 
     def from_alert(interaction: Interaction) -> Opening:
-        target = AlertRef.unpack(interaction.value)
+        target = Target.unpack(interaction.value)
         origin = CaseOrigin(
             kind="alert",
             channel=interaction.channel,
