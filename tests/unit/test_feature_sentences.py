@@ -21,23 +21,23 @@ TYPED = re.compile(r"/kibana (?P<word>[a-z][a-z-]*)")
 
 
 def _strings(source: str) -> list[tuple[int, str]]:
-    """Every string in the source, an f-string's slash command written as `/kibana` and its other
-    expressions as `{}`."""
+    """Every string in the source; in an f-string, the slash command is written `/kibana` and any other
+    expression `{}`."""
     found: list[tuple[int, str]] = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.JoinedStr):
-            parts = [
-                part.value
-                if isinstance(part, ast.Constant)
-                else "/kibana"
-                if isinstance(part, ast.FormattedValue) and SLASH_COMMAND.search(ast.unparse(part.value))
-                else "{}"
-                for part in node.values
-            ]
-            found.append((node.lineno, "".join(str(part) for part in parts)))
+            found.append((node.lineno, "".join(_written(part) for part in node.values)))
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             found.append((node.lineno, node.value))
     return found
+
+
+def _written(part: ast.expr) -> str:
+    if isinstance(part, ast.Constant):
+        return str(part.value)
+    if isinstance(part, ast.FormattedValue) and SLASH_COMMAND.search(ast.unparse(part.value)):
+        return "/kibana"
+    return "{}"
 
 
 def named_commands(source: str, words: set[str]) -> list[tuple[int, str]]:
