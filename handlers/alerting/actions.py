@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.access import Role
+from handlers.alerting.explain import explain
 from handlers.shared.catalog import Action, Actions
 from handlers.shared.grammar import (
     Command,
@@ -191,4 +192,5 @@ ACTIONS = Actions(
         SNOOZE.name: _snooze,
         UNSNOOZE.name: _unsnooze,
     },
+    explain=explain,
 )

@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.kibana.errors import KibanaError
 from handlers.alerting import writes
 from handlers.alerting.actions import DISABLE_MODAL, SNOOZE_MODAL, snooze_duration
+from handlers.alerting.explain import explain
 from handlers.alerting.target import Target
 from handlers.shared.blocks import Block, code, escape, modal, plain, section
 from handlers.shared.codec import Metadata
@@ -69,6 +70,7 @@ async def open_disable_modal(
         rule = await services.kibana.get_rule(target.rule_id, space=target.space)
     except KibanaError as error:
         doing = Doing(
+            explain=explain,
             action=writes.DISABLE.name,
             space=target.space,
             rule_id=target.rule_id,

@@ -15,6 +15,7 @@ from bot.services import Services
 from handlers.alerting.buttons import RuleState, alert_element, link, rule_elements
 from handlers.alerting.target import Target
 from handlers.alerting.writes import Written
+from handlers.cases.actions import CASE_OPEN
 from handlers.shared.blocks import Block, actions, button, clip, code, context, escape, header, section
 from handlers.shared.outcome import MAX_STATUS_LINES, STATUS_BLOCK
 
@@ -22,10 +23,6 @@ REASON_LIMIT = 2500  # leaves room in the section's 3000 characters
 TEXT_LIMIT = 300  # the notification text
 ALERT_BLOCK = "alert_actions"
 RULE_BLOCK = "rule_actions"
-# The cases feature's button: it opens a case form for the alert its value names (a `Target`). Features
-# other than alerting are independent of alerts, so the id is written here; a unit test
-# (tests/unit/test_feature_actions.py) keeps it the id of the catalog's `case` action.
-OPEN_CASE = "case_open"
 
 
 class AlertView(BaseModel):
@@ -125,7 +122,7 @@ def rule_buttons(view: AlertView, target: Target, *, snooze_api: bool = True) ->
     return [
         # The confirmation names the rule by its id: the name came in the webhook body, not from Kibana.
         *rule_elements(target, None, state),
-        button("Open case", OPEN_CASE, target.pack()),
+        button("Open case", CASE_OPEN, target.pack()),  # the cases feature reads the alert's `Target`
         link(view.rule_url),
     ]
 

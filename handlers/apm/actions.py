@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.access import Role
+from handlers.apm.explain import explain
 from handlers.shared.catalog import Action, Actions
 from handlers.shared.grammar import Command, UsageError, arity, flags, identifier, short
 
@@ -159,4 +160,5 @@ def _sourcemaps(words: list[str]) -> Command:
 ACTIONS = Actions(
     rows=(CONFIG_LIST, CONFIG_SET, KEY_CREATE, SOURCEMAPS_LIST, SOURCEMAPS_UPLOAD, SOURCEMAPS_DELETE),
     parsers={"apm": _apm},
+    explain=explain,
 )

@@ -7,10 +7,10 @@ import logging
 from bot.kibana.errors import KibanaError
 from bot.kibana.models.apm import AgentKey
 from handlers.apm.actions import KEY_CREATE, AgentKeyArgs
+from handlers.apm.explain import agent_key_needs_user
 from handlers.shared.audit import record
 from handlers.shared.blocks import Block, code, context, escape, section
 from handlers.shared.context import Invocation
-from handlers.shared.errors import agent_key_needs_user
 
 log = logging.getLogger(__name__)
 

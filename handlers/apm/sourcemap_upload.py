@@ -24,6 +24,7 @@ from bot.kibana.errors import KibanaError
 from bot.services import Services
 from handlers.apm import sourcemap_file
 from handlers.apm.actions import SOURCEMAP_UPLOAD_MODAL, SOURCEMAPS_UPLOAD
+from handlers.apm.explain import explain
 from handlers.apm.sourcemap_file import SourceMapFile, SourceMapRefused
 from handlers.shared.audit import record
 from handlers.shared.blocks import Block, code, context, escape, modal, plain, section
@@ -217,7 +218,11 @@ def _problem(services: Services, fetching: asyncio.Task[SourceMapFile], origin: 
         return None
     if isinstance(error, SourceMapRefused):
         return error.message
-    return describe(error, Doing(action=ACTION, space=origin.space, command=services.settings.slack_command))
+    return describe(error, _doing(services, origin))
+
+
+def _doing(services: Services, origin: UploadOrigin) -> Doing:
+    return Doing(action=ACTION, space=origin.space, command=services.settings.slack_command, explain=explain)
 
 
 async def upload(
@@ -229,7 +234,7 @@ async def upload(
     file: SourceMapFile,
     view_id: str,
 ) -> None:
-    doing = Doing(action=ACTION, space=origin.space, command=services.settings.slack_command)
+    doing = _doing(services, origin)
     try:
         artifact = await services.kibana.upload_sourcemap(
             service_name=form.service_name,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.access import Role
+from handlers.cases.explain import explain
 from handlers.shared.catalog import Action, Actions
 from handlers.shared.grammar import Command, UsageError
 
@@ -39,4 +40,4 @@ def _case(words: list[str]) -> Command:
     return Command(CASE.name, CaseArgs(title))
 
 
-ACTIONS = Actions(rows=(CASE,), parsers={"case": _case})
+ACTIONS = Actions(rows=(CASE,), parsers={"case": _case}, explain=explain)

@@ -20,8 +20,8 @@ from bot.identifiers import CaseOwner
 from bot.kibana.models.cases import CaseSeverity
 from handlers.cases.actions import CASE_MODAL, COMMENT_MODAL, TITLE_LIMIT
 from handlers.shared.blocks import Block, clip, context, escape, modal, option, plain, section
-from handlers.shared.codec import Metadata, Packed
-from handlers.shared.grammar import is_identifier, is_space_id
+from handlers.shared.codec import Metadata
+from handlers.shared.grammar import is_space_id
 from handlers.shared.replies import Surface
 
 TITLE, DESCRIPTION, SEVERITY, TAGS, OWNER, SYNC = "title", "description", "severity", "tags", "owner", "sync_alerts"
@@ -44,34 +44,6 @@ Kind = Literal["message", "alert", "command"]
 
 
 SLACK_ID = re.compile(r"[A-Z0-9]{2,40}")
-
-
-class AlertRef(Packed):
-    """The value of the `case_open` button: the alert (or rule) an alert message shows. The alerts
-    feature writes it as alerting's rule-and-alert value (its `Target`), whose fields these are."""
-
-    rule_id: str = Field(alias="r", min_length=1, max_length=255)
-    space: str = Field("default", alias="s", min_length=1, max_length=100)
-    alert_id: str | None = Field(None, alias="a", min_length=1, max_length=512)
-    alert_uuid: str | None = Field(None, alias="u", max_length=255)
-
-    @field_validator("rule_id")
-    @classmethod
-    def _rule_id(cls, value: str) -> str:
-        if not is_identifier(value):
-            raise ValueError("not a rule id")
-        return value
-
-    @field_validator("space")
-    @classmethod
-    def _space(cls, value: str) -> str:
-        if not is_space_id(value):
-            raise ValueError("not a space id")
-        return value
-
-    @property
-    def audit_target(self) -> str:
-        return self.rule_id + (f"/{self.alert_id}" if self.alert_id else "")
 
 
 class CaseOrigin(Metadata):

@@ -18,13 +18,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.kibana.errors import KibanaError
 from bot.kibana.models.cases import CaseCreate, CaseSettings
 from bot.services import Services
+from handlers.alerting.target import Target
 from handlers.cases.actions import CASE, CASE_MODAL, CASE_OPEN, COMMENT_MODAL, OPEN_CASE_SHORTCUT, CaseArgs
 from handlers.cases.creation import CaseOutcomeUnknown, CaseStillPending, OpenedCase, link_for, open_case_once
+from handlers.cases.explain import explain
 from handlers.cases.form import (
     COMMENT,
     OWNER,
     TITLE,
-    AlertRef,
     CaseFields,
     CaseOrigin,
     Prefill,
@@ -69,7 +70,7 @@ class Opening:
 
     origin: CaseOrigin
     text: str  # the message's, for the prefill
-    target: AlertRef | None = None  # the alert's, from its button
+    target: Target | None = None  # the alert's (alerting's rule-and-alert value), from its button
     case_url: str | None = None  # the message already has a case: the form adds to it
     form: OpenedForm | None = None  # once open, the person is told through it
 
@@ -92,7 +93,7 @@ def register(plumbing: Plumbing) -> Contribution:
         return Opening(origin, message.text)
 
     def from_alert(interaction: Interaction) -> Opening:
-        target = AlertRef.unpack(interaction.value)
+        target = Target.unpack(interaction.value)
         origin = CaseOrigin(
             kind="alert",
             channel=interaction.channel,
@@ -249,7 +250,7 @@ async def required_custom_fields(services: Services, owner: str, origin: CaseOri
 
 
 def _doing(services: Services, origin: CaseOrigin) -> Doing:
-    return Doing(action=ACTION.name, space=origin.space, command=services.settings.slack_command)
+    return Doing(action=ACTION.name, space=origin.space, command=services.settings.slack_command, explain=explain)
 
 
 # ---- opening the form -------------------------------------------------------------------

@@ -3,9 +3,10 @@
 An action is what the access policy grants and what `can-i` asks about. Its row says how it
 is typed after the slash command (`usage`), which role it needs, whether it changes anything,
 and which Slack elements perform it: the action ids of buttons and menus, the callback ids of
-modals and shortcuts. Each feature contributes its rows and the parsers of its commands
-(`Actions`, in the feature's `actions.py`); the composition root builds one `Catalog` of them and
-hands it to the grammar, the access checks, the guard, `help` and the listeners' registration.
+modals and shortcuts. Each feature contributes its rows, the parsers of its commands and the
+sentences for the Kibana errors of its calls (`Actions`, in the feature's `actions.py`); the
+composition root builds one `Catalog` of them and hands it to the grammar, the access checks, the
+guard, `help`, the error sentences and the listeners' registration.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from bot.access import Role
+from bot.kibana.errors import KibanaError
+from handlers.shared.errors import Doing, Explain
 from handlers.shared.grammar import Parser, help_command
 
 
@@ -33,11 +36,13 @@ class Action:
 
 @dataclass(frozen=True)
 class Actions:
-    """What one feature contributes to the catalog: its rows, and the parsers of the commands they are
-    typed as, by the command's first word (one parser may answer several rows: `apm` parses every `apm …`)."""
+    """What one feature contributes to the catalog: its rows, the parsers of the commands they are
+    typed as, by the command's first word (one parser may answer several rows: `apm` parses every `apm …`),
+    and its sentences for the Kibana errors of its own calls (its endpoints, its commands)."""
 
     rows: tuple[Action, ...]
     parsers: Mapping[str, Parser]
+    explain: Explain | None = None
 
 
 HELP = Action("help", "help", Role.VIEWER, "use `help`", read_only=True)
@@ -65,6 +70,7 @@ class Catalog:
         self.usage: Mapping[str, str] = MappingProxyType({a.name: a.usage for a in self.rows})
         self.roles: Mapping[str, Role] = MappingProxyType({a.name: a.role for a in self.rows})
         self.read_only: frozenset[str] = frozenset(a.name for a in self.rows if a.read_only)
+        self._explains: tuple[Explain, ...] = tuple(f.explain for f in contributed if f.explain is not None)
         words = {name.split(" ")[0] for name in self.by_name}
         if words != set(self.parsers):
             raise ValueError(f"actions and command words disagree: {sorted(words ^ set(self.parsers))}")
@@ -72,6 +78,15 @@ class Catalog:
     def action(self, name: str) -> Action:
         """The action called `name`; KeyError for a name the catalog does not have."""
         return self.by_name[name]
+
+    def explain(self, error: KibanaError, doing: Doing) -> str | None:
+        """The features' sentence for a Kibana error (what a `Doing` carries), None when none has one. Each
+        feature words only errors it knows to be its own, so the order they are asked in does not matter."""
+        for explain in self._explains:
+            sentence = explain(error, doing)
+            if sentence is not None:
+                return sentence
+        return None
 
 
 def _unique(pairs: Iterable[tuple[str, V]], what: str) -> Mapping[str, V]:

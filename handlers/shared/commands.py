@@ -64,7 +64,11 @@ class Commands:
         try:
             parsed = parse(command.get("text") or "", self.catalog)
         except UsageError as error:
-            doing = Doing(command=services.settings.slack_command, space=services.settings.kibana_space)
+            doing = Doing(
+                command=services.settings.slack_command,
+                explain=self.catalog.explain,
+                space=services.settings.kibana_space,
+            )
             await ack(response_type="ephemeral", text=describe(error, doing))
             return
         await ack()
@@ -97,7 +101,8 @@ class Commands:
         except NothingToDo as nothing:
             await self._tell(invocation, str(nothing))
         except Exception as error:
-            await self._tell(invocation, describe(error, replace(invocation.doing(), read_only=action.read_only)))
+            doing = replace(invocation.doing(self.catalog.explain), read_only=action.read_only)
+            await self._tell(invocation, describe(error, doing))
 
     async def _tell(self, invocation: Invocation, text: str) -> None:
         try:

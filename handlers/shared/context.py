@@ -9,7 +9,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
-from handlers.shared.errors import Doing
+from handlers.shared.errors import Doing, Explain
 from handlers.shared.grammar import A, Command
 from handlers.shared.replies import Replies, ReplyFailed, Surface
 
@@ -71,8 +71,10 @@ class Invocation:
     def surface(self) -> Surface:
         return Surface(user=self.actor.user_id, channel=self.actor.channel_id, response_url=self.response_url)
 
-    def doing(self) -> Doing:
+    def doing(self, explain: Explain) -> Doing:
+        """For the wording of errors; `explain`: the features' sentences (the catalog's)."""
         return Doing(
+            explain=explain,
             action=self.command.action,
             space=self.space,
             rule_id=self.command.rule_id,

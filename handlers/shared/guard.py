@@ -108,6 +108,7 @@ class Guard:
 
     def _doing(self, action: Action, aim: Aim) -> Doing:
         return Doing(
+            explain=self.catalog.explain,
             action=action.name,
             read_only=action.read_only,
             space=aim.space,

@@ -8,17 +8,20 @@ from collections.abc import Awaitable, Callable
 
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from handlers.shared.errors import Doing, describe
+from handlers.shared.errors import Doing, Explain, describe
 from handlers.shared.replies import Replies
 
 log = logging.getLogger(__name__)
 
 
-def error_handler(replies: Replies, command: str) -> Callable[[Exception, AsyncBoltContext], Awaitable[None]]:
-    """`command`: the slash command (SLACK_COMMAND), for the sentences that name it."""
+def error_handler(
+    replies: Replies, command: str, explain: Explain
+) -> Callable[[Exception, AsyncBoltContext], Awaitable[None]]:
+    """`command`: the slash command (SLACK_COMMAND), for the sentences that name it; `explain`: the
+    features' sentences for Kibana's errors (the catalog's)."""
 
     async def on_error(error: Exception, context: AsyncBoltContext) -> None:
-        text = describe(error, Doing(command=command))
+        text = describe(error, Doing(command=command, explain=explain))
         response_url = context.response_url  # Bolt's, read from the request it failed on
         if response_url:
             try:

@@ -7,8 +7,11 @@ import json
 import pytest
 
 from bot.kibana.errors import KibanaForbidden
+from handlers import build_catalog
 from handlers.apm.sourcemap_file import MAX_BYTES, SourceMapRefused, check, problems_of
 from handlers.shared.errors import Doing, describe, missing_privileges
+
+EXPLAIN = build_catalog().explain  # the features' sentences, as the bot has them
 
 GOOD = {"version": 3, "sources": ["a.ts"], "mappings": "AAAA"}
 
@@ -76,7 +79,7 @@ def test_kibana_route_privileges_are_named() -> None:
 def test_other_403s_keep_kibanas_message() -> None:
     error = KibanaForbidden("Unauthorized to update case", method="POST", path="/api/cases")
     assert missing_privileges(error.message) is None
-    assert "Unauthorized to update case" in describe(error, Doing(command="/kibana", action="case"))
+    assert "Unauthorized to update case" in describe(error, Doing(command="/kibana", explain=EXPLAIN, action="case"))
 
 
 def test_the_sentence_for_an_agent_key_403() -> None:
@@ -85,6 +88,6 @@ def test_the_sentence_for_an_agent_key_403() -> None:
         method="POST",
         path="/s/ops/api/apm/agent_keys",
     )
-    text = describe(error, Doing(command="/kibana", action="apm key create", space="ops"))
+    text = describe(error, Doing(command="/kibana", explain=EXPLAIN, action="apm key create", space="ops"))
     assert text.startswith("Kibana refused `/kibana apm key create` (403): the bot's Kibana credentials lack the APM")
     assert "`event:write` in space `ops`" in text

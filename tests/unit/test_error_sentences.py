@@ -23,8 +23,11 @@ from bot.kibana.errors import (
     KibanaUnavailable,
     error_from_response,
 )
+from handlers import build_catalog
 from handlers.shared.errors import Doing, describe
 from handlers.shared.grammar import UsageError
+
+EXPLAIN = build_catalog().explain  # the features' sentences, as the bot has them
 
 
 def _never_sent(error: KibanaUnavailable) -> KibanaUnavailable:
@@ -32,7 +35,7 @@ def _never_sent(error: KibanaUnavailable) -> KibanaUnavailable:
     return error
 
 
-MUTE = Doing(command="/kibana", action="mute", space="ops", rule_id="r1", alert_id="a1")
+MUTE = Doing(command="/kibana", explain=EXPLAIN, action="mute", space="ops", rule_id="r1", alert_id="a1")
 
 
 @pytest.mark.parametrize(
@@ -40,7 +43,7 @@ MUTE = Doing(command="/kibana", action="mute", space="ops", rule_id="r1", alert_
     [
         (
             KibanaNotFound("Saved object [alert/r1] not found", path="/s/ops/api/alerting/rule/r1/_enable"),
-            Doing(command="/kibana", action="enable", space="ops", rule_id="r1"),
+            Doing(command="/kibana", explain=EXPLAIN, action="enable", space="ops", rule_id="r1"),
             "Rule `r1` was not found in space `ops`. Check the id with `/kibana rules`",
         ),
         (
@@ -74,7 +77,7 @@ MUTE = Doing(command="/kibana", action="mute", space="ops", rule_id="r1", alert_
         ),
         (
             KibanaTimeout("timed out"),
-            Doing(command="/kibana", action="rules", read_only=True),
+            Doing(command="/kibana", explain=EXPLAIN, action="rules", read_only=True),
             "did not answer in time, so `/kibana rules` did not happen",
         ),
         (KibanaRateLimited("Too Many Requests"), MUTE, "rate-limiting the bot"),
@@ -107,7 +110,7 @@ def test_slack_errors_say_what_to_do() -> None:
         headers={},
         status_code=200,
     )
-    text = describe(SlackApiError("not_in_channel", response), Doing(command="/kibana"))
+    text = describe(SlackApiError("not_in_channel", response), Doing(command="/kibana", explain=EXPLAIN))
     assert "`not_in_channel`" in text and "/invite" in text
 
 
@@ -143,7 +146,9 @@ def _from_kibana(status: int, body: bytes, method: str, path: str) -> KibanaErro
 
 BARE_404 = b'{"statusCode":404,"error":"Not Found","message":"Not Found"}'
 NO_RULE = b'{"statusCode":404,"error":"Not Found","message":"Saved object [alert/r1] not found"}'
-SNOOZE = Doing(command="/kibana", action="snooze", space="default", rule_id="r1", kibana_version="9.0.0")
+SNOOZE = Doing(
+    command="/kibana", explain=EXPLAIN, action="snooze", space="default", rule_id="r1", kibana_version="9.0.0"
+)
 
 
 def test_a_missing_snooze_route_is_told_apart_from_a_missing_rule() -> None:
@@ -162,13 +167,15 @@ def test_agent_keys_refused_to_an_api_key_name_the_settings() -> None:
     error = _from_kibana(
         400, b'{"statusCode":400,"error":"Bad Request","message":' + message + b"}", "POST", "/api/apm/agent_keys"
     )
-    text = describe(error, Doing(command="/kibana", action="apm-key-create"))
+    text = describe(error, Doing(command="/kibana", explain=EXPLAIN, action="apm-key-create"))
     assert "KIBANA_AGENT_KEY_USERNAME" in text and "KIBANA_AGENT_KEY_PASSWORD" in text and "derived" not in text
 
 
 def test_required_custom_fields_are_named() -> None:
     body = b'{"statusCode":400,"error":"Bad Request","message":"Missing required custom fields without default value configured: \\"Team\\", \\"Ticket id\\""}'  # noqa: E501
-    text = describe(_from_kibana(400, body, "POST", "/api/cases"), Doing(command="/kibana", action="case"))
+    text = describe(
+        _from_kibana(400, body, "POST", "/api/cases"), Doing(command="/kibana", explain=EXPLAIN, action="case")
+    )
     assert "require custom fields (`Team`, `Ticket id`)" in text
 
 
@@ -179,6 +186,7 @@ def test_required_custom_fields_are_named() -> None:
 )  # fmt: skip
 def test_a_missing_source_map_api_is_explained(status: int, body: bytes, why: str) -> None:
     text = describe(
-        _from_kibana(status, body, "GET", "/api/apm/sourcemaps"), Doing(command="/kibana", action="apm-sourcemaps")
+        _from_kibana(status, body, "GET", "/api/apm/sourcemaps"),
+        Doing(command="/kibana", explain=EXPLAIN, action="apm-sourcemaps"),
     )
     assert text.startswith("The APM source-map API is not available on this Kibana") and why in text

@@ -1,6 +1,6 @@
 """The catalog is built from what the features contribute: a feature's command is its rows and its
 parser, in its own folder; two features cannot claim one name, command word or element; the alert
-message's buttons are alerting's write table and the cases feature's button."""
+message's buttons are alerting's write table."""
 
 from __future__ import annotations
 
@@ -14,9 +14,6 @@ from handlers import access, build_catalog
 from handlers.alerting import writes
 from handlers.alerting.buttons import RuleState, alert_element, rule_elements
 from handlers.alerting.target import Target
-from handlers.alerts.message import OPEN_CASE
-from handlers.cases.actions import CASE
-from handlers.cases.form import AlertRef
 from handlers.shared.catalog import Action, Actions, Catalog
 from handlers.shared.commands import Commands
 from handlers.shared.grammar import ActionArgs, Command, UsageError, arity, identifier, parse
@@ -91,13 +88,6 @@ def test_every_command_needs_a_route_and_every_route_a_command() -> None:
         Commands(Bare(Catalog(TOY)), {})
     with pytest.raises(RuntimeError, match=r"without a command: \['pong'\]"):
         Commands(Bare(Catalog(TOY)), {"ping": route, "pong": route})
-
-
-def test_the_alert_messages_case_button_is_the_case_actions_and_carries_what_it_reads() -> None:
-    assert OPEN_CASE in CASE.action_ids
-    target = Target(rule_id="r1", space="ops", alert_id="host-1", alert_uuid="u-1")
-    ref = AlertRef.unpack(target.pack())
-    assert (ref.rule_id, ref.space, ref.alert_id) == ("r1", "ops", "host-1")
 
 
 def _ids(elements: list[dict[str, Any]]) -> list[str]:

@@ -6,6 +6,7 @@ from typing import Any, cast
 
 from slack_bolt.context.async_context import AsyncBoltContext
 
+from handlers import build_catalog
 from handlers.shared.grammar import UsageError
 from handlers.shared.last_resort import error_handler
 from handlers.shared.replies import Replies
@@ -23,7 +24,7 @@ class Told:
 
 async def test_the_last_resort_names_slack_command() -> None:
     replies = Told()
-    on_error = error_handler(cast(Replies, replies), "/ops")
+    on_error = error_handler(cast(Replies, replies), "/ops", build_catalog().explain)
     await on_error(
         UsageError("That is not a command I know."), AsyncBoltContext({"response_url": "https://hooks.slack.com/x"})
     )

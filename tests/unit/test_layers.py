@@ -1,6 +1,6 @@
-"""The layers hold: the shared plumbing imports no feature, features import neither each other nor
-the composition root, and the bot/ core imports no listener code (the contracts are in
-pyproject.toml, under [tool.importlinter]).
+"""The layers hold: the shared plumbing imports no feature, features import each other only along the
+chain alerts → cases → alerting and never the composition root, and the bot/ core imports no listener
+code (the contracts are in pyproject.toml, under [tool.importlinter]).
 
 import-linter runs in a process of its own: in this one it would disable every existing logger."""
 

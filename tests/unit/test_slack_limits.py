@@ -31,6 +31,7 @@ from bot.slack_limits import (
     tier_budgets,
 )
 from devkit.fake_slack import FakeSlack, PerSecond, RateLimits, Window, slack_tiers
+from handlers import build_catalog
 from handlers.shared.errors import Doing, describe
 
 # Slack's tiers with one-second windows: Tier 3 is 50 calls a second, Tier 4 100.
@@ -122,7 +123,7 @@ async def test_a_bounded_wait_becomes_a_sentence_and_sends_nothing_early(session
     # shaped like Slack's own 429, so code that handles Slack's errors handles it
     assert raised.value.response.status_code == 429
     assert raised.value.response["error"] == "ratelimited"
-    assert describe(raised.value, Doing(command="/kibana")).startswith(
+    assert describe(raised.value, Doing(command="/kibana", explain=build_catalog().explain)).startswith(
         "Slack is rate limiting chat.update; try again in 30 s."
     )
 
