@@ -122,7 +122,8 @@ async def test_documents_the_bot_cannot_keep_as_they_are_never_stop_the_alerts_a
     es.alerts[broken].extra["kibana.alert.start"] = "not a date"  # a field Elasticsearch holds in another type
 
     first = (await tick(bot, clock))["default"]
-    assert (first.problem, first.clipped, first.unshown, first.outcomes) == (None, 2, 1, {"new": 2})
+    # Clipped by the poller: the alert id. The reason the delivery model clips itself, to what Slack shows.
+    assert (first.problem, first.clipped, first.unshown, first.outcomes) == (None, 1, 1, {"new": 2})
     es.fire(kibana, "r3", "svc-1")  # a later alert of the space
     es.run_rule(kibana, "r2")  # r2 runs again: the broken document is written again
     for _ in range(3):
