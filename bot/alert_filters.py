@@ -26,13 +26,6 @@ class AlertFilter:
     kind: Kind
     value: str = ""  # the rule id or the tag; "" for all
 
-    def describe(self) -> str:
-        if self.kind == "rule":
-            return f"rule `{self.value}`"
-        if self.kind == "tag":
-            return f"rules tagged `{self.value}`"
-        return "every rule"
-
     def words(self) -> str:
         return "--all" if self.kind == "all" else f"--{self.kind} {shlex.quote(self.value)}"
 
