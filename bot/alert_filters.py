@@ -7,7 +7,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.identifiers import is_rule_id, is_space_id
+from bot.identifiers import RULE_ID_LIMIT, is_rule_id, is_space_id
 
 Kind = Literal["rule", "tag", "all"]
 FORMS = "`--rule <id>`, `--tag <tag>` or `--all`"
@@ -64,6 +64,8 @@ def parse_alert_filter(words: list[str]) -> AlertFilter:
 
 def _checked(kind: Kind, value: str) -> AlertFilter:
     value = value.strip()
+    if kind == "rule" and len(value) > RULE_ID_LIMIT:
+        raise AlertFilterError(f"A rule id has at most {RULE_ID_LIMIT} characters; this one has {len(value)}.")
     if kind == "rule" and not is_rule_id(value):
         raise AlertFilterError(f"`{_short(value)}` is not a Kibana rule id (letters, digits, `_`, `.`, `:` and `-`).")
     if kind == "tag" and not (0 < len(value) <= MAX_TAG):

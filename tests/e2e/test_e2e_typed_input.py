@@ -4,6 +4,7 @@ Kibana."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from devkit.fake_kibana import FakeKibana
 from devkit.fake_slack import FakeSlack
 from devkit.harness import RunningBot
 from devkit.slack_driver import SlackDriver
+from handlers.shared.blocks import actions, button
 
 from .conftest import make_settings
 from .test_e2e_hardening import assert_nothing_live, everything_slack_received, live_markup, rendered_strings
@@ -118,3 +120,83 @@ async def test_every_command_echoes_hostile_input_without_live_markup(
         (what, found) for what, sent in everything_slack_received(slack) if (found := markup_outside_code(sent))
     ]
     assert problems == []
+
+
+# ---- control characters ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mute r1 host\x00-1",
+        "unmute r1 host-1\x1b[2J",
+        "rule r1\x00",
+        "rules cpu\x07",
+        "alerts subscribe --tag prod\x01",
+        "apm config set svc\x00 x=1",
+        "case title\x08",
+        "snooze r1 1h\x7f",
+    ],
+)
+async def test_a_control_character_in_a_command_is_refused_with_a_sentence(
+    text: str, driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    kibana.add_rule(id="r1", name="CPU high", active_alerts=["host-1"])
+    calls = len(slack.calls)
+    ack = await answered(driver, slack, text)
+    assert ack is not None, [r.body for r in slack.responses]
+    assert "control character" in ack["text"]
+    assert re.search(r"U\+00[0-9A-F]{2}", ack["text"])  # which one
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", json.dumps(ack, ensure_ascii=False))
+    assert kibana.requests == [] and [c.method for c in slack.calls[calls:] if c.method != "auth.test"] == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"r": "r1", "s": "default", "a": "host\u0000-1"},
+        {"r": "r1", "s": "default", "a": "host-1", "u": "uuid\u001b"},
+    ],
+)
+async def test_a_control_character_in_a_button_value_is_refused_and_audited(
+    value: dict[str, str], driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    kibana.add_rule(id="r1", name="CPU high", active_alerts=["host-1"])
+    packed = json.dumps(value, separators=(",", ":"))
+    message = {"type": "message", "ts": "1700000000.000100", "text": "x"}
+    message["blocks"] = [actions(button("Mute alert", "alert_mute", packed), block_id="b")]
+    await driver.post(driver.block_action("alert_mute", packed, message=message))
+    await slack.wait_for(lambda: slack.responses)
+    assert slack.responses[0].body["text"] == "This button's value is not one the bot made."
+    [entry] = await bot.runtime.services.store.list_audit(limit=5)
+    assert (entry.action, entry.result) == ("mute", "refused") and "forged value" in entry.detail
+    assert [r for r in kibana.requests if r.method != "GET"] == []
+
+
+# ---- ids over the grammar's limits ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "limit"),
+    [
+        ("rule " + "r" * 300, "255 characters"),
+        ("mute r1 " + "a" * 600, "512 characters"),
+        ("unsnooze r1 " + "s" * 300, "255 characters"),
+        ("alerts subscribe --rule " + "r" * 300, "255 characters"),
+        ("alerts unsubscribe " + "9" * 30, "18 digits"),
+        ("health unsubscribe " + "9" * 30, "18 digits"),
+        ("alerts unsubscribe ²", "18 digits"),
+        ("apm config set " + "s" * 1200 + " x=1", "1000 characters"),
+        ("apm config set svc " + "e" * 1200 + " x=1", "1000 characters"),
+        ("apm config list " + "s" * 1200, "1000 characters"),
+    ],
+)
+async def test_an_id_over_the_grammars_limits_gets_a_sentence_with_the_limit(
+    text: str, limit: str, driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    kibana.add_rule(id="r1", name="CPU high", active_alerts=["host-1"])
+    ack = await answered(driver, slack, text)
+    said = ack["text"] if ack is not None else str(slack.responses[-1].body.get("text"))
+    assert "Something went wrong" not in said
+    assert limit in said, said
+    assert [r for r in kibana.requests if r.method != "GET"] == []
