@@ -7,7 +7,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.identifiers import is_rule_id, is_space_id
+from bot.identifiers import RULE_ID_LIMIT, is_rule_id, is_space_id
 
 Kind = Literal["rule", "tag", "all"]
 FORMS = "`--rule <id>`, `--tag <tag>` or `--all`"
@@ -25,13 +25,6 @@ class AlertFilterError(ValueError):
 class AlertFilter:
     kind: Kind
     value: str = ""  # the rule id or the tag; "" for all
-
-    def describe(self) -> str:
-        if self.kind == "rule":
-            return f"rule `{self.value}`"
-        if self.kind == "tag":
-            return f"rules tagged `{self.value}`"
-        return "every rule"
 
     def words(self) -> str:
         return "--all" if self.kind == "all" else f"--{self.kind} {shlex.quote(self.value)}"
@@ -71,6 +64,8 @@ def parse_alert_filter(words: list[str]) -> AlertFilter:
 
 def _checked(kind: Kind, value: str) -> AlertFilter:
     value = value.strip()
+    if kind == "rule" and len(value) > RULE_ID_LIMIT:
+        raise AlertFilterError(f"A rule id has at most {RULE_ID_LIMIT} characters; this one has {len(value)}.")
     if kind == "rule" and not is_rule_id(value):
         raise AlertFilterError(f"`{_short(value)}` is not a Kibana rule id (letters, digits, `_`, `.`, `:` and `-`).")
     if kind == "tag" and not (0 < len(value) <= MAX_TAG):

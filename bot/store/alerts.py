@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from bot.store.database import Database
-from bot.store.schema import alert_message_content, utcnow
+from bot.store.schema import alert_message_content, alert_messages, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,29 @@ class AlertContent:
     updated_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class StoredAlert:
+    """Which alert a stored alert row is: what a short reference in a menu stands for."""
+
+    space: str
+    rule_id: str
+    alert_id: str
+    alert_uuid: str
+
+
 class AlertsMixin(Database):
+    async def stored_alert(self, row_id: int) -> StoredAlert | None:
+        """The alert of the alert row `row_id` (a group message's menu option names it), if still kept."""
+        columns = (
+            alert_messages.c.space,
+            alert_messages.c.rule_id,
+            alert_messages.c.alert_id,
+            alert_messages.c.alert_uuid,
+        )
+        async with self._read() as conn:
+            row = (await conn.execute(select(*columns).where(alert_messages.c.id == row_id))).first()
+        return StoredAlert(row.space, row.rule_id, row.alert_id, row.alert_uuid) if row is not None else None
+
     async def save_alert_content(self, *, channel: str, ts: str, content: str) -> None:
         """Keep what the message at (channel, ts) shows; its status lines are left as they are."""
         now = utcnow()

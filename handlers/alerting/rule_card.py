@@ -60,7 +60,7 @@ def _when(value: datetime | str) -> str:
 
 
 def rule_list_blocks(page: RulePage, *, search: str, space: str) -> list[Block]:
-    what = f"matching “{escape(search)}”" if search else "in this space"
+    what = f"matching {code(search)}" if search else "in this space"
     blocks: list[Block] = [
         section(
             f"*{count(page.total, 'rule')} {what}* (space `{space}`)"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, field_validator
 
 from handlers.alerting.actions import snooze_duration
-from handlers.shared.codec import Packed
+from handlers.shared.codec import Metadata, Packed
 from handlers.shared.grammar import UsageError, is_identifier, is_space_id
 from handlers.shared.guard import Aim
 
 CUSTOM = "custom"  # the snooze menu's "Custom…": opens the form instead of snoozing
+OPTION_VALUE_LIMIT = 150  # characters: Slack's limit for a menu option's value
 
 
 class Target(Packed):
@@ -64,3 +67,19 @@ class Target(Packed):
     def aim(self, *, channel: str | None = None) -> Aim:
         """For the guard: what the access check, the audit trail and error sentences name."""
         return Aim(self, self.space, self.rule_id, self.alert_id, channel)
+
+
+class AlertReference(Metadata):
+    """A menu option's short stand-in for an alert whose `Target` is over Slack's 150 characters: the
+    store's row of the alert, sealed like a form's metadata so that only the bot's own is accepted."""
+
+    LIMIT: ClassVar[int] = OPTION_VALUE_LIMIT
+    FORGED: ClassVar[str] = Packed.FORGED
+
+    row: int = Field(alias="i", ge=1, lt=2**63)
+
+
+def option_value(target: Target, row: int) -> str:
+    """What a menu option carries for `target`: the target itself when it fits, else its reference."""
+    value = target.pack()
+    return value if len(value) <= OPTION_VALUE_LIMIT else AlertReference(row=row).pack()

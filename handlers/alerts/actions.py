@@ -9,7 +9,7 @@ from typing import Literal
 from bot.access import Role
 from bot.alert_filters import AlertFilter, AlertFilterError, parse_alert_filter
 from handlers.shared.catalog import Action, Actions
-from handlers.shared.grammar import Command, UsageError, arity, flags, short
+from handlers.shared.grammar import Command, UsageError, arity, flags, record_number, short
 
 SUBSCRIBE = Action(
     "alerts subscribe",
@@ -59,10 +59,11 @@ def _alerts(words: list[str]) -> Command:
                 "Say which subscription to remove: its id (see `alerts subscriptions`) or `all`.", UNSUBSCRIBE.name
             )
         arity(rest, UNSUBSCRIBE.name, 1, 1)
-        target = rest[0].lower().lstrip("#")
-        if target != "all" and not target.isdigit():
-            raise UsageError(f"`{short(target)}` is not a subscription id.", UNSUBSCRIBE.name)
-        return Command(UNSUBSCRIBE.name, UnsubscribeArgs("all" if target == "all" else int(target)))
+        target = rest[0].lower()
+        number: int | Literal["all"] = (
+            "all" if target == "all" else record_number(target, "subscription id", UNSUBSCRIBE.name)
+        )
+        return Command(UNSUBSCRIBE.name, UnsubscribeArgs(number))
     if sub in {"subscriptions", "subs", "list"}:
         arity(rest, SUBSCRIPTIONS.name, 0, 0)
         return Command(SUBSCRIPTIONS.name)

@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 from bot.services import Services
 from bot.store.alert_groups import AlertGroup, GroupAlert, GroupSnapshot
 from handlers.alerting.buttons import ALERT_WRITES, alert_menu
-from handlers.alerting.target import Target
+from handlers.alerting.target import Target, option_value
 from handlers.alerts.message import ALERT_BLOCK, RULE_BLOCK, AlertView, alert_blocks, alert_text, rule_buttons
 from handlers.shared.blocks import Block, actions, clip, code, context, escape, header, option, section
 from handlers.shared.outcome import MAX_STATUS_LINES, STATUS_BLOCK
 from handlers.shared.words import count
 
-OPTION_VALUE_LIMIT = 150  # characters: Slack's limit for a menu option's value
+OPTION_TEXT_LIMIT = 75  # characters: Slack's limit for a menu option's text
 MENU_LIMIT = 100  # options in a static_select
 NEWEST_SHOWN = 5  # alert ids named in the message
 LOGGED_PER_LINE = 10  # alert ids named in one thread-log line
@@ -135,16 +135,24 @@ def _alert_menus(group: AlertGroup, firing: list[GroupAlert]) -> list[Block]:
         for alert in firing:
             if alert.muted == write.change.alert_muted:
                 continue
-            value = Target(
+            target = Target(
                 rule_id=group.rule_id, space=group.space, alert_id=alert.alert_id, alert_uuid=alert.alert_uuid
-            ).pack()
-            if len(value) <= OPTION_VALUE_LIMIT:
-                options.append(option(alert.alert_id, value))
+            )
+            options.append(option(_label(alert.alert_id), option_value(target, alert.id)))
             if len(options) == MENU_LIMIT:
                 break
         if options:
             menus.append(alert_menu(write, options))
     return menus
+
+
+def _label(alert_id: str) -> str:
+    """An alert id as a menu option shows it: clipped in the middle, so that long ids sharing a
+    beginning still differ by their ends."""
+    if len(alert_id) <= OPTION_TEXT_LIMIT:
+        return alert_id
+    head = (OPTION_TEXT_LIMIT - 1) // 2
+    return alert_id[:head] + "…" + alert_id[-(OPTION_TEXT_LIMIT - 1 - head) :]
 
 
 def log_line(snapshot: GroupSnapshot, *, first_post: bool) -> str | None:

@@ -10,7 +10,7 @@ from bot.services import Services
 from bot.store import AlertPollState, AlertSubscription
 from handlers.alerts.actions import AlertSubscribeArgs, UnsubscribeArgs
 from handlers.shared.audit import record
-from handlers.shared.blocks import Block, context, escape, header, section
+from handlers.shared.blocks import Block, code, context, escape, header, section
 from handlers.shared.channels import channel_problem
 from handlers.shared.context import Invocation
 from handlers.shared.words import count
@@ -22,8 +22,17 @@ MAX_PER_CHANNEL = 50
 LISTED = 45  # Slack allows 50 blocks
 
 
+def describe_filter(wanted: AlertFilter) -> str:
+    """Which alerts a filter follows, in a sentence; the rule id or tag as typed, in a code span."""
+    if wanted.kind == "rule":
+        return f"rule {code(wanted.value)}"
+    if wanted.kind == "tag":
+        return f"rules tagged {code(wanted.value)}"
+    return "every rule"
+
+
 def describe(subscription: AlertSubscription) -> str:
-    return AlertFilter(subscription.kind, subscription.value).describe()
+    return describe_filter(AlertFilter(subscription.kind, subscription.value))
 
 
 def not_configured(inv: Invocation) -> str | None:
@@ -78,7 +87,7 @@ async def subscribe(inv: Invocation) -> None:
     )
     if not created:
         await inv.reply(
-            f"This channel already gets the alerts of {wanted.describe()} in space `{inv.space}` "
+            f"This channel already gets the alerts of {describe_filter(wanted)} in space `{inv.space}` "
             f"(subscription *#{subscription.id}*)."
         )
         return
@@ -93,7 +102,7 @@ async def subscribe(inv: Invocation) -> None:
     )
     every = inv.services.settings.alerts_poll_interval
     await inv.reply(
-        f"{inv.actor.mention} subscribed this channel to the alerts of {wanted.describe()} in Kibana space "
+        f"{inv.actor.mention} subscribed this channel to the alerts of {describe_filter(wanted)} in Kibana space "
         f"`{inv.space}` (subscription *#{subscription.id}*). New alerts, and the alerts still active when "
         f"their rule next runs, are posted here within {every:g} s of Kibana writing them; recoveries update "
         f"their message.\nStop with `{inv.slash} alerts unsubscribe {subscription.id}`.",

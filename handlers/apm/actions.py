@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from bot.access import Role
 from handlers.apm.explain import explain
 from handlers.shared.catalog import Action, Actions
-from handlers.shared.grammar import Command, UsageError, arity, flags, identifier, short
+from handlers.shared.grammar import Command, UsageError, arity, bounded, flags, identifier, short
+
+NAME_LIMIT = 1000  # characters of a service's or an environment's name (what the Overwrite button carries)
 
 CONFIG_OVERWRITE = "apm_config_overwrite"  # button
 CONFIG_CANCEL = "apm_config_cancel"  # button that performs no action: it only answers
@@ -101,7 +103,8 @@ def _config(words: list[str]) -> Command:
     if not words or words[0].lower() == "list":
         rest = words[1:] if words else []
         arity(rest, CONFIG_LIST.name, 0, 1)
-        return Command(CONFIG_LIST.name, ServiceArgs(rest[0] if rest else None))
+        service = bounded(rest[0], "service name", NAME_LIMIT, CONFIG_LIST.name) if rest else None
+        return Command(CONFIG_LIST.name, ServiceArgs(service))
     if words[0].lower() != "set":
         raise UsageError(f"`apm config` has no subcommand `{short(words[0])}`.", CONFIG_SET.name)
     plain, given = flags(words[1:], {"--overwrite"}, CONFIG_SET.name)
@@ -124,8 +127,9 @@ def _config(words: list[str]) -> Command:
         if not value:
             raise UsageError(f"`{short(key)}` has no value after `=`.", CONFIG_SET.name)
         settings[key] = value
-    environment = names[1] if len(names) > 1 else None
-    return Command(CONFIG_SET.name, ConfigSetArgs(names[0], environment, settings, "--overwrite" in given))
+    service = bounded(names[0], "service name", NAME_LIMIT, CONFIG_SET.name)
+    environment = bounded(names[1], "environment name", NAME_LIMIT, CONFIG_SET.name) if len(names) > 1 else None
+    return Command(CONFIG_SET.name, ConfigSetArgs(service, environment, settings, "--overwrite" in given))
 
 
 def _key(words: list[str]) -> Command:

@@ -59,7 +59,7 @@ def config_list_blocks(
     """The text and blocks of `apm config list`: one section and one context per configuration."""
     shown = sorted(configs, key=_sort_key)
     scope = f" of {code(service)}" if service else ""
-    text = f"{count(len(shown), 'APM agent configuration')}{' of ' + service if service else ''} in space {space}"
+    text = f"{count(len(shown), 'APM agent configuration')}{scope} in space {space}"
     blocks: list[Block] = [header("APM agent configurations")]
     if not shown:
         blocks.append(
@@ -135,7 +135,7 @@ def done_sentence(change: ConfigChange, *, overwrote: bool) -> str:
     return (
         f"{verb} the APM agent configuration of {code(change.service)} "
         f"({environment_label(change.environment)}) in space `{change.space}`: "
-        f"{escape(clip(_settings_summary(change.settings), 1500))}"
+        f"{code(clip(_settings_summary(change.settings), 1500))}"
     )
 
 
@@ -181,7 +181,7 @@ async def set_configuration(inv: Invocation) -> None:
 
 async def _ask_to_overwrite(inv: Invocation, current: dict[str, str] | None, change: ConfigChange) -> None:
     await inv.reply(
-        f"An agent configuration already exists for {change.service} ({change.environment or 'all environments'}).",
+        f"An agent configuration already exists for {code(change.service)} ({environment_label(change.environment)}).",
         blocks=comparison_blocks(current, change, slash=inv.slash),
     )
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 from bot.access import Role
 from handlers.shared.catalog import Action, Actions
-from handlers.shared.grammar import Command, UsageError, arity, flags, short
+from handlers.shared.grammar import Command, UsageError, arity, flags, record_number, short
 
 HEALTH = Action("health", "health", Role.VIEWER, "see alerting `health`", read_only=True)
 SUBSCRIBE = Action(
@@ -56,9 +56,10 @@ def _health(words: list[str]) -> Command:
         flags(rest, set(), UNSUBSCRIBE.name)
         arity(rest, UNSUBSCRIBE.name, 0, 1)
         target = rest[0].lower() if rest else "all"
-        if target != "all" and not target.isdigit():
-            raise UsageError(f"`{short(target)}` is not a subscription id.", UNSUBSCRIBE.name)
-        return Command(UNSUBSCRIBE.name, UnsubscribeArgs("all" if target == "all" else int(target)))
+        number: int | Literal["all"] = (
+            "all" if target == "all" else record_number(target, "subscription id", UNSUBSCRIBE.name)
+        )
+        return Command(UNSUBSCRIBE.name, UnsubscribeArgs(number))
     if sub in {"subscriptions", "subs", "list"}:
         arity(rest, SUBSCRIPTIONS.name, 0, 0)
         return Command(SUBSCRIPTIONS.name)

@@ -16,6 +16,8 @@ from typing import ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from bot.identifiers import control_character
+
 BUTTON_VALUE_LIMIT = 2000  # characters: a button's value, or a menu option's
 METADATA_LIMIT = 3000  # characters: a modal's private_metadata
 
@@ -50,9 +52,25 @@ class Packed(BaseModel):
         if not text or len(text) > cls.LIMIT:
             raise ForgedValue(cls.FORGED)
         try:
-            return cls.model_validate_json(text)
+            value = cls.model_validate_json(text)
         except ValidationError:
             raise ForgedValue(cls.FORGED) from None
+        if not issubclass(cls, Metadata) and any(control_character(word) is not None for word in _strings(value)):
+            raise ForgedValue(cls.FORGED)  # no id the bot puts in a button has one (what it seals, it wrote)
+        return value
+
+
+def _strings(node: object) -> list[str]:
+    """Every string in a value: its fields, and what their lists and mappings hold."""
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, BaseModel):
+        node = node.model_dump()
+    if isinstance(node, dict):
+        return [word for key, item in node.items() for word in (*_strings(key), *_strings(item))]
+    if isinstance(node, (list, tuple, set, frozenset)):
+        return [word for item in node for word in _strings(item)]
+    return []
 
 
 # The key that seals private_metadata; `use_metadata_key` sets it from the bot's secrets at start-up,

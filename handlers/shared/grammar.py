@@ -16,12 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
-from bot.identifiers import RULE_ID, SPACE_ID
+from bot.identifiers import RULE_ID, RULE_ID_LIMIT, SPACE_ID, control_character
 
 if TYPE_CHECKING:
     from handlers.shared.catalog import Catalog
 
 MAX_TEXT = 2000  # characters; Slack allows more, nobody types more
+RECORD_NUMBER_DIGITS = 18  # the bot's own record numbers (subscription ids): within the database's integers
 
 _ID = RULE_ID
 _SPACE = SPACE_ID
@@ -105,6 +106,13 @@ def parse(text: str, catalog: Catalog) -> Command:
 def _parse(text: str, catalog: Catalog) -> Command:
     if len(text) > MAX_TEXT:
         raise UsageError(f"That command is {len(text)} characters long; the limit is {MAX_TEXT}.")
+    at = control_character(text)
+    if at is not None:
+        before = f" after `{short(text[:at][-30:], 30)}`" if text[:at].strip() else ""
+        raise UsageError(
+            f"The command has a control character (U+{ord(text[at]):04X}){before}; no Kibana id or name has one. "
+            "Type it again without it."
+        )
     try:
         words = shlex.split(text.translate(_SMART_QUOTES))
     except ValueError:
@@ -202,9 +210,27 @@ def is_space_id(value: str) -> bool:
 
 def identifier(value: str, what: str, command: str) -> str:
     """`value` when it is an identifier (see `is_identifier`); else a UsageError naming `what` it should be."""
+    if len(value) > RULE_ID_LIMIT:
+        raise UsageError(f"A {what} has at most {RULE_ID_LIMIT} characters; this one has {len(value)}.", command)
     if not _ID.fullmatch(value):
         raise UsageError(f"`{short(value)}` is not a valid {what}.", command)
     return value
+
+
+def bounded(value: str, what: str, limit: int, command: str) -> str:
+    """`value` when it has at most `limit` characters; else a UsageError saying so."""
+    if len(value) > limit:
+        raise UsageError(f"A {what} has at most {limit} characters; this one has {len(value)}.", command)
+    return value
+
+
+def record_number(value: str, what: str, command: str) -> int:
+    """One of the bot's own record numbers (`#12` or `12`); else a UsageError naming `what` it should be."""
+    digits = value.lstrip("#")
+    if not re.fullmatch(rf"[0-9]{{1,{RECORD_NUMBER_DIGITS}}}", digits, flags=re.ASCII):
+        limit = RECORD_NUMBER_DIGITS
+        raise UsageError(f"`{short(value)}` is not a {what}: those are numbers of at most {limit} digits.", command)
+    return int(digits)
 
 
 def duration(value: str, command: str | None = None) -> str:

@@ -72,6 +72,9 @@ class Click(Generic[V]):
     run: Callable[[V, Interaction], Awaitable[None]]
     # How the person is told a refusal or a failure; by default privately, where they clicked.
     tell: Callable[[V, Interaction, str], Awaitable[object]] | None = None
+    # Decodes a value that needs the store (a short reference it resolves) instead of `decode`;
+    # ValueError: not one the bot made, refused and audited as `decode`'s.
+    resolve: Callable[[Interaction], Awaitable[V]] | None = None
     # Opens a modal at once, before the access check (the trigger id lives 3 s; the check may wait
     # for Slack's user groups); the value it returns is the one told through and run from then on.
     open_form: Callable[[V, Interaction], Awaitable[V]] | None = None
@@ -147,7 +150,7 @@ class Guard:
             await self._safely(privately, "This click names two different channels; nothing was done.", action)
             return
         try:
-            value = spec.decode(interaction)
+            value = await spec.resolve(interaction) if spec.resolve is not None else spec.decode(interaction)
         except ValueError as error:
             await self._refuse_forged(interaction.actor, action, interaction.value, str(error))
             await self._safely(privately, str(error), action)

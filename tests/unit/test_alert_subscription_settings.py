@@ -6,6 +6,7 @@ import pytest
 
 from bot.alert_filters import AlertFilter, AlertFilterError, parse_alert_filter, parse_setting
 from bot.settings import ConfigError, Settings, load_settings
+from handlers.alerts.subscriptions import describe_filter
 
 ES = "http://127.0.0.1:9200"
 
@@ -51,7 +52,7 @@ def test_bad_values_name_the_setting(values: dict[str, object], message: str) ->
 
 def test_the_filter_grammar() -> None:
     assert parse_alert_filter(["--all"]) == AlertFilter("all")
-    assert parse_alert_filter(["--tag", "prod"]).describe() == "rules tagged `prod`"
+    assert describe_filter(parse_alert_filter(["--tag", "prod"])) == "rules tagged `prod`"
     assert parse_alert_filter(["--rule=abc"]).words() == "--rule abc"
     assert parse_setting("--all --space=ops", "default") == (AlertFilter("all"), "ops")
     for words, problem in [
