@@ -30,7 +30,7 @@ from bot.kibana.profile import KibanaProfile
 from bot.kibana.retry import RetryPolicy
 from bot.settings import Settings
 from bot.slack_client import LimitedWebClient
-from bot.slack_scopes import granted_scopes, needed_scopes
+from bot.slack_scopes import OPTIONAL_SCOPES, granted_scopes, needed_scopes
 
 if TYPE_CHECKING:
     from bot.store.alert_publishing import RefusedChannel
@@ -176,19 +176,32 @@ def _slack_token_lines(team: object, user_id: object, headers: Mapping[str, obje
                 warning=True,
             ),
         ]
-    missing = sorted(needed_scopes() - granted)
-    if not missing:
+    lacking = needed_scopes() - granted
+    missing = sorted(lacking - set(OPTIONAL_SCOPES))
+    optional = sorted(lacking & set(OPTIONAL_SCOPES))
+    if not lacking:
         return [CheckResult("Slack", True, f"{accepted}, with every scope the bot needs")]
-    named = ", ".join(f"`{scope}`" for scope in missing)
-    return [
-        CheckResult("Slack", True, accepted),
-        CheckResult(
-            "Slack scopes",
-            False,
-            f"the Slack app lacks {named}: reinstall it with the bot's manifest.json, which asks for every scope "
-            "the bot needs (what is refused for a missing scope is told to the person, never done)",
-        ),
-    ]
+    results = [CheckResult("Slack", True, accepted)]
+    if missing:
+        named = ", ".join(f"`{scope}`" for scope in missing)
+        results.append(
+            CheckResult(
+                "Slack scopes",
+                False,
+                f"the Slack app lacks {named}: reinstall it with the bot's manifest.json, which asks for every scope "
+                "the bot needs (what is refused for a missing scope is told to the person, never done)",
+            )
+        )
+    for scope in optional:
+        results.append(
+            CheckResult(
+                "Slack scopes",
+                True,
+                f"the Slack app lacks `{scope}`: {OPTIONAL_SCOPES[scope]}; reinstall it with the bot's manifest.json",
+                warning=True,
+            )
+        )
+    return results
 
 
 async def check_database(settings: Settings) -> list[CheckResult]:

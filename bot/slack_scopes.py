@@ -23,6 +23,7 @@ METHOD_SCOPES: Mapping[str, tuple[str, ...]] = {
     "chat.postEphemeral": ("chat:write",),
     "chat.postMessage": ("chat:write",),
     "chat.update": ("chat:write",),
+    "conversations.history": ("channels:history", "groups:history", "im:history", "mpim:history"),
     # the scope of the conversation's kind: public channel, private channel, direct message, group DM
     "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),
     "files.info": ("files:read",),  # and the download of the file's url_private_download
@@ -32,6 +33,16 @@ METHOD_SCOPES: Mapping[str, tuple[str, ...]] = {
 }
 # Scopes that come with a feature rather than a method: the slash command and the message shortcut.
 FEATURE_SCOPES: tuple[str, ...] = ("commands",)
+# Methods of which the bot asks only some of the scopes they accept. conversations.history: the alert
+# publisher reads the recent history of the channels it posts alert messages in (public and private
+# channels, never direct messages) to find a message posted before a crash (handlers/alerts/adoption.py).
+ASKED_SCOPES: Mapping[str, tuple[str, ...]] = {"conversations.history": ("channels:history", "groups:history")}
+# Scopes the bot works without, doing less: `python -m bot check` warns instead of failing. Without the
+# history scopes a replica that dies between posting an alert message and recording it may post it twice.
+OPTIONAL_SCOPES: Mapping[str, str] = {
+    "channels:history": "an alert message posted just before a crash may be posted again",
+    "groups:history": "an alert message posted just before a crash may be posted again",
+}
 
 
 class Answer(Protocol):
@@ -45,7 +56,7 @@ REINSTALL = "an admin of the Slack app adds it by reinstalling the app with the 
 
 def needed_scopes() -> frozenset[str]:
     """Every bot scope the bot needs (manifest.json asks for exactly these; a test keeps them equal)."""
-    return frozenset(FEATURE_SCOPES).union(*METHOD_SCOPES.values())
+    return frozenset(FEATURE_SCOPES).union(*(ASKED_SCOPES.get(m, scopes) for m, scopes in METHOD_SCOPES.items()))
 
 
 def granted_scopes(headers: Mapping[str, object]) -> frozenset[str] | None:

@@ -57,6 +57,7 @@ class AlertGroup:
     failures: int
     refused: str | None = None  # Slack's error for `channel`, once it refused it for good
     refused_at: datetime | None = None
+    post_started_at: datetime | None = None  # a post was started and no ts recorded: it may be in Slack
 
     @property
     def pending(self) -> bool:
@@ -120,6 +121,7 @@ def _group(row: Any) -> AlertGroup:
         failures=row.failures,
         refused=row.refused,
         refused_at=row.refused_at,
+        post_started_at=row.post_started_at,
     )
 
 

@@ -71,6 +71,39 @@ class AlertPublishingMixin(Database):
             )
             return taken.rowcount == 1
 
+    async def alert_group_posting(self, group_id: int, *, owner: str) -> datetime | None:
+        """A post of the group's message starts now (recorded before Slack is called: until its ts is
+        recorded, the message may be in Slack). Returns when an earlier post was started that recorded
+        no ts (a replica died, or Slack's answer was lost), which is kept: None when there was none."""
+        now = utcnow()
+        async with self._write() as conn:
+            before = (
+                await conn.execute(select(alert_groups.c.post_started_at).where(alert_groups.c.id == group_id))
+            ).scalar()
+            await conn.execute(
+                update(alert_groups)
+                .where(alert_groups.c.id == group_id, alert_groups.c.lease_owner == owner)
+                .values(post_started_at=func.coalesce(alert_groups.c.post_started_at, now))
+            )
+        return before
+
+    async def alert_group_not_posted(self, group_id: int) -> None:
+        """Slack answered the post with an error: the message is not in Slack."""
+        async with self._write() as conn:
+            await conn.execute(update(alert_groups).where(alert_groups.c.id == group_id).values(post_started_at=None))
+
+    async def channel_id_of(self, channel: str) -> str | None:
+        """The id Slack answered with when a message was posted to `channel` (as a delivery names it:
+        an id, or a #name); None when no message went there yet."""
+        query = (
+            select(alert_groups.c.message_channel)
+            .where(alert_groups.c.channel == channel, alert_groups.c.message_channel.is_not(None))
+            .limit(1)
+        )
+        async with self._read() as conn:
+            found = (await conn.execute(query)).scalar()
+        return str(found) if found is not None else None
+
     async def alert_group_posted(self, group_id: int, *, channel: str, ts: str) -> None:
         """Where the group's message went (`channel`: its id), as soon as Slack said."""
         now = utcnow()
@@ -78,7 +111,7 @@ class AlertPublishingMixin(Database):
             await conn.execute(
                 update(alert_groups)
                 .where(alert_groups.c.id == group_id)
-                .values(ts=ts, message_channel=channel, updated_at=now)
+                .values(ts=ts, message_channel=channel, post_started_at=None, updated_at=now)
             )
             await conn.execute(
                 update(alert_messages)

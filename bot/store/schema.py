@@ -142,6 +142,8 @@ alert_groups = Table(
     # nowhere (closed unshown); see bot/store/alert_publishing.py
     Column("refused", String(64), nullable=True),
     Column("refused_at", UtcDateTime, nullable=True),
+    # a post of the message was started and Slack's ts not yet recorded: it may be in Slack already
+    Column("post_started_at", UtcDateTime, nullable=True),
     # at most one open episode per rule, space and channel (PostgreSQL's form: postgresql_forms())
     Index("uq_alert_groups_open", "space", "rule_id", "channel", unique=True, sqlite_where=_OPEN_GROUP),
     Index("ix_alert_groups_message", "message_channel", "ts"),

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 # The newest revision in bot/store/migrations/versions. Adding a revision means changing this;
 # tests/store/test_schema_version.py fails until it names Alembic's head.
-HEAD = "b7d4e2a91c35"
+HEAD = "d1a5c3e8f207"
 VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import copy
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from devkit.fake_slack import block_kit
@@ -35,12 +38,27 @@ def _thread_ts(params: dict[str, Any]) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
+def message_metadata(params: dict[str, Any]) -> dict[str, Any] | None:
+    """chat.postMessage's `metadata`: `{"event_type": "…", "event_payload": {…}}`, as an object or JSON."""
+    metadata = json_argument(params, "metadata", "invalid_metadata_format")
+    if metadata is None:
+        return None
+    if not isinstance(metadata, dict):
+        raise SlackApiFailure("invalid_metadata_format")
+    event_type, payload = metadata.get("event_type"), metadata.get("event_payload")
+    if not isinstance(event_type, str) or not event_type or not isinstance(payload, dict):
+        raise SlackApiFailure("invalid_metadata_schema")
+    return {"event_type": event_type, "event_payload": copy.deepcopy(payload)}
+
+
 async def post_message(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
     required(params, "channel")
     channel = fake.workspace.writable(params["channel"])
     text, blocks = message_content(params)
-    message = fake.workspace.post(channel.id, text=text, blocks=blocks, thread_ts=_thread_ts(params))
-    return {"ok": True, "channel": channel.id, "ts": message["ts"], "message": dict(message)}
+    metadata = message_metadata(params)
+    extra = {"metadata": metadata} if metadata is not None else None
+    message = fake.workspace.post(channel.id, text=text, blocks=blocks, thread_ts=_thread_ts(params), extra=extra)
+    return {"ok": True, "channel": channel.id, "ts": message["ts"], "message": copy.deepcopy(message)}
 
 
 async def post_ephemeral(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
@@ -95,6 +113,69 @@ async def conversations_info(fake: FakeSlack, params: dict[str, Any]) -> dict[st
     return {"ok": True, "channel": channel.as_slack()}
 
 
+def _flag(value: object) -> bool:
+    return value in (True, 1, "1", "true", "True")
+
+
+def _ts(value: object, error: str) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise SlackApiFailure(error) from None
+
+
+async def conversations_history(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+    """A conversation's top-level messages (and thread broadcasts), newest first: between `oldest` and
+    `latest` (both excluded unless `inclusive`), `limit` a page (default 100, at most 999), the next page
+    by `cursor` (Slack's form: base64 of "next_ts:<ts>"). Messages carry their `metadata` only with
+    `include_all_metadata`. Takes a conversation id only (a #name is channel_not_found), needs the
+    `*:history` scope of the conversation's kind, and the bot in the channel."""
+    required(params, "channel")
+    if params["channel"] not in fake.workspace.channels:
+        raise SlackApiFailure("channel_not_found")
+    channel = fake.workspace.channel(params["channel"])
+    fake.bot_scopes.require(channel.history_scope)
+    if not channel.is_member:
+        raise SlackApiFailure("not_in_channel")
+    oldest, latest = _ts(params.get("oldest"), "invalid_ts_oldest"), _ts(params.get("latest"), "invalid_ts_latest")
+    inclusive = up_to_latest = _flag(params.get("inclusive"))
+    cursor = params.get("cursor")
+    if cursor:  # the next page starts at the cursor's message
+        try:
+            latest, up_to_latest = Decimal(base64.b64decode(str(cursor)).decode().removeprefix("next_ts:")), True
+        except (ValueError, InvalidOperation):
+            raise SlackApiFailure("invalid_cursor") from None
+    try:
+        limit = min(int(params.get("limit") or 100), 999)
+    except ValueError:
+        raise SlackApiFailure("invalid_limit") from None
+    if limit < 1:
+        raise SlackApiFailure("invalid_limit")
+
+    def within(ts: Decimal) -> bool:
+        after = oldest is None or ts > oldest or (inclusive and ts == oldest)
+        before = latest is None or ts < latest or (up_to_latest and ts == latest)
+        return after and before
+
+    found = [m for m in reversed(fake.workspace.channel_messages(channel.id)) if within(Decimal(m["ts"]))]
+    page, more = found[:limit], found[limit:]
+    with_metadata = _flag(params.get("include_all_metadata"))
+    messages = [{k: copy.deepcopy(v) for k, v in m.items() if with_metadata or k != "metadata"} for m in page]
+    body: dict[str, Any] = {
+        "ok": True,
+        "messages": messages,
+        "has_more": bool(more),
+        "pin_count": 0,
+        "channel_actions_ts": None,
+        "channel_actions_count": 0,
+    }
+    if more:
+        body["response_metadata"] = {"next_cursor": base64.b64encode(f"next_ts:{more[0]['ts']}".encode()).decode()}
+    return body
+
+
 async def conversations_join(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
     required(params, "channel")
     channel = fake.workspace.channel(params["channel"])
@@ -117,6 +198,7 @@ METHODS: dict[str, Handler] = {
     "chat.update": update,
     "chat.delete": delete,
     "chat.getPermalink": get_permalink,
+    "conversations.history": conversations_history,
     "conversations.info": conversations_info,
     "conversations.join": conversations_join,
 }

@@ -37,6 +37,7 @@ SLACK_METHOD_TIERS: dict[str, int] = {
     "chat.getPermalink": 4,
     "chat.postEphemeral": 4,
     "chat.update": 3,
+    "conversations.history": 3,  # Marketplace and internal apps; 1 a minute for other distributed apps (2025)
     "conversations.info": 3,
     "conversations.join": 3,
     "files.completeUploadExternal": 4,

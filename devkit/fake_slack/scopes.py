@@ -11,7 +11,8 @@ What Slack sends (docs.slack.dev, "Scopes and permissions"; the method reference
   `{"ok": false, "error": "missing_scope", "needed": "<scope>", "provided": "<the token's scopes>"}`
   with HTTP 200. `conversations.info` needs the scope of the conversation's kind: `channels:read`
   for a public channel, `groups:read` for a private one, `im:read` for a direct message and
-  `mpim:read` for a group direct message.
+  `mpim:read` for a group direct message; `conversations.history` likewise needs `channels:history`,
+  `groups:history`, `im:history` or `mpim:history`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat.postEphemeral": ("chat:write",),
     "chat.postMessage": ("chat:write",),
     "chat.update": ("chat:write",),
+    "conversations.history": ("channels:history", "groups:history", "im:history", "mpim:history"),
     "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),
     "conversations.join": ("channels:join",),
     "files.info": ("files:read",),

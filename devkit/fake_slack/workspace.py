@@ -42,6 +42,11 @@ class Channel:
             return "mpim:read"
         return "groups:read" if self.is_private else "channels:read"
 
+    @property
+    def history_scope(self) -> str:
+        """The scope conversations.history needs for this kind of conversation."""
+        return self.read_scope.replace(":read", ":history")
+
     def as_slack(self) -> dict[str, Any]:
         """The `channel` object of conversations.info."""
         if self.is_im:  # Slack's direct-message object: no name, no membership flags

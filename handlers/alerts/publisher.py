@@ -40,7 +40,9 @@ from slack_sdk.errors import SlackApiError
 from bot import metrics
 from bot.services import Services
 from bot.store.alert_groups import AlertGroup
+from handlers.alerts import adoption
 from handlers.alerts.group_message import log_line, render
+from handlers.shared.blocks import Block
 from handlers.shared.blocks import code as code_span
 from handlers.shared.channels import CHANNEL_ERRORS, ChannelRefused, invite
 from handlers.shared.replies import Replies
@@ -84,6 +86,7 @@ class Publisher:
         self._services = services
         self._replies = replies
         self._store = services.store
+        self._adoption = adoption.Adoption(services.slack, services.store)
         self._owner = services.replica
         self._interval = timedelta(seconds=settings.alert_update_interval)
         self._pace = Pace(settings.alert_updates_per_minute)
@@ -241,9 +244,7 @@ class Publisher:
                 await store.refuse_alert_group(group_id, owner=self._owner, error=group.refused or "", elsewhere=False)
                 return
             blocks, text = render(self._services, snapshot)
-            answer = await replies.post(target, text, blocks=blocks)
-            channel, ts = str(answer["channel"]), str(answer["ts"])
-            await store.alert_group_posted(group_id, channel=channel, ts=ts)
+            channel, ts = await self._post(group, target, text, blocks)
             await store.save_alert_content(channel=channel, ts=ts, content=json.dumps({"group": group_id}))
             if group.refused is not None:
                 await replies.post(channel, self._why_here(group), thread_ts=ts)
@@ -265,6 +266,27 @@ class Publisher:
         )
         if closed:
             log.info("alert group %s: every alert of rule %s recovered; the episode is closed", group_id, group.rule_id)
+
+    async def _post(self, group: AlertGroup, target: str, text: str, blocks: list[Block]) -> tuple[str, str]:
+        """Post the group's message (channel id, ts), exactly once: the start of the post is recorded
+        first; a group whose earlier post may have reached Slack (started, no ts recorded) adopts that
+        message, updated to the newest state, when Slack has it (handlers/alerts/adoption.py)."""
+        store = self._store
+        started = await store.alert_group_posting(group.id, owner=self._owner)
+        found = await self._adoption.posted_before(group, target, started) if started is not None else None
+        if found is not None:
+            channel, ts = found
+            await store.alert_group_posted(group.id, channel=channel, ts=ts)
+            await self._replies.update(channel, ts, text, blocks=blocks)
+            return channel, ts
+        try:
+            answer = await self._replies.post(target, text, blocks=blocks, metadata=adoption.metadata(group))
+        except SlackApiError:  # Slack answered: the message is not there (a lost answer is no SlackApiError)
+            await store.alert_group_not_posted(group.id)
+            raise
+        channel, ts = str(answer["channel"]), str(answer["ts"])
+        await store.alert_group_posted(group.id, channel=channel, ts=ts)
+        return channel, ts
 
     def _why_here(self, group: AlertGroup) -> str:
         """The first line in the thread of a message shown in ALERT_CHANNEL because Slack refused its channel."""

@@ -120,11 +120,23 @@ class Replies:
             raise
 
     async def post(
-        self, channel: str, text: str, *, blocks: list[Block] | None = None, thread_ts: str | None = None
+        self,
+        channel: str,
+        text: str,
+        *,
+        blocks: list[Block] | None = None,
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> AsyncSlackResponse:
+        """`metadata`: Slack's message metadata (`{"event_type": …, "event_payload": {…}}`)."""
         with self._channel_errors():
             return await self.slack.chat_postMessage(
-                channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=UNFURL_LINKS
+                channel=channel,
+                text=text,
+                blocks=blocks,
+                thread_ts=thread_ts,
+                unfurl_links=UNFURL_LINKS,
+                metadata=metadata,
             )
 
     async def update(self, channel: str, ts: str, text: str, *, blocks: list[Block] | None = None) -> None:
