@@ -125,7 +125,7 @@ def test_a_missing_scope_is_named_with_what_to_do() -> None:
         headers={},
         status_code=200,
     )
-    text = describe(SlackApiError("missing_scope", response), Doing(command="/kibana"))
+    text = describe(SlackApiError("missing_scope", response), Doing(command="/kibana", explain=EXPLAIN))
     assert text == (
         "Slack refused the bot's request: the Slack app lacks the scope `files:read`; an admin of the Slack app "
         "adds it by reinstalling the app with the bot's manifest.json."
