@@ -9,22 +9,18 @@ import contextlib
 import json
 import os
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from devkit.fake_kibana import FakeKibana
 from devkit.fake_slack import FakeSlack
 from devkit.slack_driver import SlackDriver
+from tests.databases import TEST_DATABASE_URL, postgres_schema
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL is not set"),
@@ -38,17 +34,8 @@ POLICY = 'default_role = "responder"\n\n[[grants]]\nrole = "admin"\nusers = ["U0
 
 @pytest.fixture
 async def database_url() -> AsyncIterator[str]:
-    schema = f"replicas_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(TEST_DATABASE_URL)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = make_url(TEST_DATABASE_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await admin.dispose()
+    async with postgres_schema("replicas") as url:
+        yield url
 
 
 class Replica:
