@@ -8,6 +8,7 @@ the audit trail and returns the receipt (a past-tense sentence).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 # Kibana no longer has the schedule (it ended and was cleaned up, or someone cancelled it in Kibana).
 _GONE = re.compile(r"Rule has no snooze schedule(s\.| with id )")
+# After a snooze Kibana did not answer in time: when to read the rule back, in seconds (about 4 s in all).
+READ_BACK_PAUSES = (0.0, 1.0, 3.0)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -191,19 +194,21 @@ async def _snoozed_at(asked: Asked, start: datetime) -> str | None:
     """The id of the rule's schedule that starts at `start` and lasts the snooze's length, read back
     from Kibana (the rule shows its schedules from 9.3 on); None when it is not there or not readable."""
     assert asked.duration is not None
-    try:
-        rule: Rule = await asked.services.kibana.get_rule(asked.target.rule_id, space=asked.target.space)
-    except KibanaError:
-        return None
     length_ms = snooze_length(asked.duration).total_seconds() * 1000
-    for schedule in rule.snooze_schedule:
-        began = schedule.rrule.get("dtstart")
+    for pause in READ_BACK_PAUSES:  # Kibana may still be at it: look again a little later, bounded
+        await asyncio.sleep(pause)
         try:
-            began_at = datetime.fromisoformat(str(began).replace("Z", "+00:00"))
-        except ValueError:
-            continue
-        if schedule.id and abs((began_at - start).total_seconds()) < 0.001 and schedule.duration == length_ms:
-            return schedule.id
+            rule: Rule = await asked.services.kibana.get_rule(asked.target.rule_id, space=asked.target.space)
+        except KibanaError:
+            return None
+        for schedule in rule.snooze_schedule:
+            began = schedule.rrule.get("dtstart")
+            try:
+                began_at = datetime.fromisoformat(str(began).replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            if schedule.id and abs((began_at - start).total_seconds()) < 0.001 and schedule.duration == length_ms:
+                return schedule.id
     return None
 
 
