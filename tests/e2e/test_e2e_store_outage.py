@@ -181,3 +181,36 @@ async def test_a_snooze_kibana_answers_late_is_found_on_the_rule_or_reported_as_
         else:
             assert "not known whether" in said and "snoozed" not in said
             assert known == []
+
+
+@pytest.mark.parametrize("_pg", [pytest.param(None, marks=needs_postgres)])
+async def test_during_a_store_outage_clicks_and_forms_do_nothing_and_say_so_while_reads_answer(
+    _pg: None, outage_bot: RunningBot, proxy: CuttableProxy, kibana: FakeKibana, slack: FakeSlack
+) -> None:
+    from handlers.alerting.target import Target
+
+    from .test_e2e_alerts_webhook import BODY, deliver
+
+    driver = SlackDriver(signing_secret=SIGNING_SECRET, events_url=outage_bot.events_url, fake_slack=slack)
+    kibana.add_rule(id="r1", name="CPU high", active_alerts=["host-1"])
+    assert (await deliver(outage_bot, BODY)).status_code == 200
+    custom = Target(rule_id="r1", space="default", option="custom").pack()
+    await driver.post(driver.block_action("rule_snooze", custom))
+    view = await slack.wait_for(lambda: next((v for v in slack.views.values() if v.get("callback_id")), None))
+    await proxy.cut()
+
+    # A button: acknowledged, nothing done in Kibana, the person told privately why.
+    await driver.post(driver.block_action("alert_mute"))
+    await slack.wait_for(lambda: [t for t in texts(slack) if "database is not answering" in t])
+    # A form: it stays open with the sentence as its error, nothing done.
+    submitted = await driver.post(driver.view_submission(view, {"duration": {"duration": "8h"}}))
+    errors = submitted.json()["errors"]
+    [sentence] = errors.values()
+    assert "database is not answering" in sentence and "nothing was done" in sentence
+    # A read goes ahead: it changes nothing, and a replayed read does no harm.
+    await driver.post(driver.slash_command("help"))
+    await slack.wait_for(lambda: [t for t in texts(slack) if "Kibana ChatOps" in t])
+
+    assert kibana.count("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute") == 0
+    assert kibana.count("POST", SNOOZE) == 0
+    assert not any("Nothing more was done" in t for t in texts(slack))
