@@ -214,3 +214,10 @@ async def test_during_a_store_outage_clicks_and_forms_do_nothing_and_say_so_whil
     assert kibana.count("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute") == 0
     assert kibana.count("POST", SNOOZE) == 0
     assert not any("Nothing more was done" in t for t in texts(slack))
+
+    # Once the database is back, both refusals are in the audit trail.
+    await proxy.restore()
+    store: Store = outage_bot.runtime.services.store
+    await slack.wait_for(lambda: store.waiting_writes == 0, timeout=10)
+    refused = [(e.action, e.result) for e in await store.list_audit(limit=50) if "store" in e.detail]
+    assert sorted(refused) == [("mute", "refused"), ("snooze", "refused")]
