@@ -30,6 +30,7 @@ from slack_sdk.errors import SlackApiError
 from starlette.requests import ClientDisconnect, Request
 
 from bot import metrics
+from bot.failure_log import FailureLog
 from bot.logs import request_id
 from bot.slack_client import LimitedWebClient
 from bot.slack_identity import BotUser
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from bot.store import Store
 
 log = logging.getLogger(__name__)
+_failures = FailureLog(log)
 
 # Request kinds used as a metric label (a closed set, so the label cannot grow without bound).
 KINDS = {
@@ -193,8 +195,8 @@ def install_event_dedupe(app: AsyncApp, store: Store) -> None:
         retry = retry_number(request)
         try:
             seen = await store.seen_slack_event(event_id)
-        except Exception:  # a store failure must not drop the event: handle it (maybe twice)
-            log.exception("could not check Slack event %s for a repeat; handling it", event_id)
+        except Exception as error:  # a store failure must not drop the event: handle it (maybe twice)
+            _failures.failed("event check", "could not check Slack events for repeats; handling them", error=error)
             await next()
             return response
         if not seen:

@@ -38,11 +38,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot import aio
+from bot.failure_log import FailureLog
 from bot.metrics import SCHEDULED_RUNS
 from bot.schedule import Schedule
 from bot.store import Store, Subscription
 
 log = logging.getLogger(__name__)
+_failures = FailureLog(log)  # a store or Kibana outage fails every poll and tick: logged once a minute
 
 POSTED = "posted"
 SKIPPED_UNCHANGED = "skipped_unchanged"
@@ -183,10 +185,15 @@ class HealthScheduler(Generic[R]):
             try:
                 await self.sync_if_changed()
                 await self._prune()
-            except Exception:
-                log.exception(
-                    "could not refresh health-report subscriptions; trying again in %.0f s", self.poll_seconds
+            except Exception as error:
+                _failures.failed(
+                    "subscriptions refresh",
+                    "could not refresh health-report subscriptions; trying again every %.0f s",
+                    self.poll_seconds,
+                    error=error,
                 )
+                continue
+            _failures.recovered("subscriptions refresh", "health-report subscriptions refresh again")
 
     async def _prune(self) -> None:
         now = self.clock()
@@ -203,7 +210,13 @@ class HealthScheduler(Generic[R]):
 
     async def _run_job(self, group: Group) -> dict[int, str]:
         fire = self._submitted.pop(group.job_id, None) or self._latest_fire_time(group)
-        return await self.tick(group, fire)
+        try:
+            results = await self.tick(group, fire)
+        except Exception as error:  # APScheduler would log a traceback for every tick of every schedule
+            _failures.failed("health report tick", "health reports due at %s were not posted", fire, error=error)
+            return {}
+        _failures.recovered("health report tick", "health reports are posted again")
+        return results
 
     def _latest_fire_time(self, group: Group) -> datetime:
         """The last fire time up to now (used only if the submission event was not seen)."""
@@ -249,8 +262,14 @@ class HealthScheduler(Generic[R]):
             return results
         try:
             outcome = await self._check_once(space, fire)
-        except Exception:
-            log.exception("health check for space %s failed; %d report(s) not posted", space, len(mine))
+        except Exception as error:
+            _failures.failed(
+                f"health check {space}",
+                "health check for space %s failed; %d report(s) not posted",
+                space,
+                len(mine),
+                error=error,
+            )
             return results | dict.fromkeys((s.id for s in mine), FAILED)
         delivered = await asyncio.gather(*(self._deliver(s, outcome) for s in mine))
         return results | dict(zip((s.id for s in mine), delivered, strict=True))
@@ -286,8 +305,13 @@ class HealthScheduler(Generic[R]):
             )
             await self.store.set_subscription_paused(subscription.id, True, reason=unusable.reason)
             return PAUSED
-        except Exception:
-            log.exception("health report for subscription %d could not be posted", subscription.id)
+        except Exception as error:
+            _failures.failed(
+                "health report post",
+                "health report for subscription %d could not be posted",
+                subscription.id,
+                error=error,
+            )
             if subscription.on_change:  # not seen by the channel: the next run must post it
                 await self.store.set_last_health(subscription.id, previous or "")
             return FAILED

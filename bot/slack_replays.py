@@ -13,6 +13,12 @@ else. A replay is acknowledged (Slack's client shows nothing) and stops there.
 Modal submissions check access, and audit a refusal, before they acknowledge (their errors go in
 the ack), so they wait for the answer first: `checked(listener, before_ack=True)`. Socket Mode
 requests are not signed and carry no check.
+
+When the store cannot answer (the database is down), the request's verdict is unknown: it is not
+treated as new. Reads go ahead; a write asks `ensure_checked` before anything is done, which
+raises StoreUnavailable, and the person is told that nothing was done and to try again in a
+minute (before this, a request replayed during an outage acted once per copy). The failure is
+logged once per cause and minute, not once per request.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot import metrics
+from bot.failure_log import FailureLog
+from bot.store.errors import StoreUnavailable
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -33,7 +41,11 @@ log = logging.getLogger(__name__)
 
 Listener = TypeVar("Listener", bound=Callable[..., Awaitable[Any]])
 
-_verdict: contextvars.ContextVar[asyncio.Future[bool] | None] = contextvars.ContextVar("replay_verdict", default=None)
+# True: a replay; False: seen first; None: not known (the store did not answer).
+Verdict = asyncio.Future[bool | None]
+_verdict: contextvars.ContextVar[Verdict | None] = contextvars.ContextVar("replay_verdict", default=None)
+_failures = FailureLog(log)
+UNCHECKED = "it could not check that this request is not a replay"
 
 
 class Replayed(BaseException):
@@ -41,23 +53,29 @@ class Replayed(BaseException):
     `except Exception` in a listener can catch it and carry on acting."""
 
 
-def start_check(store: Store, signature: str) -> contextvars.Token[asyncio.Future[bool] | None]:
+def start_check(store: Store, signature: str) -> contextvars.Token[Verdict | None]:
     """Record `signature` in the store, in the background; the listeners of this request (tasks
     started from here inherit the context) wait for the answer in `refuse_replay`."""
     verdict = asyncio.ensure_future(_seen(store, signature))
     return _verdict.set(verdict)
 
 
-def end_check(token: contextvars.Token[asyncio.Future[bool] | None]) -> None:
+def end_check(token: contextvars.Token[Verdict | None]) -> None:
     _verdict.reset(token)
 
 
-async def _seen(store: Store, signature: str) -> bool:
+async def _seen(store: Store, signature: str) -> bool | None:
     try:
-        return await store.seen_slack_request(signature)
-    except Exception:  # a store failure must not drop Slack's request: handle it
-        log.exception("could not check a Slack request for a replay; handling it")
-        return False
+        seen = await store.seen_slack_request(signature)
+    except Exception as error:  # not known: reads go ahead, writes are refused (ensure_checked)
+        _failures.failed(
+            "replay check",
+            "could not check Slack requests for replays (the store failed): their writes are refused until it answers",
+            error=error,
+        )
+        return None
+    _failures.recovered("replay check", "the replay check works again; writes are accepted")
+    return seen
 
 
 async def refuse_replay() -> None:
@@ -68,6 +86,16 @@ async def refuse_replay() -> None:
     metrics.SLACK_REJECTED.labels("replay").inc()
     log.warning("refused a request to /slack/events: a replay of a request already handled")
     raise Replayed
+
+
+async def ensure_checked() -> None:
+    """Before a write: raise StoreUnavailable when this request could not be checked for a replay
+    (the store did not answer), so the write is not made. Requests that carry no check (Socket
+    Mode, the bot's own work) pass."""
+    verdict = _verdict.get()
+    if verdict is not None and await asyncio.shield(verdict) is None:
+        metrics.SLACK_REJECTED.labels("replay_unchecked").inc()
+        raise StoreUnavailable(UNCHECKED)
 
 
 class _CheckedAck:

@@ -10,7 +10,8 @@ from typing import Any, Literal, cast
 from sqlalchemy import delete, select
 
 from bot.store.batches import GroupCommit
-from bot.store.database import Database
+from bot.store.errors import store_unreachable
+from bot.store.later import LaterMixin
 from bot.store.schema import audit_log, utcnow
 
 log = logging.getLogger(__name__)
@@ -77,18 +78,26 @@ def _row(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
-class AuditMixin(Database):
+class AuditMixin(LaterMixin):
     """Audit entries written in batches (`GroupCommit`): a burst of actions (hundreds of mutes
     answered at once) costs a few transactions instead of one each, which kept the event loop, and
-    the Slack acks behind it, busy. `add_audit` still returns only once its entry is committed, and
-    raises when it could not be written."""
+    the Slack acks behind it, busy. `add_audit` returns once its entry is committed, or, when the
+    database does not answer, kept to be written once it does (bot/store/later.py); it raises when
+    the entry could be neither (StoreUnavailable: too many wait already; or the database refused it)."""
 
     _audit_writes: GroupCommit[dict[str, Any], None]
 
     async def add_audit(self, entry: AuditEntry) -> None:
         if "_audit_writes" not in self.__dict__:
             self._audit_writes = GroupCommit("audit-writer", self._insert_audit)
-        await self._audit_writes.submit(_row(entry))
+        row = _row(entry)
+        await self._write_waiting_first()
+        try:
+            await self._audit_writes.submit(row)
+        except Exception as error:
+            if not store_unreachable(error):
+                raise
+            self._keep("audit entry", lambda conn: conn.execute(audit_log.insert(), [row]))
 
     async def _insert_audit(self, rows: list[dict[str, Any]]) -> list[None]:
         async with self._write() as conn:

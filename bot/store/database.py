@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from bot.failure_log import FailureLog
 from bot.store import schema_version
 from bot.store.schema import postgresql_forms, versions
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from bot.store.migrate import SchemaUpgrade
 
 log = logging.getLogger(__name__)
+_failures = FailureLog(log)  # readiness probes ping often: a down database is logged once a minute
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 # Any constant works: it only has to be the same for every replica upgrading the schema. It is
@@ -165,9 +167,10 @@ class Database:
         try:
             async with self._read() as conn:
                 await conn.execute(text("SELECT 1"))
-        except (SQLAlchemyError, OSError):
-            log.warning("the database did not answer", exc_info=True)
+        except (SQLAlchemyError, OSError) as error:
+            _failures.failed("ping", "the database did not answer", error=error, level=logging.WARNING)
             return False
+        _failures.recovered("ping", "the database answers again")
         return True
 
     async def close(self) -> None:

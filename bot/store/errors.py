@@ -28,3 +28,27 @@ class StoreSchemaMismatch(StoreSchemaError):
             "the tables found have no schema revision and differ from the first versioned schema "
             f"({'; '.join(problems)}); point DATABASE_URL at another database"
         )
+
+
+def store_unreachable(error: BaseException) -> bool:
+    """The database did not answer (refused or dropped the connection, timed out), as opposed to a
+    query it refused (a constraint, a bug): the write may be tried again once it answers."""
+    from sqlalchemy import exc
+
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, OSError))
+
+
+class StoreUnavailable(Exception):
+    """A write was refused before anything was done, because the store could not check or record it."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+        super().__init__(why)
+
+    def sentence(self) -> str:
+        return (
+            f"The bot's database is not answering ({self.why}), so nothing was done. "
+            "Try again in a minute; if it keeps failing, an admin can look at the bot's log."
+        )

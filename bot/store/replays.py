@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 
+from bot.failure_log import FailureLog
 from bot.store.batches import GroupCommit
 from bot.store.database import Database
 from bot.store.schema import slack_replays, utcnow
@@ -14,6 +16,8 @@ from bot.store.schema import slack_replays, utcnow
 # no longer be replayed (its timestamp is refused), so its row can go.
 REPLAY_WINDOW = timedelta(minutes=5)
 PRUNE_EVERY = timedelta(minutes=1)
+log = logging.getLogger(__name__)
+_failures = FailureLog(log)
 
 
 class ReplaysMixin(Database):
@@ -32,7 +36,10 @@ class ReplaysMixin(Database):
         now = utcnow()
         if self._replays_pruned_at is None or now - self._replays_pruned_at >= PRUNE_EVERY:
             self._replays_pruned_at = now
-            await self.prune_slack_replays(now - 2 * REPLAY_WINDOW)
+            try:  # the signature is recorded: a failed prune is tried again in a minute
+                await self.prune_slack_replays(now - 2 * REPLAY_WINDOW)
+            except Exception as error:
+                _failures.failed("prune", "could not prune old Slack request signatures", error=error)
         return seen
 
     async def _record_signatures(self, signatures: list[str]) -> list[bool]:

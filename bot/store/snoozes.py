@@ -7,7 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
-from bot.store.database import Database
+from bot.store.errors import store_unreachable
+from bot.store.later import LaterMixin
 from bot.store.schema import snooze_schedules, utcnow
 
 
@@ -20,23 +21,46 @@ class KnownSnooze:
     created_by: str
 
 
-class SnoozesMixin(Database):
+class SnoozesMixin(LaterMixin):
+    _unrecorded: set[tuple[str, str, str]]
+
     async def remember_snooze(
         self, *, space: str, rule_id: str, schedule_id: str, ends_at: datetime, created_by: str
-    ) -> None:
-        async with self._write() as conn:
-            await conn.execute(
-                self._insert(snooze_schedules)
-                .values(
-                    space=space,
-                    rule_id=rule_id,
-                    schedule_id=schedule_id,
-                    ends_at=ends_at,
-                    created_by=created_by,
-                    created_at=utcnow(),
-                )
-                .on_conflict_do_nothing()
+    ) -> bool:
+        """Record a schedule the bot created. False when the database did not answer: the record
+        waits to be written once it does (`snooze_unrecorded` says so until then)."""
+        insert = (
+            self._insert(snooze_schedules)
+            .values(
+                space=space,
+                rule_id=rule_id,
+                schedule_id=schedule_id,
+                ends_at=ends_at,
+                created_by=created_by,
+                created_at=utcnow(),
             )
+            .on_conflict_do_nothing()
+        )
+        await self._write_waiting_first()  # in order: a forget kept for later goes first
+        try:
+            async with self._write() as conn:
+                await conn.execute(insert)
+        except Exception as error:
+            if not store_unreachable(error):
+                raise
+            key = (space, rule_id, schedule_id)
+            self.__dict__.setdefault("_unrecorded", set()).add(key)
+            self._keep(
+                "snooze schedule record",
+                lambda conn: conn.execute(insert),
+                on_written=lambda: self._unrecorded.discard(key),
+            )
+            return False
+        return True
+
+    def snooze_unrecorded(self, *, space: str, rule_id: str, schedule_id: str) -> bool:
+        """True while the record of this schedule waits for the database."""
+        return (space, rule_id, schedule_id) in self.__dict__.get("_unrecorded", set())
 
     async def known_snoozes(self, *, space: str, rule_id: str) -> list[KnownSnooze]:
         """The rule's schedules the bot created, ending last first."""
@@ -49,11 +73,18 @@ class SnoozesMixin(Database):
             return [KnownSnooze(row.space, row.rule_id, row.schedule_id, row.ends_at, row.created_by) for row in rows]
 
     async def forget_snooze(self, *, space: str, rule_id: str, schedule_id: str) -> None:
-        async with self._write() as conn:
-            await conn.execute(
-                delete(snooze_schedules).where(
-                    snooze_schedules.c.space == space,
-                    snooze_schedules.c.rule_id == rule_id,
-                    snooze_schedules.c.schedule_id == schedule_id,
-                )
-            )
+        """Forget a schedule that Kibana no longer has; when the database does not answer, it is
+        forgotten once it does (a record kept for later is then written first, then deleted)."""
+        forget = delete(snooze_schedules).where(
+            snooze_schedules.c.space == space,
+            snooze_schedules.c.rule_id == rule_id,
+            snooze_schedules.c.schedule_id == schedule_id,
+        )
+        await self._write_waiting_first()  # in order: a record kept for later goes first
+        try:
+            async with self._write() as conn:
+                await conn.execute(forget)
+        except Exception as error:
+            if not store_unreachable(error):
+                raise
+            self._keep("forgotten snooze schedule", lambda conn: conn.execute(forget))

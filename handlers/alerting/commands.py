@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
+from bot.failure_log import FailureLog
 from bot.kibana.models import Rule
 from bot.services import Services
+from bot.store import KnownSnooze
+from bot.store.errors import store_unreachable
 from handlers.alerting import actions, writes
 from handlers.alerting.actions import AlertArgs, DisableArgs, RuleArgs, SearchArgs, SnoozeArgs, UnsnoozeArgs
 from handlers.alerting.modals import open_disable_modal
@@ -14,6 +19,9 @@ from handlers.shared.context import Invocation
 from handlers.shared.feature import Plumbing, Route
 from handlers.shared.outcome import Origin
 from handlers.shared.words import count
+
+log = logging.getLogger(__name__)
+_failures = FailureLog(log)
 
 
 async def list_rules(inv: Invocation) -> None:
@@ -35,8 +43,20 @@ async def card_blocks(services: Services, rule: Rule, space: str) -> list[Block]
         space=space,
         rule_url=url,
         snooze_api=services.profile.current.snooze,
-        known_snoozes=await services.store.known_snoozes(space=space, rule_id=rule.id),
+        known_snoozes=await _known_snoozes(services, rule.id, space),
     )
+
+
+async def _known_snoozes(services: Services, rule_id: str, space: str) -> list[KnownSnooze]:
+    """The bot's snoozes of the rule; none shown when the database does not answer (the card is
+    often the answer to a write that was made: it must not fail for that)."""
+    try:
+        return await services.store.known_snoozes(space=space, rule_id=rule_id)
+    except Exception as error:
+        if not store_unreachable(error):
+            raise
+        _failures.failed("known snoozes", "the rule card shows no snoozes: the database did not answer", error=error)
+        return []
 
 
 def write_now(write: writes.Write) -> Route:

@@ -8,13 +8,16 @@ the audit trail and returns the receipt (a past-tense sentence).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from bot.kibana.errors import KibanaBadRequest
+from bot.kibana.errors import KibanaBadRequest, KibanaError, KibanaUnavailable
+from bot.kibana.models import Rule
 from bot.services import Services
 from handlers.alerting import actions
 from handlers.alerting.target import Target
@@ -27,8 +30,12 @@ from handlers.shared.grammar import duration_minutes
 from handlers.shared.guard import NothingToDo
 from handlers.shared.outcome import Done
 
+log = logging.getLogger(__name__)
+
 # Kibana no longer has the schedule (it ended and was cleaned up, or someone cancelled it in Kibana).
 _GONE = re.compile(r"Rule has no snooze schedule(s\.| with id )")
+# After a snooze Kibana did not answer in time: when to read the rule back, in seconds (about 4 s in all).
+READ_BACK_PAUSES = (0.0, 1.0, 3.0)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -160,16 +167,63 @@ async def _snooze(asked: Asked) -> str:
     assert asked.duration is not None
     services, target = asked.services, asked.target
     start = datetime.now(UTC)
-    schedule = await services.kibana.snooze_rule(target.rule_id, asked.duration, start=start, space=target.space)
+    try:
+        schedule_id = (
+            await services.kibana.snooze_rule(target.rule_id, asked.duration, start=start, space=target.space)
+        ).id
+    except KibanaUnavailable as error:
+        # Kibana may have snoozed and answered too late: look for the schedule before saying anything.
+        found = await _snoozed_at(asked, start) if error.request_sent else None
+        if found is None:
+            raise  # the person is told it is not known whether it happened, and to check in Kibana
+        log.info("snooze of rule %s: Kibana did not answer, but the rule shows schedule %s", target.rule_id, found)
+        schedule_id = found
     # Kibana's public rule API does not show the schedule: remember it (for unsnooze, "snoozed until").
+    # When the database does not answer, the record waits for it (the receipt says so).
     await services.store.remember_snooze(
         space=target.space,
         rule_id=target.rule_id,
-        schedule_id=schedule.id,
+        schedule_id=schedule_id,
         ends_at=start + snooze_length(asked.duration),
         created_by=asked.actor.user_id,
     )
-    return schedule.id
+    return schedule_id
+
+
+async def _snoozed_at(asked: Asked, start: datetime) -> str | None:
+    """The id of the rule's schedule that starts at `start` and lasts the snooze's length, read back
+    from Kibana (the rule shows its schedules from 9.3 on); None when it is not there or not readable."""
+    assert asked.duration is not None
+    length_ms = snooze_length(asked.duration).total_seconds() * 1000
+    for pause in READ_BACK_PAUSES:  # Kibana may still be at it: look again a little later, bounded
+        await asyncio.sleep(pause)
+        try:
+            rule: Rule = await asked.services.kibana.get_rule(asked.target.rule_id, space=asked.target.space)
+        except KibanaError:
+            return None
+        for schedule in rule.snooze_schedule:
+            began = schedule.rrule.get("dtstart")
+            try:
+                began_at = datetime.fromisoformat(str(began).replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            if schedule.id and abs((began_at - start).total_seconds()) < 0.001 and schedule.duration == length_ms:
+                return schedule.id
+    return None
+
+
+def _snooze_receipt(asked: Asked, schedule: str | None) -> str:
+    said = f"snoozed {asked.where} for {asked.duration} (schedule {code(schedule or '')})"
+    target = asked.target
+    if schedule and asked.services.store.snooze_unrecorded(
+        space=target.space, rule_id=target.rule_id, schedule_id=schedule
+    ):
+        unsnooze = f"{asked.services.settings.slack_command} unsnooze {target.rule_id} {schedule}"
+        said += (
+            "; the bot's database is not answering, so it will record the schedule once it does "
+            f"(until then {code(unsnooze)} cancels it)"
+        )
+    return said
 
 
 async def _unsnooze(asked: Asked) -> str | None:
@@ -270,7 +324,7 @@ ENABLE = Write(
 SNOOZE = Write(
     actions.SNOOZE,
     call=_snooze,
-    receipt=lambda a, schedule: f"snoozed {a.where} for {a.duration} (schedule {code(schedule or '')})",
+    receipt=_snooze_receipt,
     prepare=_allowed_snooze,  # its button is the snooze menu (buttons.snooze_menu)
 )
 UNSNOOZE = Write(

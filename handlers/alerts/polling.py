@@ -56,6 +56,7 @@ from bot.alerts_index import (
     search_alert_changes,
 )
 from bot.alerts_index.positions import SEARCHABLE_WITHIN, Pass, millis
+from bot.failure_log import FailureLog
 from bot.services import Services
 from bot.store import AlertSubscription
 from bot.store.alert_groups import Recorded
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
     from elasticsearch import AsyncElasticsearch
 
 log = logging.getLogger(__name__)
+_failure_log = FailureLog(log)  # a store outage fails every turn: logged once per cause and minute
 
 CLAIMS = "alerts-poll"
 MAX_PAGES = 10  # per space and tick; the rest of the pass follows on the next tick
@@ -181,8 +183,10 @@ class AlertPoller:
                 continue
             try:
                 await self.tick()
-            except Exception:  # a store hiccup: log, try again next tick
-                log.exception("alert polling: the tick failed")
+            except Exception as error:  # a store hiccup: log (once a minute), try again next tick
+                _failure_log.failed("tick", "alert polling: the tick failed", error=error)
+            else:
+                _failure_log.recovered("tick", "alert polling: ticks work again")
 
     async def close(self) -> None:
         task, self._task = self._task, None
@@ -326,12 +330,14 @@ class AlertPoller:
         for channel in channels:
             try:
                 recorded = await self.intake.record(delivery, channel, fan_out=True)  # each subscribed channel
-            except Exception:
-                log.exception(
+            except Exception as error:
+                _failure_log.failed(
+                    "deliver",
                     "alert polling: failed on alert %s of rule %s (space %s)",
                     delivery.alert_id,
                     delivery.rule_id,
                     delivery.space,
+                    error=error,
                 )
                 return False
             poll.handed_on += 1

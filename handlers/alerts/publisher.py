@@ -38,6 +38,7 @@ from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
 
 from bot import metrics
+from bot.failure_log import FailureLog
 from bot.services import Services
 from bot.store.alert_groups import AlertGroup
 from handlers.alerts import adoption
@@ -48,6 +49,7 @@ from handlers.shared.channels import CHANNEL_ERRORS, ChannelRefused, invite
 from handlers.shared.replies import Replies
 
 log = logging.getLogger(__name__)
+_failures = FailureLog(log)  # a store outage fails every turn: logged once per cause and minute
 
 CONCURRENCY = 32  # groups published at once by one replica (Slack's limits queue them further)
 TICK = 1.0  # seconds between looks at the store when nothing wakes the publisher
@@ -121,8 +123,10 @@ class Publisher:
         while True:
             try:
                 await self._round()
-            except Exception:
-                log.exception("alert publisher: reading the store failed; trying again")
+            except Exception as error:
+                _failures.failed("round", "alert publisher: reading the store failed; trying again", error=error)
+            else:
+                _failures.recovered("round", "alert publisher: reading the store works again")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), tick)
             self._wake.clear()
@@ -161,8 +165,8 @@ class Publisher:
             await self._failed(group_id, str(error.response.get("error", "error")))
         except (ClientError, TimeoutError) as error:
             await self._failed(group_id, f"Slack could not be reached ({type(error).__name__})")
-        except Exception:
-            log.exception("alert publisher: failed to show alert group %s", group_id)
+        except Exception as error:
+            _failures.failed("show", "alert publisher: failed to show alert group %s", group_id, error=error)
             await self._failed(group_id, "the bot failed to show the alerts; see its log")
         finally:
             for watcher in self._watchers.pop(group_id, set()):

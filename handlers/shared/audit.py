@@ -6,14 +6,18 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
+from bot import slack_replays
 from bot.access import Refusal
+from bot.failure_log import FailureLog
 from bot.kibana.errors import KibanaError
 from bot.services import Services
 from bot.store import AuditEntry
+from bot.store.errors import StoreUnavailable
 from handlers.shared.catalog import Action
 from handlers.shared.context import Actor
 
 log = logging.getLogger(__name__)
+_failures = FailureLog(log)
 
 T = TypeVar("T")
 
@@ -43,7 +47,9 @@ async def record(
     detail: str = "",
     space: str | None = None,
 ) -> None:
-    """Append one entry; a failing store is logged, never hidden from the user's outcome."""
+    """Append one entry. When the database does not answer, the store keeps the entry and writes it
+    once it does; an entry it could not keep either is logged (once per cause and minute), and never
+    changes what the person is told about the write itself."""
     rule_id = None
     if isinstance(target, str):
         what = target
@@ -64,8 +70,20 @@ async def record(
     )
     try:
         await services.store.add_audit(entry)
-    except Exception:
-        log.exception("could not write the audit entry for %s on %s", action, what)
+    except Exception as error:
+        _failures.failed("audit", "could not write or keep the audit entry for %s on %s", action, what, error=error)
+
+
+async def ensure_writable(services: Services, actor: Actor, action: Action, target: Subject | str) -> None:
+    """Before a write is made: raise StoreUnavailable (and audit the refusal) when it could not be
+    checked for a replay or could not be recorded, because the database does not answer."""
+    try:
+        await slack_replays.ensure_checked()
+        if not services.store.may_keep():
+            raise StoreUnavailable("too many of the bot's records already wait for it")
+    except StoreUnavailable as unavailable:
+        await record(services, actor, action.name, target, result="refused", detail=f"store: {unavailable.why}")
+        raise
 
 
 async def audited(

@@ -13,7 +13,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.shared.audit import check_access
+from handlers.shared.audit import check_access, ensure_writable
 from handlers.shared.catalog import Catalog
 from handlers.shared.context import Actor, Invocation
 from handlers.shared.errors import Doing, describe
@@ -91,6 +91,8 @@ class Commands:
         name = invocation.command.action
         action = self.catalog.action(name)
         try:
+            if not action.read_only:
+                await ensure_writable(invocation.services, invocation.actor, action, _target(invocation))
             refusal = await check_access(
                 invocation.services, invocation.actor, action, _target(invocation), space=invocation.space
             )

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 
+from bot.failure_log import FailureLog
 from bot.kibana.errors import (
     KibanaBadRequest,
     KibanaConflict,
@@ -35,11 +36,13 @@ from bot.kibana.errors import (
 )
 from bot.slack_limits import SlackRateLimited
 from bot.slack_scopes import lacks_scope
+from bot.store.errors import StoreUnavailable, store_unreachable
 from handlers.shared.blocks import code, escape
 from handlers.shared.channels import ChannelRefused, what_to_do
 from handlers.shared.grammar import UsageError
 
 log = logging.getLogger(__name__)
+_failures = FailureLog(log)
 
 # Elasticsearch security (e.g. APM agent keys): "<user> is missing the following requested privilege(s):
 # <privs>[ and following cluster privileges - <cluster> privilege(s)]." followed by a role hint.
@@ -90,6 +93,8 @@ def describe(error: BaseException, doing: Doing) -> str:
     cmd = doing.command
     if isinstance(error, Refused):
         return str(error)
+    if isinstance(error, StoreUnavailable):
+        return error.sentence()
     if isinstance(error, UsageError):
         usage = f"\nUsage: `{cmd} {error.usage}`" if error.usage else f"\nTry `{cmd} help`."
         return f"{escape(error.message)}{usage}"
@@ -107,6 +112,14 @@ def describe(error: BaseException, doing: Doing) -> str:
             "ratelimited": "Slack is rate-limiting the bot; try again in a minute.",
         }.get(slack_code, "Try again; if it keeps failing, an admin can look at the bot's log.")
         return f"Slack refused the bot's request ({code(slack_code)}). {hint}"
+    if store_unreachable(error):  # where it failed is not known here: what was done before stays done
+        _failures.failed(
+            "store", "the database did not answer while %s", doing.action or "handling a request", error=error
+        )
+        return (
+            "The bot's database is not answering, so the bot stopped there (anything it had already done "
+            "stays done). Try again in a minute; if it keeps failing, an admin can look at the bot's log."
+        )
     ref = reference(error, doing)
     return (
         f"Something went wrong on the bot's side (reference `{ref}`). Nothing more was done; "

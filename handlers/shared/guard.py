@@ -20,7 +20,8 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.services import Services
-from handlers.shared.audit import Subject, check_access, record
+from bot.store.errors import StoreUnavailable
+from handlers.shared.audit import Subject, check_access, ensure_writable, record
 from handlers.shared.blocks import clip
 from handlers.shared.catalog import Action, Catalog
 from handlers.shared.context import Actor
@@ -164,6 +165,8 @@ class Guard:
         try:
             if spec.open_form is not None:
                 value = await spec.open_form(value, interaction)
+            if not action.read_only:
+                await ensure_writable(self.services, interaction.actor, action, aimed.target)
             refusal = await check_access(
                 self.services, interaction.actor, action, aimed.target, space=aimed.space, detail=aimed.detail
             )
@@ -192,6 +195,12 @@ class Guard:
             return
         aimed = spec.aim(value, form)
         interaction = interaction.in_channel(aimed.channel)
+        if not action.read_only:
+            try:
+                await ensure_writable(self.services, interaction.actor, action, aimed.target)
+            except StoreUnavailable as unavailable:
+                await ack(response_action="errors", errors={error_block: unavailable.sentence()})
+                return
         refusal = await check_access(
             self.services, interaction.actor, action, aimed.target, space=aimed.space, detail=aimed.detail
         )
