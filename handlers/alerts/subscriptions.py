@@ -8,8 +8,8 @@ import logging
 from bot.alert_filters import AlertFilter
 from bot.services import Services
 from bot.store import AlertPollState, AlertSubscription
-from handlers.alerts.actions import AlertSubscribeArgs, UnsubscribeArgs
-from handlers.shared.audit import record
+from handlers.alerts.actions import UNSUBSCRIBE, AlertSubscribeArgs, UnsubscribeArgs
+from handlers.shared.audit import check_in_space, record
 from handlers.shared.blocks import Block, code, context, escape, header, section
 from handlers.shared.channels import channel_problem
 from handlers.shared.context import Invocation
@@ -115,18 +115,30 @@ async def unsubscribe(inv: Invocation) -> None:
     target = inv.args(UnsubscribeArgs).target
     if target == "all":
         mine = await store.list_alert_subscriptions(channel=channel)
-        removed = [
-            s for s in mine if not s.from_config and await store.remove_alert_subscription(s.id, channel=channel)
-        ]
+        allowed: list[AlertSubscription] = []
+        refused: list[AlertSubscription] = []
+        for s in mine:
+            if s.from_config:
+                continue
+            refusal = await check_in_space(
+                inv.services, inv.actor, UNSUBSCRIBE, f"alert subscription {s.id}", space=s.space
+            )
+            if refusal is None:
+                allowed.append(s)
+            else:
+                refused.append(s)
+        removed = [s for s in allowed if await store.remove_alert_subscription(s.id, channel=channel)]
         kept = [s for s in mine if s.from_config]
+        not_yours = _kept_for_spaces(refused)
         if not removed:
             note = " (only the one declared in configuration, which settings control)" if kept else ""
-            await inv.reply(f"This channel has no alert subscriptions to remove{note}.")
+            await inv.reply(f"This channel has no alert subscriptions you may remove{note}.{not_yours}")
             return
         ids = ", ".join(f"#{s.id}" for s in removed)
         await record(inv.services, inv.actor, "alerts unsubscribe", "all", result="ok", detail=f"{ids} in {channel}")
         await inv.reply(
-            f"{inv.actor.mention} removed {count(len(removed), 'alert subscription')} from this channel: {ids}.",
+            f"{inv.actor.mention} removed {count(len(removed), 'alert subscription')} from this channel: "
+            f"{ids}.{not_yours}",
             public=True,
         )
         return
@@ -143,6 +155,12 @@ async def unsubscribe(inv: Invocation) -> None:
             "ALERTS_SUBSCRIPTION); an admin removes it by unsetting those settings."
         )
         return
+    refusal = await check_in_space(
+        inv.services, inv.actor, UNSUBSCRIBE, f"alert subscription {subscription.id}", space=subscription.space
+    )
+    if refusal is not None:
+        await inv.reply(refusal.message())
+        return
     if await store.remove_alert_subscription(subscription.id, channel=channel):
         await record(
             inv.services,
@@ -157,6 +175,17 @@ async def unsubscribe(inv: Invocation) -> None:
         f"{inv.actor.mention} removed alert subscription #{target} ({describe(subscription)}, "
         f"space `{subscription.space}`).",
         public=True,
+    )
+
+
+def _kept_for_spaces(refused: list[AlertSubscription]) -> str:
+    """What `unsubscribe all` left because the access policy does not let this person act in its space."""
+    if not refused:
+        return ""
+    ids = ", ".join(f"#{s.id} (space `{s.space}`)" for s in refused)
+    return (
+        f" Kept {ids}: the access policy does not give you the *{UNSUBSCRIBE.role}* role in "
+        f"{'that space' if len({s.space for s in refused}) == 1 else 'those spaces'}."
     )
 
 

@@ -14,7 +14,7 @@ from bot.settings import Settings
 from bot.store import Subscription
 from handlers.health.actions import SUBSCRIBE, SUBSCRIPTIONS, UNSUBSCRIBE, SubscribeArgs, UnsubscribeArgs
 from handlers.health.report import HealthOutcome, check_health, health_blocks, health_text
-from handlers.shared.audit import record
+from handlers.shared.audit import check_in_space, record
 from handlers.shared.blocks import Block, context, escape, header, section
 from handlers.shared.channels import CHANNEL_ERRORS, ChannelRefused, channel_problem
 from handlers.shared.context import Invocation
@@ -186,17 +186,27 @@ async def unsubscribe(inv: Invocation, scheduler: HealthScheduler[HealthOutcome]
     target = inv.args(UnsubscribeArgs).target
     if target == "all":
         mine = await store.list_subscriptions(channel=channel)
-        removed = [s.id for s in mine if not s.from_config and await store.remove_subscription(s.id, channel=channel)]
+        allowed: list[Subscription] = []
+        refused: list[Subscription] = []
+        for s in mine:
+            if s.from_config:
+                continue
+            refusal = await check_in_space(inv.services, inv.actor, UNSUBSCRIBE, f"subscription {s.id}", space=s.space)
+            (allowed if refusal is None else refused).append(s)
+        removed = [s.id for s in allowed if await store.remove_subscription(s.id, channel=channel)]
         kept = [s for s in mine if s.from_config]
+        not_yours = _kept_for_spaces(refused)
         if not removed:
             note = " (only the one declared in configuration, which settings control)" if kept else ""
-            await inv.reply(f"This channel has no health-report subscriptions to remove{note}.")
+            await inv.reply(f"This channel has no health-report subscriptions you may remove{note}.{not_yours}")
             return
         await scheduler.sync()
         ids = ", ".join(f"#{i}" for i in removed)
         await record(inv.services, inv.actor, "health unsubscribe", "all", result="ok", detail=f"{ids} in {channel}")
         removed_words = count(len(removed), "health-report subscription")
-        await inv.reply(f"{inv.actor.mention} removed {removed_words} from this channel: {ids}.", public=True)
+        await inv.reply(
+            f"{inv.actor.mention} removed {removed_words} from this channel: {ids}.{not_yours}", public=True
+        )
         return
     subscription = await store.get_subscription(int(target))
     if subscription is None or subscription.channel != channel:
@@ -210,6 +220,12 @@ async def unsubscribe(inv: Invocation, scheduler: HealthScheduler[HealthOutcome]
             f"Subscription #{target} is declared in the bot's configuration (HEALTH_CHANNEL, HEALTH_SCHEDULE); "
             "an admin removes it by unsetting those settings."
         )
+        return
+    refusal = await check_in_space(
+        inv.services, inv.actor, UNSUBSCRIBE, f"subscription {subscription.id}", space=subscription.space
+    )
+    if refusal is not None:
+        await inv.reply(refusal.message())
         return
     if await store.remove_subscription(subscription.id, channel=channel):
         await scheduler.sync()
@@ -227,6 +243,15 @@ async def unsubscribe(inv: Invocation, scheduler: HealthScheduler[HealthOutcome]
         f"({_schedule(subscription).describe()}, space `{subscription.space}`).",
         public=True,
     )
+
+
+def _kept_for_spaces(refused: list[Subscription]) -> str:
+    """What `unsubscribe all` left because the access policy does not let this person act in its space."""
+    if not refused:
+        return ""
+    ids = ", ".join(f"#{s.id} (space `{s.space}`)" for s in refused)
+    where = "that space" if len({s.space for s in refused}) == 1 else "those spaces"
+    return f" Kept {ids}: the access policy does not give you the *{UNSUBSCRIBE.role}* role in {where}."
 
 
 async def list_subscriptions(inv: Invocation) -> None:

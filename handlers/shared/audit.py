@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Protocol, TypeVar
 
-from bot.access import Refusal
+from bot.access import Refusal, Scope
 from bot.kibana.errors import KibanaError
 from bot.services import Services
 from bot.store import AuditEntry
@@ -107,8 +108,9 @@ async def check_access(
     space: str | None = None,
     detail: str = "",
 ) -> Refusal | None:
-    """The access policy's answer for `actor`; a refused write is recorded in the audit trail."""
-    refusal = await services.access.check(actor.user_id, actor.channel_id, action)
+    """The access policy's answer for `actor` doing `action` in `space` (when it acts in one); a refused
+    write is recorded in the audit trail."""
+    refusal = await services.access.check(actor.user_id, actor.channel_id, action, space)
     if refusal is not None and not action.read_only:
         needs = f"needs {refusal.needed.name.lower()}"
         await record(
@@ -121,3 +123,11 @@ async def check_access(
             space=space,
         )
     return refusal
+
+
+async def check_in_space(
+    services: Services, actor: Actor, action: Action, target: Subject | str, *, space: str
+) -> Refusal | None:
+    """`check_access` for one record of the bot's that belongs to a space (removing a subscription of
+    space `ops`): the grants for that space count, whatever the command's own scope."""
+    return await check_access(services, actor, replace(action, scope=Scope.SPACE), target, space=space)
