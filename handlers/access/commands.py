@@ -56,7 +56,9 @@ async def _whoami(inv: Invocation, catalog: Catalog) -> None:
     role = decision.role
     here = _where(actor.channel_id) + (f" in space `{inv.space}`" if spaced else "")
     source = access.policy.source
-    if role is Role.NONE:
+    if role is Role.NONE and spaced:
+        title = f"You have no role{here}; below, your role in each space."
+    elif role is Role.NONE:
         title = f"You have no role{here}, so you cannot use this bot here."
     else:
         title = f"You are *{role}*{here}."

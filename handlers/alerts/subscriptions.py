@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.access import Refusal
 from bot.alert_filters import AlertFilter
 from bot.services import Services
 from bot.store import AlertPollState, AlertSubscription
@@ -116,7 +117,7 @@ async def unsubscribe(inv: Invocation) -> None:
     if target == "all":
         mine = await store.list_alert_subscriptions(channel=channel)
         allowed: list[AlertSubscription] = []
-        refused: list[AlertSubscription] = []
+        refused: list[tuple[AlertSubscription, Refusal]] = []
         for s in mine:
             if s.from_config:
                 continue
@@ -126,13 +127,16 @@ async def unsubscribe(inv: Invocation) -> None:
             if refusal is None:
                 allowed.append(s)
             else:
-                refused.append(s)
+                refused.append((s, refusal))
         removed = [s for s in allowed if await store.remove_alert_subscription(s.id, channel=channel)]
         kept = [s for s in mine if s.from_config]
-        not_yours = _kept_for_spaces(refused)
+        not_yours = _kept_for_spaces([s for s, _ in refused])
+        if not removed and refused:
+            await inv.reply(f"{refused[0][1].message()}{not_yours} Nothing was removed.")
+            return
         if not removed:
             note = " (only the one declared in configuration, which settings control)" if kept else ""
-            await inv.reply(f"This channel has no alert subscriptions you may remove{note}.{not_yours}")
+            await inv.reply(f"This channel has no alert subscriptions to remove{note}.")
             return
         ids = ", ".join(f"#{s.id}" for s in removed)
         await record(inv.services, inv.actor, "alerts unsubscribe", "all", result="ok", detail=f"{ids} in {channel}")

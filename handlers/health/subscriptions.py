@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from bot.access import Refusal
 from bot.schedule import Schedule, ScheduleError, parse_schedule
 from bot.scheduler import ChannelUnusable, HealthScheduler
 from bot.services import Services
@@ -187,18 +188,24 @@ async def unsubscribe(inv: Invocation, scheduler: HealthScheduler[HealthOutcome]
     if target == "all":
         mine = await store.list_subscriptions(channel=channel)
         allowed: list[Subscription] = []
-        refused: list[Subscription] = []
+        refused: list[tuple[Subscription, Refusal]] = []
         for s in mine:
             if s.from_config:
                 continue
             refusal = await check_in_space(inv.services, inv.actor, UNSUBSCRIBE, f"subscription {s.id}", space=s.space)
-            (allowed if refusal is None else refused).append(s)
+            if refusal is None:
+                allowed.append(s)
+            else:
+                refused.append((s, refusal))
         removed = [s.id for s in allowed if await store.remove_subscription(s.id, channel=channel)]
         kept = [s for s in mine if s.from_config]
-        not_yours = _kept_for_spaces(refused)
+        not_yours = _kept_for_spaces([s for s, _ in refused])
+        if not removed and refused:
+            await inv.reply(f"{refused[0][1].message()}{not_yours} Nothing was removed.")
+            return
         if not removed:
             note = " (only the one declared in configuration, which settings control)" if kept else ""
-            await inv.reply(f"This channel has no health-report subscriptions you may remove{note}.{not_yours}")
+            await inv.reply(f"This channel has no health-report subscriptions to remove{note}.")
             return
         await scheduler.sync()
         ids = ", ".join(f"#{i}" for i in removed)
