@@ -9,8 +9,8 @@ from bot.access import Refusal
 from bot.alert_filters import AlertFilter
 from bot.services import Services
 from bot.store import AlertPollState, AlertSubscription
-from handlers.alerts.actions import UNSUBSCRIBE, AlertSubscribeArgs, UnsubscribeArgs
-from handlers.shared.audit import check_in_space, record
+from handlers.alerts.actions import SUBSCRIBE, UNSUBSCRIBE, AlertSubscribeArgs, UnsubscribeArgs
+from handlers.shared.audit import check_in_space, no_longer_allowed, no_longer_allowed_line, record
 from handlers.shared.blocks import Block, code, context, escape, header, section
 from handlers.shared.channels import channel_problem
 from handlers.shared.context import Invocation
@@ -204,14 +204,18 @@ async def list_subscriptions(inv: Invocation) -> None:
         )
         return
     states = {state.space: state for state in await store.alert_poll_states()}
+    stale = await no_longer_allowed(inv.services, mine[:LISTED], SUBSCRIBE)
     await inv.reply(
         f"{count(len(mine), 'alert subscription')} in this channel",
-        blocks=subscription_blocks(mine, states, inv.slash),
+        blocks=subscription_blocks(mine, states, inv.slash, stale),
     )
 
 
 def subscription_blocks(
-    subscriptions: list[AlertSubscription], states: dict[str, AlertPollState], slash: str
+    subscriptions: list[AlertSubscription],
+    states: dict[str, AlertPollState],
+    slash: str,
+    stale: frozenset[int] = frozenset(),
 ) -> list[Block]:
     blocks: list[Block] = [header("Alert subscriptions in this channel")]
     for subscription in subscriptions[:LISTED]:
@@ -224,6 +228,8 @@ def subscription_blocks(
             line = f":warning: *not reading alerts* since {since}: {escape(state.problem_text or state.problem)}"
         else:
             line = "reading alerts from Elasticsearch"
+        if subscription.id in stale:
+            line += "\n" + no_longer_allowed_line(subscription, f"{slash} alerts unsubscribe")
         blocks.append(section(" · ".join(facts) + "\n" + line))
     if len(subscriptions) > LISTED:
         blocks.append(context(f"…and {len(subscriptions) - LISTED} more."))

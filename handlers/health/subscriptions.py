@@ -15,7 +15,7 @@ from bot.settings import Settings
 from bot.store import Subscription
 from handlers.health.actions import SUBSCRIBE, SUBSCRIPTIONS, UNSUBSCRIBE, SubscribeArgs, UnsubscribeArgs
 from handlers.health.report import HealthOutcome, check_health, health_blocks, health_text
-from handlers.shared.audit import check_in_space, record
+from handlers.shared.audit import check_in_space, no_longer_allowed, no_longer_allowed_line, record
 from handlers.shared.blocks import Block, context, escape, header, section
 from handlers.shared.channels import CHANNEL_ERRORS, ChannelRefused, channel_problem
 from handlers.shared.context import Invocation
@@ -269,12 +269,16 @@ async def list_subscriptions(inv: Invocation) -> None:
             f"Add one with `{inv.slash} health subscribe every 1h` or `{inv.slash} health subscribe daily 09:00`."
         )
         return
+    stale = await no_longer_allowed(inv.services, mine[:45], SUBSCRIBE)
     await inv.reply(
-        f"{count(len(mine), 'health-report subscription')} in this channel", blocks=subscription_blocks(mine, inv.slash)
+        f"{count(len(mine), 'health-report subscription')} in this channel",
+        blocks=subscription_blocks(mine, inv.slash, stale),
     )
 
 
-def subscription_blocks(subscriptions: list[Subscription], slash: str) -> list[Block]:
+def subscription_blocks(
+    subscriptions: list[Subscription], slash: str, stale: frozenset[int] = frozenset()
+) -> list[Block]:
     blocks: list[Block] = [header("Health reports in this channel")]
     now = datetime.now(UTC)
     for subscription in subscriptions[:45]:  # Slack allows 50 blocks
@@ -289,6 +293,8 @@ def subscription_blocks(subscriptions: list[Subscription], slash: str) -> list[B
         else:
             upcoming = schedule.next_fire_times(now, 1)
             state = f"next report {_moment(upcoming[0])}" if upcoming else "no further reports"
+        if subscription.id in stale:
+            state += "\n" + no_longer_allowed_line(subscription, f"{slash} health unsubscribe")
         blocks.append(section(" · ".join(facts) + "\n" + state))
     if len(subscriptions) > 45:
         blocks.append(context(f"…and {len(subscriptions) - 45} more."))

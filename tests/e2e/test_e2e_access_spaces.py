@@ -18,14 +18,14 @@ from bot.settings import Settings
 from devkit.fake_elasticsearch import FakeElasticsearch
 from devkit.fake_kibana import FakeKibana
 from devkit.fake_slack import FakeSlack
-from devkit.harness import RunningBot
+from devkit.harness import RunningBot, running_bot
 from devkit.slack_driver import SlackDriver
 from handlers import build_catalog
 from handlers.alerting import actions as values
 from handlers.alerting.target import Target
 from handlers.shared.blocks import actions, button
 
-from .conftest import forget_start_up, make_settings
+from .conftest import SIGNING_SECRET, forget_start_up, make_settings
 
 OLIVE = "U0OLIVE01"
 POLICY = """
@@ -198,3 +198,28 @@ async def test_check_names_the_subscriptions_a_changed_policy_no_longer_allows(
     assert f"health-report subscription #{report.id} in C0ALERTS (space default)" in review.detail
     assert review.detail.startswith("2 subscriptions made by someone the policy no longer lets make them there")
     assert "(space ops)" not in review.detail  # Alice's grant holds in every space
+
+
+async def test_after_a_policy_change_the_channels_lists_flag_what_it_no_longer_allows(
+    settings: Settings, slack: FakeSlack, tmp_path: Path
+) -> None:
+    async with running_bot(settings, mode="http") as before:
+        olive = SlackDriver(signing_secret=SIGNING_SECRET, events_url=before.events_url, fake_slack=slack)
+        await command(olive, slack, "alerts subscribe --tag prod")
+        await command(olive, slack, "health subscribe every 1h")
+        listing = shown(await command(olive, slack, "alerts subscriptions", user_id="U0ALICE"))
+        assert "no longer lets" not in listing
+    changed = tmp_path / "changed.toml"
+    changed.write_text(POLICY.replace('spaces = ["default"]', 'spaces = ["ops"]'))  # Olive now operates ops only
+    async with running_bot(settings.model_copy(update={"access_policy": changed}), mode="http") as after:
+        alice = SlackDriver(signing_secret=SIGNING_SECRET, events_url=after.events_url, fake_slack=slack)
+        [made] = await after.runtime.services.store.list_alert_subscriptions()
+        [report] = await after.runtime.services.store.list_subscriptions()
+        alerts = shown(await command(alice, slack, "alerts subscriptions", user_id="U0ALICE"))
+        assert (
+            f"the access policy no longer lets <@{OLIVE}> (who made it) subscribe this channel in space `default`; "
+            f"it still posts until removed: `/kibana alerts unsubscribe {made.id}`"
+        ) in alerts
+        health = shown(await command(alice, slack, "health subscriptions", user_id="U0ALICE"))
+        assert f"no longer lets <@{OLIVE}> (who made it)" in health
+        assert f"`/kibana health unsubscribe {report.id}`" in health
