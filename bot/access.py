@@ -3,8 +3,15 @@
 Roles are ordered `viewer < responder < operator < admin`; each includes the ones
 before it. Every member of the workspace has the policy's `default_role` (which may
 be `none`); grants raise the role of named users and members of Slack user groups,
-optionally only in some channels. Which role an action needs is the handlers' action
-catalog's to say; the checks here take any `Permission`.
+optionally only in some channels and only in some Kibana spaces. Which role an action needs,
+and whether it acts in one space, is the handlers' action catalog's to say; the checks here
+take any `Permission`.
+
+Spaces: a grant with `spaces = [...]` (and the default role with `default_spaces = [...]`)
+holds only for what is done in those spaces; without the key it holds in every space. An
+action in no one space (APM, which Kibana keeps for the whole deployment) takes its role only
+from what holds in every space; the bot's own answers (help, whoami, the lists of a channel's
+subscriptions) from what holds in any space.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from bot.identifiers import is_space_id
 from bot.settings import ConfigError
 
 log = logging.getLogger(__name__)
@@ -44,6 +52,18 @@ class Role(enum.IntEnum):
         return cls[name.upper()]
 
 
+class Scope(enum.Enum):
+    """Where an action reads or writes, which says which grants that name spaces count for it."""
+
+    SPACE = "space"  # in one Kibana space (the command's --space, a button's space): grants for that space
+    DEPLOYMENT = "deployment"  # in no one space (APM settings, agent keys, source maps): grants for every space
+    BOT = "bot"  # the bot's own answers (help, whoami, a channel's subscription list): grants for any space
+
+
+# Where a role is asked for: a space id, or a scope that is not one space (DEPLOYMENT or BOT).
+Where = str | Scope
+
+
 class Permission(Protocol):
     """What the access checks need to know of an action (the handlers' action catalog has them all)."""
 
@@ -53,10 +73,22 @@ class Permission(Protocol):
     def role(self) -> Role: ...
     @property
     def doing(self) -> str: ...
+    @property
+    def scope(self) -> Scope: ...
+
+
+def _holds_for(spaces: frozenset[str] | None, where: Where) -> bool:
+    """Whether something limited to `spaces` (None: every space) holds for `where`."""
+    if spaces is None or where is Scope.BOT:
+        return True
+    if isinstance(where, Scope):  # DEPLOYMENT: only what holds in every space
+        return False
+    return where in spaces
 
 
 BUILT_IN_SOURCE = "built-in default"
-_GRANT_KEYS = ("role", "users", "groups", "channels")
+_GRANT_KEYS = ("role", "users", "groups", "channels", "spaces")
+_TOP_KEYS = ("default_role", "default_spaces", "grants")
 _ID_PATTERNS = {  # Slack ids, so that a name ("@alice", "#ops") is caught at start-up
     "users": (re.compile(r"^[UW][A-Z0-9]{2,}$"), "a Slack user id like U012AB3CD"),
     "groups": (re.compile(r"^S[A-Z0-9]{2,}$"), "a Slack user group id like S0614TZR7"),
@@ -77,9 +109,13 @@ class Grant:
     groups: frozenset[str]
     channels: frozenset[str] | None  # None: in every channel
     line: int | None = None
+    spaces: frozenset[str] | None = None  # None: in every Kibana space
 
     def holds_in(self, channel_id: str | None) -> bool:
         return self.channels is None or (channel_id is not None and channel_id in self.channels)
+
+    def holds_for(self, where: Where) -> bool:
+        return _holds_for(self.spaces, where)
 
 
 @dataclass(frozen=True)
@@ -87,6 +123,15 @@ class Policy:
     default_role: Role = Role.RESPONDER
     grants: tuple[Grant, ...] = ()
     source: str = BUILT_IN_SOURCE
+    default_spaces: frozenset[str] | None = None  # where default_role holds; None: in every space
+
+    @property
+    def spaces(self) -> frozenset[str]:
+        """Every space the policy names (empty: it limits nothing to spaces)."""
+        named = [g.spaces for g in self.grants if g.spaces is not None]
+        if self.default_spaces is not None:
+            named.append(self.default_spaces)
+        return frozenset().union(*named)
 
 
 # --- loading the policy ---------------------------------------------------------------
@@ -118,8 +163,8 @@ def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
         return PolicyError(f"{where}: {problem}")
 
     for key in data:
-        if key not in ("default_role", "grants"):
-            raise fail(lines.top.get(key), f"unknown key `{key}` (expected default_role or [[grants]])")
+        if key not in _TOP_KEYS:
+            raise fail(lines.top.get(key), f"unknown key `{key}` (expected default_role, default_spaces or [[grants]])")
     default_role = Role.RESPONDER
     if "default_role" in data:
         line = lines.top.get("default_role")
@@ -127,6 +172,10 @@ def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
         if not isinstance(value, str):
             raise fail(line, f"default_role must be a string, not {_toml_type(value)}")
         default_role = _role(value, allow_none=True, fail=lambda p: fail(line, p))
+    default_spaces = None
+    if "default_spaces" in data:
+        line = lines.top.get("default_spaces")
+        default_spaces = _spaces(data["default_spaces"], "default_spaces", lambda p: fail(line, p))
     raw_grants = data.get("grants", [])
     if not isinstance(raw_grants, list) or not all(isinstance(g, dict) for g in raw_grants):
         raise fail(lines.top.get("grants"), "grants must be [[grants]] tables")
@@ -135,7 +184,7 @@ def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
         header = lines.grant_line(index) or lines.top.get("grants")
         keys = lines.grant_keys(index)
         grants.append(_grant(raw, header, keys, fail))
-    return Policy(default_role=default_role, grants=tuple(grants), source=source)
+    return Policy(default_role=default_role, grants=tuple(grants), source=source, default_spaces=default_spaces)
 
 
 def _grant(
@@ -173,13 +222,32 @@ def _grant(
         raise fail(header, "this grant names no users and no groups (give users = [...] or groups = [...])")
     if "channels" in ids and not ids["channels"]:
         raise fail(keys.get("channels", header), "channels is empty; remove it to grant in every channel")
+    spaces = None
+    if "spaces" in raw:
+        line = keys.get("spaces", header)
+        spaces = _spaces(raw["spaces"], "spaces", lambda p: fail(line, p))
     return Grant(
         role=role,
         users=ids.get("users", frozenset()),
         groups=ids.get("groups", frozenset()),
         channels=ids.get("channels"),
         line=header,
+        spaces=spaces,
     )
+
+
+def _spaces(value: object, key: str, fail: Callable[[str], PolicyError]) -> frozenset[str]:
+    """A list of Kibana space ids (`spaces` of a grant, `default_spaces`)."""
+    if not isinstance(value, list):
+        raise fail(f"{key} must be a list of Kibana space ids, not {_toml_type(value)}")
+    if not value:
+        raise fail(f"{key} is empty; remove it to hold in every space")
+    for item in value:
+        if not isinstance(item, str):
+            raise fail(f"{key} must be a list of strings (space ids in quotes), not of {_toml_type(item)}")
+        if not is_space_id(item):
+            raise fail(f"{key}: {item!r} is not a Kibana space id (lower-case letters, digits, _ and -)")
+    return frozenset(value)
 
 
 def _role(name: str, *, allow_none: bool, fail: Callable[[str], PolicyError]) -> Role:
@@ -262,14 +330,27 @@ class Refusal:
     needed: Role
     have: Role
     doing: str = field(default="", compare=False)  # what the action does, in words
+    # Where the role was needed, when the policy limits grants to spaces (None: it names no spaces).
+    where: Where | None = field(default=None, compare=False)
 
     def message(self) -> str:
         doing = self.doing or f"use `{self.action}`"
-        have = "you have no role" if self.have is Role.NONE else f"you are *{self.have}*"
+        there = "" if self.where is None or self.where is Scope.BOT else " there"
+        have = f"you have no role{there}" if self.have is Role.NONE else f"you are *{self.have}*{there}"
         return (
-            f"You need the *{self.needed}* role to {doing}; {have}. Ask an admin of this bot to grant it "
-            "in the access policy (ACCESS_POLICY)."
+            f"You need the *{self.needed}* role{_in(self.where)} to {doing}; {have}. Ask an admin of this bot to "
+            "grant it in the access policy (ACCESS_POLICY)."
         )
+
+
+def _in(where: Where | None) -> str:
+    if where is None or where is Scope.BOT:
+        return ""
+    if isinstance(where, Scope):
+        return (
+            " in every Kibana space (Kibana keeps this for all spaces, so a grant that names spaces does not give it)"
+        )
+    return f" in Kibana space `{where}`"
 
 
 class AccessControl:
@@ -300,21 +381,46 @@ class AccessControl:
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._pending: dict[str, asyncio.Task[tuple[float, frozenset[str]]]] = {}
 
-    async def role_of(self, user_id: str, channel_id: str | None) -> RoleDecision:
-        """The user's role in the channel, with every reason (default role and each grant that applies)."""
-        return await self._decide(user_id, channel_id, enough=None)
+    async def role_of(self, user_id: str, channel_id: str | None, where: Where = Scope.BOT) -> RoleDecision:
+        """The user's role in the channel, for what is done in `where` (a space id; Scope.DEPLOYMENT: in
+        no one space; Scope.BOT: in any space), with every reason (the default role, each grant that applies)."""
+        return await self._decide(user_id, channel_id, where, enough=None)
 
-    async def check(self, user_id: str, channel_id: str | None, action: Permission) -> Refusal | None:
-        """None when the user may do `action` here, else the Refusal."""
+    async def check(
+        self, user_id: str, channel_id: str | None, action: Permission, space: str | None = None
+    ) -> Refusal | None:
+        """None when the user may do `action` here (in `space`, when the action acts in one), else the Refusal."""
         needed = action.role
-        decision = await self._decide(user_id, channel_id, enough=needed)
-        return None if decision.role >= needed else Refusal(action.name, needed, decision.role, action.doing)
+        where = self.where(action, space)
+        decision = await self._decide(user_id, channel_id, where, enough=needed)
+        if decision.role >= needed:
+            return None
+        shown = where if self.policy.spaces else None
+        return Refusal(action.name, needed, decision.role, action.doing, shown)
 
-    async def _decide(self, user_id: str, channel_id: str | None, *, enough: Role | None) -> RoleDecision:
+    def where(self, action: Permission, space: str | None) -> Where:
+        """Which grants count for `action` done in `space`: its scope, or the space for one in a space
+        (an action in a space asked without one is asked for every space: only unlimited grants count)."""
+        if action.scope is Scope.SPACE:
+            return space if space is not None else Scope.DEPLOYMENT
+        return action.scope
+
+    async def spaces_with(self, user_id: str, channel_id: str | None, role: Role) -> frozenset[str] | None:
+        """The spaces where the user has `role` in the channel; None: every space."""
+        if (await self._decide(user_id, channel_id, Scope.DEPLOYMENT, enough=role)).role >= role:
+            return None
+        found = set()
+        for space in sorted(self.policy.spaces):
+            if (await self._decide(user_id, channel_id, space, enough=role)).role >= role:
+                found.add(space)
+        return frozenset(found)
+
+    async def _decide(self, user_id: str, channel_id: str | None, where: Where, *, enough: Role | None) -> RoleDecision:
         policy = self.policy
-        role = policy.default_role
-        reasons = [f"default_role {policy.default_role}"]
-        applicable = [g for g in policy.grants if g.holds_in(channel_id)]
+        default_holds = _holds_for(policy.default_spaces, where)
+        role = policy.default_role if default_holds else Role.NONE
+        reasons = [self._default_reason(default_holds)]
+        applicable = [g for g in policy.grants if g.holds_in(channel_id) and g.holds_for(where)]
         for grant in applicable:
             if user_id in grant.users:
                 role = max(role, grant.role)
@@ -331,10 +437,20 @@ class AccessControl:
                     break
         return RoleDecision(role, reasons)
 
+    def _default_reason(self, holds: bool) -> str:
+        spaces = self.policy.default_spaces
+        if spaces is None:
+            return f"default_role {self.policy.default_role}"
+        listed = ", ".join(sorted(spaces))
+        if holds:
+            return f"default_role {self.policy.default_role} in spaces {listed}"
+        return f"default_role {self.policy.default_role} holds only in spaces {listed}"
+
     def _reason(self, grant: Grant, via: str, channel_id: str | None) -> str:
         where = f" ({Path(self.policy.source).name} line {grant.line})" if grant.line else ""
         channel = f" in channel {channel_id}" if grant.channels is not None else ""
-        return f"grant {grant.role}{where} via {via}{channel}"
+        spaces = f" in spaces {', '.join(sorted(grant.spaces))}" if grant.spaces is not None else ""
+        return f"grant {grant.role}{where} via {via}{channel}{spaces}"
 
     async def _members(self, group_id: str) -> frozenset[str]:
         cached = self._cache.get(group_id)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
 
+from bot.access import AccessControl, Permission, load_policy
 from bot.alerts_index import (
     ALERTS_INDEX,
     AlertsIndexError,
@@ -33,6 +34,7 @@ from bot.slack_client import LimitedWebClient
 from bot.slack_scopes import OPTIONAL_SCOPES, granted_scopes, needed_scopes
 
 if TYPE_CHECKING:
+    from bot.store import Store
     from bot.store.alert_publishing import RefusedChannel
 
 
@@ -204,9 +206,18 @@ def _slack_token_lines(team: object, user_id: object, headers: Mapping[str, obje
     return results
 
 
-async def check_database(settings: Settings) -> list[CheckResult]:
+@dataclass(frozen=True)
+class Subscribing:
+    """The actions that make subscriptions (the handlers' catalog has them), for the access review."""
+
+    alerts: Permission
+    health: Permission
+
+
+async def check_database(settings: Settings, subscribing: Subscribing | None = None) -> list[CheckResult]:
     """The database line; then, when Slack refused alert channels for good lately (read from the store),
-    a line naming them."""
+    a line naming them; then, given `subscribing`, a line naming the subscriptions the access policy no
+    longer allows."""
     from bot.store import Store, StoreSchemaError
 
     try:
@@ -220,10 +231,51 @@ async def check_database(settings: Settings) -> list[CheckResult]:
     try:
         ok = await store.ping()
         refused = await store.refused_alert_channels(datetime.now(UTC) - REFUSALS_SHOWN) if ok else []
+        review = await check_subscriptions_allowed(settings, store, subscribing) if ok and subscribing else None
     finally:
         await store.close()
     database = CheckResult("Database", ok, f"{_safe_url(settings.database_url)} answers" if ok else "no answer")
-    return [database, check_refused_channels(refused)] if refused else [database]
+    lines = [database, check_refused_channels(refused)] if refused else [database]
+    return [*lines, review] if review is not None else lines
+
+
+async def check_subscriptions_allowed(settings: Settings, store: Store, subscribing: Subscribing) -> CheckResult | None:
+    """A warning naming the subscriptions whose maker the access policy no longer lets make them there (in
+    that channel, for that space): the policy changed since. They still post; this says which to remove.
+    Subscriptions declared in configuration are the admin's and are not reviewed."""
+    client = LimitedWebClient(token=settings.slack_bot_token.get_secret_value(), base_url=str(settings.slack_api_url))
+
+    async def group_members(group_id: str) -> frozenset[str]:
+        answer = await client.usergroups_users_list(usergroup=group_id)
+        return frozenset(answer.get("users") or [])
+
+    access = AccessControl(load_policy(settings.access_policy), group_members)
+    stale = []
+    for alerts in await store.list_alert_subscriptions():
+        if not alerts.from_config and await access.check(
+            alerts.created_by, alerts.channel, subscribing.alerts, alerts.space
+        ):
+            stale.append(f"alert subscription #{alerts.id} in {alerts.channel} (space {alerts.space})")
+    for health in await store.list_subscriptions():
+        if not health.from_config and await access.check(
+            health.created_by, health.channel, subscribing.health, health.space
+        ):
+            stale.append(f"health-report subscription #{health.id} in {health.channel} (space {health.space})")
+    if not stale:
+        return None
+    shown = "; ".join(stale[:SUBSCRIPTIONS_SHOWN])
+    more = f" and {len(stale) - SUBSCRIPTIONS_SHOWN} more" if len(stale) > SUBSCRIPTIONS_SHOWN else ""
+    return CheckResult(
+        "Access policy",
+        True,
+        f"{len(stale)} subscription{'' if len(stale) == 1 else 's'} made by someone the policy no longer lets make "
+        f"them there: {shown}{more}. They still post: remove them with `alerts unsubscribe <id>` or `health "
+        "unsubscribe <id>` in their channel (an operator of that space may)",
+        warning=True,
+    )
+
+
+SUBSCRIPTIONS_SHOWN = 20
 
 
 REFUSALS_SHOWN = timedelta(hours=24)  # how far back `check` lists the alert channels Slack refused
@@ -302,7 +354,7 @@ def _failure(problem: AlertsIndexError, url: str) -> str:
     return problem.sentence
 
 
-async def run_checks(settings: Settings) -> list[CheckResult]:
+async def run_checks(settings: Settings, subscribing: Subscribing | None = None) -> list[CheckResult]:
     kibana, capabilities = await _check_kibana(settings)
     elasticsearch = await check_elasticsearch(settings)
     return [
@@ -310,5 +362,5 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
         *elasticsearch,
         check_alert_intake(settings, capabilities, elasticsearch),
         *await check_slack(settings),
-        *await check_database(settings),
+        *await check_database(settings, subscribing),
     ]

@@ -89,9 +89,12 @@ def _serve(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     settings = _settings()
     load_policy(settings.access_policy)  # a bad policy is a configuration error here too (exit 2)
-    from bot.checks import run_checks
+    from bot.checks import Subscribing, run_checks
+    from handlers import build_catalog
 
-    results = aio.run(run_checks(settings))
+    catalog = build_catalog()
+    subscribing = Subscribing(alerts=catalog.action("alerts subscribe"), health=catalog.action("health subscribe"))
+    results = aio.run(run_checks(settings, subscribing))
     for result in results:
         print(result.line())
     return 0 if all(r.ok for r in results) else 1

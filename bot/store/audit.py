@@ -104,11 +104,16 @@ class AuditMixin(LaterMixin):
             await conn.execute(audit_log.insert(), rows)
         return [None] * len(rows)
 
-    async def list_audit(self, *, rule_id: str | None = None, limit: int = 20) -> list[AuditEntry]:
-        """The latest entries, newest first; only those about one rule when `rule_id` is given."""
+    async def list_audit(
+        self, *, rule_id: str | None = None, limit: int = 20, spaces: frozenset[str] | None = None
+    ) -> list[AuditEntry]:
+        """The latest entries, newest first; only those about one rule when `rule_id` is given, only those
+        in `spaces` when given (None: every space)."""
         query = select(audit_log).order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
         if rule_id is not None:
             query = query.where(audit_log.c.rule_id == rule_id)
+        if spaces is not None:
+            query = query.where(audit_log.c.space.in_(sorted(spaces)))
         async with self._read() as conn:
             rows = (await conn.execute(query)).all()
         return [_entry(row) for row in rows]

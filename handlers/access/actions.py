@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.access import Role
+from bot.access import Role, Scope
 from handlers.shared.catalog import Action, Actions
 from handlers.shared.grammar import ActionArgs, Command, UsageError, arity, identifier, short
 
-WHOAMI = Action("whoami", "whoami", Role.VIEWER, "use `whoami`", read_only=True)
-CAN_I = Action("can-i", "can-i <action>", Role.VIEWER, "use `can-i`", read_only=True)
-AUDIT = Action("audit", "audit [rule <rule_id>] [last <n>]", Role.OPERATOR, "read the `audit` log", read_only=True)
+WHOAMI = Action("whoami", "whoami", Role.VIEWER, "use `whoami`", read_only=True, scope=Scope.BOT)
+CAN_I = Action("can-i", "can-i <action>", Role.VIEWER, "use `can-i`", read_only=True, scope=Scope.BOT)
+AUDIT = Action(
+    "audit", "audit [rule <rule_id>] [last <n>]", Role.OPERATOR, "read the `audit` log", read_only=True, scope=Scope.BOT
+)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 
 from bot.store import AuditEntry
-from handlers.access.actions import AuditArgs
+from handlers.access.actions import AUDIT, AuditArgs
 from handlers.shared.blocks import SECTION_TEXT_LIMIT, Block, clip, code, context, escape, header, section
 from handlers.shared.context import Invocation
 from handlers.shared.words import count
@@ -19,9 +19,14 @@ _RESULT_MARK = {"ok": ":white_check_mark: ok", "error": ":x: error", "refused": 
 
 
 async def show_audit(inv: Invocation) -> None:
+    """The latest entries, of the spaces where the access policy gives the reader the audit's role."""
     args = inv.args(AuditArgs)
-    entries = await inv.services.store.list_audit(rule_id=args.rule_id, limit=args.limit)
+    actor = inv.actor
+    spaces = await inv.services.access.spaces_with(actor.user_id, actor.channel_id, AUDIT.role)
+    entries = await inv.services.store.list_audit(rule_id=args.rule_id, limit=args.limit, spaces=spaces)
     about = f" for rule {code(args.rule_id)}" if args.rule_id else ""
+    if spaces is not None:
+        about += f" in space{'' if len(spaces) == 1 else 's'} {', '.join(code(s) for s in sorted(spaces))}"
     if not entries:
         await inv.reply(f"The audit trail has no entries{about} yet.")
         return

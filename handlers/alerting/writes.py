@@ -155,7 +155,7 @@ async def _allowed_snooze(asked: Asked) -> Asked:
         raise Refused(f"That snooze length is not one the bot accepts: {escape(str(error))}") from None
     if duration_minutes(checked) <= actions.LONGEST_SHORT_SNOOZE_MINUTES:
         return replace(asked, duration=checked)
-    refusal = await services.access.check(actor.user_id, actor.channel_id, actions.SNOOZE_LONG)
+    refusal = await services.access.check(actor.user_id, actor.channel_id, actions.SNOOZE_LONG, target.space)
     if refusal is None:
         return replace(asked, duration=checked)
     needs = f"for {checked}: longer than 1 day needs {refusal.needed.name.lower()}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.access import Role
+from bot.access import Role, Scope
 from bot.alert_filters import AlertFilter, AlertFilterError, parse_alert_filter
 from handlers.shared.catalog import Action, Actions
 from handlers.shared.grammar import Command, UsageError, arity, flags, record_number, short
@@ -23,6 +23,7 @@ UNSUBSCRIBE = Action(
     "alerts unsubscribe <id>|all",
     Role.OPERATOR,
     "remove alert subscriptions (`alerts unsubscribe`)",
+    scope=Scope.BOT,
 )
 SUBSCRIPTIONS = Action(
     "alerts subscriptions",
@@ -30,6 +31,7 @@ SUBSCRIPTIONS = Action(
     Role.OPERATOR,
     "list alert subscriptions (`alerts subscriptions`)",
     read_only=True,
+    scope=Scope.BOT,
 )
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 
+from bot.access import Refusal
 from bot.alert_filters import AlertFilter
 from bot.services import Services
 from bot.store import AlertPollState, AlertSubscription
-from handlers.alerts.actions import AlertSubscribeArgs, UnsubscribeArgs
-from handlers.shared.audit import record
+from handlers.alerts.actions import SUBSCRIBE, UNSUBSCRIBE, AlertSubscribeArgs, UnsubscribeArgs
+from handlers.shared.audit import check_in_space, no_longer_allowed, no_longer_allowed_line, record
 from handlers.shared.blocks import Block, code, context, escape, header, section
 from handlers.shared.channels import channel_problem
 from handlers.shared.context import Invocation
@@ -115,10 +116,24 @@ async def unsubscribe(inv: Invocation) -> None:
     target = inv.args(UnsubscribeArgs).target
     if target == "all":
         mine = await store.list_alert_subscriptions(channel=channel)
-        removed = [
-            s for s in mine if not s.from_config and await store.remove_alert_subscription(s.id, channel=channel)
-        ]
+        allowed: list[AlertSubscription] = []
+        refused: list[tuple[AlertSubscription, Refusal]] = []
+        for s in mine:
+            if s.from_config:
+                continue
+            refusal = await check_in_space(
+                inv.services, inv.actor, UNSUBSCRIBE, f"alert subscription {s.id}", space=s.space
+            )
+            if refusal is None:
+                allowed.append(s)
+            else:
+                refused.append((s, refusal))
+        removed = [s for s in allowed if await store.remove_alert_subscription(s.id, channel=channel)]
         kept = [s for s in mine if s.from_config]
+        not_yours = _kept_for_spaces([s for s, _ in refused])
+        if not removed and refused:
+            await inv.reply(f"{refused[0][1].message()}{not_yours} Nothing was removed.")
+            return
         if not removed:
             note = " (only the one declared in configuration, which settings control)" if kept else ""
             await inv.reply(f"This channel has no alert subscriptions to remove{note}.")
@@ -126,7 +141,8 @@ async def unsubscribe(inv: Invocation) -> None:
         ids = ", ".join(f"#{s.id}" for s in removed)
         await record(inv.services, inv.actor, "alerts unsubscribe", "all", result="ok", detail=f"{ids} in {channel}")
         await inv.reply(
-            f"{inv.actor.mention} removed {count(len(removed), 'alert subscription')} from this channel: {ids}.",
+            f"{inv.actor.mention} removed {count(len(removed), 'alert subscription')} from this channel: "
+            f"{ids}.{not_yours}",
             public=True,
         )
         return
@@ -142,6 +158,12 @@ async def unsubscribe(inv: Invocation) -> None:
             f"Subscription #{target} is declared in the bot's configuration (ALERTS_SUBSCRIPTION_CHANNEL, "
             "ALERTS_SUBSCRIPTION); an admin removes it by unsetting those settings."
         )
+        return
+    refusal = await check_in_space(
+        inv.services, inv.actor, UNSUBSCRIBE, f"alert subscription {subscription.id}", space=subscription.space
+    )
+    if refusal is not None:
+        await inv.reply(refusal.message())
         return
     if await store.remove_alert_subscription(subscription.id, channel=channel):
         await record(
@@ -160,6 +182,17 @@ async def unsubscribe(inv: Invocation) -> None:
     )
 
 
+def _kept_for_spaces(refused: list[AlertSubscription]) -> str:
+    """What `unsubscribe all` left because the access policy does not let this person act in its space."""
+    if not refused:
+        return ""
+    ids = ", ".join(f"#{s.id} (space `{s.space}`)" for s in refused)
+    return (
+        f" Kept {ids}: the access policy does not give you the *{UNSUBSCRIBE.role}* role in "
+        f"{'that space' if len({s.space for s in refused}) == 1 else 'those spaces'}."
+    )
+
+
 async def list_subscriptions(inv: Invocation) -> None:
     store = inv.services.store
     mine = await store.list_alert_subscriptions(channel=inv.actor.channel_id or "")
@@ -171,14 +204,18 @@ async def list_subscriptions(inv: Invocation) -> None:
         )
         return
     states = {state.space: state for state in await store.alert_poll_states()}
+    stale = await no_longer_allowed(inv.services, mine[:LISTED], SUBSCRIBE)
     await inv.reply(
         f"{count(len(mine), 'alert subscription')} in this channel",
-        blocks=subscription_blocks(mine, states, inv.slash),
+        blocks=subscription_blocks(mine, states, inv.slash, stale),
     )
 
 
 def subscription_blocks(
-    subscriptions: list[AlertSubscription], states: dict[str, AlertPollState], slash: str
+    subscriptions: list[AlertSubscription],
+    states: dict[str, AlertPollState],
+    slash: str,
+    stale: frozenset[int] = frozenset(),
 ) -> list[Block]:
     blocks: list[Block] = [header("Alert subscriptions in this channel")]
     for subscription in subscriptions[:LISTED]:
@@ -191,6 +228,8 @@ def subscription_blocks(
             line = f":warning: *not reading alerts* since {since}: {escape(state.problem_text or state.problem)}"
         else:
             line = "reading alerts from Elasticsearch"
+        if subscription.id in stale:
+            line += "\n" + no_longer_allowed_line(subscription, f"{slash} alerts unsubscribe")
         blocks.append(section(" · ".join(facts) + "\n" + line))
     if len(subscriptions) > LISTED:
         blocks.append(context(f"…and {len(subscriptions) - LISTED} more."))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.access import Role
+from bot.access import Role, Scope
 from handlers.apm.explain import explain
 from handlers.shared.catalog import Action, Actions
 from handlers.shared.grammar import Command, UsageError, arity, bounded, flags, identifier, short
@@ -25,6 +25,7 @@ CONFIG_LIST = Action(
     Role.VIEWER,
     "list APM agent configurations (`apm config list`)",
     read_only=True,
+    scope=Scope.DEPLOYMENT,
 )
 CONFIG_SET = Action(
     "apm config set",
@@ -32,12 +33,14 @@ CONFIG_SET = Action(
     Role.ADMIN,
     "change APM agent configuration (`apm config set`)",
     action_ids=(CONFIG_OVERWRITE,),
+    scope=Scope.DEPLOYMENT,
 )
 KEY_CREATE = Action(
     "apm key create",
     "apm key create <name> <privilege>[,<privilege>]   (event:write, config_agent:read)",
     Role.ADMIN,
     "create APM agent keys (`apm key create`)",
+    scope=Scope.DEPLOYMENT,
 )
 SOURCEMAPS_LIST = Action(
     "apm sourcemaps list",
@@ -45,6 +48,7 @@ SOURCEMAPS_LIST = Action(
     Role.VIEWER,
     "list APM source maps (`apm sourcemaps list`)",
     read_only=True,
+    scope=Scope.DEPLOYMENT,
 )
 SOURCEMAPS_UPLOAD = Action(
     "apm sourcemaps upload",
@@ -52,6 +56,7 @@ SOURCEMAPS_UPLOAD = Action(
     Role.ADMIN,
     "upload APM source maps (`apm sourcemaps upload`)",
     views=(SOURCEMAP_UPLOAD_MODAL,),
+    scope=Scope.DEPLOYMENT,
 )
 SOURCEMAPS_DELETE = Action(
     "apm sourcemaps delete",
@@ -59,6 +64,7 @@ SOURCEMAPS_DELETE = Action(
     Role.ADMIN,
     "delete APM source maps (`apm sourcemaps delete`)",
     action_ids=(SOURCEMAP_DELETE,),
+    scope=Scope.DEPLOYMENT,
 )
 
 

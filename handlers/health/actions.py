@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.access import Role
+from bot.access import Role, Scope
 from handlers.shared.catalog import Action, Actions
 from handlers.shared.grammar import Command, UsageError, arity, flags, record_number, short
 
@@ -22,6 +22,7 @@ UNSUBSCRIBE = Action(
     "health unsubscribe [<id>|all]",
     Role.OPERATOR,
     "remove health-report subscriptions (`health unsubscribe`)",
+    scope=Scope.BOT,
 )
 SUBSCRIPTIONS = Action(
     "health subscriptions",
@@ -29,6 +30,7 @@ SUBSCRIPTIONS = Action(
     Role.OPERATOR,
     "list health-report subscriptions (`health subscriptions`)",
     read_only=True,
+    scope=Scope.BOT,
 )
 
 

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from bot.access import Refusal
 from bot.schedule import Schedule, ScheduleError, parse_schedule
 from bot.scheduler import ChannelUnusable, HealthScheduler
 from bot.services import Services
@@ -14,7 +15,7 @@ from bot.settings import Settings
 from bot.store import Subscription
 from handlers.health.actions import SUBSCRIBE, SUBSCRIPTIONS, UNSUBSCRIBE, SubscribeArgs, UnsubscribeArgs
 from handlers.health.report import HealthOutcome, check_health, health_blocks, health_text
-from handlers.shared.audit import record
+from handlers.shared.audit import check_in_space, no_longer_allowed, no_longer_allowed_line, record
 from handlers.shared.blocks import Block, context, escape, header, section
 from handlers.shared.channels import CHANNEL_ERRORS, ChannelRefused, channel_problem
 from handlers.shared.context import Invocation
@@ -186,8 +187,22 @@ async def unsubscribe(inv: Invocation, scheduler: HealthScheduler[HealthOutcome]
     target = inv.args(UnsubscribeArgs).target
     if target == "all":
         mine = await store.list_subscriptions(channel=channel)
-        removed = [s.id for s in mine if not s.from_config and await store.remove_subscription(s.id, channel=channel)]
+        allowed: list[Subscription] = []
+        refused: list[tuple[Subscription, Refusal]] = []
+        for s in mine:
+            if s.from_config:
+                continue
+            refusal = await check_in_space(inv.services, inv.actor, UNSUBSCRIBE, f"subscription {s.id}", space=s.space)
+            if refusal is None:
+                allowed.append(s)
+            else:
+                refused.append((s, refusal))
+        removed = [s.id for s in allowed if await store.remove_subscription(s.id, channel=channel)]
         kept = [s for s in mine if s.from_config]
+        not_yours = _kept_for_spaces([s for s, _ in refused])
+        if not removed and refused:
+            await inv.reply(f"{refused[0][1].message()}{not_yours} Nothing was removed.")
+            return
         if not removed:
             note = " (only the one declared in configuration, which settings control)" if kept else ""
             await inv.reply(f"This channel has no health-report subscriptions to remove{note}.")
@@ -196,7 +211,9 @@ async def unsubscribe(inv: Invocation, scheduler: HealthScheduler[HealthOutcome]
         ids = ", ".join(f"#{i}" for i in removed)
         await record(inv.services, inv.actor, "health unsubscribe", "all", result="ok", detail=f"{ids} in {channel}")
         removed_words = count(len(removed), "health-report subscription")
-        await inv.reply(f"{inv.actor.mention} removed {removed_words} from this channel: {ids}.", public=True)
+        await inv.reply(
+            f"{inv.actor.mention} removed {removed_words} from this channel: {ids}.{not_yours}", public=True
+        )
         return
     subscription = await store.get_subscription(int(target))
     if subscription is None or subscription.channel != channel:
@@ -210,6 +227,12 @@ async def unsubscribe(inv: Invocation, scheduler: HealthScheduler[HealthOutcome]
             f"Subscription #{target} is declared in the bot's configuration (HEALTH_CHANNEL, HEALTH_SCHEDULE); "
             "an admin removes it by unsetting those settings."
         )
+        return
+    refusal = await check_in_space(
+        inv.services, inv.actor, UNSUBSCRIBE, f"subscription {subscription.id}", space=subscription.space
+    )
+    if refusal is not None:
+        await inv.reply(refusal.message())
         return
     if await store.remove_subscription(subscription.id, channel=channel):
         await scheduler.sync()
@@ -229,6 +252,15 @@ async def unsubscribe(inv: Invocation, scheduler: HealthScheduler[HealthOutcome]
     )
 
 
+def _kept_for_spaces(refused: list[Subscription]) -> str:
+    """What `unsubscribe all` left because the access policy does not let this person act in its space."""
+    if not refused:
+        return ""
+    ids = ", ".join(f"#{s.id} (space `{s.space}`)" for s in refused)
+    where = "that space" if len({s.space for s in refused}) == 1 else "those spaces"
+    return f" Kept {ids}: the access policy does not give you the *{UNSUBSCRIBE.role}* role in {where}."
+
+
 async def list_subscriptions(inv: Invocation) -> None:
     mine = await inv.services.store.list_subscriptions(channel=inv.actor.channel_id or "")
     if not mine:
@@ -237,12 +269,16 @@ async def list_subscriptions(inv: Invocation) -> None:
             f"Add one with `{inv.slash} health subscribe every 1h` or `{inv.slash} health subscribe daily 09:00`."
         )
         return
+    stale = await no_longer_allowed(inv.services, mine[:45], SUBSCRIBE)
     await inv.reply(
-        f"{count(len(mine), 'health-report subscription')} in this channel", blocks=subscription_blocks(mine, inv.slash)
+        f"{count(len(mine), 'health-report subscription')} in this channel",
+        blocks=subscription_blocks(mine, inv.slash, stale),
     )
 
 
-def subscription_blocks(subscriptions: list[Subscription], slash: str) -> list[Block]:
+def subscription_blocks(
+    subscriptions: list[Subscription], slash: str, stale: frozenset[int] = frozenset()
+) -> list[Block]:
     blocks: list[Block] = [header("Health reports in this channel")]
     now = datetime.now(UTC)
     for subscription in subscriptions[:45]:  # Slack allows 50 blocks
@@ -257,6 +293,8 @@ def subscription_blocks(subscriptions: list[Subscription], slash: str) -> list[B
         else:
             upcoming = schedule.next_fire_times(now, 1)
             state = f"next report {_moment(upcoming[0])}" if upcoming else "no further reports"
+        if subscription.id in stale:
+            state += "\n" + no_longer_allowed_line(subscription, f"{slash} health unsubscribe")
         blocks.append(section(" · ".join(facts) + "\n" + state))
     if len(subscriptions) > 45:
         blocks.append(context(f"…and {len(subscriptions) - 45} more."))

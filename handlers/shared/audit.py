@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from typing import Protocol, TypeVar
 
 from bot import slack_replays
-from bot.access import Refusal
+from bot.access import Refusal, Scope
 from bot.failure_log import FailureLog
 from bot.kibana.errors import KibanaError
 from bot.services import Services
@@ -125,8 +126,9 @@ async def check_access(
     space: str | None = None,
     detail: str = "",
 ) -> Refusal | None:
-    """The access policy's answer for `actor`; a refused write is recorded in the audit trail."""
-    refusal = await services.access.check(actor.user_id, actor.channel_id, action)
+    """The access policy's answer for `actor` doing `action` in `space` (when it acts in one); a refused
+    write is recorded in the audit trail."""
+    refusal = await services.access.check(actor.user_id, actor.channel_id, action, space)
     if refusal is not None and not action.read_only:
         needs = f"needs {refusal.needed.name.lower()}"
         await record(
@@ -139,3 +141,49 @@ async def check_access(
             space=space,
         )
     return refusal
+
+
+async def check_in_space(
+    services: Services, actor: Actor, action: Action, target: Subject | str, *, space: str
+) -> Refusal | None:
+    """`check_access` for one record of the bot's that belongs to a space (removing a subscription of
+    space `ops`): the grants for that space count, whatever the command's own scope."""
+    return await check_access(services, actor, replace(action, scope=Scope.SPACE), target, space=space)
+
+
+class MadeSubscription(Protocol):
+    """A subscription as the access review needs it (alert and health subscriptions both are)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def space(self) -> str: ...
+    @property
+    def created_by(self) -> str: ...
+    @property
+    def from_config(self) -> bool: ...
+
+
+async def no_longer_allowed(
+    services: Services, subscriptions: Iterable[MadeSubscription], subscribing: Action
+) -> frozenset[int]:
+    """The ids of the subscriptions whose maker the access policy no longer lets make them (in their
+    channel, for their space): the policy changed since. Those declared in settings are the admin's."""
+    stale = set()
+    for made in subscriptions:
+        if made.from_config:
+            continue
+        if await services.access.check(made.created_by, made.channel, subscribing, made.space) is not None:
+            stale.add(made.id)
+    return frozenset(stale)
+
+
+def no_longer_allowed_line(made: MadeSubscription, unsubscribe: str) -> str:
+    """The warning a channel's list of subscriptions shows for one that `no_longer_allowed` named."""
+    who = f"<@{made.created_by}>" if made.created_by.isalnum() else "its maker"
+    return (
+        f":warning: the access policy no longer lets {who} (who made it) subscribe this channel in space "
+        f"`{made.space}`; it still posts until removed: `{unsubscribe} {made.id}`"
+    )

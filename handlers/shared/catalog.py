@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TypeVar
 
-from bot.access import Role
+from bot.access import Role, Scope
 from bot.kibana.errors import KibanaError
 from handlers.shared.errors import Doing, Explain
 from handlers.shared.grammar import Parser, help_command
@@ -32,6 +32,9 @@ class Action:
     action_ids: tuple[str, ...] = ()  # buttons and menus that perform it
     views: tuple[str, ...] = ()  # modals whose submission performs it
     shortcuts: tuple[str, ...] = ()  # message shortcuts that start it
+    # Where it acts, for grants that name spaces: in one Kibana space (the command's --space, the space
+    # a button or form carries), in none (Kibana-wide), or on the bot's own records.
+    scope: Scope = Scope.SPACE
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class Actions:
     explain: Explain | None = None
 
 
-HELP = Action("help", "help", Role.VIEWER, "use `help`", read_only=True)
+HELP = Action("help", "help", Role.VIEWER, "use `help`", read_only=True, scope=Scope.BOT)
 BUILT_IN = Actions(rows=(HELP,), parsers={"help": help_command})
 
 V = TypeVar("V")

@@ -7,6 +7,10 @@ effect); refused ones must reach nothing and tell Bob which role they need.
 
 `PATHS` maps every action of the action catalog to its entry paths: adding an action without a
 policy entry and a path here fails `test_every_action_has_an_entry_path`.
+
+Space grants (`test_space_grants`): Bob is admin through a grant that names the space every path acts
+in (`default`), another space (`ops`), or no space; the default role is `none`. What acts in a space
+needs a grant for it; APM (Kibana-wide) a grant without spaces; the bot's own answers any grant.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.access import Role
+from bot.access import Role, Scope
 from bot.settings import Settings
 from devkit.fake_kibana import FakeKibana
 from devkit.fake_slack import FakeSlack
@@ -337,7 +341,7 @@ PATHS: dict[str, list[EntryPath]] = {
     "health": [cmd("health", kibana("GET", "/api/alerting/_health"))],
     "rules": [cmd("rules", kibana("GET", "/api/alerting/rules/_find"))],
     "rule": [cmd("rule r1", kibana("GET", RULE)), btn(values.RULE_SHOW, kibana("GET", RULE))],
-    "whoami": [cmd("whoami", reply_without_refusal("You are"))],
+    "whoami": [cmd("whoami", reply_without_refusal("Where it comes from"))],
     "can-i": [cmd("can-i disable", lambda env: any("`disable`" in r for r in env.replies()))],
     "apm config list": [cmd("apm config list", kibana("GET", AGENT_CONFIG))],
     "apm sourcemaps list": [cmd("apm sourcemaps list", kibana("GET", SOURCEMAPS))],
@@ -461,10 +465,50 @@ def test_every_button_is_in_the_matrix() -> None:
         assert action_id in {p.name for p in PATHS[action]}
 
 
+ALICE_ADMIN = '\n[[grants]]\nrole = "admin"\nusers = ["U0ALICE"]\n'
+
+# Bob's admin grant names the space the paths act in, another one, or none; nothing else gives him a role.
+SPACE_GRANTS = {
+    "allowed space": 'spaces = ["default"]\n',
+    "other space": 'spaces = ["ops"]\n',
+    "no spaces key": "",
+}
+# Their command is about the bot's records (the channel's subscriptions), but each record is in a space.
+RECORD_IN_SPACE = {"alerts unsubscribe", "health unsubscribe"}
+
+
+def allowed_with(grant: str, action: str) -> bool:
+    scope = _CATALOG.action(action).scope
+    if grant == "no spaces key":
+        return True
+    if grant == "allowed space":
+        return scope is not Scope.DEPLOYMENT
+    return scope is Scope.BOT and action not in RECORD_IN_SPACE
+
+
+SPACE_CASES = [
+    pytest.param(
+        f'default_role = "none"\n{ALICE_ADMIN}\n[[grants]]\nrole = "admin"\nusers = ["{BOB}"]\n{spaces}',
+        grant,
+        action,
+        path,
+        id=f"{grant}-{path.kind}-{path.name}",
+    )
+    for action in ACTIONS
+    for path in PATHS.get(action, [])
+    for grant, spaces in SPACE_GRANTS.items()
+]
+
+
 @pytest.fixture
-def settings(kibana: FakeKibana, slack: FakeSlack, tmp_path: FilePath, role: Role) -> Settings:
-    policy = tmp_path / f"policy-{role}.toml"
-    policy.write_text(f'default_role = "{role}"\n\n[[grants]]\nrole = "admin"\nusers = ["U0ALICE"]\n')
+def policy_text(role: Role) -> str:
+    return f'default_role = "{role}"\n{ALICE_ADMIN}'
+
+
+@pytest.fixture
+def settings(kibana: FakeKibana, slack: FakeSlack, tmp_path: FilePath, policy_text: str) -> Settings:
+    policy = tmp_path / "matrix-policy.toml"  # make_settings writes its own policy.toml
+    policy.write_text(policy_text)
     # the agent-key user beside the API key, so that `apm key create` reaches Kibana when allowed
     return make_settings(
         kibana,
@@ -510,3 +554,39 @@ async def test_matrix(
         if hasattr(effect, "__await__"):
             effect = await effect
         assert not effect, "a refused action had its effect"
+
+
+@pytest.mark.parametrize(("policy_text", "grant", "action", "path"), SPACE_CASES)
+async def test_space_grants(
+    grant: str,
+    action: str,
+    path: EntryPath,
+    driver: SlackDriver,
+    slack: FakeSlack,
+    kibana: FakeKibana,
+    bot: RunningBot,
+) -> None:
+    kibana.add_rule(id="r1", name="CPU high", active_alerts=["host-1"])
+    env = Env(driver=driver, slack=slack, kibana=kibana, bot=bot, needed=ACTIONS[action])
+    if path.setup is not None:
+        await path.setup(env)
+    env.mark()
+    await path.act(env)
+    if allowed_with(grant, action):
+        await poll(env, path.reached, "the allowed action's effect")
+        assert not path.refused(env), "an allowed action was refused"
+        return
+    await poll(env, path.refused, "the refusal")
+    said = " ".join([*env.replies(), *env.views(), env.ack_errors()])
+    if _CATALOG.action(action).scope is Scope.DEPLOYMENT:
+        assert f"You need the *{ACTIONS[action]}* role in every Kibana space" in said
+    else:
+        assert f"You need the *{ACTIONS[action]}* role in Kibana space `default`" in said
+    assert env.kibana_since() == [], "a refused action reached Kibana"
+    effect = path.reached(env)
+    if hasattr(effect, "__await__"):
+        effect = await effect
+    assert not effect, "a refused action had its effect"
+    if not _CATALOG.action(action).read_only:
+        refused = [e for e in await bot.runtime.services.store.list_audit(limit=50) if e.user_id == BOB]
+        assert refused and all(e.result == "refused" for e in refused), "a refused write was not audited"

@@ -53,6 +53,16 @@ async def test_entries_round_trip_newest_first(store: Store) -> None:
     assert entries[2] == _entry(id=entries[2].id)
 
 
+async def test_list_only_some_spaces(store: Store) -> None:
+    """`audit` shows a reader only the entries of the spaces where the access policy makes them operator."""
+    for minute, space in enumerate(["ops", "default", "web", "ops"]):
+        await store.add_audit(_entry(at=T0 + timedelta(minutes=minute), space=space, target=f"t{minute}"))
+    assert [e.target for e in await store.list_audit(spaces=frozenset({"ops"}))] == ["t3", "t0"]
+    assert [e.target for e in await store.list_audit(spaces=frozenset({"ops", "web"}), limit=2)] == ["t3", "t2"]
+    assert await store.list_audit(spaces=frozenset()) == []
+    assert len(await store.list_audit(spaces=None)) == 4  # every space
+
+
 async def test_list_by_rule_and_limit(store: Store) -> None:
     for minute in range(5):
         await store.add_audit(_entry(at=T0 + timedelta(minutes=minute), rule_id="r-1", target=f"r-1/{minute}"))
