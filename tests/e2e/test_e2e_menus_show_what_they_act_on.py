@@ -161,6 +161,15 @@ async def test_forged_menu_and_button_values_are_refused_and_audited(
     assert "which this message does not show" in slack.responses[-1].body["text"]
     assert writes(kibana) == []
 
+    # Open case with another rule's alert: refused before its form opens
+    case_open = element(r1, "case_open")
+    case_open["value"] = Target(rule_id="r2", alert_id="r2-host-0", alert_uuid="r2-uuid-0").pack()
+    views, before = len(slack.views), len(slack.responses)
+    await choose(driver, r1, "case_open", case_open["value"])
+    await slack.wait_for(lambda: len(slack.responses) > before)
+    assert "alert `r2-host-0` of rule `r2`, which this message does not show" in slack.responses[-1].body["text"]
+    assert len(slack.views) == views
+
     # what the message does show still acts
     r1_now = slack.message("C0ALERTS", r1["ts"])
     assert r1_now is not None
