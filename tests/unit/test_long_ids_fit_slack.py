@@ -12,9 +12,9 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.basic_objects import JsonObject
 from slack_sdk.models.blocks import Block, Option
 
-from bot.kibana.models import Rule
+from bot.kibana.models import Rule, RulePage
 from handlers.alerting.buttons import RuleState, rule_elements, snooze_menu
-from handlers.alerting.rule_card import rule_card_blocks
+from handlers.alerting.rule_card import rule_card_blocks, rule_list_blocks
 from handlers.alerting.target import AlertReference, Target
 from handlers.alerts.message import AlertView, alert_blocks
 
@@ -89,7 +89,7 @@ def test_without_a_row_a_long_rule_is_snoozed_through_the_form() -> None:
     assert Target.unpack(snooze["value"]) == Target(rule_id=RULE, space=SPACE, option="custom")
 
 
-def test_the_rule_card_of_the_longest_rule_id_fits() -> None:
+def test_the_rule_card_and_the_rules_list_of_the_longest_rule_id_fit() -> None:
     rule = Rule.model_validate(
         {
             "id": RULE,
@@ -104,7 +104,12 @@ def test_the_rule_card_of_the_longest_rule_id_fits() -> None:
             "consumer": "alerts",
         }
     )
-    validated(rule_card_blocks(rule, space=SPACE, rule_url="https://kibana.example.com/r"))
+    card = validated(rule_card_blocks(rule, space=SPACE, rule_url="https://kibana.example.com/r"))
+    assert next(e for e in elements(card) if e["action_id"] == "rule_snooze")["type"] == "button"
+    page = RulePage(page=1, per_page=15, total=1, data=[rule])
+    listed = validated(rule_list_blocks(page, search="", space=SPACE))
+    details = [b["accessory"] for b in listed if "accessory" in b]
+    assert [Target.unpack(d["value"]).rule_id for d in details] == [RULE]
 
 
 @pytest.mark.parametrize("rule_id", ["r1", RULE])
