@@ -115,6 +115,8 @@ CREDENTIAL_REFUSED = (
     ":warning: Slack refused the bot's token (`{cause}`), so nothing was done. An admin must check "
     "SLACK_BOT_TOKEN (`python -m bot check` says what is wrong); if the app was uninstalled, reinstall it."
 )
+# … and when Slack (or the bot's own pacing of Slack) says wait.
+SLACK_LIMITING = ":hourglass: Slack is rate-limiting the bot right now, so nothing was done. Try again in a minute."
 REFUSED_CREDENTIAL = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 
 
@@ -124,6 +126,8 @@ def authorize_failure(error: BaseException) -> str:
         code = str(error.response.get("error") or "")
         if code in REFUSED_CREDENTIAL:
             return CREDENTIAL_REFUSED.format(cause=code)
+        if code == "ratelimited":
+            return SLACK_LIMITING
         status = getattr(error.response, "status_code", None)
         cause = f"`{code}`" if code else "no answer"
         return SLACK_FAILING.format(cause=f"{cause}, HTTP {status}" if status and status != 200 else cause)

@@ -16,6 +16,7 @@ grouped) acts on what its value names, as the slash command would, after the sam
 from __future__ import annotations
 
 from bot.services import Services
+from bot.store.alerts import ShownRule
 from handlers.alerting.actions import RULE_SNOOZE
 from handlers.alerting.target import AlertReference, Target
 from handlers.shared.blocks import code
@@ -24,40 +25,46 @@ from handlers.shared.interaction import Interaction
 
 
 async def chosen(services: Services, interaction: Interaction) -> Target:
-    """What the button or menu option names: its `Target`, or what its sealed reference stands for."""
+    """What the button or menu option names: its `Target`, or what its sealed reference stands for;
+    ForgedValue when that is not what the message it came from shows."""
     text = interaction.value
     if not text or text.startswith("{"):
         target = Target.unpack(text)
-    else:
-        target = await _referenced(services, interaction, AlertReference.unpack(text))
-    await check_shown(services, interaction, target)
-    return target
-
-
-async def _referenced(services: Services, interaction: Interaction, reference: AlertReference) -> Target:
-    slash = services.settings.slack_command
+        await check_shown(services, interaction, target)
+        return target
+    reference = AlertReference.unpack(text)
     if (reference.option is not None) != (interaction.action_id == RULE_SNOOZE):
         raise ForgedValue(Target.FORGED)  # a snooze choice only in the snooze menu, an alert only in an alert menu
     stored = await services.store.stored_alert(reference.row)
     if stored is None:
+        slash = services.settings.slack_command
         if reference.option is not None:
             raise ForgedValue(f"That rule is no longer in the bot's records; use `{slash} snooze`.")
         raise ForgedValue(f"That alert is no longer in the bot's records; use `{slash} mute` or `{slash} unmute`.")
-    if interaction.message_ts and not interaction.ephemeral and interaction.channel:
-        shown = await services.store.rule_shown_at(channel=interaction.channel, ts=interaction.message_ts)
-        if shown is not None and stored.group_id != shown.group_id:
-            raise ForgedValue(_not_shown(stored.rule_id, stored.alert_id if reference.option is None else None))
     if reference.option is not None:
-        return Target(rule_id=stored.rule_id, space=stored.space, option=reference.option)
-    return Target(rule_id=stored.rule_id, space=stored.space, alert_id=stored.alert_id, alert_uuid=stored.alert_uuid)
+        target = Target(rule_id=stored.rule_id, space=stored.space, option=reference.option)
+    else:
+        target = Target(
+            rule_id=stored.rule_id, space=stored.space, alert_id=stored.alert_id, alert_uuid=stored.alert_uuid
+        )
+    shown = await _shown_by(services, interaction)
+    if shown is not None and stored.group_id != shown.group_id:  # the bot's own reference, of another message
+        raise ForgedValue(_not_shown(target.rule_id, target.alert_id))
+    return target
+
+
+async def _shown_by(services: Services, interaction: Interaction) -> ShownRule | None:
+    """The rule and episode of the alert message the click came from; None when it came from an
+    ephemeral message, or from one the store does not know."""
+    if not interaction.message_ts or interaction.ephemeral or not interaction.channel:
+        return None
+    return await services.store.rule_shown_at(channel=interaction.channel, ts=interaction.message_ts)
 
 
 async def check_shown(services: Services, interaction: Interaction, target: Target) -> None:
     """ForgedValue unless `target` is what the alert message the click came from shows (any target is
     let through from an ephemeral message, or from a message the store does not know)."""
-    if not interaction.message_ts or interaction.ephemeral or not interaction.channel:
-        return
-    shown = await services.store.rule_shown_at(channel=interaction.channel, ts=interaction.message_ts)
+    shown = await _shown_by(services, interaction)
     if shown is None:
         return
     if (target.rule_id, target.space) != (shown.rule_id, shown.space):

@@ -1,12 +1,15 @@
 """Text that did not come from the bot cannot read as something else in Slack: control characters and
-Unicode's bidirectional controls are made visible by the one escape path (handlers/shared/blocks.py)."""
+Unicode's bidirectional controls are made visible by the one escape path (handlers/shared/blocks.py);
+and when Slack fails, people are told so, not to reinstall the app (bot/request_context.py)."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+from slack_sdk.errors import SlackApiError
 
+from bot.request_context import authorize_failure
 from handlers.shared.blocks import DECEPTIVE, code, escape, header, option, plain, visible
 
 BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f"]
@@ -43,3 +46,16 @@ def test_nothing_deceptive_is_left_and_mrkdwn_is_still_escaped() -> None:
     assert len(every) == 29 + 1 + 32 + 3 + 5 + 4
     assert not re.search(f"[{DECEPTIVE}]", visible(every))
     assert escape("\u202e<!channel>") == "[U+202E]&lt;!channel&gt;"
+
+
+def test_each_auth_test_failure_is_told_for_what_it_is() -> None:
+    """Bolt's "reinstall this app" is never what a person reads when Slack does not answer auth.test."""
+    failing = authorize_failure(SlackApiError("down", {"ok": False, "error": "fatal_error"}))
+    assert failing.startswith(":warning: Slack is failing right now") and "`fatal_error`" in failing
+    unreachable = authorize_failure(ConnectionResetError())
+    assert unreachable.startswith(":warning: Slack is failing right now") and "ConnectionResetError" in unreachable
+    assert "rate-limiting" in authorize_failure(SlackApiError("wait", {"ok": False, "error": "ratelimited"}))
+    revoked = authorize_failure(SlackApiError("no", {"ok": False, "error": "token_revoked"}))
+    assert "refused the bot's token (`token_revoked`)" in revoked and "SLACK_BOT_TOKEN" in revoked
+    for sentence in (failing, unreachable):
+        assert "reinstall" not in sentence
