@@ -15,6 +15,9 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from bot.settings import Settings
 from devkit.fake_kibana import FakeKibana
 from devkit.fake_slack import FakeSlack
 from devkit.harness import RunningBot, running_bot
@@ -23,8 +26,17 @@ from handlers.alerting.target import Target
 from handlers.alerts import delivery
 
 from .conftest import SIGNING_SECRET, make_settings
+from .databases import database_url
 from .test_e2e_alert_groups import settled, storm
 from .test_e2e_alerts_webhook import BODY, action_ids, deliver, element, top_level
+
+__all__ = ["database_url"]  # the fixture: every test here runs on each backend (the checks read the store)
+
+
+@pytest.fixture
+def settings(kibana: FakeKibana, slack: FakeSlack, tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(kibana, slack, tmp_path, database_url=database_url)
+
 
 LONG_RULE = "rule-" + "0123456789abcdef" * 15 + "x" * 10  # 255 characters, a valid Kibana rule id
 assert len(LONG_RULE) == 255
@@ -210,12 +222,12 @@ async def test_a_forged_reference_to_an_alert_of_another_message_is_refused(
 
 
 async def test_a_new_episode_starts_without_the_old_mute_all(
-    kibana: FakeKibana, slack: FakeSlack, tmp_path: Path, monkeypatch: Any
+    kibana: FakeKibana, slack: FakeSlack, tmp_path: Path, monkeypatch: Any, database_url: str
 ) -> None:
     """The rule's alerts all recover, and a new alert fires before the old message's last update (the
     debounce): the new alert opens a new episode, whose message offers Mute all again."""
     monkeypatch.setattr(delivery, "WAIT_FOR_SLACK", 0.2)
-    settings = make_settings(kibana, slack, tmp_path, alert_update_interval=3)
+    settings = make_settings(kibana, slack, tmp_path, alert_update_interval=3, database_url=database_url)
     kibana.add_rule(id="r1", name="Rule r1", active_alerts=["r1-host-0"])
     async with running_bot(settings) as bot:
         driver = SlackDriver(signing_secret=SIGNING_SECRET, events_url=bot.events_url, fake_slack=slack)
