@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.middleware.authorization.async_single_team_authorization import AsyncSingleTeamAuthorization
+from slack_bolt.middleware.authorization.internals import _is_no_auth_required, _is_no_auth_test_call_required
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -104,26 +105,83 @@ def hidden_environment(names: tuple[str, ...]) -> Iterator[None]:
         os.environ.update(saved)
 
 
+# What a person is told when Slack did not answer the bot's `auth.test`, which Bolt asks before it
+# handles any request. Bolt's own sentence ("your installation with this app is no longer available.
+# Please reinstall this app") sent people to reinstall the app during a Slack outage.
+SLACK_FAILING = (
+    ":warning: Slack is failing right now: it did not answer the bot ({cause}), so nothing was done. "
+    "Try again in a few minutes; https://slack-status.com says whether Slack knows."
+)
+# … and when Slack answered, refusing the bot's token: that one is for an admin.
+CREDENTIAL_REFUSED = (
+    ":warning: Slack refused the bot's token (`{cause}`), so nothing was done. An admin must check "
+    "SLACK_BOT_TOKEN (`python -m bot check` says what is wrong); if the app was uninstalled, reinstall it."
+)
+# … and when Slack (or the bot's own pacing of Slack) says wait.
+SLACK_LIMITING = ":hourglass: Slack is rate-limiting the bot right now, so nothing was done. Try again in a minute."
+REFUSED_CREDENTIAL = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+
+
+def authorize_failure(error: BaseException) -> str:
+    """The sentence for a person whose request could not be authorized because `auth.test` failed."""
+    if isinstance(error, SlackApiError):
+        code = str(error.response.get("error") or "")
+        if code in REFUSED_CREDENTIAL:
+            return CREDENTIAL_REFUSED.format(cause=code)
+        if code == "ratelimited":
+            return SLACK_LIMITING
+        status = getattr(error.response, "status_code", None)
+        cause = f"`{code}`" if code else "no answer"
+        return SLACK_FAILING.format(cause=f"{cause}, HTTP {status}" if status and status != 200 else cause)
+    return SLACK_FAILING.format(cause=f"no answer: {type(error).__name__}")
+
+
 class OneAuthTest(AsyncSingleTeamAuthorization):
     """Bolt's single-workspace authorization, with one `auth.test` however many requests arrive
     before Slack has answered it. Bolt's own calls `auth.test` for each of them, before their ack:
     after a restart, a burst of requests was a burst of `auth.test` calls, which the Slack limiter
     then refused ("Slack is rate limiting auth.test"), and those people got an error instead of an
     answer (25 of the first 50 commands in the `ack` benchmark). The others now wait for the one,
-    asked through `bot_user` (bot/slack_identity.py), which keeps the answer for whoever names the bot."""
+    asked through `bot_user` (bot/slack_identity.py), which keeps the answer for whoever names the bot.
+
+    When `auth.test` fails (Slack answers an error, or does not answer), the person is told in the
+    bot's words (`authorize_failure`), not Bolt's: a slash command in its acknowledgement (which needs
+    no Slack API), a click through its response_url, after the ack."""
 
     def __init__(self, *, bot_user: BotUser, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.bot_user = bot_user
+        self._telling: set[asyncio.Task[None]] = set()
 
     async def async_process(
         self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
     ) -> BoltResponse:
-        if self.auth_test_result is None or self.bot_user.answer is None:
-            # on failure Bolt's own attempt, below, asks again, logs it and tells the person
-            with contextlib.suppress(SlackApiError):
+        needs_auth_test = not (_is_no_auth_required(req) or _is_no_auth_test_call_required(req))
+        if needs_auth_test and (self.auth_test_result is None or self.bot_user.answer is None):
+            try:
                 self.auth_test_result = await self.bot_user.ask(req.context.client)
+            except Exception as error:  # Slack's error, or no answer at all (a connection, a timeout)
+                return self._refuse(req, error)
         return await super().async_process(req=req, resp=resp, next=next)
+
+    def _refuse(self, req: AsyncBoltRequest, error: Exception) -> BoltResponse:
+        sentence = authorize_failure(error)
+        log.warning("Slack: auth.test failed (%s); a %s request was not handled", error, request_kind(req.body))
+        if req.body.get("command") or not req.context.response_url:
+            return BoltResponse(status=200, body=sentence)  # a command shows the ack's text to its person
+        respond = req.context.respond
+        if respond is not None:
+            task = asyncio.get_running_loop().create_task(self._tell(respond, sentence))
+            self._telling.add(task)
+            task.add_done_callback(self._telling.discard)
+        return BoltResponse(status=200, body="")
+
+    @staticmethod
+    async def _tell(respond: Callable[..., Awaitable[Any]], sentence: str) -> None:
+        try:
+            await respond(text=sentence, response_type="ephemeral", replace_original=False)
+        except Exception as error:
+            log.warning("Slack: could not tell a person that Slack is failing (%s)", type(error).__name__)
 
 
 class ChatOpsApp(AsyncApp):
@@ -142,7 +200,7 @@ class ChatOpsApp(AsyncApp):
                 middleware[n] = OneAuthTest(
                     bot_user=bot_user or BotUser(),
                     base_logger=self._base_logger,
-                    user_facing_authorize_error_message=step.user_facing_authorize_error_message,
+                    user_facing_authorize_error_message=SLACK_FAILING.format(cause="auth.test"),
                 )
 
     def _init_context(self, req: AsyncBoltRequest) -> None:

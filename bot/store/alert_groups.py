@@ -268,7 +268,13 @@ class AlertGroupsMixin(Database):
     async def _join_open_group(
         self, conn: AsyncConnection, d: Delivered, channel: str, now: datetime
     ) -> tuple[int, int, bool]:
-        """The open group's id and new version (opening the group: version 1), and whether it was opened."""
+        """The open group's id and new version (opening the group: version 1), and whether it was opened.
+
+        An open group none of whose alerts fires any more is an episode that is over, waiting only for
+        the publisher to show its last state (the debounce): it is closed here, and the delivery opens
+        the rule's next episode, which starts from nothing the last one showed (a Mute all clicked
+        then, for one). The closed group stays pending, so the publisher still shows its last state."""
+        await self._close_if_over(conn, d, channel, now)
         opened = await conn.execute(
             self._insert(alert_groups)
             .values(
@@ -302,6 +308,22 @@ class AlertGroupsMixin(Database):
         if opened.rowcount == 1:
             return found.id, found.version, True
         return found.id, await self._bump(conn, found.id, now, d), False
+
+    async def _close_if_over(self, conn: AsyncConnection, d: Delivered, channel: str, now: datetime) -> None:
+        firing = select(alert_messages.c.id).where(
+            alert_messages.c.group_id == alert_groups.c.id, alert_messages.c.recovered_at.is_(None)
+        )
+        await conn.execute(
+            update(alert_groups)
+            .where(
+                alert_groups.c.space == d.space,
+                alert_groups.c.rule_id == d.rule_id,
+                alert_groups.c.channel == channel,
+                alert_groups.c.closed_at.is_(None),
+                ~firing.exists(),
+            )
+            .values(closed_at=now, updated_at=now)
+        )
 
     async def _bump(self, conn: AsyncConnection, group_id: int, now: datetime, d: Delivered | None = None) -> int:
         """One more change to show; the newest delivery names the rule."""

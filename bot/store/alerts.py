@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from bot.store.database import Database
-from bot.store.schema import alert_message_content, alert_messages, utcnow
+from bot.store.schema import alert_groups, alert_message_content, alert_messages, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +33,39 @@ class StoredAlert:
     rule_id: str
     alert_id: str
     alert_uuid: str
+    group_id: int | None = None  # the episode it counts in (None: a row from before grouping)
+
+
+@dataclass(frozen=True, slots=True)
+class ShownRule:
+    """The rule (in a space) whose alert group a message at (channel, ts) shows."""
+
+    space: str
+    rule_id: str
+    group_id: int
 
 
 class AlertsMixin(Database):
+    async def rule_shown_at(self, *, channel: str, ts: str) -> ShownRule | None:
+        """The rule and alert group the message at (channel, ts) shows; None when the store knows no
+        group's message there (not an alert message, one pruned, or one from before grouping)."""
+        columns = (alert_groups.c.space, alert_groups.c.rule_id, alert_groups.c.id)
+        query = select(*columns).where(alert_groups.c.message_channel == channel, alert_groups.c.ts == ts)
+        async with self._read() as conn:
+            row = (await conn.execute(query.order_by(alert_groups.c.id.desc()).limit(1))).first()
+        return ShownRule(row.space, row.rule_id, row.id) if row is not None else None
+
+    async def alert_in_group(self, group_id: int, *, alert_id: str, alert_uuid: str | None = None) -> int | None:
+        """The row of alert `alert_id` (of that uuid, when given) in the group; None when it is not in it."""
+        query = select(alert_messages.c.id).where(
+            alert_messages.c.group_id == group_id, alert_messages.c.alert_id == alert_id
+        )
+        if alert_uuid:
+            query = query.where(alert_messages.c.alert_uuid == alert_uuid)
+        async with self._read() as conn:
+            found = (await conn.execute(query.limit(1))).scalar()
+        return int(found) if found is not None else None
+
     async def stored_alert(self, row_id: int) -> StoredAlert | None:
         """The alert of the alert row `row_id` (a group message's menu option names it), if still kept."""
         columns = (
@@ -43,10 +73,13 @@ class AlertsMixin(Database):
             alert_messages.c.rule_id,
             alert_messages.c.alert_id,
             alert_messages.c.alert_uuid,
+            alert_messages.c.group_id,
         )
         async with self._read() as conn:
             row = (await conn.execute(select(*columns).where(alert_messages.c.id == row_id))).first()
-        return StoredAlert(row.space, row.rule_id, row.alert_id, row.alert_uuid) if row is not None else None
+        if row is None:
+            return None
+        return StoredAlert(row.space, row.rule_id, row.alert_id, row.alert_uuid, row.group_id)
 
     async def save_alert_content(self, *, channel: str, ts: str, content: str) -> None:
         """Keep what the message at (channel, ts) shows; its status lines are left as they are."""

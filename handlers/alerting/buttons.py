@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from handlers.alerting import writes
 from handlers.alerting.actions import RULE_LINK, RULE_SNOOZE
-from handlers.alerting.target import CUSTOM, Target
+from handlers.alerting.target import CUSTOM, Target, fits_an_option, option_value
 from handlers.alerting.writes import StateChange, Write
 from handlers.shared.blocks import Block, button, code, confirm, escape, option
 
@@ -31,14 +31,16 @@ class RuleState:
         return change.rule_muted_all not in (None, self.muted_all) or change.rule_enabled not in (None, self.enabled)
 
 
-def rule_elements(target: Target, rule_name: str | None, state: RuleState) -> list[Block]:
+def rule_elements(target: Target, rule_name: str | None, state: RuleState, *, row: int | None = None) -> list[Block]:
     """The buttons of the rule writes that apply, and the snooze menu, for the rule `target` names.
-    `rule_name` is the name Kibana gave (from a GET of the rule); without it the rule is named by id."""
+    `rule_name` is the name Kibana gave (from a GET of the rule); without it the rule is named by id.
+    `row`: the store's row of an alert of the message, which the snooze menu's options may name when
+    the rule's id is too long for them (see `snooze_menu`)."""
     value = target.rule().pack()
     named = f"*{escape(rule_name)}*" if rule_name else f"rule {code(target.rule_id)}"
     elements = [_button(w, value, named) for w in RULE_WRITES if state.changed_by(w.change)]
     if state.snooze_api:
-        elements.append(snooze_menu(target))
+        elements.append(snooze_menu(target, row=row))
     return elements
 
 
@@ -68,15 +70,22 @@ def _button(write: Write, value: str, named: str) -> Block:
     return button(look.label, write.action.action_ids[0], value, style=look.style, confirm=sure)
 
 
-def snooze_menu(target: Target) -> Block:
+def snooze_menu(target: Target, *, row: int | None = None) -> Block:
+    """The Snooze menu. An option's value is at most 150 characters: for a rule whose id is too long
+    for that, each option names the alert row `row` instead (a sealed reference, as a group message's
+    alert menus do); without a row (the rule card) it is a *Snooze…* button that opens the snooze form
+    (a button's value carries 2,000)."""
+    choices = [
+        (label, Target(rule_id=target.rule_id, space=target.space, option=duration))
+        for label, duration in SNOOZE_CHOICES
+    ]
+    if row is None and not all(fits_an_option(choice) for _, choice in choices):
+        return button("Snooze…", RULE_SNOOZE, Target(rule_id=target.rule_id, space=target.space, option=CUSTOM).pack())
     return {
         "type": "static_select",
         "action_id": RULE_SNOOZE,
         "placeholder": {"type": "plain_text", "text": "Snooze…"},
-        "options": [
-            option(label, Target(rule_id=target.rule_id, space=target.space, option=duration).pack())
-            for label, duration in SNOOZE_CHOICES
-        ],
+        "options": [option(label, option_value(choice, row)) for label, choice in choices],
     }
 
 

@@ -11,9 +11,9 @@ from handlers.alerting import writes
 from handlers.alerting.actions import RULE_DISABLE, RULE_LINK, RULE_SHOW, RULE_SNOOZE
 from handlers.alerting.commands import card_blocks
 from handlers.alerting.modals import open_disable_modal, open_snooze_modal
-from handlers.alerting.target import CUSTOM, AlertReference, Target
+from handlers.alerting.shown import chosen
+from handlers.alerting.target import CUSTOM, Target
 from handlers.shared.blocks import escape
-from handlers.shared.codec import ForgedValue
 from handlers.shared.feature import Listener, Plumbing
 from handlers.shared.guard import Click, packed
 from handlers.shared.interaction import Interaction
@@ -70,18 +70,9 @@ def listeners(plumbing: Plumbing) -> dict[str, Listener]:
         await snooze_now(target, interaction)
 
     async def resolve(interaction: Interaction) -> Target:
-        """A button's or menu's value; a group message's menu option may carry a reference instead."""
-        text = interaction.value
-        if not text or text.startswith("{"):
-            return Target.unpack(text)
-        row = AlertReference.unpack(text).row
-        stored = await services.store.stored_alert(row)
-        if stored is None:
-            slash = services.settings.slack_command
-            raise ForgedValue(f"That alert is no longer in the bot's records; use `{slash} mute` or `{slash} unmute`.")
-        return Target(
-            rule_id=stored.rule_id, space=stored.space, alert_id=stored.alert_id, alert_uuid=stored.alert_uuid
-        )
+        """A button's or menu's value (or the sealed reference a menu option carries instead), which
+        must be what the message it came from shows (handlers/alerting/shown.py)."""
+        return await chosen(services, interaction)
 
     def guarded(perform: Perform) -> Listener:
         return plumbing.guard.click(Click(decode=packed(Target.unpack), aim=Target.aim, run=perform, resolve=resolve))

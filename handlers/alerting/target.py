@@ -7,7 +7,7 @@ from typing import ClassVar
 from pydantic import Field, field_validator
 
 from handlers.alerting.actions import snooze_duration
-from handlers.shared.codec import Metadata, Packed
+from handlers.shared.codec import Metadata, Packed, TooLarge
 from handlers.shared.grammar import UsageError, is_identifier, is_space_id
 from handlers.shared.guard import Aim
 
@@ -70,16 +70,27 @@ class Target(Packed):
 
 
 class AlertReference(Metadata):
-    """A menu option's short stand-in for an alert whose `Target` is over Slack's 150 characters: the
-    store's row of the alert, sealed like a form's metadata so that only the bot's own is accepted."""
+    """A menu option's short stand-in for a `Target` over Slack's 150 characters (a long alert id, or
+    rule id): the store's row of an alert, sealed like a form's metadata so that only the bot's own is
+    accepted. Without `option` it stands for that alert (a group message's alert menus); with it, for
+    the snooze menu's choice on that alert's rule."""
 
     LIMIT: ClassVar[int] = OPTION_VALUE_LIMIT
     FORGED: ClassVar[str] = Packed.FORGED
 
     row: int = Field(alias="i", ge=1, lt=2**63)
+    option: str | None = Field(None, alias="o", max_length=20)
 
 
-def option_value(target: Target, row: int) -> str:
-    """What a menu option carries for `target`: the target itself when it fits, else its reference."""
-    value = target.pack()
-    return value if len(value) <= OPTION_VALUE_LIMIT else AlertReference(row=row).pack()
+def fits_an_option(target: Target) -> bool:
+    return len(target.pack()) <= OPTION_VALUE_LIMIT
+
+
+def option_value(target: Target, row: int | None) -> str:
+    """What a menu option carries for `target`: the target itself when it fits, else a reference to the
+    alert row `row` (with the target's snooze choice, if any)."""
+    if fits_an_option(target):
+        return target.pack()
+    if row is None:
+        raise TooLarge(f"a menu option's value is at most {OPTION_VALUE_LIMIT} characters, and no row stands for it")
+    return AlertReference(row=row, option=target.option).pack()

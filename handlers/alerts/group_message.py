@@ -49,6 +49,7 @@ def alert_view(services: Services, group: AlertGroup, alert: GroupAlert) -> Aler
         muted=alert.muted,
         rule_muted_all=group.rule_muted_all,
         rule_enabled=group.rule_enabled,
+        row=alert.id,
     )
 
 

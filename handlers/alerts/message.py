@@ -47,6 +47,8 @@ class AlertView(BaseModel):
     muted: bool = False
     rule_muted_all: bool = False
     rule_enabled: bool = True
+    # The store's row of the alert, when known: the snooze menu names it for a rule id too long for Slack.
+    row: int | None = None
 
     @property
     def recovered(self) -> bool:
@@ -121,7 +123,7 @@ def rule_buttons(view: AlertView, target: Target, *, snooze_api: bool = True) ->
     state = RuleState(muted_all=view.rule_muted_all, enabled=view.rule_enabled, snooze_api=snooze_api)
     return [
         # The confirmation names the rule by its id: the name came in the webhook body, not from Kibana.
-        *rule_elements(target, None, state),
+        *rule_elements(target, None, state, row=view.row),
         button("Open case", CASE_OPEN, target.pack()),  # the cases feature reads the alert's `Target`
         link(view.rule_url),
     ]

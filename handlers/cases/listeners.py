@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.kibana.errors import KibanaError
 from bot.kibana.models.cases import CaseCreate, CaseSettings
 from bot.services import Services
+from handlers.alerting.shown import check_shown
 from handlers.alerting.target import Target
 from handlers.cases.actions import CASE, CASE_MODAL, CASE_OPEN, COMMENT_MODAL, OPEN_CASE_SHORTCUT, CaseArgs
 from handlers.cases.creation import CaseOutcomeUnknown, CaseStillPending, OpenedCase, link_for, open_case_once
@@ -149,7 +150,15 @@ def register(plumbing: Plumbing) -> Contribution:
         await replies.privately(opening.origin.surface(interaction.actor.user_id), text)
 
     on_message = Click(decode=from_message, aim=aim_opening, run=fill_form, tell=tell_opening, open_form=open_form)
-    on_alert = replace(on_message, decode=from_alert)
+
+    async def from_shown_alert(interaction: Interaction) -> Opening:
+        """An alert message's *Open case*: its alert must be one that message shows (a forged one is refused)."""
+        opening = from_alert(interaction)
+        assert opening.target is not None
+        await check_shown(services, interaction, opening.target)
+        return opening
+
+    on_alert = replace(on_message, decode=from_alert, resolve=from_shown_alert)
 
     async def case_command(inv: Invocation) -> None:
         """`/kibana case [<title>]`: the same form, in the command's channel, with no source message."""

@@ -9,7 +9,7 @@ from functools import cached_property
 from bot.kibana.client import KibanaClient
 from bot.kibana.errors import KibanaError, KibanaForbidden, KibanaUnauthorized
 from bot.kibana.models import AlertingHealth
-from handlers.shared.blocks import Block, context, header, section
+from handlers.shared.blocks import Block, context, escape, header, section
 
 _ICON = {
     "ok": ":large_green_circle:",
@@ -76,12 +76,12 @@ class HealthOutcome:
         elif isinstance(error, KibanaForbidden):
             problem, detail = (
                 "403",
-                f"The bot's credentials may not read alerting health (403): {error.message}. "
+                f"The bot's credentials may not read alerting health (403): {escape(error.message)}. "
                 "Give its API key the Kibana privilege to read rules (Stack Management > Rules) in this space.",
             )
         else:
             status = f" ({error.status_code})" if error.status_code else ""
-            problem, detail = "unreachable", f"Kibana could not be reached{status}: {error.message}"
+            problem, detail = "unreachable", f"Kibana could not be reached{status}: {escape(error.message)}"
         return cls(space=space, checked_at=checked_at or datetime.now(UTC), problem=problem, detail=detail)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 Block = dict[str, Any]
@@ -20,21 +21,49 @@ def clip(text: str, limit: int) -> str:
 BACKTICK_LOOKALIKE = "\u02cb"
 
 
+# What Slack would show deceptively, or not at all: C0 controls but tab and line breaks (ESC among them),
+# DEL, C1 controls, and Unicode's bidirectional controls — embeddings and overrides (U+202A–U+202E),
+# isolates (U+2066–U+2069) and the marks (U+200E, U+200F, U+061C) — which reorder the text around them,
+# so that `abc<U+202E>fed` reads as `abcdef`.
+DECEPTIVE = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_DECEPTIVE = re.compile(f"[{DECEPTIVE}]")
+# In an id (a code span) also the invisible ones, which make two ids look alike: zero-width space,
+# non-joiner and joiner, word joiner, and the byte-order mark.
+_DECEPTIVE_IN_IDS = re.compile(f"[{DECEPTIVE}\u200b-\u200d\u2060\ufeff]")
+
+
+def _shown(found: re.Match[str]) -> str:
+    """A C0 control as its Unicode control picture (ESC → ␛, NUL → ␀), DEL as ␡, any other as [U+202E]."""
+    point = ord(found.group())
+    if point < 0x20:
+        return chr(0x2400 + point)
+    return "\u2421" if point == 0x7F else f"[U+{point:04X}]"
+
+
+def visible(text: object, *, in_id: bool = False) -> str:
+    """`text` (from Kibana, a webhook, a document, a person) with every DECEPTIVE character shown for
+    what it is, so that nothing shown in Slack reads as something else. `escape`, `code` and the
+    plain-text builders here apply it: it is the one place for it."""
+    return (_DECEPTIVE_IN_IDS if in_id else _DECEPTIVE).sub(_shown, str(text))
+
+
 def escape(text: object) -> str:
     """Escape text that did not come from the bot (Kibana, a webhook, a user) for mrkdwn: Slack's
-    three control characters, so `<!channel>`, `<@U1>` or `<https://x|y>` are shown, not live."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    three control characters, so `<!channel>`, `<@U1>` or `<https://x|y>` are shown, not live, and
+    the characters that would mislead made visible (`visible`)."""
+    return visible(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def code(text: object) -> str:
     """`text` as an inline code span that cannot be broken out of: backticks inside become a
-    look-alike, line breaks a space, and the rest is escaped."""
-    inner = str(text).replace("`", BACKTICK_LOOKALIKE).replace("\r", " ").replace("\n", " ")
+    look-alike, line breaks a space, invisible and reordering characters visible, and the rest is
+    escaped."""
+    inner = visible(str(text).replace("`", BACKTICK_LOOKALIKE).replace("\r", " ").replace("\n", " "), in_id=True)
     return f"`{escape(inner) or ' '}`"
 
 
 def header(text: str) -> Block:
-    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, HEADER_LIMIT), "emoji": True}}
+    return {"type": "header", "text": {"type": "plain_text", "text": clip(visible(text), HEADER_LIMIT), "emoji": True}}
 
 
 def section(
@@ -75,7 +104,7 @@ def button(
 ) -> Block:
     element: Block = {
         "type": "button",
-        "text": {"type": "plain_text", "text": clip(text, BUTTON_TEXT_LIMIT), "emoji": True},
+        "text": {"type": "plain_text", "text": clip(visible(text), BUTTON_TEXT_LIMIT), "emoji": True},
         "action_id": action_id,
     }
     if value is not None:
@@ -91,7 +120,7 @@ def button(
 
 def confirm(title: str, text: str, yes: str, *, danger: bool = False) -> Block:
     dialog: Block = {
-        "title": {"type": "plain_text", "text": clip(title, 100)},
+        "title": {"type": "plain_text", "text": clip(visible(title), 100)},
         "text": {"type": "mrkdwn", "text": clip(text, 300)},
         "confirm": {"type": "plain_text", "text": clip(yes, 30)},
         "deny": {"type": "plain_text", "text": "Cancel"},
@@ -109,11 +138,11 @@ def actions(*elements: Block, block_id: str | None = None) -> Block:
 
 
 def option(text: str, value: str) -> Block:
-    return {"text": {"type": "plain_text", "text": clip(text, 75)}, "value": value}
+    return {"text": {"type": "plain_text", "text": clip(visible(text, in_id=True), 75)}, "value": value}
 
 
 def plain(text: str, limit: int = 3000) -> Block:
-    return {"type": "plain_text", "text": clip(text, limit), "emoji": True}
+    return {"type": "plain_text", "text": clip(visible(text), limit), "emoji": True}
 
 
 def modal(

@@ -123,13 +123,33 @@ async def test_a_change_during_publishing_keeps_the_episode_open(store: Store) -
     first = await store.record_alert(alert(1), channel="C1")
     await store.record_alert(alert(1, recovered=True), channel="C1")
     assert await store.lease_alert_group(first.group_id, owner="a")
-    await store.record_alert(alert(2), channel="C1")  # arrives while version 2 is being shown
+    await store.change_alert_group(first.group_id, rule_enabled=False)  # a button, while version 2 is shown
     now = datetime.now(UTC)
     assert not await store.alert_group_shown(
         first.group_id, owner="a", version=2, logged_version=2, next_due=now, close=True
     )
     group = await store.alert_group(first.group_id)
     assert group is not None and group.closed_at is None and group.pending and group.version == 3
+
+
+async def test_a_new_alert_after_every_alert_recovered_opens_the_next_episode(store: Store) -> None:
+    """The old episode's last update waits for the debounce; a new alert meanwhile does not join it
+    (and inherit what its buttons changed): the old group closes, still to be shown, and a new one opens."""
+    first = await store.record_alert(alert(1), channel="C1")
+    await store.change_alert_group(first.group_id, rule_muted_all=True)  # Mute all, in the first episode
+    await store.record_alert(alert(1, recovered=True), channel="C1", debounce=timedelta(seconds=30))
+    assert await store.lease_alert_group(first.group_id, owner="a")  # being shown, even
+    second = await store.record_alert(alert(2), channel="C1")
+    assert (second.outcome, second.first) == ("new", True) and second.group_id != first.group_id
+    old, new = await store.alert_group(first.group_id), await store.alert_group(second.group_id)
+    assert old is not None and new is not None
+    assert old.closed_at is not None and old.pending and old.rule_muted_all  # its last state is still shown
+    assert new.closed_at is None and not new.rule_muted_all and new.rule_enabled
+    assert not await store.alert_group_shown(
+        first.group_id, owner="a", version=old.version, logged_version=old.version, next_due=T0, close=True
+    )  # closed already: the publisher's close changes nothing
+    third = await store.record_alert(alert(3), channel="C1")  # the new episode fires: alerts join it
+    assert (third.group_id, third.first) == (second.group_id, False)
 
 
 async def test_a_failure_is_kept_until_a_delivery_asks_again(store: Store) -> None:
