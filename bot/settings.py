@@ -92,7 +92,10 @@ class Settings(BaseSettings):
     http_header_timeout: float = Field(10.0, gt=0, le=300, description="seconds, between 0 and 300")
     http_body_timeout: float = Field(10.0, gt=0, le=300, description="seconds, between 0 and 300")
     http_keep_alive_timeout: float = Field(5.0, gt=0, le=300, description="seconds, between 0 and 300")
-    http_max_connections: int = Field(200, ge=1, le=100_000, description="a number of connections, 1-100000")
+    http_max_connections: int = Field(200, ge=1, le=100_000, description="a number of requests, 1-100000")
+    http_max_connections_per_client: int = Field(
+        100, ge=0, le=100_000, description="a number of connections, 0 (no cap) to 100000"
+    )
     http_max_header_bytes: int = Field(16_384, ge=1024, le=1_048_576, description="bytes, 1024-1048576")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
     log_format: Literal["text", "json"] = Field("text", description="text or json")
