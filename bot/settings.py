@@ -78,6 +78,7 @@ class Settings(BaseSettings):
         None, description="--all, --rule <id> or --tag <tag>, optionally with --space <id>"
     )
     alerts_poll_interval: float = Field(5.0, ge=1, le=3600, description="seconds, between 1 and 3600")
+    alerts_max_per_workspace: int = Field(500, ge=1, le=100_000, description="a number of subscriptions, 1-100000")
     alerts_page_size: int = Field(5000, ge=10, le=10_000, description="alert documents per search, 10-10000")
 
     case_owner: CaseOwner = Field("cases", description="cases, observability or securitySolution")
