@@ -17,36 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot import metrics
+from bot.throttled_log import ThrottledLog
 
 log = logging.getLogger(__name__)
 
-LOG_EVERY = 60.0  # seconds: one log line per client address and interval, however many are refused
 BUSY_RETRY_AFTER = 1  # seconds, in the 503's Retry-After
-
-
-class _Throttled:
-    """Log a line for a key at most once per `LOG_EVERY` seconds, saying how many were not logged."""
-
-    def __init__(self) -> None:
-        self._last: dict[str, tuple[float, int]] = {}
-
-    def warn(self, key: str, message: str, *args: object) -> None:
-        now = time.monotonic()
-        last, quiet = self._last.get(key, (-LOG_EVERY, 0))
-        if now - last < LOG_EVERY:
-            self._last[key] = (last, quiet + 1)
-            return
-        if len(self._last) > 10_000:  # many addresses: forget the old ones (bounded memory)
-            self._last = {k: v for k, v in self._last.items() if now - v[0] < LOG_EVERY}
-        self._last[key] = (now, 0)
-        more = f" ({quiet} more since the last line)" if quiet else ""
-        log.warning(message + more, *args)
 
 
 def guarded_protocol(
@@ -55,7 +35,7 @@ def guarded_protocol(
     """`protocol` (uvicorn's h11 or httptools protocol) with the head deadline and the per-client cap
     (`per_client` 0: no cap). Each call makes a class with its own table of clients (one per server)."""
     peers: dict[str, set[Any]] = {}
-    throttled = _Throttled()
+    throttled = ThrottledLog(log)  # one line a minute per client address
 
     class Guarded(protocol):  # type: ignore[valid-type,misc]
         _deadline: asyncio.TimerHandle | None = None
@@ -97,7 +77,7 @@ def guarded_protocol(
             super().connection_made(transport)
             if self._over_client_cap(transport):
                 metrics.HTTP_REFUSED.labels("client_connections").inc()
-                throttled.warn(
+                throttled.warning(
                     f"client:{self._client}",
                     "closed a new connection from %s: it already keeps %d connections waiting to send a "
                     "request head (HTTP_MAX_CONNECTIONS_PER_CLIENT)",
@@ -138,7 +118,7 @@ class RequestCap:
         self.app = app
         self.limit = limit
         self.serving = 0
-        self._throttled = _Throttled()
+        self._throttled = ThrottledLog(log)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -146,7 +126,7 @@ class RequestCap:
             return
         if self.serving >= self.limit:
             metrics.HTTP_REFUSED.labels("busy").inc()
-            self._throttled.warn(
+            self._throttled.warning(
                 "busy",
                 "answered 503: %d requests are being served, the most at once (HTTP_MAX_CONNECTIONS)",
                 self.limit,

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     alert_webhook_token: SecretStr | None = None
     alert_channel: str | None = None
     alert_channels: str | None = Field(None, description="comma-separated Slack channel ids, such as C0123,C0456")
+    alert_webhook_rate: float = Field(20.0, ge=0.01, le=100_000, description="deliveries a second, 0.01-100000")
+    alert_webhook_burst: int = Field(200, ge=1, le=1_000_000, description="a number of deliveries, 1-1000000")
+    alert_webhook_bytes_per_second: int = Field(
+        1_048_576, ge=262_144, le=1_073_741_824, description="bytes a second, 262144 (256 KiB) to 1073741824"
+    )
     alert_update_interval: float = Field(3.0, ge=0.1, le=300, description="seconds, between 0.1 and 300")
     alert_updates_per_minute: int = Field(20, ge=1, le=600, description="a number of updates, 1-600")
 
