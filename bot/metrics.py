@@ -81,6 +81,11 @@ HTTP_REFUSED = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+AUDIT_REFUSALS_UNRECORDED = Counter(
+    "chatops_audit_refusals_unrecorded_total",
+    "Refused attempts over AUDIT_REFUSALS_PER_MINUTE of one person: counted here, not recorded one by one",
+    registry=REGISTRY,
+)
 SLACK_EVENT_REPEATS = Counter(
     "chatops_slack_event_repeats_total",
     "Events API deliveries skipped because their event_id was already handled (Slack retries)",

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     health_max_per_channel: int = Field(10, ge=1, le=1000, description="a number of subscriptions, 1-1000")
     health_max_per_workspace: int = Field(200, ge=1, le=100_000, description="a number of subscriptions, 1-100000")
 
+    audit_refusals_per_minute: int = Field(
+        20, ge=0, le=100_000, description="a number of refusals, 0 (record all) to 100000"
+    )
     audit_retention_days: int = Field(90, ge=1, le=3650, description="a number of days, 1-3650")
     alert_history_days: int = Field(30, ge=1, le=3650, description="a number of days, 1-3650")
 

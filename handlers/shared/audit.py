@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
+from bot import metrics
 from bot.access import Refusal
 from bot.kibana.errors import KibanaError
 from bot.services import Services
@@ -43,7 +44,14 @@ async def record(
     detail: str = "",
     space: str | None = None,
 ) -> None:
-    """Append one entry; a failing store is logged, never hidden from the user's outcome."""
+    """Append one entry; a failing store is logged, never hidden from the user's outcome. Refusals
+    are recorded one by one up to AUDIT_REFUSALS_PER_MINUTE per person (bot/refusal_bound.py)."""
+    if result == "refused":
+        earlier = _refusal_counted(services, actor, action)
+        if earlier is None:
+            return
+        if earlier:
+            detail = f"{detail} (+{earlier} more refused attempts by this person not recorded one by one)"
     rule_id = None
     if isinstance(target, str):
         what = target
@@ -66,6 +74,25 @@ async def record(
         await services.store.add_audit(entry)
     except Exception:
         log.exception("could not write the audit entry for %s on %s", action, what)
+
+
+def _refusal_counted(services: Services, actor: Actor, action: str) -> int | None:
+    """None when this refusal is over the person's bound (counted, not recorded); else how many earlier
+    ones were not recorded."""
+    per_minute = services.settings.audit_refusals_per_minute
+    admission = services.refusals.admit(actor.user_id, per_minute)
+    if admission.record:
+        return admission.earlier
+    metrics.AUDIT_REFUSALS_UNRECORDED.inc()
+    if admission.first_over:
+        log.warning(
+            "refused %s by %s: more than AUDIT_REFUSALS_PER_MINUTE (%d) refusals of this person this minute; "
+            "the rest of the minute's are counted, not recorded one by one",
+            action,
+            actor.user_id,
+            per_minute,
+        )
+    return None
 
 
 async def audited(
