@@ -29,11 +29,16 @@ log = logging.getLogger(__name__)
 BUSY_RETRY_AFTER = 1  # seconds, in the 503's Retry-After
 
 
+HEAD_TOO_LARGE = b"The request head is larger than the bot accepts (HTTP_MAX_HEADER_BYTES).\n"
+
+
 def guarded_protocol(
-    protocol: type[asyncio.Protocol], *, head_seconds: float, per_client: int
+    protocol: type[asyncio.Protocol], *, head_seconds: float, per_client: int, head_bytes: int
 ) -> type[asyncio.Protocol]:
-    """`protocol` (uvicorn's h11 or httptools protocol) with the head deadline and the per-client cap
-    (`per_client` 0: no cap). Each call makes a class with its own table of clients (one per server)."""
+    """`protocol` (uvicorn's h11 or httptools protocol) with the head deadline, the per-client cap
+    (`per_client` 0: no cap) and the largest request head (`head_bytes`: uvicorn bounds it only for
+    h11, and its default, httptools, read a 4 MiB head whole). Each call makes a class with its own
+    table of clients (one per server)."""
     peers: dict[str, set[Any]] = {}
     throttled = ThrottledLog(log)  # one line a minute per client address
 
@@ -41,6 +46,8 @@ def guarded_protocol(
         _deadline: asyncio.TimerHandle | None = None
         _armed_for: object = None
         _client: str | None = None
+        _head_bytes = 0  # bytes received towards a request head not yet complete
+        _tail = b""  # the last bytes of it, to find a head's end split between two reads
 
         def _waiting_for_head(self) -> bool:
             cycle = getattr(self, "cycle", None)
@@ -88,10 +95,51 @@ def guarded_protocol(
                 return
             self._arm()
 
+        def _unclaimed(self) -> bool:
+            """Bytes arriving now belong to no request whose head is complete: the first head, or the
+            next one once the last request's body is all in (answered or not: a body still coming
+            after an early answer, a 401 say, is that request's, and uvicorn reads it away)."""
+            cycle = getattr(self, "cycle", None)
+            return cycle is None or getattr(cycle, "more_body", True) is False
+
         def data_received(self, data: bytes) -> None:
             if self._deadline is None and self._waiting_for_head():
                 self._arm()
+            unclaimed, cycle = self._unclaimed(), getattr(self, "cycle", None)
+            if unclaimed and self._head_over_limit(data):
+                self._refuse_head()
+                return  # not given to the parser: no request starts from it
             super().data_received(data)
+            if not (unclaimed and getattr(self, "cycle", None) is cycle and self._unclaimed()):
+                self._head_bytes, self._tail = 0, b""  # a head completed (or a body is coming): start over
+
+        def _head_over_limit(self, data: bytes) -> bool:
+            """Count `data` towards the head being received (up to its end, when it ends in `data`)."""
+            seen = self._tail + data
+            ends = [at + len(mark) for mark in (b"\r\n\r\n", b"\n\n") if (at := seen.find(mark)) >= 0]
+            counted = min(ends) - len(self._tail) if ends else len(data)
+            self._head_bytes += max(0, counted)
+            self._tail = seen[-3:]
+            return self._head_bytes > head_bytes
+
+        def _refuse_head(self) -> None:
+            transport = getattr(self, "transport", None)
+            if transport is None or transport.is_closing():
+                return
+            metrics.HTTP_REFUSED.labels("head_too_large").inc()
+            throttled.warning(
+                f"head:{self._client}",
+                "closed a connection from %s: its request head passed %d bytes (HTTP_MAX_HEADER_BYTES)",
+                self._client,
+                head_bytes,
+            )
+            if self._waiting_for_head():  # no answer is being written: say why
+                transport.write(
+                    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
+                    + f"content-length: {len(HEAD_TOO_LARGE)}\r\nconnection: close\r\n\r\n".encode()
+                    + HEAD_TOO_LARGE
+                )
+            transport.close()
 
         def connection_lost(self, exc: Exception | None) -> None:
             if self._deadline is not None:

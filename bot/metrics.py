@@ -77,7 +77,8 @@ SLACK_REJECTED = Counter(
 HTTP_REFUSED = Counter(
     "chatops_http_refused_total",
     "HTTP connections and requests refused by the server's limits: busy (HTTP_MAX_CONNECTIONS, answered 503), "
-    "client_connections (HTTP_MAX_CONNECTIONS_PER_CLIENT, closed as it opened)",
+    "client_connections (HTTP_MAX_CONNECTIONS_PER_CLIENT, closed as it opened), head_too_large "
+    "(HTTP_MAX_HEADER_BYTES, 431 and closed)",
     ["reason"],
     registry=REGISTRY,
 )

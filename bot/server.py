@@ -201,6 +201,7 @@ def server_config(app: object, settings: Settings, *, host: str, port: int, http
             protocol,
             head_seconds=settings.http_header_timeout,
             per_client=settings.http_max_connections_per_client,
+            head_bytes=settings.http_max_header_bytes,
         ),
         log_config=None,
         lifespan="off",
