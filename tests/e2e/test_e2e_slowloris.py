@@ -35,6 +35,22 @@ SLACK_TIMEOUT = 3.0  # Slack gives up on an answer after 3 s
 HALF_HEAD = b"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
 
 
+def _attacker_address_usable() -> bool:
+    import socket
+
+    try:
+        with socket.socket() as probe:
+            probe.bind((ATTACKER, 0))
+    except OSError:
+        return False
+    return True
+
+
+pytestmark = pytest.mark.skipif(
+    not _attacker_address_usable(), reason=f"{ATTACKER} is not a loopback address here (Linux routes 127.0.0.0/8)"
+)
+
+
 @dataclass
 class Slowloris:
     """`sockets` connections from ATTACKER, each sending half a request head and reopened when closed."""
