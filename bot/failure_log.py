@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 DEFAULT_INTERVAL = 60.0  # seconds between two lines about the same cause
+REMEMBERED = 10_000  # causes kept at most (one per client address, say); the quiet ones are forgotten first
 
 
 @dataclass
@@ -27,7 +28,9 @@ class _Cause:
 
 class FailureLog:
     """`failed(cause, …)` on every failure, `recovered(cause)` on every success; a cause is a short
-    name of what failed ("replay check", "alert poller tick"), kept apart by the error's type."""
+    name of what failed ("replay check", "alert poller tick"), kept apart by the error's type.
+    `often(cause, …)` logs an event that may come in floods (a refused client, a webhook over its
+    budget) the same way, as a warning without a traceback."""
 
     def __init__(
         self,
@@ -50,6 +53,8 @@ class FailureLog:
         now = self._clock()
         seen = self._causes.get(key)
         if seen is None:
+            if len(self._causes) >= REMEMBERED:
+                self._causes = {k: c for k, c in self._causes.items() if now - c.logged_at < self.interval}
             self._causes[key] = _Cause(first_at=now, logged_at=now)
             self.logger.log(level, message, *args, exc_info=error)
             return True
@@ -58,17 +63,18 @@ class FailureLog:
             seen.unlogged += 1
             return False
         since = now - seen.first_at
-        self.logger.log(
-            level,
-            message + " (still failing: %d times in %.0f s, %d not logged; last error: %s)",
-            *args,
-            seen.failures,
-            since,
-            seen.unlogged,
-            _short(error),
-        )
+        more: tuple[str, ...]
+        if error is None:  # an event, not a failure (a refused client, a webhook over its budget)
+            tail, more = " (%d times in %.0f s, %d not logged one by one)", ()
+        else:
+            tail, more = " (still failing: %d times in %.0f s, %d not logged; last error: %s)", (_short(error),)
+        self.logger.log(level, message + tail, *args, seen.failures, since, seen.unlogged, *more)
         seen.logged_at, seen.unlogged = now, 0
         return True
+
+    def often(self, cause: str, message: str, *args: object) -> bool:
+        """A warning about `cause`, at most once per interval, saying how many were left out."""
+        return self.failed(cause, message, *args, level=logging.WARNING)
 
     def recovered(self, cause: str, message: str = "", *args: object) -> None:
         """The cause works again: one line (when it had failed) saying after how many failures."""

@@ -74,6 +74,19 @@ SLACK_REJECTED = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+HTTP_REFUSED = Counter(
+    "chatops_http_refused_total",
+    "HTTP connections and requests refused by the server's limits: busy (HTTP_MAX_CONNECTIONS, answered 503), "
+    "client_connections (HTTP_MAX_CONNECTIONS_PER_CLIENT, closed as it opened), head_too_large "
+    "(HTTP_MAX_HEADER_BYTES, 431 and closed)",
+    ["reason"],
+    registry=REGISTRY,
+)
+AUDIT_REFUSALS_UNRECORDED = Counter(
+    "chatops_audit_refusals_unrecorded_total",
+    "Refused attempts over AUDIT_REFUSALS_PER_MINUTE of one person: counted here, not recorded one by one",
+    registry=REGISTRY,
+)
 SLACK_EVENT_REPEATS = Counter(
     "chatops_slack_event_repeats_total",
     "Events API deliveries skipped because their event_id was already handled (Slack retries)",

@@ -30,6 +30,7 @@ from uvicorn.importer import import_from_string
 
 from bot import aio, metrics, slack_replays
 from bot.app import Endpoint, Runtime
+from bot.http_limits import RequestCap, guarded_protocol
 from bot.logs import request_id
 from bot.request_context import BodyNotReceived, read_limited, start_request
 from bot.settings import Settings
@@ -182,72 +183,30 @@ def _slack_events(runtime: Runtime) -> Endpoint:
     return slack_events
 
 
-def with_header_deadline(protocol: type[asyncio.Protocol], seconds: float) -> type[asyncio.Protocol]:
-    """`protocol` (uvicorn's h11 or httptools protocol) closing a connection that has not sent a
-    complete request head within `seconds` of starting to wait for one: a client that connects and
-    trickles (or never sends) its headers no longer holds a connection for ever. Once the head is
-    in, the body deadline (HTTP_BODY_TIMEOUT) and the keep-alive timeout take over."""
-
-    class HeaderDeadline(protocol):  # type: ignore[valid-type,misc]
-        _deadline: asyncio.TimerHandle | None = None
-        _armed_for: object = None
-
-        def _waiting_for_head(self) -> bool:
-            cycle = getattr(self, "cycle", None)
-            return cycle is None or bool(getattr(cycle, "response_complete", False))
-
-        def _arm(self) -> None:
-            self._armed_for = getattr(self, "cycle", None)
-            self._deadline = asyncio.get_running_loop().call_later(seconds, self._expired)
-
-        def _expired(self) -> None:
-            self._deadline = None
-            if not self._waiting_for_head():
-                return  # a request is being read or answered: other deadlines apply
-            if getattr(self, "cycle", None) is not self._armed_for:
-                self._arm()  # another request came and went since: this wait started later
-                return
-            transport = getattr(self, "transport", None)
-            if transport is not None and not transport.is_closing():
-                log.info("closed a connection that sent no complete request head within %g s", seconds)
-                transport.close()
-
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            super().connection_made(transport)
-            self._arm()
-
-        def data_received(self, data: bytes) -> None:
-            if self._deadline is None and self._waiting_for_head():
-                self._arm()
-            super().data_received(data)
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
-            super().connection_lost(exc)
-
-    HeaderDeadline.__name__ = f"{protocol.__name__}WithHeaderDeadline"
-    return HeaderDeadline
-
-
 def server_config(app: object, settings: Settings, *, host: str, port: int, http: str = "auto") -> uvicorn.Config:
-    """uvicorn's configuration with the slow-client limits of the settings: a deadline for the
-    request head (HTTP_HEADER_TIMEOUT), the keep-alive timeout, the number of connections served at
-    once (more get 503) and the largest incomplete request head h11 buffers. The body deadline
-    (HTTP_BODY_TIMEOUT) is the routes' own (`read_limited`), so every option holds whichever HTTP
-    implementation uvicorn runs (`http`: auto, h11 or httptools)."""
+    """uvicorn's configuration with the slow-client limits of the settings (bot/http_limits.py): a
+    deadline for the request head (HTTP_HEADER_TIMEOUT), the connections one client address may keep
+    waiting for a head (HTTP_MAX_CONNECTIONS_PER_CLIENT), the keep-alive timeout, the requests served
+    at once (HTTP_MAX_CONNECTIONS, counted from a complete head; more get 503) and the largest
+    incomplete request head h11 buffers. The body deadline (HTTP_BODY_TIMEOUT) is the routes' own
+    (`read_limited`), so every option holds whichever HTTP implementation uvicorn runs (`http`: auto,
+    h11 or httptools). uvicorn's `limit_concurrency` is not used: it counts connections that have not
+    sent a head, which let one client refuse everyone else."""
     protocol = import_from_string(HTTP_PROTOCOLS.get(http, http))
     return uvicorn.Config(
-        app,  # type: ignore[arg-type]
+        RequestCap(app, settings.http_max_connections),  # type: ignore[arg-type]
         host=host,
         port=port,
-        http=with_header_deadline(protocol, settings.http_header_timeout),
+        http=guarded_protocol(
+            protocol,
+            head_seconds=settings.http_header_timeout,
+            per_client=settings.http_max_connections_per_client,
+            head_bytes=settings.http_max_header_bytes,
+        ),
         log_config=None,
         lifespan="off",
         access_log=False,
         timeout_keep_alive=max(1, round(settings.http_keep_alive_timeout)),
-        limit_concurrency=settings.http_max_connections,
         h11_max_incomplete_event_size=settings.http_max_header_bytes,
     )
 

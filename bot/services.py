@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.kibana.profile import KibanaProfile
+from bot.refusal_bound import RefusalBound
 from bot.settings import Settings
 from bot.slack_identity import BotUser
 
@@ -29,6 +30,7 @@ class Services:
     profile: KibanaProfile = field(default_factory=KibanaProfile)  # the Kibana's version, licence, capabilities
     inflight: set[asyncio.Task[object]] = field(default_factory=set)
     bot_user: BotUser = field(default_factory=BotUser)  # who the bot is in Slack (auth.test)
+    refusals: RefusalBound = field(default_factory=RefusalBound)  # which refusals are audited one by one
 
     def track_current_task(self) -> None:
         """Mark the running listener as in flight, so shutdown waits for it."""

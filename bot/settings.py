@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     alert_webhook_token: SecretStr | None = None
     alert_channel: str | None = None
     alert_channels: str | None = Field(None, description="comma-separated Slack channel ids, such as C0123,C0456")
+    alert_webhook_rate: float = Field(100.0, ge=0.01, le=100_000, description="deliveries a second, 0.01-100000")
+    alert_webhook_burst: int = Field(1000, ge=1, le=1_000_000, description="a number of deliveries, 1-1000000")
+    alert_webhook_bytes_per_second: int = Field(
+        1_048_576, ge=262_144, le=1_073_741_824, description="bytes a second, 262144 (256 KiB) to 1073741824"
+    )
     alert_update_interval: float = Field(3.0, ge=0.1, le=300, description="seconds, between 0.1 and 300")
     alert_updates_per_minute: int = Field(20, ge=1, le=600, description="a number of updates, 1-600")
 
@@ -78,6 +83,7 @@ class Settings(BaseSettings):
         None, description="--all, --rule <id> or --tag <tag>, optionally with --space <id>"
     )
     alerts_poll_interval: float = Field(5.0, ge=1, le=3600, description="seconds, between 1 and 3600")
+    alerts_max_per_workspace: int = Field(500, ge=1, le=100_000, description="a number of subscriptions, 1-100000")
     alerts_page_size: int = Field(5000, ge=10, le=10_000, description="alert documents per search, 10-10000")
 
     case_owner: CaseOwner = Field("cases", description="cases, observability or securitySolution")
@@ -85,6 +91,9 @@ class Settings(BaseSettings):
     health_max_per_channel: int = Field(10, ge=1, le=1000, description="a number of subscriptions, 1-1000")
     health_max_per_workspace: int = Field(200, ge=1, le=100_000, description="a number of subscriptions, 1-100000")
 
+    audit_refusals_per_minute: int = Field(
+        20, ge=0, le=100_000, description="a number of refusals, 0 (record all) to 100000"
+    )
     audit_retention_days: int = Field(90, ge=1, le=3650, description="a number of days, 1-3650")
     alert_history_days: int = Field(30, ge=1, le=3650, description="a number of days, 1-3650")
 
@@ -92,7 +101,10 @@ class Settings(BaseSettings):
     http_header_timeout: float = Field(10.0, gt=0, le=300, description="seconds, between 0 and 300")
     http_body_timeout: float = Field(10.0, gt=0, le=300, description="seconds, between 0 and 300")
     http_keep_alive_timeout: float = Field(5.0, gt=0, le=300, description="seconds, between 0 and 300")
-    http_max_connections: int = Field(200, ge=1, le=100_000, description="a number of connections, 1-100000")
+    http_max_connections: int = Field(200, ge=1, le=100_000, description="a number of requests, 1-100000")
+    http_max_connections_per_client: int = Field(
+        100, ge=0, le=100_000, description="a number of connections, 0 (no cap) to 100000"
+    )
     http_max_header_bytes: int = Field(16_384, ge=1024, le=1_048_576, description="bytes, 1024-1048576")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
     log_format: Literal["text", "json"] = Field("text", description="text or json")

@@ -16,7 +16,7 @@ from bot.store.audit import AuditEntry, AuditMixin, AuditResult
 from bot.store.case_form_texts import CaseFormTextsMixin
 from bot.store.cases import CaseClaim, CaseRecord, CasesMixin
 from bot.store.database import make_engine
-from bot.store.errors import StoreSchemaError, StoreSchemaMismatch, StoreSchemaTooNew
+from bot.store.errors import StoreSchemaError, StoreSchemaMismatch, StoreSchemaTooNew, SubscriptionLimitReached
 from bot.store.events import EventsMixin
 from bot.store.replays import ReplaysMixin
 from bot.store.snoozes import KnownSnooze, SnoozesMixin
@@ -40,6 +40,7 @@ __all__ = [
     "StoreSchemaMismatch",
     "StoreSchemaTooNew",
     "Subscription",
+    "SubscriptionLimitReached",
 ]
 
 

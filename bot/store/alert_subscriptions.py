@@ -10,11 +10,12 @@ from typing import Any, Literal
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.database import Database
+from bot.store.database import Database, check_caps
 from bot.store.schema import alert_poll_spaces, alert_subscriptions, utcnow
 
 AlertFilterKind = Literal["rule", "tag", "all"]
 CONFIG_CREATOR = "config"
+_CAP_LOCK = 0x6B63_6173  # "kcas": alert subscriptions are added one at a time (their caps hold)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +64,32 @@ def _state(row: Any) -> AlertPollState:
 class AlertSubscriptionsMixin(Database):
     # ---- subscriptions ------------------------------------------------------------------
     async def add_alert_subscription(
-        self, *, channel: str, space: str, kind: AlertFilterKind, value: str, created_by: str
+        self,
+        *,
+        channel: str,
+        space: str,
+        kind: AlertFilterKind,
+        value: str,
+        created_by: str,
+        max_per_channel: int | None = None,
+        max_in_all: int | None = None,
     ) -> tuple[AlertSubscription, bool]:
-        """The subscription, and whether it is new (the same filter twice in a channel is one)."""
+        """The subscription, and whether it is new (the same filter twice in a channel is one). A new one
+        beyond `max_per_channel` in its channel or `max_in_all` in all raises SubscriptionLimitReached;
+        the caps are checked in the transaction that adds it, one subscriber at a time, so they hold
+        however many subscribe at once, on every replica."""
+        same = select(alert_subscriptions).where(
+            alert_subscriptions.c.channel == channel,
+            alert_subscriptions.c.space == space,
+            alert_subscriptions.c.kind == kind,
+            alert_subscriptions.c.value == value,
+        )
         async with self._write() as conn:
+            await self._one_at_a_time(conn, _CAP_LOCK)
+            existing = (await conn.execute(same)).first()
+            if existing is not None:
+                return _subscription(existing), False
+            await check_caps(conn, alert_subscriptions, channel, max_per_channel, max_in_all)
             inserted = await conn.execute(
                 self._insert(alert_subscriptions)
                 .values(
@@ -74,16 +97,7 @@ class AlertSubscriptionsMixin(Database):
                 )
                 .on_conflict_do_nothing()
             )
-            row = (
-                await conn.execute(
-                    select(alert_subscriptions).where(
-                        alert_subscriptions.c.channel == channel,
-                        alert_subscriptions.c.space == space,
-                        alert_subscriptions.c.kind == kind,
-                        alert_subscriptions.c.value == value,
-                    )
-                )
-            ).one()
+            row = (await conn.execute(same)).one()
         return _subscription(row), inserted.rowcount == 1
 
     async def get_alert_subscription(self, subscription_id: int) -> AlertSubscription | None:

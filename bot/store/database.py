@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, event, text
+from sqlalchemy import Table, event, func, select, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from bot.failure_log import FailureLog
 from bot.store import schema_version
+from bot.store.errors import SubscriptionLimitReached
 from bot.store.schema import postgresql_forms, versions
 
 if TYPE_CHECKING:
@@ -100,6 +101,23 @@ def _upgrade(connection: Connection) -> SchemaUpgrade | None:
     return migrate.upgrade(connection)
 
 
+async def check_caps(
+    conn: AsyncConnection, table: Table, channel: str, per_channel: int | None, in_all: int | None
+) -> None:
+    """Raise SubscriptionLimitReached when `table` (of subscriptions, with a `channel` column) has
+    `per_channel` rows for `channel` or `in_all` rows in all (None: no cap). Call it after
+    `Database._one_at_a_time`, in the transaction that adds the row."""
+    count = func.count()
+    if per_channel is not None:
+        here = (await conn.execute(select(count).select_from(table).where(table.c.channel == channel))).scalar_one()
+        if here >= per_channel:
+            raise SubscriptionLimitReached("channel", here, per_channel)
+    if in_all is not None:
+        everywhere = (await conn.execute(select(count).select_from(table))).scalar_one()
+        if everywhere >= in_all:
+            raise SubscriptionLimitReached("workspace", everywhere, in_all)
+
+
 class Database:
     """The engine and the helpers every part of the store uses."""
 
@@ -140,6 +158,13 @@ class Database:
 
             return postgresql.insert(table)
         return sqlite.insert(table)
+
+    async def _one_at_a_time(self, conn: AsyncConnection, lock: int) -> None:
+        """Make the rest of this write transaction run one at a time for `lock` (count-then-insert
+        caps): on PostgreSQL a transaction-scoped advisory lock, on SQLite the write transaction
+        itself (BEGIN IMMEDIATE holds the database's write lock from its start)."""
+        if self.dialect == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
 
     async def _bump_version(self, conn: AsyncConnection, name: str) -> None:
         await conn.execute(versions.update().where(versions.c.name == name).values(value=versions.c.value + 1))

@@ -1,6 +1,9 @@
-"""Why the store refuses to open a database (the CLI prints these as one line and exits 2)."""
+"""Why the store refuses to open a database (the CLI prints these as one line and exits 2), and why
+it refuses a new subscription (a cap reached)."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 
 class StoreSchemaError(Exception):
@@ -52,3 +55,15 @@ class StoreUnavailable(Exception):
             f"The bot's database is not answering ({self.why}), so nothing was done. "
             "Try again in a minute; if it keeps failing, an admin can look at the bot's log."
         )
+
+
+class SubscriptionLimitReached(Exception):
+    """A new subscription would be one too many: `where` ("channel" or "workspace") already has `count`,
+    and `limit` is the most it may have. Checked in the transaction that would add it, so the cap
+    holds when many subscribe at once (on every replica)."""
+
+    def __init__(self, where: Literal["channel", "workspace"], count: int, limit: int) -> None:
+        self.where = where
+        self.count = count
+        self.limit = limit
+        super().__init__(f"the {where} already has {count} subscriptions, the most it may have ({limit})")

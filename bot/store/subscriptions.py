@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.database import Database
+from bot.store.database import Database, check_caps
 from bot.store.schema import subscription_runs, subscriptions, utcnow, versions
 
 VERSION = "subscriptions"
 CONFIG_CREATOR = "config"
+_CAP_LOCK = 0x6B63_6873  # "kchs": health subscriptions are added one at a time (their caps hold)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +72,16 @@ class SubscriptionsMixin(Database):
         timezone: str,
         on_change: bool,
         created_by: str,
+        max_per_channel: int | None = None,
+        max_in_all: int | None = None,
     ) -> Subscription:
+        """Add a subscription; raises SubscriptionLimitReached when `channel` already has
+        `max_per_channel`, or all channels `max_in_all` (checked in the same transaction, one
+        subscriber at a time, so the caps hold however many subscribe at once)."""
         now = utcnow()
         async with self._write() as conn:
+            await self._one_at_a_time(conn, _CAP_LOCK)
+            await check_caps(conn, subscriptions, channel, max_per_channel, max_in_all)
             row = (
                 await conn.execute(
                     subscriptions.insert()

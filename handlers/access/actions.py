@@ -3,6 +3,7 @@ their arguments and their parsers."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.access import Role, Scope
@@ -41,13 +42,18 @@ def _audit(words: list[str]) -> Command:
         keyword = rest.pop(0)
         if keyword == "rule" and rest:
             rule_id = identifier(rest.pop(0), "rule id", AUDIT.name)
-        elif keyword == "last" and rest and rest[0].isdigit():
-            limit = int(rest.pop(0))
-            if not 1 <= limit <= 100:
-                raise UsageError("`last` takes 1 to 100.", AUDIT.name)
+        elif keyword == "last" and rest:
+            limit = _how_many(rest.pop(0))
         else:
             raise UsageError(f"I don't understand `{short(keyword)}` here.", AUDIT.name)
     return Command(AUDIT.name, AuditArgs(rule_id, limit))
+
+
+def _how_many(value: str) -> int:
+    """`last`'s number: ASCII digits (str.isdigit also says yes to `²`, which int() refuses), 1 to 100."""
+    if not re.fullmatch(r"[0-9]{1,3}", value, flags=re.ASCII) or not 1 <= int(value) <= 100:
+        raise UsageError(f"`last` takes a number from 1 to 100, not `{short(value)}`.", AUDIT.name)
+    return int(value)
 
 
 ACTIONS = Actions(

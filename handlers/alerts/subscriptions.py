@@ -8,7 +8,7 @@ import logging
 from bot.access import Refusal
 from bot.alert_filters import AlertFilter
 from bot.services import Services
-from bot.store import AlertPollState, AlertSubscription
+from bot.store import AlertPollState, AlertSubscription, SubscriptionLimitReached
 from handlers.alerts.actions import SUBSCRIBE, UNSUBSCRIBE, AlertSubscribeArgs, UnsubscribeArgs
 from handlers.shared.audit import check_in_space, no_longer_allowed, no_longer_allowed_line, record
 from handlers.shared.blocks import Block, code, context, escape, header, section
@@ -75,17 +75,19 @@ async def subscribe(inv: Invocation) -> None:
     if problem is not None:
         await inv.reply(problem)
         return
-    store = inv.services.store
-    here = await store.list_alert_subscriptions(channel=channel)
-    if len(here) >= MAX_PER_CHANNEL:
-        await inv.reply(
-            f"This channel already has {len(here)} alert subscriptions, the most a channel may have. "
-            f"Remove one first: `{inv.slash} alerts subscriptions` lists them."
+    try:
+        subscription, created = await inv.services.store.add_alert_subscription(
+            channel=channel,
+            space=inv.space,
+            kind=wanted.kind,
+            value=wanted.value,
+            created_by=inv.actor.user_id,
+            max_per_channel=MAX_PER_CHANNEL,
+            max_in_all=inv.services.settings.alerts_max_per_workspace,
         )
+    except SubscriptionLimitReached as full:
+        await inv.reply(limit_sentence(inv, full))
         return
-    subscription, created = await store.add_alert_subscription(
-        channel=channel, space=inv.space, kind=wanted.kind, value=wanted.value, created_by=inv.actor.user_id
-    )
     if not created:
         await inv.reply(
             f"This channel already gets the alerts of {describe_filter(wanted)} in space `{inv.space}` "
@@ -108,6 +110,20 @@ async def subscribe(inv: Invocation) -> None:
         f"their rule next runs, are posted here within {every:g} s of Kibana writing them; recoveries update "
         f"their message.\nStop with `{inv.slash} alerts unsubscribe {subscription.id}`.",
         public=True,
+    )
+
+
+def limit_sentence(inv: Invocation, full: SubscriptionLimitReached) -> str:
+    """Why another alert subscription would be one too many (per channel, ALERTS_MAX_PER_WORKSPACE)."""
+    if full.where == "channel":
+        return (
+            f"This channel already has {full.count} alert subscriptions, the most a channel may have "
+            f"({full.limit}). Remove one first: `{inv.slash} alerts subscriptions` lists them."
+        )
+    return (
+        f"The workspace already has {full.count} alert subscriptions, the most it may have "
+        f"(ALERTS_MAX_PER_WORKSPACE={full.limit}), so nothing was subscribed. Remove some "
+        f"(`{inv.slash} alerts unsubscribe <id>` in their channels), or ask an admin of the bot to raise the limit."
     )
 
 

@@ -31,7 +31,8 @@ This module alone speaks HTTP; the intake (handlers.alerts.delivery) answers eac
 it stands in Slack (handlers.alerts.results). Answers: 200 Slack shows it (posted, grouped, updated,
 recovered, duplicate), 202 queued (the publisher shows it when Slack allows, or the work goes on in
 the background past ANSWER_WITHIN), 400 bad body (naming the field) or a body sent incompletely,
-401 bad token, 408 a body that did not arrive in time, 413 body too large, 422 Slack refuses the
+401 bad token, 408 a body that did not arrive in time, 413 body too large, 429 the token is over its
+budget (webhook_budget.py; Retry-After says when to send it again, and Kibana does), 422 Slack refuses the
 channel for good (a second time in a row: shown in ALERT_CHANNEL instead, or nowhere; Kibana does not
 retry a 4xx and its action history shows the answer's `message`), 500 the bot failed on it, 502 Slack
 refused it (the delivery is kept and retried, by the publisher and by Kibana's retry).
@@ -53,11 +54,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot import metrics
+from bot.failure_log import FailureLog
 from bot.identifiers import is_rule_id, is_space_id
 from bot.request_context import BodyNotReceived, read_limited
 from bot.services import Services
 from handlers.alerts.answers import QUEUED, Answer, answer_for
 from handlers.alerts.results import DeliveryResult
+from handlers.alerts.webhook_budget import Refused, WebhookBudget
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,7 @@ RULE_NAME_KEPT = 1000  # characters of the rule name (a message's header shows 1
 # What Slack cannot show and PostgreSQL cannot store: a lone UTF-16 surrogate, C0 controls but tab and
 # line breaks (NUL among them), DEL and C1 controls. Each becomes U+FFFD, the replacement character.
 UNSHOWABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+BUDGET_KEY = "ALERT_WEBHOOK_TOKEN"  # the budget key: the name of the setting, never the token itself
 ANSWER_WITHIN = 8.0  # seconds; Kibana's webhook connector waits far longer, Slack answers far sooner
 # A direct message: a user id (U…, W…), a DM channel id (D…) or @name. Webhooks never post there.
 DIRECT = re.compile(r"(?:[UWD][A-Z0-9]{2,}|@.*)")
@@ -314,9 +318,22 @@ def make_endpoint(services: Services, process: Process) -> Callable[[Request], A
     assert secret is not None
     token = secret.get_secret_value().encode()
 
+    budget = WebhookBudget.from_settings(services.settings)
+    throttled = FailureLog(log)
+
     def refuse(status: int, body: dict[str, Any], outcome: str) -> Response:
         metrics.WEBHOOK_DELIVERIES.labels(outcome).inc()
         return JSONResponse(body, status_code=status)
+
+    def over_budget(over: Refused) -> Response:
+        what = "deliveries a second (ALERT_WEBHOOK_RATE)" if over.over == "deliveries" else "bytes a second"
+        said = (
+            f"this token sends more {what} than its budget; retry after {over.retry_after} s (Kibana's connector does)"
+        )
+        throttled.often(f"budget:{over.over}", "alert webhook: answered 429: %s", said)
+        response = refuse(429, {"error": said, "message": said}, "over_budget")
+        response.headers["Retry-After"] = str(over.retry_after)
+        return response
 
     async def alerts_webhook(request: Request) -> Response:
         if not _authorized(request, token):
@@ -330,6 +347,9 @@ def make_endpoint(services: Services, process: Process) -> Callable[[Request], A
             return refuse(incomplete.status, {"error": incomplete.message}, incomplete.reason)
         if raw is None:
             return refuse(413, {"error": f"the body is larger than {BODY_LIMIT // 1024} KiB"}, "too_large")
+        over = budget.admit(BUDGET_KEY, raw)
+        if over is not None:
+            return over_budget(over)
         try:
             delivery, channel = parse_delivery(
                 raw,

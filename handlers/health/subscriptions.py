@@ -12,7 +12,7 @@ from bot.schedule import Schedule, ScheduleError, parse_schedule
 from bot.scheduler import ChannelUnusable, HealthScheduler
 from bot.services import Services
 from bot.settings import Settings
-from bot.store import Subscription
+from bot.store import Subscription, SubscriptionLimitReached
 from handlers.health.actions import SUBSCRIBE, SUBSCRIPTIONS, UNSUBSCRIBE, SubscribeArgs, UnsubscribeArgs
 from handlers.health.report import HealthOutcome, check_health, health_blocks, health_text
 from handlers.shared.audit import check_in_space, no_longer_allowed, no_longer_allowed_line, record
@@ -129,19 +129,22 @@ async def subscribe(inv: Invocation, scheduler: HealthScheduler[HealthOutcome]) 
     if problem is not None:
         await inv.reply(problem)
         return
-    full = await subscription_limit_reached(inv, channel)
-    if full is not None:
-        await inv.reply(full)
+    settings = inv.services.settings
+    try:
+        subscription = await inv.services.store.add_subscription(
+            channel=channel,
+            space=inv.space,
+            schedule=schedule.text,
+            cron=schedule.cron,
+            timezone=schedule.timezone,
+            on_change=on_change,
+            created_by=inv.actor.user_id,
+            max_per_channel=settings.health_max_per_channel,
+            max_in_all=settings.health_max_per_workspace,
+        )
+    except SubscriptionLimitReached as full:
+        await inv.reply(limit_sentence(inv, full))
         return
-    subscription = await inv.services.store.add_subscription(
-        channel=channel,
-        space=inv.space,
-        schedule=schedule.text,
-        cron=schedule.cron,
-        timezone=schedule.timezone,
-        on_change=on_change,
-        created_by=inv.actor.user_id,
-    )
     await scheduler.sync()
     await record(
         inv.services,
@@ -162,24 +165,18 @@ async def subscribe(inv: Invocation, scheduler: HealthScheduler[HealthOutcome]) 
     )
 
 
-async def subscription_limit_reached(inv: Invocation, channel: str) -> str | None:
+def limit_sentence(inv: Invocation, full: SubscriptionLimitReached) -> str:
     """Why another subscription would be one too many (HEALTH_MAX_PER_CHANNEL, HEALTH_MAX_PER_WORKSPACE)."""
-    settings, store = inv.services.settings, inv.services.store
-    here = await store.list_subscriptions(channel=channel)
-    if len(here) >= settings.health_max_per_channel:
+    if full.where == "channel":
         return (
-            f"This channel already has {len(here)} health-report subscriptions, the most a channel may have "
-            f"(HEALTH_MAX_PER_CHANNEL={settings.health_max_per_channel}). Remove one first: "
+            f"This channel already has {full.count} health-report subscriptions, the most a channel may have "
+            f"(HEALTH_MAX_PER_CHANNEL={full.limit}). Remove one first: "
             f"`{inv.slash} health subscriptions` lists them."
         )
-    everywhere = await store.list_subscriptions()
-    if len(everywhere) >= settings.health_max_per_workspace:
-        return (
-            f"The workspace already has {len(everywhere)} health-report subscriptions, the most it may have "
-            f"(HEALTH_MAX_PER_WORKSPACE={settings.health_max_per_workspace}). Remove some, or ask an admin "
-            "of the bot to raise the limit."
-        )
-    return None
+    return (
+        f"The workspace already has {full.count} health-report subscriptions, the most it may have "
+        f"(HEALTH_MAX_PER_WORKSPACE={full.limit}). Remove some, or ask an admin of the bot to raise the limit."
+    )
 
 
 async def unsubscribe(inv: Invocation, scheduler: HealthScheduler[HealthOutcome]) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from typing import Protocol, TypeVar
 
-from bot import slack_replays
+from bot import metrics, slack_replays
 from bot.access import Refusal, Scope
 from bot.failure_log import FailureLog
 from bot.kibana.errors import KibanaError
@@ -50,7 +50,14 @@ async def record(
 ) -> None:
     """Append one entry. When the database does not answer, the store keeps the entry and writes it
     once it does; an entry it could not keep either is logged (once per cause and minute), and never
-    changes what the person is told about the write itself."""
+    changes what the person is told about the write itself. Refusals are recorded one by one up to
+    AUDIT_REFUSALS_PER_MINUTE per person (bot/refusal_bound.py)."""
+    if result == "refused":
+        earlier = _refusal_counted(services, actor, action)
+        if earlier is None:
+            return
+        if earlier:
+            detail = f"{detail} (+{earlier} more refused attempts by this person not recorded one by one)"
     rule_id = None
     if isinstance(target, str):
         what = target
@@ -85,6 +92,25 @@ async def ensure_writable(services: Services, actor: Actor, action: Action, targ
     except StoreUnavailable as unavailable:
         await record(services, actor, action.name, target, result="refused", detail=f"store: {unavailable.why}")
         raise
+
+
+def _refusal_counted(services: Services, actor: Actor, action: str) -> int | None:
+    """None when this refusal is over the person's bound (counted, not recorded); else how many earlier
+    ones were not recorded."""
+    per_minute = services.settings.audit_refusals_per_minute
+    admission = services.refusals.admit(actor.user_id, per_minute)
+    if admission.record:
+        return admission.earlier
+    metrics.AUDIT_REFUSALS_UNRECORDED.inc()
+    if admission.first_over:
+        log.warning(
+            "refused %s by %s: more than AUDIT_REFUSALS_PER_MINUTE (%d) refusals of this person this minute; "
+            "the rest of the minute's are counted, not recorded one by one",
+            action,
+            actor.user_id,
+            per_minute,
+        )
+    return None
 
 
 async def audited(

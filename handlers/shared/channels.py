@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -70,11 +71,17 @@ async def channel_problem(
 
     Only Slack's description of the conversation counts as permission: when Slack refuses to
     describe it (a missing scope, a token of the wrong kind, any other error), the answer is a
-    sentence saying so, never a subscription."""
+    sentence saying so, never a subscription; so is no answer at all (Slack unreachable, a timeout)."""
     try:
         answer = await client.conversations_info(channel=channel)
     except SlackApiError as error:
         return _not_described(error, channel, what, direct=direct, bot=bot)
+    except (aiohttp.ClientError, TimeoutError, OSError) as error:  # no answer at all: not a yes either
+        log.warning("conversations.info for %s got no answer (%s); not subscribing it", channel, type(error).__name__)
+        return (
+            "Slack did not answer when I checked this channel, so nothing was subscribed. Try again in a "
+            "minute; if it keeps failing, an admin can look at the bot's log."
+        )
     info: dict[str, Any] = answer.get("channel") or {}
     is_direct = bool(info.get("is_im") or info.get("is_mpim"))
     if is_direct and not direct:
