@@ -48,9 +48,7 @@ async def test_concurrent_takers_on_every_replica_never_take_more_than_the_burst
 
 async def test_background_takers_leave_the_reserve_to_people(replicas: list[Store]) -> None:
     first, second = replicas[:2]
-    background = [
-        await first.take_slack_token("chat.update", burst=10, per_second=SLOW, reserve=2) for _ in range(12)
-    ]
+    background = [await first.take_slack_token("chat.update", burst=10, per_second=SLOW, reserve=2) for _ in range(12)]
     assert [s.taken for s in background] == [True] * 8 + [False] * 4
     # another replica's person still finds a token, twice; then the bucket is empty for everyone
     person = [await second.take_slack_token("chat.update", burst=10, per_second=SLOW, reserve=0) for _ in range(3)]
