@@ -14,9 +14,9 @@ for chat.postMessage; the workspace's posts) and tells it Slack's Retry-After. T
   starts and once when it ends, and shows it in `chatops_slack_budgets_shared` (0 while alone) and
   `chatops_slack_calls_paced_alone_total`.
 
-Background calls leave a few tokens of each bucket (`Budget.reserve`) to people (calls with a bounded
-wait), so a person's call finds a token at once even while another replica's recovery wave spends the
-rest of the budget.
+Background calls leave a few tokens of the larger buckets (`Budget.reserve`: 2 of chat.update's burst of 20)
+to people (calls with a bounded wait), so a person's call finds a token at once even while another
+replica's recovery wave spends the rest of the budget.
 """
 
 from __future__ import annotations

@@ -70,6 +70,7 @@ METHOD_TIERS: dict[str, int] = {
     "views.update": 4,
 }
 UNPACED = 1_000_000  # calls a second, and burst, of a budget that never holds a call back
+RESERVE_FROM_BURST = 5  # buckets with at least this burst keep some of it for people (Budget.reserve)
 DEFAULT_TIER = 2  # a method not listed above: Slack's most common tier ("most methods allow at least 20")
 
 
@@ -91,9 +92,11 @@ class Budget:
     @property
     def reserve(self) -> int:
         """Tokens background calls leave for people (calls with a bounded wait): a tenth of the burst,
-        at least one when the burst allows it. Across replicas this is what puts a person's call
-        ahead of another replica's recovery wave; the rate is the same for both."""
-        return 0 if self.burst < 2 else min(self.burst - 1, max(1, self.burst // 10))
+        at least one, for a burst of 5 or more (chat.update's 20: 2). Across replicas this is what puts
+        a person's call ahead of another replica's recovery wave; the rate is the same for both. A
+        smaller burst (a channel's posts: 2) keeps it all: a reserve would hold every background call
+        back a further token after each Retry-After."""
+        return 0 if self.burst < RESERVE_FROM_BURST else max(1, self.burst // 10)
 
     def share(self, fraction: float) -> Budget:
         """`fraction` of this budget (a replica pacing alone while the shared store is down)."""

@@ -207,8 +207,8 @@ QUICK = SlackBudgets(
     post_per_channel=Budget(per_second=50.0, burst=20),
     post_workspace=Budget(per_second=100.0, burst=50),
 )
-# … then 3 a second for the recovery wave (one at a time: background calls leave the burst's second to people)
-WAVE = dataclasses.replace(QUICK, special={"chat.update": Budget(per_second=3.0, burst=2)})
+# … then 3 a second for the recovery wave, no burst
+WAVE = dataclasses.replace(QUICK, special={"chat.update": Budget(per_second=3.0, burst=1)})
 
 
 @pytest.fixture
