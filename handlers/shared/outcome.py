@@ -75,10 +75,11 @@ def status_line(actor: Actor, sentence: str, at: datetime | None = None) -> str:
 class Outcomes:
     """Shows the outcome of a write. The renderers come from every feature, once all are registered."""
 
-    def __init__(self, replies: Replies) -> None:
+    def __init__(self, replies: Replies, *, inflight: set[asyncio.Task[object]] | None = None) -> None:
         self.replies = replies
         self._renderers: tuple[MessageRenderer, ...] = ()
-        self._catching_up: set[asyncio.Task[None]] = set()  # message updates made once Slack allows
+        # message updates made once Slack allows: with the listeners' work, which shutdown waits for (bounded)
+        self._catching_up: set[asyncio.Task[object]] = inflight if inflight is not None else set()
 
     def use_renderers(self, renderers: Iterable[MessageRenderer]) -> None:
         self._renderers = tuple(renderers)
