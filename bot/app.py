@@ -24,6 +24,7 @@ from bot.request_context import ChatOpsApp, install_event_dedupe
 from bot.services import Services
 from bot.settings import Settings
 from bot.slack_client import LimitedWebClient
+from bot.slack_ledger import Ledger, LocalLedger, SharedLedger
 from bot.slack_limits import Budget, SlackBudgets, SlackLimiter
 from bot.slack_replays import checked
 from bot.store import Store
@@ -81,17 +82,29 @@ async def close_all(closers: list[Callable[[], Awaitable[None]]]) -> None:
             log.exception("error while shutting down")
 
 
-def slack_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> LimitedWebClient:
+def slack_client(
+    settings: Settings, session: aiohttp.ClientSession | None = None, store: Store | None = None
+) -> LimitedWebClient:
     """The bot's Web API client: every call within Slack's rate limits (bot/slack_limits.py). With a
     shared `session`, calls reuse kept-alive connections (slack_sdk otherwise opens a new session,
-    and a new TLS connection, for every call)."""
+    and a new TLS connection, for every call). On a PostgreSQL `store` the replicas share the budgets
+    (bot/slack_ledger.py); otherwise this replica keeps them itself."""
     return LimitedWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=str(settings.slack_api_url),
         timeout=10,
         session=session,
-        limiter=SlackLimiter(slack_budgets(settings)),
+        limiter=SlackLimiter(slack_budgets(settings), slack_ledger(settings, store)),
     )
+
+
+def slack_ledger(settings: Settings, store: Store | None) -> Ledger:
+    """Where the rate-limit tokens are kept: in the store the replicas share (PostgreSQL), each
+    replica pacing itself at 1/SLACK_REPLICAS of every budget while the store does not answer; or
+    in this process (SQLite, one replica)."""
+    if store is not None and store.dialect == "postgresql" and settings.slack_pacing:
+        return SharedLedger(store, share=1 / settings.slack_replicas)
+    return LocalLedger()
 
 
 def slack_budgets(settings: Settings) -> SlackBudgets:
@@ -125,7 +138,7 @@ async def _create_runtime(
     session = None if slack is not None and slack.session is not None else _slack_session()
     if session is not None:
         closers.append(session.close)
-    client = slack or slack_client(settings, session)
+    client = slack or slack_client(settings, session, store)
 
     async def group_members(group_id: str) -> frozenset[str]:
         answer = await client.usergroups_users_list(usergroup=group_id)

@@ -124,6 +124,19 @@ SLACK_API_WAIT_SECONDS = Histogram(
     registry=REGISTRY,
 )
 
+SLACK_BUDGETS_SHARED = Gauge(
+    "chatops_slack_budgets_shared",
+    "1 while this replica takes its Slack rate-limit tokens from the budgets the replicas share (PostgreSQL); "
+    "0 while it paces alone (a single replica on SQLite, or the shared store not answering)",
+    registry=REGISTRY,
+)
+SLACK_CALLS_PACED_ALONE = Counter(
+    "chatops_slack_calls_paced_alone_total",
+    "Slack Web API calls this replica paced on its own, at its share of each budget, because the store "
+    "sharing the budgets did not answer",
+    registry=REGISTRY,
+)
+
 
 def observe_kibana_call(method: str, route: str, status: int | None, seconds: float) -> None:
     KIBANA_CALLS.labels(method, route, str(status) if status is not None else "error").inc()

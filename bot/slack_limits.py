@@ -25,6 +25,7 @@ the limiter):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import math
@@ -37,10 +38,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot import metrics
+from bot.slack_ledger import Ledger, LocalLedger
+from bot.slack_turns import Ticket, Turns
 
 log = logging.getLogger(__name__)
 
 POST_MESSAGE = "chat.postMessage"
+WORKSPACE_POSTS = "chat.postMessage *"  # the workspace-wide bucket every post also takes a token from
 
 # Calls a minute, by tier (Slack's "Rate limits" guide: 1+, 20+, 50+, 100+).
 TIER_PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}
@@ -66,6 +70,7 @@ METHOD_TIERS: dict[str, int] = {
     "views.update": 4,
 }
 UNPACED = 1_000_000  # calls a second, and burst, of a budget that never holds a call back
+RESERVE_FROM_BURST = 5  # buckets with at least this burst keep some of it for people (Budget.reserve)
 DEFAULT_TIER = 2  # a method not listed above: Slack's most common tier ("most methods allow at least 20")
 
 
@@ -83,6 +88,19 @@ class Budget:
         burst = max(1, min(burst, calls))
         refill = calls - burst if calls > burst else calls
         return cls(per_second=refill / window, burst=burst)
+
+    @property
+    def reserve(self) -> int:
+        """Tokens background calls leave for people (calls with a bounded wait): a tenth of the burst,
+        at least one, for a burst of 5 or more (chat.update's 20: 2). Across replicas this is what puts
+        a person's call ahead of another replica's recovery wave; the rate is the same for both. A
+        smaller burst (a channel's posts: 2) keeps it all: a reserve would hold every background call
+        back a further token after each Retry-After."""
+        return 0 if self.burst < RESERVE_FROM_BURST else max(1, self.burst // 10)
+
+    def share(self, fraction: float) -> Budget:
+        """`fraction` of this budget (a replica pacing alone while the shared store is down)."""
+        return Budget(per_second=self.per_second * fraction, burst=max(1, math.floor(self.burst * fraction)))
 
 
 def tier_budgets(window: float = 60.0) -> dict[int, Budget]:
@@ -169,123 +187,116 @@ class TooLong(Exception):
         self.retry_in = retry_in
 
 
-class Bucket:
-    """One token bucket, with a FIFO queue of callers and a closed-until time (Retry-After)."""
-
-    def __init__(self, budget: Budget, now: float) -> None:
-        self.budget = budget
-        self.tokens = float(budget.burst)
-        self.updated = now
-        self.closed_until = 0.0
-        self.queue = asyncio.Lock()  # asyncio.Lock wakes its waiters in order: first come, first served
-        self.waiting = 0
-
-    def _refill(self, now: float) -> None:
-        if now > self.updated:
-            self.tokens = min(float(self.budget.burst), self.tokens + (now - self.updated) * self.budget.per_second)
-            self.updated = now
-
-    def wait_for_token(self, now: float, ahead: int = 0) -> float:
-        """Seconds until a token is free for a caller with `ahead` callers before it."""
-        self._refill(now)
-        closed = max(0.0, self.closed_until - now)
-        missing = ahead + 1 - self.tokens
-        pacing = missing / self.budget.per_second if missing > 0 and self.budget.per_second > 0 else 0.0
-        return max(closed, pacing)
-
-    async def take(self, loop: asyncio.AbstractEventLoop, deadline: float | None) -> None:
-        """Wait (queued by the caller) until a token is free and the bucket is open, and take it."""
-        while True:
-            now = loop.time()
-            wait = self.wait_for_token(now)
-            if wait <= 0:
-                self.tokens -= 1
-                return
-            if deadline is not None and now + wait > deadline:
-                raise TooLong(wait)
-            await asyncio.sleep(wait)
-
-    def close_for(self, seconds: float, now: float) -> None:
-        self.closed_until = max(self.closed_until, now + seconds)
-        self._refill(now)
-        self.tokens = min(self.tokens, 0.0)
-
-
 class SlackLimiter:
-    """The buckets of one workspace's Web API calls (one per method; one per channel for posts)."""
+    """The buckets of one workspace's Web API calls (one per method; one per channel for posts, and one
+    for the workspace's posts), kept in a ledger (bot/slack_ledger.py: in the process, or shared by the
+    replicas through the store), with each bucket's calls taking turns in this replica (bot/slack_turns.py)."""
 
-    def __init__(self, budgets: SlackBudgets | None = None) -> None:
+    def __init__(self, budgets: SlackBudgets | None = None, ledger: Ledger | None = None) -> None:
         self.budgets = budgets or SlackBudgets()
-        self._buckets: dict[tuple[str, str | None], Bucket] = {}
-        self._workspace_posts: Bucket | None = None
+        self.ledger: Ledger = ledger or LocalLedger()
+        self._turns: dict[str, Turns] = {}
         self.sent: Counter[str] = Counter()  # calls that went out to Slack, by method (retries included)
         self.ratelimited: Counter[str] = Counter()  # 429s Slack answered, by method
 
-    def _loop(self) -> asyncio.AbstractEventLoop:
-        return asyncio.get_running_loop()
+    @staticmethod
+    def key(method: str, channel: str | None) -> str:
+        """A bucket's name (also its key in the shared ledger)."""
+        return f"{method} {channel or '-'}" if method == POST_MESSAGE else method
 
-    def bucket(self, method: str, channel: str | None) -> Bucket:
-        key = (method, channel if method == POST_MESSAGE else None)
-        found = self._buckets.get(key)
-        if found is None:
-            budget = self.budgets.post_per_channel if method == POST_MESSAGE else self.budgets.for_method(method)
-            found = self._buckets[key] = Bucket(budget, self._loop().time())
-        return found
+    def budget(self, method: str) -> Budget:
+        return self.budgets.post_per_channel if method == POST_MESSAGE else self.budgets.for_method(method)
 
-    def workspace_posts(self) -> Bucket:
-        if self._workspace_posts is None:
-            self._workspace_posts = Bucket(self.budgets.post_workspace, self._loop().time())
-        return self._workspace_posts
-
-    def estimate(self, method: str, channel: str | None) -> float:
+    def estimate(self, method: str, channel: str | None, *, person: bool = True) -> float:
         """Seconds a call queued now would wait (ignoring the time the calls ahead of it take)."""
-        now = self._loop().time()
-        bucket = self.bucket(method, channel)
-        wait = bucket.wait_for_token(now, ahead=bucket.waiting)
+        key = self.key(method, channel)
+        turns = self._turns.get(key)
+        wait = self.ledger.estimate(key, self.budget(method), turns.ahead(person) if turns else 0)
         if method == POST_MESSAGE:
-            wait = max(wait, self.workspace_posts().wait_for_token(now))
+            wait = max(wait, self.ledger.estimate(WORKSPACE_POSTS, self.budgets.post_workspace, 0))
         return wait
 
     async def call(self, method: str, channel: str | None, send: Any, max_wait: float | None) -> AsyncSlackResponse:
-        """Make one Web API call (`send()`) within the limits: queued behind the method's (channel's)
-        earlier calls, paced, and made again after Retry-After when Slack answers 429."""
-        loop = self._loop()
+        """Make one Web API call (`send()`) within the limits: after the bucket's calls before it (people's
+        before background ones), paced, and made again after Retry-After when Slack answers 429."""
+        loop = asyncio.get_running_loop()
         started = loop.time()
         deadline = None if max_wait is None else started + max_wait
-        bucket = self.bucket(method, channel)
-        estimate = self.estimate(method, channel)
+        person = max_wait is not None
+        estimate = self.estimate(method, channel, person=person)
         if deadline is not None and started + estimate > deadline:
             raise TooLong(estimate)
-        bucket.waiting += 1
-        try:
-            try:
-                if deadline is None:
-                    await bucket.queue.acquire()
-                else:
-                    async with asyncio.timeout(max(0.0, deadline - loop.time())):
-                        await bucket.queue.acquire()
-            except TimeoutError:
-                raise TooLong(self.estimate(method, channel)) from None
-        finally:
-            bucket.waiting -= 1
+        key, budget = self.key(method, channel), self.budget(method)
+        turns = self._turns.setdefault(key, Turns())
+        ticket = turns.join(person)
+        turns.notify()  # a background call waiting for its token at the head steps back for a person's
         try:
             while True:
-                await bucket.take(loop, deadline)
-                if method == POST_MESSAGE:
-                    await self.workspace_posts().take(loop, deadline)
-                metrics.SLACK_API_WAIT_SECONDS.labels(method).observe(loop.time() - started)
-                self.sent[method] += 1
-                response: AsyncSlackResponse = await send()
-                if response.status_code != 429:
-                    return response
-                retry_after = parse_retry_after(response.headers)
-                self.ratelimited[method] += 1
-                metrics.SLACK_API_RATELIMITED.labels(method).inc()
-                log.info("Slack rate limited %s: waiting the %.1f s it asked for", method, retry_after)
-                bucket.close_for(retry_after, loop.time())
-                started = loop.time()
+                await self._wait_turn(turns, ticket, key, budget, deadline, (method, channel))
+                try:
+                    if method == POST_MESSAGE:
+                        await self._take(WORKSPACE_POSTS, self.budgets.post_workspace, person, deadline)
+                    metrics.SLACK_API_WAIT_SECONDS.labels(method).observe(loop.time() - started)
+                    self.sent[method] += 1
+                    response: AsyncSlackResponse = await send()
+                    if response.status_code != 429:
+                        return response
+                    retry_after = parse_retry_after(response.headers)
+                    self.ratelimited[method] += 1
+                    metrics.SLACK_API_RATELIMITED.labels(method).inc()
+                    log.info("Slack rate limited %s: waiting the %.1f s it asked for", method, retry_after)
+                    await self.ledger.close(key, budget, retry_after)
+                    turns.again(ticket)
+                    started = loop.time()
+                finally:
+                    turns.finish()
+                    turns.notify()
         finally:
-            bucket.queue.release()
+            turns.leave(ticket)
+            turns.notify()
+
+    async def _wait_turn(
+        self,
+        turns: Turns,
+        ticket: Ticket,
+        key: str,
+        budget: Budget,
+        deadline: float | None,
+        call: tuple[str, str | None],
+    ) -> None:
+        """Wait until `ticket` is first in its bucket and a token is taken for it; it is then on its way."""
+        loop = asyncio.get_running_loop()
+        while True:
+            changed = turns.changed
+            wait: float | None = None
+            if turns.first(ticket):
+                turns.taking = True
+                try:
+                    wait = await self.ledger.take(key, budget, person=ticket.person)
+                finally:
+                    turns.taking = False
+                if wait <= 0:
+                    turns.start(ticket)
+                    return
+            now = loop.time()
+            timeout = wait
+            if deadline is not None:
+                if wait is not None and now + wait > deadline:
+                    raise TooLong(wait)
+                if now >= deadline:
+                    raise TooLong(self.estimate(*call, person=ticket.person))
+                timeout = deadline - now if wait is None else wait
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await changed.wait()
+
+    async def _take(self, key: str, budget: Budget, person: bool, deadline: float | None) -> None:
+        """Take a token of a bucket without turns (the workspace's posts, after a channel's turn)."""
+        loop = asyncio.get_running_loop()
+        while (wait := await self.ledger.take(key, budget, person=person)) > 0:
+            if deadline is not None and loop.time() + wait > deadline:
+                raise TooLong(wait)
+            await asyncio.sleep(wait)
 
 
 def parse_retry_after(headers: Mapping[str, Any] | None, default: float = 1.0) -> float:

@@ -19,6 +19,7 @@ from bot.store.database import make_engine
 from bot.store.errors import StoreSchemaError, StoreSchemaMismatch, StoreSchemaTooNew, SubscriptionLimitReached
 from bot.store.events import EventsMixin
 from bot.store.replays import ReplaysMixin
+from bot.store.slack_budgets import BucketState, SlackBudgetsMixin
 from bot.store.snoozes import KnownSnooze, SnoozesMixin
 from bot.store.subscriptions import Subscription, SubscriptionsMixin
 
@@ -29,6 +30,7 @@ __all__ = [
     "AlertSubscription",
     "AuditEntry",
     "AuditResult",
+    "BucketState",
     "CaseClaim",
     "CaseRecord",
     "Delivered",
@@ -57,6 +59,7 @@ class Store(
     AuditMixin,
     SnoozesMixin,
     AlertSubscriptionsMixin,
+    SlackBudgetsMixin,
 ):
     """One per process; every method is one short transaction."""
 

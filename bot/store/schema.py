@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -238,6 +239,19 @@ slack_replays = Table(
     Column("signature", String(128), primary_key=True),
     Column("seen_at", UtcDateTime, nullable=False),
     Index("ix_slack_replays_seen_at", "seen_at"),
+)
+
+# Slack's rate-limit budgets, shared by the replicas of one workspace (PostgreSQL only: a SQLite or
+# in-memory bot is one replica and keeps its buckets in the process). One token bucket per key (a
+# method; a method and channel for chat.postMessage): `tokens` as of `updated` (the database's
+# clock), and `closed_until`, the Retry-After a replica was given (bot/slack_ledger.py).
+slack_budgets = Table(
+    "slack_budgets",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("updated", UtcDateTime, nullable=False),
+    Column("closed_until", UtcDateTime, nullable=True),
 )
 
 # Who did what.

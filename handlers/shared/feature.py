@@ -59,4 +59,5 @@ class Plumbing:
         secret = settings.slack_signing_secret or settings.slack_bot_token
         use_metadata_key(secret.get_secret_value())
         replies = Replies(services.slack, session, services.bot_user)
-        return cls(services, replies, Outcomes(replies), Guard(services, replies, catalog), catalog)
+        outcomes = Outcomes(replies, inflight=services.inflight)
+        return cls(services, replies, outcomes, Guard(services, replies, catalog), catalog)

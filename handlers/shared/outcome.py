@@ -8,13 +8,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pydantic import Field
+from slack_sdk.errors import SlackApiError
 
+from bot.slack_limits import SlackRateLimited, reset_max_wait, set_max_wait
 from handlers.shared.blocks import Block
 from handlers.shared.codec import Packed
 from handlers.shared.context import Actor
@@ -71,9 +75,11 @@ def status_line(actor: Actor, sentence: str, at: datetime | None = None) -> str:
 class Outcomes:
     """Shows the outcome of a write. The renderers come from every feature, once all are registered."""
 
-    def __init__(self, replies: Replies) -> None:
+    def __init__(self, replies: Replies, *, inflight: set[asyncio.Task[object]] | None = None) -> None:
         self.replies = replies
         self._renderers: tuple[MessageRenderer, ...] = ()
+        # message updates made once Slack allows: with the listeners' work, which shutdown waits for (bounded)
+        self._catching_up: set[asyncio.Task[object]] = inflight if inflight is not None else set()
 
     def use_renderers(self, renderers: Iterable[MessageRenderer]) -> None:
         self._renderers = tuple(renderers)
@@ -92,13 +98,21 @@ class Outcomes:
         replies = self.replies
         if origin.in_channel_message:
             assert origin.channel and origin.message_ts
+            limited: SlackRateLimited | None = None
             try:
                 await self._update_in_place(origin, line, done)
+            except SlackRateLimited as error:
+                # Even ahead of the background's updates (a recovery wave), the update could not go
+                # within the person's wait: it is made later, and the person is told so.
+                limited = error
+                self._catch_up(origin.channel, origin.message_ts, line)
             except Exception:
                 # The Kibana write happened: the thread receipt below still records it.
                 log.warning("could not update message %s in %s", origin.message_ts, origin.channel, exc_info=True)
             receipt = f"{actor.mention} {sentence}."
             await replies.post(origin.channel, receipt, thread_ts=origin.thread_ts or origin.message_ts)
+            if limited is not None:
+                await self._tell_catching_up(origin.channel, actor, sentence, limited)
             return
         if origin.response_url:
             await replies.to_response_url(
@@ -113,6 +127,38 @@ class Outcomes:
             return
         if origin.channel:
             await replies.ephemeral(origin.channel, actor.user_id, f"You {sentence}.")
+
+    def _catch_up(self, channel: str, ts: str, line: str) -> None:
+        """Update the message from what the store holds once Slack allows, waiting as long as it takes
+        (a background call: it goes after people's)."""
+
+        async def update_later() -> None:
+            unbounded = set_max_wait(None)
+            try:
+                for renderer in self._renderers:
+                    fresh = await renderer(channel, ts, [], None)
+                    if fresh is not None:
+                        blocks, text = fresh
+                        await self.replies.update(channel, ts, text or line, blocks=blocks)
+                        return
+            except Exception:
+                log.warning("could not update message %s in %s after the rate limit", ts, channel, exc_info=True)
+            finally:
+                reset_max_wait(unbounded)
+
+        task = asyncio.create_task(update_later(), name=f"catch-up {channel} {ts}")
+        self._catching_up.add(task)
+        task.add_done_callback(self._catching_up.discard)
+
+    async def _tell_catching_up(self, channel: str, actor: Actor, sentence: str, limited: SlackRateLimited) -> None:
+        text = (
+            f"Done: you {sentence}. Slack is rate limiting message updates, so the message will catch up "
+            f"(in about {max(1, math.ceil(limited.retry_in))} s)."
+        )
+        try:
+            await self.replies.ephemeral(channel, actor.user_id, text)
+        except SlackApiError as error:
+            log.info("could not tell %s the message will catch up: %s", actor.user_id, error.response.get("error"))
 
     async def _update_in_place(self, origin: Origin, line: str, done: Done | None) -> None:
         """Re-render the message from what the bot stored about it. The blocks a click carries came
