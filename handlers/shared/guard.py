@@ -20,7 +20,7 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.services import Services
-from bot.store.errors import StoreUnavailable
+from bot.store.errors import StoreUnavailable, store_unreachable
 from handlers.shared.audit import Subject, check_access, ensure_writable, record
 from handlers.shared.blocks import clip
 from handlers.shared.catalog import Action, Catalog
@@ -155,6 +155,22 @@ class Guard:
         except ValueError as error:
             await self._refuse_forged(interaction.actor, action, interaction.value, str(error))
             await self._safely(privately, str(error), action)
+            return
+        except Exception as error:
+            if not store_unreachable(error):
+                raise
+            # What the message shows is in the store (handlers/alerting/shown.py): unchecked, nothing is done.
+            unavailable = StoreUnavailable("it could not check what the message shows")
+            target = interaction.value or action.name
+            await record(
+                self.services,
+                interaction.actor,
+                action.name,
+                target,
+                result="refused",
+                detail=f"store: {unavailable.why}",
+            )
+            await self._safely(privately, unavailable.sentence(), action)
             return
         aimed = spec.aim(value)
 
