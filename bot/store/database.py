@@ -34,6 +34,12 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 # their replicas and ours take turns too.
 _SCHEMA_LOCK = 0x6B63_6F70  # "kcop"
 _WRITE = "kibana_chatops_write"
+# Connections a replica keeps to PostgreSQL: POOL_SIZE kept open, POOL_OVERFLOW more in a burst (an
+# alert storm, a recovery wave), so a replica never holds more than 10; a burst beyond waits for one
+# (SQLAlchemy's pool timeout, 30 s) instead of taking PostgreSQL's last connections (its default
+# max_connections is 100: docs/settings.md, "Running several replicas").
+POOL_SIZE = 5
+POOL_OVERFLOW = 5
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -48,7 +54,7 @@ def make_engine(url: str) -> AsyncEngine:
         _tune_sqlite(engine)
     else:
         postgresql_forms()
-        engine = create_async_engine(parsed, pool_pre_ping=True)
+        engine = create_async_engine(parsed, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
     return engine
 
 
