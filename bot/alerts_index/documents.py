@@ -13,9 +13,10 @@ whose fields are held as nested objects has no `quick()`: it is always read.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -46,7 +47,19 @@ AlertStatus = Literal["active", "recovered", "untracked"]
 NESTED_UNDER = frozenset(
     ".".join(parts[:i]) for parts in (name.split(".") for name in SOURCE_FIELDS) for i in range(1, len(parts))
 )
-Shown = tuple[object, ...]  # what a message shows of an alert (`AlertChange.shown`, or `quick()`'s)
+# Which alert (its uuid, its rule's), and what a message shows of it (`AlertChange.shown`, `quick()`).
+Shown = tuple[str, str, object, object, object, object, object]
+# The fields of `Shown`, in its order: `quick()` takes them from the `_source` in one C call.
+SHOWN_FIELDS = (
+    "kibana.alert.uuid",
+    "kibana.alert.rule.uuid",
+    "kibana.alert.status",
+    "kibana.alert.reason",
+    "kibana.alert.action_group",
+    "kibana.alert.rule.name",
+    "kibana.alert.rule.tags",
+)
+_shown_fields = operator.itemgetter(*SHOWN_FIELDS)
 
 
 class AlertCursor(BaseModel):
@@ -107,8 +120,17 @@ class AlertChange(BaseModel):
 
     @property
     def shown(self) -> Shown:
-        """What a message shows of the alert: a document written again with the same is nothing new."""
-        return (self.status, self.reason, self.action_group, self.rule_name, tuple(self.rule_tags))
+        """Which alert, and what a message shows of it (SHOWN_FIELDS): a document written again with
+        the same is nothing new."""
+        return (
+            self.alert_uuid,
+            self.rule_uuid,
+            self.status,
+            self.reason,
+            self.action_group,
+            self.rule_name,
+            self.rule_tags,
+        )
 
 
 @dataclass(frozen=True)
@@ -144,25 +166,20 @@ class AlertDocument:
     def cursor(self) -> AlertCursor:
         return AlertCursor.of(self.timestamp_ms, self.alert_uuid)
 
-    def quick(self) -> tuple[str, str, Shown] | None:
-        """(alert uuid, rule uuid, what a message shows of it) straight from the `_source`, without
-        reading it; None when it cannot be had so (fields held as objects, no uuid or rule uuid)."""
+    def quick(self) -> Shown | None:
+        """`AlertChange.shown` (alert uuid, rule uuid, what a message shows) straight from the
+        `_source`, without reading it; None when it cannot be had so (fields held as objects, no uuid
+        or rule uuid). Only ever compared with another `quick()`: equal means nothing new to show."""
         source = self.hit.get("_source")
         if type(source) is not dict or not NESTED_UNDER.isdisjoint(source):
             return None
-        uuid = source.get("kibana.alert.uuid")
-        rule = source.get("kibana.alert.rule.uuid")
-        if type(uuid) is not str or type(rule) is not str:
+        try:
+            shown = _shown_fields(source)
+        except KeyError:  # a field Kibana left out (no reason, no tags)
+            shown = tuple(source.get(name) for name in SHOWN_FIELDS)
+        if type(shown[0]) is not str or type(shown[1]) is not str:
             return None
-        tags = source.get("kibana.alert.rule.tags")
-        shown = (
-            source.get("kibana.alert.status"),
-            source.get("kibana.alert.reason"),
-            source.get("kibana.alert.action_group"),
-            source.get("kibana.alert.rule.name"),
-            tuple(tags) if type(tags) is list else tags,
-        )
-        return uuid, rule, shown
+        return cast(Shown, shown)
 
     def change(self) -> AlertChange | UnreadableAlert:
         """The document read into an `AlertChange`, or why it cannot be."""

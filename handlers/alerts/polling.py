@@ -291,20 +291,18 @@ class AlertPoller:
         runs: dict[str, int] = {}  # rule -> the newest run of it gone through (documents come oldest first)
         last: AlertDocument | None = None
         for document in found.documents:
-            quick = document.quick()
-            if quick is not None:
-                alert, rule, shown = quick
-                if handed.get((space, alert)) == shown:
-                    runs[rule] = document.timestamp_ms
-                    last = document
-                    continue
+            quick = document.quick()  # (alert uuid, rule uuid, what a message shows) or None
+            if quick is not None and handed.get((space, quick[0])) == quick:
+                runs[quick[1]] = document.timestamp_ms
+                last = document
+                continue
             change = document.change()
             if isinstance(change, UnreadableAlert):
                 poll.unshown += 1
                 self._reported(space, change.cause, f"skipped alert document {change.id} in {change.index}")
                 rule_read = change.rule_uuid
             else:
-                if not await self._change(space, channels, change, poll, quick[2] if quick else change.shown):
+                if not await self._change(space, channels, change, poll, quick or change.shown):
                     poll.incomplete = True
                     break
                 rule_read = change.rule_uuid
