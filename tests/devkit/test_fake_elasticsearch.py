@@ -502,7 +502,7 @@ async def test_a_search_of_one_space_sees_every_change_of_its_documents(
     alert changes: what a search returns is still every change, whichever way it was made."""
     fake_es.add_alert(rule_id="r1", instance_id="a", space="ops", at=T0)
     fake_es.add_alert(rule_id="r1", instance_id="b", space="default", at=T0)
-    moved = fake_es.add_alert(rule_id="r1", instance_id="c", space="default", at=T0)
+    moved = fake_es.add_alert(rule_id="r1", instance_id="c", space="default", at=T0 + timedelta(seconds=1))
     fake_es.alerts[moved["kibana.alert.uuid"]].extra["kibana.space_ids"] = ["ops"]  # the stored field is what counts
     in_ops = {"bool": {"filter": [{"term": {"kibana.space_ids": "ops"}}]}}
     assert await ids(es, in_ops) == ["a", "c"]
