@@ -37,10 +37,10 @@ class Size:
     storm_retry_backoff: float  # seconds before the first retry, doubling
     storm_settle_timeout: float  # seconds after the last delivery to wait for the final state
     # alerts_poll: one alert-poller tick
-    alerts_poll_alerts: int = 10_000
-    alerts_poll_subscriptions: int = 50
-    alerts_poll_spaces: int = 5
-    alerts_poll_rounds: int = 3
+    alerts_poll_alerts: int = 100_000
+    alerts_poll_subscriptions: int = 500
+    alerts_poll_spaces: int = 50
+    alerts_poll_rounds: int = 5  # steady rounds, after round 0 (every alert new)
 
 
 FULL = Size(

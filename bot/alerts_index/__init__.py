@@ -1,6 +1,17 @@
 """Reading Kibana's alerts-as-data (the `.alerts-*` indices) from Elasticsearch: the search
-(`search`), where the poller reads from (`positions`) and the typed errors (`errors`)."""
+(`search`), the documents it returns and how they are read (`documents`), where the poller reads
+from (`positions`) and the typed errors (`errors`)."""
 
+from bot.alerts_index.documents import (
+    SOURCE_FIELDS,
+    STATUSES,
+    AlertChange,
+    AlertCursor,
+    AlertDocument,
+    AlertStatus,
+    Shown,
+    UnreadableAlert,
+)
 from bot.alerts_index.errors import (
     ALERTS_INDEX,
     AlertsIndexError,
@@ -18,18 +29,14 @@ from bot.alerts_index.search import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     SORT,
-    SOURCE_FIELDS,
-    STATUSES,
-    AlertChange,
     AlertChanges,
-    AlertCursor,
-    AlertStatus,
+    AlertDocuments,
     Interest,
-    UnreadableAlert,
     alerts_readable,
     build_query,
     client_from_settings,
     search_alert_changes,
+    search_alert_documents,
 )
 
 __all__ = [
@@ -43,6 +50,8 @@ __all__ = [
     "AlertChange",
     "AlertChanges",
     "AlertCursor",
+    "AlertDocument",
+    "AlertDocuments",
     "AlertStatus",
     "AlertsIndexError",
     "AlertsIndexForbidden",
@@ -53,6 +62,7 @@ __all__ = [
     "Interest",
     "ReadFrom",
     "RuleRun",
+    "Shown",
     "SpaceReading",
     "UnreadableAlert",
     "alerts_readable",
@@ -60,5 +70,6 @@ __all__ = [
     "client_from_settings",
     "forbidden",
     "search_alert_changes",
+    "search_alert_documents",
     "translate",
 ]

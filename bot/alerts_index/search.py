@@ -9,10 +9,12 @@ again each time it is rewritten, and a new alert may first be seen already as `e
 active` (two runs between two polls): callers key what they post on (rule, `kibana.alert.uuid`,
 space), not on `event.action`.
 
-`search_alert_changes` makes one search per space for every subscription of that space (rules and
-tags of interest together), paging with `search_after` in pages of at most `page_size` up to
-`max_pages`. A document that cannot be read (a field of the wrong type, a date that is none) is
-reported in `unreadable`, and the others are read all the same. Errors are typed
+`search_alert_documents` makes one search per space for every subscription of that space (rules
+and tags of interest together), paging with `search_after` in pages of at most `page_size` up to
+`max_pages`, and returns the documents as they came (`AlertDocument`, bot.alerts_index.documents):
+the poller reads into a model only those that changed. `search_alert_changes` reads them all; a
+document that cannot be read (a field of the wrong type, a date that is none) is reported in
+`unreadable`, and the others are read all the same. Errors are typed
 (`AlertsIndexUnreachable`, `…Unauthorized`, `…Forbidden`, …; bot.alerts_index.errors).
 """
 
@@ -20,11 +22,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
+from bot.alerts_index.documents import (
+    SOURCE_FIELDS,
+    STATUSES,
+    AlertChange,
+    AlertCursor,
+    AlertDocument,
+    UnreadableAlert,
+)
 from bot.alerts_index.errors import ALERTS_INDEX, AlertsIndexForbidden, AlertsIndexRejected, translate
 from bot.alerts_index.positions import ReadFrom
 from bot.settings import Settings
@@ -35,85 +42,7 @@ if TYPE_CHECKING:  # the client is imported when it is first used (~0.1 s a star
 MAX_PAGE_SIZE = 10_000  # index.max_result_window's default: Elasticsearch refuses a larger page
 DEFAULT_PAGE_SIZE = 500
 DEFAULT_MAX_PAGES = 20
-STATUSES = ("active", "recovered", "untracked")
 SORT = [{"@timestamp": {"order": "asc"}}, {"kibana.alert.uuid": {"order": "asc"}}]
-SOURCE_FIELDS = [
-    "@timestamp",
-    "event.action",
-    "kibana.alert.uuid",
-    "kibana.alert.instance.id",
-    "kibana.alert.action_group",
-    "kibana.alert.rule.uuid",
-    "kibana.alert.rule.name",
-    "kibana.alert.rule.tags",
-    "kibana.alert.rule.rule_type_id",
-    "kibana.alert.rule.consumer",
-    "kibana.alert.status",
-    "kibana.alert.reason",
-    "kibana.alert.start",
-    "kibana.alert.end",
-    "kibana.alert.workflow_status",
-    "kibana.space_ids",
-]
-AlertStatus = Literal["active", "recovered", "untracked"]
-
-
-# --------------------------------------------------------------------------- models
-class AlertCursor(BaseModel):
-    """The sort values of the last alert document seen: (`@timestamp` in epoch millis, `kibana.alert.uuid`)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    timestamp_ms: int
-    alert_uuid: str
-
-    def search_after(self) -> list[Any]:
-        return [self.timestamp_ms, self.alert_uuid]
-
-    @classmethod
-    def at(cls, moment: datetime) -> AlertCursor:
-        """A cursor just before every document written at or after `moment` (for a first poll)."""
-        return cls(timestamp_ms=int(moment.timestamp() * 1000) - 1, alert_uuid="\uffff")
-
-
-class AlertChange(BaseModel):
-    """One alert document as read: the alert's state after the rule run that last wrote it."""
-
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
-
-    alert_uuid: str = Field(alias="kibana.alert.uuid")
-    instance_id: str = Field(alias="kibana.alert.instance.id")
-    action_group: str | None = Field(None, alias="kibana.alert.action_group")
-    rule_uuid: str = Field(alias="kibana.alert.rule.uuid")
-    rule_name: str = Field("", alias="kibana.alert.rule.name")
-    rule_tags: list[str] = Field(default_factory=list, alias="kibana.alert.rule.tags")
-    rule_type_id: str | None = Field(None, alias="kibana.alert.rule.rule_type_id")
-    consumer: str | None = Field(None, alias="kibana.alert.rule.consumer")
-    status: AlertStatus = Field(alias="kibana.alert.status")
-    reason: str | None = Field(None, alias="kibana.alert.reason")
-    start: datetime | None = Field(None, alias="kibana.alert.start")
-    end: datetime | None = Field(None, alias="kibana.alert.end")
-    workflow_status: str | None = Field(None, alias="kibana.alert.workflow_status")
-    space_ids: list[str] = Field(default_factory=list, alias="kibana.space_ids")
-    timestamp: datetime = Field(alias="@timestamp")
-    event_action: str | None = Field(None, alias="event.action")
-    index: str = ""
-    cursor: AlertCursor
-
-    @property
-    def finished(self) -> bool:
-        """The alert no longer fires: it recovered, or it is no longer tracked."""
-        return self.status != "active"
-
-    @property
-    def untracked(self) -> bool:
-        """Kibana stopped tracking the alert (its rule was disabled or deleted, or the alert was untracked)."""
-        return self.status == "untracked"
-
-    @property
-    def shown(self) -> tuple[object, ...]:
-        """What a message shows of the alert: a document written again with the same is nothing new."""
-        return (self.status, self.reason, self.action_group, self.rule_name, tuple(self.rule_tags))
 
 
 @dataclass(frozen=True)
@@ -136,15 +65,14 @@ class Interest:
         return not (self.everything or self.rule_ids or self.tags)
 
 
-@dataclass(frozen=True)
-class UnreadableAlert:
-    """An alert document that could not be read into an `AlertChange`; `cause` says which field and why."""
+@dataclass
+class AlertDocuments:
+    """The alert documents after a cursor as they came, oldest first, not yet read (`AlertDocument`)."""
 
-    index: str
-    id: str
-    rule_uuid: str | None
-    cause: str
-    cursor: AlertCursor
+    documents: list[AlertDocument] = field(default_factory=list)
+    cursor: AlertCursor | None = None
+    complete: bool = True  # False when `max_pages` stopped the paging: call again from `cursor`
+    searches: int = 0
 
 
 @dataclass
@@ -222,8 +150,43 @@ async def search_alert_changes(
     index: str = ALERTS_INDEX,
     url: str = "",
 ) -> AlertChanges:
+    """`search_alert_documents`, every document read: into an `AlertChange`, or an `UnreadableAlert`
+    saying which field is wrong (the others are read all the same)."""
+    found = await search_alert_documents(
+        es,
+        space=space,
+        interest=interest,
+        cursor=cursor,
+        read_from=read_from,
+        page_size=page_size,
+        max_pages=max_pages,
+        index=index,
+        url=url,
+    )
+    result = AlertChanges(cursor=found.cursor, complete=found.complete, searches=found.searches)
+    for document in found.documents:
+        change = document.change()
+        if isinstance(change, UnreadableAlert):
+            result.unreadable.append(change)
+        else:
+            result.changes.append(change)
+    return result
+
+
+async def search_alert_documents(
+    es: AsyncElasticsearch,
+    *,
+    space: str,
+    interest: Interest,
+    cursor: AlertCursor | None,
+    read_from: ReadFrom | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    index: str = ALERTS_INDEX,
+    url: str = "",
+) -> AlertDocuments:
     """The alert documents of `space` for `interest` (those `read_from` finds new, or all), in
-    (`@timestamp`, `kibana.alert.uuid`) order from after `cursor`.
+    (`@timestamp`, `kibana.alert.uuid`) order from after `cursor`, as they came (not yet read).
 
     One search per page (pages of `page_size`, at most `max_pages`); a page shorter than `page_size`
     ends the paging. Without a cursor it reads from the first document in that order."""
@@ -231,7 +194,7 @@ async def search_alert_changes(
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE} (index.max_result_window)")
     if max_pages < 1:
         raise ValueError("max_pages must be at least 1")
-    result = AlertChanges(cursor=cursor)
+    result = AlertDocuments(cursor=cursor)
     if interest.empty:
         return result
     query = build_query(space, interest, read_from=read_from)
@@ -255,13 +218,10 @@ async def search_alert_changes(
             raise translate(error, url=where, index=index) from None
         result.searches += 1
         hits = _hits(answer.body)
-        for hit in hits:
-            change = _change(hit)
-            if isinstance(change, UnreadableAlert):
-                result.unreadable.append(change)
-            else:
-                result.changes.append(change)
-            result.cursor = change.cursor
+        page = [AlertDocument(hit) for hit in hits]
+        result.documents.extend(page)
+        if page:
+            result.cursor = page[-1].cursor
         if len(hits) < page_size:
             return result
     result.complete = False
@@ -298,45 +258,6 @@ def _hits(body: Any) -> list[dict[str, Any]]:
     if not isinstance(hits, list):
         raise AlertsIndexRejected("Elasticsearch's search answer has no hits.hits")
     return hits
-
-
-def _change(hit: dict[str, Any]) -> AlertChange | UnreadableAlert:
-    raw = hit.get("_source") or {}
-    # Kibana writes the framework fields as dotted keys: flatten only what is nested.
-    source = _flatten(raw) if any(isinstance(value, dict) for value in raw.values()) else dict(raw)
-    try:
-        # Both sort values are converted here, so the cursor needs no validation of its own (a hot
-        # path: one per alert document read). Without them the answer itself is broken.
-        sort = hit["sort"]
-        cursor = AlertCursor.model_construct(timestamp_ms=int(sort[0]), alert_uuid=str(sort[1]))
-    except (KeyError, IndexError, TypeError, ValueError):
-        raise AlertsIndexRejected(f"an alert document in {hit.get('_index')} came without its sort values") from None
-    try:
-        source["index"], source["cursor"] = hit.get("_index", ""), cursor
-        return AlertChange.model_validate(source)
-    except ValidationError as error:
-        first = error.errors(include_input=False, include_url=False)[0]
-        detail = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-        rule = source.get("kibana.alert.rule.uuid")
-        return UnreadableAlert(
-            index=str(hit.get("_index", "")),
-            id=str(hit.get("_id", "")),
-            rule_uuid=rule if isinstance(rule, str) else None,
-            cause=detail,
-            cursor=cursor,
-        )
-
-
-def _flatten(source: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Dotted keys whether Elasticsearch holds `{"kibana.alert.uuid": …}` or `{"kibana": {"alert": …}}`."""
-    flat: dict[str, Any] = {}
-    for key, value in source.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, path + "."))
-        else:
-            flat[path] = value
-    return flat
 
 
 def _url_of(es: AsyncElasticsearch) -> str:

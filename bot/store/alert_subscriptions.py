@@ -3,11 +3,12 @@ per space, the polling cursor and the Elasticsearch problem the channels were la
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import BigInteger, String, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.database import Database, check_caps
@@ -228,6 +229,29 @@ class AlertSubscriptionsMixin(Database):
                 .values(cursor_ms=cursor_ms, cursor_uuid=cursor_uuid, updated_at=utcnow())
             )
         return moved.rowcount == 1
+
+    async def advance_alert_cursors(self, cursors: Mapping[str, tuple[int, str]]) -> None:
+        """`advance_alert_cursor` for many spaces (space -> (cursor_ms, cursor_uuid)) in one
+        transaction: each moves forward, never backwards."""
+        if not cursors:
+            return
+        c = alert_poll_spaces.c
+        at, uuid = bindparam("b_ms", type_=BigInteger()), bindparam("b_uuid", type_=String())
+        behind = or_(
+            c.cursor_ms.is_(None), c.cursor_ms < at, and_(c.cursor_ms == at, func.coalesce(c.cursor_uuid, "") < uuid)
+        )
+        move = (
+            update(alert_poll_spaces)
+            .where(c.space == bindparam("b_space"), behind)
+            .values(cursor_ms=at, cursor_uuid=uuid, updated_at=bindparam("b_updated_at"))
+        )
+        now = utcnow()
+        rows = [
+            {"b_space": space, "b_ms": ms, "b_uuid": after, "b_updated_at": now}
+            for space, (ms, after) in sorted(cursors.items())
+        ]
+        async with self._write() as conn:
+            await conn.execute(move, rows)
 
     async def set_alert_problem(self, space: str, problem: str, text: str) -> bool:
         """Record that reading the space's alerts fails with `problem`; True only for the first caller

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
@@ -38,6 +39,50 @@ class ClaimsMixin(Database):
                 .values(owner=owner, claimed_at=now, expires_at=expires_at)
             )
             return taken_over.rowcount == 1
+
+    async def claim_keys(
+        self,
+        namespace: str,
+        keys: Mapping[str, str | None],
+        *,
+        owner: str = "",
+        ttl: timedelta | None = None,
+    ) -> set[str]:
+        """`claim_key` for many keys in one transaction: the keys this caller won. Each key may name
+        the key it replaces (`keys[key]`, e.g. the previous round's claim), forgotten in the same
+        transaction when the key is won. Keys are inserted in order, so callers claiming the same
+        keys wait on each other, never deadlock."""
+        wanted = sorted(keys)
+        if not wanted:
+            return set()
+        now = utcnow()
+        expires_at = now + ttl if ttl is not None else None
+        rows = [
+            {"namespace": namespace, "key": key, "owner": owner, "claimed_at": now, "expires_at": expires_at}
+            for key in wanted
+        ]
+        c = claim_keys.c
+        async with self._write() as conn:
+            inserted = await conn.execute(self._insert(claim_keys).on_conflict_do_nothing().returning(c.key), rows)
+            won = {row.key for row in inserted}
+            taken = [key for key in wanted if key not in won]
+            if taken:
+                taken_over = await conn.execute(
+                    update(claim_keys)
+                    .where(
+                        c.namespace == namespace,
+                        c.key.in_(taken),
+                        c.expires_at.is_not(None),
+                        c.expires_at <= now,
+                    )
+                    .values(owner=owner, claimed_at=now, expires_at=expires_at)
+                    .returning(c.key)
+                )
+                won.update(row.key for row in taken_over)
+            replaced = sorted({old for key in won if (old := keys[key]) is not None and old not in keys})
+            if replaced:
+                await conn.execute(delete(claim_keys).where(c.namespace == namespace, c.key.in_(replaced)))
+        return won
 
     async def release_key(self, namespace: str, key: str) -> bool:
         """Forget a claim (e.g. the guarded action failed and may be tried again)."""

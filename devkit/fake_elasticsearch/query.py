@@ -13,6 +13,7 @@ so does this parser, from the list of real query names below.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -76,26 +77,36 @@ def values(doc: Doc, field: str) -> list[Any]:
     """Every value of `field` in `doc`, whether stored under the dotted key (as Kibana writes alerts),
     in nested objects, or a mix of both; arrays are flattened as Elasticsearch indexes them."""
     found: list[Any] = []
-    _collect(doc, field.split("."), found)
+    _collect(doc, _parts(field), found)
     return found
 
 
-def _collect(node: Any, parts: list[str], out: list[Any]) -> None:
+@functools.cache
+def _parts(field: str) -> tuple[str, ...]:
+    return tuple(field.split("."))
+
+
+@functools.cache
+def _keys(parts: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each key a node may hold the path under ("kibana", "kibana.alert", …), with the parts left below it."""
+    return tuple((".".join(parts[:i]), parts[i:]) for i in range(1, len(parts) + 1))
+
+
+def _collect(node: Any, parts: tuple[str, ...], out: list[Any]) -> None:
     if isinstance(node, list):
         for item in node:
             _collect(item, parts, out)
         return
     if not isinstance(node, dict):
         return
-    for i in range(1, len(parts) + 1):
-        key = ".".join(parts[:i])
+    for key, rest in _keys(parts):
         if key not in node:
             continue
         value = node[key]
-        if i == len(parts):
-            _flatten(value, out)
+        if rest:
+            _collect(value, rest, out)
         else:
-            _collect(value, parts[i:], out)
+            _flatten(value, out)
 
 
 def _flatten(value: Any, out: list[Any]) -> None:
@@ -129,14 +140,23 @@ def to_millis(value: Any, field: str, index: str = "") -> int:
                 seconds = _UNITS.get(unit, 30 * 86400 if unit == "M" else 365 * 86400) * int(amount)
                 moment += timedelta(seconds=seconds if sign == "+" else -seconds)
             return int(moment.timestamp() * 1000)
-        try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise _bad_date(value, field, index) from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        return int(parsed.timestamp() * 1000)
+        millis = _iso_millis(text)
+        if millis is None:
+            raise _bad_date(value, field, index)
+        return millis
     raise _bad_date(value, field, index)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _iso_millis(text: str) -> int | None:
+    """An ISO 8601 date as epoch millis, None when it is none (the stamps of one rule run repeat: cached)."""
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp() * 1000)
 
 
 def _bad_date(value: Any, field: str, index: str) -> EsError:
@@ -214,14 +234,25 @@ def _bool(body: dict[str, Any], index: str) -> Predicate:
             raise parsing(f"[bool] query does not support [{key}]")
     should = groups["should"]
     required = _minimum_should_match(minimum, len(should), default=0 if groups["must"] or groups["filter"] else 1)
+    needed = (*groups["must"], *groups["filter"])
+    excluded = tuple(groups["must_not"])
+    counted = tuple(should) if should and required > 0 else ()
 
     def matches(doc: Doc) -> bool:
-        if not all(p(doc) for p in groups["must"]) or not all(p(doc) for p in groups["filter"]):
+        for p in needed:
+            if not p(doc):
+                return False
+        for p in excluded:
+            if p(doc):
+                return False
+        if counted:
+            hits = 0
+            for p in counted:
+                if p(doc):
+                    hits += 1
+                    if hits >= required:
+                        return True
             return False
-        if any(p(doc) for p in groups["must_not"]):
-            return False
-        if should and required > 0:
-            return sum(1 for p in should if p(doc)) >= required
         return True
 
     return matches
@@ -277,6 +308,10 @@ def _term(body: dict[str, Any], index: str) -> Predicate:
     if insensitive and isinstance(wanted, str):
         lowered = wanted.lower()
         return lambda doc: any(str(v).lower() == lowered for v in values(doc, field))
+    if field not in DATE_FIELDS and field not in NUMERIC_FIELDS:  # a keyword: strings compare as they are
+        return lambda doc: any(
+            (v == wanted) if isinstance(v, str) else _eq(field, v, wanted, index) for v in values(doc, field)
+        )
     return lambda doc: any(_eq(field, v, wanted, index) for v in values(doc, field))
 
 
@@ -303,6 +338,10 @@ def _terms(body: dict[str, Any], index: str) -> Predicate:
         if isinstance(item, dict | list):
             raise parsing(f"[terms] query does not support [{field}]")
     wanted = {comparable(field, item, index) for item in spec}
+    if field not in DATE_FIELDS and field not in NUMERIC_FIELDS:  # a keyword: strings compare as they are
+        return lambda doc: any(
+            (v in wanted) if isinstance(v, str) else _in(field, v, wanted, index) for v in values(doc, field)
+        )
     return lambda doc: any(_in(field, v, wanted, index) for v in values(doc, field))
 
 
@@ -368,6 +407,29 @@ _COMPILERS: dict[str, Callable[[dict[str, Any], str], Predicate]] = {
     "range": _range,
     "exists": _exists,
 }
+
+
+def required_term(query: Any, field: str) -> str | None:
+    """The one keyword value `query` requires of `field` (a `term` on it in the `filter` or `must` of its
+    top `bool`), or None: no document without that value can match. Never raises (the query is parsed,
+    and refused if malformed, by `compile_query`)."""
+    body = query.get("bool") if isinstance(query, dict) and len(query) == 1 else None
+    if not isinstance(body, dict):
+        return None
+    for kind in ("filter", "must"):
+        clauses = body.get(kind)
+        for clause in clauses if isinstance(clauses, list) else [clauses]:
+            term = clause.get("term") if isinstance(clause, dict) and len(clause) == 1 else None
+            if not isinstance(term, dict) or set(term) != {field}:
+                continue
+            value = term[field]
+            if isinstance(value, dict):
+                if set(value) - {"value", "boost", "_name"}:
+                    continue  # case_insensitive, or something the parser refuses
+                value = value.get("value")
+            if isinstance(value, str):
+                return value
+    return None
 
 
 def is_scoring(query: Any) -> bool:

@@ -13,7 +13,9 @@ answers them as a `search_phase_execution_exception` ("all shards failed") with 
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from .errors import EsError, parsing, shard_failure
@@ -142,7 +144,8 @@ def run_search(body: dict[str, Any], documents: list[Stored], first_index: str) 
             limit = _order_key(after, sort)
             keyed = [pair for pair in keyed if _order_key(pair[0], sort) > limit]
     page = keyed[start : start + size]
-    hits = [_hit(doc, values_, body.get("_source", True), scored, bool(sort)) for values_, doc in page]
+    shown = source_filter(body.get("_source", True))
+    hits = [_hit(doc, values_, shown, scored, bool(sort)) for values_, doc in page]
     result: dict[str, Any] = {}
     total = _total(body.get("track_total_hits", DEFAULT_TRACK_TOTAL_HITS), len(matched))
     if total is not None:
@@ -257,9 +260,12 @@ def _total(track: Any, count: int) -> dict[str, Any] | None:
     return {"value": count, "relation": "eq"} if count <= limit else {"value": limit, "relation": "gte"}
 
 
-def _hit(doc: Stored, sort_row: list[Any], source: Any, scored: bool, sorted_: bool) -> dict[str, Any]:
+Shown = Callable[[dict[str, Any]], dict[str, Any] | None]  # a document's `_source` as a hit shows it
+
+
+def _hit(doc: Stored, sort_row: list[Any], shown: Shown, scored: bool, sorted_: bool) -> dict[str, Any]:
     hit: dict[str, Any] = {"_index": doc.index, "_id": doc.id, "_score": None if sorted_ else (1.0 if scored else 0.0)}
-    filtered = filter_source(doc.source, source)
+    filtered = shown(doc.source)
     if filtered is not None:
         hit["_source"] = filtered
     if sorted_:
@@ -269,10 +275,15 @@ def _hit(doc: Stored, sort_row: list[Any], source: Any, scored: bool, sorted_: b
 
 def filter_source(source: dict[str, Any], spec: Any) -> dict[str, Any] | None:
     """`_source`: true/false, a pattern or list of patterns (includes), or {includes, excludes}."""
+    return source_filter(spec)(source)
+
+
+def source_filter(spec: Any) -> Shown:
+    """`filter_source` for one `_source` spec, parsed once for all the hits of a search."""
     if spec is True or spec is None:
-        return source
+        return lambda source: source
     if spec is False:
-        return None
+        return lambda source: None
     excludes: list[str] = []
     if isinstance(spec, str):
         includes = [spec]
@@ -283,31 +294,70 @@ def filter_source(source: dict[str, Any], spec: Any) -> dict[str, Any] | None:
         excludes = _patterns(spec.get("excludes", spec.get("exclude", [])))
     else:
         raise parsing("[_source] failed to parse field [_source]")
-    return _filter(source, "", includes, excludes)
+    wanted, unwanted = _Patterns.of(includes), _Patterns.of(excludes)
+    return lambda source: _filter(source, "", wanted, unwanted)
 
 
 def _patterns(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else [str(v) for v in value or []]
 
 
-def _filter(node: dict[str, Any], prefix: str, includes: list[str], excludes: list[str]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Patterns:
+    """`_source` patterns: exact names looked up in a set, wildcards matched one by one."""
+
+    exact: frozenset[str]
+    wildcards: tuple[str, ...]
+    decided: dict[str, bool] = dataclass_field(default_factory=dict, compare=False)  # path -> included (paths repeat)
+
+    @classmethod
+    def of(cls, patterns: list[str]) -> _Patterns:
+        wild = tuple(p for p in patterns if any(c in p for c in "*?["))
+        return cls(frozenset(p for p in patterns if p not in wild), wild)
+
+    @property
+    def none(self) -> bool:
+        return not (self.exact or self.wildcards)
+
+    def match(self, path: str) -> bool:
+        return path in self.exact or any(fnmatch.fnmatchcase(path, p) for p in self.wildcards)
+
+    def include(self, path: str) -> bool:
+        """A pattern names the path itself or an object above it ("kibana.alert" takes "kibana.alert.uuid")."""
+        known = self.decided.get(path)
+        if known is None:
+            known = self.decided[path] = self._include(path)
+        return known
+
+    def _include(self, path: str) -> bool:
+        if self.match(path):
+            return True
+        if self.exact:
+            dot = path.find(".")
+            while dot != -1:
+                if path[:dot] in self.exact:
+                    return True
+                dot = path.find(".", dot + 1)
+        return any(path.startswith(p + ".") for p in self.wildcards)
+
+
+_NONE = _Patterns(frozenset(), ())
+
+
+def _filter(node: dict[str, Any], prefix: str, includes: _Patterns, excludes: _Patterns) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    every, keep_all = includes.none, excludes.none
     for key, value in node.items():
-        path = f"{prefix}{key}"
-        if any(fnmatch.fnmatchcase(path, p) for p in excludes):
+        path = prefix + key if prefix else key
+        if not keep_all and excludes.match(path):
             continue
         if isinstance(value, dict):
-            if not includes or _included(path, includes):
-                out[key] = _filter(value, path + ".", [], excludes) if excludes else value
+            if every or includes.include(path):
+                out[key] = value if keep_all else _filter(value, path + ".", _NONE, excludes)
                 continue
             inner = _filter(value, path + ".", includes, excludes)
             if inner:
                 out[key] = inner
-        elif not includes or _included(path, includes):
+        elif every or includes.include(path):
             out[key] = value
     return out
-
-
-def _included(path: str, includes: list[str]) -> bool:
-    """A pattern names the path itself or an object above it ("kibana.alert" takes "kibana.alert.uuid")."""
-    return any(fnmatch.fnmatchcase(path, p) or path.startswith(p + ".") for p in includes)

@@ -22,8 +22,9 @@ from devkit.faults import Faults, retry_after_header
 from devkit.served import ServedFake
 
 from . import errors
-from .alerts import AlertDoc
+from .alerts import AlertDoc, alias_for, backing_index
 from .errors import EsError
+from .query import required_term
 from .search import Stored, merge_params, run_search
 from .writes import AlertWrites
 
@@ -245,9 +246,9 @@ class FakeElasticsearch(AlertWrites, ServedFake):
     def _indices(self) -> dict[str, tuple[str, bool]]:
         """Every concrete index and alias name -> (backing index, hidden)."""
         names: dict[str, tuple[str, bool]] = {}
-        for alert in self.alerts.values():
-            names[alert.alias] = (alert.index, True)
-            names[alert.index] = (alert.index, True)
+        for rule_type_id, space in {(alert.rule_type_id, alert.space) for alert in self.alerts.values()}:
+            alias = alias_for(rule_type_id, space)
+            names[alias] = names[backing_index(alias)] = (backing_index(alias), True)
         for name in self.documents:
             names[name] = (name, name.startswith("."))
         return names
@@ -293,14 +294,25 @@ class FakeElasticsearch(AlertWrites, ServedFake):
         if self.alerts_read == "none":
             raise errors.search_denied(self._who(who), expression)
         indices = self._resolve(expression, params, who)
+        merged = merge_params(body, params)
+        # A query that requires one space (a `term` in its top `bool`'s filter or must) cannot match an
+        # alert of another: those are left out before their documents are rendered (speed, same hits).
+        space = required_term(merged.get("query"), "kibana.space_ids")
+        where: dict[tuple[str, str], str] = {}  # (rule type, space) -> backing index
         documents: list[Stored] = []
         for alert in self.alerts.values():
-            if alert.index in indices:
-                documents.append(Stored(alert.index, alert.uuid, alert.source()))
+            if space is not None and alert.space != space and "kibana.space_ids" not in alert.extra:
+                continue
+            kind = (alert.rule_type_id, alert.space)
+            index = where.get(kind)
+            if index is None:
+                index = where[kind] = alert.index
+            if index in indices:
+                documents.append(Stored(index, alert.uuid, alert.source()))
         for name, docs in self.documents.items():
             if name in indices:
                 documents.extend(Stored(name, doc_id, source) for doc_id, source in docs.items())
-        hits = run_search(merge_params(body, params), documents, indices[0] if indices else "")
+        hits = run_search(merged, documents, indices[0] if indices else "")
         shards = len(indices)
         return {
             "took": 1,

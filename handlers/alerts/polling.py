@@ -2,7 +2,7 @@
 
 Every ALERTS_POLL_INTERVAL seconds, for each space that has alert subscriptions:
 
-- one replica claims the space for this tick (`claim_key`, one key per space and tick slot), so
+- one replica claims the space for this tick (`claim_keys`, one key per space and tick slot), so
   the replicas share the work instead of repeating it;
 - it makes one search for all the space's subscriptions together (the union of their rules, tags
   or "everything"), of the documents new to it (`bot.alerts_index.positions`: per rule, those
@@ -19,10 +19,16 @@ Every ALERTS_POLL_INTERVAL seconds, for each space that has alert subscriptions:
   after a restart, or on another replica, reading starts from it (less the longest rule run).
 
 What is read again is recognised (this replica remembers the state it last handed on for each
-alert) or, after a restart, found a duplicate by the store. A document the bot cannot show as it is
-is shown clipped, or skipped, and reported once per cause and hour (handlers.alerts.alert_documents);
-one the store keeps refusing is skipped after GIVE_UP_AFTER tries while the store answers: no
-document stops the alerts after it.
+alert) or, after a restart, found a duplicate by the store. Most documents a tick reads are alerts
+written again unchanged by their rule's next run: each is compared by its uuid and what a message
+shows of it (`AlertDocument.quick`, straight from the `_source`) before anything else, and only a
+document that differs is read into a model, matched to its channels (`SubscribedChannels`) and
+handed on. The store is asked a bounded number of times a tick, not per space: one transaction
+claims the spaces, one read gives their watermarks, one transaction moves them on.
+
+A document the bot cannot show as it is is shown clipped, or skipped, and reported once per cause
+and hour (handlers.alerts.alert_documents); one the store keeps refusing is skipped after
+GIVE_UP_AFTER tries while the store answers: no document stops the alerts after it.
 
 When Elasticsearch cannot be reached or refuses (401/403), the space's channels are told once, in a
 sentence saying what to do; polling that space backs off (doubling up to MAX_BACKOFF) and, once it
@@ -32,10 +38,9 @@ works again, the channels are told so and reading resumes where it stopped: noth
 from __future__ import annotations
 
 import asyncio
-import heapq
 import logging
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -46,22 +51,24 @@ from slack_sdk.errors import SlackApiError
 from bot import aio
 from bot.alerts_index import (
     AlertChange,
-    AlertChanges,
     AlertCursor,
+    AlertDocument,
+    AlertDocuments,
     AlertsIndexError,
-    Interest,
+    Shown,
     SpaceReading,
     UnreadableAlert,
     client_from_settings,
-    search_alert_changes,
+    search_alert_documents,
 )
 from bot.alerts_index.positions import SEARCHABLE_WITHIN, Pass, millis
 from bot.failure_log import FailureLog
 from bot.services import Services
-from bot.store import AlertSubscription
+from bot.store import AlertPollState, AlertSubscription
 from bot.store.alert_groups import Recorded
 from handlers.alerts.alert_documents import Reported, cause_of, delivery_of
 from handlers.alerts.poll_problems import problem_kind, problem_text
+from handlers.alerts.subscribed_channels import SubscribedChannels, interest_of
 from handlers.alerts.webhook import AlertDelivery
 from handlers.shared.replies import Replies
 
@@ -104,26 +111,6 @@ class SpacePoll:
     unshown: int = 0  # alert documents that could not be shown (reported, never blocking)
 
 
-def matches(subscription: AlertSubscription, change: AlertChange) -> bool:
-    if subscription.kind == "all":
-        return True
-    if subscription.kind == "rule":
-        return change.rule_uuid == subscription.value
-    return subscription.value in change.rule_tags
-
-
-def interest_of(subscriptions: Iterable[AlertSubscription]) -> Interest:
-    interest = Interest()
-    for s in subscriptions:
-        if s.kind == "all":
-            interest = interest | Interest.of(everything=True)
-        elif s.kind == "rule":
-            interest = interest | Interest.of(rule_ids=[s.value])
-        else:
-            interest = interest | Interest.of(tags=[s.value])
-    return interest
-
-
 class AlertPoller:
     """The poller of one replica; `tick(now)` is one round (tests and benchmarks call it directly)."""
 
@@ -151,7 +138,7 @@ class AlertPoller:
         self.paused = False  # True: the background loop does not tick (tests drive `tick` themselves)
         self._es = es
         self._own_es = es is None
-        self._handed: OrderedDict[tuple[str, str], tuple[object, ...]] = OrderedDict()
+        self._handed: OrderedDict[tuple[str, str], Shown] = OrderedDict()  # (space, alert uuid) -> shown last
         self.readings: dict[str, SpaceReading] = {}  # where this replica reads each space from
         self._strikes: dict[tuple[str, str], int] = {}  # (space, alert uuid) -> ticks in a row the store refused it
         self._reported = Reported()
@@ -197,33 +184,58 @@ class AlertPoller:
 
     # ---- one tick -----------------------------------------------------------------------
     async def tick(self, now: datetime | None = None) -> dict[str, SpacePoll]:
-        """Poll every space with subscriptions once (those this replica claims for the tick at `now`)."""
+        """Poll every space with subscriptions once (those this replica claims for the tick at `now`).
+
+        The store is asked a bounded number of times a tick, whatever the number of spaces: one
+        transaction claims the spaces (and forgets this replica's claims of the tick before), one read
+        gives their positions, one transaction moves the watermarks of the spaces read."""
         now = now or datetime.now(UTC)
+        store = self.services.store
         async with self._turn:  # a slow tick is never overlapped by the next one on this replica
-            subscriptions = await self.services.store.list_alert_subscriptions()
+            subscriptions = await store.list_alert_subscriptions()
             spaces: dict[str, list[AlertSubscription]] = {}
             for subscription in subscriptions:
                 spaces.setdefault(subscription.space, []).append(subscription)
             for gone in set(self.readings) - set(spaces):
                 del self.readings[gone]  # a space without subscriptions starts afresh if it gets some again
-            polls = await asyncio.gather(*(self._space(space, subs, now) for space, subs in sorted(spaces.items())))
-        return {poll.space: poll for poll in polls}
+            polls = {space: SpacePoll(space) for space in sorted(spaces)}
+            due = []
+            for space, poll in polls.items():
+                retry_at = self._retry_at.get(space)
+                if retry_at is not None and now < retry_at:
+                    poll.skipped = "backing off"
+                else:
+                    due.append(space)
+            slot = int(now.timestamp() // self.interval)
+            ttl = timedelta(seconds=max(600.0, self.interval * 10))
+            # The tick before's claims are forgotten: one or two rows per space, not one a tick.
+            keys: dict[str, str | None] = {f"{space}@{slot}": f"{space}@{slot - 1}" for space in due}
+            won = await store.claim_keys(CLAIMS, keys, owner=self.services.replica, ttl=ttl) if due else set()
+            for space in due:
+                if f"{space}@{slot}" not in won:
+                    polls[space].skipped = "claimed elsewhere"
+            claimed = [space for space in due if f"{space}@{slot}" in won]
+            states = {state.space: state for state in await store.alert_poll_states()} if claimed else {}
+            done = await asyncio.gather(
+                *(self._space(polls[space], spaces[space], states.get(space), now) for space in claimed),
+                return_exceptions=True,
+            )
+            moved = {
+                space: (newest, "") for space, newest in zip(claimed, done, strict=True) if isinstance(newest, int)
+            }
+            await store.advance_alert_cursors(moved)
+            for failed in done:
+                if isinstance(failed, BaseException):
+                    raise failed  # a store hiccup: the tick fails (logged), the spaces read are kept
+        return polls
 
-    async def _space(self, space: str, subscriptions: list[AlertSubscription], now: datetime) -> SpacePoll:
-        poll = SpacePoll(space)
-        retry_at = self._retry_at.get(space)
-        if retry_at is not None and now < retry_at:
-            poll.skipped = "backing off"
-            return poll
-        slot = int(now.timestamp() // self.interval)
-        ttl = timedelta(seconds=max(600.0, self.interval * 10))
-        store = self.services.store
-        if not await store.claim_key(CLAIMS, f"{space}@{slot}", owner=self.services.replica, ttl=ttl):
-            poll.skipped = "claimed elsewhere"
-            return poll
-        await store.release_key(CLAIMS, f"{space}@{slot - 1}")  # keeps one or two rows per space, not one a tick
+    async def _space(
+        self, poll: SpacePoll, subscriptions: list[AlertSubscription], state: AlertPollState | None, now: datetime
+    ) -> int | None:
+        """Read one space this replica claimed; returns its new watermark, or None when it stays."""
+        space = poll.space
         poll.polled = True
-        state = await store.alert_poll_state(space)
+        store = self.services.store
         floor = millis(min(s.created_at for s in subscriptions) - self.overlap)  # nothing from before subscribing
         if state is None or state.cursor_ms is None:
             state = await store.start_alert_cursor(space, cursor_ms=floor, cursor_uuid="")
@@ -237,24 +249,22 @@ class AlertPoller:
             poll.searches = 1
             poll.problem = problem_kind(error)
             await self._failed(space, subscriptions, error, now)
-            return poll
+            return None
         self.searches += found.searches
-        poll.searches, poll.changes, poll.incomplete = found.searches, len(found.changes), not found.complete
+        poll.searches, poll.changes, poll.incomplete = found.searches, len(found.documents), not found.complete
         self._failures.pop(space, None)
         self._retry_at.pop(space, None)
         if state.problem is not None:
             await self._works_again(space, subscriptions)
-        newest = await self._hand_on(space, subscriptions, found, poll, reading, current)
+        newest = await self._hand_on(space, SubscribedChannels(subscriptions), found, poll, reading, current)
         if not poll.incomplete:
             reading.done(now)
-        if newest > state.cursor_ms:
-            await store.advance_alert_cursor(space, cursor_ms=newest, cursor_uuid="")
-        return poll
+        return newest if newest > state.cursor_ms else None
 
-    async def _read(self, space: str, subscriptions: Sequence[AlertSubscription], current: Pass) -> AlertChanges:
+    async def _read(self, space: str, subscriptions: Sequence[AlertSubscription], current: Pass) -> AlertDocuments:
         """The next pages of the pass under way (at most `max_pages`)."""
         after = AlertCursor(timestamp_ms=current.after[0], alert_uuid=current.after[1]) if current.after else None
-        return await search_alert_changes(
+        return await search_alert_documents(
             self.es,
             space=space,
             interest=interest_of(subscriptions),
@@ -268,39 +278,53 @@ class AlertPoller:
     async def _hand_on(
         self,
         space: str,
-        subscriptions: Sequence[AlertSubscription],
-        found: AlertChanges,
+        channels: SubscribedChannels,
+        found: AlertDocuments,
         poll: SpacePoll,
         reading: SpaceReading,
         current: Pass,
     ) -> int:
         """Record each changed alert for each channel it matches, in the order read; returns the newest
         `@timestamp` gone through. A failure to record stops there (the pass resumes from it next tick),
-        unless the store keeps refusing that one alert while it answers: then it is skipped, reported."""
-        newest = 0
-        documents: Iterable[AlertChange | UnreadableAlert] = heapq.merge(
-            found.changes, found.unreadable, key=lambda d: (d.cursor.timestamp_ms, d.cursor.alert_uuid)
-        )
-        for document in documents:
-            rule = document.rule_uuid
-            if isinstance(document, UnreadableAlert):
+        unless the store keeps refusing that one alert while it answers: then it is skipped, reported.
+
+        A document whose `quick()` (uuid, rule, what a message shows) is what was handed on last for
+        that alert is gone through without being read into a model: most documents of a rule run are
+        the alert written again unchanged."""
+        handed = self._handed
+        runs: dict[str, int] = {}  # rule -> the newest run of it gone through (documents come oldest first)
+        last: AlertDocument | None = None
+        for document in found.documents:
+            quick = document.quick()  # (alert uuid, rule uuid, what a message shows) or None
+            if quick is not None and handed.get((space, quick[0])) == quick:
+                runs[quick[1]] = document.timestamp_ms
+                last = document
+                continue
+            change = document.change()
+            if isinstance(change, UnreadableAlert):
                 poll.unshown += 1
-                self._reported(space, document.cause, f"skipped alert document {document.id} in {document.index}")
-            elif not await self._change(space, subscriptions, document, poll):
-                poll.incomplete = True
-                break
-            if rule is not None:
-                reading.read(rule, document.cursor.timestamp_ms)
-            newest = max(newest, document.cursor.timestamp_ms)
-            current.after = (document.cursor.timestamp_ms, document.cursor.alert_uuid)
-        return newest
+                self._reported(space, change.cause, f"skipped alert document {change.id} in {change.index}")
+                rule_read = change.rule_uuid
+            else:
+                if not await self._change(space, channels, change, poll, quick or change.shown):
+                    poll.incomplete = True
+                    break
+                rule_read = change.rule_uuid
+            if rule_read is not None:
+                runs[rule_read] = document.timestamp_ms
+            last = document
+        for rule, started_ms in runs.items():
+            reading.read(rule, started_ms)
+        if last is None:
+            return 0
+        current.after = (last.timestamp_ms, last.alert_uuid)
+        return last.timestamp_ms
 
     async def _change(
-        self, space: str, subscriptions: Sequence[AlertSubscription], change: AlertChange, poll: SpacePoll
+        self, space: str, channels: SubscribedChannels, change: AlertChange, poll: SpacePoll, shown: Shown
     ) -> bool:
-        """Hand one alert document on (unless it is what was handed on last); False: try again next tick."""
+        """Hand one alert document on (unless `shown` is what was handed on last); False: try again next tick."""
         remembered = (space, change.alert_uuid)
-        shown = change.shown
         if self._handed.get(remembered) == shown:
             return True
         try:
@@ -313,8 +337,8 @@ class AlertPoller:
         for cause in clipped:
             self._reported(space, cause, f"alert {change.alert_uuid} of rule {change.rule_uuid} shown clipped")
         poll.clipped += bool(clipped)
-        channels = list(dict.fromkeys(s.channel for s in subscriptions if matches(s, change)))
-        if channels and not await self._deliver(delivery, channels, poll):
+        to = channels.of(change)
+        if to and not await self._deliver(delivery, to, poll):
             strikes = self._strikes.get(remembered, 0) + 1
             if strikes < GIVE_UP_AFTER or not await self.services.store.ping():
                 self._strikes[remembered] = strikes
@@ -344,7 +368,7 @@ class AlertPoller:
             poll.outcomes[recorded.outcome] = poll.outcomes.get(recorded.outcome, 0) + 1
         return True
 
-    def _remember(self, key: tuple[str, str], state: tuple[object, ...]) -> None:
+    def _remember(self, key: tuple[str, str], state: Shown) -> None:
         self._handed[key] = state
         self._handed.move_to_end(key)
         while len(self._handed) > REMEMBERED_ALERTS:

@@ -476,6 +476,59 @@ async def test_default_size_total_hits_and_source_filtering(es: AsyncElasticsear
     assert "_source" not in none.body["hits"]["hits"][0]
 
 
+async def test_source_patterns_exact_wildcard_object_and_excludes(
+    es: AsyncElasticsearch, fake_es: FakeElasticsearch
+) -> None:
+    seed(fake_es, 2)
+    hits = (await es.search(index=".alerts-*", source=["kibana.alert.rule.*", "@timestamp"])).body["hits"]["hits"]
+    keys = set(hits[0]["_source"])
+    assert "@timestamp" in keys and "kibana.alert.rule.uuid" in keys and "kibana.alert.rule.tags" in keys
+    assert "kibana.alert.uuid" not in keys and "event.action" not in keys
+    filtered = await es.search(
+        index=".alerts-*", source={"includes": ["kibana.alert.*"], "excludes": ["kibana.alert.rule.*"]}
+    )
+    keys = set(filtered.body["hits"]["hits"][1]["_source"])  # the second hit: the decisions hold for every hit
+    assert "kibana.alert.uuid" in keys and "kibana.alert.status" in keys
+    assert not any(k.startswith("kibana.alert.rule.") for k in keys) and "@timestamp" not in keys
+    fake_es.alerts[next(iter(fake_es.alerts))].extra["kibana"] = {"alert": {"flapping_history": [True]}}
+    nested = await es.search(index=".alerts-*", source=["kibana.alert.flapping_history"], sort=SORT, size=1)
+    assert nested.body["hits"]["hits"][0]["_source"] == {"kibana": {"alert": {"flapping_history": [True]}}}
+
+
+async def test_a_search_of_one_space_sees_every_change_of_its_documents(
+    es: AsyncElasticsearch, fake_es: FakeElasticsearch
+) -> None:
+    """The fake leaves other spaces out before it renders documents, and keeps each rendering until the
+    alert changes: what a search returns is still every change, whichever way it was made."""
+    fake_es.add_alert(rule_id="r1", instance_id="a", space="ops", at=T0)
+    fake_es.add_alert(rule_id="r1", instance_id="b", space="default", at=T0)
+    moved = fake_es.add_alert(rule_id="r1", instance_id="c", space="default", at=T0 + timedelta(seconds=1))
+    fake_es.alerts[moved["kibana.alert.uuid"]].extra["kibana.space_ids"] = ["ops"]  # the stored field is what counts
+    in_ops = {"bool": {"filter": [{"term": {"kibana.space_ids": "ops"}}]}}
+    assert await ids(es, in_ops) == ["a", "c"]
+    assert await ids(es, {"bool": {"filter": [{"term": {"kibana.space_ids": {"value": "ops"}}}]}}) == ["a", "c"]
+    alert = fake_es.alerts[fake_es.alert("r1", "a", space="ops")["kibana.alert.uuid"]]
+    alert.reason = "changed in place"  # a field set directly, after the document was rendered
+    alert.tags.append("late")  # a list changed in place
+    source = (await es.search(index=".alerts-*", query=in_ops, sort=SORT, size=1)).body["hits"]["hits"][0]["_source"]
+    assert source["kibana.alert.reason"] == "changed in place" and source["kibana.alert.rule.tags"] == ["late"]
+
+
+def test_required_term_names_only_a_term_every_match_must_have() -> None:
+    from devkit.fake_elasticsearch.query import required_term
+
+    field = "kibana.space_ids"
+    assert required_term({"bool": {"filter": [{"term": {field: "ops"}}]}}, field) == "ops"
+    assert required_term({"bool": {"must": {"term": {field: {"value": "ops"}}}}}, field) == "ops"
+    assert required_term({"bool": {"should": [{"term": {field: "ops"}}]}}, field) is None
+    assert required_term({"bool": {"must_not": [{"term": {field: "ops"}}]}}, field) is None
+    insensitive = {"term": {field: {"value": "ops", "case_insensitive": True}}}
+    assert required_term({"bool": {"filter": [insensitive]}}, field) is None
+    assert required_term({"bool": {"filter": [{"terms": {field: ["ops"]}}]}}, field) is None
+    assert required_term({"term": {field: "ops"}}, field) is None  # not a bool: no shortcut taken, still correct
+    assert required_term(None, field) is None
+
+
 # ------------------------------------------------------------------------ faults and records
 async def test_faults_latency_status_and_drop(fake_es: FakeElasticsearch) -> None:
     async with AsyncElasticsearch(fake_es.url, api_key=fake_es.api_key, max_retries=0, request_timeout=2) as client:

@@ -40,6 +40,17 @@ async def test_the_cursor_only_moves_forward_and_a_space_without_subscriptions_f
     assert await store.alert_poll_state("ops") is None
 
 
+async def test_the_cursors_of_many_spaces_move_forward_in_one_go(store: Store) -> None:
+    for space in ("a", "b", "c"):
+        await store.start_alert_cursor(space, cursor_ms=1000, cursor_uuid="m")
+    await store.advance_alert_cursors({"a": (2000, ""), "b": (1000, "a"), "c": (1000, "z"), "unknown": (5, "")})
+    states = {s.space: (s.cursor_ms, s.cursor_uuid) for s in await store.alert_poll_states()}
+    assert states == {"a": (2000, ""), "b": (1000, "m"), "c": (1000, "z")}  # b was behind: kept; none created
+    await store.advance_alert_cursors({"a": (1500, "")})  # never backwards
+    await store.advance_alert_cursors({})
+    assert {s.space: s.cursor_ms for s in await store.alert_poll_states()}["a"] == 2000
+
+
 async def test_a_problem_is_told_once_across_callers_and_cleared_once(store: Store) -> None:
     told = await asyncio.gather(*(store.set_alert_problem("ops", "forbidden", "no read") for _ in range(4)))
     assert sorted(told) == [False, False, False, True]

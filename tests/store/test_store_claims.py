@@ -65,6 +65,30 @@ async def test_twenty_replicas_take_over_an_expired_key_exactly_once(replicas: l
     assert results.count(True) == 1
 
 
+async def test_claim_keys_wins_the_keys_no_one_holds_and_forgets_the_ones_they_replace(
+    store: Store, clock: Clock
+) -> None:
+    minute = timedelta(minutes=1)
+    assert await store.claim_key("poll", "b@1", owner="other", ttl=minute)
+    won = await store.claim_keys("poll", {"a@1": "a@0", "b@1": "b@0", "c@1": None}, owner="me", ttl=minute)
+    assert won == {"a@1", "c@1"}
+    assert await store.claim_keys("poll", {}, owner="me") == set()
+    assert await store.claim_keys("poll", {"a@1": None}, owner="other", ttl=minute) == set()  # held
+    # The next round's keys won: the keys they replace are forgotten in the same transaction.
+    assert await store.claim_keys("poll", {"a@2": "a@1", "b@2": "b@1"}, owner="me", ttl=minute) == {"a@2", "b@2"}
+    assert await store.claim_key("poll", "a@1", ttl=minute) and await store.claim_key("poll", "b@1", ttl=minute)
+    assert await store.claim_keys("poll", {"c@1": None}, owner="other", ttl=minute) == set()
+    clock.advance(minute)  # expired: taken over by exactly the next caller
+    assert await store.claim_keys("poll", {"c@1": None, "d@1": None}, owner="other", ttl=minute) == {"c@1", "d@1"}
+    assert await store.claim_keys("poll", {"c@1": None}, owner="me", ttl=minute) == set()
+
+
+async def test_twenty_replicas_claim_the_same_keys_and_each_key_is_won_once(replicas: list[Store]) -> None:
+    keys = {f"space-{n}@7": f"space-{n}@6" for n in range(10)}
+    won = await asyncio.gather(*(replica.claim_keys("poll", keys, owner=f"r{i}") for i, replica in enumerate(replicas)))
+    assert sorted(key for keys_won in won for key in keys_won) == sorted(keys)
+
+
 async def test_claim_runs_once_per_subscription_and_fire_time(store: Store) -> None:
     assert await store.claim_runs([1], FIRE, replica="a") == {1}
     assert await store.claim_runs([1], FIRE, replica="b") == set()
