@@ -280,3 +280,18 @@ async def test_alerts_from_before_grouping_are_pruned_once_recovered(store_url: 
     # the firing one is still known: its recovery is that alert's, not a new one
     recovery = replace(alert(2, rule="r-old"), alert_id="host-2", alert_uuid="u-old-2", recovered=True)
     assert (await store.record_alert(recovery, channel="C1")).outcome == "recovered"
+
+
+async def test_a_publisher_keeps_its_leases_by_renewing_them_and_a_dead_ones_run_out(store: Store) -> None:
+    """A replica renews the leases of the groups it works on (however long Slack makes it wait); one that
+    died stops renewing, and its groups are another replica's once the lease runs out."""
+    first = await store.record_alert(alert(1), channel="C1")
+    second = await store.record_alert(alert(1, rule="r-2"), channel="C1")
+    assert await store.lease_alert_group(first.group_id, owner="alive", lease=timedelta(seconds=-1))
+    assert await store.lease_alert_group(second.group_id, owner="dead", lease=timedelta(seconds=-1))
+    assert await store.renew_alert_group_leases([first.group_id, second.group_id], owner="alive") == 1
+    assert await store.renew_alert_group_leases([], owner="alive") == 0
+    assert not await store.lease_alert_group(first.group_id, owner="other")  # renewed: still the live one's
+    assert await store.due_alert_groups() == [second.group_id]  # the dead one's lease ran out
+    assert await store.lease_alert_group(second.group_id, owner="other")
+    assert await store.renew_alert_group_leases([second.group_id], owner="dead") == 0  # too late: taken over
