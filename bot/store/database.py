@@ -31,6 +31,9 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 # their replicas and ours take turns too.
 _SCHEMA_LOCK = 0x6B63_6F70  # "kcop"
 _WRITE = "kibana_chatops_write"
+# Write transactions one process runs at once on PostgreSQL: within the pool's 15 connections, the rest
+# for reads (see Database.__init__).
+POSTGRESQL_WRITERS = 8
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -108,7 +111,13 @@ class Database:
         # pooled connection), keeps writes flowing under load: without it, a burst of a few
         # hundred audit entries ran into "database is locked" and pool timeouts. Other processes
         # on the same file still wait on the busy timeout.
-        self._write_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        # PostgreSQL takes many writers at once, but each holds one of the pool's connections (5 + 10 by
+        # default) for its transaction: a storm of webhook deliveries took them all, reads (the publisher,
+        # the deliveries waiting for Slack) then waited out the pool's 30 s timeout, and failed. So this
+        # process's writers queue here too, leaving the rest of the pool to reads.
+        self._write_turn: asyncio.Lock | asyncio.Semaphore | None = (
+            asyncio.Lock() if engine.dialect.name == "sqlite" else asyncio.Semaphore(POSTGRESQL_WRITERS)
+        )
 
     @property
     def dialect(self) -> str:

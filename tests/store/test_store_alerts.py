@@ -295,3 +295,28 @@ async def test_a_publisher_keeps_its_leases_by_renewing_them_and_a_dead_ones_run
     assert await store.due_alert_groups() == [second.group_id]  # the dead one's lease ran out
     assert await store.lease_alert_group(second.group_id, owner="other")
     assert await store.renew_alert_group_leases([second.group_id], owner="dead") == 0  # too late: taken over
+
+
+async def test_a_storm_of_writers_waiting_on_postgresql_leaves_connections_for_reads(
+    store: Store, store_url: str
+) -> None:
+    """Writers queue in the process (at most POSTGRESQL_WRITERS at once), so that a storm of deliveries held
+    up in the database (here: by another replica's lock on their group) cannot take every connection of the
+    pool, and a read (the publisher, a delivery waiting for Slack) still gets one at once."""
+    if store.dialect != "postgresql":
+        return  # SQLite: one writer at a time already (test_bench_load_fixes)
+    first = await store.record_alert(alert(0), channel="C1")
+    other = make_engine(store_url)  # another replica, holding the group's row
+    try:
+        async with other.connect() as conn, conn.begin():
+            await conn.execute(text("SELECT id FROM alert_groups WHERE id = :id FOR UPDATE"), {"id": first.group_id})
+            storm = [asyncio.create_task(store.record_alert(alert(n), channel="C1")) for n in range(1, 31)]
+            await asyncio.sleep(0.5)  # every writer that got a connection is now waiting on the lock
+            group = await asyncio.wait_for(store.alert_group(first.group_id), timeout=20)  # not the pool's 30 s
+            assert group is not None and group.version == 1
+            assert not any(task.done() for task in storm)  # …while the storm still waits
+        recorded = await asyncio.gather(*storm)
+    finally:
+        await other.dispose()
+    assert {r.group_id for r in recorded} == {first.group_id}
+    assert (await store.alert_group(first.group_id)).version == 31  # type: ignore[union-attr]
