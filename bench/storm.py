@@ -6,11 +6,11 @@ run as `python -m bot serve` runs them (a process each) on one database: Postgre
 BENCH_DATABASE_URL (or TEST_DATABASE_URL) names one, in a schema of its own; else a SQLite file, which
 is said in one line. The fake Kibana and the fake Slack, with Slack's rate limits enforced
 (devkit/fake_slack/rate_limits.py), run in another process. This process is Kibana's Webhook connector
-behind a load balancer: deliveries go to the replicas in turn (a connection refused goes to the next
-one at once, as a load balancer's failover does); a delivery answered 5xx (or not answered) is retried
-like the connector's action task (a few attempts with a doubling backoff), on the next replica; 4xx is
-not retried. `storm_kill` (bench/storm_kill.py) is the same storm with one replica killed (SIGKILL)
-in the middle of it.
+behind a load balancer: deliveries go to the replicas in turn, over at most CONNECTIONS_PER_REPLICA
+connections to each (a connection refused goes to the next one at once, as a load balancer's failover
+does); a delivery answered 5xx (or not answered) is retried like the connector's action task (a few
+attempts with a doubling backoff), on the next replica; 4xx is not retried. `storm_kill`
+(bench/storm_kill.py) is the same storm with one replica killed (SIGKILL) in the middle of it.
 
 What it reports: top-level messages per channel (and per rule), Slack calls by method, the 429s
 Slack sent, calls made before a Retry-After had passed, the busiest minute of each Slack method as
@@ -45,6 +45,9 @@ MAX_MESSAGES_PER_RULE = 2
 FINAL_WITHIN = 15.0  # seconds after the last delivery
 POLL_SECONDS = 0.25
 SEED = 15  # issue 15
+# What the load balancer keeps open to each replica at most: under the bot's HTTP_MAX_CONNECTIONS (200),
+# past which uvicorn answers 503 to every request, idle keep-alive connections counted.
+CONNECTIONS_PER_REPLICA = 150
 
 
 @dataclass(frozen=True)
@@ -212,7 +215,8 @@ async def run(size: Size, *, kill_after: float | None = None, name: str = "storm
                         await spawn_bot(fake, Path(tmp) / f"bot{n}", name=f"{name}-bot{n}", database_url=database_url)
                     )
                 balancer = Balancer([f"{bot.ready['url']}/kibana/alerts" for bot in bots])
-                async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=400)) as session:
+                connector = aiohttp.TCPConnector(limit=0, limit_per_host=CONNECTIONS_PER_REPLICA)
+                async with aiohttp.ClientSession(connector=connector) as session:
                     kill = asyncio.create_task(_kill_later(bots[0], killed)) if killed is not None else None
                     fired = await wave(session, balancer, alerts, "active", size.storm_seconds, size)
                     recovered = await wave(session, balancer, alerts, "recovered", size.storm_recovery_seconds, size)
