@@ -48,6 +48,7 @@ SEED = 15  # issue 15
 # What the load balancer keeps open to each replica at most: under the bot's HTTP_MAX_CONNECTIONS (200),
 # past which uvicorn answers 503 to every request, idle keep-alive connections counted.
 CONNECTIONS_PER_REPLICA = 150
+RESPONSE_TIMEOUT = 60.0  # seconds Kibana's connector waits for an answer (xpack.actions.responseTimeout)
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ async def _post(session: aiohttp.ClientSession, balancer: Balancer, delivery: De
                 balancer.urls[replica],
                 json=body,
                 headers={"Authorization": f"Bearer {WEBHOOK_TOKEN}"},
-                timeout=aiohttp.ClientTimeout(total=30),
+                timeout=aiohttp.ClientTimeout(total=RESPONSE_TIMEOUT),
             ) as response:
                 delivery.replicas.append(replica)
                 await response.read()
