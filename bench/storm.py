@@ -301,6 +301,7 @@ def _result(
         "webhook_answers_by_replica": dict(Counter(str(r) for d in deliveries for r in d.replicas)),
         "webhooks_refused": len(refused),
         "refused_by_status": dict(Counter(str(d.status) for d in refused)),
+        "refused_by_state": dict(Counter(d.state for d in refused)),  # a refused recovery leaves its message firing
         "top_level_messages_per_channel": state["top_level"],
         "most_top_level_messages_per_rule": most_per_rule,
         "rules_with_two_top_level_messages": sum(1 for n in per_rule.values() if n >= 2),
@@ -402,7 +403,8 @@ def details(name: str, figures: dict[str, Any], final_after: float | None) -> st
         ),
         (
             "webhooks refused (after retries)",
-            f"{figures['webhooks_refused']} {figures['refused_by_status'] or ''}".strip(),
+            f"{figures['webhooks_refused']} {figures['refused_by_status'] or ''} "
+            f"{figures['refused_by_state'] or ''}".strip(),
         ),
         ("webhook attempts (retries included)", str(figures["webhook_attempts"])),
     ]
