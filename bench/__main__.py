@@ -1,7 +1,7 @@
 """`python -m bench [name…] [--size tiny|full] [--json PATH]`: run the benchmarks, print the table.
 
-Names: ack, kibana, fanout, memory, startup, storm, alerts_poll (all when none is given). Exit status 0 when the
-benchmarks ran (whether or not every target was met: the table says), 1 when one failed to run.
+Names: ack, kibana, fanout, memory, startup, storm, storm_kill, alerts_poll (all when none is given). Exit
+status 0 when the benchmarks ran (whether or not every target was met: the table says), 1 when one failed to run.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from bench.report import DEFAULT_JSON, document, machine, table, write_json
 from bench.sizes import SIZES
 from bot import aio
 
-NAMES = ("ack", "kibana", "fanout", "memory", "startup", "storm", "alerts_poll")
+NAMES = ("ack", "kibana", "fanout", "memory", "startup", "storm", "storm_kill", "alerts_poll")
 
 
 async def run_all(names: list[str], size_name: str) -> tuple[list[Result], list[str]]:

@@ -117,9 +117,13 @@ async def run_fakes(latency: float, channels: int, rate_limits: bool = False) ->
             if what == "messages":
                 return {"messages": slack.channel_messages(str(command["channel"]))}
             if what == "storm_state":
-                from bench.storm import storm_state
+                from bench.storm_view import storm_state
 
                 return storm_state(slack, command)
+            if what == "slack_budgets":
+                from bench.storm_view import slack_budgets
+
+                return {"budgets": slack_budgets(slack)}
             raise ValueError(f"unknown command {what!r}")
 
         say({"kibana_url": kibana.url, "slack_api_url": slack.api_url})

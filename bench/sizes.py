@@ -36,6 +36,8 @@ class Size:
     storm_attempts: int  # Kibana's connector: attempts per delivery (5xx or no answer: retried)
     storm_retry_backoff: float  # seconds before the first retry, doubling
     storm_settle_timeout: float  # seconds after the last delivery to wait for the final state
+    storm_replicas: int  # bot processes on one database, the deliveries spread over them
+    storm_kill_after: float  # storm_kill: seconds into the storm that one replica is killed (SIGKILL)
     # alerts_poll: one alert-poller tick
     alerts_poll_alerts: int = 100_000
     alerts_poll_subscriptions: int = 500
@@ -59,14 +61,16 @@ FULL = Size(
     memory_warmup=2000,
     memory_concurrency=50,
     startup_rounds=5,
-    storm_deliveries=1000,
-    storm_rules=20,
-    storm_channels=5,
-    storm_seconds=60.0,
-    storm_recovery_seconds=10.0,
+    storm_deliveries=10_000,
+    storm_rules=100,
+    storm_channels=20,
+    storm_seconds=120.0,
+    storm_recovery_seconds=20.0,
     storm_attempts=4,
     storm_retry_backoff=2.0,
-    storm_settle_timeout=90.0,
+    storm_settle_timeout=360.0,
+    storm_replicas=2,
+    storm_kill_after=60.0,
 )
 
 TINY = Size(
@@ -92,7 +96,9 @@ TINY = Size(
     storm_recovery_seconds=0.5,
     storm_attempts=3,
     storm_retry_backoff=0.2,
-    storm_settle_timeout=20.0,
+    storm_settle_timeout=60.0,
+    storm_replicas=2,
+    storm_kill_after=1.0,
     alerts_poll_alerts=200,
     alerts_poll_subscriptions=10,
     alerts_poll_spaces=2,

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,9 @@ from bench.children import Child, running, spawn
 from bench.servers import ALERT_CHANNEL, BOT_TOKEN, KIBANA_KEY, SIGNING_SECRET, WEBHOOK_TOKEN
 
 POLL_SECONDS = 0.02
+# Where the benchmarks that run several replicas find PostgreSQL (each run gets a schema of its own, dropped
+# afterwards): BENCH_DATABASE_URL, else the tests' TEST_DATABASE_URL.
+DATABASE_ENV = ("BENCH_DATABASE_URL", "TEST_DATABASE_URL")
 
 
 @contextlib.asynccontextmanager
@@ -66,6 +72,50 @@ async def spawn_bolt(fakes: Child, name: str = "bolt", *, with_stack: bool = Fal
         fakes.ready["slack_api_url"],
         *(["--with-stack"] if with_stack else []),
     )
+
+
+@contextlib.asynccontextmanager
+async def shared_database(workdir: Path, name: str) -> AsyncIterator[tuple[str, str]]:
+    """A database several bot processes share: (DATABASE_URL, "postgresql" | "sqlite").
+
+    PostgreSQL when BENCH_DATABASE_URL (or TEST_DATABASE_URL) names one that answers, in a fresh schema
+    (`name`_<random>), dropped on leaving; else a SQLite file in `workdir`, which is said in one line."""
+    configured = next((os.environ[v] for v in DATABASE_ENV if os.environ.get(v)), "")
+    if not configured:
+        print(f"{name}: no PostgreSQL (set BENCH_DATABASE_URL): the replicas share a SQLite file", file=sys.stderr)
+        yield f"sqlite+aiosqlite:///{workdir / 'bot.db'}", "sqlite"
+        return
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    url = make_url(configured)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    schema = f"{name}_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(url)
+    try:
+        async with admin.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except (SQLAlchemyError, OSError) as error:
+        await admin.dispose()
+        why = str(getattr(error, "orig", None) or error).splitlines()[0]
+        print(
+            f"{name}: PostgreSQL at {url.render_as_string()} did not answer ({why}): the replicas share a SQLite file",
+            file=sys.stderr,
+        )
+        yield f"sqlite+aiosqlite:///{workdir / 'bot.db'}", "sqlite"
+        return
+    try:
+        yield (
+            url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False),
+            ("postgresql"),
+        )
+    finally:
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
 
 
 @contextlib.asynccontextmanager

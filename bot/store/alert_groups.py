@@ -30,7 +30,9 @@ class Recorded:
     outcome: Outcome
     group_id: int
     version: int  # Slack shows this delivery once the group's shown_version reaches it
-    first: bool  # the alert opened its group (its message is the alert's own)
+    # the alert opened its group (its message is the alert's own); worked out for a new alert and a
+    # duplicate (what the webhook's answer names), False for a change or a recovery of a recorded alert
+    first: bool
     recovered: bool  # the alert, as stored now, has recovered
 
 
@@ -201,15 +203,19 @@ class AlertGroupsMixin(Database):
                     muted=False,
                 )
                 .on_conflict_do_nothing()
+                .returning(alert_messages.c.id)
             )
-            row = (await conn.execute(select(alert_messages).where(*key, alert_messages.c.channel == channel))).one()
-            if inserted.rowcount == 0:  # recorded meanwhile, by a delivery on another replica
+            row_id = inserted.scalar()
+            if row_id is None:  # recorded meanwhile, by a delivery on another replica
+                row = (
+                    await conn.execute(select(alert_messages).where(*key, alert_messages.c.channel == channel))
+                ).one()
                 return await self._again(conn, row, d, now, debounce)
             group_id, version, first = await self._join_open_group(conn, d, channel, now)
             seqs: dict[str, Any] = {"group_id": group_id, "seq": version}
             if d.recovered:
                 seqs["recovered_seq"] = version
-            await conn.execute(update(alert_messages).where(alert_messages.c.id == row.id).values(**seqs))
+            await conn.execute(update(alert_messages).where(alert_messages.c.id == row_id).values(**seqs))
             if d.recovered:
                 await self._closing_soon(conn, group_id, now, debounce)
             outcome: Outcome = "recovered_new" if d.recovered else "new"
@@ -233,10 +239,10 @@ class AlertGroupsMixin(Database):
         if group_id is None:  # a message of the release before grouping: it becomes a group of one
             group_id = await self._adopt(conn, row, d, now)
             row = (await conn.execute(select(alert_messages).where(alert_messages.c.id == row.id))).one()
-        first = await self._opened(conn, group_id, row.id)
         shown_at = max(row.seq or 0, row.changed_seq or 0, row.recovered_seq or 0)
         recovered = row.recovered_at is not None
         if recovered or (not d.recovered and (row.action_group, row.reason or "") == (d.action_group, d.reason)):
+            first = await self._opened(conn, group_id, row.id)
             return Recorded("duplicate", group_id, shown_at, first, recovered)
         version = await self._bump(conn, group_id, now, d)
         if d.recovered:
@@ -248,7 +254,7 @@ class AlertGroupsMixin(Database):
         await conn.execute(update(alert_messages).where(alert_messages.c.id == row.id).values(**values))
         if d.recovered:
             await self._closing_soon(conn, group_id, now, debounce)
-        return Recorded(outcome, group_id, version, first, d.recovered)
+        return Recorded(outcome, group_id, version, False, d.recovered)
 
     async def _closing_soon(self, conn: AsyncConnection, group_id: int, now: datetime, debounce: timedelta) -> None:
         firing = await conn.execute(
@@ -275,6 +281,32 @@ class AlertGroupsMixin(Database):
         the rule's next episode, which starts from nothing the last one showed (a Mute all clicked
         then, for one). The closed group stays pending, so the publisher still shows its last state."""
         await self._close_if_over(conn, d, channel, now)
+        open_now = (
+            await conn.execute(
+                select(alert_groups.c.id).where(
+                    alert_groups.c.space == d.space,
+                    alert_groups.c.rule_id == d.rule_id,
+                    alert_groups.c.channel == channel,
+                    alert_groups.c.closed_at.is_(None),
+                )
+            )
+        ).scalar()
+        if open_now is not None:  # a storm's every alert but the first: no INSERT tried in vain
+            values: dict[str, Any] = {
+                "version": alert_groups.c.version + 1,
+                "updated_at": now,
+                "rule_name": d.rule_name or alert_groups.c.rule_name,
+                "tags": json.dumps(list(d.tags)),
+            }
+            joined = await conn.execute(  # still open: a publisher may have closed it since the SELECT
+                update(alert_groups)
+                .where(alert_groups.c.id == open_now, alert_groups.c.closed_at.is_(None))
+                .values(**values)
+                .returning(alert_groups.c.version)
+            )
+            version = joined.scalar()
+            if version is not None:
+                return open_now, int(version), False
         opened = await conn.execute(
             self._insert(alert_groups)
             .values(

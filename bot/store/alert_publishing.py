@@ -10,6 +10,7 @@ ALERT_CHANNEL instead from then on (a new message), or, with nowhere else to go,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,9 +20,12 @@ from sqlalchemy import and_, case, func, or_, select, update
 from bot.store.database import Database
 from bot.store.schema import alert_groups, alert_messages, utcnow
 
-# A publisher that died holding a group is replaced after this; it is also how long a
-# publisher may wait for Slack's rate limits on one message before another replica may try.
-LEASE = timedelta(minutes=5)
+# A publisher holds a group for this long, and renews the lease of every group it is working on
+# (waiting out Slack's rate limits included) every LEASE_RENEWAL (handlers/alerts/publisher.py). So a
+# replica that died (`kill -9`, a lost machine) stops renewing, and another replica takes its groups
+# over within LEASE; one that is merely slow keeps them.
+LEASE = timedelta(seconds=20)
+LEASE_RENEWAL = timedelta(seconds=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,19 @@ class AlertPublishingMixin(Database):
                 .values(lease_owner=owner, lease_until=now + lease)
             )
             return taken.rowcount == 1
+
+    async def renew_alert_group_leases(self, group_ids: Sequence[int], *, owner: str, lease: timedelta = LEASE) -> int:
+        """The publisher `owner` is still working on these groups: their leases run `lease` from now
+        (those it still holds; one statement). Returns how many it still holds."""
+        if not group_ids:
+            return 0
+        async with self._write() as conn:
+            renewed = await conn.execute(
+                update(alert_groups)
+                .where(alert_groups.c.id.in_(list(group_ids)), alert_groups.c.lease_owner == owner)
+                .values(lease_until=utcnow() + lease)
+            )
+            return int(renewed.rowcount)
 
     async def alert_group_posting(self, group_id: int, *, owner: str) -> datetime | None:
         """A post of the group's message starts now (recorded before Slack is called: until its ts is

@@ -35,11 +35,14 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 _SCHEMA_LOCK = 0x6B63_6F70  # "kcop"
 _WRITE = "kibana_chatops_write"
 # Connections a replica keeps to PostgreSQL: POOL_SIZE kept open, POOL_OVERFLOW more in a burst (an
-# alert storm, a recovery wave), so a replica never holds more than 10; a burst beyond waits for one
+# alert storm, a recovery wave), so a replica never holds more than 15; a burst beyond waits for one
 # (SQLAlchemy's pool timeout, 30 s) instead of taking PostgreSQL's last connections (its default
 # max_connections is 100: docs/settings.md, "Running several replicas").
 POOL_SIZE = 5
-POOL_OVERFLOW = 5
+POOL_OVERFLOW = 10
+# Write transactions one process runs at once on PostgreSQL: within the pool's 15 connections, the rest
+# for reads (see Database.__init__).
+POSTGRESQL_WRITERS = 8
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -134,7 +137,13 @@ class Database:
         # pooled connection), keeps writes flowing under load: without it, a burst of a few
         # hundred audit entries ran into "database is locked" and pool timeouts. Other processes
         # on the same file still wait on the busy timeout.
-        self._write_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        # PostgreSQL takes many writers at once, but each holds one of the pool's connections (5 + 10 by
+        # default) for its transaction: a storm of webhook deliveries took them all, reads (the publisher,
+        # the deliveries waiting for Slack) then waited out the pool's 30 s timeout, and failed. So this
+        # process's writers queue here too, leaving the rest of the pool to reads.
+        self._write_turn: asyncio.Lock | asyncio.Semaphore | None = (
+            asyncio.Lock() if engine.dialect.name == "sqlite" else asyncio.Semaphore(POSTGRESQL_WRITERS)
+        )
 
     @property
     def dialect(self) -> str:

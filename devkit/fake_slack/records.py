@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -16,6 +17,7 @@ class ApiCall:
     status: int
     response: dict[str, Any]
     http_method: str = "POST"
+    at: float = field(default_factory=time.monotonic)  # when the fake answered it (the benchmarks' windows)
 
     def __repr__(self) -> str:  # the token stays out of reprs
         return f"ApiCall({self.method!r}, status={self.status}, ok={self.response.get('ok')!r})"

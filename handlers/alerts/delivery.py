@@ -23,6 +23,7 @@ once, naming where the alert is shown instead (ALERT_CHANNEL), or that it is not
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from bot.services import Services
@@ -86,9 +87,13 @@ class Intake:
             self._publisher.wake()
         return recorded
 
-    async def deliver(self, delivery: AlertDelivery, channel: str) -> DeliveryResult:
-        """Record the delivery, then say where it stands in Slack (the webhook's way)."""
+    async def deliver(
+        self, delivery: AlertDelivery, channel: str, stored: asyncio.Event | None = None
+    ) -> DeliveryResult:
+        """Record the delivery (then set `stored`), then say where it stands in Slack (the webhook's way)."""
         recorded = await self.record(delivery, channel)
+        if stored is not None:
+            stored.set()
         store = self._services.store
         group = await store.alert_group(recorded.group_id)
         assert group is not None

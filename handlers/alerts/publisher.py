@@ -8,8 +8,10 @@ each group whose stored version is ahead of what Slack shows:
 - updates of groups that still fire are paced to ALERT_UPDATES_PER_MINUTE across the replica,
   leaving the rest of `chat.update`'s budget (Slack's Tier 3) for the updates that close an
   episode, so that the final state of a storm lands quickly;
-- one replica at a time holds a group (a lease in the store); a replica that dies loses nothing:
-  the group is still pending and another replica (or this one, restarted) shows it;
+- one replica at a time holds a group (a lease in the store, renewed every few seconds while the
+  replica works on the group); a replica that dies loses nothing: the group is still pending, its
+  lease runs out within seconds (bot/store/alert_publishing.py LEASE) and another replica (or this
+  one, restarted) shows it;
 - Slack asking to wait (429) is no failure: the bot's Slack client waits out Retry-After and makes
   the call again (bot/slack_limits.py; started with the server, not by a person's request, the
   publisher's calls have no bounded wait). Any other Slack error is kept on the group (a webhook
@@ -41,6 +43,7 @@ from bot import metrics
 from bot.failure_log import FailureLog
 from bot.services import Services
 from bot.store.alert_groups import AlertGroup
+from bot.store.alert_publishing import LEASE_RENEWAL
 from handlers.alerts import adoption
 from handlers.alerts.group_message import log_line, render
 from handlers.shared.blocks import Block
@@ -96,12 +99,15 @@ class Publisher:
         self._watchers: dict[int, set[asyncio.Future[None]]] = {}  # deliveries waiting on a group
         self._active: dict[int, asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
+        self._renew_task: asyncio.Task[None] | None = None
 
     # ---- life -----------------------------------------------------------------------------
 
     async def start(self) -> None:
         if self._loop_task is None:
             self._loop_task = asyncio.create_task(self._run(), name="alert publisher")
+        if self._renew_task is None:
+            self._renew_task = asyncio.create_task(self._renew(), name="alert publisher leases")
 
     async def close(self) -> None:
         if self._loop_task is not None:
@@ -114,6 +120,10 @@ class Publisher:
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+        if self._renew_task is not None:  # last: the groups still being shown above keep their leases
+            self._renew_task.cancel()
+            await asyncio.gather(self._renew_task, return_exceptions=True)
+            self._renew_task = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -130,6 +140,15 @@ class Publisher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), tick)
             self._wake.clear()
+
+    async def _renew(self) -> None:
+        """Keep the leases of the groups this replica works on (a post waiting out Slack's limits too)."""
+        while True:
+            await asyncio.sleep(LEASE_RENEWAL.total_seconds())
+            try:
+                await self._store.renew_alert_group_leases(list(self._active), owner=self._owner)
+            except Exception:
+                log.exception("alert publisher: renewing its leases failed; trying again")
 
     async def _round(self) -> None:
         room = CONCURRENCY - len(self._active)

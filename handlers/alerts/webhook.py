@@ -32,7 +32,8 @@ it stands in Slack (handlers.alerts.results). Answers: 200 Slack shows it (poste
 recovered, duplicate), 202 queued (the publisher shows it when Slack allows, or the work goes on in
 the background past ANSWER_WITHIN), 400 bad body (naming the field) or a body sent incompletely,
 401 bad token, 408 a body that did not arrive in time, 413 body too large, 429 the token is over its
-budget (webhook_budget.py; Retry-After says when to send it again, and Kibana does), 422 Slack refuses the
+budget (webhook_budget.py; Retry-After says when to send it again, and Kibana does), 503 not recorded
+within RECORD_WITHIN (a database too busy for a storm: Kibana retries; 202 always means recorded), 422 Slack refuses the
 channel for good (a second time in a row: shown in ALERT_CHANNEL instead, or nowhere; Kibana does not
 retry a 4xx and its action history shows the answer's `message`), 500 the bot failed on it, 502 Slack
 refused it (the delivery is kept and retried, by the publisher and by Kibana's retry).
@@ -74,6 +75,12 @@ RULE_NAME_KEPT = 1000  # characters of the rule name (a message's header shows 1
 UNSHOWABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 BUDGET_KEY = "ALERT_WEBHOOK_TOKEN"  # the budget key: the name of the setting, never the token itself
 ANSWER_WITHIN = 8.0  # seconds; Kibana's webhook connector waits far longer, Slack answers far sooner
+# A delivery is answered 202 (queued) only once it is recorded: until then it exists only in this process,
+# and a replica killed then (`kill -9`) would lose an alert Kibana was told is taken. Under a storm that the
+# database is slow to take, the answer waits for the record up to RECORD_WITHIN (Kibana's connector waits
+# 60 s by default, xpack.actions.responseTimeout), then says 503, so that Kibana retries: the record, if it
+# lands meanwhile, makes the retry a duplicate, counted once.
+RECORD_WITHIN = 40.0
 # A direct message: a user id (U…, W…), a DM channel id (D…) or @name. Webhooks never post there.
 DIRECT = re.compile(r"(?:[UWD][A-Z0-9]{2,}|@.*)")
 
@@ -304,8 +311,17 @@ def _describe(error: ValidationError) -> BadDelivery:
 
 # ---- the endpoint ----------------------------------------------------------------------
 
-# The intake: records a delivery for a channel and says where it stands in Slack.
-Process = Callable[[AlertDelivery, str], Awaitable[DeliveryResult]]
+# The intake: records a delivery for a channel (setting the event once it is recorded) and says where it
+# stands in Slack.
+Process = Callable[[AlertDelivery, str, asyncio.Event], Awaitable[DeliveryResult]]
+NOT_RECORDED = Answer(
+    503,
+    {
+        "error": "the bot could not record this alert in time (its database is busy); Kibana retries it",
+        "message": "the bot could not record this alert in time (its database is busy); Kibana retries it",
+    },
+    "not_recorded",
+)
 
 
 def _authorized(request: Request, token: bytes) -> bool:
@@ -360,21 +376,42 @@ def make_endpoint(services: Services, process: Process) -> Callable[[Request], A
             log.warning("alert webhook: bad delivery: %s", bad.message)
             metrics.WEBHOOK_DELIVERIES.labels("invalid").inc()
             return bad.response()
-        work = asyncio.create_task(_run(services, process, delivery, channel))
+        recorded = asyncio.Event()
+        work = asyncio.create_task(_run(services, process, delivery, channel, recorded))
         services.inflight.add(work)  # shutdown waits for it
         work.add_done_callback(services.inflight.discard)
         done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN)
-        if not done:
-            metrics.WEBHOOK_DELIVERIES.labels(QUEUED.outcome).inc()
-            return QUEUED.response()
-        return work.result().response()
+        if done:
+            return work.result().response()
+        if not recorded.is_set():  # not even recorded yet: Kibana must not be told it is taken
+            stored = asyncio.ensure_future(recorded.wait())
+            either: set[asyncio.Future[Any]] = {work, stored}
+            finished, _ = await asyncio.wait(
+                either, timeout=RECORD_WITHIN - ANSWER_WITHIN, return_when="FIRST_COMPLETED"
+            )
+            stored.cancel()
+            if work in finished:
+                return work.result().response()
+            if not recorded.is_set():
+                log.warning(
+                    "alert webhook: alert %s of rule %s not recorded within %.0f s; answered 503 (Kibana retries)",
+                    delivery.alert_id,
+                    delivery.rule_id,
+                    RECORD_WITHIN,
+                )
+                metrics.WEBHOOK_DELIVERIES.labels(NOT_RECORDED.outcome).inc()
+                return NOT_RECORDED.response()
+        metrics.WEBHOOK_DELIVERIES.labels(QUEUED.outcome).inc()
+        return QUEUED.response()
 
     return alerts_webhook
 
 
-async def _run(services: Services, process: Process, delivery: AlertDelivery, channel: str) -> Answer:
+async def _run(
+    services: Services, process: Process, delivery: AlertDelivery, channel: str, recorded: asyncio.Event
+) -> Answer:
     try:
-        answer = answer_for(await process(delivery, channel))
+        answer = answer_for(await process(delivery, channel, recorded))
     except Exception:
         log.exception(
             "alert webhook: failed on alert %s of rule %s (space %s)",

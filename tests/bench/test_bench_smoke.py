@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMES = ("ack", "kibana", "fanout", "memory", "startup", "storm", "alerts_poll")
-NO_BASELINE = {"storm"}  # measured against its targets only
+NAMES = ("ack", "kibana", "fanout", "memory", "startup", "storm", "storm_kill", "alerts_poll")
+NO_BASELINE = {"storm", "storm_kill"}  # measured against its targets only
 HEADLINE = ("measure", "bot", "baseline", "ratio", "met", "targets", "figures", "seconds")
 
 
@@ -99,3 +99,17 @@ def test_storm_figures(tiny_run: tuple[subprocess.CompletedProcess[str], dict[st
     assert _finite(storm["final_state_after_last_delivery_s"])
     assert storm["slack_calls_by_method"].get("chat.postMessage", 0) >= 1
     assert "| calls before Retry-After had passed |" in done.stdout
+    # two replicas on one database (PostgreSQL when TEST_DATABASE_URL / BENCH_DATABASE_URL is set, else SQLite)
+    assert storm["replicas"] == 2 and storm["database"] in {"postgresql", "sqlite"}
+    assert set(storm["webhook_answers_by_replica"]) == {"0", "1"}
+    busiest = storm["slack_busiest_minute"]["chat.postMessage"]
+    assert 1 <= busiest["calls"] <= storm["slack_calls_by_method"]["chat.postMessage"] and busiest["budget"] > 0
+
+
+def test_storm_kill_figures(tiny_run: tuple[subprocess.CompletedProcess[str], dict[str, Any]]) -> None:
+    done, doc = tiny_run
+    storm = doc["benchmarks"]["storm_kill"]["figures"]
+    assert storm["killed"]["replica"] == 0 and _finite(storm["killed"]["after_s"])
+    assert storm["alerts_accounted_for"] + storm["alerts_lost"] == 20
+    assert isinstance(storm["rules_with_two_top_level_messages"], int)
+    assert "| replica killed (SIGKILL) |" in done.stdout

@@ -423,3 +423,41 @@ async def test_slow_work_is_answered_202_and_finishes_afterwards(
     assert response.status_code == 202 and response.json() == {"status": "queued"}
     await slack.wait_for(lambda: slack.channel_messages("C0ALERTS"))
     assert deliveries("queued") == queued + 1
+
+
+async def test_a_delivery_is_answered_queued_only_once_it_is_recorded(
+    bot: RunningBot, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """202 means recorded: a replica killed after answering loses nothing. While the database is too busy
+    to record the delivery, the answer waits; past RECORD_WITHIN it is 503, which Kibana retries, and the
+    record that lands meanwhile makes the retry a duplicate, counted once."""
+    monkeypatch.setattr(alert_webhook, "ANSWER_WITHIN", 0.0)
+    monkeypatch.setattr(alert_webhook, "RECORD_WITHIN", 0.3)
+    store = bot.runtime.services.store
+    record_alert, database_free = store.record_alert, asyncio.Event()
+
+    async def busy_database(*args: Any, **kwargs: Any) -> Any:
+        await database_free.wait()
+        return await record_alert(*args, **kwargs)
+
+    monkeypatch.setattr(store, "record_alert", busy_database)
+    not_recorded = deliveries("not_recorded")
+    refused = await deliver(bot, BODY)
+    assert refused.status_code == 503, refused.text  # Kibana's connector retries a 5xx
+    assert "could not record this alert in time" in refused.json()["message"]
+    assert deliveries("not_recorded") == not_recorded + 1
+    assert slack.channel_messages("C0ALERTS") == []
+    database_free.set()  # the first delivery's record lands; Kibana's retry comes
+    await slack.wait_for(lambda: top_level(slack))
+    monkeypatch.setattr(alert_webhook, "RECORD_WITHIN", 30.0)
+    retried = await deliver(bot, BODY)
+    assert retried.status_code in (200, 202), retried.text
+    await asyncio.sleep(0.5)
+    assert len(top_level(slack)) == 1  # one alert, one message
+
+    later, database_free = BODY | {"alert_id": "other", "alert_uuid": "uuid-other"}, asyncio.Event()
+    waiting = asyncio.create_task(deliver(bot, later))
+    await asyncio.sleep(0.2)
+    assert not waiting.done()  # not answered before it is recorded…
+    database_free.set()
+    assert (await waiting).status_code in (200, 202)  # …then answered as usual

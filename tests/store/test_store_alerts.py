@@ -300,3 +300,43 @@ async def test_alerts_from_before_grouping_are_pruned_once_recovered(store_url: 
     # the firing one is still known: its recovery is that alert's, not a new one
     recovery = replace(alert(2, rule="r-old"), alert_id="host-2", alert_uuid="u-old-2", recovered=True)
     assert (await store.record_alert(recovery, channel="C1")).outcome == "recovered"
+
+
+async def test_a_publisher_keeps_its_leases_by_renewing_them_and_a_dead_ones_run_out(store: Store) -> None:
+    """A replica renews the leases of the groups it works on (however long Slack makes it wait); one that
+    died stops renewing, and its groups are another replica's once the lease runs out."""
+    first = await store.record_alert(alert(1), channel="C1")
+    second = await store.record_alert(alert(1, rule="r-2"), channel="C1")
+    assert await store.lease_alert_group(first.group_id, owner="alive", lease=timedelta(seconds=-1))
+    assert await store.lease_alert_group(second.group_id, owner="dead", lease=timedelta(seconds=-1))
+    assert await store.renew_alert_group_leases([first.group_id, second.group_id], owner="alive") == 1
+    assert await store.renew_alert_group_leases([], owner="alive") == 0
+    assert not await store.lease_alert_group(first.group_id, owner="other")  # renewed: still the live one's
+    assert await store.due_alert_groups() == [second.group_id]  # the dead one's lease ran out
+    assert await store.lease_alert_group(second.group_id, owner="other")
+    assert await store.renew_alert_group_leases([second.group_id], owner="dead") == 0  # too late: taken over
+
+
+async def test_a_storm_of_writers_waiting_on_postgresql_leaves_connections_for_reads(
+    store: Store, store_url: str
+) -> None:
+    """Writers queue in the process (at most POSTGRESQL_WRITERS at once), so that a storm of deliveries held
+    up in the database (here: by another replica's lock on their group) cannot take every connection of the
+    pool, and a read (the publisher, a delivery waiting for Slack) still gets one at once."""
+    if store.dialect != "postgresql":
+        return  # SQLite: one writer at a time already (test_bench_load_fixes)
+    first = await store.record_alert(alert(0), channel="C1")
+    other = make_engine(store_url)  # another replica, holding the group's row
+    try:
+        async with other.connect() as conn, conn.begin():
+            await conn.execute(text("SELECT id FROM alert_groups WHERE id = :id FOR UPDATE"), {"id": first.group_id})
+            storm = [asyncio.create_task(store.record_alert(alert(n), channel="C1")) for n in range(1, 31)]
+            await asyncio.sleep(0.5)  # every writer that got a connection is now waiting on the lock
+            group = await asyncio.wait_for(store.alert_group(first.group_id), timeout=20)  # not the pool's 30 s
+            assert group is not None and group.version == 1
+            assert not any(task.done() for task in storm)  # …while the storm still waits
+        recorded = await asyncio.gather(*storm)
+    finally:
+        await other.dispose()
+    assert {r.group_id for r in recorded} == {first.group_id}
+    assert (await store.alert_group(first.group_id)).version == 31  # type: ignore[union-attr]
