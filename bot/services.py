@@ -15,6 +15,7 @@ from bot.slack_identity import BotUser
 if TYPE_CHECKING:
     from bot.access import AccessControl
     from bot.kibana.client import KibanaClient
+    from bot.people import PersonLinks
     from bot.store import Store
 
 
@@ -29,6 +30,7 @@ class Services:
     profile: KibanaProfile = field(default_factory=KibanaProfile)  # the Kibana's version, licence, capabilities
     inflight: set[asyncio.Task[object]] = field(default_factory=set)
     bot_user: BotUser = field(default_factory=BotUser)  # who the bot is in Slack (auth.test)
+    people: PersonLinks | None = None  # people's own Kibana keys; set when KIBANA_IDENTITY=person
 
     def track_current_task(self) -> None:
         """Mark the running listener as in flight, so shutdown waits for it."""

@@ -18,6 +18,7 @@ from bot.store.cases import CaseClaim, CaseRecord, CasesMixin
 from bot.store.database import make_engine
 from bot.store.errors import StoreSchemaError, StoreSchemaMismatch, StoreSchemaTooNew
 from bot.store.events import EventsMixin
+from bot.store.kibana_links import KibanaLinksMixin, StoredLink
 from bot.store.replays import ReplaysMixin
 from bot.store.snoozes import KnownSnooze, SnoozesMixin
 from bot.store.subscriptions import Subscription, SubscriptionsMixin
@@ -39,6 +40,7 @@ __all__ = [
     "StoreSchemaError",
     "StoreSchemaMismatch",
     "StoreSchemaTooNew",
+    "StoredLink",
     "Subscription",
 ]
 
@@ -56,6 +58,7 @@ class Store(
     AuditMixin,
     SnoozesMixin,
     AlertSubscriptionsMixin,
+    KibanaLinksMixin,
 ):
     """One per process; every method is one short transaction."""
 
