@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
+import logging
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 from bot.credentials import PersonKey
@@ -24,13 +25,27 @@ from bot.credentials import PersonKey
 from .errors import KibanaError, KibanaForbidden, KibanaUnauthorized
 from .privileges import Privilege
 
+log = logging.getLogger(__name__)
+
+OnRejected = Callable[[PersonKey], Awaitable[None]]
+
 
 @dataclass(frozen=True)
 class Acting:
-    """A person's request: their Slack id, and their key (None: they have no usable link)."""
+    """A person's request: their Slack id, their key (None: they have no usable link), and what to do
+    when Kibana answers 401 to the key (mark the link stale)."""
 
     user_id: str
     key: PersonKey | None
+    on_rejected: OnRejected | None = None
+
+    async def rejected(self) -> None:
+        if self.key is None or self.on_rejected is None:
+            return
+        try:
+            await self.on_rejected(self.key)
+        except Exception:
+            log.exception("could not mark a rejected Kibana key's link stale")
 
 
 _acting: contextvars.ContextVar[Acting | None] = contextvars.ContextVar("kibana_acting_for", default=None)
@@ -41,9 +56,16 @@ def acting() -> Acting | None:
     return _acting.get()
 
 
+def kibana_identity() -> str | None:
+    """Who Kibana sees for the current task's calls, for the audit trail: the person's Kibana user
+    (or their key, by its id), or None for the bot's own credential."""
+    person = _acting.get()
+    return person.key.identity if person is not None and person.key is not None else None
+
+
 @contextlib.contextmanager
-def acting_for(user_id: str, key: PersonKey | None) -> Iterator[None]:
-    token = _acting.set(Acting(user_id, key))
+def acting_for(user_id: str, key: PersonKey | None, on_rejected: OnRejected | None = None) -> Iterator[None]:
+    token = _acting.set(Acting(user_id, key, on_rejected))
     try:
         yield
     finally:

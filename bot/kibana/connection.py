@@ -180,6 +180,7 @@ class KibanaConnection:
         try:
             return await self.retry.run(lambda: self._exchange(request, route, space_id), idempotent=idempotent)
         except KibanaUnauthorized as rejected:
+            await person.rejected()
             raise PersonKeyRejected(person.key, rejected) from None
         except KibanaForbidden as refused:
             raise PersonForbidden(person.key, needed(method, route, space_id), refused) from None

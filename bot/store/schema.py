@@ -257,6 +257,7 @@ audit_log = Table(
     Column("result", String(16), nullable=False),
     Column("kibana_status", Integer, nullable=True),
     Column("detail", Text, nullable=False, default=""),
+    Column("kibana_identity", String(255), nullable=True),  # the person's Kibana user/key; None: the bot's
     Index("ix_audit_log_at", "at"),
     Index("ix_audit_log_rule", "rule_id", "at"),
     sqlite_autoincrement=True,

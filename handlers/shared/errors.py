@@ -20,7 +20,9 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 
+from bot.credentials import shown_key_id
 from bot.failure_log import FailureLog
+from bot.kibana.acting import KibanaNotLinked, PersonForbidden, PersonKeyRejected
 from bot.kibana.errors import (
     KibanaBadRequest,
     KibanaConflict,
@@ -98,6 +100,8 @@ def describe(error: BaseException, doing: Doing) -> str:
     if isinstance(error, UsageError):
         usage = f"\nUsage: `{cmd} {error.usage}`" if error.usage else f"\nTry `{cmd} help`."
         return f"{escape(error.message)}{usage}"
+    if isinstance(error, KibanaNotLinked | PersonKeyRejected | PersonForbidden):
+        return _person(error, doing)
     if isinstance(error, KibanaError):
         return _kibana(error, doing)
     if isinstance(error, SlackRateLimited):
@@ -134,6 +138,23 @@ def where(doing: Doing) -> str:
 def what(doing: Doing) -> str:
     """The action as the person types it, after the slash command; or "the request"."""
     return f"`{doing.command} {doing.action}`" if doing.action else "the request"
+
+
+def _person(error: KibanaNotLinked | PersonKeyRejected | PersonForbidden, doing: Doing) -> str:
+    """Kibana's answer to a person's own key (KIBANA_IDENTITY=person), in Kibana's terms: not the
+    bot's credentials, nor the bot's roles."""
+    cmd = doing.command
+    if isinstance(error, KibanaNotLinked):
+        return f"Your Kibana account is not connected, so nothing was sent to Kibana. Connect it: `{cmd} connect`."
+    if isinstance(error, PersonKeyRejected):
+        return (
+            f"Kibana rejected your API key (`{shown_key_id(error.key.key_id)}`, 401): it has expired or been "
+            f"revoked, so nothing was done. Connect a new key with `{cmd} connect`."
+        )
+    return (
+        f"Kibana refuses this for your account: it needs {error.needs.sentence()}. Nothing was changed; "
+        "a Kibana admin can grant it to your role (Kibana said: " + escape(error.message) + ")."
+    )
 
 
 def _kibana(error: KibanaError, doing: Doing) -> str:

@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
+from bot.kibana.acting import KibanaNotLinked, PersonKeyRejected
 from bot.services import Services
 from bot.store.errors import StoreUnavailable
 from handlers.shared.audit import Subject, check_access, ensure_writable, record
@@ -26,6 +27,7 @@ from handlers.shared.blocks import clip
 from handlers.shared.catalog import Action, Catalog
 from handlers.shared.context import Actor
 from handlers.shared.errors import Doing, describe
+from handlers.shared.identity import NoKey, Unlinked, as_person, person_key, refuse_unlinked
 from handlers.shared.interaction import Interaction
 from handlers.shared.replies import Replies
 
@@ -173,7 +175,14 @@ class Guard:
             if refusal is not None:
                 await told(value)(refusal.message())
                 return
-            await spec.run(value, interaction)
+            key = await person_key(self.services, interaction.actor, action)  # then Kibana's gate
+            if isinstance(key, Unlinked):
+                await self._unlinked(interaction, action, aimed, key)
+                return
+            with as_person(self.services, interaction.actor, key):
+                await spec.run(value, interaction)
+        except (KibanaNotLinked, PersonKeyRejected) as unlinked:
+            await self._unlinked(interaction, action, aimed, unlinked)
         except NothingToDo as nothing:
             await self._safely(told(value), str(nothing), action)
         except Exception as error:
@@ -207,21 +216,53 @@ class Guard:
         if refusal is not None:
             await ack(response_action="errors", errors={error_block: refusal.message()})
             return
-        if spec.acknowledge is None:
-            await ack()
-        elif not await spec.acknowledge(value, form, ack):
+        key = await person_key(self.services, interaction.actor, action)  # then Kibana's gate
+        if isinstance(key, Unlinked):
+            await ack(
+                response_action="errors", errors={error_block: key.sentence(self.services.settings.slack_command)}
+            )
+            await self._unlinked(interaction, action, aimed, key)
             return
+        with as_person(self.services, interaction.actor, key):
+            if spec.acknowledge is None:
+                await ack()
+            elif not await spec.acknowledge(value, form, ack):
+                return
         self.services.track_current_task()
 
         async def tell(text: str) -> object:
             return await spec.tell(value, interaction, text)
 
         try:
-            await spec.run(value, form, interaction)
+            with as_person(self.services, interaction.actor, key):
+                await spec.run(value, form, interaction)
+        except (KibanaNotLinked, PersonKeyRejected) as unlinked:
+            await self._unlinked(interaction, action, aimed, unlinked)
         except NothingToDo as nothing:
             await self._safely(tell, str(nothing), action)
         except Exception as error:
             await self._safely(tell, describe(error, self._doing(action, aimed)), action)
+
+    async def _unlinked(
+        self,
+        interaction: Interaction,
+        action: Action,
+        aimed: Aim,
+        unlinked: NoKey,
+    ) -> None:
+        try:
+            await refuse_unlinked(
+                self.services,
+                self.replies,
+                interaction.surface,
+                interaction.actor,
+                action,
+                aimed.target,
+                unlinked,
+                space=aimed.space,
+            )
+        except Exception:
+            log.exception("could not tell the user that %s needs their Kibana key", action.name)
 
     async def _refuse_forged(self, actor: Actor, action: Action, raw: object, why: str) -> None:
         """A value the bot did not make (or a click that contradicts itself): a refused write is audited."""

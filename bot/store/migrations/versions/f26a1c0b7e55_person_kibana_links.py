@@ -1,4 +1,4 @@
-"""kibana_links: each person's own Kibana API key, encrypted (KIBANA_IDENTITY=person, issue 26)
+"""kibana_links: each person's own Kibana API key, encrypted; audit_log.kibana_identity (issue 26)
 
 Revision ID: f26a1c0b7e55
 Revises: d1a5c3e8f207
@@ -35,7 +35,12 @@ def upgrade() -> None:
         sa.Column("updated_at", Utc, nullable=False),
         sa.PrimaryKeyConstraint("team_id", "user_id", "deployment"),
     )
+    # Whose Kibana credential a write used: the person's Kibana user (or key), None for the bot's.
+    with op.batch_alter_table("audit_log") as batch:
+        batch.add_column(sa.Column("kibana_identity", sa.String(length=255), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("audit_log") as batch:
+        batch.drop_column("kibana_identity")
     op.drop_table("kibana_links")

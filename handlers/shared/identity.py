@@ -1,0 +1,115 @@
+"""Acting as each person (KIBANA_IDENTITY=person): whose Kibana key a person's request carries.
+
+The guard and the slash-command dispatcher ask `person_key` after the access policy said yes (the
+bot's gate first, then Kibana's): an action that acts in Kibana needs the person's own linked key,
+and without a usable one it is refused here, privately, with a *Connect Kibana* button, nothing
+called and the refusal audited. Then the request runs `as_person`: every Kibana call made in it
+carries that key (bot/kibana/acting.py), and a 401 to it marks the link stale. With
+KIBANA_IDENTITY=bot, both do nothing and every call carries the bot's credential, as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from bot.access import Scope
+from bot.credentials import PersonKey, shown_key_id
+from bot.kibana.acting import KibanaNotLinked, PersonKeyRejected, acting_for
+from bot.services import Services
+from handlers.shared.audit import Subject, record
+from handlers.shared.blocks import Block, actions, button, section
+from handlers.shared.catalog import CONNECT, CONNECT_BUTTON, DISCONNECT, Action
+from handlers.shared.context import Actor
+from handlers.shared.replies import Replies, Surface
+
+__all__ = ["CONNECT_BUTTON", "NoKey", "Unlinked", "as_person", "person_key", "refuse_unlinked"]
+
+NEEDS_NO_KEY = frozenset({CONNECT.name, DISCONNECT.name})  # link or unlink: no key needed (the form checks its own)
+
+
+@dataclass(frozen=True)
+class Unlinked:
+    """The person has no usable key: none linked, or the linked one was refused by Kibana (stale)."""
+
+    stale_key: str | None = None  # the stale key's id
+
+    def sentence(self, command: str) -> str:
+        if self.stale_key is not None:
+            return (
+                f"Kibana rejected your linked API key (`{shown_key_id(self.stale_key)}`): it has expired or been "
+                f"revoked, so nothing was done. Connect a new key with `{command} connect`."
+            )
+        return (
+            "This bot acts in Kibana as each person, and your Kibana account is not connected, so nothing was "
+            f"done. Connect it with an API key of your own: `{command} connect`."
+        )
+
+
+NoKey = Unlinked | KibanaNotLinked | PersonKeyRejected  # why a person's request went without their key
+
+
+def rejected_sentence(error: PersonKeyRejected, command: str) -> str:
+    return (
+        f"Kibana rejected your API key (`{shown_key_id(error.key.key_id)}`, 401): it has expired or been revoked, "
+        f"so nothing was done. Connect a new key with `{command} connect`."
+    )
+
+
+def connect_blocks(text: str) -> list[Block]:
+    connect = button("Connect Kibana", CONNECT_BUTTON, "connect", style="primary")
+    return [section(text), actions(connect, block_id=CONNECT_BUTTON)]
+
+
+async def person_key(services: Services, actor: Actor, action: Action) -> PersonKey | Unlinked | None:
+    """The person's usable key; Unlinked when the action needs one and there is none; None when
+    the bot acts with its own credential (KIBANA_IDENTITY=bot), or the action needs no key and there is none."""
+    people = services.people
+    if people is None:
+        return None
+    link = await people.link_of(actor.team_id, actor.user_id)
+    if link is not None and not link.stale:
+        return link.key
+    if action.scope is Scope.BOT or action.name in NEEDS_NO_KEY:
+        return None
+    return Unlinked(stale_key=link.key.key_id if link is not None else None)
+
+
+@contextlib.contextmanager
+def as_person(services: Services, actor: Actor, key: PersonKey | None) -> Iterator[None]:
+    """Run a person's request: in person mode, every Kibana call in it carries `key` (None: the calls
+    are refused before they are sent, KibanaNotLinked); in bot mode, nothing changes."""
+    people = services.people
+    if people is None:
+        yield
+        return
+    with acting_for(actor.user_id, key, people.mark_stale):
+        yield
+
+
+async def refuse_unlinked(
+    services: Services,
+    replies: Replies,
+    surface: Surface,
+    actor: Actor,
+    action: Action,
+    target: Subject | str,
+    unlinked: NoKey,
+    *,
+    space: str | None = None,
+) -> None:
+    """Tell the person privately, with a *Connect Kibana* button, and audit the refusal (a 401 in the
+    middle of an action is audited by the write it failed)."""
+    command = services.settings.slack_command
+    if isinstance(unlinked, PersonKeyRejected):
+        text = rejected_sentence(unlinked, command)
+        await replies.privately(surface, text, blocks=connect_blocks(text))
+        return
+    if isinstance(unlinked, Unlinked) and unlinked.stale_key is not None:
+        text, detail = unlinked.sentence(command), "the person's linked Kibana API key is stale (Kibana answered 401)"
+    else:
+        text = Unlinked().sentence(command)
+        detail = "no Kibana API key linked (KIBANA_IDENTITY=person); nothing was sent to Kibana"
+    await record(services, actor, action.name, target, result="refused", detail=detail, space=space)
+    await replies.privately(surface, text, blocks=connect_blocks(text))
