@@ -20,6 +20,7 @@ from devkit.fake_kibana import FakeKibana
 from devkit.fake_slack import FakeSlack
 from devkit.harness import RunningBot, running_bot
 from devkit.slack_driver import SlackDriver
+from tests.databases import TEST_DATABASE_URL, postgres_schema
 from tests.e2e.conftest import KIBANA_KEY, SIGNING_SECRET, forget_start_up, make_settings
 
 ALICE_KEY = base64.b64encode(b"ab12cd34ef:alice-secret-value").decode()
@@ -267,3 +268,66 @@ async def test_disconnect_forgets_the_key(
     assert await bot.runtime.services.store.count_kibana_links() == 0
     again = await command(driver, slack, "disconnect")
     assert again["text"].startswith("No Kibana API key was linked")
+
+
+# --- rotation and replicas ------------------------------------------------------------------------
+
+
+async def test_rotating_the_credentials_key_loses_no_link(
+    kibana: FakeKibana, slack: FakeSlack, tmp_path: Path, credentials_key: str
+) -> None:
+    kibana.add_rule(id="cpu-high", active_alerts=["host-1"])
+    kibana.add_person(ALICE_KEY, "alice", {"*": {"rules": "all"}})
+    new_key = Fernet.generate_key().decode()
+
+    async def act_once(key: str) -> None:
+        settings = make_settings(kibana, slack, tmp_path, kibana_identity="person", credentials_key=key)
+        async with running_bot(settings, mode="http") as running:
+            forget_start_up(kibana)
+            driver = SlackDriver(signing_secret=SIGNING_SECRET, events_url=running.events_url, fake_slack=slack)
+            if key == credentials_key:
+                await connect(driver, slack, ALICE_KEY)
+                kibana.requests.clear()
+            answer = await command(driver, slack, "mute cpu-high host-1")
+            assert "muted" in answer["text"], answer
+            assert authorization(kibana, "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute") == [
+                f"ApiKey {ALICE_KEY}"
+            ]
+            kibana.requests.clear()
+
+    await act_once(credentials_key)
+    await act_once(f"{new_key},{credentials_key}")  # rotated: the new key first, the old one kept
+    await act_once(new_key)  # the links were re-encrypted under the new key: the old one can go
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL is not set")
+async def test_two_replicas_on_postgresql_share_links(
+    kibana: FakeKibana, slack: FakeSlack, tmp_path: Path, credentials_key: str
+) -> None:
+    kibana.add_rule(id="cpu-high", active_alerts=["host-1"])
+    kibana.add_person(ALICE_KEY, "alice", {"*": {"rules": "all"}})
+    async with postgres_schema("person") as url:
+        settings = make_settings(
+            kibana, slack, tmp_path, kibana_identity="person", credentials_key=credentials_key, database_url=url
+        )
+        async with running_bot(settings, mode="http") as one, running_bot(settings, mode="http") as two:
+            forget_start_up(kibana)
+            on_one = SlackDriver(signing_secret=SIGNING_SECRET, events_url=one.events_url, fake_slack=slack)
+            on_two = SlackDriver(signing_secret=SIGNING_SECRET, events_url=two.events_url, fake_slack=slack)
+            await connect(on_one, slack, ALICE_KEY)
+            kibana.requests.clear()
+            answer = await command(on_two, slack, "mute cpu-high host-1")  # at once, on the other replica
+            assert "muted" in answer["text"], answer
+            assert authorization(kibana, "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute") == [
+                f"ApiKey {ALICE_KEY}"
+            ]
+            # a 401 seen by one replica makes the link stale for both
+            kibana.revoke(ALICE_KEY)
+            await command(on_two, slack, "rule cpu-high")
+            kibana.requests.clear()
+            again = await command(on_one, slack, "rule cpu-high")
+            assert "Kibana rejected your linked API key" in again["text"] and kibana.requests == []
+            await command(on_one, slack, "disconnect")
+            refused = await command(on_two, slack, "rule cpu-high")
+            assert "your Kibana account is not connected" in refused["text"]
