@@ -86,7 +86,8 @@ class Commands:
             response_url=response_url if isinstance(response_url, str) and response_url else None,
             trigger_id=command.get("trigger_id"),
         )
-        await self.run(invocation)
+        with as_person(services, invocation.actor, None):  # no call before the person's key is found
+            await self.run(invocation)
 
     async def run(self, invocation: Invocation) -> None:
         """Check access, run the route, and turn any failure into a sentence."""

@@ -130,7 +130,9 @@ class Guard:
         async def on_click(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
             await ack()
             self.services.track_current_task()
-            await self._clicked(spec, Interaction.parse(body, context))
+            interaction = Interaction.parse(body, context)
+            with as_person(self.services, interaction.actor, None):  # no call before the person's key is found
+                await self._clicked(spec, interaction)
 
         return on_click
 
@@ -138,7 +140,9 @@ class Guard:
         """The listener of a modal's submission (it answers Slack itself: with errors, or the ack)."""
 
         async def on_submit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
-            await self._submitted(spec, ack, Interaction.parse(body, context))
+            interaction = Interaction.parse(body, context)
+            with as_person(self.services, interaction.actor, None):  # no call before the person's key is found
+                await self._submitted(spec, ack, interaction)
 
         return on_submit
 
