@@ -109,7 +109,8 @@ async def test_connect_then_act_as_the_person(
     assert authorization(kibana, "/api/status") == [f"ApiKey {ALICE_KEY}"]  # checked with the key itself
 
     kibana.requests.clear()
-    await command(driver, slack, "mute cpu-high host-1")
+    muted_answer = await command(driver, slack, "mute cpu-high host-1")
+    assert muted_answer["text"] == "<@U0ALICE> muted alert `host-1` of rule `cpu-high` (in Kibana: API key ab12…)."
     assert authorization(kibana, "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute") == [f"ApiKey {ALICE_KEY}"]
     assert all(KIBANA_KEY not in h for r in kibana.requests for h in r.headers.values())
 
@@ -331,3 +332,31 @@ async def test_two_replicas_on_postgresql_share_links(
             await command(on_one, slack, "disconnect")
             refused = await command(on_two, slack, "rule cpu-high")
             assert "your Kibana account is not connected" in refused["text"]
+
+
+async def test_a_button_acts_with_the_persons_key_and_its_receipt_says_so(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    kibana.add_rule(id="cpu-high", active_alerts=["host-1"])
+    kibana.add_person(ALICE_KEY, "alice", {"*": {"rules": "all"}})
+    await connect(driver, slack, ALICE_KEY)
+    card = await command(driver, slack, "rule cpu-high")
+    message = {"ts": "1700000000.000300", "text": card["text"], "blocks": card["blocks"]}
+    kibana.requests.clear()
+    before = len(slack.responses)
+    click = driver.block_action("rule_mute_all", message=message, channel_id=CHANNEL, is_ephemeral=True)
+    assert (await driver.post(click)).status_code == 200
+    await slack.wait_for(lambda: len(slack.responses) > before)
+    assert authorization(kibana, "/api/alerting/rule/{id}/_mute_all") == [f"ApiKey {ALICE_KEY}"]
+    said = " ".join(str(r.body.get("text")) for r in slack.responses[before:])
+    assert "muted all alerts" in said and "(in Kibana: API key ab12…)" in said
+    # Bob (responder, unlinked) clicks the same button: the bot's policy answers first; nothing is sent
+    kibana.requests.clear()
+    before = len(slack.responses)
+    click = driver.block_action(
+        "rule_mute_all", message=message, channel_id=CHANNEL, user_id="U0BOB", is_ephemeral=True
+    )
+    assert (await driver.post(click)).status_code == 200
+    await slack.wait_for(lambda: len(slack.responses) > before)
+    assert "You need the *operator* role" in str(slack.responses[before].body.get("text"))
+    assert kibana.requests == []
