@@ -60,6 +60,7 @@ class FakeKibana(Seeding, ServedFake):
         self.api_key_owner = api_key_owner
         self.on_exchange = on_exchange
         self.people: dict[str, Person] = {}  # a person's encoded API key → its owner and privileges
+        self.people_keys: set[str] = set()  # every person's key ever added, revoked ones too (leak checks)
         self.state = KibanaState(version=version, license_type=license)
         self.requests: list[RecordedRequest] = []
         self.exchanges: list[Exchange] = []
@@ -78,6 +79,7 @@ class FakeKibana(Seeding, ServedFake):
         """Accept `api_key` (encoded) as `username`'s own key, holding `privileges`:
         {space (or "*" for every space): {"rules" | "cases" | "apm": "read" | "all"}}."""
         self.people[api_key] = Person(username, checked_privileges(privileges))
+        self.people_keys.add(api_key)
 
     def grant(self, api_key: str, space: str, feature: str, level: str) -> None:
         """Give the owner of `api_key` `feature: level` in `space` from now on."""
