@@ -362,3 +362,14 @@ async def test_a_button_acts_with_the_persons_key_and_its_receipt_says_so(
     )
     assert refusal.body["response_type"] == "ephemeral"
     assert kibana.requests == []
+
+
+async def test_apm_agent_keys_are_not_asked_with_a_persons_api_key(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    kibana.add_person(ALICE_KEY, "alice", {"*": {"apm": "all"}})
+    await connect(driver, slack, ALICE_KEY)
+    kibana.requests.clear()
+    answer = await command(driver, slack, "apm key create ingest event:write")
+    assert answer["text"].startswith("Kibana cannot create an agent key with your linked API key")
+    assert kibana.requests == []  # neither with the person's key, nor with the bot's agent-key user
