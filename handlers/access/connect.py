@@ -30,6 +30,7 @@ from handlers.shared.codec import Metadata
 from handlers.shared.context import Invocation
 from handlers.shared.feature import Listener, Plumbing, Route
 from handlers.shared.guard import Aim, Click, Submission, packed
+from handlers.shared.identity import ConnectButton
 from handlers.shared.interaction import Interaction
 from handlers.shared.replies import Surface
 
@@ -144,6 +145,7 @@ def listeners(plumbing: Plumbing) -> tuple[dict[str, Listener], dict[str, Listen
     services, replies = plumbing.services, plumbing.replies
 
     def origin_of(interaction: Interaction) -> ConnectOrigin:
+        ConnectButton.unpack(interaction.value)  # ForgedValue: not a button the bot made
         return ConnectOrigin(channel=interaction.channel, response_url=interaction.response_url)
 
     async def open_form(origin: ConnectOrigin, interaction: Interaction) -> ConnectOrigin:

@@ -13,6 +13,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import Field
 
 from bot.access import Scope
 from bot.credentials import PersonKey, shown_key_id
@@ -21,10 +24,11 @@ from bot.services import Services
 from handlers.shared.audit import Subject, record
 from handlers.shared.blocks import Block, actions, button, section
 from handlers.shared.catalog import CONNECT, CONNECT_BUTTON, DISCONNECT, Action
+from handlers.shared.codec import Packed
 from handlers.shared.context import Actor
 from handlers.shared.replies import Replies, Surface
 
-__all__ = ["CONNECT_BUTTON", "NoKey", "Unlinked", "as_person", "person_key", "refuse_unlinked"]
+__all__ = ["CONNECT_BUTTON", "ConnectButton", "NoKey", "Unlinked", "as_person", "person_key", "refuse_unlinked"]
 
 NEEDS_NO_KEY = frozenset({CONNECT.name, DISCONNECT.name})  # link or unlink: no key needed (the form checks its own)
 
@@ -57,8 +61,14 @@ def rejected_sentence(error: PersonKeyRejected, command: str) -> str:
     )
 
 
+class ConnectButton(Packed):
+    """The *Connect Kibana* button's value: it carries nothing but that it is the bot's."""
+
+    connect: Literal[1] = Field(1, alias="k")
+
+
 def connect_blocks(text: str) -> list[Block]:
-    connect = button("Connect Kibana", CONNECT_BUTTON, "connect", style="primary")
+    connect = button("Connect Kibana", CONNECT_BUTTON, ConnectButton().pack(), style="primary")
     return [section(text), actions(connect, block_id=CONNECT_BUTTON)]
 
 

@@ -38,6 +38,7 @@ from handlers.apm.actions import CONFIG_OVERWRITE, SOURCEMAP_DELETE
 from handlers.apm.values import ConfigChange, SourceMapRef
 from handlers.shared.blocks import actions, button
 from handlers.shared.catalog import CONNECT_BUTTON
+from handlers.shared.identity import ConnectButton
 
 from . import action_ids as values
 from .conftest import make_settings
@@ -349,7 +350,7 @@ PATHS: dict[str, list[EntryPath]] = {
         EntryPath(
             "button",
             CONNECT_BUTTON,
-            apm_click(CONNECT_BUTTON, lambda env: "connect"),
+            apm_click(CONNECT_BUTTON, lambda env: ConnectButton().pack()),
             reply_without_refusal("its own credential"),
             REPLY_REFUSAL,
             None,

@@ -185,7 +185,7 @@ async def test_an_unlinked_person_is_refused_nothing_called_and_audited(
     # the button opens the connect form
     opened = len(slack.calls_to("views.open"))
     message = {"ts": "1700000000.000100", "text": answer["text"], "blocks": answer["blocks"]}
-    click = driver.block_action("kibana_connect", "connect", message=message, channel_id=CHANNEL, user_id="U0BOB")
+    click = driver.block_action("kibana_connect", message=message, channel_id=CHANNEL, user_id="U0BOB")
     assert (await driver.post(click)).status_code == 200
     [call] = (await slack.wait_for("views.open", count=opened + 1))[opened:]
     assert slack.views[call.response["view"]["id"]]["callback_id"] == CONNECT_MODAL

@@ -1,0 +1,53 @@
+"""Kibana's answers to a person's own key (KIBANA_IDENTITY=person), said in Kibana's terms."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr
+
+from bot.credentials import PersonKey
+from bot.kibana.acting import KibanaNotLinked, PersonForbidden, PersonKeyRejected
+from bot.kibana.errors import KibanaForbidden, KibanaUnauthorized
+from bot.kibana.privileges import needed
+from handlers import build_catalog
+from handlers.shared.errors import Doing, describe
+
+KEY = PersonKey(team_id="T1", user_id="U1", api_key=SecretStr("YWIxMmNkOnNlY3JldA=="), key_id="ab12cd")
+DOING = Doing(command="/kibana", explain=build_catalog().explain, action="mute", space="ops")
+
+
+@pytest.mark.parametrize(
+    ("method", "route", "said"),
+    [
+        ("GET", "/api/alerting/rule/{id}", "*Rules: read* in space `ops`"),
+        ("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute", "*Rules: all* in space `ops`"),
+        ("GET", "/api/alerting/_health", "*Rules: read* in space `ops`"),
+        ("POST", "/api/cases", "*Cases: all* in space `ops`"),
+        ("GET", "/api/cases/_find", "*Cases: read* in space `ops`"),
+        ("PUT", "/api/apm/settings/agent-configuration", "*APM and User Experience: all* in every space"),
+        ("POST", "/api/maintenance_window", "*Maintenance Windows: all* in space `ops`"),
+    ],
+)
+def test_the_privilege_a_call_needs(method: str, route: str, said: str) -> None:
+    assert needed(method, route, "ops").sentence() == said
+
+
+def test_a_403_to_a_person_names_the_privilege_not_the_bots_role() -> None:
+    cause = KibanaForbidden('Unauthorized by "alerts" to muteAlert ".index-threshold" rule', space="ops")
+    error = PersonForbidden(KEY, needed("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute", "ops"), cause)
+    sentence = describe(error, DOING)
+    assert sentence.startswith("Kibana refuses this for your account: it needs *Rules: all* in space `ops`.")
+    assert "bot's" not in sentence and "muteAlert" in sentence  # Kibana's own words follow
+
+
+def test_a_401_to_a_person_is_their_key_not_the_bots() -> None:
+    sentence = describe(PersonKeyRejected(KEY, KibanaUnauthorized("Unauthorized")), DOING)
+    assert sentence.startswith("Kibana rejected your API key (`ab12…`, 401)")
+    assert "`/kibana connect`" in sentence and "KIBANA_API_KEY" not in sentence
+    assert "c2VjcmV0" not in sentence and "secret" not in sentence
+
+
+def test_no_link_says_to_connect() -> None:
+    assert describe(KibanaNotLinked("U1"), DOING) == (
+        "Your Kibana account is not connected, so nothing was sent to Kibana. Connect it: `/kibana connect`."
+    )
