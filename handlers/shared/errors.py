@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 
-from bot.credentials import shown_key_id
+from bot.credentials import CredentialsKeyWrong, shown_key_id
 from bot.failure_log import FailureLog
 from bot.kibana.acting import KibanaNotLinked, PersonForbidden, PersonKeyRejected
 from bot.kibana.errors import (
@@ -100,6 +100,12 @@ def describe(error: BaseException, doing: Doing) -> str:
     if isinstance(error, UsageError):
         usage = f"\nUsage: `{cmd} {error.usage}`" if error.usage else f"\nTry `{cmd} help`."
         return f"{escape(error.message)}{usage}"
+    if isinstance(error, CredentialsKeyWrong):
+        return (
+            "The bot cannot read your linked Kibana key: its CREDENTIALS_KEY no longer decrypts it, so nothing was "
+            f"done. Connect your key again (`{cmd} connect`); an admin can check CREDENTIALS_KEY with "
+            "`python -m bot check`."
+        )
     if isinstance(error, KibanaNotLinked | PersonKeyRejected | PersonForbidden):
         return _person(error, doing)
     if isinstance(error, KibanaError):

@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
+from bot.credentials import CredentialsKeyWrong
 from bot.kibana.acting import KibanaNotLinked, PersonKeyRejected
 from bot.services import Services
 from bot.store.errors import StoreUnavailable
@@ -220,11 +221,14 @@ class Guard:
         if refusal is not None:
             await ack(response_action="errors", errors={error_block: refusal.message()})
             return
-        key = await person_key(self.services, interaction.actor, action)  # then Kibana's gate
+        try:
+            key = await person_key(self.services, interaction.actor, action)  # then Kibana's gate
+        except CredentialsKeyWrong as wrong:
+            await ack(response_action="errors", errors={error_block: describe(wrong, self._doing(action, aimed))})
+            return
         if isinstance(key, Unlinked):
-            await ack(
-                response_action="errors", errors={error_block: key.sentence(self.services.settings.slack_command)}
-            )
+            refused = key.sentence(self.services.settings.slack_command)
+            await ack(response_action="errors", errors={error_block: refused})
             await self._unlinked(interaction, action, aimed, key)
             return
         with as_person(self.services, interaction.actor, key):

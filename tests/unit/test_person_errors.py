@@ -51,3 +51,10 @@ def test_no_link_says_to_connect() -> None:
     assert describe(KibanaNotLinked("U1"), DOING) == (
         "Your Kibana account is not connected, so nothing was sent to Kibana. Connect it: `/kibana connect`."
     )
+
+
+def test_a_link_the_credentials_key_cannot_read_says_what_to_do() -> None:
+    from bot.credentials import CredentialsKeyWrong
+
+    sentence = describe(CredentialsKeyWrong("x"), DOING)
+    assert "no longer decrypts it" in sentence and "`/kibana connect`" in sentence and "check" in sentence
