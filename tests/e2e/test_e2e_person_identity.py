@@ -213,10 +213,19 @@ async def test_a_key_revoked_mid_session_is_told_privately_and_the_link_goes_sta
     kibana.requests.clear()
     again = await command(driver, slack, "rule cpu-high")
     assert "Kibana rejected your linked API key (`ab12…`)" in again["text"] and kibana.requests == []
+    whoami = await command(driver, slack, "whoami")
+    assert "Kibana rejected your linked API key `ab12…`" in json.dumps(whoami["blocks"], ensure_ascii=False)
     # nobody else is affected
     bobs = await command(driver, slack, "rule cpu-high", user_id="U0BOB")
     assert "cpu-high" in json.dumps(bobs, ensure_ascii=False)
     assert authorization(kibana, "/api/alerting/rule/{id}") == [f"ApiKey {BOB_KEY}"]
+    # Alice connects a new key: her link is fresh again
+    renewed = base64.b64encode(b"cc77renewed:alice-new-secret").decode()
+    kibana.add_person(renewed, "alice", {"*": {"rules": "all"}})
+    assert (await connect(driver, slack, renewed)).startswith("Connected with API key `cc77…`")
+    kibana.requests.clear()
+    await command(driver, slack, "rule cpu-high")
+    assert authorization(kibana, "/api/alerting/rule/{id}") == [f"ApiKey {renewed}"]
 
 
 async def test_a_403_names_the_missing_privilege_in_kibanas_terms(
