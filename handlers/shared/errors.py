@@ -146,17 +146,33 @@ def what(doing: Doing) -> str:
     return f"`{doing.command} {doing.action}`" if doing.action else "the request"
 
 
+def not_connected(cmd: str) -> str:
+    return (
+        "This bot acts in Kibana as each person, and your Kibana account is not connected, so nothing was "
+        f"sent to Kibana. Connect it with an API key of your own: `{cmd} connect`."
+    )
+
+
+def key_rejected(key_id: str, cmd: str, *, earlier: bool = False) -> str:
+    """Kibana answered 401 to a person's own key: now (`earlier`: since it was linked, the link is stale)."""
+    if earlier:
+        return (
+            f"Kibana rejected your linked API key (`{shown_key_id(key_id)}`): it has expired or been revoked, "
+            f"so nothing was done. Connect a new key with `{cmd} connect`."
+        )
+    return (
+        f"Kibana rejected your API key (`{shown_key_id(key_id)}`, 401): it has expired or been revoked, "
+        f"so nothing was done. Connect a new key with `{cmd} connect`."
+    )
+
+
 def _person(error: KibanaNotLinked | PersonKeyRejected | PersonForbidden, doing: Doing) -> str:
     """Kibana's answer to a person's own key (KIBANA_IDENTITY=person), in Kibana's terms: not the
     bot's credentials, nor the bot's roles."""
-    cmd = doing.command
     if isinstance(error, KibanaNotLinked):
-        return f"Your Kibana account is not connected, so nothing was sent to Kibana. Connect it: `{cmd} connect`."
+        return not_connected(doing.command)
     if isinstance(error, PersonKeyRejected):
-        return (
-            f"Kibana rejected your API key (`{shown_key_id(error.key.key_id)}`, 401): it has expired or been "
-            f"revoked, so nothing was done. Connect a new key with `{cmd} connect`."
-        )
+        return key_rejected(error.key.key_id, doing.command)
     return (
         f"Kibana refuses this for your account: it needs {error.needs.sentence()}. Nothing was changed; "
         "a Kibana admin can grant it to your role (Kibana said: " + escape(error.message) + ")."

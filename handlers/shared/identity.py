@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import Field
 
 from bot.access import Scope
-from bot.credentials import PersonKey, shown_key_id
+from bot.credentials import PersonKey
 from bot.kibana.acting import KibanaNotLinked, PersonKeyRejected, acting_for
 from bot.services import Services
 from handlers.shared.audit import Subject, record
@@ -26,6 +26,7 @@ from handlers.shared.blocks import Block, actions, button, section
 from handlers.shared.catalog import CONNECT, CONNECT_BUTTON, DISCONNECT, Action
 from handlers.shared.codec import Packed
 from handlers.shared.context import Actor
+from handlers.shared.errors import key_rejected, not_connected
 from handlers.shared.replies import Replies, Surface
 
 __all__ = ["CONNECT_BUTTON", "ConnectButton", "NoKey", "Unlinked", "as_person", "person_key", "refuse_unlinked"]
@@ -41,24 +42,11 @@ class Unlinked:
 
     def sentence(self, command: str) -> str:
         if self.stale_key is not None:
-            return (
-                f"Kibana rejected your linked API key (`{shown_key_id(self.stale_key)}`): it has expired or been "
-                f"revoked, so nothing was done. Connect a new key with `{command} connect`."
-            )
-        return (
-            "This bot acts in Kibana as each person, and your Kibana account is not connected, so nothing was "
-            f"done. Connect it with an API key of your own: `{command} connect`."
-        )
+            return key_rejected(self.stale_key, command, earlier=True)
+        return not_connected(command)
 
 
 NoKey = Unlinked | KibanaNotLinked | PersonKeyRejected  # why a person's request went without their key
-
-
-def rejected_sentence(error: PersonKeyRejected, command: str) -> str:
-    return (
-        f"Kibana rejected your API key (`{shown_key_id(error.key.key_id)}`, 401): it has expired or been revoked, "
-        f"so nothing was done. Connect a new key with `{command} connect`."
-    )
 
 
 class ConnectButton(Packed):
@@ -113,13 +101,13 @@ async def refuse_unlinked(
     middle of an action is audited by the write it failed)."""
     command = services.settings.slack_command
     if isinstance(unlinked, PersonKeyRejected):
-        text = rejected_sentence(unlinked, command)
+        text = key_rejected(unlinked.key.key_id, command)
         await replies.privately(surface, text, blocks=connect_blocks(text))
         return
     if isinstance(unlinked, Unlinked) and unlinked.stale_key is not None:
         text, detail = unlinked.sentence(command), "the person's linked Kibana API key is stale (Kibana answered 401)"
     else:
-        text = Unlinked().sentence(command)
+        text = not_connected(command)
         detail = "no Kibana API key linked (KIBANA_IDENTITY=person); nothing was sent to Kibana"
     await record(services, actor, action.name, target, result="refused", detail=detail, space=space)
     await replies.privately(surface, text, blocks=connect_blocks(text))

@@ -49,7 +49,8 @@ def test_a_401_to_a_person_is_their_key_not_the_bots() -> None:
 
 def test_no_link_says_to_connect() -> None:
     assert describe(KibanaNotLinked("U1"), DOING) == (
-        "Your Kibana account is not connected, so nothing was sent to Kibana. Connect it: `/kibana connect`."
+        "This bot acts in Kibana as each person, and your Kibana account is not connected, so nothing was "
+        "sent to Kibana. Connect it with an API key of your own: `/kibana connect`."
     )
 
 
