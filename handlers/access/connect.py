@@ -34,7 +34,7 @@ from handlers.shared.identity import ConnectButton
 from handlers.shared.interaction import Interaction
 from handlers.shared.replies import Surface
 
-KEY_BLOCK = "api_key"
+KEY_BLOCK = "kibana_api_key_secret"  # `_secret`: its value is removed from every log line (bot/logs.py)
 KEY_ACTION = "value"
 # Slack waits 3 s for a submission's answer; the key's check against Kibana must fit in it.
 CHECK_BUDGET = 2.2

@@ -20,6 +20,7 @@ from devkit.fake_kibana import FakeKibana
 from devkit.fake_slack import FakeSlack
 from devkit.harness import RunningBot, running_bot
 from devkit.slack_driver import SlackDriver
+from handlers.access.connect import KEY_BLOCK
 from tests.databases import TEST_DATABASE_URL, postgres_schema
 from tests.e2e.conftest import KIBANA_KEY, SIGNING_SECRET, forget_start_up, make_settings
 
@@ -68,7 +69,7 @@ async def open_connect_form(driver: SlackDriver, slack: FakeSlack, *, user_id: s
 async def submit_key(
     driver: SlackDriver, view: dict[str, Any], key: str, *, user_id: str = "U0ALICE"
 ) -> dict[str, Any] | None:
-    response = await driver.post(driver.view_submission(view, {"api_key": {"value": key}}, user_id=user_id))
+    response = await driver.post(driver.view_submission(view, {KEY_BLOCK: {"value": key}}, user_id=user_id))
     assert response.status_code == 200
     return response.json() if response.content else None
 
@@ -155,9 +156,9 @@ async def test_a_rejected_key_is_said_in_the_form_and_nothing_is_stored(
     view = await open_connect_form(driver, slack)
     ack = await submit_key(driver, view, ALICE_KEY)  # Kibana does not know it: 401
     assert ack is not None and ack["response_action"] == "errors"
-    assert ack["errors"]["api_key"].startswith("Kibana rejected this key")
+    assert ack["errors"][KEY_BLOCK].startswith("Kibana rejected this key")
     not_a_key = await submit_key(driver, view, "hunter2")
-    assert not_a_key is not None and "not an encoded API key" in not_a_key["errors"]["api_key"]
+    assert not_a_key is not None and "not an encoded API key" in not_a_key["errors"][KEY_BLOCK]
     assert await bot.runtime.services.store.count_kibana_links() == 0
 
 
@@ -262,7 +263,7 @@ async def test_a_forged_submission_cannot_link_a_key_to_someone_else(
     ack = await submit_key(driver, forged, ALICE_KEY, user_id="U0MALLORY")
     assert ack is not None and ack["response_action"] == "errors" and "not made by the bot" in json.dumps(ack)
     # a payload signed with another secret never reaches the bot's listeners
-    payload = driver.view_submission(view, {"api_key": {"value": ALICE_KEY}}, user_id="U0ALICE")
+    payload = driver.view_submission(view, {KEY_BLOCK: {"value": ALICE_KEY}}, user_id="U0ALICE")
     refused = await driver.post(payload, signing_secret="not-the-signing-secret")
     assert refused.status_code == 401
     assert [link.user_id for link in await bot.runtime.services.store.kibana_links()] == ["U0MALLORY"]
@@ -382,3 +383,34 @@ async def test_apm_agent_keys_are_not_asked_with_a_persons_api_key(
     answer = await command(driver, slack, "apm key create ingest event:write")
     assert answer["text"].startswith("Kibana cannot create an agent key with your linked API key")
     assert kibana.requests == []  # neither with the person's key, nor with the bot's agent-key user
+
+
+async def test_over_socket_mode_connect_then_act(
+    kibana: FakeKibana, slack: FakeSlack, tmp_path: Path, credentials_key: str
+) -> None:
+    kibana.add_rule(id="cpu-high", active_alerts=["host-1"])
+    kibana.add_person(ALICE_KEY, "alice", {"*": {"rules": "all"}})
+    settings = make_settings(
+        kibana,
+        slack,
+        tmp_path,
+        kibana_identity="person",
+        credentials_key=credentials_key,
+        slack_app_token=slack.app_token,
+        slack_signing_secret=None,
+    )
+    async with running_bot(settings, mode="socket"):
+        await slack.wait_for(lambda: slack.connected.is_set())
+        forget_start_up(kibana)
+        socket = SlackDriver(signing_secret=SIGNING_SECRET, fake_slack=slack)
+        opened = len(slack.calls_to("views.open"))
+        await socket.send_socket(socket.slash_command("connect", channel_id=CHANNEL))
+        [call] = (await slack.wait_for("views.open", count=opened + 1))[opened:]
+        view = slack.views[call.response["view"]["id"]]
+        ack = await socket.send_socket(socket.view_submission(view, {KEY_BLOCK: {"value": ALICE_KEY}}))
+        assert not ack.get("payload")  # accepted: the form closes
+        await slack.wait_for(lambda: any("Connected with" in str(r.body.get("text")) for r in slack.responses))
+        kibana.requests.clear()
+        await socket.send_socket(socket.slash_command("mute cpu-high host-1", channel_id=CHANNEL))
+        await slack.wait_for(lambda: kibana.count("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute"))
+        assert authorization(kibana, "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute") == [f"ApiKey {ALICE_KEY}"]

@@ -21,6 +21,7 @@ from bot.store import Store
 from devkit.fake_kibana import FakeKibana
 from devkit.fake_slack import FakeSlack
 from devkit.slack_driver import SlackDriver
+from handlers.access.connect import KEY_BLOCK
 from tests.e2e.conftest import SIGNING_SECRET
 from tests.e2e.test_e2e_process import env_for, free_port, run_bot
 
@@ -117,7 +118,7 @@ async def test_no_persons_key_in_the_database_file_nor_in_debug_json_logs(
             assert (await driver.post(driver.slash_command("connect"), client=http)).status_code == 200
             [opened] = await slack.wait_for("views.open")
             view = slack.views[opened.response["view"]["id"]]
-            submitted = await driver.post(driver.view_submission(view, {"api_key": {"value": ALICE_KEY}}), client=http)
+            submitted = await driver.post(driver.view_submission(view, {KEY_BLOCK: {"value": ALICE_KEY}}), client=http)
             assert submitted.status_code == 200 and not submitted.content
             await slack.wait_for(lambda: any("Connected with" in str(r.body.get("text")) for r in slack.responses))
             assert (await driver.post(driver.slash_command("mute r1 a1"), client=http)).status_code == 200
