@@ -59,3 +59,14 @@ def test_a_link_the_credentials_key_cannot_read_says_what_to_do() -> None:
 
     sentence = describe(CredentialsKeyWrong("x"), DOING)
     assert "no longer decrypts it" in sentence and "`/kibana connect`" in sentence and "check" in sentence
+
+
+def test_the_audit_trail_names_the_kibana_identity_used() -> None:
+    from bot.store import AuditEntry
+    from handlers.access.audit_view import audit_line
+
+    fields = {"user_id": "U1", "user_name": "alice", "team": "T1", "channel": None, "action": "mute"}
+    entry = AuditEntry(**fields, target="r1/host-1", space="ops", result="ok", kibana_identity="alice")
+    assert "<@U1> (Kibana: `alice`)" in audit_line(entry)
+    bots = AuditEntry(**fields, target="r1", space="ops", result="ok")
+    assert "Kibana:" not in audit_line(bots)  # the bot's own credential: as before
