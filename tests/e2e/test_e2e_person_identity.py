@@ -414,3 +414,19 @@ async def test_over_socket_mode_connect_then_act(
         await socket.send_socket(socket.slash_command("mute cpu-high host-1", channel_id=CHANNEL))
         await slack.wait_for(lambda: kibana.count("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute"))
         assert authorization(kibana, "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute") == [f"ApiKey {ALICE_KEY}"]
+
+
+async def test_health_on_demand_is_said_in_kibanas_terms_for_the_person(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    kibana.add_person(ALICE_KEY, "alice", {"default": {"rules": "read"}})
+    await connect(driver, slack, ALICE_KEY)
+    kibana.requests.clear()
+    ok = await command(driver, slack, "health")
+    assert "bot's" not in ok["text"] and authorization(kibana, "/api/alerting/_health") == [f"ApiKey {ALICE_KEY}"]
+    refused = await command(driver, slack, "health --space ops")
+    assert refused["text"].startswith("Kibana refuses this for your account: it needs *Rules: read* in space `ops`")
+    kibana.revoke(ALICE_KEY)
+    rejected = await command(driver, slack, "health")
+    assert rejected["text"].startswith("Kibana rejected your API key (`ab12…`, 401)")
+    assert any(b["type"] == "actions" for b in rejected["blocks"])  # offered to reconnect
