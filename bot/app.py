@@ -8,7 +8,7 @@ import os
 import socket
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
@@ -22,12 +22,15 @@ from bot.kibana.client import KibanaClient
 from bot.metrics import observe_kibana_call
 from bot.request_context import ChatOpsApp, install_event_dedupe
 from bot.services import Services
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings
 from bot.slack_client import LimitedWebClient
 from bot.slack_ledger import Ledger, LocalLedger, SharedLedger
 from bot.slack_limits import Budget, SlackBudgets, SlackLimiter
 from bot.slack_replays import checked
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.people import PersonLinks
 from handlers import FEATURES, build_catalog
 from handlers.shared.commands import Commands
 from handlers.shared.feature import Plumbing
@@ -151,6 +154,7 @@ async def _create_runtime(
         access=AccessControl(policy, group_members),
         slack=client,
         replica=f"{socket.gethostname()}:{os.getpid()}",
+        people=await person_links(settings, store),
     )
     signing_secret = settings.slack_signing_secret
     app = ChatOpsApp(
@@ -167,6 +171,29 @@ async def _create_runtime(
     _watch_kibana(runtime)
     _merge_features(runtime, Plumbing.build(services, session or client.session, build_catalog()))
     return runtime
+
+
+async def person_links(settings: Settings, store: Store) -> PersonLinks | None:
+    """People's links to their own Kibana keys (KIBANA_IDENTITY=person), checked at start-up: a
+    CREDENTIALS_KEY that does not decrypt every stored link stops it (ConfigError: one line, exit 2).
+    Links still under an older key of CREDENTIALS_KEY are re-encrypted under its first."""
+    if not settings.acts_as_person or settings.credentials_key is None:
+        return None
+    from bot.credentials import Credentials
+    from bot.people import PersonLinks
+
+    links = PersonLinks(store, Credentials(settings.credentials_key))
+    report = await links.report()
+    if report.undecryptable:
+        raise ConfigError(
+            f"CREDENTIALS_KEY: expected the key(s) that encrypted the stored Kibana links "
+            f"({report.undecryptable} of {report.total} do not decrypt; keep the old key after the new one "
+            "to rotate it, or give the one used before)"
+        )
+    changed = await links.reencrypt()
+    if changed:
+        log.info("re-encrypted %d linked Kibana key(s) under the first CREDENTIALS_KEY", changed)
+    return links
 
 
 def _watch_kibana(runtime: Runtime) -> None:

@@ -232,11 +232,35 @@ async def check_database(settings: Settings, subscribing: Subscribing | None = N
         ok = await store.ping()
         refused = await store.refused_alert_channels(datetime.now(UTC) - REFUSALS_SHOWN) if ok else []
         review = await check_subscriptions_allowed(settings, store, subscribing) if ok and subscribing else None
+        identity = await check_identity(settings, store) if ok else None
     finally:
         await store.close()
     database = CheckResult("Database", ok, f"{_safe_url(settings.database_url)} answers" if ok else "no answer")
     lines = [database, check_refused_channels(refused)] if refused else [database]
-    return [*lines, review] if review is not None else lines
+    lines = [*lines, review] if review is not None else lines
+    return [*lines, identity] if identity is not None else lines
+
+
+async def check_identity(settings: Settings, store: Store) -> CheckResult | None:
+    """With KIBANA_IDENTITY=person: the mode, how many people linked their key, and whether
+    CREDENTIALS_KEY decrypts every link (None with KIBANA_IDENTITY=bot: nothing to say)."""
+    if not settings.acts_as_person or settings.credentials_key is None:
+        return None
+    from bot.credentials import Credentials
+    from bot.people import PersonLinks
+
+    report = await PersonLinks(store, Credentials(settings.credentials_key)).report()
+    linked = f"{report.total} {'person has' if report.total == 1 else 'people have'} linked their own API key"
+    mode = "person (each person's request carries their own Kibana API key)"
+    if report.undecryptable:
+        return CheckResult(
+            "Kibana identity",
+            False,
+            f"{mode}; {linked}, but CREDENTIALS_KEY does not decrypt {report.undecryptable} of them "
+            "(give the key they were encrypted with, after the new one)",
+        )
+    decrypts = "CREDENTIALS_KEY decrypts them all" if report.total else "nothing to decrypt yet"
+    return CheckResult("Kibana identity", True, f"{mode}; {linked}; {decrypts}")
 
 
 async def check_subscriptions_allowed(settings: Settings, store: Store, subscribing: Subscribing) -> CheckResult | None:

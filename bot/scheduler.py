@@ -39,6 +39,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot import aio
 from bot.failure_log import FailureLog
+from bot.kibana.acting import as_bot
 from bot.metrics import SCHEDULED_RUNS
 from bot.schedule import Schedule
 from bot.store import Store, Subscription
@@ -211,7 +212,10 @@ class HealthScheduler(Generic[R]):
     async def _run_job(self, group: Group) -> dict[int, str]:
         fire = self._submitted.pop(group.job_id, None) or self._latest_fire_time(group)
         try:
-            results = await self.tick(group, fire)
+            # The bot's own work: APScheduler runs a job in the context its timer was set in, which is
+            # a person's request when their `health subscribe` added the job (KIBANA_IDENTITY=person).
+            with as_bot():
+                results = await self.tick(group, fire)
         except Exception as error:  # APScheduler would log a traceback for every tick of every schedule
             _failures.failed("health report tick", "health reports due at %s were not posted", fire, error=error)
             return {}

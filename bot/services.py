@@ -16,6 +16,7 @@ from bot.slack_identity import BotUser
 if TYPE_CHECKING:
     from bot.access import AccessControl
     from bot.kibana.client import KibanaClient
+    from bot.people import PersonLinks
     from bot.store import Store
 
 
@@ -31,6 +32,7 @@ class Services:
     inflight: set[asyncio.Task[object]] = field(default_factory=set)
     bot_user: BotUser = field(default_factory=BotUser)  # who the bot is in Slack (auth.test)
     refusals: RefusalBound = field(default_factory=RefusalBound)  # which refusals are audited one by one
+    people: PersonLinks | None = None  # people's own Kibana keys; set when KIBANA_IDENTITY=person
 
     def track_current_task(self) -> None:
         """Mark the running listener as in flight, so shutdown waits for it."""

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     kibana_ca_cert: Path | None = Field(None, description="the path of a readable PEM file")
     kibana_verify_tls: bool = Field(True, description="true or false")
     kibana_timeout: float = Field(10.0, gt=0, le=300, description="seconds, between 0 and 300")
+    kibana_identity: Literal["bot", "person"] = Field("bot", description="bot or person")
+    credentials_key: SecretStr | None = Field(
+        None, description="one or more Fernet keys, comma-separated (the first encrypts, all decrypt)"
+    )
 
     elasticsearch_url: AnyHttpUrl | None = Field(None, description="an http(s) URL")
     elasticsearch_api_key: SecretStr | None = Field(None, description="an encoded Elasticsearch API key")
@@ -146,6 +150,24 @@ class Settings(BaseSettings):
                 raise ValueError("comma-separated Slack channel ids, such as C0123,C0456")
         return value
 
+    @field_validator("kibana_identity", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("credentials_key")
+    @classmethod
+    def _credentials_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        from bot.credentials import CredentialsKeyInvalid, credentials_keys
+
+        try:
+            credentials_keys(value.get_secret_value())
+        except CredentialsKeyInvalid as invalid:
+            raise ValueError(f"{cls.model_fields['credentials_key'].description} ({invalid})") from None
+        return value
+
     @field_validator("kibana_space")
     @classmethod
     def _space(cls, value: str) -> str:
@@ -201,6 +223,12 @@ class Settings(BaseSettings):
             except ScheduleError as error:
                 raise _named("HEALTH_SCHEDULE", f"a schedule such as {EXAMPLES} ({error.problem})") from None
         self._alerts_subscription()
+        if self.kibana_identity == "person" and self.credentials_key is None:
+            raise _named(
+                "CREDENTIALS_KEY",
+                "one or more Fernet keys, comma-separated, since KIBANA_IDENTITY=person (make one with "
+                '`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`)',
+            )
         return self
 
     def _alerts_subscription(self) -> None:
@@ -286,6 +314,8 @@ class Settings(BaseSettings):
             self.alert_webhook_token,
         ]
         values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        if self.credentials_key is not None:  # each of its keys, alone too
+            values.extend(k.strip() for k in self.credentials_key.get_secret_value().split(",") if k.strip())
         for username, password in (
             (self.kibana_username, self.kibana_password),
             (self.elasticsearch_username, self.elasticsearch_password),
@@ -297,6 +327,11 @@ class Settings(BaseSettings):
         if self.agent_key_auth is not None:
             values.append(base64.b64encode(":".join(self.agent_key_auth).encode()).decode())
         return values
+
+    @property
+    def acts_as_person(self) -> bool:
+        """KIBANA_IDENTITY=person: every Kibana call made for a person carries that person's own key."""
+        return self.kibana_identity == "person"
 
     @property
     def agent_key_auth(self) -> tuple[str, str] | None:

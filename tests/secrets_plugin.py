@@ -8,7 +8,9 @@ is searched for every secret known to the test:
 - the fixed secrets of the suite (the e2e signing secret, Kibana key and webhook token, the fake
   Slack's bot and app tokens);
 - every secret of every `Settings` built during the test (`Settings.secret_values`);
-- the agent keys (`encoded` and `api_key`) that any fake Kibana handed out during the test.
+- the agent keys (`encoded` and `api_key`) that any fake Kibana handed out during the test;
+- people's own API keys (KIBANA_IDENTITY=person) that any fake Kibana accepted during the test, encoded
+  and their secret part.
 
 A leak fails that test (an error at teardown naming the logger and the secret) and the session.
 Tests that log a secret on purpose, to prove redaction, must format their own `LogRecord` with
@@ -17,6 +19,8 @@ Tests that log a secret on purpose, to prove redaction, must format their own `L
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import logging
 import threading
 import weakref
@@ -28,6 +32,7 @@ import pytest
 
 from bot.logs import RedactingFormatter
 from bot.settings import Settings
+from devkit.fake_kibana import FakeKibana
 from devkit.fake_kibana.state import KibanaState
 
 # The suite's fixed secrets: tests/e2e/conftest.py and devkit/fake_slack defaults.
@@ -89,6 +94,7 @@ class Watch:
 
     settings: list[Settings] = field(default_factory=list)
     kibanas: weakref.WeakSet[KibanaState] = field(default_factory=weakref.WeakSet)
+    people_keys: set[str] = field(default_factory=set)  # of every FakeKibana of the test, kept past its end
     extra: set[str] = field(default_factory=set)
 
     def secrets(self) -> set[str]:
@@ -98,7 +104,23 @@ class Watch:
         for state in list(self.kibanas):
             for key in state.agent_keys:
                 found.update(str(key.get(name, "")) for name in ("encoded", "api_key"))
+        for encoded in self.people_keys:
+            found.add(encoded)
+            with contextlib.suppress(ValueError):
+                found.add(base64.b64decode(encoded).decode().partition(":")[2])
         return found
+
+
+class _Recorded(set[str]):
+    """A fake Kibana's `people_keys` that also tells the watch of each key it gets."""
+
+    def __init__(self, watch: set[str]) -> None:
+        super().__init__()
+        self.watch = watch
+
+    def add(self, key: str) -> None:
+        super().add(key)
+        self.watch.add(key)
 
 
 WATCH = Watch()
@@ -119,6 +141,7 @@ def _wrap_init(cls: type[Any], register: Callable[[Any], None]) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     _wrap_init(Settings, WATCH.settings.append)
     _wrap_init(KibanaState, WATCH.kibanas.add)
+    _wrap_init(FakeKibana, lambda fake: setattr(fake, "people_keys", _Recorded(WATCH.people_keys)))
 
 
 @pytest.fixture(autouse=True)
@@ -131,6 +154,7 @@ def no_secrets_in_logs(request: pytest.FixtureRequest) -> Iterator[Watch]:
     root.setLevel(logging.DEBUG)
     WATCH.settings.clear()
     WATCH.extra.clear()
+    WATCH.people_keys.clear()
     try:
         yield WATCH
     finally:

@@ -21,7 +21,9 @@ from pydantic import BaseModel, ValidationError
 
 from bot.identifiers import is_space_id
 
-from .errors import KibanaInvalidInput, KibanaResponseInvalid, error_from_response
+from .acting import KibanaNotLinked, PersonForbidden, PersonKeyRejected, acting
+from .errors import KibanaForbidden, KibanaInvalidInput, KibanaResponseInvalid, KibanaUnauthorized, error_from_response
+from .privileges import needed
 from .retry import RetryPolicy, error_from_transport, parse_retry_after
 from .transport import AiohttpSender, Answer, HttpxSender, Outgoing, Sender, Timeouts, TransportFailure
 
@@ -147,11 +149,17 @@ class KibanaConnection:
         basic_auth: tuple[str, str] | None = None,
     ) -> Answer:
         """Send `method route` in `space`, retrying as `RetryPolicy` allows. `basic_auth`
-        replaces the connection's credentials for this one call."""
+        replaces the connection's credentials for this one call. Inside a person's request
+        (`acting.acting_for`), the call carries that person's own key, and nothing else."""
         space_id = self.space(space)
         path = space_prefix(space_id) + _fill(route, path_params or {})
         headers = dict(self.headers)
-        if basic_auth is not None:
+        person = acting()
+        if person is not None:
+            if person.key is None:
+                raise KibanaNotLinked(person.user_id)
+            headers["Authorization"] = f"ApiKey {person.key.api_key.get_secret_value()}"
+        elif basic_auth is not None:
             headers["Authorization"] = basic_header(*basic_auth)
         if method != "GET":
             headers["kbn-xsrf"] = XSRF_VALUE
@@ -167,7 +175,15 @@ class KibanaConnection:
         query_string = _query(query) if query else ""
         url = self.base_url + path + (f"?{query_string}" if query_string else "")
         request = Outgoing(method, url, path, headers, body)
-        return await self.retry.run(lambda: self._exchange(request, route, space_id), idempotent=idempotent)
+        if person is None or person.key is None:
+            return await self.retry.run(lambda: self._exchange(request, route, space_id), idempotent=idempotent)
+        try:
+            return await self.retry.run(lambda: self._exchange(request, route, space_id), idempotent=idempotent)
+        except KibanaUnauthorized as rejected:
+            await person.rejected()
+            raise PersonKeyRejected(person.key, rejected) from None
+        except KibanaForbidden as refused:
+            raise PersonForbidden(person.key, needed(method, route, space_id), refused) from None
 
     async def _exchange(self, request: Outgoing, route: str, space: str) -> Answer:
         started = time.perf_counter()  # observed: the exchange, with any wait for a pooled connection

@@ -18,6 +18,7 @@ from bot.store.cases import CaseClaim, CaseRecord, CasesMixin
 from bot.store.database import make_engine
 from bot.store.errors import StoreSchemaError, StoreSchemaMismatch, StoreSchemaTooNew, SubscriptionLimitReached
 from bot.store.events import EventsMixin
+from bot.store.kibana_links import KibanaLinksMixin, StoredLink
 from bot.store.replays import ReplaysMixin
 from bot.store.slack_budgets import BucketState, SlackBudgetsMixin
 from bot.store.snoozes import KnownSnooze, SnoozesMixin
@@ -41,6 +42,7 @@ __all__ = [
     "StoreSchemaError",
     "StoreSchemaMismatch",
     "StoreSchemaTooNew",
+    "StoredLink",
     "Subscription",
     "SubscriptionLimitReached",
 ]
@@ -60,6 +62,7 @@ class Store(
     SnoozesMixin,
     AlertSubscriptionsMixin,
     SlackBudgetsMixin,
+    KibanaLinksMixin,
 ):
     """One per process; every method is one short transaction."""
 

@@ -39,6 +39,7 @@ class AuditEntry:
     kibana_status: int | None = None
     detail: str = ""
     rule_id: str | None = None  # set for actions on a rule or its alerts (audit rule <id>)
+    kibana_identity: str | None = None  # the person's Kibana user or key (KIBANA_IDENTITY=person); None: the bot's
     at: datetime = field(default_factory=utcnow)
     id: int | None = None  # assigned by the store
 
@@ -58,6 +59,7 @@ def _entry(row: Any) -> AuditEntry:
         result=cast(AuditResult, row.result),
         kibana_status=row.kibana_status,
         detail=row.detail,
+        kibana_identity=row.kibana_identity,
     )
 
 
@@ -75,6 +77,7 @@ def _row(entry: AuditEntry) -> dict[str, Any]:
         "result": entry.result,
         "kibana_status": entry.kibana_status,
         "detail": _bounded(entry.detail, DETAIL_LIMIT),
+        "kibana_identity": entry.kibana_identity,
     }
 
 

@@ -271,6 +271,7 @@ audit_log = Table(
     Column("result", String(16), nullable=False),
     Column("kibana_status", Integer, nullable=True),
     Column("detail", Text, nullable=False, default=""),
+    Column("kibana_identity", String(255), nullable=True),  # the person's Kibana user/key; None: the bot's
     Index("ix_audit_log_at", "at"),
     Index("ix_audit_log_rule", "rule_id", "at"),
     sqlite_autoincrement=True,
@@ -322,6 +323,25 @@ alert_poll_spaces = Table(
     Column("problem", String(32), nullable=True),
     Column("problem_text", Text, nullable=True),
     Column("problem_since", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+
+# People's own Kibana API keys (KIBANA_IDENTITY=person), one per Slack workspace, person and Kibana
+# deployment (today only "default"). `api_key` is Fernet ciphertext (CREDENTIALS_KEY); `key_id` is
+# the key's id (not a secret), `kibana_user` its owner when Kibana or Elasticsearch said; `stale`:
+# Kibana answered 401 to the key since it was linked.
+kibana_links = Table(
+    "kibana_links",
+    metadata,
+    Column("team_id", String(64), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Column("deployment", String(64), primary_key=True),
+    Column("api_key", Text, nullable=False),
+    Column("key_id", String(128), nullable=False),
+    Column("kibana_user", String(255), nullable=True),
+    Column("stale", Boolean, nullable=False, default=False, server_default=sa_false()),
+    Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
 

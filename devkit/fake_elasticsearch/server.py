@@ -55,6 +55,7 @@ class FakeElasticsearch(AlertWrites, ServedFake):
         self.users = dict(users) if users is not None else {"elastic": "changeme"}
         self.roles = list(roles)
         self.api_key_owner = api_key_owner
+        self.key_owners: dict[str, str] = {}  # API key id → its owner, for keys not the bot's (add_person)
         self.version = version
         self.cluster_name = cluster_name
         self.cluster_uuid = str(uuid_module.uuid5(uuid_module.NAMESPACE_DNS, cluster_name))
@@ -80,6 +81,12 @@ class FakeElasticsearch(AlertWrites, ServedFake):
         """The first API key, encoded as Kibana shows it (base64 of `id:key`)."""
         key_id, secret = next(iter(self.api_keys.items()))
         return base64.b64encode(f"{key_id}:{secret}".encode()).decode()
+
+    def add_person(self, encoded: str, username: str) -> None:
+        """Accept the encoded API key `encoded` (base64 of `id:key`) as one of `username`'s."""
+        key_id, _, secret = base64.b64decode(encoded).decode().partition(":")
+        self.api_keys[key_id] = secret
+        self.key_owners[key_id] = username
 
     # ------------------------------------------------------------------ security modes and faults
     def deny_alerts_read(self, mode: Literal["none", "other_indices"] = "none") -> None:
@@ -175,7 +182,7 @@ class FakeElasticsearch(AlertWrites, ServedFake):
     def _who(self, who: tuple[str, str]) -> str:
         kind, name = who
         if kind == "api_key":
-            return f"API key id [{name}] of user [{self.api_key_owner}]"
+            return f"API key id [{name}] of user [{self.key_owners.get(name, self.api_key_owner)}]"
         return f"user [{name}] with effective roles [{','.join(sorted(self.roles))}]"
 
     def _route(
@@ -209,7 +216,7 @@ class FakeElasticsearch(AlertWrites, ServedFake):
             return 200, self._has_privileges(_json_body(body) or {}, who)
         if path == "/_security/_authenticate" and method == "GET":
             kind, name = who
-            user = self.api_key_owner if kind == "api_key" else name
+            user = self.key_owners.get(name, self.api_key_owner) if kind == "api_key" else name
             answer: dict[str, Any] = {"username": user, "roles": [] if kind == "api_key" else self.roles,
                                       "authentication_type": "api_key" if kind == "api_key" else "realm"}  # fmt: skip
             if kind == "api_key":

@@ -13,6 +13,11 @@ alert check on `_mute`, the public rule API without snooze state, `GET /api/stat
 `state.required_custom_fields` and `state.sourcemaps_mode` play refresh=false, required case custom
 fields and APM without Fleet or with the source-map API off.
 
+People with their own API keys (KIBANA_IDENTITY=person): `add_person(key, "alice", {"ops": {"rules": "all"}})`
+accepts `key` as alice's, with her feature privileges per space (a missing one is Kibana's 403, with the
+handler's real message); what she creates is `created_by` her; `grant(...)` adds a privilege and
+`revoke(key)` makes any key answer 401 from then on (people.py).
+
 Behaviour follows real Kibana's (pipeline order, Boom bodies, idempotency, health computation,
 case versions, APM specifics), as written up in the team's Kibana behaviour notes (behaviours.md,
 the § numbers in this package); its answers are checked against the project's Kibana spec,

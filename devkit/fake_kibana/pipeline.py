@@ -24,13 +24,21 @@ VERSION_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 BAD_CREDENTIALS_HEADERS = {"www-authenticate": 'Basic realm="security", charset="UTF-8", ApiKey'}
 
 
-def authenticate(headers: Mapping[str, str], api_keys: set[str], users: Mapping[str, str], api_key_owner: str) -> str:
-    """The authenticated username, or a 401 Boom."""
+def authenticate(
+    headers: Mapping[str, str],
+    api_keys: set[str],
+    users: Mapping[str, str],
+    api_key_owner: str,
+    key_owners: Mapping[str, str] | None = None,
+) -> str:
+    """The authenticated username (a person's key: its owner, `key_owners`), or a 401 Boom."""
     header = headers.get("authorization")
     if not header:
         raise Boom(401, "Unauthorized")
     scheme, _, credentials = header.strip().partition(" ")
     credentials = credentials.strip()
+    if scheme.lower() == "apikey" and credentials in (key_owners or {}):
+        return (key_owners or {})[credentials]
     if scheme.lower() == "apikey" and credentials in api_keys:
         return api_key_owner
     if scheme.lower() == "basic":

@@ -20,6 +20,7 @@ from devkit.served import ServedFake
 from . import pipeline
 from .calls import Call, Reply
 from .errors import API_VERSION, INTERNAL_ERROR, JSON_CONTENT_TYPE, Boom, boom_body
+from .people import Person, checked_privileges
 from .records import Exchange, RecordedRequest
 from .routes import Route, find_route, template_for
 from .seeding import Seeding
@@ -58,6 +59,8 @@ class FakeKibana(Seeding, ServedFake):
         self.users = dict(users) if users is not None else {"elastic": "changeme"}
         self.api_key_owner = api_key_owner
         self.on_exchange = on_exchange
+        self.people: dict[str, Person] = {}  # a person's encoded API key → its owner and privileges
+        self.people_keys: set[str] = set()  # every person's key ever added, revoked ones too (leak checks)
         self.state = KibanaState(version=version, license_type=license)
         self.requests: list[RecordedRequest] = []
         self.exchanges: list[Exchange] = []
@@ -71,6 +74,24 @@ class FakeKibana(Seeding, ServedFake):
     def forbid(self, operation: str, *, rule_id: str | None = None, message: str | None = None) -> None:
         """Answer 403 with Kibana's message for `operation` (see state.OPERATIONS)."""
         self.state.forbid(operation, rule_id=rule_id, message=message)
+
+    def add_person(self, api_key: str, username: str, privileges: Mapping[str, Mapping[str, str]]) -> None:
+        """Accept `api_key` (encoded) as `username`'s own key, holding `privileges`:
+        {space (or "*" for every space): {"rules" | "cases" | "apm": "read" | "all"}}."""
+        self.people[api_key] = Person(username, checked_privileges(privileges))
+        self.people_keys.add(api_key)
+
+    def grant(self, api_key: str, space: str, feature: str, level: str) -> None:
+        """Give the owner of `api_key` `feature: level` in `space` from now on."""
+        person = self.people[api_key]
+        person.privileges = checked_privileges(
+            {**person.privileges, space: {**person.privileges.get(space, {}), feature: level}}
+        )
+
+    def revoke(self, api_key: str) -> None:
+        """Invalidate a key (a person's or the bot's) at once: it gets 401 from now on, as an expired one does."""
+        self.people.pop(api_key, None)
+        self.api_keys.discard(api_key)
 
     def count(self, method: str, route: str, *, space: str | None = None) -> int:
         return sum(
@@ -147,18 +168,28 @@ class FakeKibana(Seeding, ServedFake):
             if found is None:
                 raise Boom(404)
             route, params = found
-            username = pipeline.authenticate(headers, self.api_keys, self.users, self.api_key_owner)
+            key_owners = {key: person.username for key, person in self.people.items()}
+            username = pipeline.authenticate(headers, self.api_keys, self.users, self.api_key_owner, key_owners)
             scheme = headers.get("authorization", "").strip().partition(" ")[0].lower()
             json_body, form = self._parse_payload(method, headers, body)
             pipeline.check_xsrf(method, headers)
             versioned = {"elastic-api-version": API_VERSION}
-            reply = self._run_route(route, params, space, username, scheme, record, json_body, form)
+            self.state.caller = self._person(headers, space)
+            try:
+                reply = self._run_route(route, params, space, username, scheme, record, json_body, form)
+            finally:
+                self.state.caller = None
         except Boom as boom:
             return self._answer(record, boom.status, boom.body(), {**versioned, **boom.headers})
         except Exception:
             log.exception("fake Kibana handler failed for %s %s", method, record.path)
             return self._answer(record, 500, boom_body(500, INTERNAL_ERROR), versioned)
         return self._answer(record, reply.status, reply.body, {**versioned, **reply.headers})
+
+    def _person(self, headers: Mapping[str, str], space: str) -> tuple[Person, str] | None:
+        scheme, _, credentials = headers.get("authorization", "").strip().partition(" ")
+        person = self.people.get(credentials.strip()) if scheme.lower() == "apikey" else None
+        return (person, space) if person is not None else None
 
     def _parse_payload(
         self, method: str, headers: Mapping[str, str], body: bytes

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .people import Person
 from .rules import ERROR_MESSAGES, ERROR_REASONS, EXECUTION_STATUSES, Rule
 
 RULE_OPERATIONS = (
@@ -90,6 +91,9 @@ class KibanaState:
         self.sourcemaps: list[dict[str, Any]] = []
         self.agent_keys: list[dict[str, Any]] = []
         self.forbidden: list[Forbidden] = []
+        # Who is calling, while a handler runs (handlers are synchronous): a person with their own
+        # privileges (people.py), or None for the bot's own key, which holds every privilege.
+        self.caller: tuple[Person, str] | None = None
         # Called with (rule, alert ids) when a rule is disabled with `untrack`: Kibana untracks the
         # alerts' documents in alerts-as-data then, while it answers (FakeElasticsearch.follow).
         self.untrack_listeners: list[Callable[[Rule, list[str]], None]] = []
@@ -172,6 +176,10 @@ class KibanaState:
         self.forbidden.append(Forbidden(operation, rule_id, message))
 
     def forbidden_for(self, operation: str, rule_id: str | None = None) -> Forbidden | None:
+        if self.caller is not None:
+            person, space = self.caller
+            if not person.allows(operation, space):
+                return Forbidden(operation, None, None)
         for entry in self.forbidden:
             if entry.operation == operation and (entry.rule_id is None or entry.rule_id == rule_id):
                 return entry

@@ -48,6 +48,8 @@ def audit_line(entry: AuditEntry) -> str:
     channel = f" in {_mention(entry.channel, '#')}" if entry.channel else ""
     action = f"*{escape(entry.action)}*{target}"
     who = _mention(entry.user_id, "@")
+    if entry.kibana_identity:
+        who += f" (Kibana: {code(clip(entry.kibana_identity, 80))})"
     return f"{when} · {who}{channel} · {action} · space {code(entry.space)} · {result} · {status}"
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.access import Role, Scope, Where
-from handlers.shared.blocks import Block, context, escape, section
+from bot.credentials import shown_key_id
+from handlers.shared.blocks import Block, code, context, escape, section
 from handlers.shared.catalog import Catalog
 from handlers.shared.context import Invocation
 from handlers.shared.feature import Route
@@ -73,12 +74,28 @@ async def _whoami(inv: Invocation, catalog: Catalog) -> None:
     for granted, names in actions_by_role(catalog, up_to).items():
         listed = ", ".join(f"`{name}`" for name in names)
         blocks.append(section(f"*{granted}*: {listed}"))
+    if inv.services.people is not None:
+        blocks.append(section(await _kibana_link(inv)))
     higher = [str(r) for r in Role if r > role]
     if higher:
         blocks.append(
             context(f"Roles above yours: {', '.join(higher)}. An admin of this bot grants them in ACCESS_POLICY.")
         )
     await inv.reply(f"You are {role}{here}.", blocks=blocks)
+
+
+async def _kibana_link(inv: Invocation) -> str:
+    """Whose Kibana credential your requests carry (KIBANA_IDENTITY=person): your link, or that there is none."""
+    people, actor = inv.services.people, inv.actor
+    assert people is not None
+    link = await people.link_of(actor.team_id, actor.user_id)
+    if link is None:
+        return f"*In Kibana*: your account is not connected; `{inv.slash} connect` links your own API key."
+    key = f"API key {code(shown_key_id(link.key.key_id))}"
+    who = f"as {code(link.key.kibana_user)} ({key})" if link.key.kibana_user else f"with {key}"
+    if link.stale:
+        return f"*In Kibana*: Kibana rejected your linked {key} (expired or revoked); `{inv.slash} connect` a new one."
+    return f"*In Kibana*: you act {who}. `{inv.slash} disconnect` forgets it."
 
 
 async def _by_space(inv: Invocation, everywhere: Role) -> str:

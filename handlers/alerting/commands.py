@@ -17,7 +17,7 @@ from handlers.alerting.target import Target
 from handlers.shared.blocks import Block, code, escape, section
 from handlers.shared.context import Invocation
 from handlers.shared.feature import Plumbing, Route
-from handlers.shared.outcome import Origin
+from handlers.shared.outcome import Origin, as_whom
 from handlers.shared.words import count
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def write_now(write: writes.Write) -> Route:
             duration=args.duration if isinstance(args, SnoozeArgs) else None,
             schedule_id=args.schedule_id if isinstance(args, UnsnoozeArgs) else None,
         )
-        await inv.reply(f"{inv.actor.mention} {done}.", public=True)
+        await inv.reply(f"{inv.actor.mention} {done}{as_whom()}.", public=True)
 
     return run
 

@@ -40,6 +40,24 @@ async def create_key(inv: Invocation) -> None:
     name, privileges = args.name, list(args.privileges)
     services = inv.services
     basic = services.settings.agent_key_auth
+    if services.people is not None:
+        # KIBANA_IDENTITY=person: the call would carry the person's own API key (never the bot's
+        # KIBANA_AGENT_KEY_* user), and Elasticsearch refuses agent keys to API-key credentials.
+        await record(
+            services,
+            inv.actor,
+            ACTION,
+            name,
+            result="error",
+            detail=f"privileges {','.join(privileges)}; a linked API key cannot create agent keys",
+            space=inv.space,
+        )
+        await inv.reply(
+            "Kibana cannot create an agent key with your linked API key (Elasticsearch refuses agent keys to "
+            "API-key credentials), and the bot acts in Kibana only as you. Create it in Kibana instead: "
+            "*APM → Settings → Agent keys → Create APM agent key*."
+        )
+        return
     if basic is None and services.kibana.auth_scheme == "ApiKey":
         # Elasticsearch refuses agent keys to API-key credentials (behaviours.md §11): do not ask it.
         await record(

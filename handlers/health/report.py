@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 
+from bot.kibana.acting import KibanaNotLinked, PersonForbidden, PersonKeyRejected
 from bot.kibana.client import KibanaClient
 from bot.kibana.errors import KibanaError, KibanaForbidden, KibanaUnauthorized
 from bot.kibana.models import AlertingHealth
@@ -89,6 +90,8 @@ async def check_health(kibana: KibanaClient, space: str) -> HealthOutcome:
     """Read the alerting health of `space`; a Kibana failure becomes an outcome, not an exception."""
     try:
         health = await kibana.health(space=space)
+    except (KibanaNotLinked, PersonKeyRejected, PersonForbidden):
+        raise  # a person's own key (KIBANA_IDENTITY=person): said to them in Kibana's terms, not as the bot's
     except KibanaError as error:
         return HealthOutcome.from_error(space, error)
     return HealthOutcome(space=space, checked_at=datetime.now(UTC), health=health)

@@ -10,6 +10,7 @@ from typing import Protocol, TypeVar
 from bot import metrics, slack_replays
 from bot.access import Refusal, Scope
 from bot.failure_log import FailureLog
+from bot.kibana.acting import kibana_identity
 from bot.kibana.errors import KibanaError
 from bot.services import Services
 from bot.store import AuditEntry
@@ -75,6 +76,7 @@ async def record(
         kibana_status=kibana_status,
         detail=detail[:1000],
         rule_id=rule_id,
+        kibana_identity=kibana_identity(),
     )
     try:
         await services.store.add_audit(entry)

@@ -19,7 +19,7 @@ from typing import TypeVar
 from bot.access import Role, Scope
 from bot.kibana.errors import KibanaError
 from handlers.shared.errors import Doing, Explain
-from handlers.shared.grammar import Parser, help_command
+from handlers.shared.grammar import Parser, help_command, link_command
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,30 @@ class Actions:
 
 
 HELP = Action("help", "help", Role.VIEWER, "use `help`", read_only=True, scope=Scope.BOT)
-BUILT_IN = Actions(rows=(HELP,), parsers={"help": help_command})
+# Link and unlink a person's own Kibana API key (KIBANA_IDENTITY=person): built in, since the guard and
+# the dispatcher refuse an unlinked person with the *Connect Kibana* button (handlers/shared/identity.py).
+CONNECT_BUTTON = "kibana_connect"  # the *Connect Kibana* button: opens the connect form
+CONNECT_MODAL = "kibana_connect_modal"
+CONNECT = Action(
+    "connect",
+    "connect",
+    Role.VIEWER,
+    "link your Kibana API key (`connect`)",
+    action_ids=(CONNECT_BUTTON,),
+    views=(CONNECT_MODAL,),
+    scope=Scope.BOT,
+)
+DISCONNECT = Action(
+    "disconnect", "disconnect", Role.VIEWER, "unlink your Kibana API key (`disconnect`)", scope=Scope.BOT
+)
+BUILT_IN = Actions(
+    rows=(HELP, CONNECT, DISCONNECT),
+    parsers={
+        "help": help_command,
+        CONNECT.name: lambda words: link_command(words, CONNECT.name),
+        DISCONNECT.name: lambda words: link_command(words, DISCONNECT.name),
+    },
+)
 
 V = TypeVar("V")
 

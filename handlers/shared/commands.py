@@ -13,13 +13,15 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.kibana.acting import KibanaNotLinked, PersonKeyRejected
 from handlers.shared.audit import check_access, ensure_writable
-from handlers.shared.catalog import Catalog
+from handlers.shared.catalog import Action, Catalog
 from handlers.shared.context import Actor, Invocation
 from handlers.shared.errors import Doing, describe
 from handlers.shared.feature import Plumbing, Route
 from handlers.shared.grammar import HelpArgs, UsageError, parse
 from handlers.shared.guard import NothingToDo
+from handlers.shared.identity import NoKey, Unlinked, as_person, person_key, refuse_unlinked
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +86,8 @@ class Commands:
             response_url=response_url if isinstance(response_url, str) and response_url else None,
             trigger_id=command.get("trigger_id"),
         )
-        await self.run(invocation)
+        with as_person(services, invocation.actor, None):  # no call before the person's key is found
+            await self.run(invocation)
 
     async def run(self, invocation: Invocation) -> None:
         """Check access, run the route, and turn any failure into a sentence."""
@@ -99,12 +102,34 @@ class Commands:
             if refusal is not None:
                 await invocation.reply(refusal.message())
                 return
-            await self.routes[name](invocation)
+            key = await person_key(invocation.services, invocation.actor, action)  # then Kibana's gate
+            if isinstance(key, Unlinked):
+                await self._unlinked(invocation, action, key)
+                return
+            with as_person(invocation.services, invocation.actor, key):
+                await self.routes[name](invocation)
+        except (KibanaNotLinked, PersonKeyRejected) as unlinked:
+            await self._unlinked(invocation, action, unlinked)
         except NothingToDo as nothing:
             await self._tell(invocation, str(nothing))
         except Exception as error:
             doing = replace(invocation.doing(self.catalog.explain), read_only=action.read_only)
             await self._tell(invocation, describe(error, doing))
+
+    async def _unlinked(self, invocation: Invocation, action: Action, unlinked: NoKey) -> None:
+        try:
+            await refuse_unlinked(
+                invocation.services,
+                invocation.replies,
+                invocation.surface,
+                invocation.actor,
+                action,
+                _target(invocation),
+                unlinked,
+                space=invocation.space,
+            )
+        except Exception:
+            log.exception("could not tell the user that %s needs their Kibana key", invocation.command.action)
 
     async def _tell(self, invocation: Invocation, text: str) -> None:
         try:

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 
+from bot.credentials import CredentialsKeyWrong, shown_key_id
 from bot.failure_log import FailureLog
+from bot.kibana.acting import KibanaNotLinked, PersonForbidden, PersonKeyRejected
 from bot.kibana.errors import (
     KibanaBadRequest,
     KibanaConflict,
@@ -98,6 +100,14 @@ def describe(error: BaseException, doing: Doing) -> str:
     if isinstance(error, UsageError):
         usage = f"\nUsage: `{cmd} {error.usage}`" if error.usage else f"\nTry `{cmd} help`."
         return f"{escape(error.message)}{usage}"
+    if isinstance(error, CredentialsKeyWrong):
+        return (
+            "The bot cannot read your linked Kibana key: its CREDENTIALS_KEY no longer decrypts it, so nothing was "
+            f"done. Connect your key again (`{cmd} connect`); an admin can check CREDENTIALS_KEY with "
+            "`python -m bot check`."
+        )
+    if isinstance(error, KibanaNotLinked | PersonKeyRejected | PersonForbidden):
+        return _person(error, doing)
     if isinstance(error, KibanaError):
         return _kibana(error, doing)
     if isinstance(error, SlackRateLimited):
@@ -134,6 +144,39 @@ def where(doing: Doing) -> str:
 def what(doing: Doing) -> str:
     """The action as the person types it, after the slash command; or "the request"."""
     return f"`{doing.command} {doing.action}`" if doing.action else "the request"
+
+
+def not_connected(cmd: str) -> str:
+    return (
+        "This bot acts in Kibana as each person, and your Kibana account is not connected, so nothing was "
+        f"sent to Kibana. Connect it with an API key of your own: `{cmd} connect`."
+    )
+
+
+def key_rejected(key_id: str, cmd: str, *, earlier: bool = False) -> str:
+    """Kibana answered 401 to a person's own key: now (`earlier`: since it was linked, the link is stale)."""
+    if earlier:
+        return (
+            f"Kibana rejected your linked API key (`{shown_key_id(key_id)}`): it has expired or been revoked, "
+            f"so nothing was done. Connect a new key with `{cmd} connect`."
+        )
+    return (
+        f"Kibana rejected your API key (`{shown_key_id(key_id)}`, 401): it has expired or been revoked, "
+        f"so nothing was done. Connect a new key with `{cmd} connect`."
+    )
+
+
+def _person(error: KibanaNotLinked | PersonKeyRejected | PersonForbidden, doing: Doing) -> str:
+    """Kibana's answer to a person's own key (KIBANA_IDENTITY=person), in Kibana's terms: not the
+    bot's credentials, nor the bot's roles."""
+    if isinstance(error, KibanaNotLinked):
+        return not_connected(doing.command)
+    if isinstance(error, PersonKeyRejected):
+        return key_rejected(error.key.key_id, doing.command)
+    return (
+        f"Kibana refuses this for your account: it needs {error.needs.sentence()}. Nothing was changed; "
+        "a Kibana admin can grant it to your role (Kibana said: " + escape(error.message) + ")."
+    )
 
 
 def _kibana(error: KibanaError, doing: Doing) -> str:

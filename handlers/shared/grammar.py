@@ -138,6 +138,12 @@ def help_command(words: list[str]) -> Command:
     return Command("help", HelpArgs(" ".join(words).lower()))
 
 
+def link_command(words: list[str], name: str) -> Command:
+    """`connect` / `disconnect`: the built-in commands that link or unlink a person's own Kibana key."""
+    arity(words, name, 0, 0)
+    return Command(name)
+
+
 def _take_space(words: list[str]) -> tuple[list[str], str | None]:
     out: list[str] = []
     space: str | None = None

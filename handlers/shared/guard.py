@@ -19,6 +19,8 @@ from typing import Any, Generic, TypeVar
 from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
+from bot.credentials import CredentialsKeyWrong
+from bot.kibana.acting import KibanaNotLinked, PersonKeyRejected
 from bot.services import Services
 from bot.store.errors import StoreUnavailable, store_unreachable
 from handlers.shared.audit import Subject, check_access, ensure_writable, record
@@ -26,6 +28,7 @@ from handlers.shared.blocks import clip
 from handlers.shared.catalog import Action, Catalog
 from handlers.shared.context import Actor
 from handlers.shared.errors import Doing, describe
+from handlers.shared.identity import NoKey, Unlinked, as_person, person_key, refuse_unlinked
 from handlers.shared.interaction import Interaction
 from handlers.shared.replies import Replies
 
@@ -128,7 +131,9 @@ class Guard:
         async def on_click(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
             await ack()
             self.services.track_current_task()
-            await self._clicked(spec, Interaction.parse(body, context))
+            interaction = Interaction.parse(body, context)
+            with as_person(self.services, interaction.actor, None):  # no call before the person's key is found
+                await self._clicked(spec, interaction)
 
         return on_click
 
@@ -136,7 +141,9 @@ class Guard:
         """The listener of a modal's submission (it answers Slack itself: with errors, or the ack)."""
 
         async def on_submit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
-            await self._submitted(spec, ack, Interaction.parse(body, context))
+            interaction = Interaction.parse(body, context)
+            with as_person(self.services, interaction.actor, None):  # no call before the person's key is found
+                await self._submitted(spec, ack, interaction)
 
         return on_submit
 
@@ -189,7 +196,14 @@ class Guard:
             if refusal is not None:
                 await told(value)(refusal.message())
                 return
-            await spec.run(value, interaction)
+            key = await person_key(self.services, interaction.actor, action)  # then Kibana's gate
+            if isinstance(key, Unlinked):
+                await self._unlinked(interaction, action, aimed, key)
+                return
+            with as_person(self.services, interaction.actor, key):
+                await spec.run(value, interaction)
+        except (KibanaNotLinked, PersonKeyRejected) as unlinked:
+            await self._unlinked(interaction, action, aimed, unlinked)
         except NothingToDo as nothing:
             await self._safely(told(value), str(nothing), action)
         except Exception as error:
@@ -223,21 +237,56 @@ class Guard:
         if refusal is not None:
             await ack(response_action="errors", errors={error_block: refusal.message()})
             return
-        if spec.acknowledge is None:
-            await ack()
-        elif not await spec.acknowledge(value, form, ack):
+        try:
+            key = await person_key(self.services, interaction.actor, action)  # then Kibana's gate
+        except CredentialsKeyWrong as wrong:
+            await ack(response_action="errors", errors={error_block: describe(wrong, self._doing(action, aimed))})
             return
+        if isinstance(key, Unlinked):
+            refused = key.sentence(self.services.settings.slack_command)
+            await ack(response_action="errors", errors={error_block: refused})
+            await self._unlinked(interaction, action, aimed, key)
+            return
+        with as_person(self.services, interaction.actor, key):
+            if spec.acknowledge is None:
+                await ack()
+            elif not await spec.acknowledge(value, form, ack):
+                return
         self.services.track_current_task()
 
         async def tell(text: str) -> object:
             return await spec.tell(value, interaction, text)
 
         try:
-            await spec.run(value, form, interaction)
+            with as_person(self.services, interaction.actor, key):
+                await spec.run(value, form, interaction)
+        except (KibanaNotLinked, PersonKeyRejected) as unlinked:
+            await self._unlinked(interaction, action, aimed, unlinked)
         except NothingToDo as nothing:
             await self._safely(tell, str(nothing), action)
         except Exception as error:
             await self._safely(tell, describe(error, self._doing(action, aimed)), action)
+
+    async def _unlinked(
+        self,
+        interaction: Interaction,
+        action: Action,
+        aimed: Aim,
+        unlinked: NoKey,
+    ) -> None:
+        try:
+            await refuse_unlinked(
+                self.services,
+                self.replies,
+                interaction.surface,
+                interaction.actor,
+                action,
+                aimed.target,
+                unlinked,
+                space=aimed.space,
+            )
+        except Exception:
+            log.exception("could not tell the user that %s needs their Kibana key", action.name)
 
     async def _refuse_forged(self, actor: Actor, action: Action, raw: object, why: str) -> None:
         """A value the bot did not make (or a click that contradicts itself): a refused write is audited."""

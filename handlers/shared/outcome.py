@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from pydantic import Field
 from slack_sdk.errors import SlackApiError
 
+from bot.kibana.acting import kibana_identity
 from bot.slack_limits import SlackRateLimited, reset_max_wait, set_max_wait
-from handlers.shared.blocks import Block
+from handlers.shared.blocks import Block, escape
 from handlers.shared.codec import Packed
 from handlers.shared.context import Actor
 from handlers.shared.interaction import Interaction
@@ -67,6 +68,12 @@ class Done:
 MessageRenderer = Callable[[str, str, list[str], Done | None], Awaitable[tuple[list[Block], str] | None]]
 
 
+def as_whom() -> str:
+    """ " (in Kibana: `alice`)" when the write was made with a person's own key; "" with the bot's."""
+    who = kibana_identity()
+    return f" (in Kibana: {escape(who)})" if who else ""
+
+
 def status_line(actor: Actor, sentence: str, at: datetime | None = None) -> str:
     at = at or datetime.now(UTC)
     return f"{actor.mention} {sentence} at {at.strftime('%H:%M')} UTC"
@@ -93,7 +100,9 @@ class Outcomes:
         ephemeral_blocks: list[Block] | None = None,
         done: Done | None = None,
     ) -> None:
-        """Show the outcome of a write: in place and in the thread, or back to the person."""
+        """Show the outcome of a write: in place and in the thread, or back to the person. With
+        KIBANA_IDENTITY=person, it also says whom Kibana saw (the person's Kibana user, or their key)."""
+        sentence += as_whom()
         line = status_line(actor, sentence)
         replies = self.replies
         if origin.in_channel_message:

@@ -37,6 +37,8 @@ from handlers.alerting.target import Target
 from handlers.apm.actions import CONFIG_OVERWRITE, SOURCEMAP_DELETE
 from handlers.apm.values import ConfigChange, SourceMapRef
 from handlers.shared.blocks import actions, button
+from handlers.shared.catalog import CONNECT_BUTTON
+from handlers.shared.identity import ConnectButton
 
 from . import action_ids as values
 from .conftest import make_settings
@@ -342,6 +344,19 @@ PATHS: dict[str, list[EntryPath]] = {
     "rules": [cmd("rules", kibana("GET", "/api/alerting/rules/_find"))],
     "rule": [cmd("rule r1", kibana("GET", RULE)), btn(values.RULE_SHOW, kibana("GET", RULE))],
     "whoami": [cmd("whoami", reply_without_refusal("Where it comes from"))],
+    # KIBANA_IDENTITY=bot here: connect and disconnect say there is nothing to link (test_e2e_person_identity.py)
+    "connect": [
+        cmd("connect", reply_without_refusal("its own credential")),
+        EntryPath(
+            "button",
+            CONNECT_BUTTON,
+            apm_click(CONNECT_BUTTON, lambda env: ConnectButton().pack()),
+            reply_without_refusal("its own credential"),
+            REPLY_REFUSAL,
+            None,
+        ),
+    ],
+    "disconnect": [cmd("disconnect", reply_without_refusal("its own credential"))],
     "can-i": [cmd("can-i disable", lambda env: any("`disable`" in r for r in env.replies()))],
     "apm config list": [cmd("apm config list", kibana("GET", AGENT_CONFIG))],
     "apm sourcemaps list": [cmd("apm sourcemaps list", kibana("GET", SOURCEMAPS))],

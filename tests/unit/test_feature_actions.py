@@ -83,11 +83,12 @@ def test_every_command_needs_a_route_and_every_route_a_command() -> None:
     async def route(_: object) -> None:
         return None
 
-    Commands(Bare(Catalog(TOY)), {"ping": route})
+    built_in = {"connect": route, "disconnect": route}  # the built-in rows a feature (access) routes
+    Commands(Bare(Catalog(TOY)), {"ping": route, **built_in})
     with pytest.raises(RuntimeError, match=r"without a route: \['ping'\]"):
-        Commands(Bare(Catalog(TOY)), {})
+        Commands(Bare(Catalog(TOY)), built_in)
     with pytest.raises(RuntimeError, match=r"without a command: \['pong'\]"):
-        Commands(Bare(Catalog(TOY)), {"ping": route, "pong": route})
+        Commands(Bare(Catalog(TOY)), {"ping": route, "pong": route, **built_in})
 
 
 def _ids(elements: list[dict[str, Any]]) -> list[str]:
