@@ -5,9 +5,10 @@ each group whose stored version is ahead of what Slack shows:
 - a new group is posted at once; after that its message is updated at most once every
   ALERT_UPDATE_INTERVAL seconds, however many deliveries arrive, and always with the newest
   state, so the last state lands;
-- updates of groups that still fire are paced to ALERT_UPDATES_PER_MINUTE across the replica,
-  leaving the rest of `chat.update`'s budget (Slack's Tier 3) for the updates that close an
-  episode, so that the final state of a storm lands quickly;
+- updates of groups that still fire are paced to ALERT_UPDATES_PER_MINUTE across the replicas (a
+  bucket in the Slack limiter's ledger, shared through PostgreSQL like Slack's budgets), leaving the
+  rest of `chat.update`'s budget (Slack's Tier 3) for the updates that close an episode, so that the
+  final state of a storm lands quickly;
 - one replica at a time holds a group (a lease in the store, renewed every few seconds while the
   replica works on the group); a replica that dies loses nothing: the group is still pending, its
   lease runs out within seconds (bot/store/alert_publishing.py LEASE) and another replica (or this
@@ -42,6 +43,8 @@ from slack_sdk.errors import SlackApiError
 from bot import metrics
 from bot.failure_log import FailureLog
 from bot.services import Services
+from bot.slack_ledger import Ledger, LocalLedger
+from bot.slack_limits import Budget
 from bot.store.alert_groups import AlertGroup
 from bot.store.alert_publishing import LEASE_RENEWAL
 from handlers.alerts import adoption
@@ -68,19 +71,18 @@ class Shown:
 
 
 class Pace:
-    """At most `per_minute` turns a minute, evenly spaced."""
+    """At most `per_minute` turns a minute, evenly spaced, across the replicas: the turns are a bucket of
+    the Slack limiter's ledger (shared through PostgreSQL, like Slack's budgets; else this process's)."""
 
-    def __init__(self, per_minute: int) -> None:
-        self._gap = 60.0 / per_minute
-        self._next = 0.0
+    KEY = "alert publisher: updates of groups that still fire"
 
-    def take(self) -> float:
+    def __init__(self, per_minute: int, ledger: Ledger | None = None) -> None:
+        self._budget = Budget(per_second=per_minute / 60.0, burst=1)
+        self._ledger: Ledger = ledger or LocalLedger()
+
+    async def take(self) -> float:
         """0 and the turn is taken; else the seconds until the next turn (nothing is taken)."""
-        now = asyncio.get_running_loop().time()
-        if now < self._next:
-            return self._next - now
-        self._next = now + self._gap
-        return 0.0
+        return await self._ledger.take(self.KEY, self._budget, person=False)
 
 
 class Publisher:
@@ -94,7 +96,8 @@ class Publisher:
         self._adoption = adoption.Adoption(services.slack, services.store)
         self._owner = services.replica
         self._interval = timedelta(seconds=settings.alert_update_interval)
-        self._pace = Pace(settings.alert_updates_per_minute)
+        limiter = getattr(services.slack, "limiter", None)  # the bot's LimitedWebClient (bot/slack_client.py)
+        self._pace = Pace(settings.alert_updates_per_minute, limiter.ledger if limiter is not None else None)
         self._wake = asyncio.Event()
         self._watchers: dict[int, set[asyncio.Future[None]]] = {}  # deliveries waiting on a group
         self._active: dict[int, asyncio.Task[None]] = {}
@@ -255,7 +258,7 @@ class Publisher:
             await store.release_alert_group(group_id, owner=self._owner)
             return
         first_post = snapshot.group.ts is None
-        if not first_post and snapshot.firing > 0 and (wait := self._pace.take()) > 0:
+        if not first_post and snapshot.firing > 0 and (wait := await self._pace.take()) > 0:
             # a progress update whose turn has not come: later, with the newest state (a recovery that
             # closes the episode brings it forward: bot/store/alert_groups.py)
             await self._retry(group_id, None, wait)
