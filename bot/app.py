@@ -248,6 +248,9 @@ def _merge_features(runtime: Runtime, plumbing: Plumbing) -> None:
         app.view(callback_id)(checked(listener, before_ack=True))
     for callback_id, listener in _merged([c.shortcuts for c in contributions], "shortcut").items():
         app.shortcut(callback_id)(checked(listener))
+    # Workflow Builder steps (`function_executed`): Bolt acknowledges them; each ends with complete() or fail().
+    for callback_id, listener in _merged([c.steps for c in contributions], "workflow step").items():
+        app.function(callback_id)(listener)
     app.error(error_handler(plumbing.replies, runtime.settings.slack_command, plumbing.catalog.explain))
     runtime.routes.update(_merged([c.routes for c in contributions], "route"))
     runtime.background.extend(job for c in contributions for job in c.background)

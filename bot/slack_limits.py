@@ -65,6 +65,8 @@ METHOD_TIERS: dict[str, int] = {
     "conversations.history": 3,
     "conversations.info": 3,
     "files.info": 4,
+    "functions.completeError": 3,  # a Workflow Builder step's end (Bolt's complete() and fail())
+    "functions.completeSuccess": 3,
     "usergroups.users.list": 2,
     "views.open": 4,
     "views.update": 4,

@@ -27,12 +27,18 @@ METHOD_SCOPES: Mapping[str, tuple[str, ...]] = {
     # the scope of the conversation's kind: public channel, private channel, direct message, group DM
     "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),
     "files.info": ("files:read",),  # and the download of the file's url_private_download
+    # a Workflow Builder step's end (Bolt's complete() and fail()), called with the step's own token
+    "functions.completeError": (),
+    "functions.completeSuccess": (),
     "usergroups.users.list": ("usergroups:read",),
     "views.open": (),
     "views.update": (),
 }
 # Scopes that come with a feature rather than a method: the slash command and the message shortcut.
 FEATURE_SCOPES: tuple[str, ...] = ("commands",)
+# Every Events API event the bot listens to, as manifest.json's `bot_events` names it → the bot scopes
+# it needs (docs.slack.dev's event reference pages). function_executed: the Workflow Builder steps.
+EVENT_SCOPES: Mapping[str, tuple[str, ...]] = {"function_executed": ()}
 # Methods of which the bot asks only some of the scopes they accept. conversations.history: the alert
 # publisher reads the recent history of the channels it posts alert messages in (public and private
 # channels, never direct messages) to find a message posted before a crash (handlers/alerts/adoption.py).
@@ -56,7 +62,9 @@ REINSTALL = "an admin of the Slack app adds it by reinstalling the app with the 
 
 def needed_scopes() -> frozenset[str]:
     """Every bot scope the bot needs (manifest.json asks for exactly these; a test keeps them equal)."""
-    return frozenset(FEATURE_SCOPES).union(*(ASKED_SCOPES.get(m, scopes) for m, scopes in METHOD_SCOPES.items()))
+    return frozenset(FEATURE_SCOPES).union(
+        *(ASKED_SCOPES.get(m, scopes) for m, scopes in METHOD_SCOPES.items()), *EVENT_SCOPES.values()
+    )
 
 
 def granted_scopes(headers: Mapping[str, object]) -> frozenset[str] | None:

@@ -3,7 +3,8 @@ plumbing beside them (`handlers.shared`, which imports no feature).
 
 `FEATURES` lists each feature's `register(plumbing) -> Contribution`; `build_catalog()` gathers each
 feature's actions (its catalog rows and command parsers) into the catalog the plumbing is built with.
-The composition root merges them.
+The composition root merges them. `STEPS` lists the Workflow Builder steps the features offer, which
+manifest.json declares (`manifest_functions()`; a test keeps the two equal).
 """
 
 from __future__ import annotations
@@ -11,8 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from handlers import access, alerting, alerts, apm, cases, health
+from handlers.alerting import steps as alerting_steps
+from handlers.cases import step as case_step
+from handlers.health import step as health_step
 from handlers.shared.catalog import Catalog
 from handlers.shared.feature import Contribution, Plumbing
+from handlers.shared.steps import Step
 
 FEATURES: tuple[tuple[str, Callable[[Plumbing], Contribution]], ...] = (
     ("alerting", alerting.register),
@@ -22,6 +27,15 @@ FEATURES: tuple[tuple[str, Callable[[Plumbing], Contribution]], ...] = (
     ("apm", apm.register),
     ("access", access.register),
 )
+
+
+# The Workflow Builder steps the features offer, in the order manifest.json's `functions` lists them.
+STEPS: tuple[Step, ...] = (*alerting_steps.STEPS, *case_step.STEPS, *health_step.STEPS)
+
+
+def manifest_functions() -> dict[str, object]:
+    """manifest.json's `functions`: every step's title, description and typed inputs and outputs."""
+    return {step.callback_id: step.manifest() for step in STEPS}
 
 
 def build_catalog() -> Catalog:

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from devkit.fake_slack import chat, directory, files, response_urls, socket_mode, views, web_api
+from devkit.fake_slack import chat, directory, files, functions, response_urls, socket_mode, views, web_api
 from devkit.fake_slack.rate_limits import RateLimiter, RateLimits, RateLimitStats
 from devkit.fake_slack.records import ApiCall, Fault, ResponseUrlPost
 from devkit.fake_slack.scopes import APP_TOKEN_SCOPES, Grant, manifest_scopes
@@ -58,12 +58,14 @@ class FakeSlack:
         self.files: dict[str, files.StoredFile] = {}
         self.downloads: list[dict[str, Any]] = []
         self.socket_mode = socket_mode.SocketMode(app_id)
+        self.functions = functions.Functions()  # the manifest's Workflow Builder steps and their executions
         self.handlers: dict[str, web_api.Handler] = {
             **chat.METHODS,
             **views.METHODS,
             **directory.METHODS,
             **files.METHODS,
             **socket_mode.METHODS,
+            **functions.METHODS,
         }
         self._faults: dict[str, list[Fault]] = {}
         self.rate_limiter: RateLimiter | None = None
@@ -230,6 +232,11 @@ class FakeSlack:
         return trigger_id
 
     # ---- observing -------------------------------------------------------------------
+    def start_step(self, callback_id: str, inputs: dict[str, Any]) -> functions.Execution:
+        """A workflow reaches the app's step `callback_id` (send its `function_executed` event with the
+        driver's `function_executed`); the execution records how it ends."""
+        return self.functions.start(callback_id, inputs)
+
     def calls_to(self, method: str) -> list[ApiCall]:
         return [call for call in self.calls if call.method == method]
 

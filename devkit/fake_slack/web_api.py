@@ -75,6 +75,12 @@ def check_token(fake: FakeSlack, method: str, token: str | None) -> Grant:
     app = method in APP_TOKEN_METHODS
     if token == (fake.app_token if app else fake.bot_token):
         return fake.app_scopes if app else fake.bot_scopes
+    execution = None if app else fake.functions.by_token(token)
+    if execution is not None:  # a step's own token (function_executed's bot_access_token): the bot's scopes
+        if execution.state != "running":
+            raise SlackApiFailure("token_expired")
+        execution.calls.append(method)
+        return fake.bot_scopes
     if token in (fake.app_token, fake.bot_token):
         raise SlackApiFailure("not_allowed_token_type")
     raise SlackApiFailure("invalid_auth")

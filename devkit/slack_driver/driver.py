@@ -294,6 +294,51 @@ class SlackDriver:
             "event_context": f"4-{secrets.token_urlsafe(24)}",
         }
 
+    def function_executed(
+        self, callback_id: str, inputs: dict[str, Any] | None = None, *, run_by: str | None = None
+    ) -> dict[str, Any]:
+        """A workflow reaching the app's step `callback_id`: the `function_executed` event, with the
+        step's definition from the fake's manifest. Inputs of type user_context are filled with the
+        person who used the workflow (`run_by`, by default the driver's user), as Workflow Builder does;
+        the fake records the execution (`fake_slack.functions.executions[...]`) and how it ends."""
+        if self.fake_slack is None:
+            raise ValueError("SlackDriver.function_executed needs fake_slack (the step's execution lives there)")
+        definition = self.fake_slack.functions.definitions.get(callback_id, {})
+        given = dict(inputs or {})
+        for name, parameter in (definition.get("input_parameters") or {}).items():
+            if parameter.get("type") == "slack#/types/user_context" and name not in given:
+                given[name] = {"secret": secrets.token_urlsafe(20), "id": run_by or self.user_id}
+        execution = self.fake_slack.start_step(callback_id, given)
+        now = time.time()
+        as_list = [  # the event lists parameters; the manifest keys them by name
+            {key: value for key, value in p.items() if key in ("type", "name", "description", "title", "is_required")}
+            for group in ("input_parameters", "output_parameters")
+            for p in (definition.get(group) or {}).values()
+        ]
+        inputs_listed = len(definition.get("input_parameters") or {})
+        event = {
+            "type": "function_executed",
+            "function": {
+                "id": f"Fn{secrets.token_hex(5).upper()}",
+                "callback_id": callback_id,
+                "title": definition.get("title", callback_id),
+                "description": definition.get("description", ""),
+                "type": "app",
+                "input_parameters": as_list[:inputs_listed],
+                "output_parameters": as_list[inputs_listed:],
+                "app_id": self.api_app_id,
+                "date_created": int(now) - 86400,
+                "date_updated": int(now) - 3600,
+                "date_deleted": 0,
+            },
+            "inputs": given,
+            "function_execution_id": execution.id,
+            "workflow_execution_id": execution.workflow_execution_id,
+            "event_ts": f"{now:.6f}",
+            "bot_access_token": execution.token,
+        }
+        return self.event_callback(event)
+
     def url_verification(self, challenge: str | None = None) -> dict[str, Any]:
         return {"token": self.token, "challenge": challenge or secrets.token_urlsafe(36), "type": "url_verification"}
 

@@ -1,8 +1,8 @@
-"""Alerting: the rule commands, the buttons of rules and alerts, and the rule modals."""
+"""Alerting: the rule commands, the buttons of rules and alerts, the rule modals and the Workflow Builder steps."""
 
 from __future__ import annotations
 
-from handlers.alerting import clicks, commands, modals
+from handlers.alerting import clicks, commands, modals, steps
 from handlers.alerting.actions import ACTIONS
 from handlers.shared.feature import Contribution, Plumbing
 
@@ -14,4 +14,5 @@ def register(plumbing: Plumbing) -> Contribution:
         commands=commands.routes(plumbing),
         actions=clicks.listeners(plumbing),
         views=modals.listeners(plumbing),
+        steps=steps.listeners(plumbing),
     )

@@ -35,11 +35,15 @@ RULE_LINK = "rule_link"  # performs no action: a link the client opens
 DISABLE_MODAL = "rule_disable_modal"
 SNOOZE_MODAL = "rule_snooze_modal"
 
+# Workflow Builder steps (manifest.json `functions`, callback_id)
+SNOOZE_STEP = "kibana_snooze_rule"
+MUTE_STEP = "kibana_mute_alert"
+
 V, R, OP = Role.VIEWER, Role.RESPONDER, Role.OPERATOR
 
 RULES = Action("rules", "rules [<words>]", V, "find `rules`", read_only=True)
 RULE = Action("rule", "rule <rule_id>", V, "show a `rule`", read_only=True, action_ids=(RULE_SHOW,))
-MUTE = Action("mute", "mute <rule_id> <alert_id>", R, "`mute` alerts", action_ids=(ALERT_MUTE,))
+MUTE = Action("mute", "mute <rule_id> <alert_id>", R, "`mute` alerts", action_ids=(ALERT_MUTE,), steps=(MUTE_STEP,))
 UNMUTE = Action("unmute", "unmute <rule_id> <alert_id>", R, "`unmute` alerts", action_ids=(ALERT_UNMUTE,))
 MUTE_ALL = Action(
     "mute-all", "mute-all <rule_id>", OP, "mute all alerts of a rule (`mute-all`)", action_ids=(RULE_MUTE_ALL,)
@@ -67,6 +71,7 @@ SNOOZE = Action(
     "`snooze` rules",
     action_ids=(RULE_SNOOZE,),
     views=(SNOOZE_MODAL,),
+    steps=(SNOOZE_STEP,),
 )
 UNSNOOZE = Action("unsnooze", "unsnooze <rule_id> [<schedule_id>]", R, "`unsnooze` rules", action_ids=(RULE_UNSNOOZE,))
 del V, R, OP

@@ -14,6 +14,7 @@ CASE_OPEN = "case_open"  # the button on alert messages (block_actions action_id
 CASE_MODAL = "case_create_modal"  # view callback_id
 COMMENT_MODAL = "case_comment_modal"  # view callback_id
 OPEN_CASE_SHORTCUT = "open_case"  # message shortcut callback_id
+OPEN_CASE_STEP = "kibana_open_case"  # Workflow Builder step (manifest.json `functions`)
 
 CASE = Action(
     "case",
@@ -23,6 +24,7 @@ CASE = Action(
     action_ids=(CASE_OPEN,),
     views=(CASE_MODAL, COMMENT_MODAL),
     shortcuts=(OPEN_CASE_SHORTCUT,),
+    steps=(OPEN_CASE_STEP,),
 )
 
 TITLE_LIMIT = 160  # Kibana's limit of a case title

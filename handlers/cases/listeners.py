@@ -20,6 +20,7 @@ from bot.kibana.models.cases import CaseCreate, CaseSettings
 from bot.services import Services
 from handlers.alerting.shown import check_shown
 from handlers.alerting.target import Target
+from handlers.cases import step
 from handlers.cases.actions import CASE, CASE_MODAL, CASE_OPEN, COMMENT_MODAL, OPEN_CASE_SHORTCUT, CaseArgs
 from handlers.cases.creation import CaseOutcomeUnknown, CaseStillPending, OpenedCase, link_for, open_case_once
 from handlers.cases.explain import explain
@@ -229,6 +230,7 @@ def register(plumbing: Plumbing) -> Contribution:
         actions={CASE_OPEN: guard.click(on_alert)},
         views=views,
         shortcuts={OPEN_CASE_SHORTCUT: guard.click(on_message)},
+        steps=step.listeners(plumbing),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from handlers.health import subscriptions
+from handlers.health import step, subscriptions
 from handlers.health.actions import ACTIONS, HEALTH
 from handlers.health.report import check_health, health_blocks, health_text
 from handlers.shared.context import Invocation
@@ -20,4 +20,4 @@ async def show_health(inv: Invocation) -> None:
 
 def register(plumbing: Plumbing) -> Contribution:
     scheduled = subscriptions.register(plumbing)
-    return replace(scheduled, commands={HEALTH.name: show_health, **scheduled.commands})
+    return replace(scheduled, commands={HEALTH.name: show_health, **scheduled.commands}, steps=step.listeners(plumbing))

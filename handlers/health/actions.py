@@ -10,7 +10,8 @@ from bot.access import Role, Scope
 from handlers.shared.catalog import Action, Actions
 from handlers.shared.grammar import Command, UsageError, arity, flags, record_number, short
 
-HEALTH = Action("health", "health", Role.VIEWER, "see alerting `health`", read_only=True)
+HEALTH_STEP = "kibana_alerting_health"  # Workflow Builder step (manifest.json `functions`)
+HEALTH = Action("health", "health", Role.VIEWER, "see alerting `health`", read_only=True, steps=(HEALTH_STEP,))
 SUBSCRIBE = Action(
     "health subscribe",
     'health subscribe <schedule> [--on-change]   (cron "*/15 * * * *", "every 15m|2h|1d", "daily 09:00 Europe/Paris")',

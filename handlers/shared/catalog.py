@@ -3,7 +3,7 @@
 An action is what the access policy grants and what `can-i` asks about. Its row says how it
 is typed after the slash command (`usage`), which role it needs, whether it changes anything,
 and which Slack elements perform it: the action ids of buttons and menus, the callback ids of
-modals and shortcuts. Each feature contributes its rows, the parsers of its commands and the
+modals, shortcuts and Workflow Builder steps. Each feature contributes its rows, the parsers of its commands and the
 sentences for the Kibana errors of its calls (`Actions`, in the feature's `actions.py`); the
 composition root builds one `Catalog` of them and hands it to the grammar, the access checks, the
 guard, `help`, the error sentences and the listeners' registration.
@@ -32,6 +32,7 @@ class Action:
     action_ids: tuple[str, ...] = ()  # buttons and menus that perform it
     views: tuple[str, ...] = ()  # modals whose submission performs it
     shortcuts: tuple[str, ...] = ()  # message shortcuts that start it
+    steps: tuple[str, ...] = ()  # Workflow Builder steps (the manifest's `functions`) that perform it
     # Where it acts, for grants that name spaces: in one Kibana space (the command's --space, the space
     # a button or form carries), in none (Kibana-wide), or on the bot's own records.
     scope: Scope = Scope.SPACE
@@ -92,6 +93,7 @@ class Catalog:
         )
         self.by_view: Mapping[str, Action] = _unique(((v, a) for a in self.rows for v in a.views), "view")
         self.by_shortcut: Mapping[str, Action] = _unique(((s, a) for a in self.rows for s in a.shortcuts), "shortcut")
+        self.by_step: Mapping[str, Action] = _unique(((s, a) for a in self.rows for s in a.steps), "workflow step")
         # Views of the table, for the readers that need only one column.
         self.usage: Mapping[str, str] = MappingProxyType({a.name: a.usage for a in self.rows})
         self.roles: Mapping[str, Role] = MappingProxyType({a.name: a.role for a in self.rows})

@@ -1,9 +1,9 @@
 """The one plug contract: what a feature gets (`Plumbing`) and what it gives back (`Contribution`).
 
 Each feature package has one `register(plumbing) -> Contribution`. The composition root
-merges the contributions: commands go to the slash-command dispatcher, listeners to
-Bolt, routes to the HTTP server, background jobs and closers to the runtime, renderers to the
-outcome reporter. Nothing registers itself at import time.
+merges the contributions: commands go to the slash-command dispatcher, listeners (Workflow
+Builder steps among them) to Bolt, routes to the HTTP server, background jobs and closers to the
+runtime, renderers to the outcome reporter. Nothing registers itself at import time.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class Contribution:
     actions: Mapping[str, Listener] = field(default_factory=dict)  # block action_id → listener
     views: Mapping[str, Listener] = field(default_factory=dict)  # modal callback_id → submission listener
     shortcuts: Mapping[str, Listener] = field(default_factory=dict)  # shortcut callback_id → listener
+    steps: Mapping[str, Listener] = field(default_factory=dict)  # Workflow Builder step callback_id → listener
     routes: Mapping[str, Endpoint] = field(default_factory=dict)  # HTTP path → POST endpoint
     background: Sequence[Job] = ()  # started once the server runs
     closers: Sequence[Job] = ()  # run at shutdown, in reverse order

@@ -1,5 +1,6 @@
-"""manifest.json: valid against Slack's manifest schema, and asking for exactly the scopes the
-bot's Web API calls and features need."""
+"""manifest.json: valid against Slack's manifest schema, asking for exactly the scopes the bot's Web
+API calls, events and features need, subscribing to exactly the events it listens to, and declaring
+exactly the Workflow Builder steps the features offer."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from bot.slack_scopes import FEATURE_SCOPES, METHOD_SCOPES, needed_scopes
-from tests.slack_calls import methods_the_code_calls
+from bot.slack_scopes import EVENT_SCOPES, FEATURE_SCOPES, METHOD_SCOPES, needed_scopes
+from handlers import STEPS, build_catalog, manifest_functions
+from tests.slack_calls import events_the_code_listens_to, methods_the_code_calls
 
 ROOT = Path(__file__).parents[2]
 # Slack's manifest schema, trimmed to the parts this manifest uses (see its $comment)
@@ -47,7 +49,10 @@ def test_command_shortcut_and_settings(manifest: dict[str, Any]) -> None:
     assert (shortcut["type"], shortcut["callback_id"], shortcut["name"]) == ("message", "open_case", "Open Kibana case")
     settings = manifest["settings"]
     assert settings["interactivity"] == {"is_enabled": True, "request_url": "https://example.com/slack/events"}
-    assert (settings["socket_mode_enabled"], settings["org_deploy_enabled"]) == (True, False)
+    # custom steps need an org-ready app (Slack's "Custom steps" guide) and Bolt as their runtime
+    assert (settings["socket_mode_enabled"], settings["org_deploy_enabled"]) == (True, True)
+    assert settings["function_runtime"] == "remote"
+    assert settings["event_subscriptions"]["request_url"] == "https://example.com/slack/events"
 
 
 def test_the_bot_knows_the_scopes_of_exactly_the_methods_it_calls() -> None:
@@ -71,3 +76,29 @@ def test_the_fake_slack_asks_the_same_scopes_of_the_methods_the_bot_calls() -> N
 
     bot_token_methods = set(METHOD_SCOPES) - {"apps.connections.open"}  # the app-level token's
     assert {m: FAKE_SCOPES[m] for m in bot_token_methods} == {m: METHOD_SCOPES[m] for m in bot_token_methods}
+
+
+def test_the_manifest_subscribes_to_exactly_the_events_the_bot_listens_to(manifest: dict[str, Any]) -> None:
+    listened = events_the_code_listens_to()
+    assert "function_executed" in listened  # the scan really reads the code (the steps' app.function)
+    assert listened == set(EVENT_SCOPES), "bot/slack_scopes.py EVENT_SCOPES must name every event the bot listens to"
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == listened
+    assert set().union(*EVENT_SCOPES.values()) <= set(manifest["oauth_config"]["scopes"]["bot"])
+
+
+def test_the_manifest_declares_exactly_the_workflow_steps_the_features_offer(manifest: dict[str, Any]) -> None:
+    assert manifest["functions"] == manifest_functions()
+    catalog = build_catalog()
+    assert {step.callback_id for step in STEPS} == set(catalog.by_step)
+    for step in STEPS:  # each step performs the catalog action that names it, so the same access applies
+        assert catalog.by_step[step.callback_id] is step.action
+        inputs = manifest["functions"][step.callback_id]["input_parameters"]
+        assert inputs["run_by"]["type"] == "slack#/types/user_context" and inputs["run_by"]["is_required"]
+
+
+def test_a_step_definition_that_breaks_slacks_schema_is_caught(manifest: dict[str, Any]) -> None:
+    schema = json.loads(SCHEMA.read_text())
+    broken = json.loads(json.dumps(manifest))
+    del broken["functions"]["kibana_snooze_rule"]["output_parameters"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)

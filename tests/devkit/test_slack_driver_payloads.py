@@ -273,6 +273,23 @@ def test_event_callback() -> None:
     assert set(payload) - set(modern) == {"token"}
 
 
+async def test_function_executed_has_the_keys_of_slacks_and_a_live_execution() -> None:
+    expected = slack_fixture("event_callback_function_executed.json")
+    async with FakeSlack() as fake:
+        driver = SlackDriver(signing_secret="s", fake_slack=fake, user_id="U0ALICE")
+        payload = driver.function_executed("kibana_snooze_rule", {"rule_id": "cpu-high", "duration": "4h"})
+        assert_same_keys(payload, expected, opaque=frozenset({"event.inputs"}))
+        event = payload["event"]
+        assert event["inputs"]["run_by"]["id"] == "U0ALICE" and event["inputs"]["run_by"]["secret"]
+        assert {p["name"] for p in event["function"]["input_parameters"]} == {"rule_id", "duration", "space", "run_by"}
+        execution = fake.functions.executions[event["function_execution_id"]]
+        assert execution.state == "running" and execution.token == event["bot_access_token"]
+        with pytest.raises(
+            ValueError, match="run_by"
+        ):  # Workflow Builder never runs a step without its required inputs
+            fake.start_step("kibana_snooze_rule", {"rule_id": "cpu-high", "duration": "4h"})
+
+
 def test_url_verification() -> None:
     payload = SlackDriver(signing_secret="s").url_verification("abc")
     assert_same_keys(payload, slack_fixture("url_verification.json"))

@@ -1,9 +1,10 @@
 """The authorization matrix: every action × every role × every entry path that action has.
 
 Each role gets its own policy file (`default_role = <role>`, Alice stays admin to set things
-up); Bob, a plain member, then acts through a slash command, a button, the shortcut or a modal
-submission. Allowed actions must reach Kibana (or, for actions that never call Kibana, have their
-effect); refused ones must reach nothing and tell Bob which role they need.
+up); Bob, a plain member, then acts through a slash command, a button, the shortcut, a modal
+submission or a Workflow Builder step (which fails with the refusal). Allowed actions must reach
+Kibana (or, for actions that never call Kibana, have their effect); refused ones must reach nothing
+and tell Bob which role they need.
 
 `PATHS` maps every action of the action catalog to its entry paths: adding an action without a
 policy entry and a path here fails `test_every_action_has_an_entry_path`.
@@ -32,10 +33,13 @@ from devkit.fake_slack import FakeSlack
 from devkit.harness import RunningBot
 from devkit.slack_driver import SlackDriver
 from handlers import build_catalog
+from handlers.alerting.actions import MUTE_STEP, SNOOZE_STEP
 from handlers.alerting.buttons import snooze_menu
 from handlers.alerting.target import Target
 from handlers.apm.actions import CONFIG_OVERWRITE, SOURCEMAP_DELETE
 from handlers.apm.values import ConfigChange, SourceMapRef
+from handlers.cases.actions import OPEN_CASE_STEP
+from handlers.health.actions import HEALTH_STEP
 from handlers.shared.blocks import actions, button
 from handlers.shared.catalog import CONNECT_BUTTON
 from handlers.shared.identity import ConnectButton
@@ -85,7 +89,13 @@ class Env:
         return any((r.method, r.route) == (method, route) for r in self.kibana_since())
 
     def replies(self) -> list[str]:
-        return [json.dumps(r.body) for r in self.slack.responses[self.responses_mark :]]
+        """What Bob was told: through response_urls, and by a Workflow Builder step's failure."""
+        told = [json.dumps(r.body) for r in self.slack.responses[self.responses_mark :]]
+        return told + [e.error for e in self.steps() if e.error]
+
+    def steps(self) -> list[Any]:
+        executions = self.slack.functions.executions
+        return [executions[i] for i in self.data.get("executions", [])]
 
     def _view_calls(self) -> list[Any]:
         return [c for c in self.slack.calls if c.method in ("views.open", "views.update")]
@@ -105,7 +115,7 @@ Step = Callable[[Env], Awaitable[None]]
 
 @dataclass(frozen=True)
 class EntryPath:
-    kind: str  # command | button | shortcut | modal
+    kind: str  # command | button | shortcut | modal | step
     name: str
     act: Step  # what Bob does
     reached: Check  # the effect of an allowed action (polled)
@@ -168,6 +178,18 @@ def apm_click(action_id: str, value: Callable[[Env], str]) -> Step:
             "blocks": [actions(button("Go", action_id, value(env)), block_id="apm")],
         }
         payload = env.driver.block_action(action_id, value(env), message=message, user_id=BOB, is_ephemeral=True)
+        env.answer = await env.driver.post(payload)
+        assert env.answer.status_code == 200
+
+    return act
+
+
+def run_step(callback_id: str, inputs: dict[str, Any]) -> Step:
+    """Bob runs a workflow with the bot's step `callback_id` (Workflow Builder names him in *Run by*)."""
+
+    async def act(env: Env) -> None:
+        payload = env.driver.function_executed(callback_id, inputs, run_by=BOB)
+        env.data.setdefault("executions", []).append(payload["event"]["function_execution_id"])
         env.answer = await env.driver.post(payload)
         assert env.answer.status_code == 200
 
@@ -315,6 +337,20 @@ async def no_alert_subscription(store: Any) -> bool:
 REPLY_REFUSAL = reply_refusal
 
 
+def step_refusal(env: Env) -> bool:
+    """The step failed with the refusal (fail() with the sentence)."""
+    return any(e.state == "failed" and refusal_for(env) in (e.error or "") for e in env.steps())
+
+
+def step_done(reached: Check) -> Check:
+    """The step reached Kibana and completed (complete() with its outputs)."""
+    return lambda env: bool(reached(env)) and any(e.state == "completed" for e in env.steps())
+
+
+def step(callback_id: str, inputs: dict[str, Any], reached: Check) -> EntryPath:
+    return EntryPath("step", callback_id, run_step(callback_id, inputs), step_done(reached), step_refusal)
+
+
 def cmd(text: str, reached: Check, setup: Step | None = None) -> EntryPath:
     return EntryPath("command", text, command(text), reached, REPLY_REFUSAL, setup)
 
@@ -340,7 +376,10 @@ UNSNOOZE = ("DELETE", "/api/alerting/rule/{ruleId}/snooze_schedule/{scheduleId}"
 
 PATHS: dict[str, list[EntryPath]] = {
     "help": [cmd("help", reply_without_refusal("mute <rule_id> <alert_id>"))],
-    "health": [cmd("health", kibana("GET", "/api/alerting/_health"))],
+    "health": [
+        cmd("health", kibana("GET", "/api/alerting/_health")),
+        step(HEALTH_STEP, {}, kibana("GET", "/api/alerting/_health")),
+    ],
     "rules": [cmd("rules", kibana("GET", "/api/alerting/rules/_find"))],
     "rule": [cmd("rule r1", kibana("GET", RULE)), btn(values.RULE_SHOW, kibana("GET", RULE))],
     "whoami": [cmd("whoami", reply_without_refusal("Where it comes from"))],
@@ -363,6 +402,11 @@ PATHS: dict[str, list[EntryPath]] = {
     "mute": [
         cmd("mute r1 host-1", kibana("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute")),
         btn(values.ALERT_MUTE, kibana("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute")),
+        step(
+            MUTE_STEP,
+            {"rule_id": "r1", "alert_id": "host-1"},
+            kibana("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute"),
+        ),
     ],
     "unmute": [
         cmd("unmute r1 host-1", kibana("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_unmute")),
@@ -377,6 +421,7 @@ PATHS: dict[str, list[EntryPath]] = {
             kibana("POST", RULE + "/snooze_schedule"),
             lambda env: {"duration": {"duration": "2h"}},
         ),
+        step(SNOOZE_STEP, {"rule_id": "r1", "duration": "4h"}, kibana("POST", RULE + "/snooze_schedule")),
     ],
     "unsnooze": [
         cmd("unsnooze r1", kibana(*UNSNOOZE), snoozed),
@@ -389,6 +434,7 @@ PATHS: dict[str, list[EntryPath]] = {
         ),
         EntryPath("shortcut", "open_case", shortcut, case_form_filled, view_has_refusal),
         modal("case modal", modal_opened_by("case Disk full"), kibana("POST", "/api/cases")),
+        step(OPEN_CASE_STEP, {"title": "Disk full"}, kibana("POST", "/api/cases")),
     ],
     "disable": [
         cmd("disable r1", kibana("GET", RULE)),
@@ -478,6 +524,11 @@ def test_every_button_is_in_the_matrix() -> None:
     assert set(BUTTON_ACTIONS) | {values.CASE_OPEN, CONFIG_OVERWRITE, SOURCEMAP_DELETE} <= buttons
     for action_id, action in BUTTON_ACTIONS.items():
         assert action_id in {p.name for p in PATHS[action]}
+
+
+def test_every_workflow_step_is_in_the_matrix() -> None:
+    steps = {p.name: action for action, paths in PATHS.items() for p in paths if p.kind == "step"}
+    assert steps == {callback_id: action.name for callback_id, action in _CATALOG.by_step.items()}
 
 
 ALICE_ADMIN = '\n[[grants]]\nrole = "admin"\nusers = ["U0ALICE"]\n'

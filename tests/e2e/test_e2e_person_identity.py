@@ -430,3 +430,27 @@ async def test_health_on_demand_is_said_in_kibanas_terms_for_the_person(
     rejected = await command(driver, slack, "health")
     assert rejected["text"].startswith("Kibana rejected your API key (`ab12…`, 401)")
     assert any(b["type"] == "actions" for b in rejected["blocks"])  # offered to reconnect
+
+
+async def test_a_workflow_step_acts_with_the_persons_key_and_never_the_bots(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    kibana.add_rule(id="cpu-high", active_alerts=["host-1"])
+    step = driver.function_executed("kibana_mute_alert", {"rule_id": "cpu-high", "alert_id": "host-1"}, run_by="U0BOB")
+    assert (await driver.post(step)).status_code == 200
+    bob = slack.functions.executions[step["event"]["function_execution_id"]]
+    await slack.wait_for(lambda: bob.state != "running")
+    assert bob.state == "failed" and "your Kibana account is not connected" in (bob.error or "")
+    assert kibana.requests == []  # no silent fallback to the bot's key
+    [refused] = await audit_entries(bot, "mute")
+    assert (refused.user_id, refused.result) == ("U0BOB", "refused")
+
+    kibana.add_person(ALICE_KEY, "alice", {"default": {"rules": "all", "cases": "all"}})
+    await connect(driver, slack, ALICE_KEY)
+    kibana.requests.clear()
+    step = driver.function_executed("kibana_mute_alert", {"rule_id": "cpu-high", "alert_id": "host-1"})
+    assert (await driver.post(step)).status_code == 200
+    alice = slack.functions.executions[step["event"]["function_execution_id"]]
+    await slack.wait_for(lambda: alice.state != "running")
+    assert alice.state == "completed", alice.error
+    assert authorization(kibana, "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute") == [f"ApiKey {ALICE_KEY}"]
