@@ -213,3 +213,28 @@ async def test_the_claim_command_claims_the_rules_message_in_this_channel(
     await slack.wait_for(lambda: len(thread(slack, message)) == 1)
     assert thread(slack, message) == ["<@U0ALICE> is on the alerts of rule `r1`."]
     await slack.wait_for(lambda: on_it(now(slack, message)) == ALICE)
+
+
+async def test_a_group_message_claim_covers_its_episode_and_acknowledges_its_firing_security_alerts(
+    bot: RunningBot, slack: FakeSlack, kibana: FakeKibana, driver: SlackDriver
+) -> None:
+    kibana.add_rule(id="r1", name="CPU high", active_alerts=["host-1", "host-2"], rule_type_id="siem.eqlRule")
+    uuids = {"host-1": "uuid-1", "host-2": "uuid-2"}
+    for alert, uuid in uuids.items():
+        kibana.state.security_alerts[("default", uuid)] = "open"
+        assert (await deliver(bot, {**BODY, "alert_id": alert, "alert_uuid": uuid})).status_code == 200
+    [message] = await slack.wait_for(lambda: slack.channel_messages("C0ALERTS") or None)
+    await slack.wait_for(lambda: "*Firing*\\n2" in json.dumps(now(slack, message)["blocks"]))
+    claim_value = json.loads(element(now(slack, message), "alert_claim")["value"])
+    assert claim_value == {"r": "r1", "s": "default"}  # the episode, not one alert
+    logged = len(thread(slack, message))  # the group's log of what fired
+    await click(driver, slack, message, "alert_claim", replies=logged + 1)
+    [sent] = [r for r in kibana_writes(kibana) if r.path == SIGNALS]
+    body = json.loads(sent.body)
+    assert body["status"] == "acknowledged" and sorted(body["signal_ids"]) == ["uuid-1", "uuid-2"]
+    assert {kibana.state.security_alerts[("default", u)] for u in uuids.values()} == {"acknowledged"}
+    assert thread(slack, message)[-1] == (
+        "<@U0ALICE> is on the alerts of rule `r1` and acknowledged it in Kibana's Security alerts."
+    )
+    await slack.wait_for(lambda: on_it(now(slack, message)) == ALICE)
+    assert "*Firing*\\n2" in json.dumps(now(slack, message)["blocks"])  # still the group message
