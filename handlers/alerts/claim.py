@@ -85,8 +85,6 @@ def claim_blocks(target: Target, claim: AlertClaim | None, *, over: bool) -> lis
         alert_uuid=target.alert_uuid,
         holder=claim.user_id if claim is not None else None,
     )
-    if not value.fits():  # an alert id too long for a button: the episode's rule stands for it
-        value = value.model_copy(update={"alert_id": None, "alert_uuid": None})
     if claim is None:
         return [*blocks, actions(button("I'm on it", ALERT_CLAIM, value.pack(), style="primary"), block_id=CLAIM_BLOCK)]
     take_over = confirm(
