@@ -12,6 +12,8 @@ channels that subscribed; buttons act on them, recoveries update them.
 - `handlers.alerts.message`, `handlers.alerts.group_message`: the Block Kit, and the renderer
   that re-draws a message after a button (answered by the alerting feature) acted on it;
 - `handlers.alerts.history`: closed episodes are pruned ALERT_HISTORY_DAYS after they close.
+- `handlers.alerts.claim`, `claim_clicks`, `claim_kibana`, `claim_reminders`: *I'm on it* — who is on an
+  episode (its buttons, `claim` / `release`), the Security acknowledge in Kibana, and ALERT_CLAIM_REMINDER.
 """
 
 from __future__ import annotations

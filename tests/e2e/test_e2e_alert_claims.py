@@ -238,3 +238,13 @@ async def test_a_group_message_claim_covers_its_episode_and_acknowledges_its_fir
     )
     await slack.wait_for(lambda: on_it(now(slack, message)) == ALICE)
     assert "*Firing*\\n2" in json.dumps(now(slack, message)["blocks"])  # still the group message
+
+
+async def test_im_on_it_over_socket_mode(
+    socket_bot: RunningBot, socket_driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana
+) -> None:
+    message = await posted(socket_bot, slack, kibana)
+    ack = await socket_driver.send_socket(socket_driver.block_action("alert_claim", message=message))
+    assert "envelope_id" in ack
+    await slack.wait_for(lambda: thread(slack, message) == ["<@U0ALICE> is on alert `host-1` of rule `r1`."])
+    await slack.wait_for(lambda: on_it(now(slack, message)) == ALICE)
