@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 
 from bot.kibana.capabilities import parse_version
-from bot.kibana.errors import KibanaError
+from bot.kibana.errors import KibanaError, KibanaUnavailable
 from bot.services import Services
 from bot.store.alert_claims import AlertClaim
 from bot.store.alert_groups import AlertGroup
@@ -35,9 +35,20 @@ def has_security_acknowledge(services: Services) -> bool:
     return version is None or version >= ACKNOWLEDGED_SINCE
 
 
-def _not_told(error: KibanaError) -> str:
+def _answered(error: KibanaError) -> str:
     said = clip(escape(error.message or str(error)), 200)
-    return f"; Kibana was not told (it answered {error.status_code}: {said}), so the claim lives in Slack only"
+    if isinstance(error, KibanaUnavailable) or error.status_code is None:
+        return f"Kibana did not answer in time or could not be reached: {said}"
+    return f"it answered {error.status_code}: {said}"
+
+
+def _not_told(error: KibanaError) -> str:
+    if isinstance(error, KibanaUnavailable) and error.request_sent:
+        return (
+            f"; whether Kibana acknowledged it is not known ({_answered(error)}); the claim holds in Slack — "
+            "check the alert's status in Kibana's Security alerts"
+        )
+    return f"; Kibana was not told ({_answered(error)}), so the claim lives in Slack only"
 
 
 async def _security_alert_ids(services: Services, group: AlertGroup, target: Target) -> list[str]:
@@ -79,6 +90,5 @@ async def reopen(services: Services, released: AlertClaim, target: Target) -> st
     try:
         await services.kibana.set_security_alerts_status(list(released.kibana_ack), "open", space=target.space)
     except KibanaError as error:
-        said = clip(escape(error.message or str(error)), 200)
-        return f"; Kibana still shows it acknowledged (it answered {error.status_code}: {said})"
+        return f"; Kibana may still show it acknowledged ({_answered(error)}): set it to open in its Security alerts"
     return "; it is open again in Kibana's Security alerts"

@@ -248,3 +248,20 @@ async def test_im_on_it_over_socket_mode(
     assert "envelope_id" in ack
     await slack.wait_for(lambda: thread(slack, message) == ["<@U0ALICE> is on alert `host-1` of rule `r1`."])
     await slack.wait_for(lambda: on_it(now(slack, message)) == ALICE)
+
+
+async def test_when_kibana_does_not_answer_the_claim_still_holds_and_says_what_is_not_known(
+    bot: RunningBot, slack: FakeSlack, kibana: FakeKibana, driver: SlackDriver
+) -> None:
+    """Kibana answers 503 to the acknowledge (retried, as setting a status is idempotent): Slack got its
+    ack at once, the claim holds, and the receipt says Kibana's state is not known and where to look."""
+    message = await posted(bot, slack, kibana, rule_type_id="siem.queryRule")
+    kibana.fault("POST", SIGNALS, status=503)
+    started = len(slack.responses)
+    await click(driver, slack, message, "alert_claim", replies=1)
+    [said] = thread(slack, message)
+    assert said.startswith("<@U0ALICE> is on alert `host-1` of rule `r1`; whether Kibana acknowledged it is not known")
+    assert "check the alert's status in Kibana's Security alerts" in said
+    assert len([r for r in kibana.requests if r.path == SIGNALS]) > 1  # retried before giving up
+    await slack.wait_for(lambda: on_it(now(slack, message)) == ALICE)
+    assert len(slack.responses) == started  # nothing private: the thread says it
