@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -101,6 +102,10 @@ class Settings(BaseSettings):
     )
     audit_retention_days: int = Field(90, ge=1, le=3650, description="a number of days, 1-3650")
     alert_history_days: int = Field(30, ge=1, le=3650, description="a number of days, 1-3650")
+    alert_claim_reminder: str | None = Field(
+        None, description="a duration such as 15m, 1h or 1d (a whole number and s, m, h or d), or empty for off"
+    )
+    alert_oncall: str | None = Field(None, description="a Slack user group id (S…) or user id (U… or W…)")
 
     port: int = Field(3000, ge=1, le=65535, description="a TCP port, 1-65535")
     http_header_timeout: float = Field(10.0, gt=0, le=300, description="seconds, between 0 and 300")
@@ -149,6 +154,24 @@ class Settings(BaseSettings):
             if not re.fullmatch(r"[CG][A-Z0-9]{2,20}", channel):
                 raise ValueError("comma-separated Slack channel ids, such as C0123,C0456")
         return value
+
+    @field_validator("alert_claim_reminder")
+    @classmethod
+    def _claim_reminder(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.fullmatch(r"[1-9]\d{0,5}[smhd]", value.strip().lower()):
+            raise ValueError(cls.model_fields["alert_claim_reminder"].description)
+        return value.strip().lower()
+
+    @field_validator("alert_oncall")
+    @classmethod
+    def _oncall(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.fullmatch(r"[SUW][A-Z0-9]{2,20}", value.strip()):
+            raise ValueError(cls.model_fields["alert_oncall"].description)
+        return value.strip()
 
     @field_validator("kibana_identity", mode="before")
     @classmethod
@@ -223,6 +246,10 @@ class Settings(BaseSettings):
             except ScheduleError as error:
                 raise _named("HEALTH_SCHEDULE", f"a schedule such as {EXAMPLES} ({error.problem})") from None
         self._alerts_subscription()
+        if self.alert_claim_reminder and not self.alert_oncall:
+            raise _named(
+                "ALERT_ONCALL", "a Slack user group (S…) or user (U…) to remind, since ALERT_CLAIM_REMINDER is set"
+            )
         if self.kibana_identity == "person" and self.credentials_key is None:
             raise _named(
                 "CREDENTIALS_KEY",
@@ -262,6 +289,14 @@ class Settings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    @property
+    def claim_reminder_after(self) -> timedelta | None:
+        """ALERT_CLAIM_REMINDER as a length of time; None when reminders are off."""
+        if not self.alert_claim_reminder:
+            return None
+        units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+        return timedelta(**{units[self.alert_claim_reminder[-1]]: int(self.alert_claim_reminder[:-1])})
 
     @property
     def alert_channel_allowlist(self) -> frozenset[str] | None:

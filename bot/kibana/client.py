@@ -216,6 +216,20 @@ class KibanaClient:
             json=body,
         )
 
+    # --- Security detection alerts ------------------------------------------------------------
+
+    async def set_security_alerts_status(self, alert_ids: list[str], status: str, *, space: str | None = None) -> None:
+        """`POST /api/detection_engine/signals/status` with `signal_ids`: the workflow status (`open`,
+        `acknowledged`, `closed`) of Security detection alerts, by their `kibana.alert.uuid`. Setting a
+        status twice is the same as once, so it is retried like the other idempotent writes."""
+        await self._kibana.call(
+            "POST",
+            "/api/detection_engine/signals/status",
+            space=space,
+            idempotent=True,
+            json={"signal_ids": alert_ids, "status": status},
+        )
+
     # --- alerting: snooze ---------------------------------------------------------------
 
     async def snooze_rule(

@@ -7,6 +7,7 @@ health reports, Slack event ids and button double clicks.
 
 from __future__ import annotations
 
+from bot.store.alert_claims import AlertClaim, AlertClaimsMixin, Claimed
 from bot.store.alert_groups import AlertGroup, AlertGroupsMixin, Delivered, GroupSnapshot, Recorded
 from bot.store.alert_history import AlertHistoryMixin
 from bot.store.alert_publishing import AlertPublishingMixin
@@ -25,6 +26,7 @@ from bot.store.snoozes import KnownSnooze, SnoozesMixin
 from bot.store.subscriptions import Subscription, SubscriptionsMixin
 
 __all__ = [
+    "AlertClaim",
     "AlertContent",
     "AlertGroup",
     "AlertPollState",
@@ -34,6 +36,7 @@ __all__ = [
     "BucketState",
     "CaseClaim",
     "CaseRecord",
+    "Claimed",
     "Delivered",
     "GroupSnapshot",
     "KnownSnooze",
@@ -63,6 +66,7 @@ class Store(
     AlertSubscriptionsMixin,
     SlackBudgetsMixin,
     KibanaLinksMixin,
+    AlertClaimsMixin,
 ):
     """One per process; every method is one short transaction."""
 

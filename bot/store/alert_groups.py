@@ -17,6 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.store.alert_claims import AlertClaim, claim_of
 from bot.store.database import Database
 from bot.store.schema import alert_groups, alert_messages, utcnow
 
@@ -94,6 +95,7 @@ class GroupSnapshot:
     left: tuple[GroupAlert, ...]  # recovered after logged_version, oldest first
     joined_total: int
     left_total: int
+    claim: AlertClaim | None = None  # who is on the episode ("I'm on it")
 
     @property
     def total(self) -> int:
@@ -465,6 +467,7 @@ class AlertGroupsMixin(Database):
                 left=tuple(_alert(r) for r in left_rows),
                 joined_total=int(counts[2] or 0),
                 left_total=int(counts[3] or 0),
+                claim=await claim_of(conn, group_id),
             )
 
     # ---- what buttons change --------------------------------------------------------------

@@ -19,7 +19,7 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.database import Database
-from bot.store.schema import alert_groups, alert_message_content, alert_messages
+from bot.store.schema import alert_claims, alert_groups, alert_message_content, alert_messages
 
 PRUNE_BATCH = 500  # episodes per transaction: a long history goes in short write locks
 
@@ -54,6 +54,7 @@ class AlertHistoryMixin(Database):
             ids = [g.id for g in groups]
             await _forget_shown(conn, [(g.message_channel, g.ts) for g in groups])
             await conn.execute(delete(alert_messages).where(alert_messages.c.group_id.in_(ids)))
+            await conn.execute(delete(alert_claims).where(alert_claims.c.group_id.in_(ids)))
             await conn.execute(delete(alert_groups).where(alert_groups.c.id.in_(ids)))
             return len(ids)
 

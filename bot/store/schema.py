@@ -152,6 +152,19 @@ alert_groups = Table(
     sqlite_autoincrement=True,
 )
 
+# Who is on an episode ("I'm on it"): at most one person per alert group (one row, keyed by the group),
+# so a claim holds exactly once across replicas; a new episode is a new group, unclaimed. `taken_from`:
+# whom it was taken over from; `kibana_ack`: the JSON list of Security alert ids acknowledged in Kibana.
+alert_claims = Table(
+    "alert_claims",
+    metadata,
+    Column("group_id", Id, primary_key=True, autoincrement=False),
+    Column("user_id", String(64), nullable=False),
+    Column("claimed_at", UtcDateTime, nullable=False),
+    Column("taken_from", String(64), nullable=True),
+    Column("kibana_ack", Text, nullable=True),
+)
+
 # What an alert message shows (the handler's JSON) and the status lines added by buttons,
 # keyed by the message itself so that a button click can re-render it.
 alert_message_content = Table(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-FEATURES = ("rules", "cases", "apm")
+FEATURES = ("rules", "cases", "apm", "security")
 LEVELS = ("read", "all")
 
 # operation (state.OPERATIONS) → (feature, least level)
@@ -35,6 +35,8 @@ def needs(operation: str) -> tuple[str, str]:
         return NEEDS[operation]
     if operation.endswith(("Case", "Cases", "Comment")):
         return "cases", "all"
+    if operation == "setAlertsStatus":
+        return "security", "all"
     if operation.endswith(("Key", "Configuration", "SourceMap")):
         return "apm", "all"
     return "rules", "all"

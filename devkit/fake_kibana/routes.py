@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from . import alerting, apm, cases, rule_search, server_info, snooze
+from . import alerting, apm, cases, detection, rule_search, server_info, snooze
 from .calls import Handler
 
 
@@ -16,7 +16,7 @@ class Route:
     method: str
     template: str
     handler: Handler
-    family: str  # "core" | "alerting" | "cases" | "apm"
+    family: str  # "core" | "alerting" | "cases" | "apm" | "security"
     # APM routes: (forbid() operation, Kibana privilege) checked by core before validation
     privilege: tuple[str, str] | None = None
     # which Kibana versions have the route (None: all); on the others the router answers a bare 404
@@ -67,6 +67,7 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute", alerting.mute_alert, "alerting"),
     Route("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_unmute", alerting.unmute_alert, "alerting"),
+    Route("POST", detection.ROUTE, detection.set_alerts_status, "security"),
     Route("POST", "/api/cases", cases.create_case, "cases"),
     Route("PATCH", "/api/cases", cases.update_cases, "cases"),
     Route("GET", "/api/cases/_find", cases.find_cases, "cases"),

@@ -35,7 +35,7 @@ APM_OPERATIONS = (
     "uploadSourceMap",
     "deleteSourceMap",
 )
-OPERATIONS = (*RULE_OPERATIONS, "health", *CASE_OPERATIONS, *APM_OPERATIONS)
+OPERATIONS = (*RULE_OPERATIONS, "health", *CASE_OPERATIONS, *APM_OPERATIONS, "setAlertsStatus")
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,8 @@ class KibanaState:
         self.agent_configurations: list[dict[str, Any]] = []
         self.sourcemaps: list[dict[str, Any]] = []
         self.agent_keys: list[dict[str, Any]] = []
+        # Security detection alerts by (space, kibana.alert.uuid): their workflow status (detection.py).
+        self.security_alerts: dict[tuple[str, str], str] = {}
         self.forbidden: list[Forbidden] = []
         # Who is calling, while a handler runs (handlers are synchronous): a person with their own
         # privileges (people.py), or None for the bot's own key, which holds every privilege.

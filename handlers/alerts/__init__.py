@@ -12,12 +12,16 @@ channels that subscribed; buttons act on them, recoveries update them.
 - `handlers.alerts.message`, `handlers.alerts.group_message`: the Block Kit, and the renderer
   that re-draws a message after a button (answered by the alerting feature) acted on it;
 - `handlers.alerts.history`: closed episodes are pruned ALERT_HISTORY_DAYS after they close.
+- `handlers.alerts.claim`, `claim_clicks`, `claim_kibana`, `claim_reminders`: *I'm on it* — who is on an
+  episode (its buttons, `claim` / `release`), the Security acknowledge in Kibana, and ALERT_CLAIM_REMINDER.
 """
 
 from __future__ import annotations
 
 from handlers.alerts import polling, redraw, subscriptions, webhook
 from handlers.alerts.actions import ACTIONS, SUBSCRIBE, SUBSCRIPTIONS, UNSUBSCRIBE
+from handlers.alerts.claim_clicks import Claims
+from handlers.alerts.claim_reminders import ClaimReminders
 from handlers.alerts.delivery import Intake
 from handlers.alerts.history import AlertHistoryRetention
 from handlers.alerts.publisher import Publisher
@@ -39,23 +43,28 @@ def register(plumbing: Plumbing) -> Contribution:
         routes[WEBHOOK_PATH] = webhook.make_endpoint(services, intake.deliver)
     poller = polling.AlertPoller(services, intake, plumbing.replies)
     history = AlertHistoryRetention(services)
+    claims = Claims(plumbing)
+    reminders = ClaimReminders(services, plumbing.replies)
 
     async def start() -> None:
         await subscriptions.apply_configured_subscription(services)
         await publisher.start()
         await poller.start()
         await history.start()
+        await reminders.start()
 
     commands: dict[str, Route] = {
         SUBSCRIBE.name: subscriptions.subscribe,
         UNSUBSCRIBE.name: subscriptions.unsubscribe,
         SUBSCRIPTIONS.name: subscriptions.list_subscriptions,
+        **claims.routes(),
     }
     return Contribution(
         commands=commands,
+        actions=claims.listeners(),
         routes=routes,
         background=[start],
-        closers=[poller.close, publisher.close, history.close],
+        closers=[reminders.close, poller.close, publisher.close, history.close],
         renderers=[redraw.renderer(services, publisher)],
-        parts=[publisher, intake, poller, history],
+        parts=[publisher, intake, poller, history, reminders],
     )

@@ -8,6 +8,7 @@ from typing import Literal
 
 from bot.access import Role, Scope
 from bot.alert_filters import AlertFilter, AlertFilterError, parse_alert_filter
+from handlers.alerts import claim
 from handlers.shared.catalog import Action, Actions
 from handlers.shared.grammar import Command, UsageError, arity, flags, record_number, short
 
@@ -72,4 +73,7 @@ def _alerts(words: list[str]) -> Command:
     raise UsageError(f"`alerts` has no subcommand `{short(sub)}`.", SUBSCRIBE.name)
 
 
-ACTIONS = Actions(rows=(SUBSCRIBE, UNSUBSCRIBE, SUBSCRIPTIONS), parsers={"alerts": _alerts})
+ACTIONS = Actions(
+    rows=(SUBSCRIBE, UNSUBSCRIBE, SUBSCRIPTIONS, claim.CLAIM, claim.RELEASE),
+    parsers={"alerts": _alerts, **claim.PARSERS},
+)

@@ -13,6 +13,7 @@ from bot.services import Services
 from bot.store.alert_groups import AlertGroup, GroupAlert, GroupSnapshot
 from handlers.alerting.buttons import ALERT_WRITES, alert_menu
 from handlers.alerting.target import Target, option_value
+from handlers.alerts.claim import claim_blocks
 from handlers.alerts.message import ALERT_BLOCK, RULE_BLOCK, AlertView, alert_blocks, alert_text, rule_buttons
 from handlers.shared.blocks import Block, actions, clip, code, context, escape, header, option, section
 from handlers.shared.outcome import MAX_STATUS_LINES, STATUS_BLOCK
@@ -63,8 +64,13 @@ def render(services: Services, snapshot: GroupSnapshot, status_lines: tuple[str,
     snooze_api = services.profile.current.snooze
     if snapshot.total == 1 and snapshot.newest:
         view = alert_view(services, group, snapshot.newest[0])
-        return alert_blocks(view, status_lines, snooze_api=snooze_api), alert_text(view)
+        claimed = claim_blocks(view.target() if not view.summary else _rule(group), snapshot.claim, over=view.recovered)
+        return alert_blocks(view, status_lines, snooze_api=snooze_api, claim=claimed), alert_text(view)
     return _group_blocks(services, snapshot, status_lines, snooze_api=snooze_api), group_text(snapshot)
+
+
+def _rule(group: AlertGroup) -> Target:
+    return Target(rule_id=group.rule_id, space=group.space)
 
 
 def group_text(snapshot: GroupSnapshot) -> str:
@@ -109,6 +115,7 @@ def _group_blocks(
         header(f"{icon} {'Recovered: ' if over else ''}{name}"),
         section(summary, fields=fields[:10], block_id="alert_summary"),
     ]
+    blocks.extend(claim_blocks(_rule(group), snapshot.claim, over=over))
     menus = _alert_menus(group, firing)
     if menus:
         blocks.append(actions(*menus, block_id=ALERT_BLOCK))

@@ -81,10 +81,14 @@ def alert_text(view: AlertView) -> str:
 
 
 def alert_blocks(
-    view: AlertView, status_lines: tuple[str, ...] | list[str] = (), *, snooze_api: bool = True
+    view: AlertView,
+    status_lines: tuple[str, ...] | list[str] = (),
+    *,
+    snooze_api: bool = True,
+    claim: list[Block] | None = None,
 ) -> list[Block]:
     """The message: what happened, where, and what can be done about it (no Snooze menu where Kibana
-    has no snooze API)."""
+    has no snooze API); `claim`: who is on it and its *I'm on it* buttons (handlers.alerts.claim)."""
     icon = ":white_check_mark:" if view.recovered else ":rotating_light:"
     reason = escape(clip(view.reason, REASON_LIMIT)) if view.reason else "_Kibana gave no reason._"
     alert = "all alerts of the rule (a summary)" if view.summary else code(view.alert_id)
@@ -106,6 +110,7 @@ def alert_blocks(
         if view.recovery_reason and view.recovery_reason != view.reason:
             recovery += f" — {escape(clip(view.recovery_reason, 1000))}"
         blocks.append(section(recovery, block_id="alert_recovered"))
+    blocks.extend(claim or ())
     target = view.target()
     if not view.recovered and not view.summary:  # muting an alert that is gone does nothing: that button goes
         blocks.append(actions(alert_element(target, muted=view.muted), block_id=ALERT_BLOCK))

@@ -78,6 +78,9 @@ NOT_IN_REFERENCE = {
     "GET /api/status": "Kibana core's status route; the bot reads version.number (behaviours.md §11)",
     "GET /api/licensing/info": "the licensing plugin's info route; license.type and .status (behaviours.md §11)",
     "GET /api/cases/configure": "the cases plugin's case settings of an owner (custom fields); Kibana's cases API",
+    "POST /api/detection_engine/signals/status": (
+        "the Security solution's set alerts status route (SetAlertsStatus, set_signals_status_route.schema.yaml)"
+    ),
 }
 ANNOTATIONS = {"description", "summary", "example", "examples", "title", "externalDocs"}
 

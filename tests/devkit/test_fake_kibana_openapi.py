@@ -73,6 +73,11 @@ async def test_every_answer_matches_the_spec() -> None:
         await kibana.post("/api/alerting/rule/cpu-high/snooze_schedule", json={"schedule": {}})
         await kibana.delete(f"/api/alerting/rule/cpu-high/snooze_schedule/{snoozed.json()['schedule']['id']}")
         await kibana.delete("/api/alerting/rule/cpu-high/snooze_schedule/nope")
+        fake.state.security_alerts[("default", "sig-1")] = "open"
+        signals = "/api/detection_engine/signals/status"
+        await kibana.post(signals, json={"signal_ids": ["sig-1", "unknown"], "status": "acknowledged"})
+        await kibana.post(signals, json={"signal_ids": [], "status": "acknowledged"})
+        await kibana.post(signals, json={"signal_ids": ["sig-1"], "status": "snoozed"})
         fake.forbid("disable", rule_id="checkout-latency")
         await kibana.post("/api/alerting/rule/checkout-latency/_disable")
         case_body = {

@@ -17,6 +17,7 @@ needs a grant for it; APM (Kibana-wide) a grant without spaces; the bot's own an
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from handlers import build_catalog
 from handlers.alerting.actions import MUTE_STEP, SNOOZE_STEP
 from handlers.alerting.buttons import snooze_menu
 from handlers.alerting.target import Target
+from handlers.alerts.claim import ALERT_CLAIM, ALERT_RELEASE, ClaimValue
 from handlers.apm.actions import CONFIG_OVERWRITE, SOURCEMAP_DELETE
 from handlers.apm.values import ConfigChange, SourceMapRef
 from handlers.cases.actions import OPEN_CASE_STEP
@@ -46,6 +48,7 @@ from handlers.shared.identity import ConnectButton
 
 from . import action_ids as values
 from .conftest import make_settings
+from .test_e2e_alerts_webhook import BODY, deliver
 
 _CATALOG = build_catalog()
 BY_ACTION_ID, ACTIONS = _CATALOG.by_action_id, _CATALOG.roles
@@ -371,6 +374,59 @@ def sourcemap_ref(env: Env) -> str:
     return SourceMapRef(id=env.data["sourcemap"], space="default", label="frontend 1.0.0").pack()
 
 
+# ---- I'm on it: on a real alert message in C0ALERTS (a claim needs the message's episode) ----------
+
+
+async def alert_posted(env: Env) -> None:
+    assert (await deliver(env.bot, BODY)).status_code == 200
+    env.data["message"] = await env.slack.wait_for(lambda: next(iter(env.slack.channel_messages("C0ALERTS")), None))
+
+
+async def _group_id(env: Env) -> int:
+    group = await env.bot.runtime.services.store.alert_group_at(channel="C0ALERTS", ts=env.data["message"]["ts"])
+    assert group is not None
+    return group.id
+
+
+async def bob_on_it(env: Env) -> None:
+    """Alice's alert message, which Bob is on: its *Release* button is Bob's to press."""
+    await alert_posted(env)
+    await env.bot.runtime.services.store.claim_alert_group(await _group_id(env), BOB, shown_holder=None)
+    value = ClaimValue(rule_id="r1", space="default", alert_id="host-1", alert_uuid=BODY["alert_uuid"], holder=BOB)
+    message = copy.deepcopy(env.data["message"])
+    message["blocks"].append(actions(button("Release", ALERT_RELEASE, value.pack()), block_id="alert_claim_now"))
+    env.data["message"] = message
+
+
+def on_message(action_id: str) -> Step:
+    async def act(env: Env) -> None:
+        message = env.data["message"]
+        value = next(
+            e["value"] for b in message["blocks"] for e in b.get("elements", []) if e.get("action_id") == action_id
+        )
+        payload = env.driver.block_action(action_id, value, message=message, user_id=BOB, channel_id="C0ALERTS")
+        env.answer = await env.driver.post(payload)
+        assert env.answer.status_code == 200
+
+    return act
+
+
+def in_alerts_channel(text: str) -> Step:
+    async def act(env: Env) -> None:
+        env.answer = await env.driver.post(env.driver.slash_command(text, user_id=BOB, channel_id="C0ALERTS"))
+        assert env.answer.status_code == 200
+
+    return act
+
+
+def bob_holds(holds: bool) -> Check:
+    async def check(env: Env) -> bool:
+        claim = await env.bot.runtime.services.store.alert_group_claim(await _group_id(env))
+        return (claim is not None and claim.user_id == BOB) is holds
+
+    return check
+
+
 SNOOZE_1H = Target(rule_id="r1", space="default", option="1h").pack()
 UNSNOOZE = ("DELETE", "/api/alerting/rule/{ruleId}/snooze_schedule/{scheduleId}")
 
@@ -407,6 +463,14 @@ PATHS: dict[str, list[EntryPath]] = {
             {"rule_id": "r1", "alert_id": "host-1"},
             kibana("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute"),
         ),
+    ],
+    "claim": [
+        EntryPath("command", "claim r1", in_alerts_channel("claim r1"), bob_holds(True), REPLY_REFUSAL, alert_posted),
+        EntryPath("button", ALERT_CLAIM, on_message(ALERT_CLAIM), bob_holds(True), REPLY_REFUSAL, alert_posted),
+    ],
+    "release": [
+        EntryPath("command", "release r1", in_alerts_channel("release r1"), bob_holds(False), REPLY_REFUSAL, bob_on_it),
+        EntryPath("button", ALERT_RELEASE, on_message(ALERT_RELEASE), bob_holds(False), REPLY_REFUSAL, bob_on_it),
     ],
     "unmute": [
         cmd("unmute r1 host-1", kibana("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_unmute")),

@@ -28,7 +28,7 @@ from .conftest import SIGNING_SECRET, WEBHOOK_TOKEN, forget_start_up, make_setti
 
 ALERT_TEXT = re.compile(r" — alert ([\w.-]+)")
 GROUP_TEXT = re.compile(r": \d+ firing, \d+ recovered")
-ALERT_BUTTONS = {"alert_mute", "rule_mute_all", "rule_disable", "rule_snooze", "case_open", "rule_link"}
+ALERT_BUTTONS = {"alert_claim", "alert_mute", "rule_mute_all", "rule_disable", "rule_snooze", "case_open", "rule_link"}
 
 
 @pytest.fixture
