@@ -90,6 +90,8 @@ class KibanaState:
         self.agent_configurations: list[dict[str, Any]] = []
         self.sourcemaps: list[dict[str, Any]] = []
         self.agent_keys: list[dict[str, Any]] = []
+        # Maintenance windows by (space, id): maintenance_windows.MaintenanceWindow
+        self.maintenance_windows: dict[tuple[str, str], Any] = {}
         self.forbidden: list[Forbidden] = []
         # Who is calling, while a handler runs (handlers are synchronous): a person with their own
         # privileges (people.py), or None for the bot's own key, which holds every privilege.

@@ -70,6 +70,10 @@ NOT_IN_REFERENCE = {
     "GET /api/status": "Kibana core's status route; the bot reads version.number (behaviours.md §11)",
     "GET /api/licensing/info": "the licensing plugin's info route; license.type and .status (behaviours.md §11)",
     "GET /api/cases/configure": "the cases plugin's case settings of an owner (custom fields); Kibana's cases API",
+    "POST /api/maintenance_window": "alerting's public maintenance-window create (8.19+/9.1+)",
+    "GET /api/maintenance_window/_find": "alerting's public maintenance-window find (9.2+), routes/maintenance_window",
+    "GET /api/maintenance_window/{id}": "alerting's public maintenance-window routes (8.19+/9.1+)",
+    "POST /api/maintenance_window/{id}/_archive": "alerting's public maintenance-window archive (8.19+/9.1+)",
 }
 ANNOTATIONS = {"description", "summary", "example", "examples", "title", "externalDocs"}
 
