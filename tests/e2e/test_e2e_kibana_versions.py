@@ -40,6 +40,10 @@ async def test_check_on_8_15_basic_names_each_missing_feature(slack: FakeSlack, 
     assert "polling alerts-as-data instead (`alerts subscribe`, with ELASTICSEARCH_URL)" in lines[3]
     assert lines[4].startswith("Kibana APM agent keys: WARNING — the bot uses an API key")
     assert "KIBANA_AGENT_KEY_USERNAME and KIBANA_AGENT_KEY_PASSWORD" in lines[4]
+    assert lines[5].startswith(
+        "Kibana maintenance windows: WARNING — Kibana 8.15.0 has no public maintenance-window API: it needs Kibana "
+        "8.19 or later on 8.x, 9.1 or later on 9.x, with a Platinum licence or better"
+    )
 
 
 async def test_check_on_9_3_platinum_with_agent_key_credentials_lacks_nothing(slack: FakeSlack, tmp_path: Path) -> None:
