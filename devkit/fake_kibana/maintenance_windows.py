@@ -4,7 +4,11 @@
 What the fake follows, read in Kibana's source:
 - the routes exist from 8.19 on 8.x and from 9.1 on 9.x (public API, PR #216756 and its backport);
   `GET …/_find` only from 9.2 (`availability.since: '9.2.0'`); elsewhere the router's bare 404;
-- every route first calls `licenseState.ensureLicenseForMaintenanceWindow()`: 403
+- the routes need the API privilege `read-maintenance-window` (GET) or `write-maintenance-window`
+  (`security.authz.requiredPrivileges`), checked by Kibana core before validation: 403 "API [POST
+  /api/maintenance_window] is unauthorized for user, this action is granted by the Kibana privileges
+  [write-maintenance-window]" (`forbid("writeMaintenanceWindow")`, or a person without the privilege);
+- every route then calls `licenseState.ensureLicenseForMaintenanceWindow()`: 403
   "Maintenance window is disabled because it requires a platinum license. …" below Platinum;
 - the create body is `{title, enabled?, schedule: {custom}, scope?: {alerting: {query: {kql}}}}`
   (config-schema, unknown keys refused), the schedule the same schema as a rule snooze's;
@@ -100,6 +104,18 @@ def windows(call: Call) -> dict[tuple[str, str], MaintenanceWindow]:
     return call.state.maintenance_windows
 
 
+def _authorized(call: Call, operation: str) -> None:
+    forbidden = call.state.forbidden_for(operation)
+    if forbidden is not None:
+        privilege = "write-maintenance-window" if operation.startswith("write") else "read-maintenance-window"
+        raise Boom(
+            403,
+            forbidden.message
+            or f"API [{call.method} {call.route}] is unauthorized for user, "
+            f"this action is granted by the Kibana privileges [{privilege}]",
+        )
+
+
 def _licensed(call: Call) -> None:
     if call.state.license_status != "active":
         raise Boom(403, UNAVAILABLE_MESSAGE)
@@ -115,6 +131,7 @@ def _load(call: Call) -> MaintenanceWindow:
 
 
 def create(call: Call) -> Reply:
+    _authorized(call, "writeMaintenanceWindow")
     body = object_body(call)
     reject_unknown_keys(body, {"title", "enabled", "schedule", "scope"})
     title = body.get("title")
@@ -174,11 +191,13 @@ def _scope(given: Any) -> str | None:
 
 
 def get(call: Call) -> Reply:
+    _authorized(call, "readMaintenanceWindow")
     _licensed(call)
     return Reply(200, _load(call).to_api(call.now))
 
 
 def delete(call: Call) -> Reply:
+    _authorized(call, "writeMaintenanceWindow")
     _licensed(call)
     window = _load(call)
     del windows(call)[(window.space, window.id)]
@@ -186,6 +205,7 @@ def delete(call: Call) -> Reply:
 
 
 def archive(call: Call) -> Reply:
+    _authorized(call, "writeMaintenanceWindow")
     _licensed(call)
     window = _load(call)
     if not window.archived and window.status(call.now) == "running":
@@ -196,6 +216,7 @@ def archive(call: Call) -> Reply:
 
 
 def find(call: Call) -> Reply:
+    _authorized(call, "readMaintenanceWindow")
     query = config_schema_query(
         call, {"title": "string", "created_by": "string", "status": "strings", "page": "page", "per_page": "per_page"}
     )

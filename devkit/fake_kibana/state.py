@@ -35,7 +35,8 @@ APM_OPERATIONS = (
     "uploadSourceMap",
     "deleteSourceMap",
 )
-OPERATIONS = (*RULE_OPERATIONS, "health", *CASE_OPERATIONS, *APM_OPERATIONS)
+MAINTENANCE_WINDOW_OPERATIONS = ("readMaintenanceWindow", "writeMaintenanceWindow")
+OPERATIONS = (*RULE_OPERATIONS, "health", *CASE_OPERATIONS, *APM_OPERATIONS, *MAINTENANCE_WINDOW_OPERATIONS)
 
 
 @dataclass(frozen=True)

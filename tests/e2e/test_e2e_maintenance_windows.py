@@ -127,3 +127,19 @@ async def test_a_gold_kibana_is_told_it_needs_platinum(slack: FakeSlack, tmp_pat
     assert sent == []
     assert "Platinum licence or better, and this Kibana has gold, so nothing was done" in text
     assert "snooze <rule_id> 2h" in text
+
+
+async def test_a_key_without_the_maintenance_window_privilege_is_told_what_to_ask_for(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana
+) -> None:
+    kibana.forbid("writeMaintenanceWindow")
+    answer = await run(driver, slack, "mw start 1h --title Deploy")
+    [sent] = mw_requests(kibana)
+    assert sent.method == "POST" and kibana.state.maintenance_windows == {}
+    assert answer["response_type"] == "ephemeral"
+    assert "the key used lacks the *Maintenance windows* privilege in space `default`" in answer["text"]
+    assert "All, to start and end windows" in answer["text"]
+    listed = await run(driver, slack, "mw list")  # reading needs only Read, which the key holds
+    assert "No maintenance window is running or coming in space `default`" in listed["text"]
+    audit = await run(driver, slack, "audit last 5")
+    assert "mw start" in str(audit) and "403" in str(audit)
