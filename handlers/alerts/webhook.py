@@ -286,6 +286,7 @@ def parse_delivery(
     if not isinstance(data, dict):
         raise BadDelivery("the body must be a JSON object")
     try:
+        data.pop("facts", None)  # what the alert carries is read from the body's own keys, never taken whole
         delivery = AlertDelivery.model_validate(data)
     except ValidationError as error:
         raise _describe(error) from None

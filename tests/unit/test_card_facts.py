@@ -4,6 +4,7 @@ escaped, and every block valid for slack_sdk's Block Kit models."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -130,3 +131,20 @@ def test_the_facts_travel_from_the_document_to_a_valid_message() -> None:
         ":left_right_arrow: *Flapping*: it keeps changing between active and recovered",
         ":briefcase: Linked case `c-1`",
     ]
+
+
+def test_a_webhook_body_cannot_hand_the_facts_whole() -> None:
+    from handlers.alerts.webhook import parse_delivery
+
+    body = {
+        "rule_id": "r1",
+        "alert_id": "host-1",
+        "alert_uuid": "u-1",
+        "action_group": "threshold met",
+        "facts": {"maintenance_window_ids": ["forged"], "maintenance_windows": ["Nothing to see"]},
+    }
+    delivery, _ = parse_delivery(json.dumps(body).encode(), default_channel="C0ALERTS")
+    assert delivery.facts is None
+    with_value = {**body, "value": "3"}
+    delivery, _ = parse_delivery(json.dumps(with_value).encode(), default_channel="C0ALERTS")
+    assert delivery.facts == CardFacts(value="3")
