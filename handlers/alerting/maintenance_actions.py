@@ -128,6 +128,12 @@ def explain(error: KibanaError, doing: Doing) -> str | None:
             "Ask a Kibana admin to grant it (All, to start and end windows)."
         )
     missing = _SAVED_OBJECT_MISSING.search(error.message) if isinstance(error, KibanaNotFound) else None
+    if missing and missing.group("id") == "_find":  # 8.19 and 9.1 route `_find` to GET …/{id}
+        version = f"This Kibana ({doing.kibana_version})" if doing.kibana_version else "This Kibana"
+        return (
+            f"{version} cannot list maintenance windows through its public API (Kibana can from 9.2). "
+            f"See them in Kibana under *Stack Management → Maintenance windows*; `{cmd} mw end <id>` still ends one."
+        )
     if missing:
         return (
             f"There is no maintenance window {code(missing.group('id'))} {where(doing)}. "

@@ -155,3 +155,20 @@ async def test_maintenance_windows_across_versions(
             assert "/app/management/insightsAndAlerting/maintenanceWindows" in listed
         ended = await _mw(driver, slack, f"mw end {window.id}")
         assert "ended maintenance window *Deploy*" in ended and window.archived
+
+
+async def test_mw_list_on_a_9_1_the_bot_has_not_read_yet_is_explained(slack: FakeSlack, tmp_path: Path) -> None:
+    """9.1 routes `GET …/_find` to `GET …/{id}` (404 `Saved object [maintenance-window/_find] not found`):
+    the person is told the version cannot list, not that a window `_find` is missing."""
+    async with (
+        FakeKibana(api_keys=(KIBANA_KEY,), version="9.1.0", license="platinum") as kibana,
+        running_bot(make_settings(kibana, slack, tmp_path)) as bot,
+    ):
+        await bot.runtime.services.profile.first_read()
+        bot.runtime.services.profile.current = Capabilities()  # as if version and licence were unknown
+        driver = SlackDriver(signing_secret=SIGNING_SECRET, events_url=bot.events_url, fake_slack=slack)
+        said = await _mw(driver, slack, "mw list")
+        [sent] = [r for r in kibana.requests if r.route and "maintenance_window" in r.route]
+    assert (sent.path, sent.route) == ("/api/maintenance_window/_find", "/api/maintenance_window/{id}")
+    assert "cannot list maintenance windows through its public API (Kibana can from 9.2)" in said
+    assert "no maintenance window `_find`" not in said.lower()
