@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.kibana.capabilities import Capabilities
 from devkit.fake_kibana import FakeKibana
 from devkit.fake_slack import FakeSlack
 from devkit.harness import running_bot
@@ -143,3 +144,23 @@ async def test_a_key_without_the_maintenance_window_privilege_is_told_what_to_as
     assert "No maintenance window is running or coming in space `default`" in listed["text"]
     audit = await run(driver, slack, "audit last 5")
     assert "mw start" in str(audit) and "403" in str(audit)
+
+
+async def test_kibana_s_platinum_refusal_is_explained_when_the_bot_did_not_know_the_licence(
+    slack: FakeSlack, tmp_path: Path
+) -> None:
+    async with (
+        FakeKibana(api_keys=(KIBANA_KEY,), version="9.3.0", license="gold") as kibana,
+        running_bot(make_settings(kibana, slack, tmp_path)) as bot,
+    ):
+        await bot.runtime.services.profile.first_read()
+        bot.runtime.services.profile.current = Capabilities()  # version and licence unknown: Kibana decides
+        driver = SlackDriver(signing_secret=SIGNING_SECRET, events_url=bot.events_url, fake_slack=slack)
+        answer = await run(driver, slack, "mw start 1h")
+        [sent] = mw_requests(kibana)
+        exchange = next(e for e in kibana.exchanges if e.request is sent)
+    assert exchange.status == 403 and b"requires a platinum license" in exchange.body
+    assert (
+        "Kibana refused: its maintenance windows need a Platinum licence or better, so nothing was changed"
+        in (answer["text"])
+    )
