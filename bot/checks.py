@@ -27,6 +27,7 @@ from bot.kibana.errors import (
     KibanaUnauthorized,
     KibanaUnavailable,
 )
+from bot.kibana.maintenance_support import maintenance_support
 from bot.kibana.profile import KibanaProfile
 from bot.kibana.retry import RetryPolicy
 from bot.settings import Settings
@@ -71,6 +72,10 @@ async def _check_kibana(settings: Settings) -> tuple[list[CheckResult], Capabili
             )
         )
     lines.extend(CheckResult(f"Kibana {m.feature}", True, m.why, warning=True) for m in capabilities.missing)
+    windows = maintenance_support(info)
+    if not windows.usable:
+        why = f"{windows.why}; `mw start|list|end` say so and call nothing"
+        lines.append(CheckResult("Kibana maintenance windows", True, why, warning=True))
     return lines, capabilities
 
 

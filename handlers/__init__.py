@@ -40,4 +40,12 @@ def manifest_functions() -> dict[str, object]:
 
 def build_catalog() -> Catalog:
     """Every feature's actions, in the order `help` lists them."""
-    return Catalog(health.ACTIONS, alerts.ACTIONS, alerting.ACTIONS, cases.ACTIONS, apm.ACTIONS, access.ACTIONS)
+    return Catalog(
+        health.ACTIONS,
+        alerts.ACTIONS,
+        alerting.ACTIONS,
+        alerting.MAINTENANCE_ACTIONS,
+        cases.ACTIONS,
+        apm.ACTIONS,
+        access.ACTIONS,
+    )

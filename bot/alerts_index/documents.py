@@ -23,6 +23,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.alerts_index.errors import AlertsIndexRejected
 
 STATUSES = ("active", "recovered", "untracked")
+# What else an alert carries, shown on its message as Kibana wrote it (handlers/alerts/card_facts.py).
+# Kept as written (any JSON type): a rule type writing one in another type never makes the alert unreadable.
+CARRIED_FIELDS = (
+    "kibana.alert.evaluation.value",
+    "kibana.alert.evaluation.values",
+    "kibana.alert.evaluation.threshold",
+    "kibana.alert.evaluation.conditions",
+    "kibana.alert.flapping",
+    "kibana.alert.severity_improving",
+    "kibana.alert.previous_action_group",
+    "kibana.alert.maintenance_window_ids",
+    "kibana.alert.case_ids",
+    "kibana.alert.url",
+)
 SOURCE_FIELDS = [
     "@timestamp",
     "event.action",
@@ -40,6 +54,7 @@ SOURCE_FIELDS = [
     "kibana.alert.end",
     "kibana.alert.workflow_status",
     "kibana.space_ids",
+    *CARRIED_FIELDS,
 ]
 AlertStatus = Literal["active", "recovered", "untracked"]
 # The keys under which Elasticsearch returns a field of SOURCE_FIELDS when the document holds it in an
@@ -107,6 +122,7 @@ class AlertChange(BaseModel):
     event_action: str | None = Field(None, alias="event.action")
     index: str = ""
     cursor: AlertCursor
+    carried: dict[str, Any] = Field(default_factory=dict)  # CARRIED_FIELDS the document has, as written
 
     @property
     def finished(self) -> bool:
@@ -190,6 +206,7 @@ class AlertDocument:
         cursor = self.cursor
         try:
             source["index"], source["cursor"] = hit.get("_index", ""), cursor
+            source["carried"] = {name: source[name] for name in CARRIED_FIELDS if name in source}
             return AlertChange.model_validate(source)
         except ValidationError as error:
             first = error.errors(include_input=False, include_url=False)[0]

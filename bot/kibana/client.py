@@ -28,6 +28,8 @@ from .models import (
     CasePage,
     KibanaStatus,
     LicensingInfo,
+    MaintenanceWindow,
+    MaintenanceWindowPage,
     Rule,
     RulePage,
     SnoozeSchedule,
@@ -272,6 +274,67 @@ class KibanaClient:
             space=space,
             idempotent=False,
         )
+
+    # --- maintenance windows (8.19+ / 9.1+, Platinum; `_find` from 9.2) -------------------
+
+    async def create_maintenance_window(
+        self,
+        title: str,
+        duration: str,
+        *,
+        kql: str | None = None,
+        start: datetime | None = None,
+        space: str | None = None,
+    ) -> MaintenanceWindow:
+        """A window from `start` (now) lasting `duration` (`<n>d|h|m|s`); `kql` scopes it to some alerts
+        (`kibana.alert.rule.tags: "deploy"`). Never re-sent once it may have reached Kibana: a second
+        POST makes a second window."""
+        if not _SNOOZE_DURATION.fullmatch(duration):
+            raise KibanaInvalidInput(f"{duration!r} is not a duration: use a whole number and d, h, m or s, like 2h")
+        when = (start or datetime.now(UTC)).astimezone(UTC)
+        body: dict[str, Any] = {
+            "title": title,
+            "enabled": True,
+            "schedule": {
+                "custom": {
+                    "start": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                    "duration": duration,
+                }
+            },
+        }
+        if kql:
+            body["scope"] = {"alerting": {"query": {"kql": kql}}}
+        response = await self._kibana.call("POST", "/api/maintenance_window", space=space, idempotent=False, json=body)
+        return parse_body(MaintenanceWindow, response, space=space)
+
+    async def get_maintenance_window(self, window_id: str, *, space: str | None = None) -> MaintenanceWindow:
+        response = await self._kibana.call(
+            "GET", "/api/maintenance_window/{id}", path_params={"id": window_id}, space=space, idempotent=True
+        )
+        return parse_body(MaintenanceWindow, response, space=space)
+
+    async def find_maintenance_windows(
+        self, *, status: list[str] | None = None, space: str | None = None, per_page: int = 50
+    ) -> MaintenanceWindowPage:
+        query: dict[str, Any] = {"page": 1, "per_page": per_page}
+        if status:
+            query["status"] = status
+        response = await self._kibana.call(
+            "GET", "/api/maintenance_window/_find", space=space, idempotent=True, query=query
+        )
+        return parse_body(MaintenanceWindowPage, response, space=space)
+
+    async def archive_maintenance_window(self, window_id: str, *, space: str | None = None) -> MaintenanceWindow:
+        """Ends the window now (Kibana's archive: a running window stops at once). Archiving twice
+        changes nothing more, so it is retried."""
+        response = await self._kibana.call(
+            "POST",
+            "/api/maintenance_window/{id}/_archive",
+            path_params={"id": window_id},
+            space=space,
+            idempotent=True,
+        )
+        return parse_body(MaintenanceWindow, response, space=space)
 
     # --- cases --------------------------------------------------------------------------
 

@@ -81,6 +81,7 @@ class GroupAlert:
     seq: int
     changed_seq: int | None
     recovered_seq: int | None
+    facts: str | None = None  # what else the alert carries, as JSON (handlers/alerts/card_facts.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +144,7 @@ def _alert(row: Any) -> GroupAlert:
         seq=row.seq or 0,
         changed_seq=row.changed_seq,
         recovered_seq=row.recovered_seq,
+        facts=row.facts,
     )
 
 
@@ -160,6 +162,7 @@ class Delivered:
     reason: str
     date: datetime
     recovered: bool
+    facts: str | None = None  # what else the alert carries, as JSON; None: nothing (or not known)
 
 
 class AlertGroupsMixin(Database):
@@ -203,6 +206,7 @@ class AlertGroupsMixin(Database):
                     recovered_at=d.date if d.recovered else None,
                     recovery_reason=d.reason if d.recovered else None,
                     muted=False,
+                    facts=d.facts,
                 )
                 .on_conflict_do_nothing()
                 .returning(alert_messages.c.id)
@@ -244,6 +248,10 @@ class AlertGroupsMixin(Database):
         shown_at = max(row.seq or 0, row.changed_seq or 0, row.recovered_seq or 0)
         recovered = row.recovered_at is not None
         if recovered or (not d.recovered and (row.action_group, row.reason or "") == (d.action_group, d.reason)):
+            if d.facts is not None and d.facts != row.facts and not recovered:
+                # What it carries changed (a value, a case linked): kept, and shown at the message's next
+                # update; not a change of its own, or every run's new value would update the message.
+                await conn.execute(update(alert_messages).where(alert_messages.c.id == row.id).values(facts=d.facts))
             first = await self._opened(conn, group_id, row.id)
             return Recorded("duplicate", group_id, shown_at, first, recovered)
         version = await self._bump(conn, group_id, now, d)
@@ -253,6 +261,8 @@ class AlertGroupsMixin(Database):
         else:
             values = {"action_group": d.action_group, "reason": d.reason, "changed_seq": version}
             outcome = "changed"
+        if d.facts is not None:
+            values["facts"] = d.facts
         await conn.execute(update(alert_messages).where(alert_messages.c.id == row.id).values(**values))
         if d.recovered:
             await self._closing_soon(conn, group_id, now, debounce)

@@ -108,13 +108,20 @@ class AuditMixin(LaterMixin):
         return [None] * len(rows)
 
     async def list_audit(
-        self, *, rule_id: str | None = None, limit: int = 20, spaces: frozenset[str] | None = None
+        self,
+        *,
+        rule_id: str | None = None,
+        limit: int = 20,
+        spaces: frozenset[str] | None = None,
+        action: str | None = None,
     ) -> list[AuditEntry]:
         """The latest entries, newest first; only those about one rule when `rule_id` is given, only those
-        in `spaces` when given (None: every space)."""
+        in `spaces` when given (None: every space), only those of one `action` when given."""
         query = select(audit_log).order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
         if rule_id is not None:
             query = query.where(audit_log.c.rule_id == rule_id)
+        if action is not None:
+            query = query.where(audit_log.c.action == action, audit_log.c.result == "ok")
         if spaces is not None:
             query = query.where(audit_log.c.space.in_(sorted(spaces)))
         async with self._read() as conn:

@@ -100,6 +100,7 @@ alert_messages = Table(
     Column("seq", Integer, nullable=True),  # the group's version when the alert joined it
     Column("changed_seq", Integer, nullable=True),  # … when its action group or reason last changed
     Column("recovered_seq", Integer, nullable=True),  # … and when it recovered
+    Column("facts", Text, nullable=True),  # what else the alert carries, as JSON (value, flapping, cases…)
     # one row per alert and channel it is shown in (alert subscriptions of two channels may match it)
     UniqueConstraint("space", "rule_id", "alert_id", "alert_uuid", "channel", name="uq_alert_messages_alert_channel"),
     Index("ix_alert_messages_alert", "space", "rule_id", "alert_id", "alert_uuid"),

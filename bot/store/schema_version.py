@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 # The newest revision in bot/store/migrations/versions. Adding a revision means changing this;
 # tests/store/test_schema_version.py fails until it names Alembic's head.
-HEAD = "a9c3e1f4b2d6"
+HEAD = "a7c3f1d2e9b4"
 VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
 
 

@@ -77,6 +77,12 @@ class AlertDoc:
     duration_us: int = 0  # as of the rule run that last wrote the document
     execution_uuid: str = field(default_factory=lambda: str(uuid_module.uuid4()))  # that run's
     extra: dict[str, Any] = field(default_factory=dict)
+    # What else Kibana writes of an alert: the windows running when it began, the cases it was attached
+    # to, whether it flaps, and its rule type's evaluation (`kibana.alert.evaluation.*`: value, threshold…).
+    maintenance_window_ids: list[str] = field(default_factory=list)
+    case_ids: list[str] = field(default_factory=list)
+    flapping: bool = False
+    evaluation: dict[str, Any] = field(default_factory=dict)
     # The document as last rendered (with the tags it was rendered with): a benchmark's searches read
     # 100,000 of them again and again. Setting any field forgets it; `extra` is applied at each read.
     _rendered: tuple[tuple[str, ...], dict[str, Any]] | None = field(
@@ -110,6 +116,7 @@ class AlertDoc:
 
     def _render(self) -> dict[str, Any]:
         context, category = RULE_TYPE_CONTEXTS.get(self.rule_type_id, DEFAULT_CONTEXT)
+        space_prefix = "" if self.space == "default" else f"/s/{self.space}"
         time_range = {"gte": iso(self.start)} if self.end is None else {"gte": iso(self.start), "lte": iso(self.end)}
         doc: dict[str, Any] = {
             "@timestamp": iso(self.timestamp),
@@ -117,7 +124,8 @@ class AlertDoc:
             "event.kind": "signal",
             "kibana.alert.action_group": "recovered" if self.status == "recovered" else self.action_group,
             "kibana.alert.duration.us": self.duration_us,
-            "kibana.alert.flapping": False,
+            "kibana.alert.flapping": self.flapping,
+            "kibana.alert.maintenance_window_ids": list(self.maintenance_window_ids),
             "kibana.alert.instance.id": self.instance_id,
             "kibana.alert.reason": self.reason,
             "kibana.alert.rule.category": category,
@@ -132,6 +140,7 @@ class AlertDoc:
             "kibana.alert.start": iso(self.start),
             "kibana.alert.status": self.status,
             "kibana.alert.time_range": time_range,
+            "kibana.alert.url": f"{space_prefix}/app/observability/alerts/{self.uuid}",
             "kibana.alert.uuid": self.uuid,
             "kibana.alert.workflow_status": self.workflow_status,
             "kibana.space_ids": [self.space],
@@ -140,4 +149,8 @@ class AlertDoc:
         }
         if self.end is not None:
             doc["kibana.alert.end"] = iso(self.end)
+        if self.case_ids:
+            doc["kibana.alert.case_ids"] = list(self.case_ids)
+        for name, value in self.evaluation.items():
+            doc[f"kibana.alert.evaluation.{name}"] = value
         return doc

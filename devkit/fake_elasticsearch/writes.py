@@ -27,6 +27,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from devkit.fake_kibana.maintenance_windows import active_ids
+
 from .alerts import AlertDoc
 
 
@@ -58,6 +60,8 @@ class AlertWrites:
         took: timedelta | None = None,
         uuid: str | None = None,
         run: str | None = None,
+        maintenance_window_ids: Iterable[str] = (),
+        evaluation: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """A rule run that finds `instance_id`: a new active alert (`event.action` open), or, when the
         rule already has this alert active, the next run that still sees it (`event.action` active,
@@ -70,6 +74,8 @@ class AlertWrites:
             current.duration_us = _micros(moment - current.start)
             if reason is not None:
                 current.reason = reason
+            if evaluation is not None:
+                current.evaluation = dict(evaluation)
             return current.source()
         alert = AlertDoc(
             uuid=uuid or str(uuid_module.uuid4()),
@@ -84,6 +90,8 @@ class AlertWrites:
             start=moment,
             timestamp=moment,
             execution_uuid=run,
+            maintenance_window_ids=list(maintenance_window_ids),
+            evaluation=dict(evaluation or {}),
         )
         self.alerts[alert.uuid] = alert
         self._active_ids[(rule_id, instance_id, space)] = alert.uuid
@@ -163,7 +171,7 @@ class AlertWrites:
         run; alerts it untracked (and that `follow` did not untrack already) are untracked. Returns how
         many documents were written."""
         start = self._run_start(at, took)
-        return sum(self._run(rule, start) for rule in fake_kibana.rules.values())
+        return sum(self._run(rule, start, fake_kibana) for rule in fake_kibana.rules.values())
 
     async def run_rules(self, fake_kibana: Any, *, took: timedelta | None = None) -> int:
         """`alerts_from` in real time: the runs begin now, take `took` (default `run_duration`) and
@@ -182,7 +190,7 @@ class AlertWrites:
         took: timedelta | None = None,
     ) -> int:
         """One run of one rule of `fake_kibana`, as `alerts_from` runs every rule."""
-        return self._run(fake_kibana.stored_rule(rule_id, space), self._run_start(at, took))
+        return self._run(fake_kibana.stored_rule(rule_id, space), self._run_start(at, took), fake_kibana)
 
     def fire(
         self,
@@ -197,7 +205,7 @@ class AlertWrites:
         alert documents for them, the active ones written again. Returns how many documents were written."""
         rule = fake_kibana.stored_rule(rule_id, space)
         fake_kibana.set_active_alerts(rule_id, [*rule.active_alerts, *alert_ids], space=space)
-        return self._run(rule, self._run_start(at, took))
+        return self._run(rule, self._run_start(at, took), fake_kibana)
 
     def resolve(
         self,
@@ -213,9 +221,9 @@ class AlertWrites:
         rule = fake_kibana.stored_rule(rule_id, space)
         kept = [a for a in rule.active_alerts if alert_ids and a not in alert_ids]
         fake_kibana.set_active_alerts(rule_id, kept, space=space)
-        return self._run(rule, self._run_start(at, took))
+        return self._run(rule, self._run_start(at, took), fake_kibana)
 
-    def _run(self, rule: Any, start: datetime) -> int:
+    def _run(self, rule: Any, start: datetime, fake_kibana: Any = None) -> int:
         written = 0
         untracked = list(getattr(rule, "untracked_alerts", []))
         if not rule.enabled:  # a disabled rule does not run; its untracking (disable --untrack) shows
@@ -225,8 +233,13 @@ class AlertWrites:
                     written += 1
             return written
         run = str(uuid_module.uuid4())
+        # Kibana stamps a new alert with the maintenance windows running over it (alerts_client).
+        state = getattr(fake_kibana, "state", None)
+        windows = active_ids(state, rule.space, rule.tags, start) if state is not None else []
         for instance in rule.active_alerts:
             self.add_alert(
+                maintenance_window_ids=windows,
+                evaluation=evaluation_of(rule),
                 rule_id=rule.id,
                 instance_id=instance,
                 rule_name=rule.name,
@@ -251,3 +264,25 @@ class AlertWrites:
 
 def _micros(delta: timedelta) -> int:
     return max(0, int(delta.total_seconds() * 1_000_000))
+
+
+COMPARATORS = {">": "greater than", ">=": "greater than or equal to", "<": "less than", "<=": "less than or equal to"}
+
+
+def evaluation_of(rule: Any) -> dict[str, Any] | None:
+    """`kibana.alert.evaluation.*` as Kibana's index-threshold rule type writes them (value as a string,
+    the threshold as a number, the condition in words). The fake measures its threshold plus 5%;
+    `rule.params["fakeMeasured"]`, when a test sets it, is what it measured. Other rule types: none."""
+    params = getattr(rule, "params", None) or {}
+    if getattr(rule, "rule_type_id", "") != ".index-threshold" or not params.get("threshold"):
+        return None
+    threshold = params["threshold"] if isinstance(params["threshold"], list) else [params["threshold"]]
+    first = threshold[0]
+    measured = params.get("fakeMeasured", round(float(first) * 1.05, 4))
+    field = f"{params.get('aggType', 'count')}({params.get('aggField', '')})" if params.get("aggField") else "count"
+    words = COMPARATORS.get(str(params.get("thresholdComparator", ">")), "greater than")
+    return {
+        "value": str(measured),
+        "threshold": first if len(threshold) == 1 else threshold,
+        "conditions": f"{field} is {words} {first}",
+    }

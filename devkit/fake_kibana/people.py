@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-FEATURES = ("rules", "cases", "apm", "security")
+FEATURES = ("rules", "cases", "apm", "security", "maintenanceWindow")
 LEVELS = ("read", "all")
 
 # operation (state.OPERATIONS) → (feature, least level)
@@ -26,6 +26,8 @@ NEEDS: dict[str, tuple[str, str]] = {
     "findCases": ("cases", "read"),
     "getAgentConfigurations": ("apm", "read"),
     "getSourceMaps": ("apm", "read"),
+    "readMaintenanceWindow": ("maintenanceWindow", "read"),
+    "writeMaintenanceWindow": ("maintenanceWindow", "all"),
 }
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from . import alerting, apm, cases, detection, rule_search, server_info, snooze
+from . import alerting, apm, cases, detection, maintenance_windows, rule_search, server_info, snooze
 from .calls import Handler
 
 
@@ -39,6 +39,7 @@ class Route:
 
 RULE = "/api/alerting/rule/{id}"
 AGENT_CONFIG = "/api/apm/settings/agent-configuration"
+MW = "/api/maintenance_window"
 
 
 def _snooze_api(version: tuple[int, int, int]) -> bool:
@@ -68,6 +69,11 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute", alerting.mute_alert, "alerting"),
     Route("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_unmute", alerting.unmute_alert, "alerting"),
     Route("POST", detection.ROUTE, detection.set_alerts_status, "security"),
+    Route("GET", MW + "/_find", maintenance_windows.find, "alerting", since=maintenance_windows.has_find),
+    Route("POST", MW, maintenance_windows.create, "alerting", since=maintenance_windows.has_routes),
+    Route("GET", MW + "/{id}", maintenance_windows.get, "alerting", since=maintenance_windows.has_routes),
+    Route("DELETE", MW + "/{id}", maintenance_windows.delete, "alerting", since=maintenance_windows.has_routes),
+    Route("POST", MW + "/{id}/_archive", maintenance_windows.archive, "alerting", since=maintenance_windows.has_routes),
     Route("POST", "/api/cases", cases.create_case, "cases"),
     Route("PATCH", "/api/cases", cases.update_cases, "cases"),
     Route("GET", "/api/cases/_find", cases.find_cases, "cases"),

@@ -35,7 +35,15 @@ APM_OPERATIONS = (
     "uploadSourceMap",
     "deleteSourceMap",
 )
-OPERATIONS = (*RULE_OPERATIONS, "health", *CASE_OPERATIONS, *APM_OPERATIONS, "setAlertsStatus")
+MAINTENANCE_WINDOW_OPERATIONS = ("readMaintenanceWindow", "writeMaintenanceWindow")
+OPERATIONS = (
+    *RULE_OPERATIONS,
+    "health",
+    *CASE_OPERATIONS,
+    *APM_OPERATIONS,
+    "setAlertsStatus",
+    *MAINTENANCE_WINDOW_OPERATIONS,
+)
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,8 @@ class KibanaState:
         self.agent_keys: list[dict[str, Any]] = []
         # Security detection alerts by (space, kibana.alert.uuid): their workflow status (detection.py).
         self.security_alerts: dict[tuple[str, str], str] = {}
+        # Maintenance windows by (space, id): maintenance_windows.MaintenanceWindow
+        self.maintenance_windows: dict[tuple[str, str], Any] = {}
         self.forbidden: list[Forbidden] = []
         # Who is calling, while a handler runs (handlers are synchronous): a person with their own
         # privileges (people.py), or None for the bot's own key, which holds every privilege.

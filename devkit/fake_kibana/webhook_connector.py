@@ -131,6 +131,12 @@ class AlertVariables:
     tags: list[str] = field(default_factory=list)
     rule_url: str = ""  # empty without server.publicBaseUrl
     date: str = "2026-12-03T10:42:07.123Z"
+    flapping: bool = False
+    # Rule-type context: index threshold and ES query give value and conditions; Observability rules
+    # give alertDetailsUrl. Absent (None) renders as an empty string, as Kibana's mustache does.
+    value: str | None = None
+    conditions: str | None = None
+    alert_details_url: str | None = None
 
     def variables(self) -> dict[str, Value]:
         return {
@@ -141,8 +147,25 @@ class AlertVariables:
                 "tags": list(self.tags),
                 "url": self.rule_url,
             },
-            "alert": {"id": self.alert_id, "uuid": self.alert_uuid, "actionGroup": self.action_group},
-            "context": {"reason": self.reason, "message": self.message},
+            "alert": {
+                "id": self.alert_id,
+                "uuid": self.alert_uuid,
+                "actionGroup": self.action_group,
+                "flapping": self.flapping,
+            },
+            "context": {
+                "reason": self.reason,
+                "message": self.message,
+                **{
+                    name: value
+                    for name, value in (
+                        ("value", self.value),
+                        ("conditions", self.conditions),
+                        ("alertDetailsUrl", self.alert_details_url),
+                    )
+                    if value is not None
+                },
+            },
             "date": self.date,
         }
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from handlers.alerting import clicks, commands, modals, steps
+from handlers.alerting import clicks, commands, maintenance_windows, modals, steps
 from handlers.alerting.actions import ACTIONS
+from handlers.alerting.maintenance_actions import ACTIONS as MAINTENANCE_ACTIONS
 from handlers.shared.feature import Contribution, Plumbing
 
-__all__ = ["ACTIONS", "register"]
+__all__ = ["ACTIONS", "MAINTENANCE_ACTIONS", "register"]
 
 
 def register(plumbing: Plumbing) -> Contribution:
     return Contribution(
-        commands=commands.routes(plumbing),
+        commands={**commands.routes(plumbing), **maintenance_windows.routes()},
         actions=clicks.listeners(plumbing),
         views=modals.listeners(plumbing),
         steps=steps.listeners(plumbing),

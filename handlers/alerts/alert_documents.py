@@ -20,6 +20,7 @@ import annotated_types
 from pydantic import ValidationError
 
 from bot.alerts_index import AlertChange
+from handlers.alerts.card_facts import from_document
 from handlers.alerts.webhook import AlertDelivery
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ def delivery_of(change: AlertChange, space: str) -> tuple[AlertDelivery, list[st
         "date": change.end if finished and change.end else change.start or change.timestamp,
     }
     causes = clipped(fields)
+    fields["facts"] = from_document(change.carried)
     return AlertDelivery(**fields), causes
 
 

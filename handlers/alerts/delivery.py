@@ -56,6 +56,7 @@ def delivered(delivery: AlertDelivery) -> Delivered:
         reason=delivery.text,
         date=date,
         recovered=delivery.recovered,
+        facts=delivery.facts.dump() if delivery.facts is not None else None,
     )
 
 

@@ -14,6 +14,7 @@ from bot.store.alert_groups import AlertGroup, GroupAlert, GroupSnapshot
 from handlers.alerting.buttons import ALERT_WRITES, alert_menu
 from handlers.alerting.target import Target, option_value
 from handlers.alerts.claim import claim_blocks
+from handlers.alerts.card_facts import CardFacts, linked
 from handlers.alerts.message import ALERT_BLOCK, RULE_BLOCK, AlertView, alert_blocks, alert_text, rule_buttons
 from handlers.shared.blocks import Block, actions, clip, code, context, escape, header, option, section
 from handlers.shared.outcome import MAX_STATUS_LINES, STATUS_BLOCK
@@ -51,6 +52,7 @@ def alert_view(services: Services, group: AlertGroup, alert: GroupAlert) -> Aler
         rule_muted_all=group.rule_muted_all,
         rule_enabled=group.rule_enabled,
         row=alert.id,
+        facts=linked(CardFacts.load(alert.facts), services.settings.kibana_link_base),
     )
 
 

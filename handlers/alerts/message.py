@@ -15,6 +15,7 @@ from bot.services import Services
 from handlers.alerting.buttons import RuleState, alert_element, link, rule_elements
 from handlers.alerting.target import Target
 from handlers.alerting.writes import Written
+from handlers.alerts.card_facts import CardFacts, facts_block
 from handlers.cases.actions import CASE_OPEN
 from handlers.shared.blocks import Block, actions, button, clip, code, context, escape, header, section
 from handlers.shared.outcome import MAX_STATUS_LINES, STATUS_BLOCK
@@ -49,6 +50,7 @@ class AlertView(BaseModel):
     rule_enabled: bool = True
     # The store's row of the alert, when known: the snooze menu names it for a rule id too long for Slack.
     row: int | None = None
+    facts: CardFacts | None = None  # what else the alert carries (card_facts.py)
 
     @property
     def recovered(self) -> bool:
@@ -104,6 +106,7 @@ def alert_blocks(
     blocks: list[Block] = [
         header(f"{icon} {'Recovered: ' if view.recovered else ''}{view.rule_name}"),
         section(reason, fields=fields, block_id="alert_summary"),
+        *facts_block(view.facts),
     ]
     if view.recovered_at is not None:
         recovery = f"*Recovered* at {_utc(view.recovered_at)}"

@@ -67,6 +67,7 @@ from bot.services import Services
 from bot.store import AlertPollState, AlertSubscription
 from bot.store.alert_groups import Recorded
 from handlers.alerts.alert_documents import Reported, cause_of, delivery_of
+from handlers.alerts.card_facts import with_window_titles
 from handlers.alerts.poll_problems import problem_kind, problem_text
 from handlers.alerts.subscribed_channels import SubscribedChannels, interest_of
 from handlers.alerts.webhook import AlertDelivery
@@ -139,6 +140,7 @@ class AlertPoller:
         self._es = es
         self._own_es = es is None
         self._handed: OrderedDict[tuple[str, str], Shown] = OrderedDict()  # (space, alert uuid) -> shown last
+        self._window_titles: dict[tuple[str, str], str] = {}  # (space, maintenance window id) -> its title
         self.readings: dict[str, SpaceReading] = {}  # where this replica reads each space from
         self._strikes: dict[tuple[str, str], int] = {}  # (space, alert uuid) -> ticks in a row the store refused it
         self._reported = Reported()
@@ -338,6 +340,8 @@ class AlertPoller:
             self._reported(space, cause, f"alert {change.alert_uuid} of rule {change.rule_uuid} shown clipped")
         poll.clipped += bool(clipped)
         to = channels.of(change)
+        if to and delivery.facts is not None and delivery.facts.maintenance_window_ids:
+            delivery.facts = await with_window_titles(self.services, delivery.facts, space, self._window_titles)
         if to and not await self._deliver(delivery, to, poll):
             strikes = self._strikes.get(remembered, 0) + 1
             if strikes < GIVE_UP_AFTER or not await self.services.store.ping():

@@ -60,6 +60,7 @@ from bot.identifiers import is_rule_id, is_space_id
 from bot.request_context import BodyNotReceived, read_limited
 from bot.services import Services
 from handlers.alerts.answers import QUEUED, Answer, answer_for
+from handlers.alerts.card_facts import CardFacts, webhook_facts
 from handlers.alerts.results import DeliveryResult
 from handlers.alerts.webhook_budget import Refused, WebhookBudget
 
@@ -133,6 +134,9 @@ class AlertDelivery(BaseModel):
     date: datetime | None = None
     # the store keeps 64 characters: a longer #name is refused (with what to do) rather than failing to store
     channel: str | None = Field(None, max_length=64)
+    # What else the alert carries (handlers/alerts/card_facts.py): from the body's `flapping`, `value`,
+    # `conditions` and `alert_url`, or from an alert document.
+    facts: CardFacts | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -140,7 +144,7 @@ class AlertDelivery(BaseModel):
         """Every text of the body made readable before it is validated (pydantic refuses a lone surrogate)."""
         if not isinstance(data, dict):
             return data
-        return {key: _readable_value(value) for key, value in data.items()}
+        return webhook_facts({key: _readable_value(value) for key, value in data.items()})
 
     @field_validator("rule_id")
     @classmethod
@@ -282,6 +286,7 @@ def parse_delivery(
     if not isinstance(data, dict):
         raise BadDelivery("the body must be a JSON object")
     try:
+        data.pop("facts", None)  # what the alert carries is read from the body's own keys, never taken whole
         delivery = AlertDelivery.model_validate(data)
     except ValidationError as error:
         raise _describe(error) from None

@@ -53,6 +53,24 @@ async def test_every_alerting_call(run: Any, space: str) -> None:
     run.assert_clean()
 
 
+@pytest.mark.parametrize("space", SPACES)
+async def test_every_maintenance_window_call(run: Any, space: str) -> None:
+    kibana = _client(run)
+
+    scoped = await kibana.create_maintenance_window("Deploy", "2h", kql='kibana.alert.rule.tags: "web"', space=space)
+    everything = await kibana.create_maintenance_window("Freeze", "30m", space=space)
+    assert scoped.status == everything.status == "running" and scoped.kql == 'kibana.alert.rule.tags: "web"'
+    await kibana.get_maintenance_window(scoped.id, space=space)
+    page = await kibana.find_maintenance_windows(status=["running", "upcoming"], space=space, per_page=20)
+    assert {w.id for w in page.data} == {scoped.id, everything.id}
+    ended = await kibana.archive_maintenance_window(scoped.id, space=space)
+    assert ended.status == "archived"
+    assert (await kibana.find_maintenance_windows(status=["running"], space=space)).total == 1
+
+    assert run.transport.checked == run.responses_checked == 6
+    run.assert_clean()
+
+
 async def test_the_version_licence_and_case_settings_calls(run: Any) -> None:
     kibana = _client(run)
 

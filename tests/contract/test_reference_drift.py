@@ -81,6 +81,10 @@ NOT_IN_REFERENCE = {
     "POST /api/detection_engine/signals/status": (
         "the Security solution's set alerts status route (SetAlertsStatus, set_signals_status_route.schema.yaml)"
     ),
+    "POST /api/maintenance_window": "alerting's public maintenance-window create (8.19+/9.1+)",
+    "GET /api/maintenance_window/_find": "alerting's public maintenance-window find (9.2+), routes/maintenance_window",
+    "GET /api/maintenance_window/{id}": "alerting's public maintenance-window routes (8.19+/9.1+)",
+    "POST /api/maintenance_window/{id}/_archive": "alerting's public maintenance-window archive (8.19+/9.1+)",
 }
 ANNOTATIONS = {"description", "summary", "example", "examples", "title", "externalDocs"}
 

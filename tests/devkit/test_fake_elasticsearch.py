@@ -546,3 +546,33 @@ async def test_faults_latency_status_and_drop(fake_es: FakeElasticsearch) -> Non
     recorded = fake_es.searches()
     assert len(recorded) == 2 and recorded[0].path_params == {"index": ".alerts-*"}
     assert recorded[0].headers["authorization"].startswith("ApiKey ")
+
+
+# ------------------------------------------------------------------------ what else an alert carries
+def test_new_alerts_carry_the_windows_running_when_they_began_and_the_rule_type_s_evaluation(
+    fake_es: FakeElasticsearch,
+) -> None:
+    from devkit.fake_kibana.maintenance_windows import MaintenanceWindow
+
+    kibana = FakeKibana()
+    kibana.add_rule(id="cpu", tags=["web"], active_alerts=["h1"])
+    kibana.add_rule(id="other", rule_type_id=".es-query", tags=["db"], active_alerts=["o1"])
+    fake_es.alerts_from(kibana, at=T0)  # before any window: h1 is not in one
+    window = MaintenanceWindow(
+        id="mw-1", space="default", title="Deploy", enabled=True, custom={}, start=T0 + timedelta(minutes=1),
+        duration=timedelta(hours=1), created_by="elastic", created_at=T0, updated_by="elastic", updated_at=T0,
+        kql='kibana.alert.rule.tags: "web"',
+    )  # fmt: skip
+    kibana.state.maintenance_windows[("default", "mw-1")] = window
+    kibana.set_active_alerts("cpu", ["h1", "h2"])
+    kibana.set_active_alerts("other", ["o1", "o2"])
+    fake_es.alerts_from(kibana, at=T0 + timedelta(minutes=2))
+    assert fake_es.alert("cpu", "h1")["kibana.alert.maintenance_window_ids"] == []  # began before the window
+    assert fake_es.alert("cpu", "h2")["kibana.alert.maintenance_window_ids"] == ["mw-1"]
+    assert fake_es.alert("other", "o2")["kibana.alert.maintenance_window_ids"] == []  # not tagged web
+    h2 = fake_es.alert("cpu", "h2")
+    assert h2["kibana.alert.evaluation.value"] == "0.945" and h2["kibana.alert.evaluation.threshold"] == 0.9
+    assert h2["kibana.alert.evaluation.conditions"] == "avg(system.cpu.total.norm.pct) is greater than 0.9"
+    assert h2["kibana.alert.url"] == f"/app/observability/alerts/{h2['kibana.alert.uuid']}"
+    assert "kibana.alert.case_ids" not in h2 and h2["kibana.alert.flapping"] is False
+    assert not any(k.startswith("kibana.alert.evaluation") for k in fake_es.alert("other", "o2"))

@@ -16,7 +16,11 @@ from devkit.fake_kibana import TEMPLATES, Exchange, FakeKibana, seed_demo
 
 APM = {"elastic-api-version": "2023-10-31"}
 # Routes the fake serves that the bot never calls, so the project's spec does not describe them.
-NOT_IN_THE_SPEC = {("PATCH", "/api/cases"), ("DELETE", "/api/apm/settings/agent-configuration")}
+NOT_IN_THE_SPEC = {
+    ("PATCH", "/api/cases"),
+    ("DELETE", "/api/apm/settings/agent-configuration"),
+    ("DELETE", "/api/maintenance_window/{id}"),
+}
 
 
 def check(
@@ -120,6 +124,21 @@ async def test_every_answer_matches_the_spec() -> None:
         await kibana.post("/api/apm/sourcemaps", data=form, files={"sourcemap": ("m", b"x" * 1_100_000)})
         await kibana.get("/api/apm/sourcemaps", headers=APM)
         await kibana.delete(f"/api/apm/sourcemaps/{uploaded.json()['id']}", headers=APM)
+        window = {"title": "Deploy", "schedule": {"custom": {"start": start, "duration": "2h"}}}
+        scoped = {**window, "scope": {"alerting": {"query": {"kql": 'kibana.alert.rule.tags: "web"'}}}}
+        made = (await kibana.post("/api/maintenance_window", json=scoped)).json()
+        await kibana.post("/s/ops/api/maintenance_window", json=window)
+        await kibana.post("/api/maintenance_window", json={**window, "colour": "red"})  # 400
+        await kibana.get(f"/api/maintenance_window/{made['id']}")
+        await kibana.get("/api/maintenance_window/nope")  # 404
+        await kibana.get("/api/maintenance_window/_find", params={"status": ["running", "upcoming"], "per_page": 20})
+        await kibana.get("/api/maintenance_window/_find", params={"per_page": 500})  # 400
+        await kibana.post(f"/api/maintenance_window/{made['id']}/_archive")
+        await kibana.post("/api/maintenance_window/nope/_archive")  # 404
+        fake.license = "gold"
+        await kibana.post("/api/maintenance_window", json=window)  # 403: Platinum needed
+        fake.license = "platinum"
+        await kibana.delete(f"/api/maintenance_window/{made['id']}")
     routes_seen = {exchange.route for exchange in fake.exchanges}
     assert routes_seen == set(TEMPLATES)
     assert skipped <= NOT_IN_THE_SPEC  # every other answer was validated

@@ -247,6 +247,22 @@ async def alert_subscribed(env: Env) -> None:
     )
 
 
+async def window_started(env: Env) -> None:
+    """Alice starts a maintenance window (Kibana 9.3, Platinum, as the fake plays by default)."""
+    await alice(env, "mw start 1h --title Deploy")
+    for _ in range(200):
+        if env.kibana.state.maintenance_windows:
+            [(_, window_id)] = env.kibana.state.maintenance_windows
+            env.data["window"] = window_id
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("Alice's maintenance window was not made")
+
+
+def end_window(env: Env) -> Awaitable[None]:
+    return command(f"mw end {env.data['window']}")(env)
+
+
 async def sourcemap(env: Env) -> None:
     artifact = env.kibana.add_sourcemap(service_name="frontend", service_version="1.0.0", bundle_filepath="/a.js")
     env.data["sourcemap"] = artifact["id"]
@@ -529,6 +545,18 @@ PATHS: dict[str, list[EntryPath]] = {
         cmd("alerts subscriptions", reply_without_refusal("alert subscription"), alert_subscribed)
     ],
     "audit": [cmd("audit", reply_without_refusal("udit trail"))],
+    "mw start": [cmd("mw start 2h --title Deploy --tag web", kibana("POST", "/api/maintenance_window"))],
+    "mw list": [cmd("mw list", kibana("GET", "/api/maintenance_window/_find"))],
+    "mw end": [
+        EntryPath(
+            "command",
+            "mw end <id>",
+            end_window,
+            kibana("POST", "/api/maintenance_window/{id}/_archive"),
+            REPLY_REFUSAL,
+            window_started,
+        )
+    ],
     "apm config set": [
         cmd("apm config set checkout transaction_sample_rate=0.5", kibana("PUT", AGENT_CONFIG)),
         EntryPath(

@@ -94,6 +94,9 @@ def test_the_action_table_follows_the_design() -> None:
         "alerts unsubscribe",
         "alerts subscriptions",
         "audit",
+        "mw start",
+        "mw list",
+        "mw end",
     }
     assert by_role[Role.ADMIN] == [
         "apm config set",

@@ -296,3 +296,43 @@ def test_kibana_s_mustache_joins_tags_with_commas_and_the_bot_reads_a_first_tag_
     by_kibana = kibana_render(with_comma_joined_tags(documented()[0]), alert.variables())
     assert b'"tags":"[x],prod"' in by_kibana
     assert parse_delivery(by_kibana, default_channel="C0ALERTS")[0].tags == ["[x]", "prod"]
+
+
+# ---- what else an alert carries (issue 27 item 6) -----------------------------------------------
+
+FACT_CASES: dict[str, tuple[AlertVariables, dict[str, Any]]] = {
+    "an index-threshold alert, flapping": (
+        AlertVariables(
+            rule_id="r1",
+            alert_id="host-1",
+            alert_uuid="u-1",
+            flapping=True,
+            value="0.97",
+            conditions='avg(cpu) is greater than 0.9 "quoted" <!here>',
+        ),
+        {"value": "0.97", "conditions": 'avg(cpu) is greater than 0.9 "quoted" <!here>', "flapping": True},
+    ),
+    "an Observability alert with its page": (
+        AlertVariables(
+            rule_id="r1", alert_id="svc", alert_uuid="u-2", alert_details_url="https://kibana.example.com/app/x/u-2"
+        ),
+        {"flapping": False, "url": "https://kibana.example.com/app/x/u-2", "value": None},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(FACT_CASES))
+def test_the_documented_bodies_carry_flapping_value_conditions_and_the_alert_page(case: str) -> None:
+    """Rendered by the devkit and by Kibana's own mustache.js: the same bytes, read into the facts the
+    message shows; a rule type without those context variables renders them empty, read as absent."""
+    alert, expected = FACT_CASES[case]
+    for template in documented():
+        for rendered in (render_body(template, alert.variables()), kibana_render(template, alert.variables())):
+            delivery, _ = parse_delivery(rendered, default_channel="C0ALERTS")
+            assert delivery.facts is not None
+            assert {field: getattr(delivery.facts, field) for field in expected} == expected
+
+
+def test_a_body_without_fact_keys_has_no_facts() -> None:
+    delivery, _ = parse(BODY)
+    assert delivery.facts is None

@@ -176,6 +176,8 @@ def test_every_usage_entry_parses_from_its_own_example() -> None:
             line = "alerts unsubscribe 3"
         elif action == "apm sourcemaps list":
             line = "apm sourcemaps list"
+        elif action == "mw start":
+            line = 'mw start 2h --title "Deploy api" --tag web --tag db'
         for placeholder, value in fills.items():
             line = line.replace(placeholder, value)
         line = line.replace("[", "").replace("]", "").replace("|all", "")

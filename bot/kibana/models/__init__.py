@@ -29,6 +29,7 @@ from .cases import (
     CaseUser,
     NoConnector,
 )
+from .maintenance import MaintenanceWindow, MaintenanceWindowPage
 from .server import KibanaStatus, License, LicensingInfo, StatusVersion
 
 __all__ = [
@@ -52,6 +53,8 @@ __all__ = [
     "KibanaStatus",
     "License",
     "LicensingInfo",
+    "MaintenanceWindow",
+    "MaintenanceWindowPage",
     "NoConnector",
     "Rule",
     "RuleExecutionProblem",
