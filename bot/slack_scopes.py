@@ -22,17 +22,22 @@ METHOD_SCOPES: Mapping[str, tuple[str, ...]] = {
     "chat.getPermalink": (),
     "chat.postEphemeral": ("chat:write",),
     "chat.postMessage": ("chat:write",),
+    "chat.unfurl": ("links:write",),
     "chat.update": ("chat:write",),
     "conversations.history": ("channels:history", "groups:history", "im:history", "mpim:history"),
     # the scope of the conversation's kind: public channel, private channel, direct message, group DM
     "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),
+    # who is in a channel a Kibana link was shared in (handlers/unfurls/audience.py)
+    "conversations.members": ("channels:read", "groups:read", "im:read", "mpim:read"),
     "files.info": ("files:read",),  # and the download of the file's url_private_download
     "usergroups.users.list": ("usergroups:read",),
     "views.open": (),
+    "views.publish": (),
     "views.update": (),
 }
-# Scopes that come with a feature rather than a method: the slash command and the message shortcut.
-FEATURE_SCOPES: tuple[str, ...] = ("commands",)
+# Scopes that come with a feature rather than a method: the slash command and the message shortcut;
+# `link_shared` events for the manifest's `unfurl_domains` (links:read).
+FEATURE_SCOPES: tuple[str, ...] = ("commands", "links:read")
 # Methods of which the bot asks only some of the scopes they accept. conversations.history: the alert
 # publisher reads the recent history of the channels it posts alert messages in (public and private
 # channels, never direct messages) to find a message posted before a crash (handlers/alerts/adoption.py).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from handlers import access, alerting, alerts, apm, cases, health
+from handlers import access, alerting, alerts, apm, cases, health, home, unfurls
 from handlers.shared.catalog import Catalog
 from handlers.shared.feature import Contribution, Plumbing
 
@@ -21,9 +21,13 @@ FEATURES: tuple[tuple[str, Callable[[Plumbing], Contribution]], ...] = (
     ("health", health.register),
     ("apm", apm.register),
     ("access", access.register),
+    ("home", home.register),
+    ("unfurls", unfurls.register),
 )
 
 
 def build_catalog() -> Catalog:
     """Every feature's actions, in the order `help` lists them."""
-    return Catalog(health.ACTIONS, alerts.ACTIONS, alerting.ACTIONS, cases.ACTIONS, apm.ACTIONS, access.ACTIONS)
+    return Catalog(
+        health.ACTIONS, alerts.ACTIONS, alerting.ACTIONS, cases.ACTIONS, apm.ACTIONS, access.ACTIONS, home.ACTIONS
+    )

@@ -294,6 +294,36 @@ class SlackDriver:
             "event_context": f"4-{secrets.token_urlsafe(24)}",
         }
 
+    def app_home_opened(self, *, user_id: str | None = None, tab: str = "home") -> dict[str, Any]:
+        """The person opens the app's Home tab (or its Messages tab, `tab="messages"`): Slack's
+        `app_home_opened` event, with the Home view already published for them, when there is one."""
+        user = user_id or self.user_id
+        event: dict[str, Any] = {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": f"D{user.removeprefix('U')[:9]}",
+            "tab": tab,
+            "event_ts": f"{time.time():.6f}",
+        }
+        published = self.fake_slack.home_views.get(user) if self.fake_slack is not None else None
+        if published is not None:
+            event["view"] = copy.deepcopy(published)
+        return self.event_callback(event)
+
+    def link_shared(
+        self, text: str, *, channel_id: str | None = None, user_id: str | None = None, composer: bool = False
+    ) -> dict[str, Any]:
+        """The person posts (or, `composer`, types) `text` holding links to the app's unfurl domains:
+        the message is posted on the fake and Slack's `link_shared` event comes back."""
+        if self.fake_slack is None:
+            raise ValueError("link_shared needs fake_slack")
+        event = self.fake_slack.share_links(
+            channel_id or self.channel_id, text, user=user_id or self.user_id, composer=composer
+        )
+        if event is None:
+            raise ValueError(f"no link in {text!r} is to the app's unfurl domains {self.fake_slack.unfurl_domains}")
+        return self.event_callback(event)
+
     def url_verification(self, challenge: str | None = None) -> dict[str, Any]:
         return {"token": self.token, "challenge": challenge or secrets.token_urlsafe(36), "type": "url_verification"}
 

@@ -1,0 +1,55 @@
+"""App Home: a person's own state in one place, published to their Home tab each time they open it
+(`app_home_opened` → `views.publish`), and by `home`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+
+from bot.services import Services
+from handlers.home.actions import ACTIONS, HOME, HOME_LINK
+from handlers.home.facts import gather
+from handlers.home.page import home_view
+from handlers.shared.context import Invocation
+from handlers.shared.feature import Contribution, Plumbing
+
+__all__ = ["ACTIONS", "register"]
+
+log = logging.getLogger(__name__)
+
+
+async def publish_home(services: Services, user_id: str, team_id: str | None) -> None:
+    """Read the person's state and publish their Home tab (slack_sdk raises what Slack refused)."""
+    facts = await gather(services, user_id, team_id)
+    settings = services.settings
+    view = home_view(facts, command=settings.slack_command, kibana_base=settings.kibana_link_base)
+    await services.slack.views_publish(user_id=user_id, view=view)
+
+
+def register(plumbing: Plumbing) -> Contribution:
+    services = plumbing.services
+
+    async def on_home_opened(ack: AsyncAck, event: dict[str, Any], body: dict[str, Any]) -> None:
+        await ack()
+        if event.get("tab") != "home" or not isinstance(event.get("user"), str):
+            return  # the Messages tab: nothing to draw
+        services.track_current_task()
+        try:
+            await publish_home(services, event["user"], body.get("team_id"))
+        except Exception:
+            log.exception("App Home: could not publish the Home tab of %s", event["user"])
+
+    async def home_command(inv: Invocation) -> None:
+        await publish_home(inv.services, inv.actor.user_id, inv.actor.team_id)
+        await inv.reply("Your App Home is up to date: open the bot's *Home* tab to see it.")
+
+    async def on_link(ack: AsyncAck) -> None:
+        await ack()  # a link the client opens
+
+    return Contribution(
+        commands={HOME.name: home_command},
+        actions={HOME_LINK: on_link, f"{HOME_LINK}_cases": on_link},
+        events={"app_home_opened": on_home_opened},
+    )
