@@ -168,13 +168,16 @@ class SlackDriver:
             }
         channel = channel_id or self.channel_id
         msg = copy.deepcopy(message) if message is not None else self._latest_message_with(channel, action_id, value)
-        found_block, element = find_element(msg.get("blocks", []), action_id, value, block_id)
         container: dict[str, Any] = {
             "type": "message",
             "message_ts": msg["ts"],
             "channel_id": channel,
             "is_ephemeral": is_ephemeral,
         }
+        try:
+            found_block, element = find_element(msg.get("blocks", []), action_id, value, block_id)
+        except ValueError:  # an element of one of the app's unfurls under the message (chat.unfurl)
+            found_block, element, container = _in_unfurl(msg, action_id, value, block_id, container)
         if msg.get("thread_ts") and msg["thread_ts"] != msg["ts"]:
             container["thread_ts"] = msg["thread_ts"]
         input_values = state.state_values(
@@ -377,3 +380,26 @@ class SlackDriver:
             retry_reason=retry_reason,
             timeout=timeout,
         )
+
+
+def _in_unfurl(
+    message: dict[str, Any], action_id: str, value: str | None, block_id: str | None, container: dict[str, Any]
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The element in one of the app's unfurls of `message`, and the container Slack names for a click
+    there: `message_attachment`, with the attachment's id and its unfurled URL."""
+    for number, attachment in enumerate(message.get("attachments") or [], start=1):
+        if not attachment.get("is_app_unfurl"):
+            continue
+        try:
+            found_block, element = find_element(attachment.get("blocks", []), action_id, value, block_id)
+        except ValueError:
+            continue
+        unfurl = {
+            **container,
+            "type": "message_attachment",
+            "attachment_id": number,
+            "is_app_unfurl": True,
+            "app_unfurl_url": attachment.get("app_unfurl_url"),
+        }
+        return found_block, element, unfurl
+    raise ValueError(f"no element {action_id!r} with value {value!r} in the message or its unfurls")

@@ -231,3 +231,34 @@ async def test_the_fake_refuses_an_unfurl_of_a_link_not_shared() -> None:
         with pytest.raises(SlackApiError) as refused:
             await client.chat_unfurl(channel=CHANNEL, ts=event["message_ts"], unfurls={})
         assert refused.value.response["error"] == "missing_scope"
+
+
+async def test_a_button_in_the_unfurled_card_acts_like_the_rule_cards(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    kibana.add_rule(id="r1", name="CPU high", active_alerts=["host-1"])
+    people(slack, ALICE, BOB)
+    await share(driver, slack, f"{BASE}{RULE_PAGE}/r1", user_id=BOB)
+    await slack.wait_for("chat.unfurl")
+    [message] = [m for m in slack.channel_messages(CHANNEL) if m.get("attachments")]
+    value = '{"r":"r1","s":"default"}'
+
+    # Bob (a viewer) sees the card, but its buttons check his role like any other click.
+    click = driver.block_action("rule_mute_all", value, message=message, user_id=BOB)
+    assert click["container"]["type"] == "message_attachment" and click["container"]["is_app_unfurl"]
+    assert (await driver.post(click)).status_code == 200
+    refusal = "You need the *operator* role in Kibana space `default` to mute all alerts"
+    await slack.wait_for(lambda: any(refusal in json.dumps(r.body) for r in slack.responses))
+
+    # Alice (an admin) mutes all alerts from the card; audited as hers.
+    assert (await driver.post(driver.block_action("rule_mute_all", value, message=message))).status_code == 200
+    await slack.wait_for(lambda: kibana.count("POST", "/api/alerting/rule/{id}/_mute_all") == 1)
+    store = bot.runtime.services.store
+    entries = []
+    for _ in range(200):
+        entries = await store.audit_of_actions(["mute-all"], user_id=ALICE)
+        if entries:
+            break
+        await asyncio.sleep(0.02)
+    assert entries and entries[0].target == "r1"
+    assert kibana.count("POST", "/api/alerting/rule/{id}/_mute_all") == 1
