@@ -100,6 +100,10 @@ class SlackDriver:
         """The view as Slack sends it back: the fake's copy, or `view` completed with every key."""
         if self.fake_slack is not None and view.get("id") in self.fake_slack.views:
             return copy.deepcopy(self.fake_slack.views[view["id"]])
+        if self.fake_slack is not None:  # a Home tab the fake published
+            for home in self.fake_slack.home_views.values():
+                if home["id"] == view.get("id"):
+                    return copy.deepcopy(home)
         return complete_view(view, self.team_id, self.api_app_id, f"V{next(self._serial):010d}")
 
     # ---- payload builders ------------------------------------------------------------
