@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.errors import SlackApiError
 
 from bot.services import Services
 from handlers.home.actions import ACTIONS, HOME, HOME_LINK
@@ -20,12 +21,19 @@ __all__ = ["ACTIONS", "register"]
 log = logging.getLogger(__name__)
 
 
-async def publish_home(services: Services, user_id: str, team_id: str | None) -> None:
-    """Read the person's state and publish their Home tab (slack_sdk raises what Slack refused)."""
+async def publish_home(services: Services, user_id: str, team_id: str | None, *, shown: str | None = None) -> None:
+    """Read the person's state and publish their Home tab (slack_sdk raises what Slack refused).
+    `shown`: the hash of the view the person has, so that of two openings drawn at once the one
+    that read older state does not replace the other's (Slack answers it `hash_conflict`)."""
     facts = await gather(services, user_id, team_id)
     settings = services.settings
     view = home_view(facts, command=settings.slack_command, kibana_base=settings.kibana_link_base)
-    await services.slack.views_publish(user_id=user_id, view=view)
+    try:
+        await services.slack.views_publish(user_id=user_id, view=view, hash=shown)
+    except SlackApiError as error:
+        if error.response.get("error") != "hash_conflict":
+            raise
+        log.info("App Home of %s: another opening drew it first", user_id)
 
 
 def register(plumbing: Plumbing) -> Contribution:
@@ -37,7 +45,9 @@ def register(plumbing: Plumbing) -> Contribution:
             return  # the Messages tab: nothing to draw
         services.track_current_task()
         try:
-            await publish_home(services, event["user"], body.get("team_id"))
+            view = event.get("view")
+            shown = view.get("hash") if isinstance(view, dict) else None
+            await publish_home(services, event["user"], body.get("team_id"), shown=shown)
         except Exception:
             log.exception("App Home: could not publish the Home tab of %s", event["user"])
 

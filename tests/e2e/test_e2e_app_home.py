@@ -145,3 +145,18 @@ async def test_views_publish_without_the_home_tab_is_not_enabled(enabled: bool) 
         with pytest.raises(SlackApiError) as refused:
             await client.views_publish(user_id=ALICE, view={"type": "home", "blocks": []})
         assert refused.value.response["error"] == "not_enabled"
+
+
+async def test_an_opening_drawn_from_older_state_does_not_replace_a_newer_page(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    await open_home(driver, slack)
+    stale = driver.app_home_opened()  # carries the hash of the page Alice has now
+    await command(driver, slack, "home")  # `home` draws it again: a new hash
+    newer = slack.home_views[ALICE]["hash"]
+    published = len(slack.calls_to("views.publish"))
+    assert (await driver.post(stale)).status_code == 200
+    [call] = (await slack.wait_for("views.publish", count=published + 1))[published:]
+    assert call.response["error"] == "hash_conflict"  # Slack keeps the newer page
+    assert slack.home_views[ALICE]["hash"] == newer
+    assert "Your App Home is up to date" in json.dumps([r.body for r in slack.responses])
