@@ -215,6 +215,10 @@ class FakeSlack:
         """What chat.unfurl set for the links of one `link_shared` event, by URL."""
         return self.shared_links[unfurl_id].unfurls
 
+    def work_objects_of(self, unfurl_id: str) -> dict[str, dict[str, Any]]:
+        """The Work Object entities chat.unfurl's `metadata` gave the links of one event, by URL."""
+        return self.shared_links[unfurl_id].entities
+
     def channel_messages(self, channel: str) -> list[dict[str, Any]]:
         return self.workspace.channel_messages(channel)
 

@@ -12,6 +12,11 @@ What Slack does (docs.slack.dev: the `link_shared` event, `chat.unfurl`, "Unfurl
   fields). A message it cannot find is `cannot_find_message`; a URL that is not one of the links the
   event named is `cannot_unfurl_url`; blocks are checked against a message's limits (50 blocks…).
   Slack shows each unfurl under the message, to everyone in the conversation.
+- Work Objects: `chat.unfurl` also takes `metadata` (`{"entities": [...]}`; "either unfurls or metadata
+  must be provided"). Each entity is checked with slack_sdk's Work Object models (its `entity_type` one
+  of Slack's: item, file, task, content_item, incident) and for what the docs require of an unfurl's:
+  `app_unfurl_url` (one of the links the event named, else `cannot_unfurl_url`), `url`,
+  `external_ref.id` and `entity_payload.attributes.title.text`.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.metadata import EntityMetadata
 
 from devkit.fake_slack import block_kit
 from devkit.fake_slack.records import SlackApiFailure
@@ -44,6 +52,7 @@ class SharedLinks:
     unfurl_id: str
     source: str
     unfurls: dict[str, dict[str, Any]] = field(default_factory=dict)  # what chat.unfurl set, by URL
+    entities: dict[str, dict[str, Any]] = field(default_factory=dict)  # its Work Objects, by app_unfurl_url
 
 
 def domain_of(url: str) -> str:
@@ -100,11 +109,44 @@ def _shared(fake: FakeSlack, params: dict[str, Any]) -> SharedLinks:
     )
 
 
+def _entities(params: dict[str, Any], links: SharedLinks) -> dict[str, dict[str, Any]]:
+    metadata = json_argument(params, "metadata", "invalid_metadata_format")
+    if metadata is None:
+        return {}
+    entities = metadata.get("entities") if isinstance(metadata, dict) else None
+    if not isinstance(entities, list) or not entities or not all(isinstance(e, dict) for e in entities):
+        raise SlackApiFailure("invalid_metadata_format")
+    found: dict[str, dict[str, Any]] = {}
+    for index, entity in enumerate(entities):
+        where = f"[json-pointer:/metadata/entities/{index}"
+        try:
+            EntityMetadata(**entity).validate_json()
+        except (SlackObjectFormationError, TypeError) as error:
+            raise SlackApiFailure("invalid_metadata_schema", messages=[f"[ERROR] {error} {where}]"]) from None
+        title = ((entity.get("entity_payload") or {}).get("attributes") or {}).get("title") or {}
+        required = {
+            "app_unfurl_url": entity.get("app_unfurl_url"),
+            "url": entity.get("url"),
+            "external_ref/id": (entity.get("external_ref") or {}).get("id"),
+            "entity_payload/attributes/title/text": title.get("text") if isinstance(title, dict) else None,
+        }
+        for name, value in required.items():
+            if not isinstance(value, str) or not value:
+                raise SlackApiFailure(
+                    "invalid_metadata_schema", messages=[f"[ERROR] missing required field {where}/{name}]"]
+                )
+        if entity["app_unfurl_url"] not in links.urls:
+            raise SlackApiFailure("cannot_unfurl_url")
+        found[entity["app_unfurl_url"]] = copy.deepcopy(entity)
+    return found
+
+
 async def chat_unfurl(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
     links = _shared(fake, params)
-    if params.get("unfurls") in (None, ""):
-        raise SlackApiFailure("invalid_arguments", messages=["[ERROR] missing required field: unfurls"])
-    unfurls = json_argument(params, "unfurls", "invalid_unfurls_format")
+    entities = _entities(params, links)
+    if params.get("unfurls") in (None, "") and not entities:
+        raise SlackApiFailure("invalid_arguments", messages=["[ERROR] either unfurls or metadata must be provided"])
+    unfurls = json_argument(params, "unfurls", "invalid_unfurls_format") if params.get("unfurls") else {}
     if not isinstance(unfurls, dict) or not all(isinstance(u, dict) for u in unfurls.values()):
         raise SlackApiFailure("invalid_unfurls_format")
     for url, unfurl in unfurls.items():
@@ -116,6 +158,7 @@ async def chat_unfurl(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]
                 raise SlackApiFailure("invalid_blocks", messages=problems)
     for url, unfurl in unfurls.items():
         links.unfurls[url] = copy.deepcopy(unfurl)
+    links.entities.update(entities)
     if links.source == "conversations_history":
         message = fake.workspace.message(links.channel, links.ts)
         message["attachments"] = [

@@ -15,7 +15,7 @@ from bot.kibana.errors import KibanaError
 from bot.services import Services
 from handlers.shared.feature import Contribution, Plumbing
 from handlers.unfurls.audience import all_may_see, audience
-from handlers.unfurls.cards import CARD_LINK, card
+from handlers.unfurls.cards import CARD_LINK, Card, card
 from handlers.unfurls.links import KibanaLink, parse_link
 
 __all__ = ["register"]
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 MAX_LINKS = 5  # cards per message (Slack shows a few; each costs Kibana calls)
 
 
-async def unfurls_for(services: Services, event: dict[str, Any]) -> dict[str, dict[str, Any]]:
+async def unfurls_for(services: Services, event: dict[str, Any]) -> dict[str, Card]:
     """The cards for the event's links that everyone in the conversation may see, by URL."""
     base = services.settings.kibana_link_base
     links = [parse_link(str(link.get("url", "")), base) for link in event.get("links") or [] if isinstance(link, dict)]
@@ -36,20 +36,20 @@ async def unfurls_for(services: Services, event: dict[str, Any]) -> dict[str, di
     people = await audience(services, channel, sharer)
     if not people:
         return {}
-    cards: dict[str, dict[str, Any]] = {}
+    cards: dict[str, Card] = {}
     for link in found:
         if not await all_may_see(services, people, channel, link.space):
             log.info(
                 "no unfurl of a %s link in %s: not everyone there may see space %s", link.kind, channel, link.space
             )
             continue
-        blocks = await _card(services, link)
-        if blocks:
-            cards[link.url] = {"blocks": blocks}
+        found_card = await _card(services, link)
+        if found_card is not None:
+            cards[link.url] = found_card
     return cards
 
 
-async def _card(services: Services, link: KibanaLink) -> list[dict[str, Any]] | None:
+async def _card(services: Services, link: KibanaLink) -> Card | None:
     try:
         return await card(services, link)
     except KibanaError as error:  # quietly: the link stays a link
@@ -73,14 +73,19 @@ def register(plumbing: Plumbing) -> Contribution:
             cards = await unfurls_for(services, event)
         if not cards:
             return
+        unfurls = {url: {"blocks": c.blocks} for url, c in cards.items()}
+        metadata = {"entities": [c.entity for c in cards.values()]} if services.settings.slack_work_objects else None
         try:
             if event.get("unfurl_id") and event.get("source"):
                 await services.slack.chat_unfurl(
-                    unfurls=cards, unfurl_id=str(event["unfurl_id"]), source=str(event["source"])
+                    unfurls=unfurls, metadata=metadata, unfurl_id=str(event["unfurl_id"]), source=str(event["source"])
                 )
             else:
                 await services.slack.chat_unfurl(
-                    unfurls=cards, channel=str(event.get("channel")), ts=str(event.get("message_ts"))
+                    unfurls=unfurls,
+                    metadata=metadata,
+                    channel=str(event.get("channel")),
+                    ts=str(event.get("message_ts")),
                 )
         except Exception:
             log.exception("could not unfurl %d Kibana link(s) in %s", len(cards), event.get("channel"))

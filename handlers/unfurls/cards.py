@@ -3,9 +3,13 @@
 A rule: the rule card (`/kibana rule`). An alert the bot recorded: its rule's card, after the alert's
 own line with its Mute/Unmute and *Open case* buttons (as its alert message has). A case: its title,
 status, severity, owner, tags and counts, with a link to it. None when Kibana has no such object (a
-card that says "not found" would tell the channel that something is there)."""
+card that says "not found" would tell the channel that something is there). Each card comes with its
+Work Object entity (work_objects.py), sent when SLACK_WORK_OBJECTS is on."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from bot.kibana.errors import KibanaNotFound
 from bot.services import Services
@@ -15,15 +19,22 @@ from handlers.alerting.target import Target
 from handlers.cases.actions import CASE_OPEN
 from handlers.shared.blocks import Block, actions, button, clip, code, context, escape, header, section
 from handlers.unfurls.links import KibanaLink
+from handlers.unfurls.work_objects import case_entity, rule_entity
 
 CARD_LINK = "unfurl_link"  # the cards' *Open in Kibana* button: a link the client opens
 
 
-async def card(services: Services, link: KibanaLink) -> list[Block] | None:
+@dataclass(frozen=True)
+class Card:
+    blocks: list[Block]
+    entity: dict[str, Any]  # the Work Object (chat.unfurl's metadata.entities)
+
+
+async def card(services: Services, link: KibanaLink) -> Card | None:
     try:
         if link.kind == "rule":
             rule = await services.kibana.get_rule(link.object_id, space=link.space)
-            return await card_blocks(services, rule, link.space)
+            return Card(await card_blocks(services, rule, link.space), rule_entity(link, rule))
         if link.kind == "case":
             return await _case(services, link)
         return await _alert(services, link)
@@ -31,7 +42,7 @@ async def card(services: Services, link: KibanaLink) -> list[Block] | None:
         return None
 
 
-async def _alert(services: Services, link: KibanaLink) -> list[Block] | None:
+async def _alert(services: Services, link: KibanaLink) -> Card | None:
     stored = await services.store.alert_with_uuid(link.object_id)
     if stored is None or stored.space != link.space:
         return None  # not an alert the bot was told of: nothing it can say about it
@@ -46,10 +57,11 @@ async def _alert(services: Services, link: KibanaLink) -> list[Block] | None:
     buttons = actions(
         alert_element(target, muted=muted), button("Open case", CASE_OPEN, target.pack()), block_id="alert_actions"
     )
-    return [line, buttons, *await card_blocks(services, rule, stored.space)]
+    blocks = [line, buttons, *await card_blocks(services, rule, stored.space)]
+    return Card(blocks, rule_entity(link, rule, alert_id=stored.alert_id))
 
 
-async def _case(services: Services, link: KibanaLink) -> list[Block]:
+async def _case(services: Services, link: KibanaLink) -> Card:
     case = await services.kibana.get_case(link.object_id, space=link.space)
     fields = [
         f"*Status*\n{escape(case.status)}",
@@ -64,9 +76,10 @@ async def _case(services: Services, link: KibanaLink) -> list[Block]:
     url = services.kibana.case_url(
         case.id, owner=case.owner, space=link.space, public_base=services.settings.kibana_link_base
     )
-    return [
+    blocks = [
         header(f"Case: {case.title}"),
         section(escape(clip(case.description, 500)) or "_No description._", fields=fields),
         actions(button("Open in Kibana", CARD_LINK, url=url), block_id="case_actions"),
         context(f"case {code(case.id)}"),
     ]
+    return Card(blocks, case_entity(link, case))

@@ -22,7 +22,7 @@ from devkit.fake_slack import FakeSlack
 from devkit.harness import RunningBot, running_bot
 from devkit.slack_driver import SlackDriver
 
-from .conftest import WEBHOOK_TOKEN, forget_start_up, make_settings
+from .conftest import SIGNING_SECRET, WEBHOOK_TOKEN, forget_start_up, make_settings
 
 BASE = "https://kibana.example.com"
 RULE_PAGE = "/app/management/insightsAndAlerting/triggersActions/rule"
@@ -262,3 +262,62 @@ async def test_a_button_in_the_unfurled_card_acts_like_the_rule_cards(
         await asyncio.sleep(0.02)
     assert entries and entries[0].target == "r1"
     assert kibana.count("POST", "/api/alerting/rule/{id}/_mute_all") == 1
+
+
+async def test_work_objects_beside_the_cards_when_turned_on(
+    kibana: FakeKibana, slack: FakeSlack, settings: Settings
+) -> None:
+    kibana.add_rule(id="r1", name="CPU high", active_alerts=["host-1"])
+    case = kibana.add_case(title="Checkout slow", severity="critical", status="in-progress")
+    people(slack, ALICE, BOB)
+    async with running_bot(settings.model_copy(update={"slack_work_objects": True}), mode="http") as running:
+        driver = SlackDriver(signing_secret=SIGNING_SECRET, events_url=running.events_url, fake_slack=slack)
+        rule_link, case_link = f"{BASE}{RULE_PAGE}/r1", f"{BASE}/app/management/insightsAndAlerting/cases/{case['id']}"
+        unfurl_id = await share(driver, slack, f"{rule_link} and {case_link}")
+        await slack.wait_for("chat.unfurl")
+    entities = slack.work_objects_of(unfurl_id)  # the fake checked them with slack_sdk's Work Object models
+    assert set(slack.unfurls_of(unfurl_id)) == set(entities) == {rule_link, case_link}  # and the classic cards
+    rule, case_entity = entities[rule_link], entities[case_link]
+    assert rule["entity_type"] == "slack#/entities/item"
+    assert rule["entity_payload"]["attributes"]["title"]["text"] == "CPU high"
+    assert {"key": "active_alerts", "label": "Active alerts", "type": "string", "value": "1"} in rule["entity_payload"][
+        "custom_fields"
+    ]
+    assert case_entity["entity_type"] == "slack#/entities/incident"
+    fields = case_entity["entity_payload"]["fields"]
+    assert (fields["status"]["value"], fields["priority"]["value"]) == ("in-progress", "critical")
+    assert case_entity["external_ref"]["id"] == f"default/{case['id']}"
+
+
+async def test_the_fake_checks_work_objects() -> None:
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    async with FakeSlack() as fake:
+        event = fake.share_links(CHANNEL, f"{BASE}{RULE_PAGE}/r1")
+        assert event is not None
+        client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
+        entity = {
+            "app_unfurl_url": f"{BASE}{RULE_PAGE}/r1",
+            "url": f"{BASE}{RULE_PAGE}/r1",
+            "external_ref": {"id": "default/r1"},
+            "entity_type": "slack#/entities/item",
+            "entity_payload": {"attributes": {"title": {"text": "CPU high"}}},
+        }
+        for wrong, error in [
+            ({"entity_type": "slack#/entities/rule"}, "invalid_metadata_schema"),
+            ({"entity_payload": {"attributes": {}}}, "invalid_metadata_schema"),
+            ({"app_unfurl_url": f"{BASE}/elsewhere"}, "cannot_unfurl_url"),
+        ]:
+            with pytest.raises(SlackApiError) as refused:
+                await client.chat_unfurl(
+                    unfurl_id=event["unfurl_id"], source=event["source"], metadata={"entities": [{**entity, **wrong}]}
+                )
+            assert refused.value.response["error"] == error
+        answer = await client.chat_unfurl(
+            unfurl_id=event["unfurl_id"], source=event["source"], metadata={"entities": [entity]}
+        )
+        assert (
+            answer["ok"]
+            and fake.work_objects_of(event["unfurl_id"])[entity["url"]]["entity_type"] == entity["entity_type"]
+        )
