@@ -24,6 +24,7 @@ MUTES = ("mute", "mute-all")
 UNDOES = {"unmute": "mute", "unmute-all": "mute-all"}
 CASE = "case"
 MAX_SPACES = 5  # health is read for at most this many spaces per opening (one Kibana call each)
+HEALTH_WAIT = 5.0  # seconds the page waits for a space's health (retries included) before saying so
 
 
 @dataclass(frozen=True)
@@ -142,14 +143,21 @@ async def _records(services: Services, facts: HomeFacts, spaces: set[str]) -> No
 
 
 async def _health(services: Services, user_id: str, key: object, spaces: list[str]) -> list[HealthOutcome]:
+    async def read(space: str) -> HealthOutcome:
+        if services.people is not None and key is not None:
+            with acting_for(user_id, key, services.people.mark_stale):  # type: ignore[arg-type]
+                return await check_health(services.kibana, space)
+        return await check_health(services.kibana, space)
+
     async def one(space: str) -> HealthOutcome | None:
         try:
-            if services.people is not None and key is not None:
-                with acting_for(user_id, key, services.people.mark_stale):  # type: ignore[arg-type]
-                    return await check_health(services.kibana, space)
-            return await check_health(services.kibana, space)
+            async with asyncio.timeout(HEALTH_WAIT):
+                return await read(space)
         except (KibanaNotLinked, PersonKeyRejected, PersonForbidden):
             return None
+        except TimeoutError:
+            detail = f"Kibana did not answer within {HEALTH_WAIT:.0f} s; open this tab again later."
+            return HealthOutcome(space=space, checked_at=datetime.now(UTC), problem="unreachable", detail=detail)
 
     found = await asyncio.gather(*(one(space) for space in spaces))
     return [outcome for outcome in found if outcome is not None]

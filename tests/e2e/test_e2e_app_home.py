@@ -160,3 +160,16 @@ async def test_an_opening_drawn_from_older_state_does_not_replace_a_newer_page(
     assert call.response["error"] == "hash_conflict"  # Slack keeps the newer page
     assert slack.home_views[ALICE]["hash"] == newer
     assert "Your App Home is up to date" in json.dumps([r.body for r in slack.responses])
+
+
+async def test_slack_is_answered_before_kibana_and_a_down_kibana_is_said_on_the_page(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    kibana.fault("GET", r".*/api/alerting/_health", latency=4.0, times=None)  # past KIBANA_TIMEOUT (3 s)
+    answer = await driver.post(driver.app_home_opened())
+    assert answer.status_code == 200
+    assert slack.calls_to("views.publish") == []  # answered while Kibana was still being asked
+    await slack.wait_for("views.publish", timeout=15)
+    text = home_text(slack)
+    assert "Space `default`: *unreachable*" in text and "Kibana did not answer within 5 s" in text
+    assert "Your mutes and snoozes" in text  # the rest of the page is drawn all the same
