@@ -10,11 +10,13 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 
 from bot.services import Services
-from handlers.home.actions import ACTIONS, HOME, HOME_LINK
+from handlers.home.actions import ACTIONS, HOME, HOME_LINK, HOME_REFRESH, RefreshButton
 from handlers.home.facts import gather
 from handlers.home.page import home_view
 from handlers.shared.context import Invocation
 from handlers.shared.feature import Contribution, Plumbing
+from handlers.shared.guard import Aim, Click, packed
+from handlers.shared.interaction import Interaction
 
 __all__ = ["ACTIONS", "register"]
 
@@ -55,11 +57,24 @@ def register(plumbing: Plumbing) -> Contribution:
         await publish_home(inv.services, inv.actor.user_id, inv.actor.team_id)
         await inv.reply("Your App Home is up to date: open the bot's *Home* tab to see it.")
 
+    async def refreshed(_button: RefreshButton, interaction: Interaction) -> None:
+        await publish_home(services, interaction.actor.user_id, interaction.actor.team_id)
+        if interaction.response_url or interaction.channel:  # from a message; on the Home tab, the page is the answer
+            await plumbing.replies.privately(
+                interaction.surface, "Your App Home is up to date: open the bot's *Home* tab."
+            )
+
+    refresh = Click(
+        decode=packed(RefreshButton.unpack),
+        aim=lambda _button: Aim("home", services.settings.kibana_space),
+        run=refreshed,
+    )
+
     async def on_link(ack: AsyncAck) -> None:
         await ack()  # a link the client opens
 
     return Contribution(
         commands={HOME.name: home_command},
-        actions={HOME_LINK: on_link, f"{HOME_LINK}_cases": on_link},
+        actions={HOME_LINK: on_link, f"{HOME_LINK}_cases": on_link, HOME_REFRESH: plumbing.guard.click(refresh)},
         events={"app_home_opened": on_home_opened},
     )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from bot.access import Role
-from handlers.home.actions import HOME_LINK
+from handlers.home.actions import HOME_LINK, HOME_REFRESH, RefreshButton
 from handlers.home.facts import HomeFacts
 from handlers.shared.blocks import Block, actions, button, code, context, divider, escape, header, section
 from handlers.shared.catalog import CONNECT_BUTTON
@@ -144,6 +144,7 @@ def _yours(facts: HomeFacts, command: str) -> list[Block]:
 def _commands(facts: HomeFacts, command: str, kibana_base: str) -> list[Block]:
     typed = " · ".join(f"`{command} {c}`" for c in ("health", "rules", "case", "whoami", "help"))
     links = [
+        button("Refresh", HOME_REFRESH, RefreshButton().pack()),
         button(
             "Rules in Kibana", HOME_LINK, url=f"{kibana_base}/app/management/insightsAndAlerting/triggersActions/rules"
         ),

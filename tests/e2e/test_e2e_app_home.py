@@ -5,7 +5,9 @@ Slack's 100 blocks, with a *more* line where a list is cut, and drawn again on e
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -173,3 +175,37 @@ async def test_slack_is_answered_before_kibana_and_a_down_kibana_is_said_on_the_
     text = home_text(slack)
     assert "Space `default`: *unreachable*" in text and "Kibana did not answer within 5 s" in text
     assert "Your mutes and snoozes" in text  # the rest of the page is drawn all the same
+
+
+async def test_refresh_on_the_home_tab_draws_it_again_and_a_forged_value_is_refused(
+    socket_driver: SlackDriver,
+    slack: FakeSlack,
+    kibana: FakeKibana,
+    socket_bot: RunningBot,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await open_home(socket_driver, slack, socket=True)
+    kibana.add_rule(id="r1", name="CPU high")
+    await socket_bot.runtime.services.store.remember_snooze(
+        space="default",
+        rule_id="r1",
+        schedule_id="s-1",
+        ends_at=datetime.now(UTC) + timedelta(hours=1),
+        created_by=ALICE,
+    )
+    published = len(slack.calls_to("views.publish"))
+    home = slack.home_views[ALICE]
+    ack = await socket_driver.send_socket(socket_driver.block_action("home_refresh", '{"h":1}', view=home))
+    assert ack["envelope_id"]
+    await slack.wait_for("views.publish", count=published + 1)
+    assert "Rule `r1`: snoozed until" in home_text(slack)
+    valid_home(slack)
+
+    forged = socket_driver.block_action("home_refresh", '{"h":1}', view=slack.home_views[ALICE])
+    forged["actions"][0]["value"] = '{"h":2}'
+    caplog.set_level(logging.WARNING, logger="handlers.shared.guard")
+    await socket_driver.send_socket(forged)
+    # A read-only action's forged value is refused and logged (the guard audits refused writes only).
+    await slack.wait_for(lambda: "refused a forged home value" in caplog.text)
+    await asyncio.sleep(0.2)
+    assert len(slack.calls_to("views.publish")) == published + 1
