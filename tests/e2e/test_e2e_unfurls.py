@@ -321,3 +321,17 @@ async def test_the_fake_checks_work_objects() -> None:
             answer["ok"]
             and fake.work_objects_of(event["unfurl_id"])[entity["url"]]["entity_type"] == entity["entity_type"]
         )
+
+
+async def test_slacks_retry_of_the_event_unfurls_once(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    kibana.add_rule(id="r1", name="CPU high")
+    people(slack, ALICE)
+    payload = driver.link_shared(f"{BASE}{RULE_PAGE}/r1")
+    assert (await driver.post(payload)).status_code == 200
+    await slack.wait_for("chat.unfurl")
+    assert (await driver.post(payload, retry_num=1, retry_reason="http_timeout")).status_code == 200
+    await asyncio.sleep(0.5)
+    await settled(bot, slack, 1)
+    assert len(slack.calls_to("chat.unfurl")) == 1 and len(slack.calls_to("conversations.members")) == 1
