@@ -43,10 +43,14 @@ FEATURE_SCOPES: tuple[str, ...] = ("commands", "links:read")
 # channels, never direct messages) to find a message posted before a crash (handlers/alerts/adoption.py).
 ASKED_SCOPES: Mapping[str, tuple[str, ...]] = {"conversations.history": ("channels:history", "groups:history")}
 # Scopes the bot works without, doing less: `python -m bot check` warns instead of failing. Without the
-# history scopes a replica that dies between posting an alert message and recording it may post it twice.
+# history scopes a replica that dies between posting an alert message and recording it may post it twice;
+# without the link scopes Kibana links are not unfurled.
 OPTIONAL_SCOPES: Mapping[str, str] = {
     "channels:history": "an alert message posted just before a crash may be posted again",
     "groups:history": "an alert message posted just before a crash may be posted again",
+    # Unfurls of Kibana links (issue 29): without them links stay plain links.
+    "links:read": "Kibana links shared in Slack are not unfurled",
+    "links:write": "Kibana links shared in Slack are not unfurled",
 }
 
 
