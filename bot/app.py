@@ -251,6 +251,8 @@ def _merge_features(runtime: Runtime, plumbing: Plumbing) -> None:
     # Workflow Builder steps (`function_executed`): Bolt acknowledges them; each ends with complete() or fail().
     for callback_id, listener in _merged([c.steps for c in contributions], "workflow step").items():
         app.function(callback_id)(listener)
+    for event_type, listener in _merged([c.events for c in contributions], "event").items():
+        app.event(event_type)(checked(listener))
     app.error(error_handler(plumbing.replies, runtime.settings.slack_command, plumbing.catalog.explain))
     runtime.routes.update(_merged([c.routes for c in contributions], "route"))
     runtime.background.extend(job for c in contributions for job in c.background)

@@ -237,8 +237,7 @@ Next = Callable[[], Awaitable[None]]
 def install_event_dedupe(app: AsyncApp, store: Store) -> None:
     """Acknowledge, and skip, an Events API delivery whose event_id was already handled.
 
-    No listener handles an event today (the manifest subscribes to none). It stays for the first
-    ones, which issue 29 adds: App Home (`app_home_opened`) and unfurls (`link_shared`)."""
+    The events handled: App Home (`app_home_opened`) and unfurls (`link_shared`), issue 29."""
 
     async def dedupe_events(
         body: dict[str, Any],

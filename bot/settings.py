@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     slack_command: str = Field("/kibana", description="a slash command such as /kibana")
     slack_reply_max_wait: float = Field(10.0, ge=0, le=300, description="seconds, between 0 and 300")
     slack_pacing: bool = Field(True, description="true or false")
+    slack_work_objects: bool = Field(False, description="true or false")
     slack_posts_per_minute: int = Field(300, ge=1, le=10_000, description="a number of messages, 1-10000")
     slack_replicas: int = Field(2, ge=1, le=100, description="a number of replicas, 1-100")
 

@@ -59,16 +59,19 @@ METHOD_TIERS: dict[str, int] = {
     "auth.test": 4,
     "chat.getPermalink": 4,
     "chat.postEphemeral": 4,
+    "chat.unfurl": 3,
     "chat.update": 3,
     # Marketplace and internal (customer-built) apps; since 2025 Slack allows other commercially distributed
     # apps 1 a minute (docs/slack-app.md): their 429s are waited out
     "conversations.history": 3,
     "conversations.info": 3,
+    "conversations.members": 4,
     "files.info": 4,
     "functions.completeError": 3,  # a Workflow Builder step's end (Bolt's complete() and fail())
     "functions.completeSuccess": 3,
     "usergroups.users.list": 2,
     "views.open": 4,
+    "views.publish": 4,
     "views.update": 4,
 }
 UNPACED = 1_000_000  # calls a second, and burst, of a budget that never holds a call back

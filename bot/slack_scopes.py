@@ -22,32 +22,45 @@ METHOD_SCOPES: Mapping[str, tuple[str, ...]] = {
     "chat.getPermalink": (),
     "chat.postEphemeral": ("chat:write",),
     "chat.postMessage": ("chat:write",),
+    "chat.unfurl": ("links:write",),
     "chat.update": ("chat:write",),
     "conversations.history": ("channels:history", "groups:history", "im:history", "mpim:history"),
     # the scope of the conversation's kind: public channel, private channel, direct message, group DM
     "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),
+    # who is in a channel a Kibana link was shared in (handlers/unfurls/audience.py)
+    "conversations.members": ("channels:read", "groups:read", "im:read", "mpim:read"),
     "files.info": ("files:read",),  # and the download of the file's url_private_download
     # a Workflow Builder step's end (Bolt's complete() and fail()), called with the step's own token
     "functions.completeError": (),
     "functions.completeSuccess": (),
     "usergroups.users.list": ("usergroups:read",),
     "views.open": (),
+    "views.publish": (),
     "views.update": (),
 }
 # Scopes that come with a feature rather than a method: the slash command and the message shortcut.
 FEATURE_SCOPES: tuple[str, ...] = ("commands",)
 # Every Events API event the bot listens to, as manifest.json's `bot_events` names it → the bot scopes
-# it needs (docs.slack.dev's event reference pages). function_executed: the Workflow Builder steps.
-EVENT_SCOPES: Mapping[str, tuple[str, ...]] = {"function_executed": ()}
+# it needs (docs.slack.dev's event reference pages): the Home tab, links to the manifest's
+# `unfurl_domains` (links:read), the Workflow Builder steps.
+EVENT_SCOPES: Mapping[str, tuple[str, ...]] = {
+    "app_home_opened": (),
+    "function_executed": (),
+    "link_shared": ("links:read",),
+}
 # Methods of which the bot asks only some of the scopes they accept. conversations.history: the alert
 # publisher reads the recent history of the channels it posts alert messages in (public and private
 # channels, never direct messages) to find a message posted before a crash (handlers/alerts/adoption.py).
 ASKED_SCOPES: Mapping[str, tuple[str, ...]] = {"conversations.history": ("channels:history", "groups:history")}
 # Scopes the bot works without, doing less: `python -m bot check` warns instead of failing. Without the
-# history scopes a replica that dies between posting an alert message and recording it may post it twice.
+# history scopes a replica that dies between posting an alert message and recording it may post it twice;
+# without the link scopes Kibana links are not unfurled.
 OPTIONAL_SCOPES: Mapping[str, str] = {
     "channels:history": "an alert message posted just before a crash may be posted again",
     "groups:history": "an alert message posted just before a crash may be posted again",
+    # Unfurls of Kibana links (issue 29): without them links stay plain links.
+    "links:read": "Kibana links shared in Slack are not unfurled",
+    "links:write": "Kibana links shared in Slack are not unfurled",
 }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from handlers import access, alerting, alerts, apm, cases, health
+from handlers import access, alerting, alerts, apm, cases, health, home, unfurls
 from handlers.alerting import steps as alerting_steps
 from handlers.cases import step as case_step
 from handlers.health import step as health_step
@@ -26,6 +26,8 @@ FEATURES: tuple[tuple[str, Callable[[Plumbing], Contribution]], ...] = (
     ("health", health.register),
     ("apm", apm.register),
     ("access", access.register),
+    ("home", home.register),
+    ("unfurls", unfurls.register),
 )
 
 
@@ -48,4 +50,5 @@ def build_catalog() -> Catalog:
         cases.ACTIONS,
         apm.ACTIONS,
         access.ACTIONS,
+        home.ACTIONS,
     )

@@ -19,6 +19,7 @@ BOLT_UTILITIES = {
     "AsyncSay": "chat.postMessage",
 }
 EVENT_LISTENER = re.compile(r"\.event\(\s*[\"']([a-z_.]+)[\"']")
+EVENT_TABLE = re.compile(r"events=\{([^}]*)\}")  # a feature's Contribution(events={"<type>": listener})
 FUNCTION_LISTENER = re.compile(r"\.function\(")
 
 
@@ -35,10 +36,13 @@ def methods_the_code_calls() -> set[str]:
 
 
 def events_the_code_listens_to() -> set[str]:
-    """The Events API events the bot registers listeners for (a Workflow Builder step: function_executed)."""
+    """The Events API events the bot registers listeners for: `app.event("…")`, a feature's
+    `Contribution(events={"…": …})`, and function_executed for the Workflow Builder steps."""
     found: set[str] = set()
     for source in _sources():
         found |= set(EVENT_LISTENER.findall(source))
+        for table in EVENT_TABLE.findall(source):
+            found |= set(re.findall(r"\"([a-z_.]+)\"\s*:", table))
         if FUNCTION_LISTENER.search(source):
             found.add("function_executed")
     return found

@@ -81,6 +81,22 @@ class AlertsMixin(Database):
             return None
         return StoredAlert(row.space, row.rule_id, row.alert_id, row.alert_uuid, row.group_id)
 
+    async def alert_with_uuid(self, alert_uuid: str) -> StoredAlert | None:
+        """The alert Kibana knows by `alert_uuid` (its `kibana.alert.uuid`), if the bot recorded it."""
+        columns = (
+            alert_messages.c.space,
+            alert_messages.c.rule_id,
+            alert_messages.c.alert_id,
+            alert_messages.c.alert_uuid,
+            alert_messages.c.group_id,
+        )
+        query = select(*columns).where(alert_messages.c.alert_uuid == alert_uuid).order_by(alert_messages.c.id.desc())
+        async with self._read() as conn:
+            row = (await conn.execute(query.limit(1))).first()
+        if row is None:
+            return None
+        return StoredAlert(row.space, row.rule_id, row.alert_id, row.alert_uuid, row.group_id)
+
     async def save_alert_content(self, *, channel: str, ts: str, content: str) -> None:
         """Keep what the message at (channel, ts) shows; its status lines are left as they are."""
         now = utcnow()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, cast
@@ -124,6 +125,23 @@ class AuditMixin(LaterMixin):
             query = query.where(audit_log.c.action == action, audit_log.c.result == "ok")
         if spaces is not None:
             query = query.where(audit_log.c.space.in_(sorted(spaces)))
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_entry(row) for row in rows]
+
+    async def audit_of_actions(
+        self, actions: Sequence[str], *, limit: int = 500, user_id: str | None = None
+    ) -> list[AuditEntry]:
+        """The latest entries that went through ("ok") of `actions`, newest first, by `user_id` when given
+        (a person's App Home: what they muted, the cases they opened)."""
+        query = (
+            select(audit_log)
+            .where(audit_log.c.action.in_(list(actions)), audit_log.c.result == "ok")
+            .order_by(audit_log.c.at.desc(), audit_log.c.id.desc())
+            .limit(limit)
+        )
+        if user_id is not None:
+            query = query.where(audit_log.c.user_id == user_id)
         async with self._read() as conn:
             rows = (await conn.execute(query)).all()
         return [_entry(row) for row in rows]

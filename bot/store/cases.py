@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -105,3 +106,13 @@ class CasesMixin(Database):
         async with self._read() as conn:
             row = (await conn.execute(query)).first()
         return _record(row) if row is not None else None
+
+    async def case_urls(self, case_ids: Sequence[str]) -> dict[str, str]:
+        """The links the bot recorded for these cases (those it opened), by case id."""
+        if not case_ids:
+            return {}
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(cases.c.case_id, cases.c.case_url).where(cases.c.case_id.in_(list(case_ids)))
+            )
+            return {row.case_id: row.case_url for row in rows if row.case_url}

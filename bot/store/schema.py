@@ -104,6 +104,7 @@ alert_messages = Table(
     # one row per alert and channel it is shown in (alert subscriptions of two channels may match it)
     UniqueConstraint("space", "rule_id", "alert_id", "alert_uuid", "channel", name="uq_alert_messages_alert_channel"),
     Index("ix_alert_messages_alert", "space", "rule_id", "alert_id", "alert_uuid"),
+    Index("ix_alert_messages_uuid", "alert_uuid"),  # a shared alert link names only Kibana's uuid (unfurls)
     Index("ix_alert_messages_group", "group_id", "id"),
     sqlite_autoincrement=True,
 )

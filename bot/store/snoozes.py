@@ -72,6 +72,17 @@ class SnoozesMixin(LaterMixin):
             )
             return [KnownSnooze(row.space, row.rule_id, row.schedule_id, row.ends_at, row.created_by) for row in rows]
 
+    async def snoozes_by(self, created_by: str, *, ending_after: datetime, limit: int = 200) -> list[KnownSnooze]:
+        """The schedules a person created through the bot that end after `ending_after`, ending first first."""
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(snooze_schedules)
+                .where(snooze_schedules.c.created_by == created_by, snooze_schedules.c.ends_at > ending_after)
+                .order_by(snooze_schedules.c.ends_at)
+                .limit(limit)
+            )
+            return [KnownSnooze(row.space, row.rule_id, row.schedule_id, row.ends_at, row.created_by) for row in rows]
+
     async def forget_snooze(self, *, space: str, rule_id: str, schedule_id: str) -> None:
         """Forget a schedule that Kibana no longer has; when the database does not answer, it is
         forgotten once it does (a record kept for later is then written first, then deleted)."""

@@ -192,6 +192,29 @@ async def conversations_join(fake: FakeSlack, params: dict[str, Any]) -> dict[st
     return body
 
 
+async def conversations_members(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+    """A conversation's members (the bot among them when it is one), `limit` a page (default 100, at
+    most 1000), the next page by `cursor`; needs the `*:read` scope of the conversation's kind."""
+    required(params, "channel")
+    channel = fake.workspace.channel(params["channel"])
+    fake.bot_scopes.require(channel.read_scope)
+    members = fake.workspace.members_of(channel)
+    try:
+        limit = min(int(params.get("limit") or 100), 1000)
+        start = (
+            int(base64.b64decode(str(params["cursor"])).decode().removeprefix("members:"))
+            if params.get("cursor")
+            else 0
+        )
+    except ValueError:
+        raise SlackApiFailure("invalid_cursor") from None
+    if limit < 1:
+        raise SlackApiFailure("invalid_limit")
+    page, rest = members[start : start + limit], members[start + limit :]
+    cursor = base64.b64encode(f"members:{start + limit}".encode()).decode() if rest else ""
+    return {"ok": True, "members": page, "response_metadata": {"next_cursor": cursor}}
+
+
 METHODS: dict[str, Handler] = {
     "chat.postMessage": post_message,
     "chat.postEphemeral": post_ephemeral,
@@ -201,4 +224,5 @@ METHODS: dict[str, Handler] = {
     "conversations.history": conversations_history,
     "conversations.info": conversations_info,
     "conversations.join": conversations_join,
+    "conversations.members": conversations_members,
 }

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from devkit.fake_slack.records import SlackApiFailure
 
@@ -33,29 +34,43 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat.getPermalink": (),
     "chat.postEphemeral": ("chat:write",),
     "chat.postMessage": ("chat:write",),
+    "chat.unfurl": ("links:write",),
     "chat.update": ("chat:write",),
     "conversations.history": ("channels:history", "groups:history", "im:history", "mpim:history"),
     "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),
     "conversations.join": ("channels:join",),
+    "conversations.members": ("channels:read", "groups:read", "im:read", "mpim:read"),
     "files.info": ("files:read",),
     "functions.completeError": (),
     "functions.completeSuccess": (),
     "usergroups.users.list": ("usergroups:read",),
     "users.info": ("users:read",),
     "views.open": (),
+    "views.publish": (),
     "views.push": (),
     "views.update": (),
 }
 APP_TOKEN_SCOPES = ("connections:write",)
 
 
-def manifest_scopes(path: Path = MANIFEST) -> list[str]:
-    """The bot scopes manifest.json asks for, in its order."""
+def read_manifest(path: Path = MANIFEST) -> dict[str, Any]:
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise FileNotFoundError(f"{path} not found: give FakeSlack(scopes=[…]) the bot's scopes") from None
-    return [str(scope) for scope in manifest["oauth_config"]["scopes"]["bot"]]
+    return manifest
+
+
+def manifest_scopes(path: Path = MANIFEST) -> list[str]:
+    """The bot scopes manifest.json asks for, in its order."""
+    return [str(scope) for scope in read_manifest(path)["oauth_config"]["scopes"]["bot"]]
+
+
+def manifest_features(path: Path = MANIFEST) -> tuple[bool, list[str]]:
+    """Whether manifest.json enables the Home tab, and the domains it unfurls (`features.unfurl_domains`)."""
+    features = read_manifest(path).get("features", {})
+    home = bool(features.get("app_home", {}).get("home_tab_enabled", False))
+    return home, [str(domain) for domain in features.get("unfurl_domains", [])]
 
 
 class Grant:

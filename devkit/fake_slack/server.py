@@ -12,10 +12,10 @@ from typing import Any
 
 from aiohttp import web
 
-from devkit.fake_slack import chat, directory, files, functions, response_urls, socket_mode, views, web_api
+from devkit.fake_slack import chat, directory, files, functions, response_urls, socket_mode, unfurls, views, web_api
 from devkit.fake_slack.rate_limits import RateLimiter, RateLimits, RateLimitStats
 from devkit.fake_slack.records import ApiCall, Fault, ResponseUrlPost
-from devkit.fake_slack.scopes import APP_TOKEN_SCOPES, Grant, manifest_scopes
+from devkit.fake_slack.scopes import APP_TOKEN_SCOPES, Grant, manifest_features, manifest_scopes
 from devkit.fake_slack.workspace import Channel, Workspace
 
 
@@ -25,7 +25,9 @@ class FakeSlack:
 
     The bot token has `scopes` (by default exactly the bot scopes of the repository's manifest.json);
     a method whose scope it lacks is answered `missing_scope` (scopes.py). `revoke_scopes(...)` and
-    `grant_scopes(...)` change them, as reinstalling the app with another manifest would."""
+    `grant_scopes(...)` change them, as reinstalling the app with another manifest would. Likewise the
+    Home tab (`home_tab_enabled`) and the domains whose links the app unfurls (`unfurl_domains`) are
+    the manifest's unless given."""
 
     def __init__(
         self,
@@ -40,11 +42,18 @@ class FakeSlack:
         app_id: str = "A0001",
         rate_limits: RateLimits | bool = False,
         scopes: list[str] | None = None,
+        home_tab_enabled: bool | None = None,
+        unfurl_domains: list[str] | None = None,
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
         self.bot_scopes = Grant(manifest_scopes() if scopes is None else scopes)
         self.app_scopes = Grant(APP_TOKEN_SCOPES)
+        manifest_home, manifest_domains = manifest_features()
+        self.home_tab_enabled = manifest_home if home_tab_enabled is None else home_tab_enabled
+        self.unfurl_domains = [d.lower() for d in (manifest_domains if unfurl_domains is None else unfurl_domains)]
+        self.home_views: dict[str, dict[str, Any]] = {}  # user id → their published Home tab
+        self.shared_links: dict[str, unfurls.SharedLinks] = {}  # unfurl_id → a message's links and unfurls
         self.workspace = Workspace(team_id, team_domain, bot_user_id, bot_id, app_id)
         self.workspace.add_user(bot_user_id, bot_name, real_name="Kibana ChatOps", is_bot=True)
         self.workspace.add_user("U0ALICE", "alice", real_name="Alice Example")
@@ -64,6 +73,7 @@ class FakeSlack:
             **views.METHODS,
             **directory.METHODS,
             **files.METHODS,
+            **unfurls.METHODS,
             **socket_mode.METHODS,
             **functions.METHODS,
         }
@@ -191,6 +201,25 @@ class FakeSlack:
             user=user,
             extra={"client_msg_id": f"{self.workspace.new_id('m')}-0000-4000-8000-000000000000"},
         )
+
+    def set_members(self, channel_id: str, users: list[str]) -> None:
+        """Who is in a channel besides the bot (conversations.members)."""
+        self.workspace.channel(channel_id).members = list(users)
+
+    def share_links(
+        self, channel: str, text: str, *, user: str = "U0ALICE", composer: bool = False
+    ) -> dict[str, Any] | None:
+        """`user` posts `text` in `channel` (or only types it, `composer`); the `link_shared` event Slack
+        sends the app for its links to `unfurl_domains`, or None when it has none (unfurls.py)."""
+        return unfurls.share(self, channel, text, user=user, composer=composer)
+
+    def unfurls_of(self, unfurl_id: str) -> dict[str, dict[str, Any]]:
+        """What chat.unfurl set for the links of one `link_shared` event, by URL."""
+        return self.shared_links[unfurl_id].unfurls
+
+    def work_objects_of(self, unfurl_id: str) -> dict[str, dict[str, Any]]:
+        """The Work Object entities chat.unfurl's `metadata` gave the links of one event, by URL."""
+        return self.shared_links[unfurl_id].entities
 
     def channel_messages(self, channel: str) -> list[dict[str, Any]]:
         return self.workspace.channel_messages(channel)

@@ -1,8 +1,10 @@
-"""Modals: trigger_ids (3 s, single use), views.open / views.push / views.update with hash."""
+"""Modals: trigger_ids (3 s, single use), views.open / views.push / views.update with hash; the Home
+tab: views.publish (one view per person, only when the app enables its Home tab)."""
 
 from __future__ import annotations
 
 import copy
+import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -147,8 +149,38 @@ async def views_update(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any
     return {"ok": True, "view": copy.deepcopy(updated)}
 
 
+VIEW_BYTES = 250_000  # views.publish: "view_too_large" over 250 kB (the method's reference page)
+
+
+async def views_publish(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+    """A person's Home tab, as Slack checks it: a `home` view within the view limits (100 blocks),
+    at most 250 kB, for a person of the workspace, `not_enabled` unless the app enables its Home tab,
+    and `hash_conflict` when the hash given is not the current view's."""
+    required(params, "user_id")
+    view = view_argument(params)
+    if view.get("type") != "home":
+        raise SlackApiFailure("invalid_arguments", messages=["[ERROR] must be home [json-pointer:/view/type]"])
+    if len(json.dumps(view, separators=(",", ":")).encode()) > VIEW_BYTES:
+        raise SlackApiFailure("view_too_large")
+    if not fake.home_tab_enabled:
+        raise SlackApiFailure("not_enabled")
+    user_id = str(params["user_id"])
+    if user_id not in fake.workspace.users:
+        raise SlackApiFailure("invalid_arguments", messages=["invalid `user_id`"])
+    current = fake.home_views.get(user_id)
+    wanted_hash = params.get("hash")
+    if wanted_hash and current is not None and wanted_hash != current["hash"]:
+        raise SlackApiFailure("hash_conflict")
+    view_id = current["id"] if current is not None else fake.workspace.new_id("V")
+    published = stored_view(fake, view, view_id=view_id, previous=None, root=None)
+    published.update(close=None, submit=None)
+    fake.home_views[user_id] = published
+    return {"ok": True, "view": copy.deepcopy(published)}
+
+
 METHODS: dict[str, Handler] = {
     "views.open": views_open,
+    "views.publish": views_publish,
     "views.push": views_push,
     "views.update": views_update,
 }

@@ -31,7 +31,7 @@ class Channel:
     is_im: bool = False
     is_mpim: bool = False
     user: str | None = None  # a direct message's other person
-    members: list[str] = field(default_factory=list)  # a group direct message's people
+    members: list[str] = field(default_factory=list)  # its people (a channel's: see `Workspace.members_of`)
 
     @property
     def read_scope(self) -> str:
@@ -211,6 +211,14 @@ class Workspace:
         if found is None or ((found.is_im or found.is_mpim) and not found.is_member):
             raise SlackApiFailure("channel_not_found")
         return found
+
+    def members_of(self, channel: Channel) -> list[str]:
+        """Who is in a conversation: its people, and the bot when it is a member (a direct message: the
+        person and the bot)."""
+        people = [channel.user] if channel.is_im and channel.user else list(channel.members)
+        if channel.is_member and self.bot_user_id not in people:
+            people.append(self.bot_user_id)
+        return people
 
     def writable(self, channel_id: object) -> Channel:
         channel = self.channel(channel_id)

@@ -100,6 +100,10 @@ class SlackDriver:
         """The view as Slack sends it back: the fake's copy, or `view` completed with every key."""
         if self.fake_slack is not None and view.get("id") in self.fake_slack.views:
             return copy.deepcopy(self.fake_slack.views[view["id"]])
+        if self.fake_slack is not None:  # a Home tab the fake published
+            for home in self.fake_slack.home_views.values():
+                if home["id"] == view.get("id"):
+                    return copy.deepcopy(home)
         return complete_view(view, self.team_id, self.api_app_id, f"V{next(self._serial):010d}")
 
     # ---- payload builders ------------------------------------------------------------
@@ -168,13 +172,16 @@ class SlackDriver:
             }
         channel = channel_id or self.channel_id
         msg = copy.deepcopy(message) if message is not None else self._latest_message_with(channel, action_id, value)
-        found_block, element = find_element(msg.get("blocks", []), action_id, value, block_id)
         container: dict[str, Any] = {
             "type": "message",
             "message_ts": msg["ts"],
             "channel_id": channel,
             "is_ephemeral": is_ephemeral,
         }
+        try:
+            found_block, element = find_element(msg.get("blocks", []), action_id, value, block_id)
+        except ValueError:  # an element of one of the app's unfurls under the message (chat.unfurl)
+            found_block, element, container = _in_unfurl(msg, action_id, value, block_id, container)
         if msg.get("thread_ts") and msg["thread_ts"] != msg["ts"]:
             container["thread_ts"] = msg["thread_ts"]
         input_values = state.state_values(
@@ -339,6 +346,36 @@ class SlackDriver:
         }
         return self.event_callback(event)
 
+    def app_home_opened(self, *, user_id: str | None = None, tab: str = "home") -> dict[str, Any]:
+        """The person opens the app's Home tab (or its Messages tab, `tab="messages"`): Slack's
+        `app_home_opened` event, with the Home view already published for them, when there is one."""
+        user = user_id or self.user_id
+        event: dict[str, Any] = {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": f"D{user.removeprefix('U')[:9]}",
+            "tab": tab,
+            "event_ts": f"{time.time():.6f}",
+        }
+        published = self.fake_slack.home_views.get(user) if self.fake_slack is not None else None
+        if published is not None:
+            event["view"] = copy.deepcopy(published)
+        return self.event_callback(event)
+
+    def link_shared(
+        self, text: str, *, channel_id: str | None = None, user_id: str | None = None, composer: bool = False
+    ) -> dict[str, Any]:
+        """The person posts (or, `composer`, types) `text` holding links to the app's unfurl domains:
+        the message is posted on the fake and Slack's `link_shared` event comes back."""
+        if self.fake_slack is None:
+            raise ValueError("link_shared needs fake_slack")
+        event = self.fake_slack.share_links(
+            channel_id or self.channel_id, text, user=user_id or self.user_id, composer=composer
+        )
+        if event is None:
+            raise ValueError(f"no link in {text!r} is to the app's unfurl domains {self.fake_slack.unfurl_domains}")
+        return self.event_callback(event)
+
     def url_verification(self, challenge: str | None = None) -> dict[str, Any]:
         return {"token": self.token, "challenge": challenge or secrets.token_urlsafe(36), "type": "url_verification"}
 
@@ -392,3 +429,26 @@ class SlackDriver:
             retry_reason=retry_reason,
             timeout=timeout,
         )
+
+
+def _in_unfurl(
+    message: dict[str, Any], action_id: str, value: str | None, block_id: str | None, container: dict[str, Any]
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The element in one of the app's unfurls of `message`, and the container Slack names for a click
+    there: `message_attachment`, with the attachment's id and its unfurled URL."""
+    for number, attachment in enumerate(message.get("attachments") or [], start=1):
+        if not attachment.get("is_app_unfurl"):
+            continue
+        try:
+            found_block, element = find_element(attachment.get("blocks", []), action_id, value, block_id)
+        except ValueError:
+            continue
+        unfurl = {
+            **container,
+            "type": "message_attachment",
+            "attachment_id": number,
+            "is_app_unfurl": True,
+            "app_unfurl_url": attachment.get("app_unfurl_url"),
+        }
+        return found_block, element, unfurl
+    raise ValueError(f"no element {action_id!r} with value {value!r} in the message or its unfurls")

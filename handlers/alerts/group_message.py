@@ -13,8 +13,8 @@ from bot.services import Services
 from bot.store.alert_groups import AlertGroup, GroupAlert, GroupSnapshot
 from handlers.alerting.buttons import ALERT_WRITES, alert_menu
 from handlers.alerting.target import Target, option_value
-from handlers.alerts.claim import claim_blocks
 from handlers.alerts.card_facts import CardFacts, linked
+from handlers.alerts.claim import claim_blocks
 from handlers.alerts.message import ALERT_BLOCK, RULE_BLOCK, AlertView, alert_blocks, alert_text, rule_buttons
 from handlers.shared.blocks import Block, actions, clip, code, context, escape, header, option, section
 from handlers.shared.outcome import MAX_STATUS_LINES, STATUS_BLOCK

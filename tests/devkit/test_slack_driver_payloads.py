@@ -300,3 +300,75 @@ def test_without_a_fake_the_urls_look_like_slacks() -> None:
     payload = SlackDriver(signing_secret="s").slash_command("help")
     assert payload["response_url"].startswith("https://hooks.slack.com/commands/T0001/")
     assert len(payload["trigger_id"].split(".")) == 3
+
+
+# Slack's examples of the two events (docs.slack.dev, the `link_shared` and `app_home_opened` event
+# references; one link, the Home view's blocks emptied). The reference collection the fixtures in
+# tests/fixtures/slack/ are checked against has no payload of either, so they are kept here.
+LINK_SHARED: dict[str, Any] = {
+    "token": "XXYYZZ",
+    "team_id": "T123ABC456",
+    "api_app_id": "A123ABC456",
+    "event": {
+        "type": "link_shared",
+        "channel": "C123ABC456",
+        "is_bot_user_member": True,
+        "user": "U123ABC456",
+        "message_ts": "123456789.9875",
+        "unfurl_id": "C123456.123456789.987501.1b90fa1278528ce6e2f6c5c2bfa1abc9a41d57d02b29d173f40399c9ffdecf4b",
+        "source": "conversations_history",
+        "links": [{"domain": "example.com", "url": "https://example.com/12345"}],
+        "event_ts": "123456789.9875",
+    },
+    "type": "event_callback",
+    "authed_users": ["U123ABC456"],
+    "event_id": "Ev123ABC456",
+    "event_time": 123456789,
+}
+APP_HOME_OPENED: dict[str, Any] = {
+    "type": "app_home_opened",
+    "user": "U123ABC456",
+    "channel": "D123ABC456",
+    "event_ts": "1515449522000016",
+    "tab": "home",
+    "view": {
+        "id": "V123ABC456",
+        "team_id": "T123ABC456",
+        "type": "home",
+        "blocks": [],
+        "private_metadata": "",
+        "callback_id": "",
+        "state": {"values": {}},
+        "hash": "1231232323.12321312",
+        "clear_on_close": False,
+        "notify_on_close": False,
+        "root_view_id": "V123ABC456",
+        "app_id": "A123ABC456",
+        "external_id": "",
+        "app_installed_team_id": "T123ABC456",
+        "bot_id": "B123ABC456",
+    },
+}
+
+
+async def test_link_shared_and_app_home_opened() -> None:
+    async with FakeSlack() as fake:
+        fake.add_channel("C0ALERTS", "alerts")
+        driver = SlackDriver(signing_secret="s", fake_slack=fake)
+        shared = driver.link_shared("see https://kibana.example.com/app/x and https://other.example.org/y")
+        expected = LINK_SHARED
+        # a delivery of the modern Events API: `authorizations` where the docs' example has `authed_users`
+        assert set(shared["event"]) == set(expected["event"])
+        assert_same_keys(shared["event"]["links"], expected["event"]["links"])
+        assert shared["event"]["links"] == [{"domain": "kibana.example.com", "url": "https://kibana.example.com/app/x"}]
+        typed = driver.link_shared("https://kibana.example.com/app/x", composer=True)["event"]
+        assert (typed["channel"], typed["source"]) == ("COMPOSER", "composer")
+
+        first = driver.app_home_opened()["event"]
+        home = APP_HOME_OPENED
+        assert set(first) == set(home) - {"view"}  # no view is published yet
+        client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
+        await client.views_publish(user_id="U0ALICE", view={"type": "home", "blocks": []})
+        again = driver.app_home_opened()["event"]
+        assert set(again) == set(home)
+        assert set(home["view"]) <= set(again["view"])

@@ -42,6 +42,7 @@ from handlers.apm.actions import CONFIG_OVERWRITE, SOURCEMAP_DELETE
 from handlers.apm.values import ConfigChange, SourceMapRef
 from handlers.cases.actions import OPEN_CASE_STEP
 from handlers.health.actions import HEALTH_STEP
+from handlers.home.actions import HOME_REFRESH, RefreshButton
 from handlers.shared.blocks import actions, button
 from handlers.shared.catalog import CONNECT_BUTTON
 from handlers.shared.identity import ConnectButton
@@ -353,6 +354,17 @@ async def no_alert_subscription(store: Any) -> bool:
     return not await store.list_alert_subscriptions()
 
 
+async def bob_in_workspace(env: Env) -> None:
+    """Bob as a member of the workspace (views.publish answers `invalid_arguments` for anyone else)."""
+    env.slack.add_user(BOB, "bob")
+
+
+def home_published(env: Env) -> bool:
+    """Bob's Home tab was drawn (views.publish for him), and he was told so (a command, or a click on a message)."""
+    published = any(c.ok and c.params.get("user_id") == BOB for c in env.slack.calls_to("views.publish"))
+    return published and any("App Home is up to date" in r for r in env.replies())
+
+
 REPLY_REFUSAL = reply_refusal
 
 
@@ -455,6 +467,17 @@ PATHS: dict[str, list[EntryPath]] = {
     "rules": [cmd("rules", kibana("GET", "/api/alerting/rules/_find"))],
     "rule": [cmd("rule r1", kibana("GET", RULE)), btn(values.RULE_SHOW, kibana("GET", RULE))],
     "whoami": [cmd("whoami", reply_without_refusal("Where it comes from"))],
+    "home": [
+        cmd("home", home_published, bob_in_workspace),
+        EntryPath(
+            "button",
+            HOME_REFRESH,
+            apm_click(HOME_REFRESH, lambda env: RefreshButton().pack()),
+            home_published,
+            REPLY_REFUSAL,
+            bob_in_workspace,
+        ),
+    ],
     # KIBANA_IDENTITY=bot here: connect and disconnect say there is nothing to link (test_e2e_person_identity.py)
     "connect": [
         cmd("connect", reply_without_refusal("its own credential")),

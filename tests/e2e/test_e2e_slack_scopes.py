@@ -163,3 +163,14 @@ async def test_health_reports_go_to_the_bots_own_direct_message_not_to_one_betwe
     slack.add_direct_message("D0ALICE", "U0ALICE")
     assert "subscribed this channel" in await command(driver, slack, "health subscribe every 1h", "D0ALICE")
     assert [s.channel for s in await bot.runtime.services.store.list_subscriptions()] == ["D0ALICE"]
+
+
+async def test_check_only_warns_without_the_link_scopes(settings: Settings, slack: FakeSlack) -> None:
+    slack.revoke_scopes("links:read", "links:write")
+    token, *warnings = await check_slack(settings)
+    assert token.ok and all(w.ok and w.warning for w in warnings)  # an app installed before unfurls works, doing less
+    assert [w.line() for w in warnings] == [
+        f"Slack scopes: WARNING — the Slack app lacks `{scope}`: Kibana links shared in Slack are not unfurled; "
+        "reinstall it with the bot's manifest.json"
+        for scope in ("links:read", "links:write")
+    ]

@@ -1,0 +1,163 @@
+"""What a person's App Home shows, read from the bot's records and Kibana: their mutes and snoozes
+(and claims, once the bot has them), the cases they opened, alerting health per space they may see,
+and whether they are connected to Kibana (KIBANA_IDENTITY=person)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.access import Role, Scope
+from bot.failure_log import FailureLog
+from bot.kibana.acting import KibanaNotLinked, PersonForbidden, PersonKeyRejected, acting_for
+from bot.services import Services
+from bot.store import AuditEntry, KnownSnooze
+from bot.store.errors import store_unreachable
+from handlers.health.report import HealthOutcome, check_health
+
+log = logging.getLogger(__name__)
+_failures = FailureLog(log)
+
+MUTES = ("mute", "mute-all")
+UNDOES = {"unmute": "mute", "unmute-all": "mute-all"}
+CASE = "case"
+MAX_SPACES = 5  # health is read for at most this many spaces per opening (one Kibana call each)
+HEALTH_WAIT = 5.0  # seconds the page waits for a space's health (retries included) before saying so
+
+
+@dataclass(frozen=True)
+class Muted:
+    """A mute the person made that no one has undone since (Kibana's mutes have no end)."""
+
+    space: str
+    rule_id: str
+    alert_id: str | None  # None: all alerts of the rule
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """An alert the person claimed ("I'm on it"). Claims are being added (issue 29's sibling work)."""
+
+    space: str
+    rule_id: str
+    alert_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class OpenedCase:
+    space: str
+    case_id: str
+    title: str
+    url: str | None
+    at: datetime
+
+
+@dataclass
+class HomeFacts:
+    user_id: str
+    role: Role
+    person_mode: bool
+    connected: bool | None = None  # None: the bot acts with its own credential (KIBANA_IDENTITY=bot)
+    stale_key: bool = False
+    muted: list[Muted] = field(default_factory=list)
+    snoozed: list[KnownSnooze] = field(default_factory=list)
+    claimed: list[Claimed] = field(default_factory=list)
+    cases: list[OpenedCase] = field(default_factory=list)
+    health: list[HealthOutcome] = field(default_factory=list)
+    spaces_not_read: int = 0  # spaces the person may see beyond MAX_SPACES
+    store_down: bool = False
+
+
+async def claims_of(services: Services, user_id: str) -> list[Claimed]:
+    """The alerts `user_id` claimed and has not released: where claims plug in (none recorded yet)."""
+    return []
+
+
+def mutes_standing(entries: list[AuditEntry], user_id: str) -> list[Muted]:
+    """From the audit trail (newest first): the mutes by `user_id` that are the latest word on their target."""
+    seen: set[tuple[str, str, str]] = set()
+    standing = []
+    for entry in entries:
+        kind = UNDOES.get(entry.action, entry.action)
+        key = (kind, entry.space, entry.target)
+        if key in seen:
+            continue
+        seen.add(key)
+        if entry.action in MUTES and entry.user_id == user_id:
+            rule_id, _, alert_id = entry.target.partition("/")
+            standing.append(Muted(entry.space, entry.rule_id or rule_id, alert_id or None, entry.at))
+    return standing
+
+
+async def visible_spaces(services: Services, user_id: str) -> list[str]:
+    """The spaces where the person may see alerting (viewer), KIBANA_SPACE first."""
+    found = await services.access.spaces_with(user_id, None, Role.VIEWER)
+    home = services.settings.kibana_space
+    if found is None:
+        return [home, *sorted(services.access.policy.spaces - {home})]
+    return [home, *sorted(found - {home})] if home in found else sorted(found)
+
+
+async def gather(services: Services, user_id: str, team_id: str | None) -> HomeFacts:
+    role = (await services.access.role_of(user_id, None, Scope.BOT)).role
+    facts = HomeFacts(user_id=user_id, role=role, person_mode=services.people is not None)
+    if role is Role.NONE:
+        return facts
+    spaces = await visible_spaces(services, user_id)
+    shown = set(spaces)
+    try:
+        await _records(services, facts, shown)
+    except Exception as error:
+        if not store_unreachable(error):
+            raise
+        _failures.failed("home records", "App Home shows no records: the database did not answer", error=error)
+        facts.store_down = True
+    key = None
+    if services.people is not None:
+        link = await services.people.link_of(team_id, user_id)
+        facts.connected = link is not None and not link.stale
+        facts.stale_key = link is not None and link.stale
+        key = link.key if facts.connected and link is not None else None
+        if key is None:
+            return facts
+    facts.spaces_not_read = max(0, len(spaces) - MAX_SPACES)
+    facts.health = await _health(services, user_id, key, spaces[:MAX_SPACES])
+    return facts
+
+
+async def _records(services: Services, facts: HomeFacts, spaces: set[str]) -> None:
+    store, user_id = services.store, facts.user_id
+    now = datetime.now(UTC)
+    entries = await store.audit_of_actions([*MUTES, *UNDOES])
+    facts.muted = [m for m in mutes_standing(entries, user_id) if m.space in spaces]
+    facts.snoozed = [s for s in await store.snoozes_by(user_id, ending_after=now) if s.space in spaces]
+    facts.claimed = [c for c in await claims_of(services, user_id) if c.space in spaces]
+    opened = [e for e in await store.audit_of_actions([CASE], user_id=user_id, limit=200) if e.space in spaces]
+    opened = list({e.target: e for e in reversed(opened)}.values())[::-1]  # one per case, newest first
+    urls = await store.case_urls([e.target for e in opened])
+    facts.cases = [OpenedCase(e.space, e.target, e.detail, urls.get(e.target), e.at) for e in opened]
+
+
+async def _health(services: Services, user_id: str, key: object, spaces: list[str]) -> list[HealthOutcome]:
+    async def read(space: str) -> HealthOutcome:
+        if services.people is not None and key is not None:
+            with acting_for(user_id, key, services.people.mark_stale):  # type: ignore[arg-type]
+                return await check_health(services.kibana, space)
+        return await check_health(services.kibana, space)
+
+    async def one(space: str) -> HealthOutcome | None:
+        try:
+            async with asyncio.timeout(HEALTH_WAIT):
+                return await read(space)
+        except (KibanaNotLinked, PersonKeyRejected, PersonForbidden):
+            return None
+        except TimeoutError:
+            detail = f"Kibana did not answer within {HEALTH_WAIT:.0f} s; open this tab again later."
+            return HealthOutcome(space=space, checked_at=datetime.now(UTC), problem="unreachable", detail=detail)
+
+    found = await asyncio.gather(*(one(space) for space in spaces))
+    return [outcome for outcome in found if outcome is not None]
