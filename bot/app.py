@@ -248,6 +248,8 @@ def _merge_features(runtime: Runtime, plumbing: Plumbing) -> None:
         app.view(callback_id)(checked(listener, before_ack=True))
     for callback_id, listener in _merged([c.shortcuts for c in contributions], "shortcut").items():
         app.shortcut(callback_id)(checked(listener))
+    for action_id, listener in _merged([c.options for c in contributions], "options").items():
+        app.options(action_id)(listener)  # reads only: a replayed request is answered again
     app.error(error_handler(plumbing.replies, runtime.settings.slack_command, plumbing.catalog.explain))
     runtime.routes.update(_merged([c.routes for c in contributions], "route"))
     runtime.background.extend(job for c in contributions for job in c.background)

@@ -102,12 +102,27 @@ def get_case(call: Call) -> Reply:
     return Reply(200, case_view(case, with_comments=True))
 
 
+MAX_ALERTS_PER_CASE = 1000  # cases/common/constants: AlertLimiter
+
+
 def add_comment(call: Call) -> Reply:
     comment = checks.comment_request(call.json)
     case = stored_case(call, call.params["caseId"])
     forbid_case(call, "createComment", "create", "comment", comment["owner"])
     if comment["owner"] != case["owner"]:
         raise Boom(400, "The owner field of the comment must match the case")
+    if comment["type"] == "alert":
+        if case["status"] == "closed":  # CaseCommentModel.validateCreateCommentRequest
+            raise Boom(400, "Alert cannot be attached to a closed case")
+        if case["totalAlerts"] + len(comment["alertId"]) > MAX_ALERTS_PER_CASE:
+            raise Boom(400, f"Case has reached the maximum allowed number ({MAX_ALERTS_PER_CASE}) of attached alerts.")
+        # filterDuplicatedAlerts: alerts already attached to the case are dropped; none left, nothing is written
+        alerts = [c for c in case["comments"] if c["type"] == "alert"]
+        attached = {pair for c in alerts for pair in zip(c["alertId"], c["index"], strict=True)}
+        pairs = [p for p in zip(comment["alertId"], comment["index"], strict=True) if p not in attached]
+        if not pairs:
+            return Reply(200, case_view(case, with_comments=True))
+        comment["alertId"], comment["index"] = [a for a, _ in pairs], [i for _, i in pairs]
     now = iso(call.now)
     stored = {
         "id": str(uuid.uuid4()),
