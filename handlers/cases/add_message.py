@@ -72,10 +72,11 @@ def add_form(adding: Adding) -> tuple[Block, bool]:
             "names of its files."
         )
     ]
-    if origin.ready:
-        blocks.append(picker(hint=f"Open cases in space {origin.space}. Type to search their titles."))
-    else:
+    marked = origin.model_copy(update={"shortened": whole or None})
+    if not origin.ready:  # input blocks need a submit button: the form shows them once it can be submitted
         blocks.append(context("Checking that you may add to cases…"))
+        return modal(ADD_MODAL, TITLE, blocks, marked.pack(), submit=None), whole
+    blocks.append(picker(hint=f"Open cases in space {origin.space}. Type to search their titles."))
     element: Block = {"type": "plain_text_input", "action_id": COMMENT, "multiline": True, "max_length": FIELD_LIMIT}
     comment = description_for(adding.text, origin, extra=extra)
     if comment:
@@ -83,9 +84,7 @@ def add_form(adding: Adding) -> tuple[Block, bool]:
     blocks.append({"type": "input", "block_id": COMMENT, "label": plain("Comment", 2000), "element": element})
     if whole:
         blocks.append(context(whole_message_note(adding.text), block_id=WHOLE_BLOCK))
-    marked = origin.model_copy(update={"shortened": whole or None})
-    submit = "Add comment" if origin.ready else None
-    return modal(ADD_MODAL, TITLE, blocks, marked.pack(), submit=submit), whole
+    return modal(ADD_MODAL, TITLE, blocks, marked.pack(), submit="Add comment"), whole
 
 
 def register(plumbing: Plumbing) -> Contribution:
