@@ -18,6 +18,7 @@ FIND_KEYS = {
     "assignees", "category", "defaultSearchOperator", "from", "owner", "page", "perPage", "reporters",
     "search", "searchFields", "severity", "sortField", "sortOrder", "status", "tags", "to",
 }  # fmt: skip
+SEARCH_FIELDS = ("title", "description")
 SORT_KEYS = {
     "createdAt": "created_at", "updatedAt": "updated_at", "closedAt": "closed_at", "title": "title",
     "category": "category", "status": "status", "severity": "severity",
@@ -212,6 +213,9 @@ def find_cases(call: Call) -> Reply:
     owners = _values(call, "owner")
     for owner in owners:
         checks.enum(owner, checks.OWNERS, "owner")
+    for key, allowed in (("status", checks.STATUSES), ("severity", checks.SEVERITIES), ("searchFields", SEARCH_FIELDS)):
+        for value in _values(call, key):  # io-ts literal unions: anything else is a 400
+            checks.enum(value, allowed, key)
     forbidden = call.state.forbidden_for("findCases")
     if forbidden is not None:
         raise Boom(403, forbidden.message or "Unauthorized to access cases of any owner")

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from slack_sdk.models.views import View
 
 from bot.settings import Settings
 from devkit.contract import ContractValidator, spec_path
@@ -246,3 +248,32 @@ async def test_a_forged_form_is_refused_and_audited_and_its_menu_is_empty(
     assert comment_posts(kibana) == []
     entries = await bot.runtime.services.store.list_audit(limit=5)
     assert any(e.action == "attach" and e.result == "refused" and "forged" in e.detail for e in entries)
+
+
+async def test_a_slow_kibana_leaves_the_menu_empty_within_slacks_3_s(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, es: FakeElasticsearch, bot: RunningBot
+) -> None:
+    kibana.add_case(title="Database latency")
+    message = await alert_message(bot, slack, kibana, es)
+    view = await open_attach(driver, slack, message)
+    kibana.fault("GET", "/api/cases/_find", latency=6)
+    started = time.monotonic()
+    assert await menu(driver, view, "database") == []  # never an error option someone could choose
+    assert time.monotonic() - started < 3.0  # Slack waits 3 s for options
+    kibana.clear_faults()
+    [option] = await menu(driver, view, "database")
+    assert option["text"]["text"] == "Database latency"
+
+
+async def test_the_forms_validate_as_block_kit(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, es: FakeElasticsearch, bot: RunningBot
+) -> None:
+    message = await alert_message(bot, slack, kibana, es)
+    await open_attach(driver, slack, message)
+    for call in [*slack.calls_to("views.open"), *slack.calls_to("views.update")]:
+        View(**call.params["view"])  # slack_sdk's models accept the form, before and after it is ready
+    answer = await driver.post(driver.slash_command("attach"))
+    assert answer.status_code == 200
+    said = await slack.wait_for(lambda: [r.body["text"] for r in slack.responses if "Add to case" in r.body["text"]])
+    assert said == ["Attach an alert to a Kibana case with *Add to case…* on its alert message (on a group message "
+                    "it attaches the alerts the message counts)."]  # fmt: skip
