@@ -156,3 +156,22 @@ async def test_a_forged_form_is_refused_and_audited(
     assert comment_posts(kibana) == []
     entries = await bot.runtime.services.store.list_audit(limit=5)
     assert any(e.action == "add" and e.result == "refused" and "forged" in e.detail for e in entries)
+
+
+async def test_the_shortcut_its_menu_and_its_form_over_socket_mode(
+    socket_driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, socket_bot: RunningBot
+) -> None:
+    case = kibana.add_case(title="Search outage")
+    message = slack.post_as_user(CHANNEL, "Search is down\nall queries 500", user="U0BOB")
+    ack = await socket_driver.send_socket(socket_driver.message_shortcut("add_to_case", message))
+    assert ack.get("envelope_id")
+    [update] = await slack.wait_for("views.update")
+    view = slack.views[update.params["view_id"]]
+    ack = await socket_driver.send_socket(socket_driver.block_suggestion(view, "case_pick", "search"))
+    assert [o["value"] for o in ack["payload"]["options"]] == [case["id"]]
+    ack = await socket_driver.send_socket(socket_driver.view_submission(view, {"case_pick": {"case_pick": case["id"]}}))
+    assert not ack.get("payload")  # the modal closes
+    said = await slack.wait_for(lambda: replies(slack, message))
+    assert said[0].startswith("<@U0ALICE> added this message to Kibana case <")
+    [comment] = kibana.case(case["id"])["comments"]
+    assert comment["comment"].startswith("Search is down\nall queries 500")
