@@ -46,6 +46,10 @@ log = logging.getLogger(__name__)
 
 ATTACH_BATCH = 100  # alerts in one request (Kibana takes one rule's alerts per request)
 TITLE = "Add to Kibana case"
+SUMMARY = (
+    "This message is a summary of the rule's alerts (`alert.id` = `rule.id`), which Kibana keeps no alert "
+    "document of, so there is nothing to attach; attach the rule's alerts from Kibana's Alerts page."
+)
 
 
 class AttachOrigin(PickerOrigin):
@@ -127,6 +131,8 @@ def register(plumbing: Plumbing) -> Contribution:
 
     async def ready(opening: Opening, interaction: Interaction) -> None:
         origin = opening.origin
+        if origin.alert_id is not None and origin.alert_id == origin.rule_id:
+            raise NothingToDo(SUMMARY)
         if origin.alert_id is None and origin.group_id is None:
             raise NothingToDo(
                 "The bot no longer has the alerts of this message (its records of an episode are pruned after "
@@ -225,7 +231,8 @@ async def _update(services: Services, opening: Opening, view: Block) -> bool:
 
 @dataclass(frozen=True)
 class Attached:
-    count: int  # alerts sent to Kibana
+    count: int  # alerts Kibana added to the case
+    already: int = 0  # alerts the case had already (Kibana drops them)
     not_found: int = 0  # alerts Elasticsearch does not have (any more)
     no_room: int = 0  # alerts over the case's 1,000
 
@@ -276,12 +283,16 @@ async def _attach(
         detail=f"{_subject(origin)}: {attached.count} alert(s)",
     )  # fmt: skip
     link = f"<{url}|{escape(clip(case.title, 80))}>"
-    what = (
-        f"alert {code(origin.alert_id)}"
-        if origin.alert_id
-        else f"{_alerts(attached.count)} of rule {code(origin.rule_id)}"
-    )
-    await replies.publicly(surface, f"{actor.mention} attached {what} to Kibana case {link}.")
+    if origin.alert_id and not attached.count:
+        await replies.privately(surface, f"Alert {code(origin.alert_id)} is attached to Kibana case {link} already.")
+        return
+    if origin.alert_id:
+        said = f"{actor.mention} attached alert {code(origin.alert_id)} to Kibana case {link}."
+    else:
+        had = f" ({_alerts(attached.already)} of them it had already)" if attached.already else ""
+        total = attached.count + attached.already
+        said = f"{actor.mention} attached {_alerts(total)} of rule {code(origin.rule_id)} to Kibana case {link}{had}."
+    await replies.publicly(surface, said)
     problems = []
     if attached.not_found:
         problems.append(
@@ -325,10 +336,7 @@ async def _attach_alerts(
     assert origin.rule_id is not None
     uuids = await _uuids(services, origin)
     if not uuids:
-        raise NothingToDo(
-            "This message shows no alert Kibana keeps a document of (a summary of the rule's alerts has none), "
-            "so there is nothing to attach."
-        )
+        raise NothingToDo(SUMMARY)
     rule = await services.kibana.get_rule(origin.rule_id, space=origin.space)
     locations = await _locate(services, alerts_index, origin, uuids, rule.rule_type_id)
     found = [locations[u] for u in uuids if u in locations]
@@ -344,6 +352,7 @@ async def _attach_alerts(
             f"Kibana case “{escape(clip(case.title, 80))}” already holds {case.total_alerts:,} alerts, the most a "
             "case may hold; attach to another case."
         )
+    before = case.total_alerts
     for start in range(0, len(sent), ATTACH_BATCH):
         batch = sent[start : start + ATTACH_BATCH]
         attachment = AlertAttachment(
@@ -353,7 +362,10 @@ async def _attach_alerts(
             rule_name=rule.name,
         )
         case = await services.kibana.add_case_comment(case.id, attachment, owner=case.owner, space=origin.space)
-    return Attached(len(sent), not_found=len(uuids) - len(found), no_room=len(found) - len(sent)), case
+    added = case.total_alerts - before
+    return Attached(
+        added, already=len(sent) - added, not_found=len(uuids) - len(found), no_room=len(found) - len(sent)
+    ), case
 
 
 async def _uuids(services: Services, origin: AttachOrigin) -> list[str]:

@@ -277,3 +277,25 @@ async def test_the_forms_validate_as_block_kit(
     said = await slack.wait_for(lambda: [r.body["text"] for r in slack.responses if "Add to case" in r.body["text"]])
     assert said == ["Attach an alert to a Kibana case with *Add to case…* on its alert message (on a group message "
                     "it attaches the alerts the message counts)."]  # fmt: skip
+
+
+async def test_the_same_form_twice_attaches_once_and_an_attached_alert_is_said_to_be(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, es: FakeElasticsearch, bot: RunningBot
+) -> None:
+    wanted = kibana.add_case(title="Database latency")
+    message = await alert_message(bot, slack, kibana, es)
+    view = await open_attach(driver, slack, message)
+    kibana.fault("POST", COMMENTS, latency=0.5)  # the first is still attaching when the second arrives
+    chosen = {"case_pick": {"case_pick": wanted["id"]}}
+    assert await asyncio.gather(submit(driver, view, chosen), submit(driver, view, chosen)) == [None, None]
+    await slack.wait_for(lambda: thread_replies(slack, message))
+    await asyncio.sleep(0.3)  # nothing more arrives
+    assert len(comment_posts(kibana)) == 1 and len(thread_replies(slack, message)) == 1
+    kibana.clear_faults()
+
+    again = await open_attach(driver, slack, message)
+    assert await submit(driver, again, chosen) is None
+    told = await slack.wait_for(lambda: [e["text"] for e in slack.ephemerals if "already" in e["text"]])
+    assert told[0].startswith("Alert `host-1` is attached to Kibana case <") and told[0].endswith("already.")
+    assert len(comment_posts(kibana)) == 2  # sent; Kibana dropped the duplicate
+    assert kibana.case(wanted["id"])["totalAlerts"] == 1 and len(thread_replies(slack, message)) == 1
