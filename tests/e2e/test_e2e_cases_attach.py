@@ -21,17 +21,19 @@ from bot.settings import Settings
 from devkit.contract import ContractValidator, spec_path
 from devkit.fake_elasticsearch import FakeElasticsearch
 from devkit.fake_kibana import FakeKibana
+from devkit.fake_kibana.webhook_connector import AlertVariables, documented_bodies, render_body, send
 from devkit.fake_slack import FakeSlack
 from devkit.harness import RunningBot
 from devkit.slack_driver import SlackDriver
 from handlers.alerting.target import Target
 from handlers.cases import attach
 
-from .conftest import make_settings
+from .conftest import WEBHOOK_TOKEN, make_settings
 from .test_e2e_alert_groups import storm
 from .test_e2e_alerts_webhook import BODY, deliver, element
 
 CHANNEL = "C0ALERTS"
+FIRING, _ = documented_bodies((Path(__file__).parents[2] / "docs" / "alerts.md").read_text(encoding="utf-8"))
 UUID = BODY["alert_uuid"]
 COMMENTS = "/api/cases/{caseId}/comments"
 
@@ -299,3 +301,25 @@ async def test_the_same_form_twice_attaches_once_and_an_attached_alert_is_said_t
     assert told[0].startswith("Alert `host-1` is attached to Kibana case <") and told[0].endswith("already.")
     assert len(comment_posts(kibana)) == 2  # sent; Kibana dropped the duplicate
     assert kibana.case(wanted["id"])["totalAlerts"] == 1 and len(thread_replies(slack, message)) == 1
+
+
+async def test_the_documented_webhook_body_carries_what_an_alert_attachment_needs(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, es: FakeElasticsearch, bot: RunningBot
+) -> None:
+    """docs/alerts.md's body, rendered as Kibana renders it: `{{alert.uuid}}` is the alert document's `_id`,
+    `{{rule.id}}` the rule's: what Kibana's alert attachment names."""
+    kibana.add_rule(id="r1", name="CPU high", active_alerts=["host-1"])
+    doc = es.add_alert(rule_id="r1", instance_id="host-1", rule_name="CPU high")  # Kibana picks the uuid
+    uuid = doc["kibana.alert.uuid"]
+    variables = AlertVariables(rule_id="r1", rule_name="CPU high", alert_id="host-1", alert_uuid=uuid)
+    result = await send(f"{bot.url}/kibana/alerts", WEBHOOK_TOKEN, render_body(FIRING, variables.variables()))
+    assert result.status == "ok", result.service_message
+    [message] = slack.channel_messages(CHANNEL)
+    wanted = kibana.add_case(title="CPU")
+    view = await open_attach(driver, slack, message)
+    assert await submit(driver, view, {"case_pick": {"case_pick": wanted["id"]}}) is None
+    await slack.wait_for(lambda: thread_replies(slack, message))
+    [sent] = comment_posts(kibana)
+    [stored] = es.alerts.values()
+    assert (sent.json["alertId"], sent.json["index"]) == ([uuid], [stored.index])
+    assert sent.json["rule"] == {"id": "r1", "name": "CPU high"}
