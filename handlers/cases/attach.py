@@ -95,15 +95,9 @@ def register(plumbing: Plumbing) -> Contribution:
     services, replies = plumbing.services, plumbing.replies
     alerts_index = AlertsIndex(services)
 
-    async def resolve(interaction: Interaction) -> Opening:
-        """The message's alert, or its episode's alerts (a group message's button names only the rule);
-        the target must be what the message shows."""
+    def decode(interaction: Interaction, group_id: int | None = None) -> Opening:
+        """The button's `Target`: the message's alert, or (a rule alone) the alerts of its episode."""
         target = Target.unpack(interaction.value)
-        await check_shown(services, interaction, target)
-        group_id = None
-        if target.alert_id is None and interaction.channel and interaction.message_ts and not interaction.ephemeral:
-            shown = await services.store.rule_shown_at(channel=interaction.channel, ts=interaction.message_ts)
-            group_id = shown.group_id if shown is not None else None
         origin = AttachOrigin(
             kind="alert",
             channel=interaction.channel,
@@ -117,6 +111,16 @@ def register(plumbing: Plumbing) -> Contribution:
             response_url=interaction.response_url,
         )
         return Opening(origin)
+
+    async def resolve(interaction: Interaction) -> Opening:
+        """`decode`, checked against what the message shows, with the episode of a group message."""
+        opening = decode(interaction)
+        await check_shown(services, interaction, Target.unpack(interaction.value))
+        group_message = opening.origin.alert_id is None and not interaction.ephemeral
+        if not (group_message and interaction.channel and interaction.message_ts):
+            return opening
+        shown = await services.store.rule_shown_at(channel=interaction.channel, ts=interaction.message_ts)
+        return decode(interaction, shown.group_id if shown is not None else None)
 
     def aim(opening: Opening) -> Aim:
         origin = opening.origin
@@ -147,7 +151,7 @@ def register(plumbing: Plumbing) -> Contribution:
         await replies.privately(origin.surface(interaction.actor.user_id), text)
 
     on_click = Click(
-        decode=lambda interaction: Opening(AttachOrigin.unpack("")),  # never used: `resolve` decodes
+        decode=decode,
         resolve=resolve,
         aim=aim,
         run=ready,
