@@ -104,6 +104,12 @@ def get_case(call: Call) -> Reply:
 
 
 MAX_ALERTS_PER_CASE = 1000  # cases/common/constants: AlertLimiter
+MAX_USER_ACTIONS_PER_CASE = 10000  # validateMaxUserActions: each comment is one user action more
+
+
+def user_actions(case: dict[str, Any]) -> int:
+    """The case's user actions as the fake counts them: its creation and its comments."""
+    return 1 + len(case["comments"])
 
 
 def add_comment(call: Call) -> Reply:
@@ -112,6 +118,9 @@ def add_comment(call: Call) -> Reply:
     forbid_case(call, "createComment", "create", "comment", comment["owner"])
     if comment["owner"] != case["owner"]:
         raise Boom(400, "The owner field of the comment must match the case")
+    if user_actions(case) + 1 > MAX_USER_ACTIONS_PER_CASE:
+        limit = MAX_USER_ACTIONS_PER_CASE
+        raise Boom(400, f"The case with id {case['id']} has reached the limit of {limit} user actions.")
     if comment["type"] == "alert":
         if case["status"] == "closed":  # CaseCommentModel.validateCreateCommentRequest
             raise Boom(400, "Alert cannot be attached to a closed case")

@@ -214,3 +214,16 @@ async def test_find_open_cases_by_title_owner_and_space(
     in_ops = (await kibana_http.get("/s/ops/api/cases/_find", params=query)).json()
     assert [c["title"] for c in in_ops["cases"]] == ["Database in ops"]
     assert (await kibana_http.get("/api/cases/_find", params={"status": "gone"})).status_code == 400
+
+
+async def test_a_case_records_at_most_10000_user_actions(
+    fake_kibana: FakeKibana, kibana_http: httpx.AsyncClient
+) -> None:
+    case = fake_kibana.add_case(title="Busy")
+    stored = fake_kibana.case(case["id"])
+    stored["comments"] = [{"type": "user", "comment": "c", "owner": "cases"}] * 9998  # with its creation: 9,999
+    path = f"/api/cases/{case['id']}/comments"
+    assert (await kibana_http.post(path, json={"type": "user", "comment": "last", "owner": "cases"})).status_code == 200
+    full = await kibana_http.post(path, json={"type": "user", "comment": "one more", "owner": "cases"})
+    assert full.status_code == 400
+    assert full.json()["message"] == f"The case with id {case['id']} has reached the limit of 10000 user actions."

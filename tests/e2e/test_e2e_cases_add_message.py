@@ -175,3 +175,18 @@ async def test_the_shortcut_its_menu_and_its_form_over_socket_mode(
     assert said[0].startswith("<@U0ALICE> added this message to Kibana case <")
     [comment] = kibana.case(case["id"])["comments"]
     assert comment["comment"].startswith("Search is down\nall queries 500")
+
+
+async def test_a_full_case_is_said_to_be_full(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    case = kibana.add_case(title="Busy")
+    kibana.case(case["id"])["comments"] = [{"type": "user", "comment": "c", "owner": "cases"}] * 9999
+    message = slack.post_as_user(CHANNEL, "look at this", user="U0BOB")
+    view = await open_add(driver, slack, message)
+    assert await submit(driver, view, {"case_pick": {"case_pick": case["id"]}}) is None
+    told = await slack.wait_for(lambda: [e["text"] for e in slack.ephemerals if "10,000" in e["text"]])
+    assert told[0].startswith("Kibana refused: a case records at most 10,000 changes and comments")
+    assert replies(slack, message) == []
+    [entry, *_] = await bot.runtime.services.store.list_audit(limit=5)
+    assert (entry.action, entry.result, entry.kibana_status) == ("add", "error", 400)
