@@ -392,7 +392,9 @@ async def _locate(
         try:
             return await locate_alerts(alerts_index.client(), uuids, space=origin.space, url=url)
         except AlertsIndexError as error:
-            raise NothingToDo(f"The alert's document could not be read from Elasticsearch: {error}") from None
+            raise NothingToDo(
+                f"Finding the alert's document in Elasticsearch failed, so nothing was attached: {error.sentence}"
+            ) from None
     alias = alias_for(rule_type_id, origin.space)
     if alias is None:
         raise NothingToDo(

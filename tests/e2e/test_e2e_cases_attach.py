@@ -323,3 +323,19 @@ async def test_the_documented_webhook_body_carries_what_an_alert_attachment_need
     [stored] = es.alerts.values()
     assert (sent.json["alertId"], sent.json["index"]) == ([uuid], [stored.index])
     assert sent.json["rule"] == {"id": "r1", "name": "CPU high"}
+
+
+async def test_elasticsearch_refusing_the_alerts_index_is_said_and_nothing_is_attached(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, es: FakeElasticsearch, bot: RunningBot
+) -> None:
+    wanted = kibana.add_case(title="Database latency")
+    message = await alert_message(bot, slack, kibana, es)
+    view = await open_attach(driver, slack, message)
+    es.deny_alerts_read()
+    assert await submit(driver, view, {"case_pick": {"case_pick": wanted["id"]}}) is None
+    told = await slack.wait_for(lambda: [e["text"] for e in slack.ephemerals if "Elasticsearch" in e["text"]])
+    assert told[0].startswith("Finding the alert's document in Elasticsearch failed, so nothing was attached: ")
+    assert "read" in told[0] and ".alerts-*" in told[0]  # what the bot's Elasticsearch credentials lack
+    assert comment_posts(kibana) == [] and thread_replies(slack, message) == []
+    [entry, *_] = await bot.runtime.services.store.list_audit(limit=5)
+    assert (entry.action, entry.result) == ("attach", "error")
