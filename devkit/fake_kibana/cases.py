@@ -203,8 +203,8 @@ def _values(call: Call, key: str) -> list[str]:
     return [v for value in call.query_values().get(key, []) for v in value.split(",") if v]
 
 
-def _words(text: str) -> set[str]:
-    return {w for w in re.split(r"[^0-9a-z]+", text.lower()) if w}
+def _words(text: str) -> list[str]:
+    return [w for w in re.split(r"[^0-9a-z]+", text.lower()) if w]
 
 
 def find_cases(call: Call) -> Reply:
@@ -244,7 +244,7 @@ def find_cases(call: Call) -> Reply:
     if reporters := _values(call, "reporters"):
         cases = [c for c in cases if c["created_by"]["username"] in reporters]
     if query.get("search"):
-        words = _words(query["search"][0])
+        words = _terms(query["search"][0])
         fields = _values(call, "searchFields") or ["title", "description"]
         needs_all = query.get("defaultSearchOperator", ["OR"])[0] == "AND"
         cases = [c for c in cases if _search_hit(c, words, fields, needs_all)]
@@ -270,9 +270,20 @@ def find_cases(call: Call) -> Reply:
     )
 
 
+def _terms(search: str) -> set[str]:
+    """The terms of a simple_query_string (Kibana's saved-objects `search`): words, and `word*` prefixes."""
+    terms: set[str] = set()
+    for raw in search.lower().split():
+        words = _words(raw)
+        if words and raw.endswith("*"):
+            words[-1] += "*"
+        terms.update(words)
+    return terms
+
+
 def _search_hit(case: dict[str, Any], words: set[str], fields: list[str], needs_all: bool) -> bool:
     present = set().union(*(_words(str(case.get(field, ""))) for field in fields)) | {case["id"]}
-    hits = [word in present for word in words]
+    hits = [any(p.startswith(word[:-1]) for p in present) if word.endswith("*") else word in present for word in words]
     return all(hits) if needs_all else any(hits)
 
 

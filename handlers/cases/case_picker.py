@@ -136,6 +136,16 @@ def options_listener(services: Services, forms: Mapping[str, tuple[Action, type[
     return on_options
 
 
+def _as_you_type(words: str) -> str | None:
+    """What was typed as Kibana's `search` (a simple_query_string): each word, the last also as the
+    beginning of a word (`data` finds *Database latency*); the query syntax's own characters dropped."""
+    kept = [re.sub(r"[^\w.-]", "", word) for word in words.split()]
+    kept = [word for word in kept if word]
+    if not kept:
+        return None
+    return " ".join([*kept[:-1], kept[-1] + "*"])
+
+
 async def _open_cases(
     services: Services, actor: Actor, action: Action, origin: PickerOrigin, words: str
 ) -> list[Block]:
@@ -146,8 +156,8 @@ async def _open_cases(
         with as_person(services, actor, key):
             async with asyncio.timeout(OPTIONS_WAIT):
                 page = await services.kibana.find_cases(
-                    search=words or None,
-                    search_fields=["title", "description"] if words else None,
+                    search=_as_you_type(words),
+                    search_fields=["title", "description"] if _as_you_type(words) else None,
                     status="open",
                     owner=services.settings.case_owner,
                     space=origin.space,

@@ -211,6 +211,9 @@ async def test_find_open_cases_by_title_owner_and_space(
     both = {**query, "searchFields": ["title", "description"]}
     found = (await kibana_http.get("/api/cases/_find", params=both)).json()
     assert sorted(c["title"] for c in found["cases"]) == ["Database latency", "Printer"]
+    prefix = (await kibana_http.get("/api/cases/_find", params={**query, "search": "datab*"})).json()
+    assert [c["title"] for c in prefix["cases"]] == ["Database latency"]  # simple_query_string's prefix
+    assert (await kibana_http.get("/api/cases/_find", params={**query, "search": "datab"})).json()["total"] == 0
     in_ops = (await kibana_http.get("/s/ops/api/cases/_find", params=query)).json()
     assert [c["title"] for c in in_ops["cases"]] == ["Database in ops"]
     assert (await kibana_http.get("/api/cases/_find", params={"status": "gone"})).status_code == 400

@@ -111,11 +111,14 @@ async def test_an_alert_is_attached_to_the_case_chosen_in_the_menu(
     view = await open_attach(driver, slack, message)
     assert view["callback_id"] == "case_attach_modal"
     assert "alert `host-1` of rule `r1`" in str(view["blocks"])
-    options = await menu(driver, view, "database")
+    options = await menu(driver, view, "datab")  # as it is being typed
     assert [o["text"]["text"] for o in options] == ["Database latency on checkout"]  # open, cases, default space
     [find] = [r for r in kibana.requests if r.route == "/api/cases/_find"]
     assert find.query["status"] == "open" and find.query["owner"] == "cases"
-    assert find.query["search"] == "database" and find.query["searchFields"] == ["title", "description"]
+    assert find.query["search"] == "datab*" and find.query["searchFields"] == ["title", "description"]
+    assert [o["text"]["text"] for o in await menu(driver, view, 'latency "(checkout')] == [
+        o["text"]["text"] for o in options
+    ]
 
     assert await submit(driver, view, {"case_pick": {"case_pick": options[0]["value"]}}) is None
     replies = await slack.wait_for(lambda: thread_replies(slack, message))
