@@ -253,6 +253,8 @@ def _merge_features(runtime: Runtime, plumbing: Plumbing) -> None:
         app.function(callback_id)(listener)
     for event_type, listener in _merged([c.events for c in contributions], "event").items():
         app.event(event_type)(checked(listener))
+    for action_id, listener in _merged([c.options for c in contributions], "options").items():
+        app.options(action_id)(listener)  # reads only: a replayed request is answered again
     app.error(error_handler(plumbing.replies, runtime.settings.slack_command, plumbing.catalog.explain))
     runtime.routes.update(_merged([c.routes for c in contributions], "route"))
     runtime.background.extend(job for c in contributions for job in c.background)

@@ -21,6 +21,7 @@ from .errors import KibanaInvalidInput
 from .models import (
     AgentConfiguration,
     AgentKey,
+    AlertAttachment,
     AlertingHealth,
     Case,
     CaseConfiguration,
@@ -355,11 +356,22 @@ class KibanaClient:
         *,
         tags: list[str] | None = None,
         search: str | None = None,
+        search_fields: list[str] | None = None,
+        status: str | None = None,
         owner: str | None = None,
         space: str | None = None,
         per_page: int = 20,
+        sort_field: str | None = None,
     ) -> CasePage:
-        query: dict[str, Any] = {"tags": tags or None, "search": search, "owner": owner, "perPage": per_page}
+        query: dict[str, Any] = {
+            "tags": tags or None,
+            "search": search,
+            "searchFields": search_fields or None,
+            "status": status,
+            "owner": owner,
+            "perPage": per_page,
+            "sortField": sort_field,
+        }
         response = await self._kibana.call("GET", "/api/cases/_find", space=space, idempotent=True, query=query)
         return parse_body(CasePage, response, space=space)
 
@@ -374,16 +386,21 @@ class KibanaClient:
             raise unreadable(response, exc, space=space) from None
 
     async def add_case_comment(
-        self, case_id: str, comment: str, *, owner: CaseOwner | str, space: str | None = None
+        self, case_id: str, comment: str | AlertAttachment, *, owner: CaseOwner | str, space: str | None = None
     ) -> Case:
-        """Add a user comment; returns the whole case (with its new `version`)."""
+        """Add a user comment (text), or alerts of one rule (an `AlertAttachment`, its `owner` the case's);
+        returns the whole case (with its new `version`)."""
+        if isinstance(comment, AlertAttachment):
+            body = comment.model_copy(update={"owner": owner}).to_body()
+        else:
+            body = {"type": "user", "comment": comment, "owner": owner}
         response = await self._kibana.call(
             "POST",
             "/api/cases/{caseId}/comments",
             path_params={"caseId": case_id},
             space=space,
             idempotent=False,
-            json={"type": "user", "comment": comment, "owner": owner},
+            json=body,
         )
         return parse_body(Case, response, space=space)
 

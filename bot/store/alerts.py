@@ -97,6 +97,20 @@ class AlertsMixin(Database):
             return None
         return StoredAlert(row.space, row.rule_id, row.alert_id, row.alert_uuid, row.group_id)
 
+    async def alerts_of_group(self, group_id: int, *, limit: int) -> list[StoredAlert]:
+        """The alerts counted in the group (firing and recovered), oldest first, at most `limit`."""
+        columns = (
+            alert_messages.c.space,
+            alert_messages.c.rule_id,
+            alert_messages.c.alert_id,
+            alert_messages.c.alert_uuid,
+            alert_messages.c.group_id,
+        )
+        query = select(*columns).where(alert_messages.c.group_id == group_id).order_by(alert_messages.c.id).limit(limit)
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [StoredAlert(r.space, r.rule_id, r.alert_id, r.alert_uuid, r.group_id) for r in rows]
+
     async def save_alert_content(self, *, channel: str, ts: str, content: str) -> None:
         """Keep what the message at (channel, ts) shows; its status lines are left as they are."""
         now = utcnow()

@@ -17,7 +17,10 @@ from devkit.fake_slack.views import stored_view
 DEMO_USER = "U0ALICE"
 DEMO_CHANNEL = "C0ALERTS"
 # The app's message shortcuts, as manifest.json declares them.
-MESSAGE_SHORTCUTS: list[dict[str, str]] = [{"callback_id": "open_case", "name": "Open Kibana case"}]
+MESSAGE_SHORTCUTS: list[dict[str, str]] = [
+    {"callback_id": "open_case", "name": "Open Kibana case"},
+    {"callback_id": "add_to_case", "name": "Add to Kibana case"},
+]
 
 
 class Conversation:

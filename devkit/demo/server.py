@@ -12,6 +12,7 @@ does lands in the fake Slack, whose state the page polls from `GET /api/state`.
     POST /api/shortcut  {ts, callback_id}    a message shortcut (message_action)
     POST /api/views/{id}/submit {values}     view_submission; answers the bot's `errors`
     POST /api/views/{id}/close               closes the modal (view_closed when asked for)
+    POST /api/views/{id}/suggest {action_id, value}   an external_select's options (block_suggestion)
     POST /api/files     multipart `file`     an upload for a file_input
     POST /api/sample-alert                   a Kibana webhook delivery to /kibana/alerts
 """
@@ -108,6 +109,7 @@ class DemoPage:
         app.router.add_post("/api/shortcut", self.shortcut)
         app.router.add_post("/api/views/{view_id}/submit", self.submit_view)
         app.router.add_post("/api/views/{view_id}/close", self.close_view)
+        app.router.add_post("/api/views/{view_id}/suggest", self.suggest)
         app.router.add_post("/api/files", self.upload)
         app.router.add_post("/api/sample-alert", self.sample_alert)
         return app
@@ -284,6 +286,25 @@ class DemoPage:
             if response.status_code != 200:
                 return _refused(f"the bot answered {response.status_code}", 502)
         return _ok()
+
+    async def suggest(self, request: web.Request) -> web.Response:
+        """What the user typed into an external select of the open modal: the bot's options for it."""
+        view_id = request.match_info["view_id"]
+        view = self.conversation.view(view_id)
+        if view is None or view_id in self.conversation.closed_views:
+            return _refused("no such view", 404)
+        body = await _json(request)
+        try:
+            payload = self.driver.block_suggestion(
+                view, str(body.get("action_id", "")), str(body.get("value", ""))[:200]
+            )
+        except StopIteration:
+            return _refused("no such menu in the view")
+        response = await self._send(payload)
+        if response.status_code != 200:
+            return _refused(f"the bot answered {response.status_code}", 502)
+        options = _answer_json(response).get("options")
+        return _ok(options=options if isinstance(options, list) else [])
 
     async def upload(self, request: web.Request) -> web.Response:
         form = await request.post()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -165,8 +166,18 @@ def comment_request(body: Any) -> dict[str, Any]:
         if not isinstance(indices, list) or not all(isinstance(i, str) for i in indices):
             raise invalid(body.get("index"), "index")
         rule = body.get("rule")
-        if not isinstance(rule, dict):
+        if not isinstance(rule, dict):  # one rule per attachment: the request's alerts are of one rule
             raise invalid(rule, "rule")
+        excess(rule, {"id", "name"})
+        for key in ("id", "name"):
+            if key not in rule or not (rule[key] is None or isinstance(rule[key], str)):
+                raise invalid(rule.get(key), f"rule,{key}")
+        if len(alert_ids) != len(indices):  # decodeCommentRequest: one index per alert id
+            raise Boom(
+                400,
+                "Received an alert comment with ids and indices arrays of different lengths "
+                f"ids: {json.dumps(alert_ids)} indices: {json.dumps(indices)}",
+            )
         return {
             "type": "alert",
             "alertId": alert_ids,

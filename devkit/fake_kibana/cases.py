@@ -18,6 +18,7 @@ FIND_KEYS = {
     "assignees", "category", "defaultSearchOperator", "from", "owner", "page", "perPage", "reporters",
     "search", "searchFields", "severity", "sortField", "sortOrder", "status", "tags", "to",
 }  # fmt: skip
+SEARCH_FIELDS = ("title", "description")
 SORT_KEYS = {
     "createdAt": "created_at", "updatedAt": "updated_at", "closedAt": "closed_at", "title": "title",
     "category": "category", "status": "status", "severity": "severity",
@@ -102,12 +103,36 @@ def get_case(call: Call) -> Reply:
     return Reply(200, case_view(case, with_comments=True))
 
 
+MAX_ALERTS_PER_CASE = 1000  # cases/common/constants: AlertLimiter
+MAX_USER_ACTIONS_PER_CASE = 10000  # validateMaxUserActions: each comment is one user action more
+
+
+def user_actions(case: dict[str, Any]) -> int:
+    """The case's user actions as the fake counts them: its creation and its comments."""
+    return 1 + len(case["comments"])
+
+
 def add_comment(call: Call) -> Reply:
     comment = checks.comment_request(call.json)
     case = stored_case(call, call.params["caseId"])
     forbid_case(call, "createComment", "create", "comment", comment["owner"])
     if comment["owner"] != case["owner"]:
         raise Boom(400, "The owner field of the comment must match the case")
+    if user_actions(case) + 1 > MAX_USER_ACTIONS_PER_CASE:
+        limit = MAX_USER_ACTIONS_PER_CASE
+        raise Boom(400, f"The case with id {case['id']} has reached the limit of {limit} user actions.")
+    if comment["type"] == "alert":
+        if case["status"] == "closed":  # CaseCommentModel.validateCreateCommentRequest
+            raise Boom(400, "Alert cannot be attached to a closed case")
+        if case["totalAlerts"] + len(comment["alertId"]) > MAX_ALERTS_PER_CASE:
+            raise Boom(400, f"Case has reached the maximum allowed number ({MAX_ALERTS_PER_CASE}) of attached alerts.")
+        # filterDuplicatedAlerts: alerts already attached to the case are dropped; none left, nothing is written
+        alerts = [c for c in case["comments"] if c["type"] == "alert"]
+        attached = {pair for c in alerts for pair in zip(c["alertId"], c["index"], strict=True)}
+        pairs = [p for p in zip(comment["alertId"], comment["index"], strict=True) if p not in attached]
+        if not pairs:
+            return Reply(200, case_view(case, with_comments=True))
+        comment["alertId"], comment["index"] = [a for a, _ in pairs], [i for _, i in pairs]
     now = iso(call.now)
     stored = {
         "id": str(uuid.uuid4()),
@@ -178,8 +203,8 @@ def _values(call: Call, key: str) -> list[str]:
     return [v for value in call.query_values().get(key, []) for v in value.split(",") if v]
 
 
-def _words(text: str) -> set[str]:
-    return {w for w in re.split(r"[^0-9a-z]+", text.lower()) if w}
+def _words(text: str) -> list[str]:
+    return [w for w in re.split(r"[^0-9a-z]+", text.lower()) if w]
 
 
 def find_cases(call: Call) -> Reply:
@@ -197,6 +222,9 @@ def find_cases(call: Call) -> Reply:
     owners = _values(call, "owner")
     for owner in owners:
         checks.enum(owner, checks.OWNERS, "owner")
+    for key, allowed in (("status", checks.STATUSES), ("severity", checks.SEVERITIES), ("searchFields", SEARCH_FIELDS)):
+        for value in _values(call, key):  # io-ts literal unions: anything else is a 400
+            checks.enum(value, allowed, key)
     forbidden = call.state.forbidden_for("findCases")
     if forbidden is not None:
         raise Boom(403, forbidden.message or "Unauthorized to access cases of any owner")
@@ -216,7 +244,7 @@ def find_cases(call: Call) -> Reply:
     if reporters := _values(call, "reporters"):
         cases = [c for c in cases if c["created_by"]["username"] in reporters]
     if query.get("search"):
-        words = _words(query["search"][0])
+        words = _terms(query["search"][0])
         fields = _values(call, "searchFields") or ["title", "description"]
         needs_all = query.get("defaultSearchOperator", ["OR"])[0] == "AND"
         cases = [c for c in cases if _search_hit(c, words, fields, needs_all)]
@@ -242,9 +270,20 @@ def find_cases(call: Call) -> Reply:
     )
 
 
+def _terms(search: str) -> set[str]:
+    """The terms of a simple_query_string (Kibana's saved-objects `search`): words, and `word*` prefixes."""
+    terms: set[str] = set()
+    for raw in search.lower().split():
+        words = _words(raw)
+        if words and raw.endswith("*"):
+            words[-1] += "*"
+        terms.update(words)
+    return terms
+
+
 def _search_hit(case: dict[str, Any], words: set[str], fields: list[str], needs_all: bool) -> bool:
     present = set().union(*(_words(str(case.get(field, ""))) for field in fields)) | {case["id"]}
-    hits = [word in present for word in words]
+    hits = [any(p.startswith(word[:-1]) for p in present) if word.endswith("*") else word in present for word in words]
     return all(hits) if needs_all else any(hits)
 
 

@@ -247,6 +247,31 @@ class SlackDriver:
             "enterprise": None,
         }
 
+    def block_suggestion(
+        self, view: dict[str, Any], action_id: str, value: str = "", *, user_id: str | None = None
+    ) -> dict[str, Any]:
+        """Someone typing `value` into the external select `action_id` of the open modal `view`
+        (reference/slack/payloads/g_block_suggestion.external_select_in_modal)."""
+        user = user_id or self.user_id
+        full = self._full_view(view)
+        full.setdefault("state", {"values": {}})
+        block_id = next(
+            block_id for block_id, element, _ in state.stateful_elements(full["blocks"])
+            if element.get("action_id") == action_id
+        )  # fmt: skip
+        return {
+            "type": "block_suggestion",
+            "user": self._user(user),
+            "container": {"type": "view", "view_id": full["id"]},
+            "api_app_id": self.api_app_id,
+            "token": self.token,
+            "action_id": action_id,
+            "block_id": block_id,
+            "value": value,
+            "team": self._team(),
+            "view": full,
+        }
+
     def _view_response_urls(self, view: dict[str, Any], user: str) -> list[dict[str, Any]]:
         urls = []
         for block_id, by_action in view["state"]["values"].items():

@@ -16,7 +16,7 @@ from handlers.alerting.buttons import RuleState, alert_element, link, rule_eleme
 from handlers.alerting.target import Target
 from handlers.alerting.writes import Written
 from handlers.alerts.card_facts import CardFacts, facts_block
-from handlers.cases.actions import CASE_OPEN
+from handlers.cases.actions import CASE_ATTACH, CASE_OPEN
 from handlers.shared.blocks import Block, actions, button, clip, code, context, escape, header, section
 from handlers.shared.outcome import MAX_STATUS_LINES, STATUS_BLOCK
 
@@ -133,6 +133,7 @@ def rule_buttons(view: AlertView, target: Target, *, snooze_api: bool = True) ->
         # The confirmation names the rule by its id: the name came in the webhook body, not from Kibana.
         *rule_elements(target, None, state, row=view.row),
         button("Open case", CASE_OPEN, target.pack()),  # the cases feature reads the alert's `Target`
+        button("Add to case…", CASE_ATTACH, target.pack()),  # this alert, or (rule only) the group's alerts
         link(view.rule_url),
     ]
 

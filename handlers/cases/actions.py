@@ -1,8 +1,11 @@
-"""The cases feature's action: `case [<title>]`, the `open_case` shortcut, the `case_open` button on
-alert messages and the two case modals; its row of the catalog, its argument and its parser."""
+"""The cases feature's actions: `case [<title>]`, the `open_case` shortcut, the `case_open` button on
+alert messages and the two case modals; attaching alerts to a case (*Add to case…* on alert and group
+messages) and adding any message to one (the `add_to_case` shortcut); their rows of the catalog,
+their arguments and their parsers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.access import Role
@@ -15,6 +18,11 @@ CASE_MODAL = "case_create_modal"  # view callback_id
 COMMENT_MODAL = "case_comment_modal"  # view callback_id
 OPEN_CASE_SHORTCUT = "open_case"  # message shortcut callback_id
 OPEN_CASE_STEP = "kibana_open_case"  # Workflow Builder step (manifest.json `functions`)
+CASE_ATTACH = "case_attach"  # *Add to case…* on alert and group messages (block_actions action_id)
+ATTACH_MODAL = "case_attach_modal"  # view callback_id
+ADD_TO_CASE_SHORTCUT = "add_to_case"  # message shortcut callback_id ("Add to Kibana case")
+ADD_MODAL = "case_add_message_modal"  # view callback_id
+CASE_PICK = "case_pick"  # the external_select of open cases in both modals (block and action id)
 
 CASE = Action(
     "case",
@@ -25,6 +33,23 @@ CASE = Action(
     views=(CASE_MODAL, COMMENT_MODAL),
     shortcuts=(OPEN_CASE_SHORTCUT,),
     steps=(OPEN_CASE_STEP,),
+)
+
+ATTACH = Action(
+    "attach",
+    "attach   (on an alert or group message: *Add to case…*)",
+    Role.RESPONDER,
+    "attach alerts to cases (`attach`)",
+    action_ids=(CASE_ATTACH,),
+    views=(ATTACH_MODAL,),
+)
+ADD = Action(
+    "add",
+    "add   (on any message: the *Add to Kibana case* shortcut)",
+    Role.RESPONDER,
+    "add messages to cases (`add`)",
+    views=(ADD_MODAL,),
+    shortcuts=(ADD_TO_CASE_SHORTCUT,),
 )
 
 TITLE_LIMIT = 160  # Kibana's limit of a case title
@@ -42,4 +67,27 @@ def _case(words: list[str]) -> Command:
     return Command(CASE.name, CaseArgs(title))
 
 
-ACTIONS = Actions(rows=(CASE,), parsers={"case": _case}, explain=explain)
+# `attach` and `add` start from a Slack message, not from typed words: the command says where to find them.
+FROM_SLACK = {
+    ATTACH.name: (
+        "Attach an alert to a Kibana case with *Add to case…* on its alert message (on a group message it "
+        "attaches the alerts the message counts)."
+    ),
+    ADD.name: "Add a message to a Kibana case with the message's ⋮ menu → *Add to Kibana case*.",
+}
+
+
+def _from_slack(name: str) -> Callable[[list[str]], Command]:
+    def parse(words: list[str]) -> Command:
+        if words:
+            raise UsageError(f"`{name}` takes no arguments. {FROM_SLACK[name]}", name)
+        return Command(name)
+
+    return parse
+
+
+ACTIONS = Actions(
+    rows=(CASE, ATTACH, ADD),
+    parsers={"case": _case, ATTACH.name: _from_slack(ATTACH.name), ADD.name: _from_slack(ADD.name)},
+    explain=explain,
+)

@@ -1,5 +1,6 @@
-"""The cases feature's words for the Kibana errors of its calls: a case that is gone, and custom fields
-that Kibana's case settings require but a case opened from Slack cannot fill. `actions.py` contributes
+"""The cases feature's words for the Kibana errors of its calls: a case that is gone, a case that is full
+(1,000 alerts, 10,000 user actions) or closed to alerts, and custom fields that Kibana's case settings
+require but a case opened from Slack cannot fill. `actions.py` contributes
 it to the catalog, which asks it before the generic sentences (`handlers.shared.errors`)."""
 
 from __future__ import annotations
@@ -11,12 +12,29 @@ from handlers.shared.blocks import escape
 from handlers.shared.errors import Doing, where
 
 CASE_ROUTES = "/api/cases"
+_LIMIT = re.compile(
+    r"(?:Case has reached the maximum allowed number \((?P<alerts>\d+)\) of attached alerts"
+    r"|has reached the limit of (?P<actions>\d+) user actions)"
+)
+_CLOSED = "Alert cannot be attached to a closed case"
 _CUSTOM_FIELDS = re.compile(r"Missing required custom fields without default value configured:?\s*(?P<fields>.*)", re.S)
 
 
 def explain(error: KibanaError, doing: Doing) -> str | None:
     if isinstance(error, KibanaNotFound) and CASE_ROUTES in (error.path or ""):
         return f"That case no longer exists {where(doing)}: {escape(error.message)}."
+    if isinstance(error, KibanaBadRequest) and (limit := _LIMIT.search(error.message)) is not None:
+        if limit.group("alerts"):
+            return (
+                f"Kibana refused: a case holds at most {int(limit.group('alerts')):,} alerts and this one is full. "
+                "Attach the alerts to another case."
+            )
+        return (
+            f"Kibana refused: a case records at most {int(limit.group('actions')):,} changes and comments, and this "
+            "one has reached that. Add to another case, or open a new one."
+        )
+    if isinstance(error, KibanaBadRequest) and _CLOSED in error.message:
+        return "Kibana refused: the case was closed meanwhile, and a closed case takes no alerts. Choose an open case."
     if isinstance(error, KibanaBadRequest) and (fields := required_custom_fields(error.message)) is not None:
         named = f" ({fields})" if fields else ""
         return (

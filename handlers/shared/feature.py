@@ -38,6 +38,7 @@ class Contribution:
     shortcuts: Mapping[str, Listener] = field(default_factory=dict)  # shortcut callback_id → listener
     steps: Mapping[str, Listener] = field(default_factory=dict)  # Workflow Builder step callback_id → listener
     events: Mapping[str, Listener] = field(default_factory=dict)  # Events API event type → listener
+    options: Mapping[str, Listener] = field(default_factory=dict)  # external_select action_id → options listener
     routes: Mapping[str, Endpoint] = field(default_factory=dict)  # HTTP path → POST endpoint
     background: Sequence[Job] = ()  # started once the server runs
     closers: Sequence[Job] = ()  # run at shutdown, in reverse order

@@ -31,6 +31,7 @@ class Message:
     thread_ts: str | None = None
     text: str = ""
     author: str | None = None
+    files: tuple[str, ...] = ()  # the names of its files
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,14 @@ def _message(raw: object, ts: object) -> Message | None:
         thread_ts=_text(raw.get("thread_ts")),
         text=text if isinstance(text, str) else "",
         author=_text(raw.get("user")),
+        files=_file_names(raw.get("files")),
     )
+
+
+def _file_names(raw: object) -> tuple[str, ...]:
+    files = raw if isinstance(raw, list) else []
+    names = (_text(f.get("name")) or _text(f.get("title")) for f in files if isinstance(f, Mapping))
+    return tuple(name for name in names if name)
 
 
 def _mapping(value: object) -> Mapping[str, Any]:

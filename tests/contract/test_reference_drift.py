@@ -47,6 +47,7 @@ MODELS: dict[str, str] = {
         "h_socket_mode_envelope.interactive_block_actions_large.python-sdk.raw.json"
     ),
     "message_shortcut.json": "b_message_shortcut.java-sdk.json",
+    "block_suggestion.json": "g_block_suggestion.external_select_in_modal.bolt-python.json",
     "view_submission.json": "d_view_submission.real-capture.slack-machine.json",
     "view_submission_four_inputs.json": "d_view_submission.COMPOSITE_4_types.json",
     "view_submission_shared_action_id.json": "d_view_submission.static_select.java-sdk.json",

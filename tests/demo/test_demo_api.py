@@ -212,3 +212,21 @@ async def test_with_alerts_as_data_alerts_arrive_by_polling_with_no_webhook() ->
             ),
             timeout=10,
         )
+
+
+async def test_the_add_to_case_form_searches_cases_as_the_user_types(client: httpx.AsyncClient, demo: Demo) -> None:
+    ts = (await client.post("/api/message", json={"text": "web-01 is at 99% CPU again"})).json()["ts"]
+    assert (await client.post("/api/shortcut", json={"ts": ts, "callback_id": "add_to_case"})).json() == {"ok": True}
+    view = await until(client, lambda s: s["view"] if s["view"] and s["view"].get("submit") else None)
+    assert view["callback_id"] == "case_add_message_modal"
+    found = await client.post(f"/api/views/{view['id']}/suggest", json={"action_id": "case_pick", "value": "cpu"})
+    [option] = found.json()["options"]
+    assert option["text"]["text"] == "Web hosts saturating CPU"  # the demo Kibana's seeded case
+    answer = await client.post(
+        f"/api/views/{view['id']}/submit", json={"values": {"case_pick": {"case_pick": option["value"]}}}
+    )
+    assert answer.json() == {"ok": True, "errors": {}}
+    reply = await until(client, lambda s: [m for m in s["messages"] if m.get("thread_ts") == ts and m["ts"] != ts])
+    assert "added this message to Kibana case" in reply[0]["text"]
+    missing = await client.post(f"/api/views/{view['id']}/suggest", json={"action_id": "nope", "value": ""})
+    assert missing.status_code == 404  # the modal closed

@@ -136,3 +136,97 @@ async def test_forbidden_case_creation(fake_kibana: FakeKibana, kibana_http: htt
     assert response.status_code == 403
     assert response.json()["message"] == 'Unauthorized to create case with owners: "observability"'
     assert fake_kibana.cases == {}
+
+
+INDEX = ".internal.alerts-stack.alerts-default-000001"
+
+
+def alerts(*ids: str, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": "alert",
+        "alertId": list(ids),
+        "index": [INDEX] * len(ids),
+        "rule": {"id": "r1", "name": "CPU high"},
+        "owner": "cases",
+    }
+    body.update(overrides)
+    return body
+
+
+async def test_alert_attachments_are_validated_as_kibana_does(
+    fake_kibana: FakeKibana, kibana_http: httpx.AsyncClient
+) -> None:
+    case = (await kibana_http.post("/api/cases", json=new_case())).json()
+    path = f"/api/cases/{case['id']}/comments"
+    mismatch = await kibana_http.post(path, json=alerts("a-1", "a-2", index=[INDEX]))
+    assert mismatch.status_code == 400  # decodeCommentRequest: one index per alert id
+    assert mismatch.json()["message"].startswith("Received an alert comment with ids and indices arrays")
+    for bad in (alerts("a-1", rule=[{"id": "r1"}, {"id": "r2"}]), alerts("a-1", rule={"id": "r1"}),
+                alerts("a-1", rule={"id": "r1", "name": "x", "type": "y"}), alerts("a-1", owner="other")):  # fmt: skip
+        answer = await kibana_http.post(path, json=bad)
+        assert (answer.status_code, answer.json()["error"]) == (400, "Bad Request"), bad
+    other_owner = await kibana_http.post(path, json=alerts("a-1", owner="observability"))
+    assert other_owner.status_code == 400
+    assert fake_kibana.case(case["id"])["comments"] == []
+
+    first = await kibana_http.post(path, json=alerts("a-1", "a-2"))
+    assert first.status_code == 200 and first.json()["totalAlerts"] == 2
+    again = await kibana_http.post(path, json=alerts("a-2", "a-3"))  # a-2 is attached already: dropped
+    assert again.json()["totalAlerts"] == 3
+    assert [c["alertId"] for c in again.json()["comments"]] == [["a-1", "a-2"], ["a-3"]]
+    same = await kibana_http.post(path, json=alerts("a-1"))
+    assert same.status_code == 200 and same.json()["version"] == again.json()["version"]  # nothing written
+
+
+async def test_a_case_holds_at_most_1000_alerts_and_a_closed_one_none(
+    fake_kibana: FakeKibana, kibana_http: httpx.AsyncClient
+) -> None:
+    case = (await kibana_http.post("/api/cases", json=new_case())).json()
+    path = f"/api/cases/{case['id']}/comments"
+    assert (await kibana_http.post(path, json=alerts(*[f"a-{n}" for n in range(999)]))).status_code == 200
+    over = await kibana_http.post(path, json=alerts("b-1", "b-2"))
+    assert over.status_code == 400
+    assert over.json()["message"] == "Case has reached the maximum allowed number (1000) of attached alerts."
+    assert (await kibana_http.post(path, json=alerts("b-1"))).json()["totalAlerts"] == 1000
+    closed = fake_kibana.add_case(title="Done", status="closed")
+    refused = await kibana_http.post(f"/api/cases/{closed['id']}/comments", json=alerts("a-1"))
+    assert (refused.status_code, refused.json()["message"]) == (400, "Alert cannot be attached to a closed case")
+    user = await kibana_http.post(
+        f"/api/cases/{closed['id']}/comments", json={"type": "user", "comment": "still", "owner": "cases"}
+    )
+    assert user.status_code == 200  # a user comment on a closed case is fine
+
+
+async def test_find_open_cases_by_title_owner_and_space(
+    fake_kibana: FakeKibana, kibana_http: httpx.AsyncClient
+) -> None:
+    fake_kibana.add_case(title="Database latency")
+    fake_kibana.add_case(title="Database maintenance", status="closed")
+    fake_kibana.add_case(title="Database breach", owner="securitySolution")
+    fake_kibana.add_case(title="Database in ops", space="ops")
+    fake_kibana.add_case(title="Printer", description="the database printer")
+    query = {"search": "database", "searchFields": "title", "status": "open", "owner": "cases"}
+    found = (await kibana_http.get("/api/cases/_find", params=query)).json()
+    assert [c["title"] for c in found["cases"]] == ["Database latency"]
+    both = {**query, "searchFields": ["title", "description"]}
+    found = (await kibana_http.get("/api/cases/_find", params=both)).json()
+    assert sorted(c["title"] for c in found["cases"]) == ["Database latency", "Printer"]
+    prefix = (await kibana_http.get("/api/cases/_find", params={**query, "search": "datab*"})).json()
+    assert [c["title"] for c in prefix["cases"]] == ["Database latency"]  # simple_query_string's prefix
+    assert (await kibana_http.get("/api/cases/_find", params={**query, "search": "datab"})).json()["total"] == 0
+    in_ops = (await kibana_http.get("/s/ops/api/cases/_find", params=query)).json()
+    assert [c["title"] for c in in_ops["cases"]] == ["Database in ops"]
+    assert (await kibana_http.get("/api/cases/_find", params={"status": "gone"})).status_code == 400
+
+
+async def test_a_case_records_at_most_10000_user_actions(
+    fake_kibana: FakeKibana, kibana_http: httpx.AsyncClient
+) -> None:
+    case = fake_kibana.add_case(title="Busy")
+    stored = fake_kibana.case(case["id"])
+    stored["comments"] = [{"type": "user", "comment": "c", "owner": "cases"}] * 9998  # with its creation: 9,999
+    path = f"/api/cases/{case['id']}/comments"
+    assert (await kibana_http.post(path, json={"type": "user", "comment": "last", "owner": "cases"})).status_code == 200
+    full = await kibana_http.post(path, json={"type": "user", "comment": "one more", "owner": "cases"})
+    assert full.status_code == 400
+    assert full.json()["message"] == f"The case with id {case['id']} has reached the limit of 10000 user actions."

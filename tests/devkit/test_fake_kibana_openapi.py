@@ -97,6 +97,20 @@ async def test_every_answer_matches_the_spec() -> None:
         commented = await kibana.post(
             f"/api/cases/{case['id']}/comments", json={"type": "user", "comment": "c", "owner": "cases"}
         )
+        alerts = {
+            "type": "alert",
+            "alertId": ["a-1", "a-2"],
+            "index": [".internal.alerts-stack.alerts-default-000001"] * 2,
+            "rule": {"id": "cpu-high", "name": "CPU usage above 90%"},
+            "owner": "cases",
+        }
+        await kibana.post(f"/api/cases/{case['id']}/comments", json=alerts)
+        await kibana.post(f"/api/cases/{case['id']}/comments", json={**alerts, "index": ["one-index"]})
+        await kibana.get(
+            "/api/cases/_find",
+            params={"search": "t", "searchFields": ["title", "description"], "status": "open", "owner": "cases",
+                    "sortField": "updatedAt", "perPage": "50"},
+        )  # fmt: skip
         await kibana.get(f"/api/cases/{case['id']}")
         await kibana.get("/api/cases/nope")
         await kibana.get("/api/cases/_find", params={"tags": "x"})

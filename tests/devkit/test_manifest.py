@@ -45,10 +45,18 @@ def test_command_shortcut_and_settings(manifest: dict[str, Any]) -> None:
     assert (command["command"], command["should_escape"]) == ("/kibana", False)
     assert command["url"] == "https://example.com/slack/events"
     assert command["usage_hint"] and command["description"]
-    (shortcut,) = manifest["features"]["shortcuts"]
-    assert (shortcut["type"], shortcut["callback_id"], shortcut["name"]) == ("message", "open_case", "Open Kibana case")
+    shortcuts = [(s["type"], s["callback_id"], s["name"]) for s in manifest["features"]["shortcuts"]]
+    assert shortcuts == [
+        ("message", "open_case", "Open Kibana case"),
+        ("message", "add_to_case", "Add to Kibana case"),
+    ]
+    assert {s["callback_id"] for s in manifest["features"]["shortcuts"]} == set(build_catalog().by_shortcut)
     settings = manifest["settings"]
-    assert settings["interactivity"] == {"is_enabled": True, "request_url": "https://example.com/slack/events"}
+    assert settings["interactivity"] == {
+        "is_enabled": True,
+        "request_url": "https://example.com/slack/events",
+        "message_menu_options_url": "https://example.com/slack/events",  # the case menu's options (HTTP mode)
+    }
     # custom steps need an org-ready app (Slack's "Custom steps" guide) and Bolt as their runtime
     assert (settings["socket_mode_enabled"], settings["org_deploy_enabled"]) == (True, True)
     assert settings["function_runtime"] == "remote"

@@ -372,3 +372,20 @@ async def test_link_shared_and_app_home_opened() -> None:
         again = driver.app_home_opened()["event"]
         assert set(again) == set(home)
         assert set(home["view"]) <= set(again["view"])
+
+
+async def test_block_suggestion_in_an_opened_modal(
+    fake_slack: FakeSlack, slack_driver: SlackDriver, slack_client: AsyncWebClient
+) -> None:
+    expected = slack_fixture("block_suggestion.json")
+    view = {k: expected["view"][k] for k in ("type", "callback_id", "title", "submit", "close", "blocks")}
+    view["private_metadata"] = expected["view"]["private_metadata"]
+    opened = (await slack_client.views_open(trigger_id=fake_slack.issue_trigger_id(), view=view))["view"]
+    payload = slack_driver.block_suggestion(opened, "case_pick", "database")
+    # `team` of the model is an Enterprise Grid workspace's (enterprise_id, enterprise_name); the driver's is not.
+    # The model's texts have no `emoji` key, which the fake Slack adds as Slack does to plain_text it stores.
+    texts = {"view.title", "view.close", "view.submit"}
+    assert_same_keys(payload, expected, opaque=frozenset({"view.blocks", "view.state", "team", *texts}))
+    assert (payload["action_id"], payload["block_id"], payload["value"]) == ("case_pick", "case_pick", "database")
+    assert payload["container"] == {"type": "view", "view_id": opened["id"]}
+    assert payload["view"]["private_metadata"] == expected["view"]["private_metadata"]

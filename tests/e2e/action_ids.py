@@ -13,11 +13,12 @@ from handlers.alerting.actions import (
     RULE_UNMUTE_ALL,
     RULE_UNSNOOZE,
 )
-from handlers.cases.actions import CASE_OPEN
+from handlers.cases.actions import CASE_ATTACH, CASE_OPEN
 
 __all__ = [
     "ALERT_MUTE",
     "ALERT_UNMUTE",
+    "CASE_ATTACH",
     "CASE_OPEN",
     "RULE_DISABLE",
     "RULE_ENABLE",

@@ -59,6 +59,8 @@ RULE = "/api/alerting/rule/{id}"
 AGENT_CONFIG = "/api/apm/settings/agent-configuration"
 SOURCEMAPS = "/api/apm/sourcemaps"
 TARGET = Target(rule_id="r1", space="default", alert_id="host-1")
+ATTACH_TARGET = Target(rule_id="r1", space="default", alert_id="host-1", alert_uuid="uuid-host-1")
+COMMENTS = "/api/cases/{caseId}/comments"
 VALID_MAP = {"version": 3, "file": "main.js", "sources": ["src/index.ts"], "names": [], "mappings": "AAAA;AACA"}
 REFUSAL = "You need the *"
 
@@ -156,6 +158,7 @@ def rule_buttons_message() -> dict[str, Any]:
                 button("Unsnooze", values.RULE_UNSNOOZE, rule_target),
                 button("Details", values.RULE_SHOW, rule_target),
                 button("Open case", values.CASE_OPEN, target),
+                button("Add to case…", values.CASE_ATTACH, ATTACH_TARGET.pack()),
                 snooze_menu(Target(rule_id="r1", space="default")),
                 block_id="rule_actions",
             )
@@ -200,9 +203,21 @@ def run_step(callback_id: str, inputs: dict[str, Any]) -> Step:
     return act
 
 
+SHORTCUT_MESSAGE = {
+    "type": "message",
+    "ts": "1700000000.000300",
+    "user": "U0CAROL",
+    "text": "Checkout is slow\nsince 10:40",
+}
+
+
 async def shortcut(env: Env) -> None:
-    message = {"type": "message", "ts": "1700000000.000300", "user": "U0CAROL", "text": "Checkout is slow\nsince 10:40"}
-    env.answer = await env.driver.post(env.driver.message_shortcut("open_case", message, user_id=BOB))
+    env.answer = await env.driver.post(env.driver.message_shortcut("open_case", SHORTCUT_MESSAGE, user_id=BOB))
+    assert env.answer.status_code == 200
+
+
+async def add_shortcut(env: Env) -> None:
+    env.answer = await env.driver.post(env.driver.message_shortcut("add_to_case", SHORTCUT_MESSAGE, user_id=BOB))
     assert env.answer.status_code == 200
 
 
@@ -286,6 +301,30 @@ def modal_opened_by(text: str, *, filled: bool = False) -> Step:
     return setup
 
 
+async def case_menu_form(env: Env, payload: dict[str, Any]) -> None:
+    """Alice opens a form with the case menu (*Add to case…*, or the add_to_case shortcut); Bob will
+    submit it with a case of Kibana chosen."""
+    env.data["case"] = env.kibana.add_case(title="Checkout is slow")["id"]
+    updated = len(env.slack.calls_to("views.update"))
+    assert (await env.driver.post(payload)).status_code == 200
+    [call] = (await env.slack.wait_for("views.update", count=updated + 1))[updated:]
+    env.data["view"] = env.slack.views[call.params["view_id"]]
+
+
+async def attach_form(env: Env) -> None:
+    message = rule_buttons_message()
+    payload = env.driver.block_action(values.CASE_ATTACH, ATTACH_TARGET.pack(), message=message, is_ephemeral=True)
+    await case_menu_form(env, payload)
+
+
+async def add_form(env: Env) -> None:
+    await case_menu_form(env, env.driver.message_shortcut("add_to_case", SHORTCUT_MESSAGE))
+
+
+def chosen_case(env: Env) -> dict[str, Any]:
+    return {"case_pick": {"case_pick": env.data["case"]}}
+
+
 async def snooze_modal(env: Env) -> None:
     opened = len(env.slack.calls_to("views.open"))
     custom = Target(rule_id="r1", space="default", option="custom").pack()
@@ -329,6 +368,12 @@ def case_form_filled(env: Env) -> bool:
     """The case form was filled in after the access check (a refusal replaces it with a notice)."""
     updates = [json.dumps(c.params) for c in env.slack.calls_to("views.update")]
     return any('"block_id": "title"' in u and REFUSAL not in u for u in updates)
+
+
+def case_menu_ready(env: Env) -> bool:
+    """A form with the case menu was made ready after the access check (a refusal replaces it with a notice)."""
+    updates = [json.dumps(c.params) for c in env.slack.calls_to("views.update")]
+    return any('"action_id": "case_pick"' in u and REFUSAL not in u for u in updates)
 
 
 def ack_refusal(env: Env) -> bool:
@@ -538,6 +583,22 @@ PATHS: dict[str, list[EntryPath]] = {
         EntryPath("shortcut", "open_case", shortcut, case_form_filled, view_has_refusal),
         modal("case modal", modal_opened_by("case Disk full"), kibana("POST", "/api/cases")),
         step(OPEN_CASE_STEP, {"title": "Disk full"}, kibana("POST", "/api/cases")),
+    ],
+    "attach": [
+        cmd("attach", reply_without_refusal("Add to case")),
+        EntryPath(
+            "button",
+            values.CASE_ATTACH,
+            click(values.CASE_ATTACH, ATTACH_TARGET.pack()),
+            case_menu_ready,
+            view_has_refusal,
+        ),
+        modal("attach modal", attach_form, kibana("POST", COMMENTS), chosen_case),
+    ],
+    "add": [
+        cmd("add", reply_without_refusal("Add to Kibana case")),
+        EntryPath("shortcut", "add_to_case", add_shortcut, case_menu_ready, view_has_refusal),
+        modal("add modal", add_form, kibana("POST", COMMENTS), chosen_case),
     ],
     "disable": [
         cmd("disable r1", kibana("GET", RULE)),

@@ -44,6 +44,7 @@ EVERY_BUTTON = {
     "rule_disable",
     "rule_snooze",
     "case_open",
+    "case_attach",
     "rule_link",
 }
 

@@ -340,3 +340,19 @@ async def test_a_storm_of_writers_waiting_on_postgresql_leaves_connections_for_r
         await other.dispose()
     assert {r.group_id for r in recorded} == {first.group_id}
     assert (await store.alert_group(first.group_id)).version == 31  # type: ignore[union-attr]
+
+
+async def test_the_alerts_of_a_group_firing_and_recovered_oldest_first_bounded(store: Store) -> None:
+    first = await store.record_alert(alert(1), channel="C1")
+    for n in (2, 3):
+        await store.record_alert(alert(n), channel="C1")
+    await store.record_alert(alert(2, recovered=True), channel="C1")
+    await store.record_alert(alert(1, rule="r-2"), channel="C1")  # another rule: another group
+    every = await store.alerts_of_group(first.group_id, limit=1000)
+    assert [(a.alert_id, a.alert_uuid, a.rule_id, a.space) for a in every] == [
+        ("host-1", "u-r-1-1", "r-1", "ops"),
+        ("host-2", "u-r-1-2", "r-1", "ops"),
+        ("host-3", "u-r-1-3", "r-1", "ops"),
+    ]
+    assert [a.alert_id for a in await store.alerts_of_group(first.group_id, limit=2)] == ["host-1", "host-2"]
+    assert await store.alerts_of_group(first.group_id + 1000, limit=10) == []

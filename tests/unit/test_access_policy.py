@@ -81,7 +81,17 @@ def test_the_action_table_follows_the_design() -> None:
     assert by_role[Role.NONE] == []
     assert {"help", "health", "rules", "rule", "whoami", "can-i"} <= set(by_role[Role.VIEWER])
     assert {"apm config list", "apm sourcemaps list"} <= set(by_role[Role.VIEWER])
-    assert by_role[Role.RESPONDER] == ["case", "claim", "mute", "release", "snooze", "unmute", "unsnooze"]
+    assert by_role[Role.RESPONDER] == [
+        "add",
+        "attach",
+        "case",
+        "claim",
+        "mute",
+        "release",
+        "snooze",
+        "unmute",
+        "unsnooze",
+    ]
     assert set(by_role[Role.OPERATOR]) == {
         "disable",
         "enable",

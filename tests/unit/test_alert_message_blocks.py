@@ -39,6 +39,7 @@ def test_a_new_alert_offers_what_applies_to_it_within_slacks_limits() -> None:
         "rule_disable",
         "rule_snooze",
         "case_open",
+        "case_attach",
         "rule_link",
     ]
     block_ids = [b.get("block_id") for b in blocks if b.get("block_id")]

@@ -18,6 +18,7 @@ from .alerting import (
 )
 from .apm import AgentConfiguration, AgentKey, ApmService, SourceMapArtifact, SourceMapPage
 from .cases import (
+    AlertAttachment,
     Case,
     CaseComment,
     CaseConfiguration,
@@ -35,6 +36,7 @@ from .server import KibanaStatus, License, LicensingInfo, StatusVersion
 __all__ = [
     "AgentConfiguration",
     "AgentKey",
+    "AlertAttachment",
     "AlertingHealth",
     "AlertsCount",
     "ApmService",

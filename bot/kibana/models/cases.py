@@ -49,6 +49,33 @@ class CaseCreate(KibanaRequest):
         return body
 
 
+MAX_ALERTS_PER_CASE = 1000  # Kibana's limit of the alerts attached to one case (AlertLimiter)
+
+
+class AlertAttachment(KibanaRequest):
+    """Body of `POST /api/cases/{id}/comments` with `type: alert`: alerts of ONE rule (the attachment names
+    one `rule`), each by its alerts-as-data document (`alertId` = the document's `_id`, which is
+    `kibana.alert.uuid`; `index` = the index that holds it), as many ids as indices."""
+
+    type: Literal["alert"] = "alert"
+    alert_ids: Annotated[list[str], Field(min_length=1, max_length=MAX_ALERTS_PER_CASE)] = Field(alias="alertId")
+    indices: list[str] = Field(alias="index")
+    rule_id: str | None = None
+    rule_name: str | None = None
+    owner: CaseOwner = "cases"
+
+    def to_body(self) -> dict[str, Any]:
+        if len(self.alert_ids) != len(self.indices):
+            raise ValueError("an alert attachment has as many indices as alert ids")
+        return {
+            "type": "alert",
+            "alertId": list(self.alert_ids),
+            "index": list(self.indices),
+            "rule": {"id": self.rule_id, "name": self.rule_name},
+            "owner": self.owner,
+        }
+
+
 class CaseUser(KibanaResponse):
     username: str | None = None
     full_name: str | None = None

@@ -21,6 +21,24 @@ function inputElement(blk) {
       select.id = id;
       return select;
     }
+    case "external_select": {
+      // Slack asks the app for options as the user types (block_suggestion); the page does the same.
+      const select = el("select", { id, class: "select", "data-action-id": elem.action_id, "aria-label": plain(elem.placeholder) || elem.action_id },
+        el("option", { value: "", selected: true }, plain(elem.placeholder) || "Select an item"));
+      const search = el("input", { type: "search", class: "suggest", placeholder: "Type to search", "aria-label": "Search" });
+      const load = async () => {
+        const view = ui.modalView;
+        if (!view) return;
+        const answer = await api(`/api/views/${view.id}/suggest`, { action_id: elem.action_id, value: search.value });
+        const chosen = select.value;
+        select.replaceChildren(el("option", { value: "" }, plain(elem.placeholder) || "Select an item"),
+          (answer.options || []).map((option) => el("option", { value: option.value, selected: option.value === chosen }, plain(option.text))));
+      };
+      let timer = null;
+      search.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(load, 250); });
+      select.addEventListener("focus", load, { once: true });
+      return el("div", { class: "external-select" }, search, select);
+    }
     case "checkboxes":
     case "radio_buttons": {
       const kind = elem.type === "checkboxes" ? "checkbox" : "radio";
@@ -68,7 +86,7 @@ function inputValue(blk, node) {
   switch (elem.type) {
     case "plain_text_input": case "number_input": case "email_text_input": case "url_text_input":
       return field.value === "" ? null : field.value;
-    case "static_select":
+    case "static_select": case "external_select":
       return field.value === "" ? null : field.value;
     case "checkboxes":
       return [...field.querySelectorAll("input:checked")].map((box) => box.value);
