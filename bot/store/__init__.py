@@ -23,6 +23,7 @@ from bot.store.replays import ReplaysMixin
 from bot.store.slack_budgets import BucketState, SlackBudgetsMixin
 from bot.store.snoozes import KnownSnooze, SnoozesMixin
 from bot.store.subscriptions import Subscription, SubscriptionsMixin
+from bot.store.timed_mutes import SnoozeToRemind, TimedMute, TimedMutesMixin
 
 __all__ = [
     "AlertContent",
@@ -38,6 +39,7 @@ __all__ = [
     "GroupSnapshot",
     "KnownSnooze",
     "Recorded",
+    "SnoozeToRemind",
     "Store",
     "StoreSchemaError",
     "StoreSchemaMismatch",
@@ -45,6 +47,7 @@ __all__ = [
     "StoredLink",
     "Subscription",
     "SubscriptionLimitReached",
+    "TimedMute",
 ]
 
 
@@ -63,6 +66,7 @@ class Store(
     AlertSubscriptionsMixin,
     SlackBudgetsMixin,
     KibanaLinksMixin,
+    TimedMutesMixin,
 ):
     """One per process; every method is one short transaction."""
 

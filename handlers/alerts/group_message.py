@@ -63,7 +63,9 @@ def render(services: Services, snapshot: GroupSnapshot, status_lines: tuple[str,
     snooze_api = services.profile.current.snooze
     if snapshot.total == 1 and snapshot.newest:
         view = alert_view(services, group, snapshot.newest[0])
-        return alert_blocks(view, status_lines, snooze_api=snooze_api), alert_text(view)
+        return alert_blocks(
+            view, status_lines, snooze_api=snooze_api, alert_snooze=services.profile.current.alert_snooze
+        ), alert_text(view)
     return _group_blocks(services, snapshot, status_lines, snooze_api=snooze_api), group_text(snapshot)
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ValidationError
 
 from bot.services import Services
-from handlers.alerting.buttons import RuleState, alert_element, link, rule_elements
+from handlers.alerting.buttons import RuleState, alert_element, link, mute_menu, rule_elements
 from handlers.alerting.target import Target
 from handlers.alerting.writes import Written
 from handlers.cases.actions import CASE_OPEN
@@ -81,10 +81,14 @@ def alert_text(view: AlertView) -> str:
 
 
 def alert_blocks(
-    view: AlertView, status_lines: tuple[str, ...] | list[str] = (), *, snooze_api: bool = True
+    view: AlertView,
+    status_lines: tuple[str, ...] | list[str] = (),
+    *,
+    snooze_api: bool = True,
+    alert_snooze: bool = False,
 ) -> list[Block]:
     """The message: what happened, where, and what can be done about it (no Snooze menu where Kibana
-    has no snooze API)."""
+    has no snooze API; *until it gets worse* in the Mute for… menu where it has the alert snooze)."""
     icon = ":white_check_mark:" if view.recovered else ":rotating_light:"
     reason = escape(clip(view.reason, REASON_LIMIT)) if view.reason else "_Kibana gave no reason._"
     alert = "all alerts of the rule (a summary)" if view.summary else code(view.alert_id)
@@ -108,7 +112,10 @@ def alert_blocks(
         blocks.append(section(recovery, block_id="alert_recovered"))
     target = view.target()
     if not view.recovered and not view.summary:  # muting an alert that is gone does nothing: that button goes
-        blocks.append(actions(alert_element(target, muted=view.muted), block_id=ALERT_BLOCK))
+        alert_elements = [alert_element(target, muted=view.muted)]
+        if not view.muted:  # Mute alert mutes until someone unmutes; Mute for… until a time
+            alert_elements.append(mute_menu(target, row=view.row, until_worse=alert_snooze))
+        blocks.append(actions(*alert_elements, block_id=ALERT_BLOCK))
     blocks.append(actions(*rule_buttons(view, target, snooze_api=snooze_api), block_id=RULE_BLOCK))
     if status_lines:
         blocks.append(context(*list(status_lines)[-MAX_STATUS_LINES:], block_id=STATUS_BLOCK))

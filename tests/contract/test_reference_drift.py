@@ -70,6 +70,8 @@ NOT_IN_REFERENCE = {
     "GET /api/status": "Kibana core's status route; the bot reads version.number (behaviours.md §11)",
     "GET /api/licensing/info": "the licensing plugin's info route; license.type and .status (behaviours.md §11)",
     "GET /api/cases/configure": "the cases plugin's case settings of an owner (custom fields); Kibana's cases API",
+    "POST /api/alerting/rule/{rule_id}/alert/{alert_id}/_snooze": "9.5's alert snooze, read in Kibana's source",
+    "POST /api/alerting/rule/{rule_id}/alert/{alert_id}/_unsnooze": "9.5's alert unsnooze, read in Kibana's source",
 }
 ANNOTATIONS = {"description", "summary", "example", "examples", "title", "externalDocs"}
 

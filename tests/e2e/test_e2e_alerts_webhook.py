@@ -39,6 +39,7 @@ BODY: dict[str, Any] = {
 # whose alerts are not all muted, so Unmute alert, Unmute all and Enable do not apply yet.
 EVERY_BUTTON = {
     "alert_mute",
+    "alert_mute_for",  # Mute for… (1 h, 4 h, until 09:00 tomorrow)
     "rule_mute_all",
     "rule_disable",
     "rule_snooze",
