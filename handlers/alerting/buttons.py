@@ -50,11 +50,13 @@ def alert_element(target: Target, *, muted: bool) -> Block:
     return _button(shown, target.pack(), f"alert {code(target.alert_id or '')}")
 
 
-def mute_menu(target: Target, *, row: int | None = None, until_worse: bool = False) -> Block:
+def mute_menu(target: Target, *, row: int | None = None, until_worse: bool = False) -> Block | None:
     """Mute for…: 1 hour, 4 hours, until 09:00 tomorrow (TZ), and until it gets worse where Kibana
     has the alert snooze (9.5+). Each option carries the alert and its end; an alert too long for an
-    option's 150 characters is named by its row (`row`)."""
+    option's 150 characters is named by its row (`row`); without one, no menu (`mute … for` still works)."""
     choices = [*mute_end.MENU, mute_end.MENU_WORSE] if until_worse else list(mute_end.MENU)
+    if row is None and not all(fits_an_option(target.model_copy(update={"option": spec})) for _, spec in choices):
+        return None
     return {
         "type": "static_select",
         "action_id": ALERT_MUTE_FOR,

@@ -113,8 +113,9 @@ def alert_blocks(
     target = view.target()
     if not view.recovered and not view.summary:  # muting an alert that is gone does nothing: that button goes
         alert_elements = [alert_element(target, muted=view.muted)]
-        if not view.muted:  # Mute alert mutes until someone unmutes; Mute for… until a time
-            alert_elements.append(mute_menu(target, row=view.row, until_worse=alert_snooze))
+        menu = None if view.muted else mute_menu(target, row=view.row, until_worse=alert_snooze)
+        if menu is not None:  # Mute alert mutes until someone unmutes; Mute for… until a time
+            alert_elements.append(menu)
         blocks.append(actions(*alert_elements, block_id=ALERT_BLOCK))
     blocks.append(actions(*rule_buttons(view, target, snooze_api=snooze_api), block_id=RULE_BLOCK))
     if status_lines:
