@@ -239,3 +239,32 @@ async def test_the_version_matrix_of_timed_mutes(
                 "the alert is unmuted." if bot_unmutes else "Kibana's snooze of the alert is over."
             )
             assert posts(slack)[-1]["text"] == said
+
+
+async def test_a_scheduled_health_report_lists_the_mutes_and_snoozes_with_their_ends(
+    bot: RunningBot, driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana
+) -> None:
+    from bot.scheduler import HealthScheduler
+
+    kibana.add_rule(id="r1", name="CPU high", active_alerts=["host-1"])
+    kibana.add_rule(id="r2", name="Disk", active_alerts=["disk-1"])
+    await command(driver, slack, "mute r1 host-1 for 2h")
+    await command(driver, slack, "snooze r2 4h")
+    store = bot.runtime.services.store
+    subscription = await store.add_subscription(
+        channel="C0ALERTS", space="default", schedule="every 5m", cron="*/5 * * * *", timezone="UTC",
+        on_change=False, created_by="U0ALICE",
+    )  # fmt: skip
+    scheduler = bot.runtime.part(HealthScheduler)
+    [group] = await scheduler.sync()
+    assert await scheduler.tick(group, datetime.now(UTC)) == {subscription.id: "posted"}
+    [report] = [m for m in slack.channel_messages("C0ALERTS") if m["text"].startswith("Kibana alerting health:")]
+    validated(report["blocks"])
+    [quieted] = [b for b in report["blocks"] if b.get("block_id") == "health_quieted"]
+    [mute] = await rows(bot)
+    [snooze] = await store.active_snoozes(datetime.now(UTC))
+    text = quieted["text"]["text"]
+    assert "• Muted: alert `host-1` of rule `r1`, until " + mute.ends_at.strftime("%Y-%m-%d %H:%M UTC") in text
+    assert "• Snoozed: rule `r2`, until " + snooze.ends_at.strftime("%Y-%m-%d %H:%M UTC") in text
+    assert text.count("(by <@U0ALICE>)") == 2
+    assert report["blocks"][-1]["type"] == "context"  # the footer stays last
