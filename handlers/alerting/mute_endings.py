@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from datetime import UTC, datetime
 
 from bot import aio
@@ -51,7 +49,9 @@ class MuteEndings:
     def __init__(self, plumbing: Plumbing) -> None:
         self.plumbing = plumbing
         self.services = plumbing.services
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.owner = self.services.replica  # who claimed an end (the store's column), for the logs
+        self.check_seconds = CHECK_SECONDS
+        self.paused = False  # tests that drive `tick` themselves pause the loop
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -64,11 +64,12 @@ class MuteEndings:
     async def _run(self) -> None:
         while True:
             try:
-                await self.tick()
+                if not self.paused:
+                    await self.tick()
                 _failures.recovered("tick", "timed mutes: the store answers again")
             except Exception as error:
                 _failures.failed("tick", "could not look for timed mutes that end; trying again", error=error)
-            await asyncio.sleep(CHECK_SECONDS)
+            await asyncio.sleep(self.check_seconds)
 
     async def tick(self, now: datetime | None = None) -> None:
         now = now or datetime.now(UTC)
