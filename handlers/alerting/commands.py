@@ -9,7 +9,7 @@ from bot.kibana.models import Rule
 from bot.services import Services
 from bot.store import KnownSnooze
 from bot.store.errors import store_unreachable
-from handlers.alerting import actions, writes
+from handlers.alerting import actions, mute_end, writes
 from handlers.alerting.actions import (
     AlertArgs,
     DisableArgs,
@@ -96,12 +96,17 @@ async def confirm_mute_all(inv: Invocation) -> None:
     rule = await inv.services.kibana.get_rule(args.rule_id, space=inv.space)
     url = inv.services.kibana.rule_url(rule.id, space=inv.space, public_base=inv.services.settings.kibana_link_base)
     buttons = rule_buttons(rule, inv.space, rule_url=url, snooze_api=inv.services.profile.current.snooze)
+    ends = ""
     if args.end is not None:
+        ends = f" ({mute_end.say(args.end)})"
         timed = Target(rule_id=rule.id, space=inv.space, option=args.end).pack()
         for element in buttons["elements"]:
             if element.get("action_id") == actions.RULE_MUTE_ALL:
                 element["value"] = timed
-    ends = "" if args.end is None else f" ({args.end.replace(':', ' ', 1)})"
+                if "confirm" in element:  # not "until someone unmutes it"
+                    element["confirm"]["text"]["text"] = (
+                        f"No notifications for any alert of *{escape(rule.name)}* {mute_end.say(args.end)}."
+                    )
     await inv.reply(
         f"Mute all alerts of {escape(rule.name)}?",
         blocks=[

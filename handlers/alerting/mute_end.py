@@ -79,6 +79,16 @@ def _clock(text: str, command: str) -> str:
     return f"{int(found.group(1)):02d}:{found.group(2)}"
 
 
+def say(spec: str) -> str:
+    """A spec as the person typed it: `for 2h`, `until 09:00`, `until tomorrow 09:00`, `until <ISO>`."""
+    kind, _, rest = spec.partition(":")
+    if spec == WORSE:
+        return "until it gets worse"
+    return {"for": f"for {rest}", "at": f"until {rest}", "tomorrow": f"until tomorrow {rest}"}.get(
+        kind, f"until {rest}"
+    )
+
+
 def is_spec(text: str) -> bool:
     """A spec this module made (for the values that come back from Slack)."""
     return bool(_SPEC.fullmatch(text))

@@ -10,18 +10,22 @@ the health report's list.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from bot.store.errors import store_unreachable
 from bot.store.timed_mutes import HOW_BOT, HOW_KIBANA
 from handlers.alerting import mute_end
 from handlers.shared.audit import record
-from handlers.shared.blocks import escape
+from handlers.shared.blocks import code, escape
 from handlers.shared.errors import Refused
 
 if TYPE_CHECKING:
     from handlers.alerting.writes import Asked
+
+log = logging.getLogger(__name__)
 
 
 async def resolve_end(asked: Asked) -> Asked:
@@ -57,7 +61,7 @@ async def mute(asked: Asked) -> None:
     end = asked.end
     if end is None:
         await services.kibana.mute_alert(rule, alert, space=space)
-        await services.store.forget_timed_mutes(space=space, rule_id=rule, alert_id=alert)  # now: until unmuted
+        await _forget(asked, alert)  # now: until someone unmutes it
         return
     how = HOW_KIBANA if services.profile.current.alert_snooze else HOW_BOT
     if how == HOW_KIBANA:
@@ -91,6 +95,28 @@ async def unmute_all(asked: Asked) -> None:
 async def _remember(asked: Asked, alert_id: str | None, how: str) -> None:
     services, target, end = asked.services, asked.target, asked.end
     assert end is not None
+    try:
+        await _record(asked, alert_id, how)
+    except Exception as error:
+        if not store_unreachable(error):
+            raise
+        undo = "unmute-all" if alert_id is None else "unmute"
+        command = f"{services.settings.slack_command} {undo} {target.rule_id}" + (f" {alert_id}" if alert_id else "")
+        if how == HOW_KIBANA:
+            raise Refused(
+                f"Kibana snoozed alert {code(alert_id or '')}{end.words(services.settings.zone)}, but the bot's "
+                "database is not answering, so there will be no reminder before it ends."
+            ) from None
+        raise Refused(
+            f"Muted in Kibana, but the bot's database is not answering, so it could not record when the mute "
+            f"ends and will not unmute it{end.words(services.settings.zone)}: unmute it yourself then "
+            f"({code(command)})."
+        ) from None
+
+
+async def _record(asked: Asked, alert_id: str | None, how: str) -> None:
+    services, target, end = asked.services, asked.target, asked.end
+    assert end is not None
     await services.store.record_timed_mute(
         space=target.space,
         rule_id=target.rule_id,
@@ -108,9 +134,18 @@ async def _forget(asked: Asked, alert_id: str | None, *, whole_rule: bool = Fals
     """A person unmuted: the bot will not end (nor remind of) the mutes it kept; the alerts whose
     end Kibana held (its snooze) are returned, to lift that too."""
     target = asked.target
-    gone = await asked.services.store.forget_timed_mutes(
-        space=target.space, rule_id=target.rule_id, alert_id=alert_id, whole_rule=whole_rule
-    )
+    try:
+        gone = await asked.services.store.forget_timed_mutes(
+            space=target.space, rule_id=target.rule_id, alert_id=alert_id, whole_rule=whole_rule
+        )
+    except Exception as error:
+        if not store_unreachable(error):
+            raise
+        # Kibana is unmuted; the end the bot kept (if any) stays, and unmuting again at it is harmless.
+        log.warning(
+            "unmuted rule %s, but could not forget its timed mutes: the database did not answer", target.rule_id
+        )
+        return []
     return [m.alert_id for m in gone if m.how == HOW_KIBANA and m.alert_id is not None]
 
 
