@@ -268,3 +268,29 @@ async def test_a_scheduled_health_report_lists_the_mutes_and_snoozes_with_their_
     assert "• Snoozed: rule `r2`, until " + snooze.ends_at.strftime("%Y-%m-%d %H:%M UTC") in text
     assert text.count("(by <@U0ALICE>)") == 2
     assert report["blocks"][-1]["type"] == "context"  # the footer stays last
+
+
+async def test_on_9_5_extend_moves_kibanas_snooze_and_the_end_is_told_not_unmuted(
+    kibana_9_5: FakeKibana, slack: FakeSlack, tmp_path: Path
+) -> None:
+    from devkit.fake_kibana.alert_snooze import snoozed_until
+
+    kibana = kibana_9_5
+    kibana.add_rule(id="r1", name="CPU high", active_alerts=["host-1"])
+    async with running_bot(make_settings(kibana, slack, tmp_path), mode="http") as bot:
+        forget_start_up(kibana)
+        driver = SlackDriver(signing_secret=SIGNING_SECRET, events_url=bot.events_url, fake_slack=slack)
+        await command(driver, slack, "mute r1 host-1 for 1h")
+        [row] = await rows(bot)
+        assert row.how == "kibana"
+        snoozes = kibana.state.rule("default", "r1").snoozed_alerts
+        first = snoozed_until(snoozes, "host-1")
+        assert first is not None and abs((first - row.ends_at).total_seconds()) < 0.001
+        await endings(bot).tick(row.ends_at - timedelta(minutes=15))
+        await click(driver, slack, slack.channel_messages("C0ALERTS")[-1], "mute_extend")
+        moved = snoozed_until(kibana.state.rule("default", "r1").snoozed_alerts, "host-1")
+        assert moved is not None and abs((moved - (first + timedelta(hours=1))).total_seconds()) < 0.001
+        assert sent(kibana) == [("POST", SNOOZE), ("POST", SNOOZE)]  # Kibana's snooze, replaced
+        await endings(bot).tick(row.ends_at + timedelta(hours=1, seconds=1))
+        assert sent(kibana) == [("POST", SNOOZE), ("POST", SNOOZE)]  # Kibana ends it: no unmute
+        assert posts(slack)[-1]["text"] == ":bell: The mute of `host-1` ended; Kibana's snooze of the alert is over."
