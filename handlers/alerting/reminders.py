@@ -11,9 +11,11 @@ forged (and audited by the guard). They perform the catalog's `mute` / `unmute` 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
@@ -68,8 +70,8 @@ def snooze_what(snooze: SnoozeToRemind) -> str:
     return f"the snooze of rule {code(snooze.rule_id)}"
 
 
-def at(moment: datetime | None, zone: object) -> str:
-    return "" if moment is None else moment.astimezone(zone).strftime("%H:%M %Z")  # type: ignore[arg-type]
+def at(moment: datetime | None, zone: ZoneInfo) -> str:
+    return "" if moment is None else moment.astimezone(zone).strftime("%H:%M %Z")
 
 
 def reminder_blocks(text: str, ref: EndingRef, *, snooze: bool) -> list[Block]:
@@ -88,6 +90,10 @@ def reminder_blocks(text: str, ref: EndingRef, *, snooze: bool) -> list[Block]:
             block_id="ending_actions",
         ),
     ]
+
+
+def _unresolved(text: str | None) -> Ending:
+    raise ForgedValue(EndingRef.FORGED)  # never used: the guard resolves a reminder's value from the store
 
 
 def listeners(plumbing: Plumbing) -> dict[str, Listener]:
@@ -190,10 +196,9 @@ def listeners(plumbing: Plumbing) -> dict[str, Listener]:
         if done is not None and thread and interaction.channel:  # the alert message shows Mute again
             await plumbing.outcomes.redraw(interaction.channel, thread, done)
 
-    def guarded(run: object) -> Listener:
-        return plumbing.guard.click(
-            Click(decode=packed(EndingRef.unpack), aim=Ending.aim, run=run, resolve=resolve)  # type: ignore[arg-type]
-        )
+    def guarded(run: Callable[[Ending, Interaction], Awaitable[None]]) -> Listener:
+        # `decode` stands for the guard's first reading; `resolve` (the store's row) is what acts
+        return plumbing.guard.click(Click(decode=packed(_unresolved), aim=Ending.aim, run=run, resolve=resolve))
 
     return {
         actions.MUTE_EXTEND: guarded(extend),

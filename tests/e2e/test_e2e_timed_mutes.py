@@ -254,3 +254,20 @@ async def test_a_forged_menu_choice_naming_another_rule_is_refused_and_audited(
     assert sent(kibana) == [] and await rows(bot) == []
     entries = await bot.runtime.services.store.list_audit(limit=5)
     assert any(e.result == "refused" and e.action == "mute" and "forged value" in e.detail for e in entries)
+
+
+async def test_the_mute_for_menu_over_socket_mode(
+    socket_bot: RunningBot, socket_driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana
+) -> None:
+    kibana.add_rule(id="r1", name="CPU high", active_alerts=["host-1"])
+    message = await message_with_menu(socket_bot, slack)
+    one_hour = menu_options(message)["1 hour"]
+    ack = await socket_driver.send_socket(socket_driver.block_action("alert_mute_for", one_hour, message=message))
+    assert "envelope_id" in ack
+    await slack.wait_for(lambda: len(thread(slack, message)) >= 1)
+    assert sent(kibana) == [("POST", MUTE)]
+    [row] = await rows(socket_bot)
+    assert timedelta(minutes=59) < row.ends_at - datetime.now(UTC) <= timedelta(hours=1)
+    await endings(socket_bot).tick(row.ends_at + timedelta(seconds=1))
+    assert sent(kibana)[-1] == ("POST", UNMUTE)
+    await slack.wait_for(lambda: thread(slack, message)[-1]["text"].startswith(":bell:"))
