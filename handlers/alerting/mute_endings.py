@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 
 from bot import aio
 from bot.failure_log import FailureLog
-from bot.kibana.errors import KibanaError
+from bot.kibana.errors import KibanaError, KibanaNotFound
 from bot.store.timed_mutes import HOW_BOT, SnoozeToRemind, TimedMute
 from handlers.alerting import writes
 from handlers.alerting.reminders import EndingRef, at, reminder_blocks, snooze_what, what
 from handlers.alerting.target import Target
 from handlers.shared.audit import record
+from handlers.shared.blocks import code
 from handlers.shared.context import Actor
 from handlers.shared.feature import Plumbing
 
@@ -76,13 +78,22 @@ class MuteEndings:
         store = self.services.store
         for mute in await store.due_mute_reminders(now):
             if await store.claim_mute_reminder(mute.id, now=now):
-                await self._remind_mute(mute, now)
+                await self._apart(f"reminder {mute.id}", self._remind_mute(mute, now))
         for snooze in await store.due_snooze_reminders(now):
             if await store.claim_snooze_reminder(snooze.id, now=now):
-                await self._remind_snooze(snooze, now)
+                await self._apart(f"snooze reminder {snooze.id}", self._remind_snooze(snooze, now))
         for mute in await store.due_mute_ends(now):
             if await store.claim_mute_end(mute.id, owner=self.owner, now=now):
-                await self._end(mute)
+                await self._apart(f"end {mute.id}", self._end(mute))
+
+    @staticmethod
+    async def _apart(what: str, work: Awaitable[None]) -> None:
+        """One end or reminder failing (Slack refusing the channel, say) does not hold back the others;
+        a claimed reminder that could not be posted is not sent again (said in the log)."""
+        try:
+            await work
+        except Exception as error:
+            _failures.failed(what, "timed mutes: could not finish %s", what, error=error)
 
     async def _end(self, mute: TimedMute) -> None:
         services, store = self.services, self.services.store
@@ -93,6 +104,15 @@ class MuteEndings:
                     await services.kibana.unmute_alert(mute.rule_id, mute.alert_id, space=mute.space)
                 else:
                     await services.kibana.unmute_all(mute.rule_id, space=mute.space)
+            except KibanaNotFound:
+                # the rule is gone (deleted, or its space): nothing is left to unmute, and trying again won't help
+                await store.finish_mute_end(mute.id)
+                await self._tell(
+                    mute,
+                    f":bell: {_capital(what(mute))} ended, but Kibana no longer has rule "
+                    f"{code(mute.rule_id)} (space {code(mute.space)}), so there was nothing to unmute.",
+                )
+                return
             except KibanaError as error:
                 await store.release_mute_end(mute.id)  # tried again on the next look
                 _failures.failed(f"end {mute.id}", "could not unmute at the end of a timed mute: %s", error)
@@ -115,6 +135,10 @@ class MuteEndings:
                     )
                 except Exception as error:
                     _failures.failed("redraw", "could not show the end of a mute on its message", error=error)
+
+    async def _tell(self, mute: TimedMute, text: str) -> None:
+        if mute.channel:
+            await self.plumbing.replies.post(mute.channel, text, thread_ts=mute.thread_ts)
 
     async def _remind_mute(self, mute: TimedMute, now: datetime) -> None:
         if not mute.channel or mute.ends_at is None:

@@ -271,3 +271,28 @@ async def test_the_mute_for_menu_over_socket_mode(
     await endings(socket_bot).tick(row.ends_at + timedelta(seconds=1))
     assert sent(kibana)[-1] == ("POST", UNMUTE)
     await slack.wait_for(lambda: thread(slack, message)[-1]["text"].startswith(":bell:"))
+
+
+async def test_a_kibana_outage_at_the_end_is_tried_again_and_a_rule_that_is_gone_is_told_once(
+    bot: RunningBot, driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana
+) -> None:
+    kibana.add_rule(id="r1", name="CPU high", active_alerts=["host-1"])
+    kibana.add_rule(id="r2", name="Disk", active_alerts=["disk-1"])
+    await command(driver, slack, "mute r1 host-1 for 1h")
+    await command(driver, slack, "mute r2 disk-1 for 1h")
+    ends = {row.rule_id: row.ends_at for row in await rows(bot)}
+    at = max(ends.values()) + timedelta(seconds=1)
+    kibana.fault("POST", r".*/r1/alert/host-1/_unmute", status=503, times=None)  # Kibana down for r1's end
+    del kibana.state.rules[("default", "r2")]  # r2 was deleted in Kibana meanwhile
+    await endings(bot).tick(at)
+    assert [r.rule_id for r in await rows(bot)] == ["r1"]  # r1's end waits for Kibana; r2's is done
+    assert posts(slack)[-1]["text"] == (
+        ":bell: The mute of `disk-1` ended, but Kibana no longer has rule `r2` (space `default`), "
+        "so there was nothing to unmute."
+    )
+    kibana.clear_faults()
+    await endings(bot).tick(at + timedelta(seconds=15))  # the next look
+    assert await rows(bot) == []
+    assert posts(slack)[-1]["text"] == ":bell: The mute of `host-1` ended; the alert is unmuted."
+    assert kibana.rule("r1")["muted_alert_ids"] == []
+    assert len([p for p in posts(slack) if p["text"].startswith(":bell:")]) == 2
