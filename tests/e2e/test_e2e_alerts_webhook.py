@@ -227,7 +227,7 @@ async def test_recovered_updates_the_original_message_and_replies_once(bot: Runn
     assert update.params["ts"] == original["ts"]
     now = slack.message("C0ALERTS", original["ts"])
     assert now is not None
-    assert action_ids(now) == EVERY_BUTTON - {"alert_mute", "alert_unmute"}
+    assert action_ids(now) == EVERY_BUTTON - {"alert_mute", "alert_mute_for", "alert_unmute"}
     assert "Recovered" in all_text(now) and "11:05 UTC" in all_text(now) and "CPU back to 40%" in all_text(now)
     replies = [m for m in slack.thread("C0ALERTS", original["ts"]) if m["ts"] != original["ts"]]
     assert [r["text"] for r in replies] == [":white_check_mark: Alert `host-1` of rule `r1` recovered at 11:05 UTC."]
