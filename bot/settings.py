@@ -12,6 +12,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -95,6 +96,11 @@ class Settings(BaseSettings):
 
     case_owner: CaseOwner = Field("cases", description="cases, observability or securitySolution")
 
+    mute_end_reminder: str = Field(
+        "15m", description="a duration such as 15m, 1h or 1d (0 turns reminders off), at most 7d"
+    )
+    tz: str = Field("UTC", description="an IANA time zone such as Europe/Paris")
+
     health_max_per_channel: int = Field(10, ge=1, le=1000, description="a number of subscriptions, 1-1000")
     health_max_per_workspace: int = Field(200, ge=1, le=100_000, description="a number of subscriptions, 1-100000")
 
@@ -124,6 +130,26 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("mute_end_reminder")
+    @classmethod
+    def _reminder(cls, value: str) -> str:
+        text = value.strip().lower()
+        if text == "0":
+            return text
+        found = re.fullmatch(r"(\d{1,4})([mhd])", text)
+        if found is None or not 1 <= int(found.group(1)) * {"m": 1, "h": 60, "d": 1440}[found.group(2)] <= 7 * 1440:
+            raise ValueError("a duration such as 15m, 1h or 1d (0 turns reminders off), at most 7d")
+        return text
+
+    @field_validator("tz")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("an IANA time zone such as Europe/Paris") from None
+        return value.strip()
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -286,6 +312,20 @@ class Settings(BaseSettings):
         return self.alerts_subscription_channel, space, found.kind, found.value
 
     # --- derived values -------------------------------------------------------------
+
+    @property
+    def mute_reminder_before(self) -> timedelta | None:
+        """How long before a mute or snooze ends whoever made it is reminded; None: never."""
+        text = self.mute_end_reminder
+        if text == "0":
+            return None
+        unit = {"m": "minutes", "h": "hours", "d": "days"}[text[-1]]
+        return timedelta(**{unit: int(text[:-1])})
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """TZ: where "until 09:00" is 09:00."""
+        return ZoneInfo(self.tz)
 
     @property
     def socket_mode(self) -> bool:

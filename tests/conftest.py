@@ -18,6 +18,8 @@ _LEAKY = (
     "DATABASE_URL",
     "ACCESS_POLICY",
     "CASE_OWNER",
+    "MUTE_",
+    "TZ",
     "LOG_",
 )
 for _name in list(os.environ):

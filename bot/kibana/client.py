@@ -195,6 +195,41 @@ class KibanaClient:
             idempotent=True,
         )
 
+    async def snooze_alert(
+        self,
+        rule_id: str,
+        alert_id: str,
+        *,
+        expires_at: datetime | None = None,
+        until_worse: bool = False,
+        space: str | None = None,
+    ) -> None:
+        """Kibana 9.5's per-alert snooze: no notifications until `expires_at` and/or until the alert's
+        severity changes (`until_worse`); it replaces the alert's earlier snooze. 204."""
+        body: dict[str, Any] = {}
+        if expires_at is not None:
+            body["expires_at"] = expires_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        if until_worse:
+            body["conditions"] = [{"type": "severity_change"}]
+            body["condition_operator"] = "any"
+        await self._kibana.call(
+            "POST",
+            "/api/alerting/rule/{rule_id}/alert/{alert_id}/_snooze",
+            path_params={"rule_id": rule_id, "alert_id": alert_id},
+            space=space,
+            idempotent=True,  # it replaces the alert's snooze: the same call twice leaves the same state
+            json=body,
+        )
+
+    async def unsnooze_alert(self, rule_id: str, alert_id: str, *, space: str | None = None) -> None:
+        await self._kibana.call(
+            "POST",
+            "/api/alerting/rule/{rule_id}/alert/{alert_id}/_unsnooze",
+            path_params={"rule_id": rule_id, "alert_id": alert_id},
+            space=space,
+            idempotent=True,
+        )
+
     async def mute_all(self, rule_id: str, *, space: str | None = None) -> None:
         await self._rule_action(rule_id, "_mute_all", space)
 

@@ -24,6 +24,7 @@ from bot.store.replays import ReplaysMixin
 from bot.store.slack_budgets import BucketState, SlackBudgetsMixin
 from bot.store.snoozes import KnownSnooze, SnoozesMixin
 from bot.store.subscriptions import Subscription, SubscriptionsMixin
+from bot.store.timed_mutes import SnoozeToRemind, TimedMute, TimedMutesMixin
 
 __all__ = [
     "AlertClaim",
@@ -41,6 +42,7 @@ __all__ = [
     "GroupSnapshot",
     "KnownSnooze",
     "Recorded",
+    "SnoozeToRemind",
     "Store",
     "StoreSchemaError",
     "StoreSchemaMismatch",
@@ -48,6 +50,7 @@ __all__ = [
     "StoredLink",
     "Subscription",
     "SubscriptionLimitReached",
+    "TimedMute",
 ]
 
 
@@ -67,6 +70,7 @@ class Store(
     SlackBudgetsMixin,
     KibanaLinksMixin,
     AlertClaimsMixin,
+    TimedMutesMixin,
 ):
     """One per process; every method is one short transaction."""
 

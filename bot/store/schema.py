@@ -304,7 +304,39 @@ snooze_schedules = Table(
     Column("ends_at", UtcDateTime, nullable=False),
     Column("created_by", String(255), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # Where to remind whoever snoozed before it ends (MUTE_END_REMINDER), and whether that was done.
+    Column("channel", String(64), nullable=True),
+    Column("thread_ts", String(64), nullable=True),
+    Column("remind_at", UtcDateTime, nullable=True),
+    Column("reminded_at", UtcDateTime, nullable=True),
     UniqueConstraint("space", "rule_id", "schedule_id", name="uq_snooze_schedules_schedule"),
+    sqlite_autoincrement=True,
+)
+
+# Mutes with an end (`mute … for 1h`, `mute-all … until 09:00`). `how` is "bot" where the bot unmutes
+# at `ends_at` itself (Kibanas before 9.5) and "kibana" where Kibana's alert snooze ends it (9.5+;
+# `ends_at` NULL: until it gets worse). `alert_id` NULL: all alerts of the rule. A replica claims the
+# end (`ended_at`, `ended_by`) and the reminder (`reminded_at`) with a conditional update, so each
+# happens once; a person unmuting deletes the row.
+timed_mutes = Table(
+    "timed_mutes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("space", String(255), nullable=False),
+    Column("rule_id", String(255), nullable=False),
+    Column("alert_id", String(512), nullable=True),
+    Column("how", String(16), nullable=False),
+    Column("ends_at", UtcDateTime, nullable=True),
+    Column("remind_at", UtcDateTime, nullable=True),
+    Column("reminded_at", UtcDateTime, nullable=True),
+    Column("ended_at", UtcDateTime, nullable=True),
+    Column("ended_by", String(255), nullable=True),
+    Column("created_by", String(255), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("channel", String(64), nullable=True),
+    Column("thread_ts", String(64), nullable=True),
+    Index("ix_timed_mutes_ends_at", "ends_at"),
+    Index("ix_timed_mutes_rule", "space", "rule_id"),
     sqlite_autoincrement=True,
 )
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
 from bot.store.errors import store_unreachable
 from bot.store.later import LaterMixin
 from bot.store.schema import snooze_schedules, utcnow
+from bot.store.timed_mutes import remind_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,10 +26,21 @@ class SnoozesMixin(LaterMixin):
     _unrecorded: set[tuple[str, str, str]]
 
     async def remember_snooze(
-        self, *, space: str, rule_id: str, schedule_id: str, ends_at: datetime, created_by: str
+        self,
+        *,
+        space: str,
+        rule_id: str,
+        schedule_id: str,
+        ends_at: datetime,
+        created_by: str,
+        channel: str | None = None,
+        thread_ts: str | None = None,
+        remind_before: timedelta | None = None,
     ) -> bool:
-        """Record a schedule the bot created. False when the database did not answer: the record
-        waits to be written once it does (`snooze_unrecorded` says so until then)."""
+        """Record a schedule the bot created (and where to remind whoever made it, `remind_before` its
+        end). False when the database did not answer: the record waits to be written once it does
+        (`snooze_unrecorded` says so until then)."""
+        now = utcnow()
         insert = (
             self._insert(snooze_schedules)
             .values(
@@ -37,7 +49,10 @@ class SnoozesMixin(LaterMixin):
                 schedule_id=schedule_id,
                 ends_at=ends_at,
                 created_by=created_by,
-                created_at=utcnow(),
+                created_at=now,
+                channel=channel,
+                thread_ts=thread_ts,
+                remind_at=remind_at(ends_at, remind_before, now),
             )
             .on_conflict_do_nothing()
         )

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from . import alerting, apm, cases, detection, maintenance_windows, rule_search, server_info, snooze
+from . import alert_snooze, alerting, apm, cases, detection, maintenance_windows, rule_search, server_info, snooze
 from .calls import Handler
 
 
@@ -48,6 +48,11 @@ def _snooze_api(version: tuple[int, int, int]) -> bool:
     return minor >= 19 if major == 8 else minor >= 1 if major == 9 else major > 9
 
 
+def _alert_snooze_api(version: tuple[int, int, int]) -> bool:
+    """The per-alert snooze routes (`…/alert/{alert_id}/_snooze`, `_unsnooze`): 9.5 on."""
+    return version >= (9, 5, 0)
+
+
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/status", server_info.status, "core"),
     Route("GET", "/api/licensing/info", server_info.licensing_info, "core"),
@@ -74,6 +79,20 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", MW + "/{id}", maintenance_windows.get, "alerting", since=maintenance_windows.has_routes),
     Route("DELETE", MW + "/{id}", maintenance_windows.delete, "alerting", since=maintenance_windows.has_routes),
     Route("POST", MW + "/{id}/_archive", maintenance_windows.archive, "alerting", since=maintenance_windows.has_routes),
+    Route(
+        "POST",
+        "/api/alerting/rule/{rule_id}/alert/{alert_id}/_snooze",
+        alert_snooze.snooze_alert,
+        "alerting",
+        since=_alert_snooze_api,
+    ),
+    Route(
+        "POST",
+        "/api/alerting/rule/{rule_id}/alert/{alert_id}/_unsnooze",
+        alert_snooze.unsnooze_alert,
+        "alerting",
+        since=_alert_snooze_api,
+    ),
     Route("POST", "/api/cases", cases.create_case, "cases"),
     Route("PATCH", "/api/cases", cases.update_cases, "cases"),
     Route("GET", "/api/cases/_find", cases.find_cases, "cases"),

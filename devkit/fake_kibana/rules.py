@@ -130,6 +130,8 @@ class Rule:
     untracked_alerts: list[str] = field(default_factory=list)
     mute_all: bool = False
     muted_alert_ids: list[str] = field(default_factory=list)
+    # 9.5: per-alert snoozes (`snoozedAlerts`): {alertInstanceId, mutedAt, expiresAt?, conditions?, conditionOperator}
+    snoozed_alerts: list[dict[str, Any]] = field(default_factory=list)
     snoozes: list[Snooze] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
     revision: int = 0

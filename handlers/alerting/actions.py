@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.access import Role
+from handlers.alerting import mute_end
 from handlers.alerting.explain import explain
 from handlers.shared.catalog import Action, Actions
 from handlers.shared.grammar import (
@@ -22,6 +23,14 @@ from handlers.shared.grammar import (
 # Buttons and menus (block_actions action_id)
 ALERT_MUTE = "alert_mute"
 ALERT_UNMUTE = "alert_unmute"
+ALERT_MUTE_FOR = "alert_mute_for"  # the Mute for… menu: 1 h, 4 h, until 09:00 tomorrow (until it gets worse)
+# The buttons of a reminder before a mute or a snooze ends (handlers/alerting/reminders.py)
+MUTE_EXTEND = "mute_extend"
+MUTE_LET_END = "mute_let_end"
+MUTE_END_NOW = "mute_end_now"
+SNOOZE_EXTEND = "snooze_extend"
+SNOOZE_LET_END = "snooze_let_end"
+SNOOZE_END_NOW = "snooze_end_now"
 RULE_MUTE_ALL = "rule_mute_all"
 RULE_UNMUTE_ALL = "rule_unmute_all"
 RULE_DISABLE = "rule_disable"
@@ -43,10 +52,22 @@ V, R, OP = Role.VIEWER, Role.RESPONDER, Role.OPERATOR
 
 RULES = Action("rules", "rules [<words>]", V, "find `rules`", read_only=True)
 RULE = Action("rule", "rule <rule_id>", V, "show a `rule`", read_only=True, action_ids=(RULE_SHOW,))
-MUTE = Action("mute", "mute <rule_id> <alert_id>", R, "`mute` alerts", action_ids=(ALERT_MUTE,), steps=(MUTE_STEP,))
-UNMUTE = Action("unmute", "unmute <rule_id> <alert_id>", R, "`unmute` alerts", action_ids=(ALERT_UNMUTE,))
+# A reminder's Extend 1 h and Let it end act on the mute (or snooze) they remind of; Unmute now undoes it.
+MUTE = Action(
+    "mute",
+    "mute <rule_id> <alert_id> [for <duration> | until <time>]",
+    R,
+    "`mute` alerts",
+    action_ids=(ALERT_MUTE, ALERT_MUTE_FOR, MUTE_EXTEND, MUTE_LET_END),
+    steps=(MUTE_STEP,),
+)
+UNMUTE = Action("unmute", "unmute <rule_id> <alert_id>", R, "`unmute` alerts", action_ids=(ALERT_UNMUTE, MUTE_END_NOW))
 MUTE_ALL = Action(
-    "mute-all", "mute-all <rule_id>", OP, "mute all alerts of a rule (`mute-all`)", action_ids=(RULE_MUTE_ALL,)
+    "mute-all",
+    "mute-all <rule_id> [for <duration> | until <time>]",
+    OP,
+    "mute all alerts of a rule (`mute-all`)",
+    action_ids=(RULE_MUTE_ALL,),
 )
 UNMUTE_ALL = Action(
     "unmute-all",
@@ -69,11 +90,17 @@ SNOOZE = Action(
     "snooze <rule_id> <duration>   (30m, 4h, 1d, 2w)",
     R,
     "`snooze` rules",
-    action_ids=(RULE_SNOOZE,),
+    action_ids=(RULE_SNOOZE, SNOOZE_EXTEND, SNOOZE_LET_END),
     views=(SNOOZE_MODAL,),
     steps=(SNOOZE_STEP,),
 )
-UNSNOOZE = Action("unsnooze", "unsnooze <rule_id> [<schedule_id>]", R, "`unsnooze` rules", action_ids=(RULE_UNSNOOZE,))
+UNSNOOZE = Action(
+    "unsnooze",
+    "unsnooze <rule_id> [<schedule_id>]",
+    R,
+    "`unsnooze` rules",
+    action_ids=(RULE_UNSNOOZE, SNOOZE_END_NOW),
+)
 del V, R, OP
 
 # Snoozes longer than the menu's longest choice (1 day) are in effect a `disable`, so they need
@@ -106,6 +133,13 @@ class RuleArgs:
 class AlertArgs:
     rule_id: str
     alert_id: str
+    end: str | None = None  # mute only: when it ends (handlers/alerting/mute_end.py), None: when unmuted
+
+
+@dataclass(frozen=True)
+class MuteAllArgs:
+    rule_id: str
+    end: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,16 +191,24 @@ def _disable(words: list[str]) -> Command:
     return Command(DISABLE.name, DisableArgs(identifier(plain[0], "rule id", DISABLE.name), "--untrack" in given))
 
 
-def _alert(action: Action) -> Parser:
+def _alert(action: Action, *, timed: bool = False) -> Parser:
     def parse_it(words: list[str]) -> Command:
         plain, _ = flags(words, set(), action.name)
-        arity(plain, action.name, 2, 2)
+        arity(plain, action.name, 2, 5 if timed else 2)
         rule_id = identifier(plain[0], "rule id", action.name)
         if not plain[1] or len(plain[1]) > 512:
             raise UsageError("The alert id must be 1 to 512 characters.", action.name)
-        return Command(action.name, AlertArgs(rule_id, plain[1]))
+        end = mute_end.parse_words(plain[2:], action.name) if timed else None
+        return Command(action.name, AlertArgs(rule_id, plain[1], end))
 
     return parse_it
+
+
+def _mute_all(words: list[str]) -> Command:
+    plain, _ = flags(words, set(), MUTE_ALL.name)
+    arity(plain, MUTE_ALL.name, 1, 4)
+    rule_id = identifier(plain[0], "rule id", MUTE_ALL.name)
+    return Command(MUTE_ALL.name, MuteAllArgs(rule_id, mute_end.parse_words(plain[1:], MUTE_ALL.name)))
 
 
 def _snooze(words: list[str]) -> Command:
@@ -188,9 +230,9 @@ ACTIONS = Actions(
     parsers={
         RULES.name: _rules,
         RULE.name: _one_rule(RULE),
-        MUTE.name: _alert(MUTE),
+        MUTE.name: _alert(MUTE, timed=True),
         UNMUTE.name: _alert(UNMUTE),
-        MUTE_ALL.name: _one_rule(MUTE_ALL),
+        MUTE_ALL.name: _mute_all,
         UNMUTE_ALL.name: _one_rule(UNMUTE_ALL),
         DISABLE.name: _disable,
         ENABLE.name: _one_rule(ENABLE),

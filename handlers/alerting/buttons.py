@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handlers.alerting import writes
-from handlers.alerting.actions import RULE_LINK, RULE_SNOOZE
+from handlers.alerting import mute_end, writes
+from handlers.alerting.actions import ALERT_MUTE_FOR, RULE_LINK, RULE_SNOOZE
 from handlers.alerting.target import CUSTOM, Target, fits_an_option, option_value
 from handlers.alerting.writes import StateChange, Write
 from handlers.shared.blocks import Block, button, code, confirm, escape, option
@@ -48,6 +48,23 @@ def alert_element(target: Target, *, muted: bool) -> Block:
     """Mute alert, or Unmute alert when it is muted."""
     shown = next(w for w in ALERT_WRITES if w.change.alert_muted is not muted)
     return _button(shown, target.pack(), f"alert {code(target.alert_id or '')}")
+
+
+def mute_menu(target: Target, *, row: int | None = None, until_worse: bool = False) -> Block | None:
+    """Mute for…: 1 hour, 4 hours, until 09:00 tomorrow (TZ), and until it gets worse where Kibana
+    has the alert snooze (9.5+). Each option carries the alert and its end; an alert too long for an
+    option's 150 characters is named by its row (`row`); without one, no menu (`mute … for` still works)."""
+    choices = [*mute_end.MENU, mute_end.MENU_WORSE] if until_worse else list(mute_end.MENU)
+    if row is None and not all(fits_an_option(target.model_copy(update={"option": spec})) for _, spec in choices):
+        return None
+    return {
+        "type": "static_select",
+        "action_id": ALERT_MUTE_FOR,
+        "placeholder": {"type": "plain_text", "text": "Mute for…"},
+        "options": [
+            option(label, option_value(target.model_copy(update={"option": spec}), row)) for label, spec in choices
+        ],
+    }
 
 
 def alert_menu(write: Write, options: list[Block]) -> Block:

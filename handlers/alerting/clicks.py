@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck
 
-from handlers.alerting import writes
+from handlers.alerting import reminders, writes
 from handlers.alerting.actions import RULE_DISABLE, RULE_LINK, RULE_SHOW, RULE_SNOOZE
 from handlers.alerting.commands import card_blocks
 from handlers.alerting.modals import open_disable_modal, open_snooze_modal
@@ -35,7 +35,12 @@ def listeners(plumbing: Plumbing) -> dict[str, Listener]:
     def write_now(write: writes.Write) -> Perform:
         async def perform(target: Target, interaction: Interaction) -> None:
             origin = Origin.of(interaction)
-            sentence = await writes.apply(services, interaction.actor, write, target, duration=target.option)
+            place = writes.Place(
+                origin.channel, (origin.thread_ts or origin.message_ts) if origin.in_channel_message else None
+            )
+            sentence = await writes.apply(
+                services, interaction.actor, write, target, duration=target.option, place=place
+            )
             await plumbing.outcomes.report(
                 origin,
                 interaction.actor,
@@ -84,4 +89,8 @@ def listeners(plumbing: Plumbing) -> dict[str, Listener]:
         action_id: write_now(write) for write in writes.WRITES for action_id in write.action.action_ids
     }
     clicks.update({RULE_SHOW: show_card, RULE_DISABLE: disable_form, RULE_SNOOZE: snooze_choice})
-    return {RULE_LINK: on_link, **{action_id: guarded(click) for action_id, click in clicks.items()}}
+    return {
+        RULE_LINK: on_link,
+        **{action_id: guarded(click) for action_id, click in clicks.items()},
+        **reminders.listeners(plumbing),  # a reminder's buttons name the mute or snooze, not a Target
+    }

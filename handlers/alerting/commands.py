@@ -9,8 +9,16 @@ from bot.kibana.models import Rule
 from bot.services import Services
 from bot.store import KnownSnooze
 from bot.store.errors import store_unreachable
-from handlers.alerting import actions, writes
-from handlers.alerting.actions import AlertArgs, DisableArgs, RuleArgs, SearchArgs, SnoozeArgs, UnsnoozeArgs
+from handlers.alerting import actions, mute_end, writes
+from handlers.alerting.actions import (
+    AlertArgs,
+    DisableArgs,
+    MuteAllArgs,
+    RuleArgs,
+    SearchArgs,
+    SnoozeArgs,
+    UnsnoozeArgs,
+)
 from handlers.alerting.modals import open_disable_modal
 from handlers.alerting.rule_card import rule_buttons, rule_card_blocks, rule_list_blocks
 from handlers.alerting.target import Target
@@ -64,15 +72,16 @@ def write_now(write: writes.Write) -> Route:
 
     async def run(inv: Invocation) -> None:
         args = inv.command.args
-        if not isinstance(args, RuleArgs | AlertArgs | SnoozeArgs | UnsnoozeArgs):
+        if not isinstance(args, RuleArgs | AlertArgs | MuteAllArgs | SnoozeArgs | UnsnoozeArgs):
             raise TypeError(f"`{inv.command.action}` is not a rule write")
         target = Target(rule_id=args.rule_id, space=inv.space, alert_id=getattr(args, "alert_id", None))
+        ends = args.end if isinstance(args, AlertArgs | MuteAllArgs) else None
         done = await writes.apply(
             inv.services,
             inv.actor,
             write,
             target,
-            duration=args.duration if isinstance(args, SnoozeArgs) else None,
+            duration=args.duration if isinstance(args, SnoozeArgs) else ends,
             schedule_id=args.schedule_id if isinstance(args, UnsnoozeArgs) else None,
         )
         await inv.reply(f"{inv.actor.mention} {done}{as_whom()}.", public=True)
@@ -81,17 +90,31 @@ def write_now(write: writes.Write) -> Route:
 
 
 async def confirm_mute_all(inv: Invocation) -> None:
-    """Rule-level writes confirm first: show the rule and a confirmed button."""
-    rule = await inv.services.kibana.get_rule(inv.args(RuleArgs).rule_id, space=inv.space)
+    """Rule-level writes confirm first: show the rule and a confirmed button (which carries the end
+    of `mute-all … for/until`)."""
+    args = inv.args(MuteAllArgs)
+    rule = await inv.services.kibana.get_rule(args.rule_id, space=inv.space)
     url = inv.services.kibana.rule_url(rule.id, space=inv.space, public_base=inv.services.settings.kibana_link_base)
+    buttons = rule_buttons(rule, inv.space, rule_url=url, snooze_api=inv.services.profile.current.snooze)
+    ends = ""
+    if args.end is not None:
+        ends = f" ({mute_end.say(args.end)})"
+        timed = Target(rule_id=rule.id, space=inv.space, option=args.end).pack()
+        for element in buttons["elements"]:
+            if element.get("action_id") == actions.RULE_MUTE_ALL:
+                element["value"] = timed
+                if "confirm" in element:  # not "until someone unmutes it"
+                    element["confirm"]["text"]["text"] = (
+                        f"No notifications for any alert of *{escape(rule.name)}* {mute_end.say(args.end)}."
+                    )
     await inv.reply(
         f"Mute all alerts of {escape(rule.name)}?",
         blocks=[
             section(
-                f"Mute all alerts of *{escape(rule.name)}* ({code(rule.id)}, {rule.active_alerts} active)? "
+                f"Mute all alerts of *{escape(rule.name)}* ({code(rule.id)}, {rule.active_alerts} active){ends}? "
                 "Press *Mute all* to confirm."
             ),
-            rule_buttons(rule, inv.space, rule_url=url, snooze_api=inv.services.profile.current.snooze),
+            buttons,
         ],
     )
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from bot.services import Services
 from bot.store.alerts import ShownRule
-from handlers.alerting.actions import RULE_SNOOZE
+from handlers.alerting.actions import ALERT_MUTE_FOR, RULE_SNOOZE
 from handlers.alerting.target import AlertReference, Target
 from handlers.shared.blocks import code
 from handlers.shared.codec import ForgedValue
@@ -33,16 +33,24 @@ async def chosen(services: Services, interaction: Interaction) -> Target:
         await check_shown(services, interaction, target)
         return target
     reference = AlertReference.unpack(text)
-    if (reference.option is not None) != (interaction.action_id == RULE_SNOOZE):
-        raise ForgedValue(Target.FORGED)  # a snooze choice only in the snooze menu, an alert only in an alert menu
+    if (reference.option is not None) != (interaction.action_id in (RULE_SNOOZE, ALERT_MUTE_FOR)):
+        raise ForgedValue(Target.FORGED)  # a choice only in the snooze and mute menus, an alert only in an alert menu
     stored = await services.store.stored_alert(reference.row)
     if stored is None:
         slash = services.settings.slack_command
         if reference.option is not None:
             raise ForgedValue(f"That rule is no longer in the bot's records; use `{slash} snooze`.")
         raise ForgedValue(f"That alert is no longer in the bot's records; use `{slash} mute` or `{slash} unmute`.")
-    if reference.option is not None:
+    if reference.option is not None and interaction.action_id == RULE_SNOOZE:
         target = Target(rule_id=stored.rule_id, space=stored.space, option=reference.option)
+    elif reference.option is not None:  # the Mute for… menu: this alert, until the choice
+        target = Target(
+            rule_id=stored.rule_id,
+            space=stored.space,
+            alert_id=stored.alert_id,
+            alert_uuid=stored.alert_uuid,
+            option=reference.option,
+        )
     else:
         target = Target(
             rule_id=stored.rule_id, space=stored.space, alert_id=stored.alert_id, alert_uuid=stored.alert_uuid

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator
 
+from handlers.alerting import mute_end
 from handlers.alerting.actions import snooze_duration
 from handlers.shared.codec import Metadata, Packed, TooLarge
 from handlers.shared.grammar import UsageError, is_identifier, is_space_id
@@ -22,7 +23,7 @@ class Target(Packed):
     space: str = Field("default", alias="s", min_length=1, max_length=100)
     alert_id: str | None = Field(None, alias="a", max_length=512)
     alert_uuid: str | None = Field(None, alias="u", max_length=255)
-    option: str | None = Field(None, alias="o", max_length=20)  # e.g. a snooze duration
+    option: str | None = Field(None, alias="o", max_length=48)  # a snooze duration, or when a mute ends
 
     # A value that comes back from Slack obeys the same rules as the slash command's arguments.
     @field_validator("rule_id")
@@ -49,8 +50,8 @@ class Target(Packed):
     @field_validator("option")
     @classmethod
     def _option(cls, value: str | None) -> str | None:
-        if value is None or value == CUSTOM:
-            return value
+        if value is None or value == CUSTOM or mute_end.is_spec(value):
+            return value  # a mute's end is checked, and resolved, when the mute is made
         try:
             return snooze_duration(value)
         except UsageError as error:

@@ -19,7 +19,8 @@ from typing import Literal
 from bot.kibana.errors import KibanaBadRequest, KibanaError, KibanaUnavailable
 from bot.kibana.models import Rule
 from bot.services import Services
-from handlers.alerting import actions
+from handlers.alerting import actions, timed_mutes
+from handlers.alerting.mute_end import MuteEnd
 from handlers.alerting.target import Target
 from handlers.shared.audit import audited, record
 from handlers.shared.blocks import code, escape
@@ -40,6 +41,14 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where a timed mute's end and reminder are told: the alert message's thread, or the channel."""
+
+    channel: str | None = None
+    thread_ts: str | None = None
+
+
+@dataclass(frozen=True)
 class Asked:
     """One write as asked: by whom, on what, with which choices."""
 
@@ -49,6 +58,8 @@ class Asked:
     untrack: bool = False
     duration: str | None = None
     schedule_id: str | None = None
+    end: MuteEnd | None = None  # a mute's end (resolved by `_timed` from the spec in `duration`)
+    place: Place = Place()  # where the end, and the reminder before it, are told
 
     @property
     def alert_id(self) -> str:
@@ -129,9 +140,19 @@ async def apply(
     untrack: bool = False,
     duration: str | None = None,
     schedule_id: str | None = None,
+    place: Place | None = None,
 ) -> str:
-    """Run one write against Kibana and return what happened, in words."""
-    asked = Asked(services, actor, target, untrack=untrack, duration=duration, schedule_id=schedule_id)
+    """Run one write against Kibana and return what happened, in words. For a mute, `duration` is
+    when it ends (a spec of handlers/alerting/mute_end.py); `place` is where its end is told."""
+    asked = Asked(
+        services,
+        actor,
+        target,
+        untrack=untrack,
+        duration=duration,
+        schedule_id=schedule_id,
+        place=place or Place(actor.channel_id),
+    )
     if write.prepare is not None:
         asked = await write.prepare(asked)
 
@@ -186,6 +207,9 @@ async def _snooze(asked: Asked) -> str:
         schedule_id=schedule_id,
         ends_at=start + snooze_length(asked.duration),
         created_by=asked.actor.user_id,
+        channel=asked.place.channel,
+        thread_ts=asked.place.thread_ts,
+        remind_before=services.settings.mute_reminder_before,
     )
     return schedule_id
 
@@ -272,17 +296,23 @@ async def _unsnooze_all(services: Services, target: Target) -> list[str]:
 
 # ---- the table --------------------------------------------------------------------------------
 
+
+def _ends(asked: Asked) -> str:
+    return "" if asked.end is None else asked.end.words(asked.services.settings.zone)
+
+
 MUTE = Write(
     actions.MUTE,
-    call=lambda a: a.services.kibana.mute_alert(a.target.rule_id, a.alert_id, space=a.target.space),
-    receipt=lambda a, _: f"muted alert {code(a.alert_id)} of {a.where}",
+    call=timed_mutes.mute,
+    receipt=lambda a, _: f"muted alert {code(a.alert_id)} of {a.where}{_ends(a)}",
     change=StateChange(alert_muted=True),
     button=Button("Mute alert", menu="Mute one alert…"),
     of_alert=True,
+    prepare=timed_mutes.resolve_end,
 )
 UNMUTE = Write(
     actions.UNMUTE,
-    call=lambda a: a.services.kibana.unmute_alert(a.target.rule_id, a.alert_id, space=a.target.space),
+    call=timed_mutes.unmute,
     receipt=lambda a, _: f"unmuted alert {code(a.alert_id)} of {a.where}",
     change=StateChange(alert_muted=False),
     button=Button("Unmute alert", menu="Unmute one alert…"),
@@ -290,9 +320,10 @@ UNMUTE = Write(
 )
 MUTE_ALL = Write(
     actions.MUTE_ALL,
-    call=lambda a: a.services.kibana.mute_all(a.target.rule_id, space=a.target.space),
-    receipt=lambda a, _: f"muted all alerts of {a.where}",
+    call=timed_mutes.mute_all,
+    receipt=lambda a, _: f"muted all alerts of {a.where}{_ends(a)}",
     change=StateChange(rule_muted_all=True),
+    prepare=timed_mutes.resolve_end,
     button=Button(
         "Mute all",
         confirm=Confirm(
@@ -302,7 +333,7 @@ MUTE_ALL = Write(
 )
 UNMUTE_ALL = Write(
     actions.UNMUTE_ALL,
-    call=lambda a: a.services.kibana.unmute_all(a.target.rule_id, space=a.target.space),
+    call=timed_mutes.unmute_all,
     receipt=lambda a, _: f"unmuted all alerts of {a.where}",
     change=StateChange(rule_muted_all=False),
     button=Button("Unmute all"),

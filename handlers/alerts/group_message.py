@@ -67,7 +67,10 @@ def render(services: Services, snapshot: GroupSnapshot, status_lines: tuple[str,
     if snapshot.total == 1 and snapshot.newest:
         view = alert_view(services, group, snapshot.newest[0])
         claimed = claim_blocks(view.target() if not view.summary else _rule(group), snapshot.claim, over=view.recovered)
-        return alert_blocks(view, status_lines, snooze_api=snooze_api, claim=claimed), alert_text(view)
+        blocks = alert_blocks(
+            view, status_lines, snooze_api=snooze_api, claim=claimed, alert_snooze=services.profile.current.alert_snooze
+        )
+        return blocks, alert_text(view)
     return _group_blocks(services, snapshot, status_lines, snooze_api=snooze_api), group_text(snapshot)
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ValidationError
 
 from bot.services import Services
-from handlers.alerting.buttons import RuleState, alert_element, link, rule_elements
+from handlers.alerting.buttons import RuleState, alert_element, link, mute_menu, rule_elements
 from handlers.alerting.target import Target
 from handlers.alerting.writes import Written
 from handlers.alerts.card_facts import CardFacts, facts_block
@@ -88,9 +88,11 @@ def alert_blocks(
     *,
     snooze_api: bool = True,
     claim: list[Block] | None = None,
+    alert_snooze: bool = False,
 ) -> list[Block]:
     """The message: what happened, where, and what can be done about it (no Snooze menu where Kibana
-    has no snooze API); `claim`: who is on it and its *I'm on it* buttons (handlers.alerts.claim)."""
+    has no snooze API; *until it gets worse* in the Mute for… menu where it has the alert snooze);
+    `claim`: who is on it and its *I'm on it* buttons (handlers.alerts.claim)."""
     icon = ":white_check_mark:" if view.recovered else ":rotating_light:"
     reason = escape(clip(view.reason, REASON_LIMIT)) if view.reason else "_Kibana gave no reason._"
     alert = "all alerts of the rule (a summary)" if view.summary else code(view.alert_id)
@@ -116,7 +118,11 @@ def alert_blocks(
     blocks.extend(claim or ())
     target = view.target()
     if not view.recovered and not view.summary:  # muting an alert that is gone does nothing: that button goes
-        blocks.append(actions(alert_element(target, muted=view.muted), block_id=ALERT_BLOCK))
+        alert_elements = [alert_element(target, muted=view.muted)]
+        menu = None if view.muted else mute_menu(target, row=view.row, until_worse=alert_snooze)
+        if menu is not None:  # Mute alert mutes until someone unmutes; Mute for… until a time
+            alert_elements.append(menu)
+        blocks.append(actions(*alert_elements, block_id=ALERT_BLOCK))
     blocks.append(actions(*rule_buttons(view, target, snooze_api=snooze_api), block_id=RULE_BLOCK))
     if status_lines:
         blocks.append(context(*list(status_lines)[-MAX_STATUS_LINES:], block_id=STATUS_BLOCK))

@@ -36,7 +36,9 @@ def renderer(services: Services, publisher: Wakeable) -> MessageRenderer:
         if new_lines:
             updated = await services.store.add_alert_status_lines(channel=channel, ts=ts, lines=new_lines)
             lines = updated.status_lines if updated is not None else (*lines, *new_lines)
-        return alert_blocks(view, lines, snooze_api=services.profile.current.snooze), alert_text(view)
+        current = services.profile.current
+        blocks = alert_blocks(view, lines, snooze_api=current.snooze, alert_snooze=current.alert_snooze)
+        return blocks, alert_text(view)
 
     return render_stored
 

@@ -14,6 +14,7 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.store import Subscription, SubscriptionLimitReached
 from handlers.health.actions import SUBSCRIBE, SUBSCRIPTIONS, UNSUBSCRIBE, SubscribeArgs, UnsubscribeArgs
+from handlers.health.quieted import quieted_block
 from handlers.health.report import HealthOutcome, check_health, health_blocks, health_text
 from handlers.shared.audit import check_in_space, no_longer_allowed, no_longer_allowed_line, record
 from handlers.shared.blocks import Block, context, escape, header, section
@@ -99,6 +100,9 @@ async def post_report(services: Services, replies: Replies, subscription: Subscr
     """Post one report (a Slack 429 is the limiter's to wait out); a channel Slack refuses (it will not
     go away by trying again) raises ChannelUnusable: the subscription is paused."""
     blocks = health_blocks(outcome, footer=report_footer(services, subscription))
+    quieted = await quieted_block(services, subscription.space)
+    if quieted is not None:  # before the footer: what is muted or snoozed, and until when
+        blocks.insert(len(blocks) - 1, quieted)
     try:
         await replies.post(subscription.channel, health_text(outcome), blocks=blocks)
     except ChannelRefused as refused:

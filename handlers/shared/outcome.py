@@ -169,6 +169,17 @@ class Outcomes:
         except SlackApiError as error:
             log.info("could not tell %s the message will catch up: %s", actor.user_id, error.response.get("error"))
 
+    async def redraw(self, channel: str, ts: str, done: Done | None, line: str | None = None) -> bool:
+        """Re-render a message a feature knows after `done` happened without a click on it (a mute that
+        ended at its time), with `line` added to its status; False when no feature knows it."""
+        for renderer in self._renderers:
+            fresh = await renderer(channel, ts, [line] if line else [], done)
+            if fresh is not None:
+                blocks, text = fresh
+                await self.replies.update(channel, ts, text or line or "", blocks=blocks)
+                return True
+        return False
+
     async def _update_in_place(self, origin: Origin, line: str, done: Done | None) -> None:
         """Re-render the message from what the bot stored about it. The blocks a click carries came
         from the client, so they are never posted back: a message no feature knows gets only the

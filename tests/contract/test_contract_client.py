@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.kibana import (
@@ -162,3 +163,65 @@ async def test_unauthorized_answer_matches_the_contract(run: Any) -> None:
 
     assert run.responses_checked == 2
     run.assert_clean()
+
+
+@pytest.mark.parametrize("space", SPACES)
+async def test_the_alert_snooze_calls_of_kibana_9_5(run: Any, space: str) -> None:
+    """9.5's per-alert snooze: until a time, until it gets worse, both; unsnooze. Each request and each
+    answer matches the project's spec, and the fake keeps what Kibana keeps (`snoozedAlerts`)."""
+    from datetime import UTC, datetime, timedelta
+
+    kibana = _client(run)
+    run.fake.version = "9.5.0"
+    run.fake.add_rule(id="r1", name="CPU usage", active_alerts=["host-1", "host-2"], space=space)
+    end = datetime.now(UTC) + timedelta(hours=1)
+
+    await kibana.snooze_alert("r1", "host-1", expires_at=end, space=space)
+    await kibana.snooze_alert("r1", "host-2", until_worse=True, space=space)
+    await kibana.snooze_alert("r1", "host-1", expires_at=end, until_worse=True, space=space)  # replaces the first
+    rule = run.fake.state.rule(space, "r1")
+    assert [s["alertInstanceId"] for s in rule.snoozed_alerts] == ["host-2", "host-1"]
+    assert rule.snoozed_alerts[1]["conditions"] == [{"type": "severity_change"}]
+    assert rule.snoozed_alerts[1]["expiresAt"].startswith(end.strftime("%Y-%m-%dT%H:%M"))
+    await kibana.unsnooze_alert("r1", "host-1", space=space)
+    assert [s["alertInstanceId"] for s in rule.snoozed_alerts] == ["host-2"]
+    with pytest.raises(KibanaNotFound):  # 9.5 checks the alert exists, as _mute does from 9.3
+        await kibana.snooze_alert("r1", "no-such-alert", expires_at=end, space=space)
+
+    assert run.transport.checked == run.responses_checked == 5
+    run.assert_clean()
+
+
+@pytest.mark.parametrize("version", ["8.19.0", "9.1.0", "9.4.0"])
+async def test_kibanas_before_9_5_have_no_alert_snooze(run: Any, version: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    kibana = _client(run)
+    run.fake.version = version
+    run.fake.add_rule(id="r1", active_alerts=["host-1"])
+    with pytest.raises(KibanaNotFound) as raised:
+        await kibana.snooze_alert("r1", "host-1", expires_at=datetime.now(UTC) + timedelta(hours=1))
+    assert raised.value.message == "Not Found"  # the router's bare 404, not a rule's
+    run.assert_clean()
+
+
+async def test_the_fake_validates_the_alert_snooze_body_as_kibana_does(run: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    run.fake.version = "9.5.0"
+    run.fake.add_rule(id="r1", active_alerts=["host-1"])
+    path = f"{run.fake.url}/api/alerting/rule/r1/alert/host-1/_snooze"
+    headers = {"authorization": "ApiKey test-api-key", "kbn-xsrf": "true"}
+    past = (datetime.now(UTC) - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    async with httpx.AsyncClient() as http:
+        empty = await http.post(path, headers=headers, json={})
+        passed = await http.post(path, headers=headers, json={"expires_at": past})
+        nothing = await http.post(path, headers=headers, json={"conditions": []})
+        unknown = await http.post(path, headers=headers, json={"conditions": [{"type": "worse"}]})
+    assert (empty.status_code, empty.json()["message"]) == (
+        400,
+        "[request body]: either [expires_at] or [conditions] must be provided",
+    )
+    assert (passed.status_code, passed.json()["message"]) == (400, "[request body]: [expires_at] must be in the future")
+    assert nothing.json()["message"] == "[request body]: [conditions] must contain at least one condition"
+    assert unknown.status_code == 400

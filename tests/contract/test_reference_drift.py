@@ -86,6 +86,8 @@ NOT_IN_REFERENCE = {
     "GET /api/maintenance_window/_find": "alerting's public maintenance-window find (9.2+), routes/maintenance_window",
     "GET /api/maintenance_window/{id}": "alerting's public maintenance-window routes (8.19+/9.1+)",
     "POST /api/maintenance_window/{id}/_archive": "alerting's public maintenance-window archive (8.19+/9.1+)",
+    "POST /api/alerting/rule/{rule_id}/alert/{alert_id}/_snooze": "9.5's alert snooze, read in Kibana's source",
+    "POST /api/alerting/rule/{rule_id}/alert/{alert_id}/_unsnooze": "9.5's alert unsnooze, read in Kibana's source",
 }
 ANNOTATIONS = {"description", "summary", "example", "examples", "title", "externalDocs"}
 

@@ -21,6 +21,7 @@ import copy
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path as FilePath
 from typing import Any
 
@@ -35,7 +36,8 @@ from devkit.harness import RunningBot
 from devkit.slack_driver import SlackDriver
 from handlers import build_catalog
 from handlers.alerting.actions import MUTE_STEP, SNOOZE_STEP
-from handlers.alerting.buttons import snooze_menu
+from handlers.alerting.buttons import mute_menu, snooze_menu
+from handlers.alerting.reminders import EndingRef, reminder_blocks
 from handlers.alerting.target import Target
 from handlers.alerts.claim import ALERT_CLAIM, ALERT_RELEASE, ClaimValue
 from handlers.apm.actions import CONFIG_OVERWRITE, SOURCEMAP_DELETE
@@ -160,6 +162,7 @@ def rule_buttons_message() -> dict[str, Any]:
                 button("Open case", values.CASE_OPEN, target),
                 button("Add to case…", values.CASE_ATTACH, ATTACH_TARGET.pack()),
                 snooze_menu(Target(rule_id="r1", space="default")),
+                mute_menu(TARGET),
                 block_id="rule_actions",
             )
         ],
@@ -244,6 +247,53 @@ def snoozed(env: Env) -> Awaitable[None]:
         await env.slack.wait_for(lambda: env.slack.responses)
 
     return run()
+
+
+async def timed_mute(env: Env) -> None:
+    """Alice mutes host-1 for an hour; the reminder's buttons name that mute."""
+    await alice(env, "mute r1 host-1 for 1h")
+    store = env.bot.runtime.services.store
+    for _ in range(250):
+        rows = await store.active_timed_mutes()
+        if rows and env.slack.responses:
+            env.data["ref"], env.data["end"] = EndingRef(kind="m", row=rows[0].id), rows[0].ends_at
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("Alice's timed mute was not made")
+
+
+async def snoozed_row(env: Env) -> None:
+    """Alice snoozes r1 for an hour; the reminder's buttons name that snooze."""
+    await snoozed(env)
+    [row] = await env.bot.runtime.services.store.active_snoozes(datetime.now(UTC))
+    env.data["ref"] = EndingRef(kind="s", row=row.id)
+
+
+def reminder_click(action_id: str) -> Step:
+    """Bob presses a button of the reminder (in the channel it was told in)."""
+
+    async def act(env: Env) -> None:
+        ref: EndingRef = env.data["ref"]
+        blocks = reminder_blocks("<@U0ALICE> The mute ends in 15 min.", ref, snooze=ref.kind == "s")
+        message = {"type": "message", "ts": "1700000000.000400", "text": "reminder", "blocks": blocks}
+        payload = env.driver.block_action(action_id, ref.pack(), message=message, user_id=BOB)
+        env.answer = await env.driver.post(payload)
+        assert env.answer.status_code == 200
+
+    return act
+
+
+def told(text: str) -> Check:
+    return lambda env: any(text in c.params.get("text", "") for c in env.slack.calls_to("chat.postMessage"))
+
+
+async def mute_moved(env: Env) -> bool:
+    rows = await env.bot.runtime.services.store.active_timed_mutes()
+    return bool(rows) and rows[0].ends_at > env.data["end"]
+
+
+def reminder_button(action_id: str, reached: Check, setup: Step) -> EntryPath:
+    return EntryPath("button", action_id, reminder_click(action_id), reached, REPLY_REFUSAL, setup)
 
 
 async def subscribed(env: Env) -> None:
@@ -501,6 +551,7 @@ def bob_holds(holds: bool) -> Check:
 
 
 SNOOZE_1H = Target(rule_id="r1", space="default", option="1h").pack()
+MUTE_1H = Target(rule_id="r1", space="default", alert_id="host-1", option="for:1h").pack()
 UNSNOOZE = ("DELETE", "/api/alerting/rule/{ruleId}/snooze_schedule/{scheduleId}")
 
 PATHS: dict[str, list[EntryPath]] = {
@@ -542,6 +593,9 @@ PATHS: dict[str, list[EntryPath]] = {
     "mute": [
         cmd("mute r1 host-1", kibana("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute")),
         btn(values.ALERT_MUTE, kibana("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute")),
+        btn(values.ALERT_MUTE_FOR, kibana("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute"), MUTE_1H),
+        reminder_button(values.MUTE_EXTEND, mute_moved, timed_mute),
+        reminder_button(values.MUTE_LET_END, told("lets the mute of `host-1` end"), timed_mute),
         step(
             MUTE_STEP,
             {"rule_id": "r1", "alert_id": "host-1"},
@@ -559,6 +613,9 @@ PATHS: dict[str, list[EntryPath]] = {
     "unmute": [
         cmd("unmute r1 host-1", kibana("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_unmute")),
         btn(values.ALERT_UNMUTE, kibana("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_unmute")),
+        reminder_button(
+            values.MUTE_END_NOW, kibana("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_unmute"), timed_mute
+        ),
     ],
     "snooze": [
         cmd("snooze r1 4h", kibana("POST", RULE + "/snooze_schedule")),
@@ -569,11 +626,14 @@ PATHS: dict[str, list[EntryPath]] = {
             kibana("POST", RULE + "/snooze_schedule"),
             lambda env: {"duration": {"duration": "2h"}},
         ),
+        reminder_button(values.SNOOZE_EXTEND, kibana("POST", RULE + "/snooze_schedule"), snoozed_row),
+        reminder_button(values.SNOOZE_LET_END, told("lets the snooze of rule `r1` end"), snoozed_row),
         step(SNOOZE_STEP, {"rule_id": "r1", "duration": "4h"}, kibana("POST", RULE + "/snooze_schedule")),
     ],
     "unsnooze": [
         cmd("unsnooze r1", kibana(*UNSNOOZE), snoozed),
         btn(values.RULE_UNSNOOZE, kibana(*UNSNOOZE), setup=snoozed),
+        reminder_button(values.SNOOZE_END_NOW, kibana(*UNSNOOZE), snoozed_row),
     ],
     "case": [
         cmd("case Disk full", view_shown("case_create_modal")),

@@ -40,6 +40,7 @@ BODY: dict[str, Any] = {
 EVERY_BUTTON = {
     "alert_claim",  # I'm on it (handlers/alerts/claim.py)
     "alert_mute",
+    "alert_mute_for",  # Mute for… (1 h, 4 h, until 09:00 tomorrow)
     "rule_mute_all",
     "rule_disable",
     "rule_snooze",
@@ -228,7 +229,12 @@ async def test_recovered_updates_the_original_message_and_replies_once(bot: Runn
     assert update.params["ts"] == original["ts"]
     now = slack.message("C0ALERTS", original["ts"])
     assert now is not None
-    assert action_ids(now) == EVERY_BUTTON - {"alert_mute", "alert_unmute", "alert_claim"}  # the episode is over
+    assert action_ids(now) == EVERY_BUTTON - {
+        "alert_mute",
+        "alert_mute_for",
+        "alert_unmute",
+        "alert_claim",
+    }  # the episode is over
     assert "Recovered" in all_text(now) and "11:05 UTC" in all_text(now) and "CPU back to 40%" in all_text(now)
     replies = [m for m in slack.thread("C0ALERTS", original["ts"]) if m["ts"] != original["ts"]]
     assert [r["text"] for r in replies] == [":white_check_mark: Alert `host-1` of rule `r1` recovered at 11:05 UTC."]

@@ -9,6 +9,8 @@ scheduler, polling the store every `--poll` seconds). It prints one JSON line
   explicit fire time stands in for the clock) -> `{"results": {subscription id: outcome}}`
 - `{"op": "alerts_tick", "at": "<ISO time>"}`: one tick of the alert poller at that instant ->
   `{"spaces": {space: {"polled": bool, "outcomes": {...}}}}`
+- `{"op": "mutes_tick", "at": "<ISO time>"}`: one look for timed mutes that end and reminders that
+  are due at that instant (`MuteEndings.tick`) -> `{"ticked": at}`
 - `{"op": "groups"}` -> `{"groups": [[cron, timezone], …]}` (the jobs this replica has)
 - `{"op": "quit"}`: shut down cleanly.
 """
@@ -27,6 +29,7 @@ from bot.scheduler import HealthScheduler
 from bot.server import create_asgi
 from bot.settings import load_settings
 from devkit.harness import start_uvicorn, stop_uvicorn
+from handlers.alerting.mute_endings import MuteEndings
 from handlers.alerts.polling import AlertPoller
 
 
@@ -35,7 +38,7 @@ def emit(message: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-async def main(poll_seconds: float) -> None:
+async def main(poll_seconds: float, mutes_seconds: float | None) -> None:
     settings = load_settings()
     runtime = await create_runtime(settings)
     scheduler = runtime.part(HealthScheduler)
@@ -49,9 +52,14 @@ async def main(poll_seconds: float) -> None:
     scheduler.apscheduler.pause()
     poller = runtime.part(AlertPoller)
     poller.paused = True  # likewise the alert poller: `alerts_tick` drives it
+    endings = runtime.part(MuteEndings)
+    if mutes_seconds is None:
+        endings.paused = True  # and the timed mutes: `mutes_tick` drives them
+    else:
+        endings.check_seconds = mutes_seconds  # the real loop, on the real clock, looking often
     try:
         emit({"ready": url, "replica": runtime.services.replica})
-        await answer_commands(scheduler, poller)
+        await answer_commands(scheduler, poller, endings)
     finally:
         await stop_uvicorn(server, task)
         await runtime.close()
@@ -66,7 +74,7 @@ async def fire_jobs(scheduler: HealthScheduler[Any], at: datetime) -> dict[int, 
     return results
 
 
-async def answer_commands(scheduler: HealthScheduler[Any], poller: AlertPoller) -> None:
+async def answer_commands(scheduler: HealthScheduler[Any], poller: AlertPoller, endings: MuteEndings) -> None:
     loop = asyncio.get_running_loop()
     for _ in range(100_000):  # bounded: the test sends a few dozen commands
         line = await loop.run_in_executor(None, sys.stdin.readline)
@@ -81,6 +89,9 @@ async def answer_commands(scheduler: HealthScheduler[Any], poller: AlertPoller) 
         elif command["op"] == "alerts_tick":
             polls = await poller.tick(datetime.fromisoformat(command["at"]))
             emit({"spaces": {s: {"polled": p.polled, "outcomes": p.outcomes} for s, p in polls.items()}})
+        elif command["op"] == "mutes_tick":
+            await endings.tick(datetime.fromisoformat(command["at"]))
+            emit({"ticked": command["at"]})
         elif command["op"] == "groups":
             emit({"groups": sorted([g.cron, g.timezone] for g in scheduler.groups())})
         else:
@@ -90,4 +101,6 @@ async def answer_commands(scheduler: HealthScheduler[Any], poller: AlertPoller) 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--poll", type=float, default=0.2, help="seconds between subscription polls")
-    asyncio.run(main(parser.parse_args().poll))
+    parser.add_argument("--mutes", type=float, default=None, help="seconds between looks for mutes that end")
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.poll, arguments.mutes))

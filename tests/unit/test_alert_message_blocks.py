@@ -35,6 +35,7 @@ def test_a_new_alert_offers_what_applies_to_it_within_slacks_limits() -> None:
     # Kibana notifies only for an alert that is not muted, of an enabled rule not muted as a whole.
     assert action_ids(blocks) == [
         "alert_mute",
+        "alert_mute_for",  # 1 h, 4 h, until 09:00 tomorrow (and until it gets worse on Kibana 9.5)
         "rule_mute_all",
         "rule_disable",
         "rule_snooze",
@@ -92,6 +93,7 @@ def test_a_recovered_alert_keeps_rule_buttons_and_case_only() -> None:
     blocks = alert_blocks(recovered)
     assert message_problems(blocks) == []
     assert "alert_mute" not in action_ids(blocks) and "alert_unmute" not in action_ids(blocks)
+    assert "alert_mute_for" not in action_ids(blocks)
     assert {"rule_mute_all", "rule_disable", "case_open", "rule_link"} <= set(action_ids(blocks))
     assert blocks[0]["text"]["text"].startswith(":white_check_mark: Recovered: CPU high")
     assert any("2025-03-04 11:05 UTC" in str(b) for b in blocks)
@@ -119,3 +121,18 @@ def test_huge_kibana_values_stay_within_slacks_limits() -> None:
     assert message_problems(alert_blocks(huge, ["s" * 4000] * 10)) == []
     assert message_problems(alert_blocks(huge.model_copy(update={"recovered_at": None}))) == []
     assert len(alert_text(huge)) <= 300
+
+
+def test_the_mute_for_menu_offers_until_it_gets_worse_only_with_the_alert_snooze() -> None:
+    def labels(blocks: list[dict]) -> list[str]:
+        menu = next(
+            e for b in blocks if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "alert_mute_for"
+        )
+        return [o["text"]["text"] for o in menu["options"]]
+
+    assert labels(alert_blocks(VIEW)) == ["1 hour", "4 hours", "Until 09:00 tomorrow"]
+    with_snooze = alert_blocks(VIEW, alert_snooze=True)
+    assert message_problems(with_snooze) == []
+    assert labels(with_snooze) == ["1 hour", "4 hours", "Until 09:00 tomorrow", "Until it gets worse"]
+    muted = alert_blocks(VIEW.model_copy(update={"muted": True}), alert_snooze=True)
+    assert "alert_mute_for" not in action_ids(muted) and "alert_unmute" in action_ids(muted)

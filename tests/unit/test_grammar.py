@@ -11,6 +11,7 @@ from handlers.access.actions import AuditArgs
 from handlers.alerting.actions import (
     AlertArgs,
     DisableArgs,
+    MuteAllArgs,
     RuleArgs,
     SearchArgs,
     SnoozeArgs,
@@ -54,7 +55,13 @@ def parse(text: str) -> Command:
         ("rule abc-123", Command("rule", RuleArgs("abc-123"))),
         ("mute r1 host-1", Command("mute", AlertArgs("r1", "host-1"))),
         ('unmute r1 "host a,b"', Command("unmute", AlertArgs("r1", "host a,b"))),
-        ("mute-all r1", Command("mute-all", RuleArgs("r1"))),
+        ("mute-all r1", Command("mute-all", MuteAllArgs("r1"))),
+        ("mute-all r1 for 2h", Command("mute-all", MuteAllArgs("r1", "for:2h"))),
+        ("mute r1 a1 for 30m", Command("mute", AlertArgs("r1", "a1", "for:30m"))),
+        ("mute r1 a1 for 1w", Command("mute", AlertArgs("r1", "a1", "for:7d"))),
+        ("mute r1 a1 until 9:00", Command("mute", AlertArgs("r1", "a1", "at:09:00"))),
+        ("mute r1 a1 until tomorrow 09:30", Command("mute", AlertArgs("r1", "a1", "tomorrow:09:30"))),
+        ("mute r1 a1 until 2026-12-07T09:00", Command("mute", AlertArgs("r1", "a1", "iso:2026-12-07T09:00"))),
         ("unmute-all r1 --space=ops", Command("unmute-all", RuleArgs("r1"), "ops")),
         ("disable r1", Command("disable", DisableArgs("r1", False))),
         ("disable --untrack r1", Command("disable", DisableArgs("r1", True))),
@@ -104,7 +111,11 @@ def test_parses(text: str, expected: Command) -> None:
         ("mutee r1 a1", "mute", "Did you mean `mute`"),
         ("frobnicate", None, "I don't know the command `frobnicate`"),
         ("mute r1", "mute", "Something is missing"),
-        ("mute r1 a1 extra", "mute", "Too many words"),
+        ("mute r1 a1 extra", "mute", "Say when the mute ends"),
+        ("mute r1 a1 for 2h extra words here", "mute", "Too many words"),
+        ("mute r1 a1 until tomorrow 25:00", "mute", "is not a time of day"),
+        ("mute r1 a1 until yesterday", "mute", "is not a time"),
+        ("mute-all r1 until", "mute-all", "Say when the mute ends"),
         ("rule", "rule", "Something is missing"),
         ("rule bad/id", "rule", "not a valid rule id"),
         ("disable r1 --force", "disable", "no option `--force`"),
@@ -181,6 +192,7 @@ def test_every_usage_entry_parses_from_its_own_example() -> None:
         for placeholder, value in fills.items():
             line = line.replace(placeholder, value)
         line = line.replace("[", "").replace("]", "").replace("|all", "")
+        line = line.replace(" | until <time>", "")  # mute, mute-all: `for 4h` (or `until …`, parsed above)
         assert parse(line).action == action, line
 
 
