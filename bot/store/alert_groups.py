@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -39,6 +39,9 @@ class Recorded:
     # duplicate (what the webhook's answer names), False for a change or a recovery of a recorded alert
     first: bool
     recovered: bool  # the alert, as stored now, has recovered
+    # the group as the transaction that recorded the delivery left it (record_alerts), so that the webhook
+    # need not read it again; None: read it (`alert_group`)
+    group: AlertGroup | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +226,10 @@ class AlertGroupsMixin(Database):
         async with self._write() as conn:
             for n in order:
                 answers[n] = await self._record(conn, items[n])
-        return [answers[n] for n in range(len(items))]
+            ids = sorted({answer.group_id for answer in answers.values()})
+            rows = await conn.execute(select(alert_groups).where(alert_groups.c.id.in_(ids)))
+            groups = {row.id: _group(row) for row in rows}
+        return [replace(answers[n], group=groups.get(answers[n].group_id)) for n in range(len(items))]
 
     async def _record(self, conn: AsyncConnection, item: ToRecord) -> Recorded:
         d, channel, debounce = item.delivered, item.channel, item.debounce

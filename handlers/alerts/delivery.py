@@ -102,7 +102,7 @@ class Intake:
         if stored is not None:
             stored.set()
         store = self._services.store
-        group = await store.alert_group(recorded.group_id)
+        group = recorded.group or await store.alert_group(recorded.group_id)  # as its record left it
         assert group is not None
         if group.refused is not None:  # retrying changes nothing: Kibana is told at once, wherever it is shown
             return self._refused(group)

@@ -38,6 +38,9 @@ async def test_a_storm_is_recorded_in_a_few_transactions_and_counts_as_one_by_on
     recorded = await asyncio.gather(*(store.record_alert_together(a, channel="C1") for a in storm))
     assert sum(sizes) == 60 and len(sizes) < 10  # one transaction took the first, the rest came together
     assert [r.outcome for r in recorded] == ["new"] * 60
+    # each answer carries its group as the batch left it: the webhook does not read it again
+    assert all(r.group is not None and r.group.id == r.group_id for r in recorded)
+    assert {r.group.version for r in recorded if r.group is not None} == {20}
     groups = {r.group_id for r in recorded}
     assert len(groups) == 3
     for group_id in groups:  # each group's versions: 1…20, one per alert, the first opened it
