@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -18,8 +18,13 @@ from sqlalchemy import ColumnElement, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.alert_claims import AlertClaim, claim_of
+from bot.store.batches import GroupCommit
 from bot.store.database import Database
 from bot.store.schema import alert_groups, alert_messages, utcnow
+
+# Deliveries recorded in one transaction at most: a transaction holds its groups' rows until it commits,
+# so that another replica's deliveries for the same rules wait for it.
+ALERTS_PER_TRANSACTION = 100
 
 Outcome = Literal["new", "recovered_new", "changed", "recovered", "duplicate"]
 
@@ -35,6 +40,9 @@ class Recorded:
     # duplicate (what the webhook's answer names), False for a change or a recovery of a recorded alert
     first: bool
     recovered: bool  # the alert, as stored now, has recovered
+    # the group as the transaction that recorded the delivery left it (record_alerts), so that the webhook
+    # need not read it again; None: read it (`alert_group`)
+    group: AlertGroup | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +173,38 @@ class Delivered:
     facts: str | None = None  # what else the alert carries, as JSON; None: nothing (or not known)
 
 
+@dataclass(frozen=True, slots=True)
+class ToRecord:
+    """A delivery to record (`AlertGroupsMixin.record_alert`'s arguments)."""
+
+    delivered: Delivered
+    channel: str
+    debounce: timedelta = timedelta(0)
+    fan_out: bool = False
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        d = self.delivered
+        return (d.space, d.rule_id, d.alert_id, d.alert_uuid)
+
+
 class AlertGroupsMixin(Database):
+    _alert_writes: GroupCommit[ToRecord, Recorded]
+
+    async def record_alert_together(
+        self, delivered: Delivered, *, channel: str, debounce: timedelta = timedelta(0)
+    ) -> Recorded:
+        """`record_alert` (a webhook delivery), in one transaction with the other deliveries waiting to be
+        recorded (`GroupCommit`): a storm's deliveries cost a transaction per batch instead of one each.
+        Returns once this delivery is committed. A batch that fails is written again one delivery at a
+        time (it was rolled back whole: nothing is lost or counted twice), so one that cannot be
+        recorded fails alone."""
+        if "_alert_writes" not in self.__dict__:
+            self._alert_writes = GroupCommit(
+                "alert-recorder", lambda items: self.record_alerts(items), limit=ALERTS_PER_TRANSACTION
+            )
+        return await self._alert_writes.submit(ToRecord(delivered, channel, debounce))
+
     async def record_alert(
         self, delivered: Delivered, *, channel: str, debounce: timedelta = timedelta(0), fan_out: bool = False
     ) -> Recorded:
@@ -179,7 +218,26 @@ class AlertGroupsMixin(Database):
         group with no firing alert brings its next update forward to `debounce` after the last one
         (an update postponed for pacing would otherwise show the final state late).
         """
-        d = delivered
+        async with self._write() as conn:
+            return await self._record(conn, ToRecord(delivered, channel, debounce, fan_out))
+
+    async def record_alerts(self, items: Sequence[ToRecord]) -> list[Recorded]:
+        """Record several deliveries in one transaction (each as `record_alert` would), their answers in
+        order. They are written in the order of their alert's key (the order of the deliveries of one
+        alert kept), so that two such transactions, on two replicas, take their rows' locks in the same
+        order and cannot deadlock on each other. All are committed together, or none is."""
+        order = sorted(range(len(items)), key=lambda n: items[n].key)
+        answers: dict[int, Recorded] = {}
+        async with self._write() as conn:
+            for n in order:
+                answers[n] = await self._record(conn, items[n])
+            ids = sorted({answer.group_id for answer in answers.values()})
+            rows = await conn.execute(select(alert_groups).where(alert_groups.c.id.in_(ids)))
+            groups = {row.id: _group(row) for row in rows}
+        return [replace(answers[n], group=groups.get(answers[n].group_id)) for n in range(len(items))]
+
+    async def _record(self, conn: AsyncConnection, item: ToRecord) -> Recorded:
+        d, channel, debounce = item.delivered, item.channel, item.debounce
         key = (
             alert_messages.c.space == d.space,
             alert_messages.c.rule_id == d.rule_id,
@@ -187,45 +245,42 @@ class AlertGroupsMixin(Database):
             alert_messages.c.alert_uuid == d.alert_uuid,
         )
         now = utcnow()
-        async with self._write() as conn:
-            known = await self._known(conn, key, channel, fan_out=fan_out)
-            if known is not None:
-                return await self._again(conn, known, d, now, debounce)
-            inserted = await conn.execute(
-                self._insert(alert_messages)
-                .values(
-                    space=d.space,
-                    rule_id=d.rule_id,
-                    alert_id=d.alert_id,
-                    alert_uuid=d.alert_uuid,
-                    channel=channel,
-                    claimed_at=now,
-                    action_group=d.action_group,
-                    reason=d.reason,
-                    started_at=d.date,
-                    recovered_at=d.date if d.recovered else None,
-                    recovery_reason=d.reason if d.recovered else None,
-                    muted=False,
-                    facts=d.facts,
-                )
-                .on_conflict_do_nothing()
-                .returning(alert_messages.c.id)
+        known = await self._known(conn, key, channel, fan_out=item.fan_out)
+        if known is not None:
+            return await self._again(conn, known, d, now, debounce)
+        inserted = await conn.execute(
+            self._insert(alert_messages)
+            .values(
+                space=d.space,
+                rule_id=d.rule_id,
+                alert_id=d.alert_id,
+                alert_uuid=d.alert_uuid,
+                channel=channel,
+                claimed_at=now,
+                action_group=d.action_group,
+                reason=d.reason,
+                started_at=d.date,
+                recovered_at=d.date if d.recovered else None,
+                recovery_reason=d.reason if d.recovered else None,
+                muted=False,
+                facts=d.facts,
             )
-            row_id = inserted.scalar()
-            if row_id is None:  # recorded meanwhile, by a delivery on another replica
-                row = (
-                    await conn.execute(select(alert_messages).where(*key, alert_messages.c.channel == channel))
-                ).one()
-                return await self._again(conn, row, d, now, debounce)
-            group_id, version, first = await self._join_open_group(conn, d, channel, now)
-            seqs: dict[str, Any] = {"group_id": group_id, "seq": version}
-            if d.recovered:
-                seqs["recovered_seq"] = version
-            await conn.execute(update(alert_messages).where(alert_messages.c.id == row_id).values(**seqs))
-            if d.recovered:
-                await self._closing_soon(conn, group_id, now, debounce)
-            outcome: Outcome = "recovered_new" if d.recovered else "new"
-            return Recorded(outcome, group_id, version, first, d.recovered)
+            .on_conflict_do_nothing()
+            .returning(alert_messages.c.id)
+        )
+        row_id = inserted.scalar()
+        if row_id is None:  # recorded meanwhile, by a delivery on another replica
+            row = (await conn.execute(select(alert_messages).where(*key, alert_messages.c.channel == channel))).one()
+            return await self._again(conn, row, d, now, debounce)
+        group_id, version, first = await self._join_open_group(conn, d, channel, now)
+        seqs: dict[str, Any] = {"group_id": group_id, "seq": version}
+        if d.recovered:
+            seqs["recovered_seq"] = version
+        await conn.execute(update(alert_messages).where(alert_messages.c.id == row_id).values(**seqs))
+        if d.recovered:
+            await self._closing_soon(conn, group_id, now, debounce)
+        outcome: Outcome = "recovered_new" if d.recovered else "new"
+        return Recorded(outcome, group_id, version, first, d.recovered)
 
     async def _known(
         self, conn: AsyncConnection, key: tuple[ColumnElement[bool], ...], channel: str, *, fan_out: bool

@@ -35,9 +35,12 @@ class GroupCommit(Generic[Item, Answer]):
     one by one, so that one that cannot be written fails alone. A caller that is cancelled leaves
     its item to be written all the same."""
 
-    def __init__(self, name: str, write: Callable[[list[Item]], Awaitable[Sequence[Answer]]]) -> None:
+    def __init__(
+        self, name: str, write: Callable[[list[Item]], Awaitable[Sequence[Answer]]], *, limit: int = BATCH_LIMIT
+    ) -> None:
         self.name = name
         self._write = write
+        self._limit = limit
         self._queue: list[tuple[Item, asyncio.Future[Answer]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -53,7 +56,7 @@ class GroupCommit(Generic[Item, Answer]):
         batch: list[tuple[Item, asyncio.Future[Answer]]] = []
         try:
             while self._queue:
-                batch, self._queue = self._queue[:BATCH_LIMIT], self._queue[BATCH_LIMIT:]
+                batch, self._queue = self._queue[: self._limit], self._queue[self._limit :]
                 await self._write_batch(batch)
         except BaseException as stopped:  # cancelled (shutdown): nobody waits for ever
             for _, done in batch + self._queue:

@@ -34,12 +34,15 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 # their replicas and ours take turns too.
 _SCHEMA_LOCK = 0x6B63_6F70  # "kcop"
 _WRITE = "kibana_chatops_write"
-# Connections a replica keeps to PostgreSQL: POOL_SIZE kept open, POOL_OVERFLOW more in a burst (an
-# alert storm, a recovery wave), so a replica never holds more than 15; a burst beyond waits for one
-# (SQLAlchemy's pool timeout, 30 s) instead of taking PostgreSQL's last connections (its default
-# max_connections is 100: docs/settings.md, "Running several replicas").
-POOL_SIZE = 5
-POOL_OVERFLOW = 10
+# Connections a replica keeps to PostgreSQL: at most POOL_SIZE, opened as needed and then kept, so a
+# replica never holds more than 15; a burst beyond waits for one (SQLAlchemy's pool timeout, 30 s) instead
+# of taking PostgreSQL's last connections (its default max_connections is 100: docs/settings.md, "Running
+# several replicas"). None are "overflow" connections: SQLAlchemy closes those as soon as they are given
+# back, so under a storm's steady load (5 kept + 10 overflow, before) the replica opened and closed a
+# connection — a new PostgreSQL backend process — for most reads (6% of the survivor's CPU in storm_kill,
+# py-spy, and more on PostgreSQL's side).
+POOL_SIZE = 15
+POOL_OVERFLOW = 0
 # Write transactions one process runs at once on PostgreSQL: within the pool's 15 connections, the rest
 # for reads (see Database.__init__).
 POSTGRESQL_WRITERS = 8
@@ -137,8 +140,8 @@ class Database:
         # pooled connection), keeps writes flowing under load: without it, a burst of a few
         # hundred audit entries ran into "database is locked" and pool timeouts. Other processes
         # on the same file still wait on the busy timeout.
-        # PostgreSQL takes many writers at once, but each holds one of the pool's connections (5 + 10 by
-        # default) for its transaction: a storm of webhook deliveries took them all, reads (the publisher,
+        # PostgreSQL takes many writers at once, but each holds one of the pool's connections (15 at
+        # most) for its transaction: a storm of webhook deliveries took them all, reads (the publisher,
         # the deliveries waiting for Slack) then waited out the pool's 30 s timeout, and failed. So this
         # process's writers queue here too, leaving the rest of the pool to reads.
         self._write_turn: asyncio.Lock | asyncio.Semaphore | None = (

@@ -91,12 +91,19 @@ class Intake:
     async def deliver(
         self, delivery: AlertDelivery, channel: str, stored: asyncio.Event | None = None
     ) -> DeliveryResult:
-        """Record the delivery (then set `stored`), then say where it stands in Slack (the webhook's way)."""
-        recorded = await self.record(delivery, channel)
+        """Record the delivery (then set `stored`), then say where it stands in Slack (the webhook's way).
+        It is recorded with the deliveries arriving meanwhile, in one transaction (a storm's recovery
+        wave on one replica: `Store.record_alert_together`)."""
+        debounce = timedelta(seconds=self._services.settings.alert_update_interval)
+        recorded = await self._services.store.record_alert_together(
+            delivered(delivery), channel=channel, debounce=debounce
+        )
+        if recorded.outcome != "duplicate":
+            self._publisher.wake()
         if stored is not None:
             stored.set()
         store = self._services.store
-        group = await store.alert_group(recorded.group_id)
+        group = recorded.group or await store.alert_group(recorded.group_id)  # as its record left it
         assert group is not None
         if group.refused is not None:  # retrying changes nothing: Kibana is told at once, wherever it is shown
             return self._refused(group)

@@ -6,13 +6,18 @@ at Retry-After (behaviours.md: it retries 429 and 5xx, any other 4xx is final), 
 the refused delivery is *booked*: it is given the first time the budget has room for it, that room is
 kept for it, and when the same body comes back then it is taken. Later deliveries queue behind the
 bookings instead of taking their room, so a storm is spread over time at the budget's pace and every
-alert of it gets through on its second run. One token (a rule gone wild, a leaked token) cannot take the
+alert of it gets through on its second run. A delivery that got in is remembered: when the same body
+comes back (Kibana's retry of a 5xx, or of an answer it did not wait for: a survivor replica behind on
+its records) it is let in again without being charged, at most FREE_RETRIES times, for its room was
+taken when it first got in; charging it again would book it behind the whole wave and, past Kibana's
+few attempts, lose it. One token (a rule gone wild, a leaked token) cannot take the
 process from Slack's requests and the other alerts: 50,000 alerts from one token took 722 s with a p99
 of 6.2 s before (issue 30).
 
 The pace is GCRA (the generic cell rate algorithm, a token bucket kept as one timestamp): bursts of
 ALERT_WEBHOOK_BURST deliveries, and as many seconds' worth of bytes, go through at once. Each replica
-keeps its own budget; bookings are kept BOOKING_GRACE seconds past their time, at most MAX_BOOKINGS.
+keeps its own budget; bookings are kept BOOKING_GRACE seconds past their time, at most MAX_BOOKINGS, and
+the deliveries let in ADMITTED_GRACE seconds, at most MAX_ADMITTED.
 """
 
 from __future__ import annotations
@@ -27,6 +32,12 @@ from bot.settings import Settings
 
 MAX_BOOKINGS = 100_000  # deliveries waiting for their turn, per process (a few MB at most)
 BOOKING_GRACE = 600.0  # seconds a booking is kept past its time (Kibana gave up on it, or sent it elsewhere)
+# Deliveries let in that are remembered, so that Kibana's retries of them are not charged again: a wave of
+# 10,000 recoveries is 10,000 digests (a few MB). Kibana's connector makes at most a few attempts of one
+# action, minutes apart at most; a body sent again more than FREE_RETRIES times is charged as a new one.
+MAX_ADMITTED = 100_000
+ADMITTED_GRACE = 600.0
+FREE_RETRIES = 4
 
 
 @dataclass
@@ -70,6 +81,8 @@ class WebhookBudget:
         self._clock = clock
         self._paces: dict[str, tuple[Pace, Pace]] = {}
         self._bookings: dict[tuple[str, bytes], float] = {}  # (token key, body digest) -> its time
+        # (token key, body digest) -> when it got in, and how many of its retries got in free since
+        self._admitted: dict[tuple[str, bytes], tuple[float, int]] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WebhookBudget:
@@ -94,10 +107,13 @@ class WebhookBudget:
         now = self._clock()
         self._forget_expired(now)
         booking = (key, hashlib.blake2b(body, digest_size=16).digest())
+        if self._retry_of_admitted(booking, now):
+            return None  # its room was taken when it first got in
         booked = self._bookings.get(booking)
         if booked is not None:
             if now >= booked - 0.001:
                 del self._bookings[booking]
+                self._remember(booking, now)
                 return None  # its room was taken when it was booked
             return Refused("booked", _seconds(booked - now))
         deliveries, body_bytes = self._of(key)
@@ -109,16 +125,39 @@ class WebhookBudget:
         deliveries.take(at, 1)
         body_bytes.take(at, len(body))
         if at <= now:
+            self._remember(booking, now)
             return None
         self._bookings[booking] = at
         return Refused(over, _seconds(at - now))
+
+    def _retry_of_admitted(self, booking: tuple[str, bytes], now: float) -> bool:
+        found = self._admitted.get(booking)
+        if found is None:
+            return False
+        admitted_at, retries = found
+        if retries >= FREE_RETRIES:
+            return False  # sent again and again: charged like any other until it is forgotten
+        self._admitted[booking] = (admitted_at, retries + 1)
+        return True
+
+    def _remember(self, booking: tuple[str, bytes], now: float) -> None:
+        if booking in self._admitted:
+            return  # its free retries are spent: they are not given again
+        if len(self._admitted) >= MAX_ADMITTED:
+            del self._admitted[next(iter(self._admitted))]  # the oldest
+        self._admitted[booking] = (now, 0)
 
     def _forget_expired(self, now: float) -> None:
         while self._bookings:
             first = next(iter(self._bookings))
             if self._bookings[first] + BOOKING_GRACE >= now:
-                return
+                break
             del self._bookings[first]
+        while self._admitted:  # in the order they got in
+            oldest = next(iter(self._admitted))
+            if self._admitted[oldest][0] + ADMITTED_GRACE >= now:
+                break
+            del self._admitted[oldest]
 
 
 def _seconds(wait: float) -> int:

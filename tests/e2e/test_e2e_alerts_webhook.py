@@ -442,13 +442,13 @@ async def test_a_delivery_is_answered_queued_only_once_it_is_recorded(
     monkeypatch.setattr(alert_webhook, "ANSWER_WITHIN", 0.0)
     monkeypatch.setattr(alert_webhook, "RECORD_WITHIN", 0.3)
     store = bot.runtime.services.store
-    record_alert, database_free = store.record_alert, asyncio.Event()
+    record_alerts, database_free = store.record_alerts, asyncio.Event()
 
     async def busy_database(*args: Any, **kwargs: Any) -> Any:
         await database_free.wait()
-        return await record_alert(*args, **kwargs)
+        return await record_alerts(*args, **kwargs)
 
-    monkeypatch.setattr(store, "record_alert", busy_database)
+    monkeypatch.setattr(store, "record_alerts", busy_database)  # deliveries are recorded in batches
     not_recorded = deliveries("not_recorded")
     refused = await deliver(bot, BODY)
     assert refused.status_code == 503, refused.text  # Kibana's connector retries a 5xx

@@ -103,3 +103,25 @@ async def test_body_bytes_have_a_budget_too(kibana: FakeKibana, slack: FakeSlack
     assert "bytes a second" in second.json()["message"]
     assert small.status_code == 429
     assert second_again.status_code in (200, 202)
+
+
+async def test_a_retry_of_a_delivery_that_got_in_is_not_booked_behind_the_wave(
+    bot: RunningBot, slack: FakeSlack
+) -> None:
+    """Kibana sends an action again when it got no answer in time (a replica behind on its records in a
+    recovery wave): the delivery got in, its room was taken, so its retry is let in at once, not refused
+    and booked behind every delivery waiting for its turn (which, past Kibana's few attempts, lost it)."""
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        answers = await asyncio.gather(*(post(client, bot, body(n)) for n in range(15)))
+        got_in = [n for n, answer in enumerate(answers) if answer.status_code in (200, 202)]
+        booked = [answer for answer in answers if answer.status_code == 429]
+        retried = await post(client, bot, body(got_in[0]))  # say Kibana stopped waiting for its answer
+        newcomer = await post(client, bot, body(99))
+    assert len(got_in) == 5 and len(booked) == 10  # the burst, and the rest booked 0.2 s apart
+    assert sorted(int(r.headers["retry-after"]) for r in booked)[-1] >= 2
+    assert retried.status_code in (200, 202), retried.text  # not 429: counted once, shown once
+    assert retried.json()["status"] in ("duplicate", "queued")
+    assert newcomer.status_code == 429 and int(newcomer.headers["retry-after"]) >= 2  # behind the bookings
+    await slack.wait_for(lambda: len(slack.channel_messages("C0ALERTS")) >= 5, timeout=30)
+    shown = [m["text"] for m in slack.channel_messages("C0ALERTS")]
+    assert sum(f"Rule {got_in[0]}" in text for text in shown) == 1

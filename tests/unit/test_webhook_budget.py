@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.alerts.webhook_budget import BOOKING_GRACE, Refused, WebhookBudget
+from handlers.alerts.webhook_budget import ADMITTED_GRACE, BOOKING_GRACE, FREE_RETRIES, Refused, WebhookBudget
 
 
 class Clock:
@@ -78,3 +78,32 @@ def test_a_booking_never_claimed_is_forgotten() -> None:
     clock.now += BOOKING_GRACE + 10
     assert webhook.admit("t", body(2)) is None
     assert webhook._bookings == {}
+
+
+def test_a_retry_of_a_delivery_that_got_in_is_not_charged_again() -> None:
+    """Kibana retries a 5xx, or an answer it did not wait for, with the same body: its room was taken when
+    it got in, so it is let in again (not booked behind the whole wave), FREE_RETRIES times at most."""
+    clock = Clock()
+    webhook = budget(clock, burst=1)  # 2 a second
+    assert webhook.admit("t", body(0)) is None
+    assert webhook.admit("t", body(1)) == Refused("deliveries", 1)  # booked at +0.5 s
+    clock.now += 1.0
+    assert webhook.admit("t", body(1)) is None  # its turn
+    assert webhook.admit("t", body(1)) is None  # its retry (say the database was slow): not charged
+    assert webhook.admit("t", body(0)) is None  # the first one's retry too
+    assert webhook.admit("t", body(2)) is None  # the budget has room: 1.0 s had passed
+    assert webhook.admit("t", body(3)) == Refused("deliveries", 1)
+
+
+def test_a_body_sent_again_and_again_is_charged_once_its_free_retries_are_spent() -> None:
+    clock = Clock()
+    webhook = budget(clock, rate=1.0, burst=1)
+    assert webhook.admit("t", body(0)) is None
+    assert [webhook.admit("t", body(0)) for _ in range(FREE_RETRIES)] == [None] * FREE_RETRIES
+    assert webhook.admit("t", body(0)) == Refused("deliveries", 1)  # charged: booked behind the first
+    clock.now += 1.0
+    assert webhook.admit("t", body(0)) is None  # its booking
+    assert webhook.admit("t", body(0)) == Refused("deliveries", 1)  # no new free retries
+    clock.now += max(ADMITTED_GRACE, BOOKING_GRACE) + 10
+    assert webhook.admit("t", body(1)) is None  # forgotten meanwhile: only the newcomer is remembered
+    assert list(webhook._admitted.values()) == [(clock.now, 0)]
