@@ -248,6 +248,8 @@ def _merge_features(runtime: Runtime, plumbing: Plumbing) -> None:
         app.view(callback_id)(checked(listener, before_ack=True))
     for callback_id, listener in _merged([c.shortcuts for c in contributions], "shortcut").items():
         app.shortcut(callback_id)(checked(listener))
+    for event_type, listener in _merged([c.events for c in contributions], "event").items():
+        app.event(event_type)(listener)  # acknowledged by Bolt; a repeated event_id is skipped before
     app.error(error_handler(plumbing.replies, runtime.settings.slack_command, plumbing.catalog.explain))
     runtime.routes.update(_merged([c.routes for c in contributions], "route"))
     runtime.background.extend(job for c in contributions for job in c.background)

@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     alerts_page_size: int = Field(5000, ge=10, le=10_000, description="alert documents per search, 10-10000")
 
     case_owner: CaseOwner = Field("cases", description="cases, observability or securitySolution")
+    case_sync_days: int = Field(14, ge=1, le=365, description="a number of days, 1-365")
+    case_sync_interval: int = Field(60, ge=10, le=3600, description="a number of seconds, 10-3600")
 
     health_max_per_channel: int = Field(10, ge=1, le=1000, description="a number of subscriptions, 1-1000")
     health_max_per_workspace: int = Field(200, ge=1, le=100_000, description="a number of subscriptions, 1-100000")

@@ -66,6 +66,7 @@ METHOD_TIERS: dict[str, int] = {
     "conversations.info": 3,
     "files.info": 4,
     "usergroups.users.list": 2,
+    "users.info": 4,
     "views.open": 4,
     "views.update": 4,
 }

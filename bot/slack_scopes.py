@@ -28,6 +28,7 @@ METHOD_SCOPES: Mapping[str, tuple[str, ...]] = {
     "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),
     "files.info": ("files:read",),  # and the download of the file's url_private_download
     "usergroups.users.list": ("usergroups:read",),
+    "users.info": ("users:read",),  # the name of a synced reply's author, in its case comment
     "views.open": (),
     "views.update": (),
 }
@@ -40,8 +41,15 @@ ASKED_SCOPES: Mapping[str, tuple[str, ...]] = {"conversations.history": ("channe
 # Scopes the bot works without, doing less: `python -m bot check` warns instead of failing. Without the
 # history scopes a replica that dies between posting an alert message and recording it may post it twice.
 OPTIONAL_SCOPES: Mapping[str, str] = {
-    "channels:history": "an alert message posted just before a crash may be posted again",
-    "groups:history": "an alert message posted just before a crash may be posted again",
+    "channels:history": (
+        "an alert message posted just before a crash may be posted again, and synced threads of public "
+        "channels send no replies to their cases"
+    ),
+    "groups:history": (
+        "an alert message posted just before a crash may be posted again, and synced threads of private "
+        "channels send no replies to their cases"
+    ),
+    "users:read": "case comments from synced threads name their author by Slack id only",
 }
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from . import alerting, apm, cases, rule_search, server_info, snooze
+from . import alerting, apm, case_activity, cases, rule_search, server_info, snooze
 from .calls import Handler
 
 
@@ -73,6 +73,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/cases/configure", cases.get_configuration, "cases"),
     Route("GET", "/api/cases/{caseId}", cases.get_case, "cases"),
     Route("POST", "/api/cases/{caseId}/comments", cases.add_comment, "cases"),
+    Route("GET", "/api/cases/{caseId}/user_actions/_find", case_activity.find_activity, "cases"),
     Route("POST", "/api/apm/agent_keys", apm.create_agent_key, "apm"),  # privilege check in handler
     Route("GET", AGENT_CONFIG, apm.list_configurations, "apm", ("getAgentConfigurations", "apm")),
     Route("PUT", AGENT_CONFIG, apm.save_configuration, "apm", ("saveAgentConfiguration", "apm_settings_write")),

@@ -36,6 +36,7 @@ class Contribution:
     actions: Mapping[str, Listener] = field(default_factory=dict)  # block action_id → listener
     views: Mapping[str, Listener] = field(default_factory=dict)  # modal callback_id → submission listener
     shortcuts: Mapping[str, Listener] = field(default_factory=dict)  # shortcut callback_id → listener
+    events: Mapping[str, Listener] = field(default_factory=dict)  # Events API event type → listener
     routes: Mapping[str, Endpoint] = field(default_factory=dict)  # HTTP path → POST endpoint
     background: Sequence[Job] = ()  # started once the server runs
     closers: Sequence[Job] = ()  # run at shutdown, in reverse order

@@ -70,6 +70,9 @@ NOT_IN_REFERENCE = {
     "GET /api/status": "Kibana core's status route; the bot reads version.number (behaviours.md §11)",
     "GET /api/licensing/info": "the licensing plugin's info route; license.type and .status (behaviours.md §11)",
     "GET /api/cases/configure": "the cases plugin's case settings of an owner (custom fields); Kibana's cases API",
+    "GET /api/cases/{caseId}/user_actions/_find": (
+        "the cases plugin's activity of a case (findCaseActivityDefaultSpace); Kibana's cases API"
+    ),
 }
 ANNOTATIONS = {"description", "summary", "example", "examples", "title", "externalDocs"}
 

@@ -81,7 +81,7 @@ def test_the_action_table_follows_the_design() -> None:
     assert by_role[Role.NONE] == []
     assert {"help", "health", "rules", "rule", "whoami", "can-i"} <= set(by_role[Role.VIEWER])
     assert {"apm config list", "apm sourcemaps list"} <= set(by_role[Role.VIEWER])
-    assert by_role[Role.RESPONDER] == ["case", "mute", "snooze", "unmute", "unsnooze"]
+    assert by_role[Role.RESPONDER] == ["case", "case sync", "mute", "snooze", "unmute", "unsnooze"]
     assert set(by_role[Role.OPERATOR]) == {
         "disable",
         "enable",
@@ -94,6 +94,7 @@ def test_the_action_table_follows_the_design() -> None:
         "alerts unsubscribe",
         "alerts subscriptions",
         "audit",
+        "case status",
     }
     assert by_role[Role.ADMIN] == [
         "apm config set",
