@@ -10,6 +10,8 @@ scheduler, polling the store every `--poll` seconds). It prints one JSON line
 - `{"op": "alerts_tick", "at": "<ISO time>"}`: one tick of the alert poller at that instant ->
   `{"spaces": {space: {"polled": bool, "outcomes": {...}}}}`
 - `{"op": "groups"}` -> `{"groups": [[cron, timezone], …]}` (the jobs this replica has)
+- `{"op": "case_activity"}`: one round of bringing linked cases' Kibana activity into their threads
+  -> `{"posted": n}`
 - `{"op": "quit"}`: shut down cleanly.
 """
 
@@ -28,6 +30,7 @@ from bot.server import create_asgi
 from bot.settings import load_settings
 from devkit.harness import start_uvicorn, stop_uvicorn
 from handlers.alerts.polling import AlertPoller
+from handlers.cases.sync_from_kibana import CaseActivity
 
 
 def emit(message: dict[str, Any]) -> None:
@@ -51,7 +54,7 @@ async def main(poll_seconds: float) -> None:
     poller.paused = True  # likewise the alert poller: `alerts_tick` drives it
     try:
         emit({"ready": url, "replica": runtime.services.replica})
-        await answer_commands(scheduler, poller)
+        await answer_commands(scheduler, poller, runtime.part(CaseActivity))
     finally:
         await stop_uvicorn(server, task)
         await runtime.close()
@@ -66,7 +69,7 @@ async def fire_jobs(scheduler: HealthScheduler[Any], at: datetime) -> dict[int, 
     return results
 
 
-async def answer_commands(scheduler: HealthScheduler[Any], poller: AlertPoller) -> None:
+async def answer_commands(scheduler: HealthScheduler[Any], poller: AlertPoller, cases: CaseActivity) -> None:
     loop = asyncio.get_running_loop()
     for _ in range(100_000):  # bounded: the test sends a few dozen commands
         line = await loop.run_in_executor(None, sys.stdin.readline)
@@ -81,6 +84,8 @@ async def answer_commands(scheduler: HealthScheduler[Any], poller: AlertPoller) 
         elif command["op"] == "alerts_tick":
             polls = await poller.tick(datetime.fromisoformat(command["at"]))
             emit({"spaces": {s: {"polled": p.polled, "outcomes": p.outcomes} for s, p in polls.items()}})
+        elif command["op"] == "case_activity":
+            emit({"posted": await cases.read_all()})
         elif command["op"] == "groups":
             emit({"groups": sorted([g.cron, g.timezone] for g in scheduler.groups())})
         else:
