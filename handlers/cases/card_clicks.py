@@ -10,6 +10,7 @@ any other value is refused as forged, and audited, by the guard.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ from handlers.shared.replies import Replies
 
 log = logging.getLogger(__name__)
 
+CARD_WAITS = 20  # tenths of a second a click waits for its card's ts to be recorded
 FIELDS = {CARD_STATUS: ("status", STATUSES), CARD_SEVERITY: ("severity", SEVERITIES)}
 
 
@@ -54,6 +56,11 @@ def listeners(plumbing: Plumbing) -> dict[str, Listener]:
     async def resolve(interaction: Interaction) -> CardClick:
         value = CardValue.unpack(interaction.value)
         link = await services.store.case_link(value.link)
+        for _ in range(CARD_WAITS):  # the card is posted, then its ts recorded: a click may come in between
+            if link is None or link.card_ts is not None:
+                break
+            await asyncio.sleep(0.1)
+            link = await services.store.case_link(value.link)
         if link is None or link.channel != interaction.channel or link.card_ts != interaction.message_ts:
             raise ValueError("This card is not one the bot shows for that case; nothing was done.")
         choices = FIELDS.get(interaction.action_id or "")

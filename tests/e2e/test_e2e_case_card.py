@@ -15,9 +15,12 @@ from devkit.fake_kibana import FakeKibana
 from devkit.fake_slack import FakeSlack
 from devkit.harness import RunningBot
 from devkit.slack_driver import SlackDriver
-from handlers.cases.actions import CARD_SEVERITY, CARD_STATUS, CARD_SYNC, CARD_UNSYNC
+from handlers.alerting.target import Target
+from handlers.cases.actions import CARD_SEVERITY, CARD_STATUS, CARD_SYNC, CARD_UNSYNC, CASE_OPEN
 from handlers.cases.card import CardValue
 from handlers.cases.sync_from_kibana import CaseActivity
+
+from .test_e2e_cases_sources import alert_message
 
 CHANNEL = "C0ALERTS"
 TEXT = "Checkout p99 is 4s since the 10:40 deploy"
@@ -298,3 +301,57 @@ async def test_sync_this_thread_adds_replies_as_comments_until_stopped(
     texts = [c["comment"] for c in user_comments()]
     assert len(texts) == first + 1
     assert not any("before sync" in t or "after stop" in t or "edited" in t for t in texts)
+
+
+# ---- the other ways in -------------------------------------------------------------------------
+
+
+async def test_a_case_opened_from_an_alert_gets_its_card_in_the_alerts_thread_and_space(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana
+) -> None:
+    kibana.add_rule(id="r1", name="CPU high", space="ops", active_alerts=["host-1"])
+    target = Target(rule_id="r1", space="ops", alert_id="host-1", alert_uuid="3f1a")
+    message = alert_message(slack, target)
+    assert (await driver.post(driver.block_action(CASE_OPEN, target.pack(), message=message))).status_code == 200
+    [update] = await slack.wait_for("views.update")
+    assert (await driver.post(driver.view_submission(slack.views[update.params["view_id"]], {}))).status_code == 200
+    await slack.wait_for(lambda: card(slack, message))
+    [(space, case_id)] = list(kibana.state.cases)
+    assert space == "ops"
+    assert f"/s/ops/app/management/insightsAndAlerting/cases/{case_id}" in card_text(slack, message)
+    await choose(driver, slack, message, CARD_STATUS, "closed")
+    await slack.wait_for(lambda: patches(kibana))
+    [sent] = patches(kibana)
+    assert sent.path == "/s/ops/api/cases"  # the case's space
+    await slack.wait_for(lambda: kibana.state.cases[("ops", case_id)]["status"] == "closed")
+
+
+async def test_thread_sync_over_socket_mode_adds_a_retried_reply_once(
+    socket_driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, socket_bot: RunningBot
+) -> None:
+    kibana.users[CAROL[0]] = CAROL[1]
+    message = slack.post_as_user(CHANNEL, TEXT, user="U0BOB")
+    await socket_driver.send_socket(socket_driver.message_shortcut("open_case", message))
+    [update] = await slack.wait_for("views.update")
+    await socket_driver.send_socket(socket_driver.view_submission(slack.views[update.params["view_id"]], {}))
+    await slack.wait_for(lambda: card(slack, message))
+    [(_, case_id)] = list(kibana.state.cases)
+    shown = card(slack, message)
+    assert shown is not None
+    sync = option_value(slack, message, CARD_SYNC, "")
+    await socket_driver.send_socket(socket_driver.block_action(CARD_SYNC, sync, message=shown))
+    await slack.wait_for(lambda: "Thread sync is on" in card_text(slack, message))
+
+    reply = slack.post_as_user(CHANNEL, "Cache flushed", user="U0BOB", thread_ts=message["ts"])
+    event = socket_driver.message_event(reply)
+    for attempt in range(3):  # delivered, then retried twice with the same event_id
+        ack = await socket_driver.send_socket(event, retry_attempt=attempt, retry_reason="timeout" if attempt else "")
+        assert ack.get("envelope_id")
+
+    def synced() -> list[str]:
+        case = kibana.state.cases[("default", case_id)]
+        return [c["comment"] for c in case["comments"] if "Cache flushed" in c.get("comment", "")]
+
+    await slack.wait_for(synced)
+    await asyncio.sleep(0.3)
+    assert len(synced()) == 1
