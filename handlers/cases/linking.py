@@ -73,6 +73,20 @@ async def link_case(
     return Linked(link, new)
 
 
+def new_comment_id(case: Case, text: str) -> str | None:
+    """The id of the comment the bot just added (the newest with that text), from Kibana's answer."""
+    mine = [c for c in case.comments if c.comment == text and c.id]
+    mine.sort(key=lambda c: c.created_at.timestamp() if c.created_at else 0.0)
+    return mine[-1].id if mine else None
+
+
+async def note_own_comment(services: Services, case: Case, text: str) -> None:
+    """A comment the bot added to a case (for whomever): not to be told back to a linked thread."""
+    comment_id = new_comment_id(case, text)
+    if comment_id is not None:
+        await services.store.note_echo(case.id, "comment", comment_id)
+
+
 async def post_card(services: Services, replies: Replies, link: CaseLink) -> None:
     try:
         with as_bot():

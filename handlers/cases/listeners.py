@@ -42,7 +42,7 @@ from handlers.cases.form import (
     title_from,
 )
 from handlers.cases.linked import register_linked
-from handlers.cases.linking import link_case
+from handlers.cases.linking import link_case, note_own_comment
 from handlers.cases.whole_message import add_whole_message, whole_message_note
 from handlers.shared.audit import record
 from handlers.shared.blocks import Block, clip, code, escape
@@ -477,6 +477,7 @@ async def _add_comment(
         case = await services.kibana.get_case(origin.case_id, space=origin.space)
         comment = f"{text}\n\nAdded from Slack by @{actor.user_name or actor.user_id} (<@{actor.user_id}>)"
         updated = await services.kibana.add_case_comment(case.id, comment, owner=case.owner, space=origin.space)
+        await note_own_comment(services, updated, comment)  # not told back to the case's thread
     except Exception as error:
         await services.store.release_case_claim(key)
         status = error.status_code if isinstance(error, KibanaError) else None

@@ -22,9 +22,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.kibana.acting import as_bot
 from bot.kibana.errors import KibanaError
-from bot.kibana.models.cases import Case
 from bot.services import Services
 from bot.store import CaseLink
+from handlers.cases.linking import note_own_comment
 from handlers.shared.blocks import clip
 from handlers.shared.feature import Listener
 
@@ -84,9 +84,7 @@ async def _add(services: Services, link: CaseLink, ts: str, text: str, author: s
     try:
         with as_bot():
             case = await services.kibana.add_case_comment(link.case_id, comment, owner=link.owner, space=link.space)
-        comment_id = _new_comment(case, comment)
-        if comment_id is not None:
-            await services.store.note_echo(link.case_id, "comment", comment_id)
+        await note_own_comment(services, case, comment)
     except BaseException:
         await services.store.release_key(CLAIMS, f"{link.id}:{ts}")
         raise
@@ -103,13 +101,6 @@ async def _hold(services: Services, link: CaseLink, holder: str) -> None:
             log.info("case %s: the activity reader holds it; adding the reply without waiting more", link.case_id)
             return
         await asyncio.sleep(0.2)
-
-
-def _new_comment(case: Case, text: str) -> str | None:
-    """The id of the comment the bot just added (the newest with that text)."""
-    mine = [c for c in case.comments if c.comment == text and c.id]
-    mine.sort(key=lambda c: c.created_at.timestamp() if c.created_at else 0.0)
-    return mine[-1].id if mine else None
 
 
 async def _author(services: Services, user: str) -> str:

@@ -355,3 +355,21 @@ async def test_thread_sync_over_socket_mode_adds_a_retried_reply_once(
     await slack.wait_for(synced)
     await asyncio.sleep(0.3)
     assert len(synced()) == 1
+
+
+async def test_comments_the_bot_adds_from_slack_are_not_told_back_to_the_thread(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    message, case_id = await open_case(driver, slack, kibana)
+    # the shortcut again on the same message: its form adds the message to the case as a comment
+    updates = len(slack.calls_to("views.update"))
+    assert (await driver.post(driver.message_shortcut("open_case", message, user_id="U0BOB"))).status_code == 200
+    [call] = (await slack.wait_for("views.update", count=updates + 1))[updates:]
+    view = slack.views[call.params["view_id"]]
+    assert view["callback_id"] == "case_comment_modal"
+    assert (await driver.post(driver.view_submission(view, {}, user_id="U0BOB"))).status_code == 200
+    await slack.wait_for(lambda: any("added this message" in t for t in thread_texts(slack, message)))
+    assert len(kibana.state.cases[("default", case_id)]["comments"]) == 2
+    before = thread_texts(slack, message)
+    assert await read_activity(bot) == 0
+    assert thread_texts(slack, message) == before
