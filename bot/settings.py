@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     alerts_page_size: int = Field(5000, ge=10, le=10_000, description="alert documents per search, 10-10000")
 
     case_owner: CaseOwner = Field("cases", description="cases, observability or securitySolution")
+    case_sync_days: int = Field(14, ge=1, le=365, description="a number of days, 1-365")
+    case_sync_interval: int = Field(60, ge=10, le=3600, description="a number of seconds, 10-3600")
 
     mute_end_reminder: str = Field(
         "15m", description="a duration such as 15m, 1h or 1d (0 turns reminders off), at most 7d"

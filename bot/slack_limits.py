@@ -70,6 +70,7 @@ METHOD_TIERS: dict[str, int] = {
     "functions.completeError": 3,  # a Workflow Builder step's end (Bolt's complete() and fail())
     "functions.completeSuccess": 3,
     "usergroups.users.list": 2,
+    "users.info": 4,
     "views.open": 4,
     "views.publish": 4,
     "views.update": 4,

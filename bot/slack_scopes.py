@@ -34,6 +34,7 @@ METHOD_SCOPES: Mapping[str, tuple[str, ...]] = {
     "functions.completeError": (),
     "functions.completeSuccess": (),
     "usergroups.users.list": ("usergroups:read",),
+    "users.info": ("users:read",),  # the name of a synced reply's author, in its case comment
     "views.open": (),
     "views.publish": (),
     "views.update": (),
@@ -42,12 +43,20 @@ METHOD_SCOPES: Mapping[str, tuple[str, ...]] = {
 FEATURE_SCOPES: tuple[str, ...] = ("commands",)
 # Every Events API event the bot listens to, as manifest.json's `bot_events` names it → the bot scopes
 # it needs (docs.slack.dev's event reference pages): the Home tab, links to the manifest's
-# `unfurl_domains` (links:read), the Workflow Builder steps.
+# `unfurl_domains` (links:read), the Workflow Builder steps, and the replies of synced case threads
+# (the `message` event, subscribed to in public and private channels only).
 EVENT_SCOPES: Mapping[str, tuple[str, ...]] = {
     "app_home_opened": (),
     "function_executed": (),
     "link_shared": ("links:read",),
+    "message.channels": ("channels:history",),
+    "message.groups": ("groups:history",),
 }
+
+
+def event_type(subscription: str) -> str:
+    """The event type a listener registers for a `bot_events` subscription: `message.channels` → `message`."""
+    return subscription.split(".", 1)[0]
 # Methods of which the bot asks only some of the scopes they accept. conversations.history: the alert
 # publisher reads the recent history of the channels it posts alert messages in (public and private
 # channels, never direct messages) to find a message posted before a crash (handlers/alerts/adoption.py).
@@ -56,8 +65,15 @@ ASKED_SCOPES: Mapping[str, tuple[str, ...]] = {"conversations.history": ("channe
 # history scopes a replica that dies between posting an alert message and recording it may post it twice;
 # without the link scopes Kibana links are not unfurled.
 OPTIONAL_SCOPES: Mapping[str, str] = {
-    "channels:history": "an alert message posted just before a crash may be posted again",
-    "groups:history": "an alert message posted just before a crash may be posted again",
+    "channels:history": (
+        "an alert message posted just before a crash may be posted again, and synced threads of public "
+        "channels send no replies to their cases"
+    ),
+    "groups:history": (
+        "an alert message posted just before a crash may be posted again, and synced threads of private "
+        "channels send no replies to their cases"
+    ),
+    "users:read": "case comments from synced threads name their author by Slack id only",
     # Unfurls of Kibana links (issue 29): without them links stay plain links.
     "links:read": "Kibana links shared in Slack are not unfurled",
     "links:write": "Kibana links shared in Slack are not unfurled",

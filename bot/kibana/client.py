@@ -37,6 +37,7 @@ from .models import (
     SourceMapArtifact,
     SourceMapPage,
 )
+from .models.case_activity import ACTIVITY_PAGE, ACTIVITY_TYPES, CaseActivityPage
 from .retry import DEFAULT_RETRY, RetryPolicy
 
 if TYPE_CHECKING:
@@ -438,6 +439,33 @@ class KibanaClient:
             json=body,
         )
         return parse_body(Case, response, space=space)
+
+    async def update_case(
+        self, case_id: str, version: str, changes: dict[str, Any], *, space: str | None = None
+    ) -> Case:
+        """`PATCH /api/cases` for one case at its current `version` (409 `KibanaConflict` when it is
+        stale: read the case again); returns the case with its new version."""
+        body = {"cases": [{"id": case_id, "version": version, **changes}]}
+        response = await self._kibana.call("PATCH", "/api/cases", space=space, idempotent=False, json=body)
+        try:
+            return Case.model_validate(response.json()[0])
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            raise unreadable(response, exc, space=space) from None
+
+    async def find_case_activity(
+        self, case_id: str, *, page: int = 1, per_page: int = ACTIVITY_PAGE, space: str | None = None
+    ) -> CaseActivityPage:
+        """One page of the case's comments, status, severity and assignee changes, oldest first."""
+        query: dict[str, Any] = {"page": page, "perPage": per_page, "sortOrder": "asc", "types": list(ACTIVITY_TYPES)}
+        response = await self._kibana.call(
+            "GET",
+            "/api/cases/{caseId}/user_actions/_find",
+            path_params={"caseId": case_id},
+            space=space,
+            idempotent=True,
+            query=query,
+        )
+        return parse_body(CaseActivityPage, response, space=space)
 
     # --- APM ----------------------------------------------------------------------------
 

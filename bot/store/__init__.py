@@ -15,6 +15,7 @@ from bot.store.alert_subscriptions import AlertPollState, AlertSubscription, Ale
 from bot.store.alerts import AlertContent, AlertsMixin
 from bot.store.audit import AuditEntry, AuditMixin, AuditResult
 from bot.store.case_form_texts import CaseFormTextsMixin
+from bot.store.case_links import CaseLink, CaseLinksMixin
 from bot.store.cases import CaseClaim, CaseRecord, CasesMixin
 from bot.store.database import make_engine
 from bot.store.errors import StoreSchemaError, StoreSchemaMismatch, StoreSchemaTooNew, SubscriptionLimitReached
@@ -36,6 +37,7 @@ __all__ = [
     "AuditResult",
     "BucketState",
     "CaseClaim",
+    "CaseLink",
     "CaseRecord",
     "Claimed",
     "Delivered",
@@ -63,6 +65,7 @@ class Store(
     AlertsMixin,
     CasesMixin,
     CaseFormTextsMixin,
+    CaseLinksMixin,
     SubscriptionsMixin,
     AuditMixin,
     SnoozesMixin,

@@ -402,3 +402,43 @@ def postgresql_forms() -> None:
     metadata on both databases."""
     index = next(i for i in alert_groups.indexes if i.name == "uq_alert_groups_open")
     index.dialect_kwargs["postgresql_where"] = _OPEN_GROUP
+
+
+# Cases linked to Slack threads (issue 28): the case's card in the thread, whether the thread's
+# replies become case comments, and how far the case's Kibana activity has been brought into it
+# (`seen` user actions, oldest first; one replica at a time holds the case's lease to read more).
+case_links = Table(
+    "case_links",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("team", String(32), nullable=True),
+    Column("channel", String(64), nullable=False),
+    Column("thread_ts", String(32), nullable=False),
+    Column("case_id", String(64), nullable=False),
+    Column("space", String(255), nullable=False),
+    Column("owner", String(32), nullable=False),
+    Column("card_ts", String(32), nullable=True),
+    Column("syncing", Boolean, nullable=False, default=False, server_default=sa_false()),
+    Column("seen", Integer, nullable=False, default=0, server_default=text("0")),
+    Column("linked_at", UtcDateTime, nullable=False),
+    Column("lease_owner", String(255), nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),
+    UniqueConstraint("channel", "thread_ts", "case_id", name="uq_case_links_thread_case"),
+    Index("ix_case_links_case", "space", "case_id"),
+    Index("ix_case_links_linked_at", "linked_at"),
+    sqlite_autoincrement=True,
+)
+
+# What the bot itself did to a linked case, so that its activity is not echoed into the thread:
+# `field` is `comment` (value: the comment's id), `status` or `severity` (value: what it was set to).
+case_echoes = Table(
+    "case_echoes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", String(64), nullable=False),
+    Column("field", String(32), nullable=False),
+    Column("value", String(255), nullable=False),
+    Column("noted_at", UtcDateTime, nullable=False),
+    Index("ix_case_echoes_case", "case_id", "field", "value"),
+    sqlite_autoincrement=True,
+)

@@ -8,6 +8,7 @@ import time
 import uuid
 from typing import Any
 
+from . import case_activity
 from . import case_checks as checks
 from .calls import Call, Reply
 from .errors import Boom, case_not_found
@@ -92,6 +93,7 @@ def create_case(call: Call) -> Reply:
         quoted = ", ".join(f'"{label}"' for label in missing)
         raise Boom(400, f"Missing required custom fields without default value configured: {quoted}")
     case = new_case(call.state, fields, space=call.space, who=user(call), now=iso(call.now))
+    case_activity.created(call.state, call.space, case, user(call), iso(call.now))
     if call.state.case_visibility_delay:  # created with refresh=false: _find sees it after the refresh
         call.state.case_visible_at[(call.space, case["id"])] = time.monotonic() + call.state.case_visibility_delay
     return Reply(200, case_view(case, with_comments=False))
@@ -146,6 +148,7 @@ def add_comment(call: Call) -> Reply:
         "updated_by": None,
     }
     case["comments"].append(stored)
+    case_activity.commented(call.state, call.space, case, stored, user(call), now)
     if comment["type"] == "user":
         case["totalComment"] += 1
     else:
@@ -195,7 +198,9 @@ def update_cases(call: Call) -> Reply:
             diff["duration"] = int((call.now - created).total_seconds()) if created else None
         elif "status" in diff:
             diff.update(closed_at=None, closed_by=None, duration=None)
+        before = dict(case)
         case.update(diff, updated_at=now, updated_by=who, version=call.state.next_version())
+        case_activity.updated(call.state, call.space, case, before, diff, who, now)
     return Reply(200, [case_view(case, with_comments=False) for case, _ in changes])
 
 

@@ -24,6 +24,7 @@ NEEDS: dict[str, tuple[str, str]] = {
     "health": ("rules", "read"),
     "getCase": ("cases", "read"),
     "findCases": ("cases", "read"),
+    "findUserActions": ("cases", "read"),
     "getAgentConfigurations": ("apm", "read"),
     "getSourceMaps": ("apm", "read"),
     "readMaintenanceWindow": ("maintenanceWindow", "read"),

@@ -7,7 +7,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from . import alert_snooze, alerting, apm, cases, detection, maintenance_windows, rule_search, server_info, snooze
+from . import (
+    alert_snooze,
+    alerting,
+    apm,
+    case_activity,
+    cases,
+    detection,
+    maintenance_windows,
+    rule_search,
+    server_info,
+    snooze,
+)
 from .calls import Handler
 
 
@@ -99,6 +110,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/cases/configure", cases.get_configuration, "cases"),
     Route("GET", "/api/cases/{caseId}", cases.get_case, "cases"),
     Route("POST", "/api/cases/{caseId}/comments", cases.add_comment, "cases"),
+    Route("GET", "/api/cases/{caseId}/user_actions/_find", case_activity.find_activity, "cases"),
     Route("POST", "/api/apm/agent_keys", apm.create_agent_key, "apm"),  # privilege check in handler
     Route("GET", AGENT_CONFIG, apm.list_configurations, "apm", ("getAgentConfigurations", "apm")),
     Route("PUT", AGENT_CONFIG, apm.save_configuration, "apm", ("saveAgentConfiguration", "apm_settings_write")),

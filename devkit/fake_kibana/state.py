@@ -25,7 +25,7 @@ RULE_OPERATIONS = (
     "snooze",
     "unsnooze",
 )
-CASE_OPERATIONS = ("createCase", "getCase", "findCases", "updateCase", "createComment")
+CASE_OPERATIONS = ("createCase", "getCase", "findCases", "updateCase", "createComment", "findUserActions")
 APM_OPERATIONS = (
     "createAgentKey",
     "getAgentConfigurations",
@@ -95,6 +95,7 @@ class KibanaState:
         self.sourcemaps_mode = "fleet"
         self.rules: dict[tuple[str, str], Rule] = {}
         self.cases: dict[tuple[str, str], dict[str, Any]] = {}
+        self.case_activity: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (space, case id) → user actions
         self.agent_configurations: list[dict[str, Any]] = []
         self.sourcemaps: list[dict[str, Any]] = []
         self.agent_keys: list[dict[str, Any]] = []

@@ -401,6 +401,31 @@ class SlackDriver:
             raise ValueError(f"no link in {text!r} is to the app's unfurl domains {self.fake_slack.unfurl_domains}")
         return self.event_callback(event)
 
+    def message_event(
+        self, message: dict[str, Any], *, channel_id: str | None = None, event_id: str | None = None
+    ) -> dict[str, Any]:
+        """The `message` event Slack sends for a person's message (`message.channels` in a public
+        channel, `message.groups` in a private one): the message as stored, with its channel."""
+        channel = channel_id or self.channel_id
+        private = self.fake_slack is not None and channel in self.fake_slack.channels
+        private = private and bool(self.fake_slack and self.fake_slack.channels[channel].is_private)
+        keys = ("user", "text", "ts", "team", "blocks", "client_msg_id", "thread_ts", "parent_user_id", "files")
+        event = {"type": "message", **{k: copy.deepcopy(message[k]) for k in keys if k in message}}
+        if event.get("thread_ts") == event.get("ts"):
+            del event["thread_ts"]  # a thread's parent is sent as a plain message
+        event.update(channel=channel, channel_type="group" if private else "channel")
+        return self.event_callback(event, event_id=event_id)
+
+    async def post_with_retries(
+        self, payload: dict[str, Any], *, retries: int, retry_reason: str = "http_timeout"
+    ) -> list[httpx.Response]:
+        """Deliver an event as Slack does when it thinks the app missed it: once, then `retries`
+        more times with the same event_id and `X-Slack-Retry-Num` 1, 2, …"""
+        answers = [await self.post(payload)]
+        for number in range(1, retries + 1):
+            answers.append(await self.post(payload, retry_num=number, retry_reason=retry_reason))
+        return answers
+
     def url_verification(self, challenge: str | None = None) -> dict[str, Any]:
         return {"token": self.token, "challenge": challenge or secrets.token_urlsafe(36), "type": "url_verification"}
 

@@ -42,6 +42,8 @@ from handlers.cases.form import (
     source_line,
     title_from,
 )
+from handlers.cases.linked import register_linked
+from handlers.cases.linking import link_case, note_own_comment
 from handlers.cases.whole_message import add_whole_message, whole_message_note
 from handlers.shared.audit import record
 from handlers.shared.blocks import Block, clip, code, escape
@@ -225,12 +227,17 @@ def register(plumbing: Plumbing) -> Contribution:
         CASE_MODAL: guard.submission(new_case),
         COMMENT_MODAL: guard.submission(new_comment),
     }
+    linked = register_linked(plumbing)  # the case card, and the thread's sync with the case both ways
     return Contribution(
-        commands={CASE.name: case_command},
-        actions={CASE_OPEN: guard.click(on_alert)},
+        commands={CASE.name: case_command, **linked.commands},
+        actions={CASE_OPEN: guard.click(on_alert), **linked.actions},
         views=views,
         shortcuts={OPEN_CASE_SHORTCUT: guard.click(on_message)},
         steps=step.listeners(plumbing),
+        events=linked.events,
+        background=linked.background,
+        closers=linked.closers,
+        parts=linked.parts,
     )
 
 
@@ -396,6 +403,7 @@ async def _create(
     await record(services, actor, ACTION.name, opened.case_id, result="ok", space=origin.space, detail=fields.title)
     await _announce(replies, origin, actor, f"{actor.mention} opened Kibana case {_link(opened)}.")
     await _comment_on_new_case(services, replies, origin, actor, opened, fields)
+    await _link_to_thread(services, replies, actor, origin, opened.case_id, fields.owner)
     if origin.shortened:
         await add_whole_message(
             services,
@@ -407,6 +415,18 @@ async def _create(
             view_id=view_id,
             doing=_doing(services, origin),
         )
+
+
+async def _link_to_thread(
+    services: Services, replies: Replies, actor: Actor, origin: CaseOrigin, case_id: str, owner: str
+) -> None:
+    """The case's card in the thread of the message or alert it was opened from (issue 28)."""
+    if origin.channel is None or origin.reply_ts is None:
+        return  # opened from the command: no thread
+    try:
+        await link_case(services, replies, actor.team_id, origin.channel, origin.reply_ts, case_id, origin.space, owner)
+    except Exception:
+        log.exception("case %s: could not link it to its thread", case_id)
 
 
 def _link(opened: OpenedCase) -> str:
@@ -459,6 +479,7 @@ async def _add_comment(
         case = await services.kibana.get_case(origin.case_id, space=origin.space)
         comment = f"{text}\n\nAdded from Slack by @{actor.user_name or actor.user_id} (<@{actor.user_id}>)"
         updated = await services.kibana.add_case_comment(case.id, comment, owner=case.owner, space=origin.space)
+        await note_own_comment(services, updated, comment)  # not told back to the case's thread
     except Exception as error:
         await services.store.release_case_claim(key)
         status = error.status_code if isinstance(error, KibanaError) else None

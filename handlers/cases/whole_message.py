@@ -9,6 +9,7 @@ import logging
 from bot.kibana.errors import KibanaError
 from bot.services import Services
 from handlers.cases.form import COMMENT_LIMIT, FIELD_LIMIT, CaseOrigin, message_text
+from handlers.cases.linking import note_own_comment
 from handlers.shared.context import Actor
 from handlers.shared.errors import Doing, describe
 from handlers.shared.replies import Replies
@@ -63,7 +64,8 @@ async def add_whole_message(
         return
     try:
         for comment in whole_text_comments(text, origin):
-            await services.kibana.add_case_comment(case_id, comment, owner=owner, space=origin.space)
+            case = await services.kibana.add_case_comment(case_id, comment, owner=owner, space=origin.space)
+            await note_own_comment(services, case, comment)  # not told back to the case's thread
     except KibanaError as error:
         log.warning("case %s: could not add the whole message: %s", case_id, error)
         await replies.privately(surface, f"Adding the whole message to the case failed: {describe(error, doing)}")

@@ -12,6 +12,7 @@ from bot.kibana import (
     CaseCreate,
     KibanaBadRequest,
     KibanaClient,
+    KibanaConflict,
     KibanaForbidden,
     KibanaNotFound,
     KibanaPayloadTooLarge,
@@ -100,6 +101,28 @@ async def test_every_cases_call(run: Any, space: str) -> None:
     await kibana.find_cases(tags=["a", "b"], search="disk", owner="cases", space=space, per_page=5)
 
     assert run.transport.checked == run.responses_checked == 5
+    run.assert_clean()
+
+
+@pytest.mark.parametrize("space", SPACES)
+async def test_the_case_card_and_activity_calls(run: Any, space: str) -> None:
+    """Issue 28: PATCH /api/cases at the case's version (and 409 at a stale one), and its activity."""
+    kibana = _client(run)
+    case = await kibana.create_case(CaseCreate(title="Disk full", description="from Slack"), space=space)
+    commented = await kibana.add_case_comment(case.id, "looking into it", owner="cases", space=space)
+    closed = await kibana.update_case(case.id, commented.version, {"status": "closed"}, space=space)
+    assert closed.status == "closed" and closed.version != commented.version
+    with pytest.raises(KibanaConflict):
+        await kibana.update_case(case.id, case.version, {"severity": "high"}, space=space)  # stale: the first version
+    page = await kibana.find_case_activity(case.id, space=space)
+    assert [(a.type, a.action) for a in page.user_actions] == [("comment", "create"), ("status", "update")]
+    assert page.user_actions[0].comment_id == commented.comments[-1].id
+    assert page.user_actions[1].payload == {"status": "closed"} and page.user_actions[1].created_by.username
+    assert (await kibana.find_case_activity(case.id, page=1, per_page=1, space=space)).total == 2
+    with pytest.raises(KibanaNotFound):
+        await kibana.find_case_activity("missing", space=space)
+
+    assert run.transport.checked == run.responses_checked == 7
     run.assert_clean()
 
 

@@ -88,6 +88,9 @@ NOT_IN_REFERENCE = {
     "POST /api/maintenance_window/{id}/_archive": "alerting's public maintenance-window archive (8.19+/9.1+)",
     "POST /api/alerting/rule/{rule_id}/alert/{alert_id}/_snooze": "9.5's alert snooze, read in Kibana's source",
     "POST /api/alerting/rule/{rule_id}/alert/{alert_id}/_unsnooze": "9.5's alert unsnooze, read in Kibana's source",
+    "GET /api/cases/{caseId}/user_actions/_find": (
+        "the cases plugin's activity of a case (findCaseActivityDefaultSpace); Kibana's cases API"
+    ),
 }
 ANNOTATIONS = {"description", "summary", "example", "examples", "title", "externalDocs"}
 

@@ -114,11 +114,16 @@ async def test_every_answer_matches_the_spec() -> None:
         await kibana.get(f"/api/cases/{case['id']}")
         await kibana.get("/api/cases/nope")
         await kibana.get("/api/cases/_find", params={"tags": "x"})
+        activity = {"page": 1, "perPage": 100, "sortOrder": "asc", "types": ["comment", "status"]}
+        await kibana.get(f"/api/cases/{case['id']}/user_actions/_find", params=activity)
+        await kibana.get(f"/api/cases/{case['id']}/user_actions/_find", params={"perPage": 101})
+        await kibana.get("/api/cases/nope/user_actions/_find")
         await kibana.patch("/api/cases", json={"cases": [{"id": case["id"], "version": case["version"], "title": "u"}]})
         await kibana.patch(
             "/api/cases",
             json={"cases": [{"id": case["id"], "version": commented.json()["version"], "status": "closed"}]},
         )
+        await kibana.get(f"/api/cases/{case['id']}/user_actions/_find", params={"sortOrder": "asc"})
         config = {"service": {"name": "svc", "environment": "prod"}, "settings": {"capture_body": "off"}}
         await kibana.put("/api/apm/settings/agent-configuration", json=config, headers=APM)
         await kibana.put("/api/apm/settings/agent-configuration", json=config, headers=APM)

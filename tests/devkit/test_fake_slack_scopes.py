@@ -43,17 +43,17 @@ async def test_the_bot_token_has_exactly_the_manifests_scopes(fake_slack: FakeSl
 
 
 async def test_a_method_the_manifest_has_no_scope_for_answers_missing_scope(fake_slack: FakeSlack) -> None:
-    assert "users:read" not in manifest_bot_scopes()
+    assert "channels:join" not in manifest_bot_scopes()
     with pytest.raises(SlackApiError) as refused:
-        await client_of(fake_slack).users_info(user="U0ALICE")
+        await client_of(fake_slack).conversations_join(channel="C0ALERTS")
     assert refused.value.response.status_code == 200
     assert refused.value.response.data == {
         "ok": False,
         "error": "missing_scope",
-        "needed": "users:read",
+        "needed": "channels:join",
         "provided": ",".join(manifest_bot_scopes()),
     }
-    assert refused.value.response.headers["x-accepted-oauth-scopes"] == "users:read"
+    assert refused.value.response.headers["x-accepted-oauth-scopes"] == "channels:join"
 
 
 async def test_a_refused_call_does_nothing(fake_slack: FakeSlack) -> None:

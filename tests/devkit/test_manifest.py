@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from bot.slack_scopes import EVENT_SCOPES, FEATURE_SCOPES, METHOD_SCOPES, needed_scopes
+from bot.slack_scopes import EVENT_SCOPES, FEATURE_SCOPES, METHOD_SCOPES, event_type, needed_scopes
 from handlers import STEPS, build_catalog, manifest_functions
 from tests.slack_calls import events_the_code_listens_to, methods_the_code_calls
 
@@ -89,8 +89,10 @@ def test_the_fake_slack_asks_the_same_scopes_of_the_methods_the_bot_calls() -> N
 def test_the_manifest_subscribes_to_exactly_the_events_the_bot_listens_to(manifest: dict[str, Any]) -> None:
     listened = events_the_code_listens_to()
     assert "function_executed" in listened  # the scan really reads the code (the steps' app.function)
-    assert listened == set(EVENT_SCOPES), "bot/slack_scopes.py EVENT_SCOPES must name every event the bot listens to"
-    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == listened
+    subscribed = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert subscribed == set(EVENT_SCOPES), "bot/slack_scopes.py EVENT_SCOPES names every subscription"
+    # every subscription has its listener, and every listener its subscription (`message` ← message.channels…)
+    assert {event_type(s) for s in subscribed} == listened
     assert set().union(*EVENT_SCOPES.values()) <= set(manifest["oauth_config"]["scopes"]["bot"])
 
 

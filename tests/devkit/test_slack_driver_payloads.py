@@ -290,6 +290,30 @@ async def test_function_executed_has_the_keys_of_slacks_and_a_live_execution() -
             fake.start_step("kibana_snooze_rule", {"rule_id": "cpu-high", "duration": "4h"})
 
 
+async def test_message_event_of_a_reply_in_a_thread(fake_slack: FakeSlack, slack_driver: SlackDriver) -> None:
+    """The `message` event of a person's reply (message.channels; message.groups in a private channel):
+    the event_callback envelope of the fixtures, the message as stored, its channel and channel_type."""
+    parent = fake_slack.post_as_user("C0ALERTS", "parent", user="U0BOB")
+    reply = fake_slack.post_as_user("C0ALERTS", "a reply", user="U0BOB", thread_ts=parent["ts"])
+    payload = slack_driver.message_event(reply, event_id="Ev42")
+    expected = slack_fixture("socket_mode_events_api_app_mention.json")["payload"]
+    assert set(payload) == set(expected) and payload["event_id"] == "Ev42"
+    event = payload["event"]
+    assert event["type"] == "message" and "subtype" not in event
+    assert (event["channel"], event["channel_type"], event["user"], event["text"]) == (
+        "C0ALERTS",
+        "channel",
+        "U0BOB",
+        "a reply",
+    )
+    assert (event["ts"], event["thread_ts"], event["event_ts"]) == (reply["ts"], parent["ts"], reply["ts"])
+    assert event["parent_user_id"] == "U0BOB" and event["blocks"] == reply["blocks"]
+    fake_slack.add_channel("C0PRIV", "private", is_private=True)
+    private = fake_slack.post_as_user("C0PRIV", "secret", user="U0BOB")
+    top = slack_driver.message_event(private, channel_id="C0PRIV")["event"]
+    assert top["channel_type"] == "group" and "thread_ts" not in top
+
+
 def test_url_verification() -> None:
     payload = SlackDriver(signing_secret="s").url_verification("abc")
     assert_same_keys(payload, slack_fixture("url_verification.json"))

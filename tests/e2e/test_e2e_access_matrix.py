@@ -42,15 +42,18 @@ from handlers.alerting.target import Target
 from handlers.alerts.claim import ALERT_CLAIM, ALERT_RELEASE, ClaimValue
 from handlers.apm.actions import CONFIG_OVERWRITE, SOURCEMAP_DELETE
 from handlers.apm.values import ConfigChange, SourceMapRef
-from handlers.cases.actions import OPEN_CASE_STEP
+from handlers.cases.actions import CARD_SEVERITY, CARD_STATUS, CARD_SYNC, CARD_UNSYNC, OPEN_CASE_STEP
+from handlers.cases.card import CardValue
+from handlers.cases.linking import link_case
 from handlers.health.actions import HEALTH_STEP
 from handlers.home.actions import HOME_REFRESH, RefreshButton
 from handlers.shared.blocks import actions, button
 from handlers.shared.catalog import CONNECT_BUTTON
 from handlers.shared.identity import ConnectButton
+from handlers.shared.replies import Replies
 
 from . import action_ids as values
-from .conftest import make_settings
+from .conftest import KIBANA_KEY, make_settings
 from .test_e2e_alerts_webhook import BODY, deliver
 
 _CATALOG = build_catalog()
@@ -384,6 +387,59 @@ async def snooze_modal(env: Env) -> None:
     env.data["view"] = env.slack.views[call.response["view"]["id"]]
 
 
+async def linked_case(env: Env) -> None:
+    """A case linked to a message's thread, with its card there (as opening it from Slack leaves it)."""
+    none = {"id": "none", "name": "none", "type": ".none", "fields": None}
+    body = {"title": "Checkout slow", "description": "d", "tags": [], "owner": "cases", "connector": none,
+            "settings": {"syncAlerts": True}}  # fmt: skip
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(
+            env.kibana.url + "/api/cases", json=body, headers={"Authorization": f"ApiKey {KIBANA_KEY}", "kbn-xsrf": "t"}
+        )
+    services = env.bot.runtime.services
+    message = env.slack.post_as_user(env.driver.channel_id, "Checkout is slow", user="U0CAROL")
+    replies = Replies(services.slack, None, services.bot_user)
+    linked = await link_case(
+        services, replies, "T0001", env.driver.channel_id, message["ts"], answer.json()["id"], "default", "cases"
+    )
+    env.data["link"] = linked.link.id
+    [card] = [m for m in env.slack.thread(env.driver.channel_id, message["ts"]) if "case_card" in str(m.get("blocks"))]
+    env.data["card"] = card
+
+
+async def synced_case(env: Env) -> None:
+    """A linked case whose thread Alice (admin) synced with the card's button."""
+    await linked_case(env)
+    value = CardValue(link=env.data["link"]).pack()
+    payload = env.driver.block_action(CARD_SYNC, value, message=env.data["card"])
+    assert (await env.driver.post(payload)).status_code == 200
+    channel, ts = env.driver.channel_id, env.data["card"]["ts"]
+    await env.slack.wait_for(lambda: CARD_UNSYNC in str((env.slack.message(channel, ts) or {}).get("blocks")))
+    env.data["card"] = env.slack.message(channel, ts)
+
+
+def card_click(action_id: str, to: str = "") -> Step:
+    async def act(env: Env) -> None:
+        value = CardValue(link=env.data["link"], to=to).pack()
+        payload = env.driver.block_action(action_id, value, message=env.data["card"], user_id=BOB)
+        env.answer = await env.driver.post(payload)
+        assert env.answer.status_code == 200
+
+    return act
+
+
+def thread_synced(on: bool) -> Check:
+    async def check(env: Env) -> bool:
+        link = await env.bot.runtime.services.store.case_link(env.data["link"])
+        return link is not None and link.syncing is on
+
+    return check
+
+
+def card(action_id: str, reached: Check, setup: Step, to: str = "") -> EntryPath:
+    return EntryPath("button", action_id, card_click(action_id, to), reached, REPLY_REFUSAL, setup)
+
+
 def upload_form(env: Env) -> dict[str, Any]:
     given = {"service_name": "frontend", "service_version": "1.4.2", "bundle_filepath": "/static/js/main.js"}
     form: dict[str, dict[str, Any]] = {name: {"value": value} for name, value in given.items()}
@@ -659,6 +715,16 @@ PATHS: dict[str, list[EntryPath]] = {
         cmd("add", reply_without_refusal("Add to Kibana case")),
         EntryPath("shortcut", "add_to_case", add_shortcut, case_menu_ready, view_has_refusal),
         modal("add modal", add_form, kibana("POST", COMMENTS), chosen_case),
+    ],
+    "case status": [
+        cmd("case status", reply_without_refusal("is done on the case's card")),
+        card(CARD_STATUS, kibana("PATCH", "/api/cases"), linked_case, "closed"),
+        card(CARD_SEVERITY, kibana("PATCH", "/api/cases"), linked_case, "high"),
+    ],
+    "case sync": [
+        cmd("case sync", reply_without_refusal("is done on the case's card")),
+        card(CARD_SYNC, thread_synced(True), linked_case),
+        card(CARD_UNSYNC, thread_synced(False), synced_case),
     ],
     "disable": [
         cmd("disable r1", kibana("GET", RULE)),

@@ -102,7 +102,8 @@ async def test_submit_creates_one_case_with_link_in_thread_and_comment(
     [comment] = case["comments"]
     assert "@alice" in comment["comment"] and "<@U0ALICE>" in comment["comment"]
     assert permalink in comment["comment"]
-    assert [call.ok for call in slack.calls_to("chat.postMessage")] == [True]
+    await slack.wait_for("chat.postMessage", count=2)  # the link, then the case's card (test_e2e_case_card.py)
+    assert [call.ok for call in slack.calls_to("chat.postMessage")] == [True, True]
 
 
 async def test_double_submit_opens_one_case(driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana) -> None:
@@ -114,10 +115,11 @@ async def test_double_submit_opens_one_case(driver: SlackDriver, slack: FakeSlac
     await slack.wait_for(lambda: slack.thread(CHANNEL, message["ts"])[1:])
     await slack.wait_for(lambda: [e for e in slack.ephemerals if "already has a Kibana case" in e["text"]]
                          or [r for r in slack.responses if "already has" in r.body.get("text", "")])  # fmt: skip
+    await slack.wait_for(lambda: len(slack.thread(CHANNEL, message["ts"])) >= 3)
     await asyncio.sleep(0.3)  # nothing more arrives
     assert len(posted_cases(kibana)) == 1
     assert len(stored_cases(kibana)) == 1
-    assert len(slack.thread(CHANNEL, message["ts"])) == 2  # the message and one link
+    assert len(slack.thread(CHANNEL, message["ts"])) == 3  # the message, one link and the case's card
 
 
 async def test_field_errors_show_in_the_modal(driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana) -> None:
@@ -148,7 +150,7 @@ async def test_second_shortcut_offers_to_add_a_comment(
     message = slack.post_as_user(CHANNEL, TEXT, user="U0BOB")
     view = await open_form(driver, slack, message)
     await submit(driver, view)
-    await slack.wait_for(lambda: slack.thread(CHANNEL, message["ts"])[1:])
+    await slack.wait_for(lambda: slack.thread(CHANNEL, message["ts"])[2:])  # the link and the card
     await slack.wait_for(lambda: any(case["comments"] for case in stored_cases(kibana)))
 
     second = await open_form(driver, slack, message, user_id="U0CAROL")
@@ -157,7 +159,7 @@ async def test_second_shortcut_offers_to_add_a_comment(
     assert case["id"] in second["blocks"][0]["text"]["text"]  # links to the existing case
     assert TEXT in initial(second, "comment")
     assert await submit(driver, second, user_id="U0CAROL") is None
-    replies = await slack.wait_for(lambda: slack.thread(CHANNEL, message["ts"])[2:])
+    replies = await slack.wait_for(lambda: slack.thread(CHANNEL, message["ts"])[3:])
     assert replies[0]["text"].startswith("<@U0CAROL> added this message to Kibana case <")
     assert len(posted_cases(kibana)) == 1
     [case] = stored_cases(kibana)

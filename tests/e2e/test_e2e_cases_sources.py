@@ -116,7 +116,7 @@ async def test_case_open_button_on_an_alert_prefills_from_the_rule(
     assert initial(view, "tags") == "slack, infra, prod"
     assert "CPU usage above 90% is active on host-1" in initial(view, "description")
     assert await submit(driver, view) is None
-    [reply] = await slack.wait_for(lambda: slack.thread(CHANNEL, message["ts"])[1:])
+    reply = (await slack.wait_for(lambda: slack.thread(CHANNEL, message["ts"])[1:]))[0]  # then the case card
     [sent] = [r for r in kibana.requests if r.method == "POST" and r.route == CREATE]
     assert sent.path == "/s/ops/api/cases"
     assert sent.json["tags"] == ["slack", "infra", "prod", f"slack-dedupe:{CHANNEL}:{message['ts']}"]
@@ -139,6 +139,6 @@ async def test_shortcut_over_socket_mode(
     assert ack["payload"]["response_action"] == "errors" and "160" in ack["payload"]["errors"]["title"]
     ack = await socket_driver.send_socket(socket_driver.view_submission(view, {"severity": {"severity": "critical"}}))
     assert not ack.get("payload")  # closes the modal: no errors
-    [reply] = await slack.wait_for(lambda: slack.thread(CHANNEL, message["ts"])[1:])
+    reply = (await slack.wait_for(lambda: slack.thread(CHANNEL, message["ts"])[1:]))[0]  # then the case card
     [case] = kibana.state.cases.values()
     assert case["severity"] == "critical" and case["id"] in reply["text"]

@@ -21,6 +21,9 @@ from devkit.fake_slack import FakeSlack
 from devkit.harness import RunningBot, running_bot
 from devkit.slack_driver import SlackDriver
 from handlers.access.connect import KEY_BLOCK
+from handlers.cases.actions import CARD_STATUS
+from handlers.cases.card import CardValue
+from handlers.cases.sync_from_kibana import CaseActivity
 from tests.databases import TEST_DATABASE_URL, postgres_schema
 from tests.e2e.conftest import KIBANA_KEY, SIGNING_SECRET, forget_start_up, make_settings
 
@@ -454,3 +457,37 @@ async def test_a_workflow_step_acts_with_the_persons_key_and_never_the_bots(
     await slack.wait_for(lambda: alice.state != "running")
     assert alice.state == "completed", alice.error
     assert authorization(kibana, "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute") == [f"ApiKey {ALICE_KEY}"]
+
+
+async def test_the_case_card_acts_with_the_persons_key_and_is_not_echoed_back(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    """Issue 28: the card's status change is made with the person's key; reading the case's activity (the
+    bot's own work, with its own key) does not tell the thread what the person just did from Slack."""
+    kibana.add_person(ALICE_KEY, "alice", {"default": {"rules": "all", "cases": "all"}})
+    await connect(driver, slack, ALICE_KEY)
+    message = slack.post_as_user(CHANNEL, "Checkout is slow", user="U0BOB")
+    updates = len(slack.calls_to("views.update"))
+    await driver.post(driver.message_shortcut("open_case", message, channel_id=CHANNEL))
+    [call] = (await slack.wait_for("views.update", count=updates + 1))[updates:]
+    assert (await driver.post(driver.view_submission(slack.views[call.params["view_id"]], {}))).status_code == 200
+
+    def card() -> dict[str, Any] | None:
+        found = [m for m in slack.thread(CHANNEL, message["ts"]) if "case_card" in str(m.get("blocks"))]
+        return found[-1] if found else None
+
+    shown = await slack.wait_for(card)
+    [(_, case_id)] = list(kibana.state.cases)
+    link_id = CardValue.unpack(str(shown["blocks"][1]["elements"][0]["options"][0]["value"])).link
+    kibana.requests.clear()
+    closing = CardValue(link=link_id, to="closed").pack()
+    await driver.post(driver.block_action(CARD_STATUS, closing, message=shown, channel_id=CHANNEL))
+    await slack.wait_for(
+        lambda: any("set the case's status" in str(m.get("text")) for m in slack.thread(CHANNEL, message["ts"]))
+    )
+    assert authorization(kibana, "/api/cases") == [f"ApiKey {ALICE_KEY}"]  # the PATCH, as alice
+    assert kibana.state.cases[("default", case_id)]["closed_by"]["username"] == "alice"
+    before = len(slack.thread(CHANNEL, message["ts"]))
+    assert await bot.runtime.part(CaseActivity).read_all() == 0  # alice's change from Slack is not echoed
+    assert len(slack.thread(CHANNEL, message["ts"])) == before
+    assert set(authorization(kibana, "/api/cases/{caseId}/user_actions/_find")) == {f"ApiKey {KIBANA_KEY}"}

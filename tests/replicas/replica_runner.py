@@ -12,6 +12,8 @@ scheduler, polling the store every `--poll` seconds). It prints one JSON line
 - `{"op": "mutes_tick", "at": "<ISO time>"}`: one look for timed mutes that end and reminders that
   are due at that instant (`MuteEndings.tick`) -> `{"ticked": at}`
 - `{"op": "groups"}` -> `{"groups": [[cron, timezone], …]}` (the jobs this replica has)
+- `{"op": "case_activity"}`: one round of bringing linked cases' Kibana activity into their threads
+  -> `{"posted": n}`
 - `{"op": "quit"}`: shut down cleanly.
 """
 
@@ -31,6 +33,7 @@ from bot.settings import load_settings
 from devkit.harness import start_uvicorn, stop_uvicorn
 from handlers.alerting.mute_endings import MuteEndings
 from handlers.alerts.polling import AlertPoller
+from handlers.cases.sync_from_kibana import CaseActivity
 
 
 def emit(message: dict[str, Any]) -> None:
@@ -59,7 +62,7 @@ async def main(poll_seconds: float, mutes_seconds: float | None) -> None:
         endings.check_seconds = mutes_seconds  # the real loop, on the real clock, looking often
     try:
         emit({"ready": url, "replica": runtime.services.replica})
-        await answer_commands(scheduler, poller, endings)
+        await answer_commands(scheduler, poller, endings, runtime.part(CaseActivity))
     finally:
         await stop_uvicorn(server, task)
         await runtime.close()
@@ -74,7 +77,9 @@ async def fire_jobs(scheduler: HealthScheduler[Any], at: datetime) -> dict[int, 
     return results
 
 
-async def answer_commands(scheduler: HealthScheduler[Any], poller: AlertPoller, endings: MuteEndings) -> None:
+async def answer_commands(
+    scheduler: HealthScheduler[Any], poller: AlertPoller, endings: MuteEndings, cases: CaseActivity
+) -> None:
     loop = asyncio.get_running_loop()
     for _ in range(100_000):  # bounded: the test sends a few dozen commands
         line = await loop.run_in_executor(None, sys.stdin.readline)
@@ -92,6 +97,8 @@ async def answer_commands(scheduler: HealthScheduler[Any], poller: AlertPoller, 
         elif command["op"] == "mutes_tick":
             await endings.tick(datetime.fromisoformat(command["at"]))
             emit({"ticked": command["at"]})
+        elif command["op"] == "case_activity":
+            emit({"posted": await cases.read_all()})
         elif command["op"] == "groups":
             emit({"groups": sorted([g.cron, g.timezone] for g in scheduler.groups())})
         else:

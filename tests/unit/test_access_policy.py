@@ -85,6 +85,7 @@ def test_the_action_table_follows_the_design() -> None:
         "add",
         "attach",
         "case",
+        "case sync",
         "claim",
         "mute",
         "release",
@@ -107,6 +108,7 @@ def test_the_action_table_follows_the_design() -> None:
         "mw start",
         "mw list",
         "mw end",
+        "case status",
     }
     assert by_role[Role.ADMIN] == [
         "apm config set",
