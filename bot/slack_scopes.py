@@ -57,6 +57,8 @@ EVENT_SCOPES: Mapping[str, tuple[str, ...]] = {
 def event_type(subscription: str) -> str:
     """The event type a listener registers for a `bot_events` subscription: `message.channels` → `message`."""
     return subscription.split(".", 1)[0]
+
+
 # Methods of which the bot asks only some of the scopes they accept. conversations.history: the alert
 # publisher reads the recent history of the channels it posts alert messages in (public and private
 # channels, never direct messages) to find a message posted before a crash (handlers/alerts/adoption.py).
