@@ -25,12 +25,10 @@ def register(plumbing: Plumbing) -> Contribution:
     async def where_to_find(inv: Invocation) -> None:
         await inv.replies.privately(inv.surface, FROM_SLACK[inv.command.action])
 
-    parts = [listeners.register(plumbing), attach.register(plumbing), add_message.register(plumbing)]
-    return Contribution(
-        commands={**{k: v for p in parts for k, v in p.commands.items()}, **dict.fromkeys(FROM_SLACK, where_to_find)},
-        actions={k: v for p in parts for k, v in p.actions.items()},
-        views={k: v for p in parts for k, v in p.views.items()},
-        shortcuts={k: v for p in parts for k, v in p.shortcuts.items()},
+    own = Contribution(
+        commands=dict.fromkeys(FROM_SLACK, where_to_find),
         options={CASE_PICK: options_listener(plumbing.services, PICKING)},
-        closers=tuple(c for p in parts for c in p.closers),
+    )
+    return Contribution.combined(
+        listeners.register(plumbing), attach.register(plumbing), add_message.register(plumbing), own
     )

@@ -9,7 +9,7 @@ runtime, renderers to the outcome reporter. Nothing registers itself at import t
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import aiohttp
@@ -44,6 +44,25 @@ class Contribution:
     closers: Sequence[Job] = ()  # run at shutdown, in reverse order
     renderers: Sequence[MessageRenderer] = ()  # re-draw this feature's messages after a button acted
     parts: Sequence[Any] = ()  # long-lived objects (a scheduler), reachable through `Runtime.part`
+
+    @classmethod
+    def combined(cls, *pieces: Contribution) -> Contribution:
+        """One feature's contribution made of several modules' (every kind of entry kept: a table a
+        module adds is never dropped by the one that gathers them); ValueError for an id answered twice."""
+        merged: dict[str, Any] = {}
+        for kind in fields(cls):
+            values = [getattr(piece, kind.name) for piece in pieces]
+            if values and isinstance(values[0], Mapping):
+                table: dict[str, Any] = {}
+                for value in values:
+                    twice = sorted(set(table) & set(value))
+                    if twice:
+                        raise ValueError(f"two parts of one feature answer the same {kind.name}: {', '.join(twice)}")
+                    table.update(value)
+                merged[kind.name] = table
+            else:
+                merged[kind.name] = tuple(item for value in values for item in value)
+        return cls(**merged)
 
 
 @dataclass(frozen=True)

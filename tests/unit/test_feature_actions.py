@@ -112,3 +112,31 @@ def test_every_write_is_a_row_of_the_catalog_with_its_buttons() -> None:
         assert catalog.action(write.name) is write.action
         assert write.action.action_ids, write.name
         assert write.of_alert == (write.change.alert_muted is not None), write.name
+
+
+def test_a_feature_made_of_several_modules_keeps_every_kind_of_entry() -> None:
+    """Contribution.combined keeps every table and list of every part (a gathering that listed the kinds
+    it knew dropped the cases feature's Workflow Builder step and its events once new kinds came)."""
+    from dataclasses import fields
+
+    from handlers.shared.feature import Contribution
+
+    async def listener() -> None:
+        return None
+
+    async def job() -> None:
+        return None
+
+    tables = {f.name: {f"{f.name}-a": listener} for f in fields(Contribution) if f.name not in SEQUENCES}
+    first = Contribution(**tables, **{name: (job,) for name in SEQUENCES})  # type: ignore[arg-type]
+    second = Contribution(steps={"other": listener}, parts=("scheduler",))
+    both = Contribution.combined(first, second)
+    for kind in fields(Contribution):
+        mine = getattr(first, kind.name)
+        assert all(item in getattr(both, kind.name) for item in mine), kind.name
+    assert set(both.steps) == {"steps-a", "other"} and both.parts == (job, "scheduler")
+    with pytest.raises(ValueError, match="same actions"):
+        Contribution.combined(first, Contribution(actions={"actions-a": listener}))
+
+
+SEQUENCES = ("background", "closers", "renderers", "parts")
