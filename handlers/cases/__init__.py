@@ -33,4 +33,5 @@ def register(plumbing: Plumbing) -> Contribution:
         shortcuts={k: v for p in parts for k, v in p.shortcuts.items()},
         options={CASE_PICK: options_listener(plumbing.services, PICKING)},
         closers=tuple(c for p in parts for c in p.closers),
+        steps={k: v for p in parts for k, v in p.steps.items()},  # *Open a Kibana case* (handlers/cases/step.py)
     )
