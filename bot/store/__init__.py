@@ -7,7 +7,7 @@ health reports, Slack event ids and button double clicks.
 
 from __future__ import annotations
 
-from bot.store.alert_claims import AlertClaim, AlertClaimsMixin, Claimed
+from bot.store.alert_claims import AlertClaim, AlertClaimsMixin, Claimed, HeldClaim
 from bot.store.alert_groups import AlertGroup, AlertGroupsMixin, Delivered, GroupSnapshot, Recorded
 from bot.store.alert_history import AlertHistoryMixin
 from bot.store.alert_publishing import AlertPublishingMixin
@@ -42,6 +42,7 @@ __all__ = [
     "Claimed",
     "Delivered",
     "GroupSnapshot",
+    "HeldClaim",
     "KnownSnooze",
     "Recorded",
     "SnoozeToRemind",

@@ -40,6 +40,24 @@ class Claimed:
     claim: AlertClaim | None
 
 
+@dataclass(frozen=True)
+class HeldClaim:
+    """An open episode a person is on, with where its message is (for their App Home)."""
+
+    group_id: int
+    space: str
+    rule_id: str
+    rule_name: str
+    alert_ids: tuple[str, ...]  # its alerts still firing, at most ALERTS_NAMED of them, oldest first
+    firing: int  # how many are firing
+    channel: str | None  # the channel id Slack posted the message in (None: not posted yet)
+    ts: str | None
+    claimed_at: datetime
+
+
+ALERTS_NAMED = 3
+
+
 def _claim(row: Any) -> AlertClaim:
     acked = tuple(json.loads(row.kibana_ack)) if row.kibana_ack else ()
     return AlertClaim(row.group_id, row.user_id, row.claimed_at, row.taken_from, acked)
@@ -92,6 +110,43 @@ class AlertClaimsMixin(Database):
                 )
             ).first()
         return _claim(row) if row is not None else None
+
+    async def claims_held_by(self, user_id: str, *, limit: int = 20) -> list[HeldClaim]:
+        """The open episodes `user_id` is on, newest claim first (at most `limit`)."""
+        query = (
+            select(alert_claims.c.group_id, alert_claims.c.claimed_at, alert_groups)
+            .join(alert_groups, alert_groups.c.id == alert_claims.c.group_id)
+            .where(alert_claims.c.user_id == user_id, alert_groups.c.closed_at.is_(None))
+            .order_by(alert_claims.c.claimed_at.desc(), alert_claims.c.group_id.desc())
+            .limit(limit)
+        )
+        async with self._read() as conn:
+            groups = (await conn.execute(query)).all()
+            ids = [row.group_id for row in groups]
+            alerts = (
+                await conn.execute(
+                    select(alert_messages.c.group_id, alert_messages.c.alert_id)
+                    .where(alert_messages.c.group_id.in_(ids), alert_messages.c.recovered_at.is_(None))
+                    .order_by(alert_messages.c.id)
+                )
+            ).all()
+        firing: dict[int, list[str]] = {}
+        for alert in alerts:
+            firing.setdefault(alert.group_id, []).append(alert.alert_id)
+        return [
+            HeldClaim(
+                group_id=row.group_id,
+                space=row.space,
+                rule_id=row.rule_id,
+                rule_name=row.rule_name,
+                alert_ids=tuple(firing.get(row.group_id, [])[:ALERTS_NAMED]),
+                firing=len(firing.get(row.group_id, [])),
+                channel=row.message_channel,
+                ts=row.ts,
+                claimed_at=row.claimed_at,
+            )
+            for row in groups
+        ]
 
     async def note_claim_kibana_ack(self, group_id: int, user_id: str, alert_ids: list[str]) -> None:
         """Which Security alerts Kibana acknowledged for `user_id`'s claim (set back to open on release)."""

@@ -494,6 +494,18 @@ class AlertGroupsMixin(Database):
             row = (await conn.execute(query.order_by(alert_groups.c.id.desc()).limit(1))).first()
         return _group(row) if row is not None else None
 
+    async def group_alert_with_uuid(self, group_id: int, alert_uuid: str) -> GroupAlert | None:
+        """One alert of the group as its message shows it (its facts, when it recovered), by Kibana's uuid."""
+        query = (
+            select(alert_messages)
+            .where(alert_messages.c.group_id == group_id, alert_messages.c.alert_uuid == alert_uuid)
+            .order_by(alert_messages.c.id.desc())
+            .limit(1)
+        )
+        async with self._read() as conn:
+            row = (await conn.execute(query)).first()
+        return _alert(row) if row is not None else None
+
     async def alert_group_snapshot(
         self, group_id: int, *, newest: int = 100, changes: int = 20
     ) -> GroupSnapshot | None:

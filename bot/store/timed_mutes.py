@@ -155,6 +155,17 @@ class TimedMutesMixin(Database):
             )
             return [_mute(r) for r in rows]
 
+    async def timed_mutes_by(self, user_id: str, *, limit: int = 100) -> list[TimedMute]:
+        """The mutes `user_id` made that have an end the bot knows of and are not over, newest first."""
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(timed_mutes)
+                .where(timed_mutes.c.created_by == user_id, self._open())
+                .order_by(timed_mutes.c.id.desc())
+                .limit(limit)
+            )
+            return [_mute(r) for r in rows]
+
     async def due_mute_ends(self, now: datetime, limit: int = 50) -> list[TimedMute]:
         """Mutes whose end has come, unclaimed (or claimed by a replica that never finished)."""
         async with self._read() as conn:

@@ -1,19 +1,21 @@
-"""What a person's App Home shows, read from the bot's records and Kibana: their mutes and snoozes
-(and claims, once the bot has them), the cases they opened, alerting health per space they may see,
-and whether they are connected to Kibana (KIBANA_IDENTITY=person)."""
+"""What a person's App Home shows, read from the bot's records and Kibana: the alerts they are on
+("I'm on it"), their mutes (with when each ends, where the bot knows it) and snoozes, the cases they
+opened, alerting health per space they may see, and whether they are connected to Kibana (KIBANA_IDENTITY=person)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+
+from slack_sdk.errors import SlackApiError
 
 from bot.access import Role, Scope
 from bot.failure_log import FailureLog
 from bot.kibana.acting import KibanaNotLinked, PersonForbidden, PersonKeyRejected, acting_for
 from bot.services import Services
-from bot.store import AuditEntry, KnownSnooze
+from bot.store import AuditEntry, HeldClaim, KnownSnooze, TimedMute
 from bot.store.errors import store_unreachable
 from handlers.health.report import HealthOutcome, check_health
 
@@ -25,26 +27,33 @@ UNDOES = {"unmute": "mute", "unmute-all": "mute-all"}
 CASE = "case"
 MAX_SPACES = 5  # health is read for at most this many spaces per opening (one Kibana call each)
 HEALTH_WAIT = 5.0  # seconds the page waits for a space's health (retries included) before saying so
+CLAIMS_SHOWN = 20  # claims read per opening (one chat.getPermalink each, at once)
+LINK_WAIT = 3.0  # seconds the page waits for the claims' message links before showing them without
 
 
 @dataclass(frozen=True)
 class Muted:
-    """A mute the person made that no one has undone since (Kibana's mutes have no end)."""
+    """A mute the person made that no one has undone since: until someone unmutes it, or until the end
+    the bot keeps for it (`mute … for/until`: `ends_at`, or None with `timed` for until it gets worse)."""
 
     space: str
     rule_id: str
     alert_id: str | None  # None: all alerts of the rule
     at: datetime
+    timed: bool = False
+    ends_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class Claimed:
-    """An alert the person claimed ("I'm on it"). Claims are being added (issue 29's sibling work)."""
+    """An alert episode the person is on ("I'm on it"), and the link to its message."""
 
-    space: str
-    rule_id: str
-    alert_id: str
-    at: datetime
+    claim: HeldClaim
+    link: str | None = None  # the message's permalink (None: not posted, or Slack did not give it)
+
+    @property
+    def space(self) -> str:
+        return self.claim.space
 
 
 @dataclass(frozen=True)
@@ -73,8 +82,40 @@ class HomeFacts:
 
 
 async def claims_of(services: Services, user_id: str) -> list[Claimed]:
-    """The alerts `user_id` claimed and has not released: where claims plug in (none recorded yet)."""
-    return []
+    """The open episodes `user_id` claimed and has not released, newest first, each with its message's link."""
+    held = await services.store.claims_held_by(user_id, limit=CLAIMS_SHOWN)
+
+    async def link(claim: HeldClaim) -> str | None:
+        if not claim.channel or not claim.ts:
+            return None
+        try:
+            async with asyncio.timeout(LINK_WAIT):
+                answer = await services.slack.chat_getPermalink(channel=claim.channel, message_ts=claim.ts)
+        except SlackApiError as error:
+            log.info("no permalink for %s/%s: %s", claim.channel, claim.ts, error.response.get("error"))
+            return None
+        except TimeoutError:
+            log.info("no permalink for %s/%s: Slack did not answer in %.0f s", claim.channel, claim.ts, LINK_WAIT)
+            return None
+        except Exception as error:  # the link is a convenience: the page shows the claim without it
+            log.warning("no permalink for %s/%s: %s", claim.channel, claim.ts, type(error).__name__)
+            return None
+        found = answer.get("permalink")
+        return found if isinstance(found, str) and found.startswith("https://") else None
+
+    links = await asyncio.gather(*(link(claim) for claim in held))
+    return [Claimed(claim, found) for claim, found in zip(held, links, strict=True)]
+
+
+def with_ends(muted: list[Muted], timed: list[TimedMute]) -> list[Muted]:
+    """The mutes, each with the end the bot keeps for it (the person's timed mutes), if any."""
+    ends = {(t.space, t.rule_id, t.alert_id): t.ends_at for t in timed}
+    return [
+        replace(m, timed=True, ends_at=ends[(m.space, m.rule_id, m.alert_id)])
+        if (m.space, m.rule_id, m.alert_id) in ends
+        else m
+        for m in muted
+    ]
 
 
 def mutes_standing(entries: list[AuditEntry], user_id: str) -> list[Muted]:
@@ -133,7 +174,8 @@ async def _records(services: Services, facts: HomeFacts, spaces: set[str]) -> No
     store, user_id = services.store, facts.user_id
     now = datetime.now(UTC)
     entries = await store.audit_of_actions([*MUTES, *UNDOES])
-    facts.muted = [m for m in mutes_standing(entries, user_id) if m.space in spaces]
+    muted = [m for m in mutes_standing(entries, user_id) if m.space in spaces]
+    facts.muted = with_ends(muted, await store.timed_mutes_by(user_id))
     facts.snoozed = [s for s in await store.snoozes_by(user_id, ending_after=now) if s.space in spaces]
     facts.claimed = [c for c in await claims_of(services, user_id) if c.space in spaces]
     opened = [e for e in await store.audit_of_actions([CASE], user_id=user_id, limit=200) if e.space in spaces]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from bot.access import Role
 from handlers.home.actions import HOME_LINK, HOME_REFRESH, RefreshButton
-from handlers.home.facts import HomeFacts
+from handlers.home.facts import Claimed, HomeFacts, Muted
 from handlers.shared.blocks import Block, actions, button, code, context, divider, escape, header, section
 from handlers.shared.catalog import CONNECT_BUTTON
 from handlers.shared.identity import ConnectButton
@@ -108,20 +108,40 @@ def _health(facts: HomeFacts, command: str) -> list[Block]:
     return blocks
 
 
+def claimed_line(claimed: Claimed) -> str:
+    """`Alert `host 1` of rule *CPU high* (`r1`), claimed 2026-12-06 12:00 UTC · <link|the alert message>`."""
+    c = claimed.claim
+    if c.firing == 1:
+        what = f"Alert {code(c.alert_ids[0])}"
+    elif c.firing:
+        named = ", ".join(code(a) for a in c.alert_ids) + ("…" if c.firing > len(c.alert_ids) else "")
+        what = f"{c.firing} alerts ({named})"
+    else:
+        what = "The alerts (recovered)"
+    rule = f"*{escape(c.rule_name)}* ({code(c.rule_id)})" if c.rule_name else code(c.rule_id)
+    line = f"{what} of rule {rule}{where(c.space)}, claimed {when(c.claimed_at)}"
+    if claimed.link:
+        return f"{line} · <{claimed.link}|the alert message>"
+    return f"{line} in <#{c.channel}>" if c.channel else line
+
+
+def muted_line(m: Muted) -> str:
+    """What is muted and until when: the end the bot keeps, or until someone unmutes it."""
+    what = (
+        f"Alert {code(m.alert_id)} of rule {code(m.rule_id)}{where(m.space)}"
+        if m.alert_id
+        else f"All alerts of rule {code(m.rule_id)}{where(m.space)}"
+    )
+    if m.ends_at is not None:
+        ending = f"until {when(m.ends_at)}"
+    else:
+        ending = "until it gets worse" if m.timed else "until someone unmutes"
+    return f"{what}: muted {when(m.at)}, {ending}"
+
+
 def _yours(facts: HomeFacts, command: str) -> list[Block]:
-    claims = [
-        f"Alert {code(c.alert_id)} of rule {code(c.rule_id)}{where(c.space)}, claimed {when(c.at)}"
-        for c in facts.claimed
-    ]
-    mutes = [
-        (
-            f"Alert {code(m.alert_id)} of rule {code(m.rule_id)}{where(m.space)}"
-            if m.alert_id
-            else f"All alerts of rule {code(m.rule_id)}{where(m.space)}"
-        )
-        + f": muted {when(m.at)}, until someone unmutes"
-        for m in facts.muted
-    ]
+    claims = [claimed_line(c) for c in facts.claimed]
+    mutes = [muted_line(m) for m in facts.muted]
     snoozes = [
         f"Rule {code(s.rule_id)}{where(s.space)}: snoozed until {when(s.ends_at)} (schedule {code(s.schedule_id)})"
         for s in facts.snoozed

@@ -1,7 +1,9 @@
 """The card each kind of Kibana link unfurls into: the facts and buttons its message would have.
 
 A rule: the rule card (`/kibana rule`). An alert the bot recorded: its rule's card, after the alert's
-own line with its Mute/Unmute and *Open case* buttons (as its alert message has). A case: its title,
+own line with what else it carries (value, condition, flapping, its Kibana link: the alert message's
+facts line), who is on it (*I'm on it*: the message's claim line; the buttons stay on the message,
+which the claim is tied to) and its Mute/Unmute and *Open case* buttons (as its alert message has). A case: its title,
 status, severity, owner, tags and counts, with a link to it. None when Kibana has no such object (a
 card that says "not found" would tell the channel that something is there). Each card comes with its
 Work Object entity (work_objects.py), sent when SLACK_WORK_OBJECTS is on."""
@@ -16,6 +18,8 @@ from bot.services import Services
 from handlers.alerting.buttons import alert_element
 from handlers.alerting.commands import card_blocks
 from handlers.alerting.target import Target
+from handlers.alerts.card_facts import CardFacts, facts_block, linked
+from handlers.alerts.claim import CLAIMED_BLOCK, claim_blocks
 from handlers.cases.actions import CASE_OPEN
 from handlers.shared.blocks import Block, actions, button, clip, code, context, escape, header, section
 from handlers.unfurls.links import KibanaLink
@@ -57,8 +61,24 @@ async def _alert(services: Services, link: KibanaLink) -> Card | None:
     buttons = actions(
         alert_element(target, muted=muted), button("Open case", CASE_OPEN, target.pack()), block_id="alert_actions"
     )
-    blocks = [line, buttons, *await card_blocks(services, rule, stored.space)]
+    blocks = [line, *await _as_its_message(services, stored.group_id, target), buttons]
+    blocks += await card_blocks(services, rule, stored.space)
     return Card(blocks, rule_entity(link, rule, alert_id=stored.alert_id))
+
+
+async def _as_its_message(services: Services, group_id: int | None, target: Target) -> list[Block]:
+    """The alert message's facts and claim lines (handlers/alerts), read from the same records."""
+    if group_id is None or target.alert_uuid is None:
+        return []
+    store = services.store
+    alert = await store.group_alert_with_uuid(group_id, target.alert_uuid)
+    if alert is None:
+        return []
+    facts = facts_block(linked(CardFacts.load(alert.facts), services.settings.kibana_link_base))
+    claim = await store.alert_group_claim(group_id)
+    over = alert.recovered_at is not None
+    said = [b for b in claim_blocks(target, claim, over=over) if b.get("block_id") == CLAIMED_BLOCK]
+    return [*facts, *said]
 
 
 async def _case(services: Services, link: KibanaLink) -> Card:

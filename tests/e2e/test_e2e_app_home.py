@@ -1,6 +1,7 @@
 """App Home end to end: opening the Home tab (`app_home_opened`, signed over HTTP and as a Socket Mode
 envelope) publishes the person's own state with `views.publish`: what they muted and snoozed (and when
-each snooze ends), the cases they opened, alerting health per space, and the common commands; within
+each snooze or timed mute ends), the alerts they are on (*I'm on it*, with a link to the message),
+the cases they opened, alerting health per space, and the common commands; within
 Slack's 100 blocks, with a *more* line where a list is cut, and drawn again on every opening."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from devkit.harness import RunningBot
 from devkit.slack_driver import SlackDriver
 
 from .conftest import make_settings
+from .test_e2e_alert_claims import click, posted, thread
 
 ALICE = "U0ALICE"
 
@@ -209,3 +211,86 @@ async def test_refresh_on_the_home_tab_draws_it_again_and_a_forged_value_is_refu
     await slack.wait_for(lambda: "refused a forged home value" in caplog.text)
     await asyncio.sleep(0.2)
     assert len(slack.calls_to("views.publish")) == published + 1
+
+
+async def claim_and_mute(
+    bot: RunningBot, driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, *, socket: bool = False
+) -> dict[str, Any]:
+    """Alice is on rule r1's alert (*I'm on it* on its message) and mutes r2's alert for 1 h."""
+    message = await posted(bot, slack, kibana)
+    if socket:
+        ack = await driver.send_socket(driver.block_action("alert_claim", message=message))
+        assert ack["envelope_id"]
+        await slack.wait_for(lambda: len(thread(slack, message)) >= 1)
+    else:
+        await click(driver, slack, message, "alert_claim", replies=1)
+    kibana.add_rule(id="r2", name="Disk full", active_alerts=["host-9"])
+    if socket:
+        before = len(slack.responses)
+        assert (await driver.send_socket(driver.slash_command("mute r2 host-9 for 1h")))["envelope_id"]
+        await slack.wait_for(lambda: len(slack.responses) > before)
+    else:
+        await command(driver, slack, "mute r2 host-9 for 1h")
+    return message
+
+
+async def assert_claim_and_mute_end_shown(bot: RunningBot, slack: FakeSlack, message: dict[str, Any]) -> None:
+    valid_home(slack)
+    text = home_text(slack)
+    link = slack.workspace.permalink("C0ALERTS", message["ts"])
+    assert "*Alerts you claimed*" in text
+    assert "Alert `host-1` of rule *CPU high* (`r1`), claimed " in text
+    assert f"<{link}|the alert message>" in text
+    [timed] = await bot.runtime.services.store.timed_mutes_by(ALICE)
+    assert timed.ends_at is not None
+    assert "Alert `host-9` of rule `r2`: muted " in text
+    assert f"until {timed.ends_at.strftime('%Y-%m-%d %H:%M UTC')}" in text
+    assert "until someone unmutes" not in text
+
+
+async def test_home_shows_the_alerts_you_claimed_and_when_your_mutes_end(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    message = await claim_and_mute(bot, driver, slack, kibana)
+    await open_home(driver, slack)
+    await assert_claim_and_mute_end_shown(bot, slack, message)
+    assert slack.calls_to("chat.getPermalink")[-1].params["channel"] == "C0ALERTS"
+
+    # Bob's Home shows neither: they are Alice's.
+    slack.workspace.add_user("U0BOB", "bob")
+    await open_home(driver, slack, user="U0BOB")
+    assert "host-1" not in home_text(slack, "U0BOB") and "host-9" not in home_text(slack, "U0BOB")
+
+    # Released: the claim is gone from the next opening; the mute stays with its end.
+    await click(driver, slack, message, "alert_release", replies=2)
+    await open_home(driver, slack)
+    text = home_text(slack)
+    assert "Alerts you claimed" not in text and "host-1" not in text
+    assert "Alert `host-9` of rule `r2`: muted " in text and "until someone unmutes" not in text
+
+    # Unmuted: the mute and its end are gone too.
+    await command(driver, slack, "unmute r2 host-9")
+    await open_home(driver, slack)
+    assert "host-9" not in home_text(slack)
+    assert await bot.runtime.services.store.timed_mutes_by(ALICE) == []
+
+
+async def test_home_shows_claims_and_mute_ends_over_socket_mode(
+    socket_driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, socket_bot: RunningBot
+) -> None:
+    message = await claim_and_mute(socket_bot, socket_driver, slack, kibana, socket=True)
+    await open_home(socket_driver, slack, socket=True)
+    await assert_claim_and_mute_end_shown(socket_bot, slack, message)
+
+
+async def test_an_indefinite_mute_stays_until_someone_unmutes_and_a_missing_link_leaves_the_channel(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    message = await posted(bot, slack, kibana)
+    await click(driver, slack, message, "alert_claim", replies=1)
+    await command(driver, slack, "mute r1 host-1")
+    slack.fail("chat.getPermalink", "message_not_found")
+    await open_home(driver, slack)
+    text = home_text(slack)
+    assert "Alert `host-1` of rule *CPU high* (`r1`), claimed " in text and "in <#C0ALERTS>" in text
+    assert "Alert `host-1` of rule `r1`: muted " in text and "until someone unmutes" in text

@@ -168,6 +168,62 @@ async def test_an_alert_link_unfurls_with_the_alerts_buttons(
     assert {"alert_mute", "case_open", "rule_mute_all"} <= ids
 
 
+async def test_an_alert_link_unfurls_with_its_messages_facts_and_who_is_on_it(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    kibana.add_rule(id="r1", name="CPU high", active_alerts=["host-1"])
+    uuid = "8f0c2a4e-1111-4c3b-9d1e-000000000002"
+    body = {
+        "rule_id": "r1",
+        "rule_name": "CPU high",
+        "space_id": "default",
+        "alert_id": "host-1",
+        "alert_uuid": uuid,
+        "action_group": "threshold met",
+        "reason": "CPU 97%",
+        "date": "2025-03-04T10:42:07.123Z",
+        "flapping": "true",
+        "value": "0.97",
+        "alert_url": f"/app/observability/alerts/{uuid}",
+    }
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        answer = await client.post(
+            f"{bot.url}/kibana/alerts", json=body, headers={"Authorization": f"Bearer {WEBHOOK_TOKEN}"}
+        )
+    assert answer.status_code in (200, 202)
+    [message] = await slack.wait_for(lambda: slack.channel_messages(CHANNEL))
+    facts = [b for b in message["blocks"] if b.get("block_id") == "alert_facts"]
+    assert facts  # the alert message shows them: the card must show the same line
+    claim = next(
+        e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "alert_claim"
+    )
+    click = driver.block_action("alert_claim", claim["value"], message=message, user_id=ALICE)
+    assert (await driver.post(click)).status_code == 200
+    await slack.wait_for(lambda: await_claimed(slack, message["ts"]))
+
+    people(slack, ALICE)
+    link = f"{BASE}/app/observability/alerts/{uuid}"
+    unfurl_id = await share(driver, slack, link)
+    await slack.wait_for("chat.unfurl")
+    unfurls = slack.unfurls_of(unfurl_id)
+    valid_cards(unfurls)
+    blocks = unfurls[link]["blocks"]
+    [card_facts] = [b for b in blocks if b.get("block_id") == "alert_facts"]
+    texts = [e["text"] for e in card_facts["elements"]]
+    assert texts == [e["text"] for e in facts[0]["elements"]]  # the same facts line, word for word
+    assert texts[0] == ":bar_chart: Value `0.97`" and "Open the alert in Kibana" in texts[-1]
+    [claimed] = [b for b in blocks if b.get("block_id") == "alert_claimed"]
+    assert claimed["elements"][0]["text"].startswith(":raising_hand: <@U0ALICE> is on it since ")
+    ids = {e.get("action_id") for b in blocks if b["type"] == "actions" for e in b["elements"]}
+    assert "alert_claim" not in ids  # the claim is the message's: its buttons stay there
+    assert {"alert_mute", "case_open"} <= ids
+
+
+def await_claimed(slack: FakeSlack, ts: str) -> bool:
+    shown = slack.message(CHANNEL, ts)
+    return shown is not None and any(b.get("block_id") == "alert_claimed" for b in shown["blocks"])
+
+
 async def test_a_space_one_member_may_not_see_unfurls_into_nothing(
     driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
 ) -> None:

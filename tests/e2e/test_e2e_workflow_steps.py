@@ -82,6 +82,43 @@ async def test_mute_step_over_socket_mode(
     assert "muted" in (execution.outputs or {})["summary"]
 
 
+async def test_mute_step_for_1h_records_its_end_as_the_command_does(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    kibana.add_rule(id="r1", name="CPU high", active_alerts=["host 1"])
+    before = time.time()
+    execution = await run_step(driver, slack, MUTE, {"rule_id": "r1", "alert_id": "host 1", "until": "1h"})
+    assert execution.state == "completed", execution.error
+    assert kibana.count("POST", "/api/alerting/rule/{rule_id}/alert/{alert_id}/_mute") == 1
+    [kept] = await bot.runtime.services.store.timed_mutes_of(space="default", rule_id="r1")
+    assert (kept.alert_id, kept.created_by) == ("host 1", "U0ALICE")
+    assert kept.ends_at is not None
+    assert before + 3600 - 5 <= kept.ends_at.timestamp() <= time.time() + 3600 + 5
+    outputs = execution.outputs or {}
+    assert outputs["muted_until"] == int(kept.ends_at.timestamp())
+    assert "for 1h" in outputs["summary"] or "until" in outputs["summary"], outputs["summary"]
+
+
+async def test_mute_step_takes_the_commands_timed_forms_and_refuses_others(
+    driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
+) -> None:
+    kibana.add_rule(id="r1", name="CPU high", active_alerts=["a", "b", "c"])
+    store = bot.runtime.services.store
+    for alert, until in (("a", "for 4h"), ("b", "tomorrow 09:00"), ("c", "until 09:00")):
+        execution = await run_step(driver, slack, MUTE, {"rule_id": "r1", "alert_id": alert, "until": until})
+        assert execution.state == "completed", (until, execution.error)
+        assert isinstance((execution.outputs or {})["muted_until"], int)
+    ends = {m.alert_id: m.ends_at for m in await store.timed_mutes_of(space="default", rule_id="r1")}
+    assert set(ends) == {"a", "b", "c"} and all(ends.values())
+    assert ends["a"] is not None and 4 * 3600 - 10 <= ends["a"].timestamp() - time.time() <= 4 * 3600 + 10
+    bad = await run_step(driver, slack, MUTE, {"rule_id": "r1", "alert_id": "a", "until": "whenever"})
+    assert bad.state == "failed" and "whenever" in (bad.error or ""), bad.error
+    forever = await run_step(driver, slack, MUTE, {"rule_id": "r1", "alert_id": "a", "until": ""})
+    assert forever.state == "completed", forever.error
+    assert "muted_until" not in (forever.outputs or {})
+    assert "a" not in {m.alert_id for m in await store.timed_mutes_of(space="default", rule_id="r1")}
+
+
 async def test_open_case_step_opens_one_case_even_when_slack_redelivers(
     driver: SlackDriver, slack: FakeSlack, kibana: FakeKibana, bot: RunningBot
 ) -> None:

@@ -102,3 +102,38 @@ async def test_the_reminders_query_finds_only_unclaimed_unreminded_firing_posted
     assert await store.unclaimed_alert_groups(started_before=T0 - timedelta(seconds=1)) == []
     found = await store.unclaimed_alert_groups(started_before=T0 + timedelta(minutes=5))
     assert found == [due], (found, over)
+
+
+async def test_the_claims_a_person_holds_newest_first_with_their_message_and_bounded(store: Store) -> None:
+    first, second, others = (
+        await posted_group(store, "r1"),
+        await posted_group(store, "r2"),
+        await posted_group(store, "r3"),
+    )
+    await store.claim_alert_group(first, "U0ALICE", shown_holder=None)
+    await store.claim_alert_group(second, "U0ALICE", shown_holder=None)
+    await store.claim_alert_group(others, "U0BOB", shown_holder=None)
+    held = await store.claims_held_by("U0ALICE")
+    assert [h.group_id for h in held] == [second, first]  # newest claim first, Bob's left out
+    assert (held[1].space, held[1].rule_id, held[1].rule_name) == ("default", "r1", "CPU high")
+    assert (held[1].channel, held[1].ts, held[1].alert_ids, held[1].firing) == ("C0ALERTS", "1.1", ("host-1",), 1)
+    assert [h.group_id for h in await store.claims_held_by("U0ALICE", limit=1)] == [second]
+    await store.unclaim_alert_group(second, "U0ALICE")
+    assert [h.group_id for h in await store.claims_held_by("U0ALICE")] == [first]
+    assert await store.claims_held_by("U0CAROL") == []
+
+
+async def test_a_timed_mute_is_listed_for_whoever_made_it_until_undone(store: Store) -> None:
+    ends = T0 + timedelta(hours=1)
+    common = {"how": "bot", "remind_before": None, "channel": None, "thread_ts": None}
+    await store.record_timed_mute(
+        space="default", rule_id="r1", alert_id="a", ends_at=ends, created_by="U0ALICE", **common
+    )
+    await store.record_timed_mute(
+        space="default", rule_id="r2", alert_id=None, ends_at=None, created_by="U0BOB", **common
+    )
+    [mine] = await store.timed_mutes_by("U0ALICE")
+    assert (mine.rule_id, mine.alert_id, mine.ends_at) == ("r1", "a", ends)
+    await store.forget_timed_mutes(space="default", rule_id="r1", alert_id="a")
+    assert await store.timed_mutes_by("U0ALICE") == []
+    assert [m.rule_id for m in await store.timed_mutes_by("U0BOB")] == ["r2"]
