@@ -141,20 +141,22 @@ async def _records(services: Services, facts: HomeFacts, spaces: set[str]) -> No
     opened = list({e.target: e for e in reversed(opened)}.values())[::-1]  # one per case, newest first
     urls = await store.case_urls([e.target for e in opened])
     facts.cases = [OpenedCase(e.space, e.target, e.detail, urls.get(e.target), e.at) for e in opened]
-    facts.cases = with_linked(facts.cases, await store.case_links_by(user_id), urls, spaces)
+    facts.cases = with_linked(services, facts.cases, await store.case_links_by(user_id), spaces)
 
 
 def with_linked(
-    opened: list[OpenedCase], links: list[CaseLink], urls: dict[str, str], spaces: set[str]
+    services: Services, opened: list[OpenedCase], links: list[CaseLink], spaces: set[str]
 ) -> list[OpenedCase]:
     """The cases opened, and those linked (not opened) by the person, one each, newest first."""
     known = {c.case_id for c in opened}
     linked: dict[str, OpenedCase] = {}
+    base = services.settings.kibana_link_base
     for link in links:
         if link.case_id in known or link.case_id in linked or link.space not in spaces:
             continue
+        url = services.kibana.case_url(link.case_id, owner=link.owner, space=link.space, public_base=base)
         title = link.title or link.case_id
-        linked[link.case_id] = OpenedCase(link.space, link.case_id, title, urls.get(link.case_id), link.linked_at, True)
+        linked[link.case_id] = OpenedCase(link.space, link.case_id, title, url, link.linked_at, linked=True)
     return sorted([*opened, *linked.values()], key=lambda c: c.at, reverse=True)
 
 
