@@ -23,7 +23,7 @@ from devkit.slack_driver import SlackDriver
 from .conftest import make_settings
 from .databases import database_url  # noqa: F401 - the fixture, over both backends
 from .test_e2e_app_home import home_text, open_home, valid_home
-from .test_e2e_case_card import CAROL, activity_of, in_kibana, read_activity
+from .test_e2e_case_card import CAROL, activity_of, card, in_kibana, read_activity
 from .test_e2e_cases_attach import CHANNEL, UUID, alert_message, cards, open_attach, submit, thread_replies
 
 ALICE = "U0ALICE"
@@ -151,10 +151,22 @@ async def test_a_message_added_to_a_case_gets_its_card_and_home_lists_the_linked
     assert await read_activity(bot) == 0
     assert new_texts(slack, message, before) == []
 
+    # a case alice opened from a message is linked too, and listed once, as opened
+    other = slack.post_as_user(CHANNEL, "disk is full on db-2", user="U0BOB")
+    updates = len(slack.calls_to("views.update"))
+    assert (await driver.post(driver.message_shortcut("open_case", other))).status_code == 200
+    [call] = (await slack.wait_for("views.update", count=updates + 1))[updates:]
+    assert (await driver.post(driver.view_submission(slack.views[call.params["view_id"]], {}))).status_code == 200
+    await slack.wait_for(lambda: card(slack, other))
+    [opened_link] = await bot.runtime.services.store.case_links_of_thread(CHANNEL, other["ts"])
+    assert opened_link.linked_by == ALICE
+
     await open_home(driver, slack)
     valid_home(slack)
     text = home_text(slack)
     url = f"https://kibana.example.com/app/management/insightsAndAlerting/cases/{wanted['id']}"
     assert "Cases you opened or linked" in text
-    assert f"<{url}|Payments &lt;slow&gt;>" in text and "linked to a thread" in text
+    assert f"<{url}|Payments &lt;slow&gt;>" in text and text.count("linked to a thread") == 1
+    assert text.count(opened_link.case_id) == 1 and text.count(", opened ") == 1
+    assert text.index(opened_link.case_id) < text.index("Payments")  # newest first
     assert "Someone else" not in text and opened_elsewhere["id"] not in text
