@@ -6,6 +6,7 @@ attachments and comments do not, and the person's App Home lists the case they l
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,11 @@ async def test_attaching_an_alert_posts_the_cases_card_in_its_thread_once(
     assert f"<{url}|Checkout &lt;latency&gt; &amp; errors>" in str(shown["blocks"])  # Kibana's title, escaped
     assert shown["thread_ts"] == message["ts"]  # the alert's thread
     store = bot.runtime.services.store
-    [link] = await store.case_links_of_thread(CHANNEL, message["ts"])
+    for _ in range(50):  # the card's ts is recorded just after Slack answered the post
+        [link] = await store.case_links_of_thread(CHANNEL, message["ts"])
+        if link.card_ts is not None:
+            break
+        await asyncio.sleep(0.05)
     assert (link.case_id, link.linked_by, link.title) == (wanted["id"], ALICE, "Checkout <latency> & errors")
     assert link.card_ts == shown["ts"]
 
