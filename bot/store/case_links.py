@@ -32,6 +32,8 @@ class CaseLink:
     syncing: bool
     seen: int
     linked_at: datetime
+    linked_by: str | None = None  # the Slack user who linked it (None: before this was recorded)
+    title: str | None = None  # the case's title when it was linked
 
 
 def _link(row: Any) -> CaseLink:
@@ -47,12 +49,24 @@ def _link(row: Any) -> CaseLink:
         syncing=bool(row.syncing),
         seen=row.seen,
         linked_at=row.linked_at,
+        linked_by=row.linked_by,
+        title=row.title,
     )
 
 
 class CaseLinksMixin(Database):
     async def link_case_to_thread(
-        self, *, team: str | None, channel: str, thread_ts: str, case_id: str, space: str, owner: str, seen: int = 0
+        self,
+        *,
+        team: str | None,
+        channel: str,
+        thread_ts: str,
+        case_id: str,
+        space: str,
+        owner: str,
+        seen: int = 0,
+        by: str | None = None,
+        title: str | None = None,
     ) -> tuple[CaseLink, bool]:
         """The link of the case to the thread, and whether this call made it (False: it was linked already)."""
         async with self._write() as conn:
@@ -67,6 +81,8 @@ class CaseLinksMixin(Database):
                     owner=owner,
                     seen=seen,
                     linked_at=utcnow(),
+                    linked_by=by,
+                    title=title[:255] if title is not None else None,
                 )
                 .on_conflict_do_nothing()
             )
@@ -90,6 +106,13 @@ class CaseLinksMixin(Database):
         query = select(case_links).where(case_links.c.channel == channel, case_links.c.thread_ts == thread_ts)
         async with self._read() as conn:
             rows = (await conn.execute(query.order_by(case_links.c.id))).all()
+        return [_link(row) for row in rows]
+
+    async def case_links_by(self, user_id: str, *, limit: int = 200) -> list[CaseLink]:
+        """The links `user_id` made, newest first."""
+        query = select(case_links).where(case_links.c.linked_by == user_id).order_by(case_links.c.id.desc())
+        async with self._read() as conn:
+            rows = (await conn.execute(query.limit(limit))).all()
         return [_link(row) for row in rows]
 
     async def set_case_card(self, link_id: int, card_ts: str) -> None:

@@ -423,9 +423,12 @@ case_links = Table(
     Column("linked_at", UtcDateTime, nullable=False),
     Column("lease_owner", String(255), nullable=True),
     Column("lease_until", UtcDateTime, nullable=True),
+    Column("linked_by", String(32), nullable=True),  # the Slack user who linked it (App Home lists it)
+    Column("title", String(255), nullable=True),  # the case's title when it was linked
     UniqueConstraint("channel", "thread_ts", "case_id", name="uq_case_links_thread_case"),
     Index("ix_case_links_case", "space", "case_id"),
     Index("ix_case_links_linked_at", "linked_at"),
+    Index("ix_case_links_linked_by", "linked_by"),
     sqlite_autoincrement=True,
 )
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 # The newest revision in bot/store/migrations/versions. Adding a revision means changing this;
 # tests/store/test_schema_version.py fails until it names Alembic's head.
-HEAD = "a8c3e5d7f912"
+HEAD = "b5e9d3f1a204"
 VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
 
 

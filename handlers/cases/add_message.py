@@ -23,6 +23,7 @@ from handlers.cases.case_picker import Chosen, PickerOrigin, picker, read_choice
 from handlers.cases.creation import link_for
 from handlers.cases.explain import explain
 from handlers.cases.form import COMMENT, FIELD_LIMIT, WHOLE_BLOCK, description_for, read_comment, shortened
+from handlers.cases.linking import link_to_thread, note_own_comment
 from handlers.cases.whole_message import add_whole_message, whole_message_note
 from handlers.shared.audit import record
 from handlers.shared.blocks import Block, clip, context, escape, modal, plain, section
@@ -214,6 +215,7 @@ async def _add(
         sentence = str(error) if isinstance(error, NothingToDo) else describe(error, _doing(services, origin))
         await replies.privately(surface, sentence)
         return
+    await note_own_comment(services, case, comment)  # not told back to the case's thread
     if origin.shortened:
         await add_whole_message(
             services, replies, actor, origin, case.id, case.owner, view_id=view_id, doing=_doing(services, origin)
@@ -223,3 +225,4 @@ async def _add(
     await record(services, actor, ADD.name, case.id, result="ok", space=origin.space, detail="message")
     link = f"<{url}|{escape(clip(case.title, 80))}>"
     await replies.publicly(surface, f"{actor.mention} added this message to Kibana case {link}.")
+    await link_to_thread(services, replies, actor, origin, case.id, case.owner, case.title)

@@ -30,6 +30,7 @@ from handlers.cases.actions import ATTACH, ATTACH_MODAL, CASE_ATTACH, CASE_PICK
 from handlers.cases.case_picker import Chosen, PickerOrigin, new_title, picker, read_choice
 from handlers.cases.creation import link_for
 from handlers.cases.explain import explain
+from handlers.cases.linking import link_to_thread
 from handlers.shared.audit import record
 from handlers.shared.blocks import Block, clip, code, context, escape, modal, section
 from handlers.shared.context import Actor
@@ -309,6 +310,7 @@ async def _attach(
         )
     if problems:
         await replies.privately(surface, " ".join(problems))
+    await link_to_thread(services, replies, actor, origin, case.id, case.owner, case.title)
 
 
 def _alerts(n: int) -> str:
@@ -357,6 +359,7 @@ async def _attach_alerts(
             "case may hold; attach to another case."
         )
     before = case.total_alerts
+    known = {c.id for c in case.comments if c.id}
     for start in range(0, len(sent), ATTACH_BATCH):
         batch = sent[start : start + ATTACH_BATCH]
         attachment = AlertAttachment(
@@ -366,10 +369,20 @@ async def _attach_alerts(
             rule_name=rule.name,
         )
         case = await services.kibana.add_case_comment(case.id, attachment, owner=case.owner, space=origin.space)
+        known = await _note_own_attachments(services, case, known)
     added = case.total_alerts - before
     return Attached(
         added, already=len(sent) - added, not_found=len(uuids) - len(found), no_room=len(found) - len(sent)
     ), case
+
+
+async def _note_own_attachments(services: Services, case: Case, known: set[str]) -> set[str]:
+    """The alert attachments the bot just made (those Kibana's answer has that it had not before):
+    noted, so that the case's activity reader does not tell the thread someone attached them."""
+    mine = [c.id for c in case.comments if c.type == "alert" and c.id and c.id not in known]
+    for comment_id in mine:
+        await services.store.note_echo(case.id, "comment", comment_id)
+    return known | set(mine)
 
 
 async def _uuids(services: Services, origin: AttachOrigin) -> list[str]:

@@ -16,8 +16,8 @@ from handlers.shared.feature import Contribution, Plumbing
 
 WHERE = (
     "is done on the case's card, in the Slack thread of a case opened or linked from Slack: open a case "
-    "from a message (its *Open Kibana case* shortcut) or from an alert (*Open case*), and the card appears "
-    "in that message's thread."
+    "from a message (its *Open Kibana case* shortcut) or from an alert (*Open case*), or add to one "
+    "(*Add to Kibana case*, *Add to case…*), and the card appears in that message's thread."
 )
 
 

@@ -23,6 +23,8 @@ from bot.services import Services
 from bot.store import CaseLink
 from handlers.cases.card import CaseCard
 from handlers.cases.creation import link_for
+from handlers.cases.form import CaseOrigin
+from handlers.shared.context import Actor
 from handlers.shared.replies import Replies
 
 log = logging.getLogger(__name__)
@@ -55,8 +57,12 @@ async def link_case(
     case_id: str,
     space: str,
     owner: str,
+    *,
+    by: str | None = None,
+    title: str | None = None,
 ) -> Linked:
-    """Link the case to the thread and post its card there (once)."""
+    """Link the case to the thread and post its card there (once). `by`: who linked it (App Home
+    lists the cases a person linked, by `title`)."""
     seen = 0
     with as_bot():
         try:
@@ -66,11 +72,36 @@ async def link_case(
                 "case %s: its activity so far could not be read (%s); the thread gets all of it", case_id, error
             )
     link, new = await services.store.link_case_to_thread(
-        team=workspace, channel=channel, thread_ts=thread_ts, case_id=case_id, space=space, owner=owner, seen=seen
+        team=workspace,
+        channel=channel,
+        thread_ts=thread_ts,
+        case_id=case_id,
+        space=space,
+        owner=owner,
+        seen=seen,
+        by=by,
+        title=title,
     )
     if new:
         await post_card(services, replies, link)
     return Linked(link, new)
+
+
+async def link_to_thread(
+    services: Services, replies: Replies, actor: Actor, origin: CaseOrigin, case_id: str, owner: str, title: str
+) -> None:
+    """The case's card in the thread of the message or alert a case was opened, or added to, from.
+
+    What was done to the case is done already: a failure to link is logged, not told."""
+    if origin.channel is None or origin.reply_ts is None:
+        return  # from the command: no thread
+    try:
+        await link_case(
+            services, replies, actor.team_id, origin.channel, origin.reply_ts, case_id, origin.space, owner,
+            by=actor.user_id, title=title,
+        )  # fmt: skip
+    except Exception:
+        log.exception("case %s: could not link it to its thread", case_id)
 
 
 def new_comment_id(case: Case, text: str) -> str | None:

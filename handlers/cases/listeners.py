@@ -43,7 +43,7 @@ from handlers.cases.form import (
     title_from,
 )
 from handlers.cases.linked import register_linked
-from handlers.cases.linking import link_case, note_own_comment
+from handlers.cases.linking import link_to_thread, note_own_comment
 from handlers.cases.whole_message import add_whole_message, whole_message_note
 from handlers.shared.audit import record
 from handlers.shared.blocks import Block, clip, code, escape
@@ -403,7 +403,7 @@ async def _create(
     await record(services, actor, ACTION.name, opened.case_id, result="ok", space=origin.space, detail=fields.title)
     await _announce(replies, origin, actor, f"{actor.mention} opened Kibana case {_link(opened)}.")
     await _comment_on_new_case(services, replies, origin, actor, opened, fields)
-    await _link_to_thread(services, replies, actor, origin, opened.case_id, fields.owner)
+    await link_to_thread(services, replies, actor, origin, opened.case_id, fields.owner, fields.title)
     if origin.shortened:
         await add_whole_message(
             services,
@@ -415,18 +415,6 @@ async def _create(
             view_id=view_id,
             doing=_doing(services, origin),
         )
-
-
-async def _link_to_thread(
-    services: Services, replies: Replies, actor: Actor, origin: CaseOrigin, case_id: str, owner: str
-) -> None:
-    """The case's card in the thread of the message or alert it was opened from (issue 28)."""
-    if origin.channel is None or origin.reply_ts is None:
-        return  # opened from the command: no thread
-    try:
-        await link_case(services, replies, actor.team_id, origin.channel, origin.reply_ts, case_id, origin.space, owner)
-    except Exception:
-        log.exception("case %s: could not link it to its thread", case_id)
 
 
 def _link(opened: OpenedCase) -> str:

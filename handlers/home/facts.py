@@ -1,6 +1,7 @@
 """What a person's App Home shows, read from the bot's records and Kibana: the alerts they are on
 ("I'm on it"), their mutes (with when each ends, where the bot knows it) and snoozes, the cases they
-opened, alerting health per space they may see, and whether they are connected to Kibana (KIBANA_IDENTITY=person)."""
+opened or linked to a thread, alerting health per space they may see, and whether they are connected
+to Kibana (KIBANA_IDENTITY=person)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from bot.access import Role, Scope
 from bot.failure_log import FailureLog
 from bot.kibana.acting import KibanaNotLinked, PersonForbidden, PersonKeyRejected, acting_for
 from bot.services import Services
-from bot.store import AuditEntry, HeldClaim, KnownSnooze, TimedMute
+from bot.store import AuditEntry, CaseLink, HeldClaim, KnownSnooze, TimedMute
 from bot.store.errors import store_unreachable
 from handlers.health.report import HealthOutcome, check_health
 
@@ -63,6 +64,7 @@ class OpenedCase:
     title: str
     url: str | None
     at: datetime
+    linked: bool = False  # linked to a Slack thread (an alert or a message added to it), not opened
 
 
 @dataclass
@@ -182,6 +184,23 @@ async def _records(services: Services, facts: HomeFacts, spaces: set[str]) -> No
     opened = list({e.target: e for e in reversed(opened)}.values())[::-1]  # one per case, newest first
     urls = await store.case_urls([e.target for e in opened])
     facts.cases = [OpenedCase(e.space, e.target, e.detail, urls.get(e.target), e.at) for e in opened]
+    facts.cases = with_linked(services, facts.cases, await store.case_links_by(user_id), spaces)
+
+
+def with_linked(
+    services: Services, opened: list[OpenedCase], links: list[CaseLink], spaces: set[str]
+) -> list[OpenedCase]:
+    """The cases opened, and those linked (not opened) by the person, one each, newest first."""
+    known = {c.case_id for c in opened}
+    linked: dict[str, OpenedCase] = {}
+    base = services.settings.kibana_link_base
+    for link in links:
+        if link.case_id in known or link.case_id in linked or link.space not in spaces:
+            continue
+        url = services.kibana.case_url(link.case_id, owner=link.owner, space=link.space, public_base=base)
+        title = link.title or link.case_id
+        linked[link.case_id] = OpenedCase(link.space, link.case_id, title, url, link.linked_at, linked=True)
+    return sorted([*opened, *linked.values()], key=lambda c: c.at, reverse=True)
 
 
 async def _health(services: Services, user_id: str, key: object, spaces: list[str]) -> list[HealthOutcome]:

@@ -148,7 +148,7 @@ def _yours(facts: HomeFacts, command: str) -> list[Block]:
     ]
     cases = [
         (f"<{c.url}|{escape(c.title or c.case_id)}>" if c.url else f"{escape(c.title)} {code(c.case_id)}")
-        + f"{where(c.space)}, opened {when(c.at)}"
+        + f"{where(c.space)}, {'linked to a thread' if c.linked else 'opened'} {when(c.at)}"
         for c in facts.cases
     ]
     blocks: list[Block] = []
@@ -157,7 +157,9 @@ def _yours(facts: HomeFacts, command: str) -> list[Block]:
     blocks += _listed(
         "Your mutes and snoozes", mutes + snoozes, "Nothing you muted or snoozed is in effect.", f"`{command} audit`"
     )
-    blocks += _listed("Cases you opened", cases, "You have opened no case from Slack.", "Kibana's case list")
+    blocks += _listed(
+        "Cases you opened or linked", cases, "You have opened or linked no case from Slack.", "Kibana's case list"
+    )
     return blocks
 
 

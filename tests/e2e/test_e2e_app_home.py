@@ -98,7 +98,7 @@ async def test_home_over_socket_mode(
     await open_home(socket_driver, slack, socket=True)
     valid_home(slack)
     assert "Nothing you muted or snoozed is in effect." in home_text(slack)
-    assert "You have opened no case from Slack." in home_text(slack)
+    assert "You have opened or linked no case from Slack." in home_text(slack)
 
 
 async def test_cases_opened_and_the_more_line(

@@ -87,7 +87,18 @@ def comment_posts(kibana: FakeKibana) -> list[Any]:
 
 
 def thread_replies(slack: FakeSlack, message: dict[str, Any]) -> list[str]:
-    return [m["text"] for m in slack.thread(CHANNEL, message["ts"]) if m["ts"] != message["ts"]]
+    """What the bot said in the alert's thread (the case card apart)."""
+    replies = [m for m in slack.thread(CHANNEL, message["ts"]) if m["ts"] != message["ts"]]
+    return [m["text"] for m in replies if not is_card(m)]
+
+
+def is_card(posted: dict[str, Any]) -> bool:
+    return any(b.get("block_id") == "case_card" for b in posted.get("blocks") or [])
+
+
+def cards(slack: FakeSlack, message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The case cards in the alert's thread."""
+    return [m for m in slack.thread(CHANNEL, message["ts"]) if is_card(m)]
 
 
 def contract_checked(sent: Any) -> None:
@@ -294,8 +305,10 @@ async def test_the_same_form_twice_attaches_once_and_an_attached_alert_is_said_t
     chosen = {"case_pick": {"case_pick": wanted["id"]}}
     assert await asyncio.gather(submit(driver, view, chosen), submit(driver, view, chosen)) == [None, None]
     await slack.wait_for(lambda: thread_replies(slack, message))
+    await slack.wait_for(lambda: cards(slack, message))
     await asyncio.sleep(0.3)  # nothing more arrives
     assert len(comment_posts(kibana)) == 1 and len(thread_replies(slack, message)) == 1
+    assert len(cards(slack, message)) == 1
     kibana.clear_faults()
 
     again = await open_attach(driver, slack, message)
@@ -304,6 +317,7 @@ async def test_the_same_form_twice_attaches_once_and_an_attached_alert_is_said_t
     assert told[0].startswith("Alert `host-1` is attached to Kibana case <") and told[0].endswith("already.")
     assert len(comment_posts(kibana)) == 2  # sent; Kibana dropped the duplicate
     assert kibana.case(wanted["id"])["totalAlerts"] == 1 and len(thread_replies(slack, message)) == 1
+    assert len(cards(slack, message)) == 1  # nothing was attached: no second card
 
 
 async def test_the_documented_webhook_body_carries_what_an_alert_attachment_needs(

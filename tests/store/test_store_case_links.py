@@ -74,3 +74,23 @@ async def test_the_bots_own_changes_are_consumed_once(open_store: OpenStore) -> 
     assert await store.take_echo("c1", "status", "closed")
     assert not await store.take_echo("c1", "status", "closed")  # once
     assert await store.take_echo("c1", "comment", "comment-1")
+
+
+async def test_links_remember_who_made_them_for_their_home(open_store: OpenStore) -> None:
+    store = await open_store()
+    common = {"team": "T1", "space": "default", "owner": "cases"}
+    first, _ = await store.link_case_to_thread(
+        channel="C1", thread_ts="1.0", case_id="c1", by="U0ALICE", title="Checkout " + "x" * 300, **common
+    )
+    await store.link_case_to_thread(channel="C1", thread_ts="2.0", case_id="c2", by="U0BOB", title="Disk", **common)
+    later, _ = await store.link_case_to_thread(channel="C2", thread_ts="3.0", case_id="c3", by="U0ALICE", **common)
+    again, new = await store.link_case_to_thread(
+        channel="C1", thread_ts="1.0", case_id="c1", by="U0BOB", title="Other", **common
+    )
+    assert not new and again.linked_by == "U0ALICE"  # the first link, and who made it, are kept
+    mine = await store.case_links_by("U0ALICE")
+    assert [(link.case_id, link.linked_by) for link in mine] == [("c3", "U0ALICE"), ("c1", "U0ALICE")]  # newest first
+    assert mine[1].title == "Checkout " + "x" * 246 and mine[0].title is None  # clipped to the column; none given
+    assert [link.case_id for link in await store.case_links_by("U0ALICE", limit=1)] == [later.case_id]
+    assert await store.case_links_by("U0CAROL") == []
+    assert first.id != later.id
