@@ -88,7 +88,8 @@ async def test_without_the_history_scope_the_bot_posts_as_before_and_says_so_onc
     assert token.ok and [(w.ok, w.warning) for w in warnings] == [(True, True), (True, True)]
     assert warnings[0].line() == (
         "Slack scopes: WARNING — the Slack app lacks `channels:history`: an alert message posted just before a "
-        "crash may be posted again; reinstall it with the bot's manifest.json"
+        "crash may be posted again, and synced threads of public channels send no replies to their cases; "
+        "reinstall it with the bot's manifest.json"
     )
     async with running_bot(settings) as first:
         await crash_after_the_posts(first, slack, storm("r1", range(2)) + storm("r2", range(2)), groups=2)
