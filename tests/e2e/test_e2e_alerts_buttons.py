@@ -200,6 +200,8 @@ async def test_disable_through_its_modal(
     await shows_outcome(slack, alert, sentence, buttons=after(DISABLED))
 
     await click(driver, slack, "rule_enable", updates=2)  # Enable is there now, and turns back into Disable…
+    # the second update may be another redraw of the message: wait for the write itself (bounded)
+    await slack.wait_for(lambda: writes(kibana)[-1].path == "/api/alerting/rule/r1/_enable")
     assert (writes(kibana)[-1].method, writes(kibana)[-1].path) == ("POST", "/api/alerting/rule/r1/_enable")
     await shows_outcome(slack, alert, "enabled rule `r1`", updates=2)
 
