@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -93,8 +94,9 @@ async def test_open_a_case_from_a_message_through_the_modal(page: Any, demo: Dem
     await page.click("#modal-submit")
     await expect(modal).to_have_count(0, timeout=TIMEOUT)
 
-    await message.get_by_role("button", name="1 reply").click()
-    link = page.locator("#thread-panel a", has_text="Checkout slow in EU")
+    # the thread has the announcement and the case's card (issue 28), each with a link to the case
+    await message.get_by_role("button", name=re.compile(r"^2 replies")).click()
+    link = page.locator("#thread-panel a", has_text="Checkout slow in EU").first
     await expect_visible(link)
     cases = [c for c in demo.kibana.state.cases.values() if c["title"] == "Checkout slow in EU"]
     assert len(cases) == 1 and cases[0]["severity"] == "high"
