@@ -28,6 +28,7 @@ from .test_e2e_cases_failures import (
     CREATE,
     FIND,
     TEXT,
+    announced,
     impatient,  # noqa: F401 - fixture
     impatient_bot,  # noqa: F401 - fixture
     open_form,
@@ -312,7 +313,7 @@ async def test_a_case_that_reaches_find_late_is_found_not_duplicated(
     message = slack.post_as_user(CHANNEL, TEXT, user="U0BOB")
     view = await open_form(impatient, slack, message)
     assert await submit(impatient, view) is None
-    [reply] = await slack.wait_for(lambda: slack.thread(CHANNEL, message["ts"])[1:], timeout=10)
+    [reply] = await slack.wait_for(lambda: announced(slack, message), timeout=10)
     [case] = kibana.state.cases.values()
     assert case["id"] in reply["text"] and kibana.count("POST", CREATE) == 1
     after = [answer_of(e)["total"] for e in exchanges(kibana, FIND)][1:]  # the look-ups after the timeout
