@@ -23,8 +23,11 @@ from bot.store.database import Database
 from bot.store.schema import alert_groups, alert_messages, utcnow
 
 # Deliveries recorded in one transaction at most: a transaction holds its groups' rows until it commits,
-# so that another replica's deliveries for the same rules wait for it.
-ALERTS_PER_TRANSACTION = 100
+# so that another replica's deliveries for the same rules wait for it. One: several per transaction
+# measured within noise (the cost is each delivery's statements, not the commits) and, on PostgreSQL,
+# deadlocked against the other replica's batch and the publisher's lease on a group in the two-replica
+# storm test (answered 500, which Kibana retries). Set-based batch statements are the next step.
+ALERTS_PER_TRANSACTION = 1
 
 Outcome = Literal["new", "recovered_new", "changed", "recovered", "duplicate"]
 

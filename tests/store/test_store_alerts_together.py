@@ -11,10 +11,17 @@ from typing import Any
 
 import pytest
 
-from bot.store import Recorded, Store
+from bot.store import Recorded, Store, alert_groups
 from bot.store.alert_groups import ToRecord
 
 from .test_store_alerts import alert
+
+
+@pytest.fixture(autouse=True)
+def several_per_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batching itself, as it works with several deliveries per transaction: the bot records one
+    per transaction (ALERTS_PER_TRANSACTION = 1, see bot/store/alert_groups.py for why)."""
+    monkeypatch.setattr(alert_groups, "ALERTS_PER_TRANSACTION", 100)
 
 
 def count_batches(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[int]:
