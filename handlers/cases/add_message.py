@@ -94,16 +94,7 @@ def register(plumbing: Plumbing) -> Contribution:
 
     def decode(interaction: Interaction) -> Adding:
         message = interaction.message or Message()
-        origin = PickerOrigin(
-            kind="message",
-            channel=interaction.channel,
-            message_ts=interaction.message_ts,
-            thread_ts=interaction.thread_ts,
-            space=services.settings.kibana_space,
-            author=message.author,
-            response_url=interaction.response_url,
-        )
-        return Adding(origin, message.text, message.files)
+        return Adding(PickerOrigin.of_message(interaction, services.settings.kibana_space), message.text, message.files)
 
     def aim(adding: Adding) -> Aim:
         origin = adding.origin

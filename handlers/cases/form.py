@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import Field, field_validator
 
@@ -22,6 +22,7 @@ from handlers.cases.actions import CASE_MODAL, COMMENT_MODAL, TITLE_LIMIT
 from handlers.shared.blocks import Block, clip, context, escape, modal, option, plain, section
 from handlers.shared.codec import Metadata
 from handlers.shared.grammar import is_space_id
+from handlers.shared.interaction import Interaction, Message
 from handlers.shared.replies import Surface
 
 TITLE, DESCRIPTION, SEVERITY, TAGS, OWNER, SYNC = "title", "description", "severity", "tags", "owner", "sync_alerts"
@@ -75,6 +76,20 @@ class CaseOrigin(Metadata):
     response_url: str | None = Field(None, alias="u")
     case_id: str | None = Field(None, alias="i")  # the add-to-case modal: the existing case
     shortened: bool | None = Field(None, alias="l")  # the form shows the message's beginning: add the whole
+
+    @classmethod
+    def of_message(cls, interaction: Interaction, space: str) -> Self:
+        """The origin of a form opened on a message (a message shortcut): where it is, and who wrote it."""
+        message = interaction.message or Message()
+        return cls(
+            kind="message",
+            channel=interaction.channel,
+            message_ts=interaction.message_ts,
+            thread_ts=interaction.thread_ts,
+            space=space,
+            author=message.author,
+            response_url=interaction.response_url,
+        )
 
     def pack(self) -> str:
         if not self.fits():  # only a huge permalink could do this: drop it, fetch it again later

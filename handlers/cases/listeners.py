@@ -85,16 +85,7 @@ def register(plumbing: Plumbing) -> Contribution:
 
     def from_message(interaction: Interaction) -> Opening:
         message = interaction.message or Message()
-        origin = CaseOrigin(
-            kind="message",
-            channel=interaction.channel,
-            message_ts=interaction.message_ts,
-            thread_ts=interaction.thread_ts,
-            space=services.settings.kibana_space,
-            author=message.author,
-            response_url=interaction.response_url,
-        )
-        return Opening(origin, message.text)
+        return Opening(CaseOrigin.of_message(interaction, services.settings.kibana_space), message.text)
 
     def from_alert(interaction: Interaction) -> Opening:
         target = Target.unpack(interaction.value)
