@@ -202,11 +202,14 @@ class AlertGroupsMixin(Database):
         Returns once this delivery is committed. A batch that fails is written again one delivery at a
         time (it was rolled back whole: nothing is lost or counted twice), so one that cannot be
         recorded fails alone."""
+        item = ToRecord(delivered, channel, debounce)
+        if ALERTS_PER_TRANSACTION <= 1:  # each in its own transaction, side by side (at most the writers' bound)
+            return (await self.record_alerts([item]))[0]
         if "_alert_writes" not in self.__dict__:
             self._alert_writes = GroupCommit(
                 "alert-recorder", lambda items: self.record_alerts(items), limit=ALERTS_PER_TRANSACTION
             )
-        return await self._alert_writes.submit(ToRecord(delivered, channel, debounce))
+        return await self._alert_writes.submit(item)
 
     async def record_alert(
         self, delivered: Delivered, *, channel: str, debounce: timedelta = timedelta(0), fan_out: bool = False

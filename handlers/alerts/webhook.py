@@ -32,7 +32,8 @@ it stands in Slack (handlers.alerts.results). Answers: 200 Slack shows it (poste
 recovered, duplicate), 202 queued (the publisher shows it when Slack allows, or the work goes on in
 the background past ANSWER_WITHIN), 400 bad body (naming the field) or a body sent incompletely,
 401 bad token, 408 a body that did not arrive in time, 413 body too large, 429 the token is over its
-budget (webhook_budget.py; Retry-After says when to send it again, and Kibana does), 503 not recorded
+budget or this replica is too far behind on its records (webhook_budget.py, backlog.py; the delivery is
+booked, Retry-After says when to send it again, and Kibana does), 503 not recorded
 within RECORD_WITHIN (a database too busy for a storm: Kibana retries; 202 always means recorded), 422 Slack refuses the
 channel for good (a second time in a row: shown in ALERT_CHANNEL instead, or nowhere; Kibana does not
 retry a 4xx and its action history shows the answer's `message`), 500 the bot failed on it, 502 Slack
@@ -60,6 +61,7 @@ from bot.identifiers import is_rule_id, is_space_id
 from bot.request_context import BodyNotReceived, read_limited
 from bot.services import Services
 from handlers.alerts.answers import QUEUED, Answer, answer_for
+from handlers.alerts.backlog import Backlog, Ticket
 from handlers.alerts.card_facts import CardFacts, webhook_facts
 from handlers.alerts.results import DeliveryResult
 from handlers.alerts.webhook_budget import Refused, WebhookBudget
@@ -339,7 +341,8 @@ def make_endpoint(services: Services, process: Process) -> Callable[[Request], A
     assert secret is not None
     token = secret.get_secret_value().encode()
 
-    budget = WebhookBudget.from_settings(services.settings)
+    backlog = Backlog()
+    budget = WebhookBudget.from_settings(services.settings, backlog)
     throttled = FailureLog(log)
 
     def refuse(status: int, body: dict[str, Any], outcome: str) -> Response:
@@ -347,12 +350,20 @@ def make_endpoint(services: Services, process: Process) -> Callable[[Request], A
         return JSONResponse(body, status_code=status)
 
     def over_budget(over: Refused) -> Response:
-        what = "deliveries a second (ALERT_WEBHOOK_RATE)" if over.over == "deliveries" else "bytes a second"
-        said = (
-            f"this token sends more {what} than its budget; retry after {over.retry_after} s (Kibana's connector does)"
-        )
+        if over.over == "backlog":
+            said = (
+                f"this replica is {backlog.waiting} deliveries behind on recording alerts; your delivery is booked:"
+                f" retry after {over.retry_after} s (Kibana's connector does)"
+            )
+        else:
+            what = "deliveries a second (ALERT_WEBHOOK_RATE)" if over.over == "deliveries" else "bytes a second"
+            said = (
+                f"this token sends more {what} than its budget; retry after {over.retry_after} s"
+                " (Kibana's connector does)"
+            )
         throttled.often(f"budget:{over.over}", "alert webhook: answered 429: %s", said)
-        response = refuse(429, {"error": said, "message": said}, "over_budget")
+        outcome = "behind" if over.over == "backlog" else "over_budget"
+        response = refuse(429, {"error": said, "message": said}, outcome)
         response.headers["Retry-After"] = str(over.retry_after)
         return response
 
@@ -381,10 +392,12 @@ def make_endpoint(services: Services, process: Process) -> Callable[[Request], A
             log.warning("alert webhook: bad delivery: %s", bad.message)
             metrics.WEBHOOK_DELIVERIES.labels("invalid").inc()
             return bad.response()
-        recorded = asyncio.Event()
+        ticket = backlog.enter()
+        recorded = _Recorded(ticket)
         work = asyncio.create_task(_run(services, process, delivery, channel, recorded))
         services.inflight.add(work)  # shutdown waits for it
         work.add_done_callback(services.inflight.discard)
+        work.add_done_callback(lambda _: ticket.done())  # failed before its record: out of the backlog too
         done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN)
         if done:
             return work.result().response()
@@ -410,6 +423,18 @@ def make_endpoint(services: Services, process: Process) -> Callable[[Request], A
         return QUEUED.response()
 
     return alerts_webhook
+
+
+class _Recorded(asyncio.Event):
+    """Set once the delivery is recorded: it leaves the backlog then."""
+
+    def __init__(self, ticket: Ticket) -> None:
+        super().__init__()
+        self._ticket = ticket
+
+    def set(self) -> None:
+        self._ticket.done()
+        super().set()
 
 
 async def _run(

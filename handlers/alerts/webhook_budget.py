@@ -12,7 +12,9 @@ its records) it is let in again without being charged, at most FREE_RETRIES time
 taken when it first got in; charging it again would book it behind the whole wave and, past Kibana's
 few attempts, lose it. One token (a rule gone wild, a leaked token) cannot take the
 process from Slack's requests and the other alerts: 50,000 alerts from one token took 722 s with a p99
-of 6.2 s before (issue 30).
+of 6.2 s before (issue 30). The replica's backlog (handlers/alerts/backlog.py) books deliveries the same
+way while a delivery let in would wait too long for its record: the wave is spread at the pace the
+replica records, whatever the budget allows.
 
 The pace is GCRA (the generic cell rate algorithm, a token bucket kept as one timestamp): bursts of
 ALERT_WEBHOOK_BURST deliveries, and as many seconds' worth of bytes, go through at once. Each replica
@@ -29,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.settings import Settings
+from handlers.alerts.backlog import Backlog
 
 MAX_BOOKINGS = 100_000  # deliveries waiting for their turn, per process (a few MB at most)
 BOOKING_GRACE = 600.0  # seconds a booking is kept past its time (Kibana gave up on it, or sent it elsewhere)
@@ -61,8 +64,8 @@ class Pace:
 
 @dataclass(frozen=True)
 class Refused:
-    """Over budget: why ("deliveries", "bytes", or "booked": it came back before its time) and the whole
-    seconds to wait (Retry-After, at least 1)."""
+    """Over budget: why ("deliveries", "bytes", "backlog": this replica is behind on its records, or
+    "booked": it came back before its time) and the whole seconds to wait (Retry-After, at least 1)."""
 
     over: str
     retry_after: int
@@ -72,9 +75,16 @@ class WebhookBudget:
     """The budgets of every token seen, by a key naming the token (never the token itself)."""
 
     def __init__(
-        self, *, rate: float, burst: int, bytes_per_second: int, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        rate: float,
+        burst: int,
+        bytes_per_second: int,
+        backlog: Backlog | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.rate = rate
+        self.backlog = backlog  # the replica's deliveries waiting for their record (None: not asked)
         self.burst = burst
         self.bytes_per_second = bytes_per_second
         self.burst_seconds = burst / rate
@@ -85,11 +95,12 @@ class WebhookBudget:
         self._admitted: dict[tuple[str, bytes], tuple[float, int]] = {}
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> WebhookBudget:
+    def from_settings(cls, settings: Settings, backlog: Backlog | None = None) -> WebhookBudget:
         return cls(
             rate=settings.alert_webhook_rate,
             burst=settings.alert_webhook_burst,
             bytes_per_second=settings.alert_webhook_bytes_per_second,
+            backlog=backlog,
         )
 
     def _of(self, key: str) -> tuple[Pace, Pace]:
@@ -118,12 +129,20 @@ class WebhookBudget:
             return Refused("booked", _seconds(booked - now))
         deliveries, body_bytes = self._of(key)
         by_count, by_size = deliveries.earliest(now, 1), body_bytes.earliest(now, len(body))
-        at = max(by_count, by_size)
+        token_at = max(by_count, by_size)
+        by_backlog = self.backlog.earliest(now) if self.backlog is not None else now
+        at = max(token_at, by_backlog)
         over = "bytes" if by_size > by_count else "deliveries"
+        if by_backlog > token_at:
+            over = "backlog"
         if at > now and len(self._bookings) >= MAX_BOOKINGS:
             return Refused(over, _seconds(at - now))  # not booked: too many wait already
-        deliveries.take(at, 1)
-        body_bytes.take(at, len(body))
+        # the token is charged at its own turn: a booking the backlog pushed later does not hold the token's
+        # next deliveries back (the backlog lets them in once its queue has room)
+        deliveries.take(token_at, 1)
+        body_bytes.take(token_at, len(body))
+        if self.backlog is not None and at > now:
+            self.backlog.book(at)
         if at <= now:
             self._remember(booking, now)
             return None
@@ -161,4 +180,4 @@ class WebhookBudget:
 
 
 def _seconds(wait: float) -> int:
-    return max(1, math.ceil(wait))
+    return max(1, math.ceil(wait - 1e-6))  # not a whole second more for a rounding error

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from devkit.fake_kibana import FakeKibana
 from devkit.fake_kibana.webhook_connector import judge
 from devkit.fake_slack import FakeSlack
 from devkit.harness import RunningBot, running_bot
+from handlers.alerts import backlog
+from handlers.alerts import webhook as alert_webhook
 
 from .conftest import WEBHOOK_TOKEN, make_settings
 
@@ -48,17 +51,19 @@ async def post(client: httpx.AsyncClient, bot: RunningBot, content: bytes) -> ht
     return await client.post(f"{bot.url}/kibana/alerts", content=content, headers=headers)
 
 
-async def as_kibana(client: httpx.AsyncClient, bot: RunningBot, content: bytes, seen: list[int]) -> tuple[str, int]:
+async def as_kibana(
+    client: httpx.AsyncClient, bot: RunningBot, content: bytes, seen: list[int], attempts: int = ATTEMPTS
+) -> tuple[str, int]:
     """Run one webhook action as Kibana does: again at Retry-After while the connector says retry.
     What Kibana records in the end, and how many runs it took."""
-    for attempt in range(1, ATTEMPTS + 1):
+    for attempt in range(1, attempts + 1):
         answer = await post(client, bot, content)
         seen.append(answer.status_code)
         result = judge(answer)
         if not result.retry:
             return result.status, attempt
         await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
-    return "gave up", ATTEMPTS
+    return "gave up", attempts
 
 
 async def test_a_storm_from_one_token_is_paced_and_nothing_is_lost(bot: RunningBot, slack: FakeSlack) -> None:
@@ -125,3 +130,51 @@ async def test_a_retry_of_a_delivery_that_got_in_is_not_booked_behind_the_wave(
     await slack.wait_for(lambda: len(slack.channel_messages("C0ALERTS")) >= 5, timeout=30)
     shown = [m["text"] for m in slack.channel_messages("C0ALERTS")]
     assert sum(f"Rule {got_in[0]}" in text for text in shown) == 1
+
+
+async def test_a_replica_behind_on_its_records_books_deliveries_instead_of_letting_them_wait(
+    kibana: FakeKibana, slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 25: a replica that records fewer deliveries a second than Kibana sends (the survivor of two in a
+    recovery wave) let every one in, and past RECORD_WITHIN answered 503: Kibana spent its few attempts in
+    the queue and gave alerts up. Now a delivery that would wait more than MOST_WAIT for its record is
+    answered 429, booked at the pace the replica records, and gets in when Kibana runs it again."""
+    monkeypatch.setattr(backlog, "MOST_WAIT", 0.5)  # stands for 10 s
+    monkeypatch.setattr(alert_webhook, "ANSWER_WITHIN", 1.0)  # stands for 8 s
+    monkeypatch.setattr(alert_webhook, "RECORD_WITHIN", 2.0)  # stands for 40 s
+    settings = make_settings(  # the token's budget far above the storm: only the backlog can refuse
+        kibana, slack, tmp_path, alert_webhook_rate=1000.0, alert_webhook_burst=1000, slack_pacing=False
+    )
+    async with running_bot(settings, mode="http") as bot:
+        await _behind(bot, slack, monkeypatch)
+
+
+async def _behind(bot: RunningBot, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = bot.runtime.services.store
+    record_alerts, one_at_a_time = store.record_alerts, asyncio.Lock()
+
+    async def slow_database(*args: Any, **kwargs: Any) -> Any:
+        async with one_at_a_time:
+            await asyncio.sleep(0.1)  # 10 records a second at most
+        return await record_alerts(*args, **kwargs)
+
+    monkeypatch.setattr(store, "record_alerts", slow_database)
+    alerts = 40  # sent at 20 a second, twice what the replica records: let in, the last would wait 2 s more
+    seen: list[int] = []
+
+    async def later(n: int) -> tuple[str, int]:
+        await asyncio.sleep(n * 0.05)
+        return await as_kibana(client, bot, body(n), seen, attempts=4)  # Kibana runs an action a few times
+
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        results = await asyncio.gather(*(later(n) for n in range(alerts)))
+        behind = await post(client, bot, body(99))  # one more, while the last ones are booked
+    assert [status for status, _ in results] == ["ok"] * alerts, seen
+    assert seen.count(503) == 0  # no attempt spent waiting in the queue
+    assert seen.count(429) >= 10 and max(attempts for _, attempts in results) == 2
+    assert behind.status_code in (200, 202, 429)
+    if behind.status_code == 429:
+        assert "behind on recording alerts" in behind.json()["message"] and int(behind.headers["retry-after"]) >= 1
+    await slack.wait_for(lambda: len(slack.channel_messages("C0ALERTS")) >= alerts, timeout=30)
+    shown = [m["text"] for m in slack.channel_messages("C0ALERTS")]
+    assert all(sum(bool(re.search(rf"Rule {n}\b", text)) for text in shown) == 1 for n in range(alerts))  # once
