@@ -197,7 +197,8 @@ class AlertGroupsMixin(Database):
     async def record_alert_together(
         self, delivered: Delivered, *, channel: str, debounce: timedelta = timedelta(0)
     ) -> Recorded:
-        """`record_alert` (a webhook delivery), in one transaction with the other deliveries waiting to be
+        """`record_alert` (a webhook delivery). With ALERTS_PER_TRANSACTION 1 (today), in its own transaction,
+        side by side with the others. Above it, in one transaction with the other deliveries waiting to be
         recorded (`GroupCommit`): a storm's deliveries cost a transaction per batch instead of one each.
         Returns once this delivery is committed. A batch that fails is written again one delivery at a
         time (it was rolled back whole: nothing is lost or counted twice), so one that cannot be

@@ -92,8 +92,7 @@ class Intake:
         self, delivery: AlertDelivery, channel: str, stored: asyncio.Event | None = None
     ) -> DeliveryResult:
         """Record the delivery (then set `stored`), then say where it stands in Slack (the webhook's way).
-        It is recorded with the deliveries arriving meanwhile, in one transaction (a storm's recovery
-        wave on one replica: `Store.record_alert_together`)."""
+        (`Store.record_alert_together`: its own transaction, or a batch's, ALERTS_PER_TRANSACTION)."""
         debounce = timedelta(seconds=self._services.settings.alert_update_interval)
         recorded = await self._services.store.record_alert_together(
             delivered(delivery), channel=channel, debounce=debounce

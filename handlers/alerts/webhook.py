@@ -351,16 +351,13 @@ def make_endpoint(services: Services, process: Process) -> Callable[[Request], A
 
     def over_budget(over: Refused) -> Response:
         if over.over == "backlog":
-            said = (
-                f"this replica is {backlog.waiting} deliveries behind on recording alerts; your delivery is booked:"
-                f" retry after {over.retry_after} s (Kibana's connector does)"
-            )
+            why = f"this replica is {backlog.waiting} deliveries behind on recording alerts; your delivery is booked"
+        elif over.over == "booked":
+            why = "this delivery came back before its booked turn"
         else:
             what = "deliveries a second (ALERT_WEBHOOK_RATE)" if over.over == "deliveries" else "bytes a second"
-            said = (
-                f"this token sends more {what} than its budget; retry after {over.retry_after} s"
-                " (Kibana's connector does)"
-            )
+            why = f"this token sends more {what} than its budget"
+        said = f"{why}; retry after {over.retry_after} s (Kibana's connector does)"
         throttled.often(f"budget:{over.over}", "alert webhook: answered 429: %s", said)
         outcome = "behind" if over.over == "backlog" else "over_budget"
         response = refuse(429, {"error": said, "message": said}, outcome)
