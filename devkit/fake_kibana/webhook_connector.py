@@ -16,10 +16,13 @@
   (stack_connectors webhook executor): a 2xx is `ok`; 5xx and 429 are errors Kibana retries (429 at
   `Retry-After`); any other status fails the action for good, and the action's history shows
   `[status] statusText: message`, `message` read from the answer's JSON body.
+- `run_action(client, url, token, body, attempts=N)` runs the action as the task manager does: `send`,
+  then again at Retry-After (429) or after a pause (5xx) while Kibana would retry, at most N runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -190,6 +193,27 @@ async def send(url: str, token: str, body: bytes) -> ActionResult:
     async with httpx.AsyncClient(timeout=TIMEOUT) as client:
         answer = await client.post(url, content=body, headers=headers)
     return judge(answer)
+
+
+RETRY_PAUSE = 1.0  # seconds before the next run after a 5xx, or a 429 that names no Retry-After (bounded here)
+
+
+async def run_action(
+    client: httpx.AsyncClient, url: str, token: str, body: bytes, *, attempts: int, seen: list[int] | None = None
+) -> tuple[ActionResult, int]:
+    """Run one webhook action as Kibana's task manager does: again while the connector says retry (a 429
+    at its Retry-After, a 5xx after a pause), at most `attempts` runs. What Kibana records in the end and
+    how many runs it took; every status answered is appended to `seen`."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    for attempt in range(1, attempts + 1):
+        answer = await client.post(url, content=body, headers=headers)
+        if seen is not None:
+            seen.append(answer.status_code)
+        result = judge(answer)
+        if not result.retry or attempt == attempts:
+            return result, attempt
+        await asyncio.sleep(float(answer.headers.get("retry-after", RETRY_PAUSE)))
+    raise ValueError("attempts must be at least 1")
 
 
 def judge(answer: httpx.Response) -> ActionResult:

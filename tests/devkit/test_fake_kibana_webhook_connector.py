@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from devkit.fake_kibana.webhook_connector import AlertVariables, Value, judge, render_body
+from devkit.fake_kibana import webhook_connector
+from devkit.fake_kibana.webhook_connector import AlertVariables, Value, judge, render_body, run_action
 from tests.kibana_mustache import kibana_render
 
 TEMPLATE = (
@@ -87,3 +88,28 @@ def test_answers_are_judged_as_kibana_s_webhook_connector_judges_them() -> None:
     assert final.service_message == "[422] Unprocessable Entity: fix the channel"
     assert judge(answer(400, {"error": "no message field"})).service_message == "[400] Bad Request"
     assert judge(answer(404)).service_message == "[404] Not Found"
+
+
+async def test_an_action_is_run_again_while_kibana_would_retry_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(webhook_connector, "RETRY_PAUSE", 0.0)
+    answers = {
+        "booked": [answer(429, headers={"Retry-After": "0"}), answer(202, {"status": "queued"})],
+        "refused": [answer(422, {"message": "fix the channel"})],
+        "down": [answer(503)] * 3,
+    }
+    tokens: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        name = request.url.path.strip("/")
+        tokens.append(request.headers["authorization"])
+        return answers[name].pop(0)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://bot") as client:
+        seen: list[int] = []
+        booked = await run_action(client, "http://bot/booked", "t", b"{}", attempts=5, seen=seen)
+        refused = await run_action(client, "http://bot/refused", "t", b"{}", attempts=5)
+        down = await run_action(client, "http://bot/down", "t", b"{}", attempts=3)
+    assert (booked[0].status, booked[1], seen) == ("ok", 2, [429, 202])  # got in on its second run
+    assert (refused[0].status, refused[0].retry, refused[1]) == ("error", False, 1)  # a 4xx is final
+    assert (down[0].status, down[0].retry, down[1]) == ("error", True, 3)  # given up after its runs
+    assert set(tokens) == {"Bearer t"}

@@ -22,7 +22,7 @@ from handlers.alerts import delivery
 from handlers.alerts.history import AlertHistoryRetention
 
 from .conftest import make_settings
-from .test_e2e_alerts_webhook import BODY, action_ids, all_text, deliver, element, top_level
+from .test_e2e_alerts_webhook import BODY, accepted, action_ids, all_text, deliver, element, kibana_sends, top_level
 
 
 def storm(rule: str, alerts: range, *, recovered: bool = False) -> list[dict[str, Any]]:
@@ -87,10 +87,9 @@ async def test_a_storm_of_two_rules_gives_two_messages_and_counts_every_alert(
     # 2 s, no burst), so that Slack answers 429 and the bot must wait Retry-After
     limits = slack.limit_rates(RateLimits(post_per_channel=PerSecond(rate=0.5, burst=1)))
     bodies = storm("r1", range(60)) + storm("r2", range(40))
-    answers = await asyncio.gather(*(deliver(bot, b) for b in bodies))
-    assert {a.status_code for a in answers} <= {200, 202}
-    again = await asyncio.gather(*(deliver(bot, b) for b in bodies[::7]))  # Kibana's retries
-    assert {a.status_code for a in again} <= {200, 202}
+    # every action ends ok; on a slow machine some are booked (429) and get in when Kibana runs them again
+    assert accepted(await kibana_sends(bot, bodies))
+    assert accepted(await kibana_sends(bot, bodies[::7]))  # Kibana's retries of deliveries that got in
 
     found = await settled(slack, "C0ALERTS", {"r1": (60, 0), "r2": (40, 0)})
     assert len(top_level(slack)) == 2  # the storm added no messages
@@ -118,8 +117,8 @@ async def test_a_storm_of_two_rules_gives_two_messages_and_counts_every_alert(
     assert sum(int(m.group(1)) for m in firing_logged if m) == (59 if alone else 60)
 
     # the recovery wave: each group says so, and the episode closes
-    await asyncio.gather(*(deliver(bot, b) for b in storm("r1", range(60), recovered=True)))
-    await asyncio.gather(*(deliver(bot, b) for b in storm("r2", range(40), recovered=True)))
+    assert accepted(await kibana_sends(bot, storm("r1", range(60), recovered=True)))
+    assert accepted(await kibana_sends(bot, storm("r2", range(40), recovered=True)))
     found = await settled(slack, "C0ALERTS", {"r1": (0, 60), "r2": (0, 40)})
     assert "All 60 alerts recovered" in all_text(found["r1"])
     assert "alert_mute" not in action_ids(found["r1"])
@@ -172,12 +171,13 @@ async def test_a_restart_in_the_middle_of_a_storm_loses_nothing(
     limits = slack.limit_rates()  # Slack's own limits, and on top of them a Slack that says wait to every post:
     slack.fail("chat.postMessage", "ratelimited", status=429, retry_after=2, times=None)
     async with running_bot(settings) as first:
-        answers = await asyncio.gather(*(deliver(first, b) for b in storm("r1", range(25))))
-        assert {a.status_code for a in answers} == {202}  # stored and queued, never refused
+        sent = await kibana_sends(first, storm("r1", range(25)))
+        assert accepted(sent)  # stored and queued: Slack's 429s never refuse a delivery
+        assert {seen[-1] for _, seen in sent} == {202}
     assert top_level(slack) == []  # nothing could be posted before the restart
     slack.clear_faults()
     async with running_bot(settings) as second:
-        await asyncio.gather(*(deliver(second, b) for b in storm("r1", range(25, 40))))
+        assert accepted(await kibana_sends(second, storm("r1", range(25, 40))))
         found = await settled(slack, "C0ALERTS", {"r1": (40, 0)})
     assert len(top_level(slack)) == 1
     assert found["r1"]["ts"] == top_level(slack)[0]["ts"]

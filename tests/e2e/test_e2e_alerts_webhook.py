@@ -13,6 +13,7 @@ import pytest
 
 from bot.metrics import REGISTRY
 from devkit.fake_kibana import FakeKibana
+from devkit.fake_kibana.webhook_connector import ActionResult, run_action
 from devkit.fake_slack import FakeSlack
 from devkit.harness import RunningBot, running_bot
 from handlers.alerting.target import Target
@@ -81,6 +82,31 @@ def element(message: dict[str, Any], action_id: str) -> dict[str, Any]:
 
 def all_text(message: dict[str, Any]) -> str:
     return json.dumps(message.get("blocks", []), ensure_ascii=False)
+
+
+KIBANA_RUNS = 5  # how many times these tests let Kibana run one action (its task manager bounds them)
+
+
+async def kibana_sends(bot: RunningBot, bodies: list[dict[str, Any]]) -> list[tuple[ActionResult, list[int]]]:
+    """Kibana's webhook actions for these alerts, all at once, each run again as Kibana runs it (at
+    Retry-After when a replica behind on its records books it): what Kibana recorded for each, and the
+    statuses its runs were answered."""
+
+    async def one(client: httpx.AsyncClient, body: dict[str, Any]) -> tuple[ActionResult, list[int]]:
+        seen: list[int] = []
+        content = json.dumps(body).encode()
+        result, _ = await run_action(
+            client, f"{bot.url}/kibana/alerts", WEBHOOK_TOKEN, content, attempts=KIBANA_RUNS, seen=seen
+        )
+        return result, seen
+
+    async with httpx.AsyncClient(timeout=60.0) as client:
+        return list(await asyncio.gather(*(one(client, body) for body in bodies)))
+
+
+def accepted(sent: list[tuple[ActionResult, list[int]]]) -> bool:
+    """Kibana recorded every action ok, and no run was refused but to be booked (429)."""
+    return all(result.status == "ok" and set(seen) <= {200, 202, 429} for result, seen in sent)
 
 
 def deliveries(outcome: str) -> float:

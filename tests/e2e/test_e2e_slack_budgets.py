@@ -39,7 +39,7 @@ from tests.databases import TEST_DATABASE_URL, postgres_schema
 from .conftest import SIGNING_SECRET, make_settings
 from .databases import database_url
 from .test_e2e_alert_groups import settled, storm
-from .test_e2e_alerts_webhook import all_text, deliver, top_level
+from .test_e2e_alerts_webhook import accepted, all_text, deliver, kibana_sends, top_level
 
 __all__ = ["database_url"]  # the fixture, parametrized over SQLite and PostgreSQL
 
@@ -229,7 +229,7 @@ async def test_a_persons_click_updates_their_message_ahead_of_a_recovery_wave(
         limiter = limiter_of(bot, QUICK)
         driver = SlackDriver(signing_secret=SIGNING_SECRET, events_url=bot.events_url, fake_slack=slack)
         firing = [body for n in range(RULES) for body in storm(f"r{n}", range(2))]
-        await asyncio.gather(*(deliver(bot, body) for body in firing))
+        assert accepted(await kibana_sends(bot, firing))
         shown = await settled(slack, "C0ALERTS", {f"r{n}": (2, 0) for n in range(RULES)})
         await asyncio.sleep(0.5)  # nothing more to show
         before = len(slack.calls_to("chat.update"))
@@ -237,7 +237,7 @@ async def test_a_persons_click_updates_their_message_ahead_of_a_recovery_wave(
         # the recovery wave: 24 episodes close at once, 24 updates queue at 3 a second
         limiter.budgets = WAVE
         recovered = [body for n in range(RULES) for body in storm(f"r{n}", range(2), recovered=True)]
-        await asyncio.gather(*(deliver(bot, body) for body in recovered))
+        assert accepted(await kibana_sends(bot, recovered))
         await slack.wait_for("chat.update", count=before + 3, timeout=10)
         clicked_at = len(slack.calls_to("chat.update"))
         rule = Target(rule_id="r0", space="default").pack()

@@ -1,5 +1,5 @@
 """Issue 30, item 6: the webhook's budget per token. Deliveries beyond it are answered 429 with
-Retry-After; Kibana's connector (devkit.fake_kibana.webhook_connector.judge) retries those at
+Retry-After; Kibana's connector (devkit.fake_kibana.webhook_connector.run_action) retries those at
 Retry-After, so every alert still reaches Slack."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 from bot.settings import Settings
 from devkit.fake_kibana import FakeKibana
-from devkit.fake_kibana.webhook_connector import judge
+from devkit.fake_kibana.webhook_connector import run_action
 from devkit.fake_slack import FakeSlack
 from devkit.harness import RunningBot, running_bot
 from handlers.alerts import backlog
@@ -55,15 +55,11 @@ async def as_kibana(
     client: httpx.AsyncClient, bot: RunningBot, content: bytes, seen: list[int], attempts: int = ATTEMPTS
 ) -> tuple[str, int]:
     """Run one webhook action as Kibana does: again at Retry-After while the connector says retry.
-    What Kibana records in the end, and how many runs it took."""
-    for attempt in range(1, attempts + 1):
-        answer = await post(client, bot, content)
-        seen.append(answer.status_code)
-        result = judge(answer)
-        if not result.retry:
-            return result.status, attempt
-        await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
-    return "gave up", attempts
+    What Kibana records in the end ("ok", or "error": given up), and how many runs it took."""
+    result, runs = await run_action(
+        client, f"{bot.url}/kibana/alerts", WEBHOOK_TOKEN, content, attempts=attempts, seen=seen
+    )
+    return result.status, runs
 
 
 async def test_a_storm_from_one_token_is_paced_and_nothing_is_lost(bot: RunningBot, slack: FakeSlack) -> None:

@@ -64,9 +64,11 @@ class Cluster:
 
     async def deliver(self, client: httpx.AsyncClient, body: dict[str, Any], *, attempts: int = 30) -> int:
         """One delivery as Kibana's connector makes it behind a load balancer: to the running replicas in
-        turn; no answer or 5xx is retried (here every 0.5 s, bounded), 2xx/4xx is final. The last status."""
+        turn; no answer or 5xx is retried (here every 0.5 s, bounded), a 429 at its Retry-After (a replica
+        behind on its records books it), any other status is final. The last status."""
         status = 0
         for _ in range(attempts):
+            pause = 0.5
             running = list(self.replicas)
             if running:
                 replica = running[self._turn % len(running)]
@@ -76,11 +78,12 @@ class Cluster:
                         f"{replica.url}/kibana/alerts", json=body, headers={"Authorization": f"Bearer {TOKEN}"}
                     )
                     status = response.status_code
-                    if status < 500:
+                    if status < 500 and status != 429:
                         return status
+                    pause = float(response.headers.get("retry-after", pause))
                 except httpx.TransportError:
                     status = 0
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(pause)
         return status
 
 
