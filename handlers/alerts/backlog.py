@@ -14,8 +14,11 @@ The pace is measured while the replica is busy (at least BUSY deliveries waiting
 it records a second when work waits is what it can record. A pace measured while the queue is short
 would be the pace deliveries arrive at, and bookings spaced by it would keep them arriving that slowly.
 For the same reason a delivery is let in whenever the queue itself has room, bookings or not. Until a
-busy spell is measured the pace is taken as UNKNOWN; a busy replica that records nothing for a while
-(a database that stopped answering) is taken as slow as that, down to SLOWEST.
+busy spell is measured the pace is taken as UNKNOWN; a busy replica that has recorded nothing for more
+than STALL seconds (a database that stopped answering) is taken as slow as that, down to SLOWEST. A
+shorter wait for the first record says nothing of the pace: while a storm arrives, its first records
+wait for the arrivals to be read (on a loaded machine, a good part of a second), and a replica that
+would record them all within seconds must not book them.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ BUSY = 4  # deliveries waiting: the replica works flat out, and its pace is meas
 UNKNOWN = 100.0  # deliveries a second assumed before a busy spell was measured (ALERT_WEBHOOK_RATE's default)
 SLOWEST = 1.0  # deliveries a second at least
 SMOOTHING = 0.1  # the weight of each new interval between two records in the pace
+STALL = 2.0  # seconds busy without a record: the database has stopped, not started slowly
 
 
 class Ticket:
@@ -72,8 +76,9 @@ class Backlog:
     def pace(self, now: float) -> float:
         """Deliveries this replica records a second, as measured while it was busy."""
         interval = self._interval
-        if self.waiting >= BUSY:  # nothing recorded for a while, work waiting: that slow at least
-            interval = max(interval, now - max(self._last_record, self._busy_since))
+        stalled = now - max(self._last_record, self._busy_since)
+        if self.waiting >= BUSY and stalled > STALL:  # nothing recorded for a while, work waiting: that slow
+            interval = max(interval, stalled)
         return max(SLOWEST, 1 / interval) if interval > 0 else UNKNOWN
 
     def earliest(self, now: float) -> float:
