@@ -92,7 +92,8 @@ class Intake:
         self, delivery: AlertDelivery, channel: str, stored: asyncio.Event | None = None
     ) -> DeliveryResult:
         """Record the delivery (then set `stored`), then say where it stands in Slack (the webhook's way).
-        (`Store.record_alert_together`: its own transaction, or a batch's, ALERTS_PER_TRANSACTION)."""
+        It is recorded by `Store.record_alert_together`: in its own transaction, or in a batch's when
+        ALERTS_PER_TRANSACTION is above 1."""
         debounce = timedelta(seconds=self._services.settings.alert_update_interval)
         recorded = await self._services.store.record_alert_together(
             delivered(delivery), channel=channel, debounce=debounce

@@ -85,6 +85,7 @@ def test_a_storm_whose_first_records_are_slow_to_come_is_let_in() -> None:
         clock.now += 0.04
         ticket.done()
     assert backlog.waiting == 0
+    assert backlog.pace(clock.now) == pytest.approx(25.0, rel=0.05)  # what it records, measured once it did
 
 
 def test_a_replica_behind_books_the_next_deliveries_at_its_pace_and_takes_them_back_on_their_time() -> None:
