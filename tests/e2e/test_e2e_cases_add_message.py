@@ -76,7 +76,7 @@ async def test_a_message_with_files_becomes_a_comment_on_the_chosen_case(
     assert option == {"text": {"type": "plain_text", "text": "Checkout latency"}, "value": case["id"]}
 
     assert await submit(driver, view, {"case_pick": {"case_pick": case["id"]}}) is None
-    said = await slack.wait_for(lambda: replies(slack, message))
+    said = await slack.wait_for(lambda: len(replies(slack, message)) >= 2 and replies(slack, message))
     [sent] = comment_posts(kibana)
     assert sent.path == f"/api/cases/{case['id']}/comments"
     assert sent.json["type"] == "user" and sent.json["owner"] == "cases"
@@ -88,7 +88,10 @@ async def test_a_message_with_files_becomes_a_comment_on_the_chosen_case(
         "POST", sent.path, headers=sent.headers, body=sent.body, content_type="application/json"
     )
     url = f"https://kibana.example.com/app/management/insightsAndAlerting/cases/{case['id']}"
-    assert said == [f"<@U0ALICE> added this message to Kibana case <{url}|Checkout latency>."]
+    assert said == [  # the receipt, then the case card the thread is now linked to
+        f"<@U0ALICE> added this message to Kibana case <{url}|Checkout latency>.",
+        "Kibana case Checkout latency: Open, severity low",
+    ]
     [entry, *_] = await bot.runtime.services.store.list_audit(limit=5)
     assert (entry.action, entry.result, entry.target) == ("add", "ok", case["id"])
 
